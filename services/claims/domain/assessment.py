@@ -1,0 +1,863 @@
+"""Claim assessment (理赔核算): rules.md §2.2, pure and in exact decimals.
+
+``assess(scheme, facts, prior)`` returns an ``Assessment``: eligible or not, the payout, the
+rejection code and a JSON-able breakdown holding every figure behind the decision, so that
+anyone can check it by hand and ``explain`` can print it for cadres.
+
+Arithmetic runs in a decimal context that traps ``Inexact``: if any step had to round, the
+engine raises instead of paying a rounded figure. The only rounding is of the payout, half
+up to 0.01, once, at the end. Comparisons against the protection line use exact products
+(``I − B ≥ L × n``) rather than a divided per-capita figure; the per-capita figures in the
+breakdown are for reading only and are floored to 0.01.
+
+Decisions where rules.md is silent (each is tested):
+
+- **Ledger base.** ``category_base`` is the year's sum of bases b. A claim adds its b to it
+  when it passed the five gates and has b > 0, whatever happens next (income above the
+  line, below the deductible, a cap reached, or paid): the deductible and the income test
+  are about the household's whole burden of the year, and E2's B (45000) includes E1's b
+  (35000). A claim rejected at a gate (not insured, negative list, outside the scheme year,
+  reported late) adds nothing: its loss is outside the cover. ``Assessment.base_added`` is
+  that b (or 0) and ``new_category_base`` the value the ledger's ``category_base`` becomes.
+  School entry and income drop add nothing to the base.
+- **Zero payouts.** A positive gross that rounds to 0.00 (only possible with sub-cent tier
+  products) is rejected as ``category_cap_reached``: no eligible assessment pays 0.00.
+- **Household cap in every category.** School entry and income drop take ``min(…, R)`` too,
+  so R ≤ 0 rejects them with ``household_cap_reached`` as for the cumulative categories.
+- **Missing previous income** counts as P = 0, so ``drop_too_small``.
+- **School level.** A level missing from the facts, unknown, or not listed by the scheme is
+  ``level_not_covered``.
+- **Facts validation** (``FactsInvalid``): amounts have at most 2 decimal places and
+  expense amounts are non-negative (incomes may be negative); members is 1–1000; an
+  expense key that the category does not know is refused rather than read as 0; the report
+  date may not precede the incident date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from services.claims.domain.scheme import (
+    CUMULATIVE_CATEGORIES,
+    Category,
+    HouseholdStatus,
+    IllnessConfig,
+    IncomeDropConfig,
+    PoolMode,
+    Scheme,
+    SchoolEntryConfig,
+    Tier,
+    TieredConfig,
+)
+from services.claims.domain.values import (
+    ZERO,
+    InvalidInput,
+    fmt,
+    fmt_rate,
+    money,
+    per_capita_floor,
+    ratio_floor,
+    round_payout,
+)
+
+
+class RejectionCode(StrEnum):
+    # gates, in order
+    CATEGORY_NOT_COVERED = "category_not_covered"
+    NOT_INSURED = "not_insured"
+    NEGATIVE_LIST = "negative_list"
+    OUTSIDE_COVERAGE = "outside_coverage"
+    REPORTED_LATE = "reported_late"
+    # cumulative categories
+    NO_LOSS = "no_loss"
+    INCOME_ABOVE_LINE = "income_above_line"
+    BELOW_DEDUCTIBLE = "below_deductible"
+    CATEGORY_CAP_REACHED = "category_cap_reached"
+    HOUSEHOLD_CAP_REACHED = "household_cap_reached"
+    # school entry
+    LEVEL_NOT_COVERED = "level_not_covered"
+    DUPLICATE = "duplicate"
+    # income drop
+    DROP_TOO_SMALL = "drop_too_small"
+    ALREADY_PAID_THIS_YEAR = "already_paid_this_year"
+
+
+GATES: tuple[RejectionCode, ...] = (
+    RejectionCode.CATEGORY_NOT_COVERED,
+    RejectionCode.NOT_INSURED,
+    RejectionCode.NEGATIVE_LIST,
+    RejectionCode.OUTSIDE_COVERAGE,
+    RejectionCode.REPORTED_LATE,
+)
+
+# The checks after the gates, in order, per kind of category.
+CUMULATIVE_CHECKS: tuple[RejectionCode, ...] = (
+    RejectionCode.NO_LOSS,
+    RejectionCode.INCOME_ABOVE_LINE,
+    RejectionCode.BELOW_DEDUCTIBLE,
+    RejectionCode.CATEGORY_CAP_REACHED,
+    RejectionCode.HOUSEHOLD_CAP_REACHED,
+)
+SCHOOL_ENTRY_CHECKS: tuple[RejectionCode, ...] = (
+    RejectionCode.INCOME_ABOVE_LINE,
+    RejectionCode.LEVEL_NOT_COVERED,
+    RejectionCode.DUPLICATE,
+    RejectionCode.HOUSEHOLD_CAP_REACHED,
+)
+INCOME_DROP_CHECKS: tuple[RejectionCode, ...] = (
+    RejectionCode.DROP_TOO_SMALL,
+    RejectionCode.INCOME_ABOVE_LINE,
+    RejectionCode.ALREADY_PAID_THIS_YEAR,
+    RejectionCode.HOUSEHOLD_CAP_REACHED,
+)
+
+# Expense keys per category (issue 5). The base b is the first key minus all the others.
+EXPENSE_KEYS: Mapping[Category, tuple[str, ...]] = MappingProxyType(
+    {
+        Category.ILLNESS: (
+            "total_cost",
+            "non_compliant_cost",
+            "basic_insurance_paid",
+            "critical_illness_paid",
+            "medical_assistance_paid",
+            "other_compensation",
+        ),
+        Category.DISASTER_ACCIDENT: ("assessed_loss", "compensation_received"),
+        Category.IN_SCHOOL: ("education_cost", "aid_received"),
+        Category.INDUSTRY_LOSS: ("assessed_loss", "insurance_compensation", "subsidies_received"),
+        Category.SCHOOL_ENTRY: (),
+        Category.INCOME_DROP: (),
+    }
+)
+# Non-amount expense keys: the level is read, the student id is for the caller's duplicate check.
+SCHOOL_ENTRY_KEYS: tuple[str, ...] = ("level", "student_member_id")
+MAX_MEMBERS = 1000
+
+ROUNDING_NOTE = "ROUND_HALF_UP to 0.01, once, on the payout"
+
+
+class FactsInvalid(InvalidInput):
+    """Claim facts or year-to-date figures failed validation (``errors`` as in SchemeInvalid)."""
+
+
+def _amount(value: object, path: str, errors: list[tuple[str, str]], *, allow_negative: bool) -> Decimal:
+    try:
+        return money(value, allow_negative=allow_negative)
+    except ValueError as exc:
+        errors.append((path, str(exc)))
+        return ZERO
+
+
+def _as_date(value: object, path: str, errors: list[tuple[str, str]]) -> date:
+    if isinstance(value, datetime):
+        errors.append((path, "must be a date, not a datetime"))
+        return date.min
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    errors.append((path, f"must be a date (YYYY-MM-DD), got {value!r}"))
+    return date.min
+
+
+def _raise_if(errors: list[tuple[str, str]]) -> None:
+    if errors:
+        raise FactsInvalid(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdFacts:
+    """The household at the incident date, frozen on the claim.
+
+    Amounts may be given as strings or numbers; they are stored as Decimals.
+    """
+
+    status: HouseholdStatus
+    members: int  # n
+    annual_net_income: Decimal  # I
+    previous_annual_net_income: Decimal | None = None  # P; None: unknown
+    insured: bool = False  # enrolled for the scheme year
+    negative_list: bool = False
+
+    def __post_init__(self) -> None:
+        errors: list[tuple[str, str]] = []
+        try:
+            object.__setattr__(self, "status", HouseholdStatus(self.status))
+        except ValueError:
+            errors.append(("household.status", f"unknown household status {self.status!r}"))
+        if isinstance(self.members, bool) or not isinstance(self.members, int):
+            errors.append(("household.members", "must be an integer"))
+        elif not 1 <= self.members <= MAX_MEMBERS:
+            errors.append(("household.members", f"must be between 1 and {MAX_MEMBERS}"))
+        income = _amount(self.annual_net_income, "household.annual_net_income", errors, allow_negative=True)
+        object.__setattr__(self, "annual_net_income", income)
+        if self.previous_annual_net_income is not None:
+            previous = _amount(
+                self.previous_annual_net_income,
+                "household.previous_annual_net_income",
+                errors,
+                allow_negative=True,
+            )
+            object.__setattr__(self, "previous_annual_net_income", previous)
+        for flag in ("insured", "negative_list"):
+            if not isinstance(getattr(self, flag), bool):
+                errors.append((f"household.{flag}", "must be true or false"))
+        _raise_if(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFacts:
+    """What happened: the category, the household, the dates and the expense facts.
+
+    ``expense`` holds the category's keys (``EXPENSE_KEYS``; school entry: ``level`` and
+    optionally ``student_member_id``); a missing amount counts as 0. Amounts may be given as
+    strings or numbers and are stored as Decimals in a read-only mapping.
+    """
+
+    category: Category
+    household: HouseholdFacts
+    incident_date: date
+    reported_date: date
+    expense: Mapping[str, Decimal | str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        errors: list[tuple[str, str]] = []
+        try:
+            category = Category(self.category)
+            object.__setattr__(self, "category", category)
+        except ValueError:
+            errors.append(("category", f"unknown category {self.category!r}"))
+            raise FactsInvalid(errors) from None
+        if not isinstance(self.household, HouseholdFacts):
+            errors.append(("household", "must be HouseholdFacts"))
+        incident = _as_date(self.incident_date, "incident_date", errors)
+        reported = _as_date(self.reported_date, "reported_date", errors)
+        object.__setattr__(self, "incident_date", incident)
+        object.__setattr__(self, "reported_date", reported)
+        if not errors and reported < incident:
+            errors.append(("reported_date", "must not be before incident_date"))
+        if not isinstance(self.expense, Mapping):
+            errors.append(("expense", "must be an object"))
+            raise FactsInvalid(errors)
+        expense: dict[str, Decimal | str] = {}
+        if category is Category.SCHOOL_ENTRY:
+            for key, value in self.expense.items():
+                if key not in SCHOOL_ENTRY_KEYS:
+                    errors.append((f"expense.{key}", "unknown expense field for school_entry"))
+                elif key == "level" and not isinstance(value, str):
+                    errors.append(("expense.level", "must be a string"))
+                else:
+                    expense[key] = value if isinstance(value, str) else str(value)
+        else:
+            known = EXPENSE_KEYS[category]
+            for key, value in self.expense.items():
+                if key not in known:
+                    errors.append((f"expense.{key}", f"unknown expense field for {category.value}"))
+                    continue
+                expense[key] = _amount(value, f"expense.{key}", errors, allow_negative=False)
+        object.__setattr__(self, "expense", MappingProxyType(expense))
+        _raise_if(errors)
+
+    def amount(self, key: str) -> Decimal:
+        """An expense amount; missing counts as 0."""
+        value = self.expense.get(key, ZERO)
+        return value if isinstance(value, Decimal) else ZERO
+
+    @property
+    def school_level(self) -> str | None:
+        value = self.expense.get("level")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class YearToDate:
+    """The household's figures of the scheme year from the claims ledger, before this claim."""
+
+    category_base: Decimal = ZERO  # sum of the bases b of this category already assessed
+    category_paid: Decimal = ZERO  # paid (or approved to pay) in this category
+    household_paid: Decimal = ZERO  # paid across all categories
+    same_student_level_paid: bool = False  # school entry: this student, this level, already paid
+    income_drop_paid_this_year: bool = False
+
+    def __post_init__(self) -> None:
+        errors: list[tuple[str, str]] = []
+        for name in ("category_base", "category_paid", "household_paid"):
+            object.__setattr__(
+                self, name, _amount(getattr(self, name), f"prior.{name}", errors, allow_negative=False)
+            )
+        for flag in ("same_student_level_paid", "income_drop_paid_this_year"):
+            if not isinstance(getattr(self, flag), bool):
+                errors.append((f"prior.{flag}", "must be true or false"))
+        _raise_if(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The decision and everything behind it.
+
+    The ledger after this claim: ``category_base = new_category_base``,
+    ``category_paid = new_category_paid``, ``household_paid = new_household_paid``.
+    """
+
+    category: Category
+    eligible: bool
+    payout: Decimal  # 0.00 when rejected
+    rejection_code: RejectionCode | None
+    breakdown: dict[str, Any]
+    base_added: Decimal  # b when the claim consumed base (see module doc), else 0
+    new_category_base: Decimal
+    new_category_paid: Decimal
+    new_household_paid: Decimal
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing and serialising facts (the preview body's "facts", with "prior" inside)
+
+
+def parse_claim_input(data: Mapping[str, Any]) -> tuple[ClaimFacts, YearToDate]:
+    """Read the issue-5 preview ``facts`` object (``prior`` optional, zeros when absent)."""
+    errors: list[tuple[str, str]] = []
+    if not isinstance(data, Mapping):
+        raise FactsInvalid([("(root)", "must be an object")])
+    allowed = {"category", "household", "incident_date", "reported_date", "expense", "prior"}
+    errors += [(str(key), "unknown field") for key in data if key not in allowed]
+    errors += [
+        (key, "required field is missing")
+        for key in ("category", "household", "incident_date", "reported_date")
+        if key not in data
+    ]
+    household_data = data.get("household")
+    household_keys = {
+        "status",
+        "members",
+        "annual_net_income",
+        "previous_annual_net_income",
+        "insured",
+        "negative_list",
+    }
+    if isinstance(household_data, Mapping):
+        errors += [
+            (f"household.{key}", "unknown field") for key in household_data if key not in household_keys
+        ]
+        errors += [
+            (f"household.{key}", "required field is missing")
+            for key in ("status", "members", "annual_net_income", "insured", "negative_list")
+            if key not in household_data
+        ]
+    elif "household" in data:
+        errors.append(("household", "must be an object"))
+    prior_data = data.get("prior", {})
+    prior_keys = {
+        "category_base",
+        "category_paid",
+        "household_paid",
+        "same_student_level_paid",
+        "income_drop_paid_this_year",
+    }
+    if isinstance(prior_data, Mapping):
+        errors += [(f"prior.{key}", "unknown field") for key in prior_data if key not in prior_keys]
+    else:
+        errors.append(("prior", "must be an object"))
+    _raise_if(errors)
+    assert isinstance(household_data, Mapping)
+    assert isinstance(prior_data, Mapping)
+    try:
+        household = HouseholdFacts(**household_data)
+        facts = ClaimFacts(
+            category=data["category"],
+            household=household,
+            incident_date=data["incident_date"],
+            reported_date=data["reported_date"],
+            expense=data.get("expense") or {},
+        )
+        prior = YearToDate(**prior_data)
+    except FactsInvalid:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise FactsInvalid([("(root)", str(exc))]) from exc
+    return facts, prior
+
+
+def household_to_dict(household: HouseholdFacts) -> dict[str, Any]:
+    previous = household.previous_annual_net_income
+    return {
+        "status": household.status.value,
+        "members": household.members,
+        "annual_net_income": fmt(household.annual_net_income),
+        "previous_annual_net_income": None if previous is None else fmt(previous),
+        "insured": household.insured,
+        "negative_list": household.negative_list,
+    }
+
+
+def facts_to_dict(facts: ClaimFacts, prior: YearToDate | None = None) -> dict[str, Any]:
+    """The JSON form read by ``parse_claim_input`` (``prior`` included when given)."""
+    result: dict[str, Any] = {
+        "category": facts.category.value,
+        "household": household_to_dict(facts.household),
+        "incident_date": facts.incident_date.isoformat(),
+        "reported_date": facts.reported_date.isoformat(),
+        "expense": {k: v if isinstance(v, str) else fmt(v) for k, v in facts.expense.items()},
+    }
+    if prior is not None:
+        result["prior"] = prior_to_dict(prior)
+    return result
+
+
+def prior_to_dict(prior: YearToDate) -> dict[str, Any]:
+    return {
+        "category_base": fmt(prior.category_base),
+        "category_paid": fmt(prior.category_paid),
+        "household_paid": fmt(prior.household_paid),
+        "same_student_level_paid": prior.same_student_level_paid,
+        "income_drop_paid_this_year": prior.income_drop_paid_this_year,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine
+
+# Every operation must be exact: a rounded intermediate would be a silent error.
+_EXACT = Context(prec=60, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
+
+
+def tier_slices(tiers: tuple[Tier, ...], x: Decimal) -> list[dict[str, Any]]:
+    """Each tier's slice of X and its pay (exact); used by ``assess`` and handy for tests."""
+    rows = []
+    for tier in tiers:
+        top = x if tier.upper is None else min(x, tier.upper)
+        amount = max(ZERO, top - tier.lower)
+        rows.append({"tier": tier, "amount": amount, "pay": tier.rate * amount})
+    return rows
+
+
+def g_of(tiers: tuple[Tier, ...], x: Decimal) -> Decimal:
+    """g(X) = Σ rate × (min(X, to) − from) where positive."""
+    with localcontext(_EXACT):
+        return sum((row["pay"] for row in tier_slices(tiers, x)), ZERO)
+
+
+class _Run:
+    """Collects the checks and figures of one assessment."""
+
+    def __init__(
+        self, scheme: Scheme, facts: ClaimFacts, prior: YearToDate, checks: tuple[RejectionCode, ...]
+    ):
+        self.scheme = scheme
+        self.facts = facts
+        self.prior = prior
+        self.order = GATES + checks
+        self.results: dict[RejectionCode, tuple[bool, str]] = {}
+        self.base_added = ZERO
+        self.breakdown: dict[str, Any] = {
+            "scheme": {
+                "code": scheme.code,
+                "version": scheme.version,
+                "year": scheme.year,
+                "pool_mode": scheme.pool_mode.value,
+                "protection_line": fmt(scheme.protection_line),
+                "household_annual_cap": fmt(scheme.household_annual_cap),
+                "report_window_days": scheme.report_window_days,
+            },
+            "category": facts.category.value,
+            "facts": facts_to_dict(facts),
+            "prior": prior_to_dict(prior),
+        }
+
+    def check(self, code: RejectionCode, failed: bool, detail: str) -> bool:
+        """Record one check; True when it failed (the claim is rejected with ``code``)."""
+        self.results[code] = (not failed, detail)
+        return failed
+
+    def finish(self, rejection: RejectionCode | None, payout: Decimal = ZERO) -> Assessment:
+        checks = []
+        for code in self.order:
+            if code in self.results:
+                passed, detail = self.results[code]
+                checks.append({"code": code.value, "result": "pass" if passed else "fail", "detail": detail})
+            else:
+                checks.append({"code": code.value, "result": "not_reached", "detail": ""})
+        eligible = rejection is None
+        paid = payout if eligible else ZERO
+        prior = self.prior
+        with localcontext(_EXACT):
+            new_base = prior.category_base + self.base_added
+            new_category_paid = prior.category_paid + paid
+            new_household_paid = prior.household_paid + paid
+        self.breakdown["checks"] = checks
+        self.breakdown["rounding"] = ROUNDING_NOTE
+        self.breakdown["eligible"] = eligible
+        self.breakdown["rejection_code"] = None if rejection is None else rejection.value
+        self.breakdown["payout"] = fmt(paid)
+        self.breakdown["ledger"] = {
+            "base_added": fmt(self.base_added),
+            "new_category_base": fmt(new_base),
+            "new_category_paid": fmt(new_category_paid),
+            "new_household_paid": fmt(new_household_paid),
+        }
+        return Assessment(
+            category=self.facts.category,
+            eligible=eligible,
+            payout=paid,
+            rejection_code=rejection,
+            breakdown=self.breakdown,
+            base_added=self.base_added,
+            new_category_base=new_base,
+            new_category_paid=new_category_paid,
+            new_household_paid=new_household_paid,
+        )
+
+
+def assess(scheme: Scheme, facts: ClaimFacts, prior: YearToDate) -> Assessment:
+    """Assess one claim under ``scheme`` given the household's year to date (rules.md §2.2)."""
+    category = facts.category
+    if category in CUMULATIVE_CATEGORIES:
+        checks = CUMULATIVE_CHECKS
+    elif category is Category.SCHOOL_ENTRY:
+        checks = SCHOOL_ENTRY_CHECKS
+    else:
+        checks = INCOME_DROP_CHECKS
+    run = _Run(scheme, facts, prior, checks)
+    household = facts.household
+    config = scheme.categories.get(category)
+
+    if run.check(
+        RejectionCode.CATEGORY_NOT_COVERED,
+        config is None,
+        f"scheme {'covers' if config is not None else 'does not cover'} {category.value}",
+    ):
+        return run.finish(RejectionCode.CATEGORY_NOT_COVERED)
+    not_insured = scheme.pool_mode is PoolMode.ENROLLED and not household.insured
+    if run.check(
+        RejectionCode.NOT_INSURED,
+        not_insured,
+        f"pool_mode {scheme.pool_mode.value}; household {'' if household.insured else 'not '}enrolled",
+    ):
+        return run.finish(RejectionCode.NOT_INSURED)
+    if run.check(
+        RejectionCode.NEGATIVE_LIST,
+        household.negative_list,
+        f"household {'' if household.negative_list else 'not '}on the negative list",
+    ):
+        return run.finish(RejectionCode.NEGATIVE_LIST)
+    year = facts.incident_date.year
+    if run.check(
+        RejectionCode.OUTSIDE_COVERAGE,
+        year != scheme.year,
+        f"incident {facts.incident_date.isoformat()} in {year}, scheme year {scheme.year}",
+    ):
+        return run.finish(RejectionCode.OUTSIDE_COVERAGE)
+    days = (facts.reported_date - facts.incident_date).days
+    window = scheme.report_window_days
+    run.breakdown["report_days"] = days
+    if run.check(
+        RejectionCode.REPORTED_LATE,
+        days > window,
+        f"reported {days} days after the incident; window {window} days",
+    ):
+        return run.finish(RejectionCode.REPORTED_LATE)
+
+    with localcontext(_EXACT):
+        if isinstance(config, IllnessConfig | TieredConfig):
+            return _cumulative(run, config)
+        if isinstance(config, SchoolEntryConfig):
+            return _school_entry(run, config)
+        assert isinstance(config, IncomeDropConfig)
+        return _income_drop(run, config)
+
+
+def _income_test(run: _Run, income: Decimal, base: Decimal | None) -> bool:
+    """Record ``income_above_line``; True when (I − B) / n ≥ L (B = 0 outside cumulative)."""
+    n = run.facts.household.members
+    line = run.scheme.protection_line
+    remaining = income if base is None else income - base
+    above = remaining >= line * n
+    shown = per_capita_floor(remaining, n)
+    formula = "I / n" if base is None else "(I − B) / n"
+    run.breakdown["income_test"] = {
+        "I": fmt(income),
+        "B": None if base is None else fmt(base),
+        "n": n,
+        "per_capita": fmt(shown),
+        "per_capita_rounding": "floored to 0.01 for display; the test compares exact figures",
+        "L": fmt(line),
+        "above_line": above,
+    }
+    relation = "≥" if above else "<"
+    return run.check(
+        RejectionCode.INCOME_ABOVE_LINE, above, f"{formula} = {fmt(shown)} {relation} L = {fmt(line)}"
+    )
+
+
+def _household_room(run: _Run) -> Decimal | None:
+    """Record ``household_cap_reached``; returns R, or None when R ≤ 0."""
+    cap = run.scheme.household_annual_cap
+    room = cap - run.prior.household_paid
+    run.breakdown["household_annual_cap"] = fmt(cap)
+    run.breakdown["household_paid"] = fmt(run.prior.household_paid)
+    run.breakdown["R"] = fmt(room)
+    if run.check(RejectionCode.HOUSEHOLD_CAP_REACHED, room <= 0, f"R = {fmt(room)}"):
+        return None
+    return room
+
+
+def _pay(run: _Run, amount: Decimal, room: Decimal) -> Assessment:
+    exact = min(amount, room)
+    run.breakdown["household_cap_applied"] = room < amount
+    run.breakdown["payout_unrounded"] = fmt(exact)
+    return run.finish(None, round_payout(exact))
+
+
+_BASE_FORMULA: Mapping[Category, str] = MappingProxyType(
+    {c: " − ".join(keys) for c, keys in EXPENSE_KEYS.items() if keys}
+)
+
+
+def _cumulative(run: _Run, config: IllnessConfig | TieredConfig) -> Assessment:
+    facts, prior, bd = run.facts, run.prior, run.breakdown
+    keys = EXPENSE_KEYS[facts.category]
+    components = {key: facts.amount(key) for key in keys}
+    raw = components[keys[0]] - sum((components[k] for k in keys[1:]), ZERO)
+    b = max(ZERO, raw)
+    bd["b_components"] = {key: fmt(v) for key, v in components.items()}
+    bd["b_formula"] = _BASE_FORMULA[facts.category]
+    bd["b_before_floor"] = fmt(raw)
+    bd["b"] = fmt(b)
+    if run.check(RejectionCode.NO_LOSS, b <= 0, f"b = {fmt(b)}"):
+        return run.finish(RejectionCode.NO_LOSS)
+
+    run.base_added = b
+    big_b = prior.category_base + b
+    bd["B"] = fmt(big_b)
+    if _income_test(run, facts.household.annual_net_income, big_b):
+        return run.finish(RejectionCode.INCOME_ABOVE_LINE)
+
+    if isinstance(config, IllnessConfig):
+        status = facts.household.status
+        deductible = config.deductible.for_status(status)
+        bd["deductible_basis"] = f"illness, household status {status.value}"
+    else:
+        deductible = config.deductible
+        bd["deductible_basis"] = facts.category.value
+    x = max(ZERO, big_b - deductible)
+    bd["D"] = fmt(deductible)
+    bd["X"] = fmt(x)
+    if run.check(RejectionCode.BELOW_DEDUCTIBLE, x <= 0, f"X = max(0, B − D) = {fmt(x)}"):
+        return run.finish(RejectionCode.BELOW_DEDUCTIBLE)
+
+    rows = tier_slices(config.tiers, x)
+    g = sum((row["pay"] for row in rows), ZERO)
+    bd["tiers"] = [
+        {
+            "from": fmt(row["tier"].lower),
+            "to": None if row["tier"].upper is None else fmt(row["tier"].upper),
+            "amount": fmt(row["amount"]),
+            "rate": fmt_rate(row["tier"].rate),
+            "pay": fmt(row["pay"]),
+        }
+        for row in rows
+    ]
+    f = min(g, config.cap)
+    gross = f - prior.category_paid
+    bd["g"] = fmt(g)
+    bd["cap"] = fmt(config.cap)
+    bd["cap_applied"] = g > config.cap
+    bd["f"] = fmt(f)
+    bd["category_paid"] = fmt(prior.category_paid)
+    bd["gross"] = fmt(gross)
+    # A positive gross under half a fen would round to a 0.00 payout: treated as cap reached.
+    cap_reached = gross <= 0 or round_payout(gross) <= 0
+    if run.check(
+        RejectionCode.CATEGORY_CAP_REACHED, cap_reached, f"gross = f − category_paid = {fmt(gross)}"
+    ):
+        return run.finish(RejectionCode.CATEGORY_CAP_REACHED)
+
+    room = _household_room(run)
+    if room is None:
+        return run.finish(RejectionCode.HOUSEHOLD_CAP_REACHED)
+    return _pay(run, gross, room)
+
+
+def _school_entry(run: _Run, config: SchoolEntryConfig) -> Assessment:
+    facts, bd = run.facts, run.breakdown
+    if _income_test(run, facts.household.annual_net_income, None):
+        return run.finish(RejectionCode.INCOME_ABOVE_LINE)
+    level = facts.school_level
+    lump_sum = None if level is None else config.lump_sums.for_level(level)
+    bd["level"] = level
+    bd["lump_sum"] = None if lump_sum is None else fmt(lump_sum)
+    if run.check(
+        RejectionCode.LEVEL_NOT_COVERED,
+        lump_sum is None,
+        f"level {level!r} {'not ' if lump_sum is None else ''}listed by the scheme",
+    ):
+        return run.finish(RejectionCode.LEVEL_NOT_COVERED)
+    assert lump_sum is not None
+    duplicate = run.prior.same_student_level_paid
+    if run.check(
+        RejectionCode.DUPLICATE,
+        duplicate,
+        f"same student and level {'already' if duplicate else 'not yet'} paid",
+    ):
+        return run.finish(RejectionCode.DUPLICATE)
+    room = _household_room(run)
+    if room is None:
+        return run.finish(RejectionCode.HOUSEHOLD_CAP_REACHED)
+    return _pay(run, lump_sum, room)
+
+
+def _income_drop(run: _Run, config: IncomeDropConfig) -> Assessment:
+    facts, bd = run.facts, run.breakdown
+    household = facts.household
+    income = household.annual_net_income
+    previous = household.previous_annual_net_income
+    p = ZERO if previous is None else previous
+    drop = p - income
+    # (P − I) / P ≥ ratio, compared as P − I ≥ ratio × P (P > 0) so nothing is divided.
+    enough = p > 0 and drop >= config.min_drop_ratio * p
+    bd["P"] = None if previous is None else fmt(previous)
+    bd["I"] = fmt(income)
+    bd["drop"] = fmt(drop)
+    bd["drop_ratio"] = fmt_rate(ratio_floor(drop, p)) if p > 0 else None
+    bd["min_drop_ratio"] = fmt_rate(config.min_drop_ratio)
+    detail = (
+        f"(P − I) / P = {bd['drop_ratio']} vs min {bd['min_drop_ratio']}"
+        if p > 0
+        else "no previous-year income P > 0"
+    )
+    if run.check(RejectionCode.DROP_TOO_SMALL, not enough, detail):
+        return run.finish(RejectionCode.DROP_TOO_SMALL)
+    if _income_test(run, income, None):
+        return run.finish(RejectionCode.INCOME_ABOVE_LINE)
+    paid = run.prior.income_drop_paid_this_year
+    if run.check(
+        RejectionCode.ALREADY_PAID_THIS_YEAR,
+        paid,
+        f"income drop {'already' if paid else 'not yet'} paid this year",
+    ):
+        return run.finish(RejectionCode.ALREADY_PAID_THIS_YEAR)
+    n = household.members
+    gap = run.scheme.protection_line * n - income
+    amount = min(gap, config.cap)
+    bd["gap"] = fmt(gap)
+    bd["gap_formula"] = "L × n − I"
+    bd["cap"] = fmt(config.cap)
+    bd["cap_applied"] = gap > config.cap
+    bd["f"] = fmt(amount)
+    room = _household_room(run)
+    if room is None:
+        return run.finish(RejectionCode.HOUSEHOLD_CAP_REACHED)
+    return _pay(run, amount, room)
+
+
+# ---------------------------------------------------------------------------------------------
+# Explaining
+
+CATEGORY_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "illness": "因病 illness",
+        "disaster_accident": "因灾因意外 disaster/accident",
+        "school_entry": "因学入学 school entry",
+        "in_school": "因学在校 in school",
+        "income_drop": "收入骤减 income drop",
+        "industry_loss": "产业损失 industry loss",
+    }
+)
+
+REJECTION_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "category_not_covered": "方案未包含该类别 category not covered",
+        "not_insured": "未参保 not insured",
+        "negative_list": "属负面清单 on the negative list",
+        "outside_coverage": "不在保险年度内 outside the scheme year",
+        "reported_late": "超过报案时限 reported late",
+        "no_loss": "无损失 no loss",
+        "income_above_line": "收入高于保障线 income above the line",
+        "below_deductible": "未达起付线 below the deductible",
+        "category_cap_reached": "已达类别封顶 category cap reached",
+        "household_cap_reached": "已达家庭年度封顶 household cap reached",
+        "level_not_covered": "学段不在保障范围 level not covered",
+        "duplicate": "同一学生同一学段已赔付 duplicate",
+        "drop_too_small": "收入降幅不足 drop too small",
+        "already_paid_this_year": "本年度已赔付 already paid this year",
+    }
+)
+
+_RESULT_LABELS = {"pass": "通过 pass", "fail": "未通过 fail", "not_reached": "未检查 not reached"}
+
+# (breakdown key, label) printed in this order when present.
+_FIGURES: tuple[tuple[str, str], ...] = (
+    ("b", "本次基数 b"),
+    ("B", "累计基数 B"),
+    ("D", "起付线 D"),
+    ("X", "超起付线部分 X"),
+    ("g", "分段赔付 g(X)"),
+    ("cap", "类别封顶 cap"),
+    ("f", "封顶后 f"),
+    ("category_paid", "本类已赔 category_paid"),
+    ("gross", "本次应赔 gross"),
+    ("level", "学段 level"),
+    ("lump_sum", "定额 lump sum"),
+    ("P", "上年收入 P"),
+    ("I", "本年收入 I"),
+    ("drop_ratio", "降幅 (P − I) / P"),
+    ("min_drop_ratio", "最低降幅 min drop ratio"),
+    ("gap", "缺口 L × n − I"),
+    ("household_annual_cap", "家庭年度封顶 household cap"),
+    ("household_paid", "家庭已赔 household_paid"),
+    ("R", "家庭剩余额度 R"),
+    ("payout_unrounded", "赔付(未舍入) payout before rounding"),
+)
+
+
+def explain(assessment: Assessment | Mapping[str, Any]) -> list[str]:
+    """Lines a cadre can read, Chinese then English, from an assessment or a stored breakdown."""
+    bd = assessment.breakdown if isinstance(assessment, Assessment) else assessment
+    scheme = bd["scheme"]
+    lines = [
+        f"方案 Scheme: {scheme['code']} v{scheme['version']} ({scheme['year']})",
+        f"类别 Category: {CATEGORY_LABELS.get(bd['category'], bd['category'])}",
+    ]
+    for check in bd["checks"]:
+        if check["result"] == "not_reached":
+            continue
+        label = REJECTION_LABELS.get(check["code"], check["code"])
+        line = f"检查 Check [{check['code']}] {label}: {_RESULT_LABELS[check['result']]}"
+        lines.append(f"{line} — {check['detail']}" if check["detail"] else line)
+    test = bd.get("income_test")
+    if test is not None:
+        formula = "人均 (I − B) / n" if test["B"] is not None else "人均 I / n"
+        relation = "≥" if test["above_line"] else "<"
+        lines.append(f"{formula} = {test['per_capita']} {relation} 保障线 L = {test['L']}")
+    for key, label in _FIGURES:
+        if key == "g" and "tiers" in bd:
+            for tier in bd["tiers"]:
+                upper = "∞" if tier["to"] is None else tier["to"]
+                lines.append(
+                    f"分段 Tier {tier['from']}–{upper}: {tier['amount']} × {tier['rate']} = {tier['pay']}"
+                )
+        if key == "D" and key in bd:
+            lines.append(f"{label} = {bd[key]} ({bd['deductible_basis']})")
+        elif key == "cap" and key in bd:
+            lines.append(f"{label} = {bd[key]}{' (applied 已封顶)' if bd.get('cap_applied') else ''}")
+        elif key == "R" and key in bd:
+            lines.append(
+                f"{label} = {bd[key]}{' (applied 已封顶)' if bd.get('household_cap_applied') else ''}"
+            )
+        elif bd.get(key) is not None:
+            lines.append(f"{label} = {bd[key]}")
+    if bd["eligible"]:
+        lines.append(f"赔付金额 Payout = {bd['payout']} ({bd['rounding']})")
+    else:
+        code = bd["rejection_code"]
+        lines.append(f"拒赔 Rejected: {REJECTION_LABELS.get(code, code)} [{code}]")
+    return lines
