@@ -1,0 +1,56 @@
+"""Every query on `registry.region`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.db.tables import region
+
+
+class RegionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, code: str) -> dict[str, Any] | None:
+        row = (await self.session.execute(select(region).where(region.c.code == code))).mappings().one_or_none()
+        return dict(row) if row else None
+
+    async def list(
+        self,
+        *,
+        scope_prefix: str,
+        parent_code: str | None,
+        level: str | None,
+        after_code: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        query = select(region)
+        if scope_prefix:
+            # inside the caller's region, or one of its ancestors (so a cadre can name its county)
+            query = query.where(
+                or_(region.c.prefix.startswith(scope_prefix), func.strpos(scope_prefix, region.c.prefix) == 1)
+            )
+        if parent_code is not None:
+            query = query.where(region.c.parent_code == parent_code)
+        if level is not None:
+            query = query.where(region.c.level == level)
+        if after_code is not None:
+            query = query.where(region.c.code > after_code)
+        rows = (await self.session.execute(query.order_by(region.c.code).limit(limit))).mappings().all()
+        return [dict(r) for r in rows]
+
+    async def upsert_many(self, rows: Sequence[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
+        stmt = insert(region).values(list(rows))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[region.c.code],
+            set_={"name": stmt.excluded.name, "parent_code": stmt.excluded.parent_code, "updated_at": func.now()},
+        )
+        await self.session.execute(stmt)
+        return len(rows)

@@ -1,0 +1,340 @@
+"""The application factory every service uses: kernel wiring in one place.
+
+A service calls `build_app(spec, settings)` with its routers and optional lifespan hooks; it
+gets the engine and sessionmaker, JWT verification, PII cipher, peer clients, the outbox
+dispatcher, problem+json handlers, request ids and JSON logs, metrics and health endpoints.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Table, text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.auth import CurrentPrincipal, ServiceTokenProvider, TokenVerifier
+from shared.db import create_engine, create_sessionmaker
+from shared.errors import FieldError, Problem, ServiceError
+from shared.http import ServiceClient
+from shared.logging import configure_logging, get_logger, request_id_var
+from shared.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
+from shared.migrate import head_revision
+from shared.outbox import OutboxDispatcher
+from shared.pii import PiiCipher
+from shared.settings import ServiceSettings
+
+log = get_logger("fangpin.app")
+
+LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    routers: Sequence[APIRouter]
+    outbox: Table | None = None
+    peers: tuple[str, ...] = ()
+    hooks: Sequence[LifespanHook] = ()
+    openapi_tags: list[dict[str, Any]] = field(default_factory=list)
+    version: str = "1.0.0"
+
+
+# ---------------------------------------------------------------- middleware
+
+
+class RequestContextMiddleware:
+    """Request id in and out, one JSON access line per request, Prometheus per route."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        status_holder = {"status": 500, "started": False}
+        started = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        HTTP_IN_FLIGHT.labels(self.service).inc()
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            # Rendered here, inside the request context, so the problem carries the request id.
+            log.error(
+                "http.unhandled_exception",
+                path=scope.get("path"),
+                error_type=type(exc).__name__,
+                # frames only: exception messages may quote data (PIPL: no personal data in logs)
+                stack="".join(traceback.format_tb(exc.__traceback__)[-8:]),
+            )
+            if not status_holder["started"]:
+                response = _problem_response(_internal_error_problem())
+                await response(scope, receive, send_wrapper)
+        finally:
+            HTTP_IN_FLIGHT.labels(self.service).dec()
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "GET")
+            if template not in ("/metrics", "/healthz", "/readyz"):
+                log.info(
+                    "http.request",
+                    method=method,
+                    route=template,
+                    status=status_holder["status"],
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+            HTTP_REQUESTS.labels(self.service, method, template, str(status_holder["status"])).inc()
+            HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+            structlog.contextvars.unbind_contextvars("request_id")
+            request_id_var.reset(token)
+
+
+# ---------------------------------------------------------------- error rendering
+
+
+def _problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.model_dump(mode="json", exclude_none=True),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _internal_error_problem() -> Problem:
+    return Problem(
+        title="Internal error",
+        status=500,
+        code="internal_error",
+        detail="An unexpected error occurred. Quote the request id when reporting it.",
+        request_id=request_id_var.get(),
+    )
+
+
+def _loc_to_field(loc: Sequence[Any]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        where = parts.pop(0)
+        if where != "body" and parts:
+            return f"{where}.{parts[0]}"
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith("function-after[") or str(part).startswith("function-"):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        if exc.status_code >= 500:
+            log.warning("http.service_error", code=exc.code, status=exc.status_code)
+        return _problem_response(
+            exc.problem(instance=request.url.path, request_id=request_id_var.get()), exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            message = str(err.get("msg", "invalid value"))
+            if message.startswith("Value error, "):
+                message = message[len("Value error, ") :]
+            errors.append(FieldError(field=_loc_to_field(err.get("loc", ())), message=message, code=err.get("type")))
+        problem = Problem(
+            title="The request is not valid",
+            status=422,
+            code="validation_failed",
+            detail="; ".join(f"{e.field}: {e.message}" for e in errors[:5]),
+            instance=request.url.path,
+            request_id=request_id_var.get(),
+            errors=errors,
+        )
+        return _problem_response(problem)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+        problem = Problem(
+            title=str(exc.detail) if isinstance(exc.detail, str) else "HTTP error",
+            status=exc.status_code,
+            code=codes.get(exc.status_code, f"http_{exc.status_code}"),
+            instance=request.url.path,
+            request_id=request_id_var.get(),
+        )
+        return _problem_response(problem, getattr(exc, "headers", None))
+
+
+
+# ---------------------------------------------------------------- health
+
+
+def health_router(service: str) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness (存活检查)")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: database reachable and migrations at head (就绪检查)",
+        responses={503: {"model": Problem}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        expected = request.app.state.head_revision
+        try:
+            async with request.app.state.engine.connect() as conn:
+                current = (await conn.execute(text("SELECT version_num FROM public.alembic_version"))).scalar()
+        except Exception as exc:
+            log.warning("readyz.database_unreachable", error_type=type(exc).__name__)
+            return _problem_response(
+                Problem(title="Database unreachable", status=503, code="database_unavailable")
+            )
+        if current != expected:
+            return _problem_response(
+                Problem(
+                    title="Migrations are not at head",
+                    status=503,
+                    code="migrations_pending",
+                    detail=f"database at {current}, code expects {expected}",
+                )
+            )
+        return JSONResponse({"status": "ready", "service": service, "migration": current})
+
+    router.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+    return router
+
+
+def me_router() -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["auth"])
+
+    @router.get("/me", summary="Who am I: the caller's roles and region scope (当前用户)")
+    async def me(principal: CurrentPrincipal) -> dict[str, Any]:
+        return {
+            "sub": principal.sub,
+            "roles": sorted(r.value for r in principal.roles),
+            "region": principal.region,
+            "department": principal.department,
+        }
+
+    return router
+
+
+# ---------------------------------------------------------------- factory
+
+
+def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(spec.name, settings.log_level, settings.log_json)
+        engine = create_engine(settings)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.verifier = TokenVerifier(settings)
+        app.state.head_revision = head_revision()
+        app.state.pii = (
+            PiiCipher(
+                settings.pii_key.get_secret_value(),
+                settings.pii_index_key.get_secret_value() if settings.pii_index_key else "",
+                [k for k in settings.pii_old_keys.split(",") if k.strip()],
+            )
+            if settings.pii_key and settings.pii_index_key
+            else None
+        )
+        tokens = ServiceTokenProvider(settings)
+        app.state.clients = {
+            peer: ServiceClient(
+                peer, settings.peer_url(peer), token_provider=tokens,
+                timeout=settings.http_timeout_seconds, retries=settings.http_retries,
+            )
+            for peer in spec.peers
+        }
+        app.state.dispatcher = None
+        async with AsyncExitStack() as stack:
+            for hook in spec.hooks:
+                await stack.enter_async_context(hook(app))
+            if spec.outbox is not None and settings.outbox_enabled:
+                dispatcher = OutboxDispatcher(
+                    service=spec.name,
+                    sessionmaker=app.state.sessionmaker,
+                    table=spec.outbox,
+                    clients=app.state.clients,
+                    poll_seconds=settings.outbox_poll_seconds,
+                    batch_size=settings.outbox_batch_size,
+                    max_backoff_seconds=settings.outbox_max_backoff_seconds,
+                )
+                dispatcher.start()
+                app.state.dispatcher = dispatcher
+            log.info("service.started", host=settings.host, port=settings.port)
+            try:
+                yield
+            finally:
+                if app.state.dispatcher is not None:
+                    await app.state.dispatcher.stop()
+        for client in app.state.clients.values():
+            await client.aclose()
+        await engine.dispose()
+        log.info("service.stopped")
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+        openapi_tags=spec.openapi_tags or None,
+        responses={401: {"model": Problem}, 422: {"model": Problem}, 500: {"model": Problem}},
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health_router(spec.name))
+    app.include_router(me_router())
+    for router in spec.routers:
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, service=spec.name)
+    return app
+
+
+def wake_outbox(request_or_app: Request | FastAPI) -> None:
+    """Nudge the dispatcher after a commit that enqueued messages."""
+    app = request_or_app.app if isinstance(request_or_app, Request) else request_or_app
+    dispatcher: OutboxDispatcher | None = getattr(app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()
+
+

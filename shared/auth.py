@@ -1,0 +1,192 @@
+"""Bearer-JWT authentication, roles and region scope, as FastAPI dependencies.
+
+A token carries `sub`, `roles`, `region` (the division-code prefix the caller may see; empty
+for national scope), optionally `department` (feed clients), `exp` and `aud`. Keys come from
+config: an HS256 shared secret for the embedded default, or a JWKS URL for a real identity
+provider (RS256/ES256).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from shared.errors import Forbidden, Unauthorized
+from shared.settings import ServiceSettings
+
+
+class Role(StrEnum):
+    VILLAGE_CADRE = "village_cadre"
+    TOWNSHIP_OFFICER = "township_officer"
+    COUNTY_OFFICER = "county_officer"
+    DEPARTMENT_FEEDER = "department_feeder"
+    INSURER_ADJUSTER = "insurer_adjuster"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    SERVICE = "service"
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    roles: frozenset[Role]
+    region: str = ""
+    department: str | None = None
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def has_any(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def can_see(self, region_code: str | None) -> bool:
+        """True when a resource in `region_code` lies inside the caller's region."""
+        if not self.region:
+            return True
+        return region_code is not None and region_code.startswith(self.region)
+
+    @property
+    def primary_role(self) -> Role:
+        order = list(Role)
+        return sorted(self.roles, key=order.index)[0] if self.roles else Role.AUDITOR
+
+
+def mint_token(
+    secret: str,
+    *,
+    sub: str,
+    roles: Iterable[str],
+    region: str = "",
+    department: str | None = None,
+    ttl_seconds: int = 3600,
+    audience: str = "fangpin",
+    issuer: str = "fangpin",
+    now: float | None = None,
+) -> str:
+    issued = int(now if now is not None else time.time())
+    payload: dict[str, Any] = {
+        "sub": sub,
+        "roles": [Role(r).value for r in roles],
+        "region": region,
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+        "aud": audience,
+        "iss": issuer,
+        "jti": uuid.uuid4().hex,
+    }
+    if department:
+        payload["department"] = department
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+class TokenVerifier:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._audience = settings.jwt_audience
+        self._secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
+        if not self._secret and not self._jwks:
+            raise RuntimeError("set FANGPIN_JWT_SECRET or FANGPIN_JWKS_URL")
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            if self._jwks is not None and jwt.get_unverified_header(token).get("alg", "").upper() != "HS256":
+                # PyJWKClient fetches over blocking urllib; keep it off the event loop.
+                signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+                claims = jwt.decode(
+                    token,
+                    signing_key.key,
+                    algorithms=["RS256", "ES256", "PS256"],
+                    audience=self._audience,
+                    options={"require": ["exp", "sub"]},
+                )
+            elif self._secret is not None:
+                claims = jwt.decode(
+                    token,
+                    self._secret,
+                    algorithms=["HS256"],
+                    audience=self._audience,
+                    options={"require": ["exp", "sub"]},
+                )
+            else:
+                raise Unauthorized("token algorithm not accepted", code="invalid_token")
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token has expired", code="token_expired") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthorized("token audience is not accepted", code="invalid_audience") from exc
+        except (jwt.PyJWTError, jwt.PyJWKClientError, ValueError) as exc:
+            raise Unauthorized("token is not valid", code="invalid_token") from exc
+        try:
+            roles = frozenset(Role(r) for r in claims.get("roles", []))
+        except ValueError as exc:
+            raise Unauthorized("token names an unknown role", code="invalid_token") from exc
+        region = str(claims.get("region", ""))
+        if region and not region.isdigit():
+            raise Unauthorized("token region must be a division code prefix", code="invalid_token")
+        return Principal(
+            sub=str(claims["sub"]),
+            roles=roles,
+            region=region,
+            department=claims.get("department"),
+            claims=claims,
+        )
+
+
+async def authenticate(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer <token>", code="missing_token")
+    verifier: TokenVerifier = request.app.state.verifier
+    principal = await verifier.verify(token.strip())
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Any]:
+    """Dependency that admits only callers holding one of `roles` (admin always passes)."""
+    allowed = frozenset(roles) | {Role.ADMIN}
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.roles.intersection(allowed):
+            raise Forbidden(
+                f"this action needs one of the roles: {', '.join(sorted(r.value for r in roles))}",
+                code="role_not_allowed",
+            )
+        return principal
+
+    dependency.__name__ = "require_" + "_or_".join(r.value for r in roles)
+    return dependency
+
+
+class ServiceTokenProvider:
+    """The token a service presents to its peers: configured, or minted from the shared secret."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._static = settings.service_token.get_secret_value() if settings.service_token else None
+        self._secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+        self._audience = settings.jwt_audience
+        self._sub = f"service:{settings.service_name or 'cli'}"
+        self._cached: tuple[str, float] | None = None
+
+    def __call__(self) -> str:
+        if self._static:
+            return self._static
+        if not self._secret:
+            raise RuntimeError("no FANGPIN_SERVICE_TOKEN and no FANGPIN_JWT_SECRET to mint one")
+        now = time.time()
+        if self._cached is None or self._cached[1] - now < 60:
+            token = mint_token(
+                self._secret, sub=self._sub, roles=[Role.SERVICE], region="", ttl_seconds=900,
+                audience=self._audience, now=now,
+            )
+            self._cached = (token, now + 900)
+        return self._cached[0]

@@ -1,0 +1,284 @@
+"""`fangpin`: one entry point for developers, operators and containers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from shared.settings import SERVICE_PORTS
+
+app = typer.Typer(help="Fangpin (防贫) command line", no_args_is_help=True, add_completion=False)
+
+SERVICES = tuple(SERVICE_PORTS)
+DEMO_COUNTY = "410602"
+
+
+def _database_url() -> str:
+    url = os.environ.get("FANGPIN_DATABASE_URL", "")
+    if not url:
+        typer.echo("FANGPIN_DATABASE_URL is not set (fangpin up starts an embedded database for you)", err=True)
+        raise typer.Exit(2)
+    return url
+
+
+def _local_env() -> None:
+    from shared.local import apply_local_environment
+
+    apply_local_environment()
+
+
+def _set_parent_death_signal() -> None:
+    """Children die with `fangpin up`, even if it is killed with SIGKILL (Linux)."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="registry | screening | claims")],
+    host: Annotated[str | None, typer.Option(help="bind address (FANGPIN_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (FANGPIN_PORT)")] = None,
+) -> None:
+    """Run one service (what the container runs)."""
+    import uvicorn
+
+    if service not in SERVICES:
+        typer.echo(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}", err=True)
+        raise typer.Exit(2)
+    module = __import__(f"services.{service}.app", fromlist=["create_app"])
+    application = module.create_app()
+    settings = application.state.settings
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=20,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply database migrations (Alembic `upgrade head`)."""
+    from shared.migrate import upgrade
+
+    upgrade(_database_url(), revision)
+    typer.echo(f"migrated to {revision}")
+
+
+@app.command()
+def token(
+    role: Annotated[list[str], typer.Option("--role", help="role; repeat for several")],
+    region: Annotated[str, typer.Option(help="division-code prefix the token may see; empty = all")] = "",
+    department: Annotated[str | None, typer.Option(help="feed department (department_feeder)")] = None,
+    ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
+    sub: Annotated[str | None, typer.Option(help="subject; defaults to dev:<role>")] = None,
+) -> None:
+    """Print a JWT signed with the configured (or locally generated) secret."""
+    from shared.auth import Role, mint_token
+
+    _local_env()
+    try:
+        roles = [Role(r) for r in role]
+    except ValueError as exc:
+        typer.echo(f"unknown role; choose from {', '.join(r.value for r in Role)}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(
+        mint_token(
+            os.environ["FANGPIN_JWT_SECRET"],
+            sub=sub or f"dev:{roles[0].value}",
+            roles=roles,
+            region=region,
+            department=department,
+            ttl_seconds=ttl,
+            audience=os.environ.get("FANGPIN_JWT_AUDIENCE", "fangpin"),
+        )
+    )
+
+
+async def _verify_audit(url: str) -> Any:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from shared.audit import verify_chain
+    from shared.settings import async_database_url
+
+    engine = create_async_engine(async_database_url(url))
+    try:
+        async with engine.connect() as conn:
+            return await verify_chain(conn)
+    finally:
+        await engine.dispose()
+
+
+@app.command("verify-audit")
+def verify_audit() -> None:
+    """Check the audit log's hash chain; exit 1 naming the first broken row."""
+    report = asyncio.run(_verify_audit(_database_url()))
+    if report.ok:
+        typer.echo(f"audit chain intact: {report.rows_checked} rows")
+        return
+    typer.echo(f"audit chain BROKEN at row {report.first_broken_id}: {report.reason}", err=True)
+    raise typer.Exit(1)
+
+
+async def _seed(url: str, households: int) -> dict[str, int]:
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from services.registry import demo
+    from shared.settings import async_database_url
+
+    engine = create_async_engine(async_database_url(url))
+    result: dict[str, int] = {}
+    try:
+        sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        async with sessionmaker() as session:
+            result["regions"] = await demo.seed_regions(session)
+        seed_households = getattr(demo, "seed_households", None)
+        if seed_households is not None and households:
+            async with sessionmaker() as session:
+                result["households"] = await seed_households(session, households)
+    finally:
+        await engine.dispose()
+    return result
+
+
+@app.command()
+def seed(households: Annotated[int, typer.Option(help="demo households to generate")] = 0) -> None:
+    """Load demo regions (and households) into the demo county 鹤山区 (410602)."""
+    _local_env()
+    typer.echo(f"seeded {asyncio.run(_seed(_database_url(), households))}")
+
+
+def _wait_ready(urls: dict[str, str], procs: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = dict(urls)
+    with httpx.Client(timeout=2.0) as client:
+        while pending:
+            for name, url in list(pending.items()):
+                if procs[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {procs[name].returncode}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(f"{url}/readyz").status_code == 200:
+                        pending.pop(name)
+            if pending:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"not ready in {timeout:.0f}s: {', '.join(pending)}")
+                time.sleep(0.2)
+
+
+@app.command()
+def up(
+    households: Annotated[int, typer.Option(help="demo households to seed on first start")] = 3000,
+    no_seed: Annotated[bool, typer.Option("--no-seed", help="skip demo data")] = False,
+) -> None:
+    """Start everything: embedded PostgreSQL (unless FANGPIN_DATABASE_URL), migrate, seed, three services."""
+    from shared.embedded_pg import EmbeddedPostgres
+    from shared.local import home
+    from shared.migrate import upgrade
+
+    _local_env()
+    state = home()
+    database: EmbeddedPostgres | None = None
+    stopping = False
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    exit_code = 0
+    try:
+        url = os.environ.get("FANGPIN_DATABASE_URL", "")
+        if not url:
+            database = EmbeddedPostgres(state / "pgdata")
+            url = database.start("fangpin")
+            os.environ["FANGPIN_DATABASE_URL"] = url
+            typer.echo(f"embedded PostgreSQL: {url} (data in {state / 'pgdata'})")
+        upgrade(url)
+        marker = state / "seeded"
+        if not no_seed and not marker.exists():
+            typer.echo(f"demo data: {asyncio.run(_seed(url, households))}")
+            marker.touch()
+        env = dict(os.environ)
+        env.setdefault("FANGPIN_LOG_JSON", "true")
+        ports = {
+            name: int(os.environ.get(f"FANGPIN_{name.upper()}_PORT", port)) for name, port in SERVICE_PORTS.items()
+        }
+        for name, port in ports.items():
+            env.setdefault(f"FANGPIN_{name.upper()}_URL", f"http://127.0.0.1:{port}")
+        log_dir = state / "logs"
+        log_dir.mkdir(exist_ok=True)
+        for name in SERVICES:
+            log_file = (log_dir / f"{name}.log").open("ab")
+            procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "shared.cli", "serve", name],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_set_parent_death_signal,
+            )
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        _wait_ready(urls, procs, timeout=60)
+        from shared.auth import Role, mint_token
+
+        officer = mint_token(
+            os.environ["FANGPIN_JWT_SECRET"], sub="dev:county_officer", roles=[Role.COUNTY_OFFICER],
+            region=DEMO_COUNTY, ttl_seconds=12 * 3600,
+        )
+        typer.echo("")
+        for name, base in urls.items():
+            typer.echo(f"  {name:<10} {base}   docs: {base}/docs")
+        typer.echo(f"  logs       {log_dir}")
+        typer.echo(f"\n  county officer token (鹤山区 {DEMO_COUNTY}, 12 h):\n  {officer}\n")
+        typer.echo("  export TOKEN=<the token above>; curl -H \"Authorization: Bearer $TOKEN\" "
+                   "http://127.0.0.1:8001/v1/regions")
+        typer.echo("\nFangpin is up. Ctrl-C stops everything.", err=False)
+        sys.stdout.flush()
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    typer.echo(f"{name} exited with code {proc.returncode}; stopping", err=True)
+                    stopping = True
+                    exit_code = 1
+            time.sleep(0.2)
+    except Exception as exc:
+        typer.echo(f"fangpin up failed: {exc}", err=True)
+        exit_code = 1
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=25)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if database is not None:
+            database.stop()
+        typer.echo("stopped")
+    raise typer.Exit(exit_code)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

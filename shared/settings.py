@@ -1,0 +1,106 @@
+"""Settings shared by the three services.
+
+Every value comes from the environment (`FANGPIN_` prefix). A service's own settings class
+adds a second, more specific prefix (`FANGPIN_CLAIMS_…`) that wins over the shared one, so
+one env file can configure all three services and still override one of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+SERVICE_PORTS = {"registry": 8001, "screening": 8002, "claims": 8003}
+
+
+def async_database_url(url: str) -> str:
+    """Turn `postgresql://…` into the asyncpg dialect URL SQLAlchemy needs."""
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("database URL must start with postgresql://")
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FANGPIN_", extra="ignore")
+
+    service_name: ClassVar[str] = ""
+
+    database_url: str = Field(
+        default="", description="postgresql://user:password@host:port/database"
+    )
+    host: str = "127.0.0.1"
+    port: int = 0
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    jwt_secret: SecretStr | None = None
+    jwt_audience: str = "fangpin"
+    jwt_issuer: str = "fangpin"
+    jwks_url: str | None = None
+    service_token: SecretStr | None = None
+
+    pii_key: SecretStr | None = None
+    pii_old_keys: str = Field(default="", description="comma-separated base64 keys still readable")
+    pii_index_key: SecretStr | None = None
+
+    registry_url: str = "http://127.0.0.1:8001"
+    screening_url: str = "http://127.0.0.1:8002"
+    claims_url: str = "http://127.0.0.1:8003"
+    http_timeout_seconds: float = 10.0
+    http_retries: int = 2
+
+    outbox_enabled: bool = True
+    outbox_poll_seconds: float = 0.5
+    outbox_batch_size: int = 50
+    outbox_max_backoff_seconds: float = 300.0
+
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    otel_exporter_otlp_endpoint: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings]
+        if cls.service_name:
+            prefix = f"FANGPIN_{cls.service_name.upper()}_"
+            sources.append(EnvSettingsSource(settings_cls, env_prefix=prefix))
+        sources += [env_settings, dotenv_settings, file_secret_settings]
+        return tuple(sources)
+
+    def model_post_init(self, __context: Any) -> None:
+        if not self.port and self.service_name:
+            self.port = SERVICE_PORTS[self.service_name]
+
+    @property
+    def async_database_url(self) -> str:
+        if not self.database_url:
+            raise RuntimeError("FANGPIN_DATABASE_URL is not set")
+        return async_database_url(self.database_url)
+
+    def peer_url(self, service: str) -> str:
+        return {
+            "registry": self.registry_url,
+            "screening": self.screening_url,
+            "claims": self.claims_url,
+        }[service].rstrip("/")
