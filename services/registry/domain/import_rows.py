@@ -1,0 +1,944 @@
+"""The bulk import template: one row per member, grouped into households by household number.
+
+``parse_rows`` validates every cell of every row and reports each problem as a ``RowError``
+(row number as the spreadsheet shows it, header = row 1; column key; message; stable code),
+then runs the checks that span rows: the same national ID twice in the file, rows of one
+household disagreeing on a household-level field, exactly one head (户主) per household.
+
+Household-level fields (village, address, status, flags, bank account, incomes…) may be
+filled on every row of the household or on just one of them (merged cells in a spreadsheet
+arrive as one filled cell and blanks); blanks inherit, filled cells must agree.
+
+``read_csv`` / ``read_xlsx`` turn a file's bytes into rows of strings for ``parse_rows``.
+
+Pure apart from parsing bytes handed in: no I/O, no clock (``today`` is passed in). Messages
+never repeat a national ID or bank account, so errors can be stored and shown safely.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gc
+import io
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final, Literal
+
+from services.registry.domain.model import (
+    DibaoClass,
+    EducationStage,
+    Health,
+    HouseholdStatus,
+    JoinReason,
+    LabelledEnum,
+    LabourAbility,
+    Relation,
+    Sex,
+    per_capita_net_income,
+)
+from services.registry.domain.national_id import InvalidNationalId, validate_national_id
+from services.registry.domain.regions import InvalidRegionCode, RegionLevel, parse_region_code
+
+# --------------------------------------------------------------------------------------------
+# Template
+
+Lang = Literal["zh", "en"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    header_zh: str
+    required: bool  # the column must be present and (per household for household-level) filled
+    household_level: bool  # one value per household; blanks inherit, filled cells must agree
+    description: str
+
+
+COLUMNS: Final[tuple[Column, ...]] = (
+    Column("household_number", "户编号", True, False, "Household number, unique in the county."),
+    Column("village_code", "村代码", True, True, "12-digit division code of the village."),
+    Column("address", "地址", False, True, "Address."),
+    Column("phone", "联系电话", False, True, "Mobile (11 digits) or landline with area code."),
+    Column("household_status", "户类型", True, True,
+           "一般农户/脱贫户/脱贫不稳定户/边缘易致贫户/突发严重困难户 or ordinary/lifted_out/…"),
+    Column("bank_account", "银行账号", False, True,
+           "Account for payouts, digits only (format the column as text)."),
+    Column("dibao", "低保", False, True, "A/B/C (A类, B类, C类), blank or 无 when not on dibao."),
+    Column("tekun", "特困", False, True, "是/否 (yes/no); blank means no."),
+    Column("insured_year", "参保年度", False, True, "Year the household is insured for (防贫保险)."),
+    Column("member_name", "姓名", True, False, "Member's name."),
+    Column("national_id", "身份证号", True, False, "18-character resident ID (format the column as text)."),
+    Column("sex", "性别", False, False, "男/女 (male/female); blank: taken from the ID."),
+    Column("birth_date", "出生日期", False, False,
+           "YYYY-MM-DD (or 1990/1/1, 19900101); blank: taken from the ID."),
+    Column("relation", "与户主关系", True, False, "户主, 配偶, 之子, 之女, … (head, spouse, son, …)."),
+    Column("health", "健康状况", True, False,
+           "健康/长期慢性病/患有大病/残疾 (healthy/chronic/serious_illness/disabled)."),
+    Column("disability_grade", "残疾等级", False, False, "1–4 (一级…四级); required when health is 残疾."),
+    Column("labour_ability", "劳动能力", True, False,
+           "普通劳动力/弱劳动力或半劳动力/无劳动力 (normal/weak/none)."),
+    Column("education_stage", "在校/学历阶段", False, False,
+           "无, 学前教育, 小学, 初中, 高中, 中职, 大专, 本科, 研究生 (none, preschool, …)."),
+    Column("school", "学校", False, False, "School attended, if in school."),
+    Column("join_reason", "加入原因", False, False,
+           "出生/婚入/迁入/建档 (birth/marriage_in/moved_in/registration); blank: 建档."),
+    Column("wage_income", "工资性收入", False, True, "Yuan per year, up to 2 decimals."),
+    Column("business_income", "经营性收入", False, True, "Yuan per year."),
+    Column("property_income", "财产性收入", False, True, "Yuan per year."),
+    Column("transfer_income", "转移性收入", False, True, "Yuan per year."),
+    Column("production_costs", "生产经营支出", False, True, "Yuan per year."),
+    Column("income_year", "收入年度", False, True, "Year of the incomes; required when any income is given."),
+)
+COLUMN_KEYS: Final = tuple(column.key for column in COLUMNS)
+_COLUMN_BY_KEY: Final = {column.key: column for column in COLUMNS}
+_COLUMN_ORDER: Final = {key: i for i, key in enumerate(COLUMN_KEYS)}
+INCOME_KEYS: Final = (
+    "wage_income", "business_income", "property_income", "transfer_income", "production_costs",
+)
+HOUSEHOLD_KEYS: Final = tuple(column.key for column in COLUMNS if column.household_level)
+
+# Headers seen in county spreadsheets and the national register's exports.
+_HEADER_ALIASES: Final[dict[str, str]] = {
+    "户号": "household_number",
+    "户编码": "household_number",
+    "村级代码": "village_code",
+    "村编码": "village_code",
+    "行政区划代码": "village_code",
+    "家庭住址": "address",
+    "住址": "address",
+    "电话": "phone",
+    "联系方式": "phone",
+    "手机号": "phone",
+    "户属性": "household_status",
+    "农户类型": "household_status",
+    "银行卡号": "bank_account",
+    "低保类别": "dibao",
+    "是否低保": "dibao",
+    "是否特困": "tekun",
+    "特困供养": "tekun",
+    "参保年份": "insured_year",
+    "身份证号码": "national_id",
+    "公民身份号码": "national_id",
+    "证件号码": "national_id",
+    "与户主的关系": "relation",
+    "劳动技能": "labour_ability",
+    "在校生状况": "education_stage",
+    "文化程度": "education_stage",
+    "学历阶段": "education_stage",
+    "在校阶段": "education_stage",
+    "生产经营性支出": "production_costs",
+    "收入年份": "income_year",
+}
+
+
+def template_headers(lang: Lang = "zh") -> list[str]:
+    """The header row of the import template, in Chinese (``"zh"``) or English (``"en"``)."""
+    if lang == "zh":
+        return [column.header_zh for column in COLUMNS]
+    if lang == "en":
+        return list(COLUMN_KEYS)
+    raise ValueError("lang must be 'zh' or 'en'")
+
+
+def template_csv(lang: Lang = "zh") -> bytes:
+    """A header-only CSV template, UTF-8 with a BOM so that Excel opens it as UTF-8."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(template_headers(lang))
+    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row_number: int  # as the spreadsheet shows it; the header is row 1
+    column: str | None  # column key (``national_id``); None when the whole row is concerned
+    message: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncomeRow:
+    income_year: int
+    wage_income: Decimal
+    business_income: Decimal
+    property_income: Decimal
+    transfer_income: Decimal
+    production_costs: Decimal
+
+    @property
+    def net_income(self) -> Decimal:
+        return (self.wage_income + self.business_income + self.property_income + self.transfer_income
+                - self.production_costs)
+
+    def per_capita(self, members: int) -> Decimal | None:
+        return per_capita_net_income(self.wage_income, self.business_income, self.property_income,
+                                     self.transfer_income, self.production_costs, members)
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdRow:
+    """The household-level fields of a household, resolved over all its rows."""
+
+    household_number: str
+    row_number: int  # the household's first row
+    village_code: str  # 12 digits
+    address: str | None
+    phone: str | None  # digits only
+    household_status: HouseholdStatus
+    bank_account: str | None  # digits only
+    dibao: DibaoClass | None
+    tekun: bool
+    insured_year: int | None
+    income: IncomeRow | None  # None when the file gives no income for the household
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    row_number: int
+    household: HouseholdRow
+    member_name: str
+    national_id: str  # normalised: 18 characters, upper-case X
+    sex: Sex
+    birth_date: date
+    relation: Relation
+    health: Health
+    disability_grade: int | None
+    labour_ability: LabourAbility
+    education_stage: EducationStage | None
+    school: str | None
+    join_reason: JoinReason
+
+    @property
+    def household_number(self) -> str:
+        return self.household.household_number
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    rows: list[MemberRow]  # the valid rows, in file order
+    errors: list[RowError]  # ordered by row, then by template column
+    total_rows: int  # data rows read (blank rows are skipped and not counted)
+    ignored_columns: tuple[str, ...] = ()  # headers that are not template columns
+    invalid_row_numbers: frozenset[int] = frozenset()
+    # Household numbers with at least one invalid row: an importer that keeps households whole
+    # skips these.
+    households_with_errors: frozenset[str] = frozenset()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def households(self) -> list[HouseholdRow]:
+        """Households with at least one valid row, in order of first appearance."""
+        seen: dict[str, HouseholdRow] = {}
+        for row in self.rows:
+            seen.setdefault(row.household.household_number, row.household)
+        return list(seen.values())
+
+
+# --------------------------------------------------------------------------------------------
+# Cell parsers: text (stripped, non-empty) in, value out, or _Problem raised.
+
+
+class _Problem(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+
+
+class NumericCell(str):
+    """A cell value that the spreadsheet stored as a number (``read_xlsx`` marks them), so that
+    columns which must be text (ID numbers, bank accounts) can say what went wrong."""
+
+    __slots__ = ()
+
+
+_NO: Final = object()  # an explicit "none" (无) in a household-level column: a value, not a blank
+
+
+def _nfkc(text: str) -> str:
+    # Full-width digits and letters (１２３, Ｘ) from Chinese input methods become ASCII.
+    return text if text.isascii() else unicodedata.normalize("NFKC", text).strip()
+
+
+def _text(max_length: int) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if len(text) > max_length:
+            raise _Problem("too_long", f"at most {max_length} characters")
+        return text
+
+    return parse
+
+
+def _enum_lookup(enum: type[LabelledEnum], aliases: Mapping[str, LabelledEnum] | None = None
+                 ) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for member in enum:
+        table[member.value.lower()] = member
+        table[member.label_zh] = member
+    for alias, member in (aliases or {}).items():
+        table[alias.lower()] = member
+    return table
+
+
+def _enum(enum: type[LabelledEnum], table: dict[str, Any]) -> Callable[[str], Any]:
+    accepted = ", ".join(f"{m.label_zh}/{m.value}" for m in enum)
+
+    def parse(text: str) -> Any:
+        found = table.get(text.lower(), _MISSING)
+        if found is _MISSING:
+            key = _nfkc(text).lower().replace(" ", "_").replace("-", "_")
+            found = table.get(key, _MISSING)
+            if found is _MISSING:
+                found = table.get(key.replace("_", ""), _MISSING)
+        if found is _MISSING:
+            raise _Problem("invalid_value", f"{text[:20]!r} is not one of: {accepted}")
+        return found
+
+    return parse
+
+
+_MISSING: Final = object()
+
+_STATUS = _enum_lookup(HouseholdStatus, {
+    "一般户": HouseholdStatus.ordinary, "已脱贫户": HouseholdStatus.lifted_out,
+    "稳定脱贫户": HouseholdStatus.lifted_out, "脱贫不稳定": HouseholdStatus.unstable,
+    "边缘户": HouseholdStatus.marginal, "边缘易致贫": HouseholdStatus.marginal,
+    "突发困难户": HouseholdStatus.sudden_hardship, "突发严重困难": HouseholdStatus.sudden_hardship,
+})
+_RELATION = _enum_lookup(Relation, {
+    "本人": Relation.head, "户主本人": Relation.head,
+    "妻": Relation.spouse, "妻子": Relation.spouse, "之妻": Relation.spouse, "夫": Relation.spouse,
+    "丈夫": Relation.spouse, "之夫": Relation.spouse,
+    "子": Relation.son, "儿子": Relation.son, "女": Relation.daughter, "女儿": Relation.daughter,
+    "女婿": Relation.son_in_law, "儿媳": Relation.daughter_in_law, "儿媳妇": Relation.daughter_in_law,
+    "之媳": Relation.daughter_in_law,
+    "孙子": Relation.grandson, "外孙子": Relation.grandson, "之外孙子": Relation.grandson,
+    "外孙": Relation.grandson, "孙女": Relation.granddaughter, "外孙女": Relation.granddaughter,
+    "之外孙女": Relation.granddaughter,
+    "父": Relation.father, "父亲": Relation.father, "之父亲": Relation.father,
+    "母": Relation.mother, "母亲": Relation.mother, "之母亲": Relation.mother,
+    "岳父": Relation.father_in_law, "公公": Relation.father_in_law, "之公公": Relation.father_in_law,
+    "岳母": Relation.mother_in_law, "婆婆": Relation.mother_in_law, "之婆婆": Relation.mother_in_law,
+    "祖父": Relation.grandfather, "外祖父": Relation.grandfather, "之外祖父": Relation.grandfather,
+    "祖母": Relation.grandmother, "外祖母": Relation.grandmother, "之外祖母": Relation.grandmother,
+    "兄弟": Relation.brother, "之兄": Relation.brother, "之弟": Relation.brother, "哥哥": Relation.brother,
+    "弟弟": Relation.brother, "姐妹": Relation.sister, "之姐": Relation.sister, "之妹": Relation.sister,
+    "姐姐": Relation.sister, "妹妹": Relation.sister,
+})
+_HEALTH = _enum_lookup(Health, {
+    "慢性病": Health.chronic, "大病": Health.serious_illness, "重病": Health.serious_illness,
+    "重大疾病": Health.serious_illness, "残疾人": Health.disabled,
+})
+_LABOUR = _enum_lookup(LabourAbility, {
+    "普通": LabourAbility.normal, "技能劳动力": LabourAbility.normal, "正常": LabourAbility.normal,
+    "弱劳动力": LabourAbility.weak, "半劳动力": LabourAbility.weak,
+    "丧失劳动力": LabourAbility.none, "无": LabourAbility.none,
+})
+_EDUCATION = _enum_lookup(EducationStage, {
+    "未上学": EducationStage.none, "文盲或半文盲": EducationStage.none, "文盲": EducationStage.none,
+    "学前": EducationStage.preschool, "幼儿园": EducationStage.preschool,
+    "初中生": EducationStage.junior, "高中生": EducationStage.senior_high, "小学生": EducationStage.primary,
+    "中专": EducationStage.secondary_vocational, "中等职业教育": EducationStage.secondary_vocational,
+    "技校": EducationStage.secondary_vocational, "职高": EducationStage.secondary_vocational,
+    "高职": EducationStage.junior_college, "高职高专": EducationStage.junior_college,
+    "专科": EducationStage.junior_college, "大学本科": EducationStage.undergraduate,
+    "硕士": EducationStage.postgraduate, "博士": EducationStage.postgraduate,
+})
+_JOIN = _enum_lookup(JoinReason, {
+    "婚姻迁入": JoinReason.marriage_in, "嫁入": JoinReason.marriage_in, "新生儿": JoinReason.birth,
+    "建档立卡": JoinReason.registration, "初始建档": JoinReason.registration, "登记": JoinReason.registration,
+})
+_SEX = _enum_lookup(Sex, {"m": Sex.male, "f": Sex.female, "男性": Sex.male, "女性": Sex.female})
+_DIBAO = _enum_lookup(DibaoClass, {
+    "一类": DibaoClass.A, "二类": DibaoClass.B, "三类": DibaoClass.C,
+    "a类低保": DibaoClass.A, "b类低保": DibaoClass.B, "c类低保": DibaoClass.C,
+    "一类低保": DibaoClass.A, "二类低保": DibaoClass.B, "三类低保": DibaoClass.C,
+})
+_DIBAO.update(dict.fromkeys(("无", "否", "非低保", "none", "no", "n"), _NO))
+_BOOL: Final[dict[str, bool]] = {
+    **dict.fromkeys(("是", "有", "y", "yes", "true", "1", "√", "特困", "特困供养"), True),
+    **dict.fromkeys(("否", "无", "n", "no", "false", "0", "×"), False),
+}
+
+
+def _parse_bool(text: str) -> bool:
+    found = _BOOL.get(text.lower())
+    if found is None:
+        found = _BOOL.get(_nfkc(text).lower())
+        if found is None:
+            raise _Problem("invalid_value", f"{text[:20]!r} is not 是/否 (yes/no)")
+    return found
+
+
+_MONEY_RE: Final = re.compile(r"-?\d+(?:\.\d+)?")
+_GROUPED_RE: Final = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+MAX_AMOUNT: Final = Decimal("9999999999.99")
+_CENT: Final = Decimal("0.01")
+
+
+def _parse_money(text: str) -> Decimal:
+    text = _nfkc(text)
+    if "," in text:
+        if not _GROUPED_RE.fullmatch(text):
+            raise _Problem("invalid_amount", f"{text[:20]!r} is not an amount in yuan")
+        text = text.replace(",", "")
+    elif not _MONEY_RE.fullmatch(text):
+        # Rejects 1e5, NaN, Infinity, ¥100, 100元, .5 …: anything but plain decimal digits.
+        raise _Problem("invalid_amount", f"{text[:20]!r} is not an amount in yuan (digits, optional .xx)")
+    amount = Decimal(text)
+    if amount < 0:
+        raise _Problem("negative_amount", "an amount cannot be negative")
+    cents = amount.quantize(_CENT)
+    if cents != amount:
+        raise _Problem("too_many_decimals", "an amount has at most 2 decimal places (fen)")
+    if cents > MAX_AMOUNT:
+        raise _Problem("out_of_range", "the amount is implausibly large")
+    return cents
+
+
+_DATE_RE: Final = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+
+
+def _parse_date_text(text: str) -> date:
+    text = _nfkc(text)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":  # the common case, without a regex
+        parts: tuple[str, str, str] = (text[:4], text[5:7], text[8:10])
+    elif len(text) == 8 and text.isdigit():
+        parts = (text[:4], text[4:6], text[6:8])
+    else:
+        match = _DATE_RE.fullmatch(text)
+        if match is None:
+            hint = (" (it looks like an Excel serial number: format the cell as a date)"
+                    if text.isdigit() and len(text) == 5 else "")
+            raise _Problem("invalid_date", f"{text[:20]!r} is not a date like 1990-01-31{hint}")
+        parts = (match[1], match[2], match[3])
+    try:
+        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        raise _Problem("invalid_date", f"{text[:20]!r} is not a calendar date") from None
+
+
+def _birth_date(today: date) -> Callable[[str], date]:
+    def parse(text: str) -> date:
+        born = _parse_date_text(text)
+        if born.year < 1900 or born > today:
+            raise _Problem("invalid_date", f"{born.isoformat()} is not a plausible birth date")
+        return born
+
+    return parse
+
+
+def _year(first: int, last: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        text = _nfkc(text)
+        if len(text) == 6 and text.endswith(".0"):  # a year that went through a float
+            text = text[:4]
+        if len(text) != 4 or not text.isdigit():
+            raise _Problem("invalid_year", f"{text[:20]!r} is not a year")
+        year = int(text)
+        if not first <= year <= last:
+            raise _Problem("invalid_year", f"{year} is outside {first}–{last}")
+        return year
+
+    return parse
+
+
+def _parse_village_code(text: str) -> str:
+    text = _nfkc(text)
+    if len(text) != 12 or not text.isdigit():
+        raise _Problem("invalid_village_code", f"{text[:20]!r} is not a 12-digit village code")
+    try:
+        region = parse_region_code(text)
+    except InvalidRegionCode as exc:
+        raise _Problem("invalid_village_code", str(exc)) from None
+    if region.level is not RegionLevel.village:
+        raise _Problem("invalid_village_code",
+                       f"{text[:20]!r} is a {region.level} code, not a 12-digit village code")
+    return region.code12
+
+
+_PHONE_STRIP: Final = str.maketrans("", "", " -()（）")
+
+
+def _parse_phone(text: str) -> str:
+    digits = _nfkc(text).translate(_PHONE_STRIP)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if digits.isascii() and digits.isdigit():
+        if len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789":
+            return digits  # mobile
+        if digits[0] == "0" and 10 <= len(digits) <= 12:
+            return digits  # landline with area code
+        if digits[0] != "0" and 7 <= len(digits) <= 8:
+            return digits  # local landline
+    raise _Problem("invalid_phone", f"{text[:20]!r} is not a mobile or landline number")
+
+
+_ACCOUNT_STRIP: Final = str.maketrans("", "", " -")
+
+
+def _parse_bank_account(text: str) -> str:
+    digits = _nfkc(text).translate(_ACCOUNT_STRIP)
+    if not (digits.isascii() and digits.isdigit()) or not 10 <= len(digits) <= 30:
+        raise _Problem("invalid_bank_account", "a bank account number is 10–30 digits")
+    return digits
+
+
+def _parse_disability_grade(text: str) -> int:
+    grade = _GRADES.get(_nfkc(text).removesuffix("级").removeprefix("残疾"))
+    if grade is None:
+        raise _Problem("invalid_value", f"{text[:20]!r} is not a disability grade 1–4 (一级…四级)")
+    return grade
+
+
+_GRADES: Final = {"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, "四": 4}
+
+
+# --------------------------------------------------------------------------------------------
+# parse_rows
+
+_NUMBER_MESSAGES: Final = {
+    "national_id": "the ID number was stored as a number by the spreadsheet, which keeps only 15 digits "
+                   "and drops a final X: format the column as text and enter the numbers again",
+    "bank_account": "the account number was stored as a number by the spreadsheet, which keeps only "
+                    "15 digits: format the column as text and enter the numbers again",
+}
+
+
+def _header_key(cell: str) -> str:
+    text = unicodedata.normalize("NFKC", (cell or "").replace("\ufeff", "")).strip()
+    text = "".join(text.split()) if not text.isascii() else text.lower().replace(" ", "_").replace("-", "_")
+    return text
+
+
+_HEADER_LOOKUP: Final[dict[str, str]] = {
+    **{_header_key(alias): key for alias, key in _HEADER_ALIASES.items()},
+    **{_header_key(column.header_zh): column.key for column in COLUMNS},
+    **{column.key: column.key for column in COLUMNS},
+}
+
+
+@dataclass(slots=True)
+class _Household:
+    number: str
+    first_row: int
+    row_numbers: list[int] = field(default_factory=list)
+    heads: list[int] = field(default_factory=list)
+    # key -> (value, row number where it was first given)
+    values: dict[str, tuple[Any, int]] = field(default_factory=dict)
+    income_rows: list[int] = field(default_factory=list)  # rows that give an income amount
+
+
+def parse_rows(rows: Iterable[Sequence[str]], *, today: date) -> ParseResult:
+    """Validate an import file given as rows of cell strings, the first row being the header.
+
+    Every problem of every row is reported; ``ParseResult.rows`` holds only rows without any.
+    Rows whose cells are all blank are skipped.
+    """
+    # A large file makes a few hundred thousand objects that live until the end and hold no
+    # cycles; the cyclic collector would traverse them again and again (measured: 60% of the
+    # time for 100,000 rows), so it waits until the parse is done.
+    with _collector_paused():
+        return _parse_rows(rows, today)
+
+
+class _CollectorPause:
+    """Pause the cyclic garbage collector while any thread is inside; restore it after the last."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._was_enabled = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._inside == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+                if self._inside == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
+
+
+def _parse_rows(rows: Iterable[Sequence[str]], today: date) -> ParseResult:
+    iterator = iter(rows)
+    header = next(iterator, None)
+    if header is None or not any(_cell(c) for c in header):
+        return ParseResult(rows=[], errors=[RowError(1, None, "the file has no header row", "empty_file")],
+                           total_rows=0)
+
+    errors: list[RowError] = []
+    positions: dict[str, int] = {}
+    ignored: list[str] = []
+    for index, cell in enumerate(header):
+        text = _cell(cell)
+        if not text:
+            continue
+        key = _HEADER_LOOKUP.get(_header_key(text))
+        if key is None:
+            ignored.append(text)
+        elif key in positions:
+            errors.append(RowError(1, key, f"column {text!r} appears twice", "duplicate_column"))
+        else:
+            positions[key] = index
+    for column in COLUMNS:
+        if column.required and column.key not in positions:
+            errors.append(RowError(
+                1, column.key, f"missing column {column.header_zh} ({column.key})", "missing_column"))
+    if errors:
+        return ParseResult(rows=[], errors=errors, total_rows=0, ignored_columns=tuple(ignored),
+                           invalid_row_numbers=frozenset({1}))
+
+    parsers: dict[str, Callable[[str], Any]] = {
+        "household_number": _text(64),
+        "village_code": _parse_village_code,
+        "address": _text(200),
+        "phone": _parse_phone,
+        "household_status": _enum(HouseholdStatus, _STATUS),
+        "bank_account": _parse_bank_account,
+        "dibao": _enum(DibaoClass, _DIBAO),
+        "tekun": _parse_bool,
+        "insured_year": _year(2000, today.year + 1),
+        "member_name": _text(50),
+        "national_id": _text(40),  # validated below, together with sex and birth date
+        "sex": _enum(Sex, _SEX),
+        "birth_date": _birth_date(today),
+        "relation": _enum(Relation, _RELATION),
+        "health": _enum(Health, _HEALTH),
+        "disability_grade": _parse_disability_grade,
+        "labour_ability": _enum(LabourAbility, _LABOUR),
+        "education_stage": _enum(EducationStage, _EDUCATION),
+        "school": _text(100),
+        "join_reason": _enum(JoinReason, _JOIN),
+        **dict.fromkeys(INCOME_KEYS, _parse_money),
+        "income_year": _year(2000, today.year),
+    }
+    # Most cells repeat (labels, dates, amounts, the village code), so parsed values and problems
+    # are memoised per column; free text and the unique columns are not.
+    uncached = {"household_number", "member_name", "national_id", "address", "school", "bank_account"}
+    # The plan: (position in the row, key, parser, required on every row, numbers not allowed, memo)
+    plan: list[tuple[int, str, Callable[[str], Any], bool, bool, dict[str, Any] | None]] = [
+        (positions[c.key], c.key, parsers[c.key], c.required and not c.household_level,
+         c.key in _NUMBER_MESSAGES, None if c.key in uncached else {})
+        for c in COLUMNS if c.key in positions
+    ]
+    household_keys = [key for key in HOUSEHOLD_KEYS if key in positions]
+    income_keys = [key for key in INCOME_KEYS if key in positions]
+
+    households: dict[str, _Household] = {}
+    ids: dict[str, list[int]] = {}
+    # Every data row, as parallel lists (fewer objects for the garbage collector to track).
+    row_numbers: list[int] = []
+    row_households: list[str | None] = []
+    row_values: list[dict[str, Any]] = []
+    bad_rows: set[int] = set()
+    seen = 0
+    head = Relation.head
+    missing = _MISSING
+
+    for row_number, row in enumerate(iterator, start=2):
+        width = len(row)
+        values: dict[str, Any] = {}
+        row_errors: list[RowError] = []
+        blank = True
+        for position, key, parse, required, text_only, memo in plan:
+            raw = row[position] if position < width else None
+            text = raw.strip() if raw else ""
+            if not text:
+                values[key] = None
+                if required:
+                    row_errors.append(RowError(row_number, key, "required", "required"))
+                continue
+            blank = False
+            if memo is not None:
+                value = memo.get(text, missing)
+                if value is missing:
+                    try:
+                        value = parse(text)
+                    except _Problem as problem:
+                        value = problem
+                    memo[text] = value
+                if value.__class__ is _Problem:
+                    values[key] = None
+                    row_errors.append(RowError(row_number, key, value.message, value.code))
+                else:
+                    values[key] = value
+                continue
+            if text_only and isinstance(raw, NumericCell):
+                row_errors.append(RowError(row_number, key, _NUMBER_MESSAGES[key], "stored_as_number"))
+                values[key] = None
+                continue
+            try:
+                values[key] = parse(text)
+            except _Problem as problem:
+                values[key] = None
+                row_errors.append(RowError(row_number, key, problem.message, problem.code))
+        if blank:
+            continue  # an empty row (or one filled only in columns we ignore)
+        seen += 1
+
+        # The ID number with what the row says about the person.
+        raw_id = values["national_id"]
+        if raw_id is not None:
+            try:
+                person = validate_national_id(raw_id, today=today)
+            except InvalidNationalId as exc:
+                values["national_id"] = None
+                if "E+" in raw_id.upper():  # 4.10602E+17: Excel's rendering of a number
+                    row_errors.append(RowError(row_number, "national_id", _NUMBER_MESSAGES["national_id"],
+                                               "stored_as_number"))
+                else:
+                    row_errors.append(RowError(row_number, "national_id", exc.message, exc.code))
+            else:
+                values["national_id"] = person.value
+                ids.setdefault(person.value, []).append(row_number)
+                given_birth = values.get("birth_date")
+                if given_birth is None:
+                    if "birth_date" not in positions or not _filled(row, positions["birth_date"]):
+                        values["birth_date"] = person.birth_date
+                elif given_birth != person.birth_date:
+                    row_errors.append(RowError(
+                        row_number, "birth_date",
+                        "the birth date does not agree with the one in the ID number", "birth_date_mismatch"))
+                given_sex = values.get("sex")
+                if given_sex is None:
+                    if "sex" not in positions or not _filled(row, positions["sex"]):
+                        values["sex"] = person.sex
+                elif given_sex != person.sex:
+                    row_errors.append(RowError(
+                        row_number, "sex", "the sex does not agree with the ID number (17th digit)",
+                        "sex_mismatch"))
+
+        if values["health"] is Health.disabled and values.get("disability_grade") is None \
+                and not _filled(row, positions.get("disability_grade")):
+            row_errors.append(RowError(row_number, "disability_grade",
+                                       "required when health is 残疾 (disabled)", "required"))
+
+        number = values["household_number"]
+        if number is not None:
+            household = households.get(number)
+            if household is None:
+                household = households[number] = _Household(number, row_number)
+            household.row_numbers.append(row_number)
+            if values["relation"] is head:
+                household.heads.append(row_number)
+            given = household.values
+            for key in household_keys:
+                value = values[key]
+                if value is None:
+                    continue
+                first = given.get(key)
+                if first is None:
+                    given[key] = (value, row_number)
+                elif first[0] != value:
+                    column = _COLUMN_BY_KEY[key]
+                    row_errors.append(RowError(
+                        row_number, key,
+                        f"household {number[:64]!r}: {column.header_zh} ({key}) differs from row {first[1]}",
+                        "household_mismatch"))
+            for key in income_keys:
+                if values[key] is not None:
+                    household.income_rows.append(row_number)
+                    break
+
+        if row_errors:
+            errors.extend(row_errors)
+            bad_rows.add(row_number)
+        row_numbers.append(row_number)
+        row_households.append(number)
+        row_values.append(values)
+
+    # Checks across rows.
+    for id_rows in ids.values():
+        if len(id_rows) > 1:
+            for row_number in id_rows:
+                others = ", ".join(str(n) for n in id_rows if n != row_number)
+                message = f"the same ID number is also on row {others}"
+                errors.append(RowError(row_number, "national_id", message, "duplicate_national_id"))
+                bad_rows.add(row_number)
+
+    # Problems of a whole household are reported on each of its rows: a household is imported
+    # with its village, status, income year and exactly one head, or not at all.
+    resolved: dict[str, HouseholdRow] = {}
+    cell_errors = {(e.row_number, e.column) for e in errors}
+    for household in households.values():
+        label = f"household {household.number[:64]!r}"
+        problems: list[tuple[str, str, str]] = []
+        for key in HOUSEHOLD_KEYS:
+            if _COLUMN_BY_KEY[key].required and key not in household.values:
+                problems.append((key, f"required on at least one row of {label}", "required"))
+        if household.income_rows and "income_year" not in household.values:
+            rows_text = ", ".join(str(n) for n in household.income_rows)
+            problems.append(("income_year", f"{label} gives incomes (row {rows_text}) but no income year",
+                             "required"))
+        if not household.heads:
+            problems.append(("relation", f"{label} has no head (户主)", "no_head"))
+        elif len(household.heads) > 1:
+            rows_text = ", ".join(str(n) for n in household.heads)
+            problems.append(("relation", f"{label} has more than one head (户主): rows {rows_text}",
+                             "multiple_heads"))
+        for key, message, code in problems:
+            for row_number in household.row_numbers:
+                # A row whose value for this column was itself invalid already says so.
+                if (row_number, key) not in cell_errors:
+                    errors.append(RowError(row_number, key, message, code))
+            bad_rows.update(household.row_numbers)
+        if not problems:
+            resolved[household.number] = _resolve(household)
+
+    valid: list[MemberRow] = []
+    for row_number, number, values in zip(row_numbers, row_households, row_values, strict=True):
+        if number is None or row_number in bad_rows:
+            continue
+        valid.append(MemberRow(
+            row_number=row_number,
+            household=resolved[number],
+            member_name=values["member_name"],
+            national_id=values["national_id"],
+            sex=values["sex"],
+            birth_date=values["birth_date"],
+            relation=values["relation"],
+            health=values["health"],
+            disability_grade=values.get("disability_grade"),
+            labour_ability=values["labour_ability"],
+            education_stage=values.get("education_stage"),
+            school=values.get("school"),
+            join_reason=values.get("join_reason") or JoinReason.registration,
+        ))
+
+    errors.sort(key=lambda e: (e.row_number, _COLUMN_ORDER.get(e.column or "", -1)))
+    households_with_errors = frozenset(
+        number for row_number, number in zip(row_numbers, row_households, strict=True)
+        if number is not None and row_number in bad_rows)
+    return ParseResult(
+        rows=valid,
+        errors=errors,
+        total_rows=seen,
+        ignored_columns=tuple(ignored),
+        invalid_row_numbers=frozenset(bad_rows),
+        households_with_errors=households_with_errors,
+    )
+
+
+def _cell(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _filled(row: Sequence[str], position: int | None) -> bool:
+    return position is not None and position < len(row) and bool(_cell(row[position]))
+
+
+def _resolve(household: _Household) -> HouseholdRow:
+    given = household.values
+
+    def value(key: str) -> Any:
+        found = given.get(key)
+        return None if found is None or found[0] is _NO else found[0]
+
+    income = None
+    if "income_year" in given:
+        income = IncomeRow(value("income_year"), *(value(key) or Decimal("0.00") for key in INCOME_KEYS))
+    return HouseholdRow(
+        household_number=household.number,
+        row_number=household.first_row,
+        village_code=value("village_code"),
+        address=value("address"),
+        phone=value("phone"),
+        household_status=value("household_status"),
+        bank_account=value("bank_account"),
+        dibao=value("dibao"),
+        tekun=bool(value("tekun")),
+        insured_year=value("insured_year"),
+        income=income,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Readers
+
+
+def read_csv(data: bytes) -> Iterator[list[str]]:
+    """Rows of a CSV file: UTF-8 (with or without a BOM), else GB18030 (what Excel on a
+    Chinese Windows writes when saving "CSV (逗号分隔)")."""
+    if data.startswith(codecs.BOM_UTF8):
+        text = data[len(codecs.BOM_UTF8):].decode("utf-8")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("gb18030")
+    return csv.reader(io.StringIO(text, newline=""))
+
+
+def read_xlsx(data: bytes) -> Iterator[list[str]]:
+    """Rows of the first worksheet of an XLSX file, as the strings a CSV export would hold.
+
+    Dates become ``YYYY-MM-DD`` (``YYYY-MM-DD HH:MM:SS`` with a time of day), whole numbers lose
+    their ``.0``, other numbers show up to 15 significant digits (what Excel keeps), booleans
+    ``TRUE``/``FALSE``. Numbers are returned as ``NumericCell`` so that ``parse_rows`` can reject
+    ID and account numbers that the spreadsheet stored as numbers.
+    """
+    from openpyxl import load_workbook  # imported here: only XLSX imports pay for it
+
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        for values in sheet.iter_rows(values_only=True):
+            yield [_xlsx_cell(value) for value in values]
+    finally:
+        workbook.close()
+
+
+def _xlsx_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return NumericCell(value)
+    if isinstance(value, float):
+        return NumericCell(_format_float(value))
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return NumericCell(format(value, "f"))
+    return str(value)
+
+
+def _format_float(value: float) -> str:
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    try:
+        # Excel keeps 15 significant digits: 0.1 + 0.2 shows as 0.3, not 0.30000000000000004.
+        return format(Decimal(f"{value:.15g}"), "f")
+    except InvalidOperation:  # inf / nan cannot come from a worksheet, but never crash on them
+        return str(value)
