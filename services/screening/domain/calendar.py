@@ -9,7 +9,8 @@ are an optional sample for demos and tests only.
 
 Conventions: ``add_working_days(start, n)`` does not count ``start`` itself (the count begins
 the next day, as in "within 20 working days of receipt"); ``working_days_between(a, b)``
-counts the working days ``d`` with ``a < d <= b``, so the two are inverse on working days.
+counts the working days ``d`` with ``a < d <= b`` (backwards: ``b <= d < a``, negated), so
+that ``working_days_between(a, add_working_days(a, n)) == n`` for every ``n``.
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ _EMPTY: Final[frozenset[date]] = frozenset()
 _ONE_DAY: Final = timedelta(days=1)
 
 
-def is_working_day(
-    day: date, holidays: frozenset[date] = _EMPTY, extra_workdays: frozenset[date] = _EMPTY
-) -> bool:
+def is_working_day(day: date, holidays: frozenset[date] = _EMPTY, extra_workdays: frozenset[date] = _EMPTY) -> bool:
     """Monday–Friday unless a holiday; a weekend day listed in ``extra_workdays`` is worked.
 
     ``extra_workdays`` wins over ``holidays`` if a date is (wrongly) in both.
@@ -65,9 +64,12 @@ def working_days_between(
     *,
     extra_workdays: frozenset[date] = _EMPTY,
 ) -> int:
-    """Working days ``d`` with ``a < d <= b``; negative (the same count) when ``b < a``."""
+    """Working days ``d`` with ``a < d <= b``; when ``b < a``, minus those with ``b <= d < a``.
+
+    Either way ``working_days_between(a, add_working_days(a, n)) == n``.
+    """
     if b < a:
-        return -working_days_between(b, a, holidays, extra_workdays=extra_workdays)
+        return -working_days_between(b - _ONE_DAY, a - _ONE_DAY, holidays, extra_workdays=extra_workdays)
     full_weeks, rest = divmod((b - a).days, 7)
     count = full_weeks * 5
     day = a + timedelta(days=full_weeks * 7)

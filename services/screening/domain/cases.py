@@ -61,9 +61,7 @@ class MonitoringType(StrEnum):
     SUDDEN_HARDSHIP = "sudden_hardship"  # 突发严重困难户
 
 
-MONITORED_STATUSES: Final[frozenset[HouseholdStatus]] = frozenset(
-    HouseholdStatus(t.value) for t in MonitoringType
-)
+MONITORED_STATUSES: Final[frozenset[HouseholdStatus]] = frozenset(HouseholdStatus(t.value) for t in MonitoringType)
 
 
 class EliminationKind(StrEnum):
@@ -315,9 +313,7 @@ def _review_transitions() -> tuple[Transition, ...]:
         )
         if state in previous:
             rows.append(
-                Transition(
-                    CaseAction.RETURN, state, previous[state], forward.roles, _REASON, track=forward.track
-                )
+                Transition(CaseAction.RETURN, state, previous[state], forward.roles, _REASON, track=forward.track)
             )
     return tuple(rows)
 
@@ -495,9 +491,7 @@ def apply(
             + (f"; possible: {', '.join(possible)}" if possible else " (terminal state)"),
         )
     if actor.role not in row.roles:
-        raise TransitionRefused(
-            "wrong_role", f"{act} from {case.state} is for {_names(row.roles)}, not {actor.role}"
-        )
+        raise TransitionRefused("wrong_role", f"{act} from {case.state} is for {_names(row.roles)}, not {actor.role}")
     _check_region(actor, case)
 
     if row.notice is NoticeRule.ELAPSED:
@@ -537,9 +531,7 @@ def is_identification_overdue(
     """Still being identified and past the working-day limit counted from the opening date."""
     if case.state not in IDENTIFICATION_STATES:
         return False
-    return is_overdue(
-        local_date(case.opened_at), today, limit_working_days, holidays, extra_workdays=extra_workdays
-    )
+    return is_overdue(local_date(case.opened_at), today, limit_working_days, holidays, extra_workdays=extra_workdays)
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -567,14 +559,11 @@ def _check_notice_elapsed(case: CaseSnapshot, today: date) -> None:
     if today < ends:
         raise TransitionRefused(
             "notice_not_elapsed",
-            f"the notice runs {case.notice_days} days from {case.notice_start_date}; "
-            f"review is possible from {ends}",
+            f"the notice runs {case.notice_days} days from {case.notice_start_date}; review is possible from {ends}",
         )
 
 
-def _check_notice_publish(
-    case: CaseSnapshot, evidence: Mapping[str, object], notice_min_days: int
-) -> tuple[date, int]:
+def _check_notice_publish(case: CaseSnapshot, evidence: Mapping[str, object], notice_min_days: int) -> tuple[date, int]:
     start = evidence["notice_start_date"]
     days = evidence["notice_days"]
     assert isinstance(start, date)

@@ -133,14 +133,10 @@ def elimination_blockers(facts: EliminationFacts, t: Thresholds, today: date) ->
 
     if facts.open_housing_risk or facts.open_water_risk:
         which_zh = "、".join(
-            label
-            for flag, label in ((facts.open_housing_risk, "住房"), (facts.open_water_risk, "饮水"))
-            if flag
+            label for flag, label in ((facts.open_housing_risk, "住房"), (facts.open_water_risk, "饮水")) if flag
         )
         which_en = " and ".join(
-            label
-            for flag, label in ((facts.open_housing_risk, "housing"), (facts.open_water_risk, "water"))
-            if flag
+            label for flag, label in ((facts.open_housing_risk, "housing"), (facts.open_water_risk, "water")) if flag
         )
         blockers.append(
             Blocker(

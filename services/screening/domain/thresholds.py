@@ -242,8 +242,7 @@ DEMO_THRESHOLDS: Final = Thresholds(
 #: Source note per value of :data:`DEMO_THRESHOLDS` (stored beside each value of a version).
 DEMO_SOURCES: Final[Mapping[str, str]] = MappingProxyType(
     {
-        "monitoring_line": "[S] 6,000 in 2021 schemes; provinces set higher lines since "
-        "(e.g. Yunnan 8,700 in 2025)",
+        "monitoring_line": "[S] 6,000 in 2021 schemes; provinces set higher lines since (e.g. Yunnan 8,700 in 2025)",
         "medical_warning_line": "[A] demo default, medical self-pay in 12 months",
         "education_warning_line": "[A] demo default, education self-pay in 12 months",
         "disaster_warning_line": "[A] demo default, disaster loss in 12 months",
