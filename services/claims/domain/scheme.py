@@ -343,10 +343,10 @@ def _parse_tiers(value: object, path: str, errors: _Errors) -> tuple[Tier, ...] 
 
 
 def _parse_illness(value: object, path: str, errors: _Errors) -> IllnessConfig | None:
+    before = len(errors.items)
     data = _obj(value, path, errors, _TIERED_FIELDS)
     if data is None:
         return None
-    before = len(errors.items)
     deductibles: dict[str, Decimal] = {}
     if "deductible" in data:
         ded_path = _join(path, "deductible")

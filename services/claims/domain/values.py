@@ -96,13 +96,12 @@ def rate(value: object) -> Decimal:
 
 
 def fmt(value: Decimal) -> str:
-    """A figure as text: 2 places when that is exact, otherwise every digit (never lossy)."""
-    exponent = value.as_tuple().exponent
+    """A figure as text: 2 places when that is exact, otherwise every significant digit."""
+    reduced = value.normalize(context=_ROUNDING)
+    exponent = reduced.as_tuple().exponent
     if isinstance(exponent, int) and exponent >= -2:
         return format(value.quantize(CENT, context=_ROUNDING), "f")
-    if has_places(value, 2):
-        return format(value.quantize(CENT, context=_ROUNDING), "f")
-    return format(value, "f")
+    return format(reduced, "f")
 
 
 def fmt_rate(value: Decimal) -> str:
