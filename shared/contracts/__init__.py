@@ -1,0 +1,1 @@
+"""What crosses a service boundary: pydantic models both sides import, nothing else."""

@@ -1,0 +1,134 @@
+"""The registry's contract with screening and claims.
+
+HTTP (interactive, per household):
+- `GET  /v1/households/{id}/facts?as_of=YYYY-MM-DD` → `HouseholdFacts` (roles: service,
+  insurer_adjuster, county/township officers, village cadre in scope). Claims freezes it on a claim.
+- `POST /v1/households/{id}/bank-account:reveal` with `RevealRequest` → `BankAccountReveal`
+  (roles: service only; audited).
+- `PUT  /v1/households/{id}/monitoring-status` with `MonitoringStatusChange` → `MonitoringStatusRead`
+  (roles: service, county_officer; idempotent by `Idempotency-Key` and by (case_id, action)).
+- `POST /v1/households/{id}/benefits` with `BenefitCreate` → `BenefitRead` (roles: service,
+  county_officer; idempotent by `Idempotency-Key` and by (source, source_ref)); counted as transfer
+  income of `year`.
+- `POST /v1/members:resolve` with `ResolveRequest` → `ResolveResponse` (roles: service,
+  department_feeder, county_officer).
+
+SQL read contracts (set-based, for screening runs; owned and versioned by the registry):
+
+`registry.household_snapshot_v1` — one row per non-archived household:
+    household_id uuid, household_number text, county_code text(6), township_code text(9),
+    village_code text(12), status text, member_count int (active members),
+    labour_count int (active members with labour_ability normal or weak),
+    income_year int (latest year with an income record, null if none),
+    annual_net_income numeric(14,2) (that year: wage + business + property + transfer
+    + benefits recorded for that year − production_costs), previous_annual_net_income
+    numeric(14,2) (the year before income_year; null if none), dibao text null (A/B/C),
+    tekun bool, negative_list bool, insured_years int[]
+
+`registry.member_identity_v1` — one row per membership:
+    member_id uuid, household_id uuid, county_code text(6), national_id_index bytea
+    (PiiCipher.blind_index(id, purpose="national_id")), active bool, birth_date date,
+    labour_ability text, education_stage text
+
+Screening computes the same blind index with the shared PII index key and joins feed records to
+members in SQL; no plain ID crosses the boundary in bulk.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+HouseholdStatus = Literal["ordinary", "lifted_out", "unstable", "marginal", "sudden_hardship"]
+MonitoringType = Literal["unstable", "marginal", "sudden_hardship"]
+
+
+class MemberFacts(BaseModel):
+    member_id: UUID
+    name: str
+    national_id_masked: str
+    sex: Literal["male", "female"] | None = None
+    birth_date: date | None = None
+    relation: str | None = None
+    labour_ability: str | None = None
+    education_stage: str | None = None
+    active: bool = True
+
+
+class HouseholdFacts(BaseModel):
+    household_id: UUID
+    household_number: str
+    county_code: str
+    village_code: str
+    status: HouseholdStatus
+    member_count: int
+    labour_count: int
+    income_year: int | None
+    annual_net_income: Decimal | None = Field(description="latest year's household net income (元)")
+    previous_annual_net_income: Decimal | None
+    negative_list: bool
+    negative_list_reason: str | None = None
+    insured_years: list[int] = Field(default_factory=list)
+    has_bank_account: bool = False
+    bank_account_masked: str | None = None
+    members: list[MemberFacts] = Field(default_factory=list)
+
+
+class RevealRequest(BaseModel):
+    purpose: str = Field(min_length=4, max_length=500, examples=["claim payment 理赔支付 (claim 7f3…)"])
+
+
+class BankAccountReveal(BaseModel):
+    household_id: UUID
+    bank_account: str
+    bank_name: str | None = None
+    account_holder: str | None = None
+
+
+class MonitoringStatusChange(BaseModel):
+    action: Literal["set", "clear"]
+    monitoring_type: MonitoringType | None = Field(default=None, description="required when action=set")
+    case_id: UUID
+    reason: str = Field(max_length=500)
+    effective_date: date
+
+
+class MonitoringStatusRead(BaseModel):
+    household_id: UUID
+    status: HouseholdStatus
+    monitoring_case_id: UUID | None
+    version: int
+
+
+class BenefitCreate(BaseModel):
+    source: str = Field(examples=["claims"], description="the programme or service that paid")
+    source_ref: str = Field(description="the payer's id for this payment, unique per source")
+    programme: str = Field(examples=["anti_poverty_insurance"], description="防贫保险 etc.")
+    category: str | None = Field(default=None, examples=["illness"])
+    amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
+    paid_date: date
+    year: int = Field(ge=2000, le=2100, description="the income year it counts for (转移性收入)")
+
+
+class BenefitRead(BenefitCreate):
+    id: UUID
+    household_id: UUID
+
+
+class ResolveRequest(BaseModel):
+    national_ids: list[str] = Field(max_length=10000)
+
+
+class ResolvedMember(BaseModel):
+    national_id_masked: str
+    member_id: UUID | None
+    household_id: UUID | None
+    county_code: str | None
+
+
+class ResolveResponse(BaseModel):
+    results: list[ResolvedMember]
