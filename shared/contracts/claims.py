@@ -1,0 +1,61 @@
+"""The claims service's contract with screening: claim leads (理赔线索).
+
+`POST /v1/claims/leads` on claims (roles: service) with `ClaimLead`; idempotent by
+`source_record_id` (the same lead twice makes one claim) and by `Idempotency-Key`.
+Answers 201 with `ClaimLeadAccepted` for a new claim, 200 with the existing claim's id for a repeat.
+
+Feed kind → category: medical_expense → illness; school_admission → school_entry;
+disaster_loss, accident → disaster_accident; industry_loss → industry_loss; a screening run's
+income_drop code → income_drop.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+Category = Literal["illness", "disaster_accident", "school_entry", "in_school", "income_drop", "industry_loss"]
+
+FEED_KIND_TO_CATEGORY: dict[str, Category] = {
+    "medical_expense": "illness",
+    "school_admission": "school_entry",
+    "disaster_loss": "disaster_accident",
+    "accident": "disaster_accident",
+    "industry_loss": "industry_loss",
+}
+
+
+class LeadEvidence(BaseModel):
+    department: str | None = None
+    batch_id: UUID | None = None
+    feed_record_id: UUID | None = None
+    run_id: UUID | None = None
+    kind: str = Field(examples=["medical_expense"])
+
+
+class ClaimLead(BaseModel):
+    source: Literal["feed", "screening_run"]
+    source_record_id: str = Field(
+        max_length=200, description="unique per lead: `<department>:<source_record_id>` or `run:<run>:<household>`"
+    )
+    household_id: UUID
+    member_id: UUID | None = None
+    county_code: str = Field(pattern=r"^\d{6}$")
+    village_code: str = Field(pattern=r"^\d{12}$")
+    category: Category
+    incident_date: date
+    reported_date: date
+    expense: dict[str, str] = Field(
+        default_factory=dict,
+        description="the category's expense facts as decimal strings (illness: total_cost, basic_insurance_paid, …; "
+        "school_entry: level)",
+    )
+    evidence: LeadEvidence
+
+
+class ClaimLeadAccepted(BaseModel):
+    claim_id: UUID
+    created: bool
