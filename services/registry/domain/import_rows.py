@@ -286,7 +286,7 @@ def _enum_lookup(enum: type[LabelledEnum], aliases: Mapping[str, LabelledEnum] |
     table: dict[str, Any] = {}
     for member in enum:
         table[member.value.lower()] = member
-        table[member.label_zh] = member
+        table[member.label_zh.lower()] = member
     for alias, member in (aliases or {}).items():
         table[alias.lower()] = member
     return table
