@@ -246,8 +246,10 @@ def up(
             typer.echo(f"  {name:<10} {base}   docs: {base}/docs")
         typer.echo(f"  logs       {log_dir}")
         typer.echo(f"\n  county officer token (鹤山区 {DEMO_COUNTY}, 12 h):\n  {officer}\n")
-        typer.echo("  export TOKEN=<the token above>; curl -H \"Authorization: Bearer $TOKEN\" "
-                   "http://127.0.0.1:8001/v1/regions")
+        typer.echo(
+            "  export TOKEN=<the token above>\n"
+            f"  curl -H \"Authorization: Bearer $TOKEN\" {urls['registry']}/v1/regions"
+        )
         typer.echo("\nFangpin is up. Ctrl-C stops everything.", err=False)
         sys.stdout.flush()
         while not stopping:

@@ -1,0 +1,35 @@
+# Fangpin: `make run` starts everything, `make test` runs the tests. Both set themselves up.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint format lock bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+run: $(STAMP) ## venv, install, embedded PostgreSQL, migrate, demo data, three services
+	$(VENV)/bin/fangpin up
+
+test: $(STAMP) ## the whole test suite against a real PostgreSQL
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+lock: $(STAMP) ## regenerate the hashed lock file the container installs from
+	$(PY) -m pip install --quiet uv && $(VENV)/bin/uv pip compile pyproject.toml --generate-hashes \
+		--python-version 3.11 -o deploy/requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
