@@ -291,9 +291,7 @@ class YearToDate:
     def __post_init__(self) -> None:
         errors: list[tuple[str, str]] = []
         for name in ("category_base", "category_paid", "household_paid"):
-            object.__setattr__(
-                self, name, _amount(getattr(self, name), f"prior.{name}", errors, allow_negative=False)
-            )
+            object.__setattr__(self, name, _amount(getattr(self, name), f"prior.{name}", errors, allow_negative=False))
         for flag in ("same_student_level_paid", "income_drop_paid_this_year"):
             if not isinstance(getattr(self, flag), bool):
                 errors.append((f"prior.{flag}", "must be true or false"))
@@ -345,9 +343,7 @@ def parse_claim_input(data: Mapping[str, Any]) -> tuple[ClaimFacts, YearToDate]:
         "negative_list",
     }
     if isinstance(household_data, Mapping):
-        errors += [
-            (f"household.{key}", "unknown field") for key in household_data if key not in household_keys
-        ]
+        errors += [(f"household.{key}", "unknown field") for key in household_data if key not in household_keys]
         errors += [
             (f"household.{key}", "required field is missing")
             for key in ("status", "members", "annual_net_income", "insured", "negative_list")
@@ -449,9 +445,7 @@ def g_of(tiers: tuple[Tier, ...], x: Decimal) -> Decimal:
 class _Run:
     """Collects the checks and figures of one assessment."""
 
-    def __init__(
-        self, scheme: Scheme, facts: ClaimFacts, prior: YearToDate, checks: tuple[RejectionCode, ...]
-    ):
+    def __init__(self, scheme: Scheme, facts: ClaimFacts, prior: YearToDate, checks: tuple[RejectionCode, ...]):
         self.scheme = scheme
         self.facts = facts
         self.prior = prior
@@ -593,9 +587,7 @@ def _income_test(run: _Run, income: Decimal, base: Decimal | None) -> bool:
         "above_line": above,
     }
     relation = "≥" if above else "<"
-    return run.check(
-        RejectionCode.INCOME_ABOVE_LINE, above, f"{formula} = {fmt(shown)} {relation} L = {fmt(line)}"
-    )
+    return run.check(RejectionCode.INCOME_ABOVE_LINE, above, f"{formula} = {fmt(shown)} {relation} L = {fmt(line)}")
 
 
 def _household_room(run: _Run) -> Decimal | None:
@@ -676,9 +668,7 @@ def _cumulative(run: _Run, config: IllnessConfig | TieredConfig) -> Assessment:
     bd["gross"] = fmt(gross)
     # A positive gross under half a fen would round to a 0.00 payout: treated as cap reached.
     cap_reached = gross <= 0 or round_payout(gross) <= 0
-    if run.check(
-        RejectionCode.CATEGORY_CAP_REACHED, cap_reached, f"gross = f − category_paid = {fmt(gross)}"
-    ):
+    if run.check(RejectionCode.CATEGORY_CAP_REACHED, cap_reached, f"gross = f − category_paid = {fmt(gross)}"):
         return run.finish(RejectionCode.CATEGORY_CAP_REACHED)
 
     room = _household_room(run)
@@ -730,9 +720,7 @@ def _income_drop(run: _Run, config: IncomeDropConfig) -> Assessment:
     bd["drop_ratio"] = fmt_rate(ratio_floor(drop, p)) if p > 0 else None
     bd["min_drop_ratio"] = fmt_rate(config.min_drop_ratio)
     detail = (
-        f"(P − I) / P = {bd['drop_ratio']} vs min {bd['min_drop_ratio']}"
-        if p > 0
-        else "no previous-year income P > 0"
+        f"(P − I) / P = {bd['drop_ratio']} vs min {bd['min_drop_ratio']}" if p > 0 else "no previous-year income P > 0"
     )
     if run.check(RejectionCode.DROP_TOO_SMALL, not enough, detail):
         return run.finish(RejectionCode.DROP_TOO_SMALL)
@@ -842,17 +830,13 @@ def explain(assessment: Assessment | Mapping[str, Any]) -> list[str]:
         if key == "g" and "tiers" in bd:
             for tier in bd["tiers"]:
                 upper = "∞" if tier["to"] is None else tier["to"]
-                lines.append(
-                    f"分段 Tier {tier['from']}–{upper}: {tier['amount']} × {tier['rate']} = {tier['pay']}"
-                )
+                lines.append(f"分段 Tier {tier['from']}–{upper}: {tier['amount']} × {tier['rate']} = {tier['pay']}")
         if key == "D" and key in bd:
             lines.append(f"{label} = {bd[key]} ({bd['deductible_basis']})")
         elif key == "cap" and key in bd:
             lines.append(f"{label} = {bd[key]}{' (applied 已封顶)' if bd.get('cap_applied') else ''}")
         elif key == "R" and key in bd:
-            lines.append(
-                f"{label} = {bd[key]}{' (applied 已封顶)' if bd.get('household_cap_applied') else ''}"
-            )
+            lines.append(f"{label} = {bd[key]}{' (applied 已封顶)' if bd.get('household_cap_applied') else ''}")
         elif bd.get(key) is not None:
             lines.append(f"{label} = {bd[key]}")
     if bd["eligible"]:

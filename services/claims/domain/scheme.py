@@ -325,9 +325,7 @@ def _parse_tiers(value: object, path: str, errors: _Errors) -> tuple[Tier, ...] 
         errors.add(f"{path}[0].from", f"the first tier must start at 0, got {fmt(tiers[0].lower)}")
     for index, tier in enumerate(tiers):
         if tier.upper is not None and tier.upper <= tier.lower:
-            errors.add(
-                f"{path}[{index}].to", f"must be greater than from ({fmt(tier.lower)}), got {fmt(tier.upper)}"
-            )
+            errors.add(f"{path}[{index}].to", f"must be greater than from ({fmt(tier.lower)}), got {fmt(tier.upper)}")
         if index == 0:
             continue
         previous = tiers[index - 1]
@@ -500,8 +498,7 @@ def parse_scheme(data: Mapping[str, Any]) -> Scheme:
 
 def _tiers_to_list(tiers: tuple[Tier, ...]) -> list[dict[str, Any]]:
     return [
-        {"from": fmt(t.lower), "to": None if t.upper is None else fmt(t.upper), "rate": fmt_rate(t.rate)}
-        for t in tiers
+        {"from": fmt(t.lower), "to": None if t.upper is None else fmt(t.upper), "rate": fmt_rate(t.rate)} for t in tiers
     ]
 
 

@@ -50,7 +50,11 @@ Decisions where the spec is silent:
 - Payment state changes are the service's (batch creation and the bank confirmation file
   are authorised by the HTTP layer, then applied as ``service``). ``paid`` and ``rejected``
   are terminal: no action leaves them, so a claim is paid at most once.
-- ``admin`` administers the system and does no workflow step (separation of duties).
+- ``admin`` administers the system and does no workflow step (separation of duties); nor do
+  ``auditor`` and ``department_feeder``. Role values match ``shared.auth.Role``, so its
+  members can be passed as they are.
+- A region is a division-code prefix as in the JWT ``region`` claim; a human caller with an
+  empty (national) region is refused at every region-checked step.
 - ``service`` is never region-checked; every human step requires the caller's region code to
   have the step's level and to contain the claim's village.
 """
@@ -120,6 +124,9 @@ class Role(StrEnum):
     INSURER_ADJUSTER = "insurer_adjuster"
     ADMIN = "admin"
     SERVICE = "service"
+    # Known to shared.auth, no workflow step: listed so their refusals read ``wrong_role``.
+    DEPARTMENT_FEEDER = "department_feeder"
+    AUDITOR = "auditor"
 
 
 class RegionLevel(StrEnum):
@@ -150,6 +157,10 @@ class Transition:
     to_state: ClaimState
     roles: frozenset[Role]
     region_level: RegionLevel | None  # for human roles; ``service`` is never region-checked
+
+    def region_level_for(self, role: Role | str) -> RegionLevel | None:
+        """The region level ``role`` must hold for this step (None: no region check)."""
+        return None if Role(role) is Role.SERVICE else self.region_level
 
 
 def _t(
@@ -252,9 +263,7 @@ def authorize(
     """``next_state`` plus the region check: ``wrong_region`` when the caller's region does not
     have the step's level or does not contain the claim's village. ``service`` is exempt."""
     transition = find_transition(current, action, role)
-    if Role(role) is Role.SERVICE:
-        return transition.to_state
-    level = transition.region_level
+    level = transition.region_level_for(role)
     if not region_allows(level, caller_region or "", claim_village_code):
         expected = "any" if level is None else f"{level.value} ({REGION_CODE_LENGTH[level]} digits)"
         raise TransitionNotAllowed(
@@ -266,7 +275,10 @@ def authorize(
 
 def allowed_actions(current: ClaimState | str, role: Role | str) -> tuple[ClaimAction, ...]:
     """The actions ``role`` may take from ``current`` (for UIs and tests)."""
-    state, who = ClaimState(current), Role(role)
+    try:
+        state, who = ClaimState(current), Role(role)
+    except ValueError:
+        return ()
     return tuple(t.action for t in TRANSITIONS if state in t.from_states and who in t.roles)
 
 
