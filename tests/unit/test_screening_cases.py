@@ -762,3 +762,23 @@ def test_elimination_uses_the_county_parameters() -> None:
     t = dataclasses.replace(DEMO_THRESHOLDS, elimination_min_months=12, monitoring_line=Decimal("8700.00"))
     assert earliest_proposal_date(ELIGIBLE.confirmed_on, t) == date(2026, 9, 15)
     assert codes(elimination_blockers(ELIGIBLE, t, TODAY)) == [BlockerCode.TOO_EARLY, BlockerCode.INCOME_BELOW_LINE]
+
+
+def test_plain_strings_from_a_database_row_are_accepted() -> None:
+    row = CaseSnapshot(
+        state="township_reviewed",  # type: ignore[arg-type]
+        source="self_report",  # type: ignore[arg-type]
+        household_region=VILLAGE,
+        opened_at=T0,
+        state_entered_at=T0,
+        monitoring_type="marginal",  # type: ignore[arg-type]
+    )
+    assert row.state is S.TOWNSHIP_REVIEWED
+    assert row.monitoring_type is MonitoringType.MARGINAL
+    actor = Actor("county_officer", COUNTY)  # type: ignore[arg-type]
+    assert actor.role is Role.COUNTY_OFFICER
+    assert allowed_actions(row, actor) == (A.CONFIRM, A.REJECT, A.RETURN)
+    out = apply(row, "confirm", actor, {"monitoring_type": "sudden_hardship"}, T0, notice_min_days=5)
+    assert out.case.monitoring_type is MonitoringType.SUDDEN_HARDSHIP
+    with pytest.raises(ValueError):
+        Actor("mayor", COUNTY)  # type: ignore[arg-type]

@@ -696,3 +696,67 @@ def test_more_window_spending_never_removes_a_lead(h: HouseholdFigures, extra: D
         assert after.is_lead
     if RiskCode.ILLNESS in before.codes:
         assert RiskCode.ILLNESS in after.codes
+
+
+@st.composite
+def households_on_the_edges(draw: st.DrawFn) -> tuple[HouseholdFigures, Thresholds]:
+    """Figures drawn at a threshold ± one cent, where a wrong comparison would show."""
+    t = draw(thresholds())
+    n = draw(st.integers(min_value=1, max_value=9))
+
+    def near(value: Decimal) -> Decimal:
+        return value + draw(st.sampled_from([D("-0.01"), D("0"), D("0.01")]))
+
+    income = near(draw(st.sampled_from([t.monitoring_line * n, t.employment_line_factor * t.monitoring_line * n])))
+    prev = draw(st.none() | line_cents)
+    if prev is not None and draw(st.booleans()):
+        income = near(prev - t.income_drop_ratio * prev)  # the drop right at the ratio
+    medical = draw(st.sampled_from([t.medical_warning_line, t.illness_income_share * income]))
+    sums = {
+        "medical_self_pay": max(D(0), near(medical)),
+        "education_self_pay": max(D(0), near(t.education_warning_line)),
+        "disaster_loss": max(D(0), near(t.disaster_warning_line)),
+        "accident_loss": max(D(0), near(t.accident_warning_line)),
+        "industry_loss": max(D(0), near(t.industry_warning_line)),
+    }
+    keep = draw(st.sets(st.sampled_from(sorted(sums))))
+    sums = {k: (v if k in keep else D(0)) for k, v in sums.items()}
+    if draw(st.booleans()):  # make I_adj land right at line × n
+        sums["industry_loss"] = max(
+            D(0), income - near(t.monitoring_line * n) - sum(sums.values()) + sums["industry_loss"]
+        )
+    h = HouseholdFigures(
+        members=n,
+        income=income,
+        labour_count=draw(st.integers(min_value=0, max_value=n)),
+        income_prev=prev,
+        status=draw(st.sampled_from(HouseholdStatus)),
+        has_job_loss=draw(st.booleans()),
+        medical_self_pay=sums["medical_self_pay"],
+        education_self_pay=sums["education_self_pay"],
+        disaster_loss=sums["disaster_loss"],
+        accident_loss=sums["accident_loss"],
+        industry_loss=sums["industry_loss"],
+    )
+    return h, t
+
+
+@settings(max_examples=600)
+@given(case=households_on_the_edges())
+def test_evaluation_matches_the_literal_reading_at_the_thresholds(
+    case: tuple[HouseholdFigures, Thresholds],
+) -> None:
+    h, t = case
+    e = evaluate_household(h, t)
+    codes, lead, kind = _oracle(h, t)
+    assert set(e.codes) == codes
+    assert e.is_lead is lead
+    assert e.suggested_type is kind
+
+
+def test_plain_strings_from_a_database_row_are_accepted() -> None:
+    h = HouseholdFigures(members=2, income=D("1000"), labour_count=1, status="lifted_out")  # type: ignore[arg-type]
+    assert h.status is HouseholdStatus.LIFTED_OUT
+    assert evaluate_household(h, T).suggested_type is MonitoringType.UNSTABLE
+    with pytest.raises(ValueError):
+        HouseholdFigures(members=2, income=D("1000"), labour_count=1, status="rich")  # type: ignore[arg-type]

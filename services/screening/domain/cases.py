@@ -372,6 +372,9 @@ class Actor:
     role: Role
     region: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "role", Role(self.role))  # accept the token's plain string
+
 
 @dataclass(frozen=True, slots=True)
 class CaseSnapshot:
@@ -391,6 +394,13 @@ class CaseSnapshot:
     def __post_init__(self) -> None:
         if len(self.household_region) != 12 or not self.household_region.isdigit():
             raise ValueError("household_region must be a 12-digit village code")
+        # Accept the plain strings of a database row.
+        object.__setattr__(self, "state", CaseState(self.state))
+        object.__setattr__(self, "source", CaseSource(self.source))
+        if self.monitoring_type is not None:
+            object.__setattr__(self, "monitoring_type", MonitoringType(self.monitoring_type))
+        if self.elimination_kind is not None:
+            object.__setattr__(self, "elimination_kind", EliminationKind(self.elimination_kind))
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,6 +225,7 @@ class HouseholdFigures:
     water_unsafe: bool = False
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "status", HouseholdStatus(self.status))
         if not _is_int(self.members) or self.members < 0:
             raise ValueError("members must be an integer ≥ 0")
         if not _is_int(self.labour_count) or not 0 <= self.labour_count <= self.members:
