@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -33,6 +34,7 @@ from shared.migrate import head_revision
 from shared.outbox import OutboxDispatcher
 from shared.pii import PiiCipher
 from shared.settings import ServiceSettings
+from shared.tracing import setup_tracing
 
 log = get_logger("fangpin.app")
 
@@ -73,6 +75,9 @@ class RequestContextMiddleware:
         request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("fangpin.request_id", request_id)
         status_holder = {"status": 500, "started": False}
         started = time.perf_counter()
 
@@ -307,6 +312,8 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             finally:
                 if app.state.dispatcher is not None:
                     await app.state.dispatcher.stop()
+                if tracing_shutdown is not None:
+                    tracing_shutdown()
         for client in app.state.clients.values():
             await client.aclose()
         await engine.dispose()
@@ -327,6 +334,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     for router in spec.routers:
         app.include_router(router)
     app.add_middleware(RequestContextMiddleware, service=spec.name)
+    tracing_shutdown = setup_tracing(app, spec.name, settings.otel_exporter_otlp_endpoint)
     return app
 
 
