@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from opentelemetry import trace
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
 from sqlalchemy import Table, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
