@@ -881,3 +881,16 @@ def test_a_sequence_of_claims_pays_f_of_the_total_base(data: st.DataObject) -> N
         expected = _round(min(g_of(config.tiers, max(D(0), big_b - deductible)), config.cap))
     assert total_paid == expected
     assert prior.category_paid == total_paid
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("0", "0.00"), ("-0", "0.00"), ("-0.000", "0.00"), ("5", "5.00"), ("5.5", "5.50"), ("5.500", "5.50"),
+     ("5.555", "5.555"), ("5.55500", "5.555"), ("0.00100000", "0.001"), ("1E+3", "1000.00"),
+     ("-1250", "-1250.00"), ("1E-7", "0.0000001"), ("100.10000", "100.10")],
+)  # fmt: skip
+def test_figures_print_two_places_unless_more_are_exact(value: str, text: str) -> None:
+    from services.claims.domain.values import fmt
+
+    assert fmt(D(value)) == text
+    assert D(fmt(D(value))) == D(value)

@@ -97,11 +97,17 @@ def rate(value: object) -> Decimal:
 
 def fmt(value: Decimal) -> str:
     """A figure as text: 2 places when that is exact, otherwise every significant digit."""
-    reduced = value.normalize(context=_ROUNDING)
-    exponent = reduced.as_tuple().exponent
-    if isinstance(exponent, int) and exponent >= -2:
-        return format(value.quantize(CENT, context=_ROUNDING), "f")
-    return format(reduced, "f")
+    text = format(value.copy_abs() if value.is_zero() else value, "f")  # plain notation, no "-0"
+    point = text.find(".")
+    if point < 0:
+        return text + ".00"
+    places = len(text) - point - 1
+    if places == 2:
+        return text
+    if places < 2:
+        return text + "0"
+    trimmed = text.rstrip("0")
+    return trimmed if len(trimmed) - point - 1 >= 2 else text[: point + 3]
 
 
 def fmt_rate(value: Decimal) -> str:

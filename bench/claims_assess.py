@@ -1,0 +1,196 @@
+"""Benchmark of the claims assessment engine (issue 5, acceptance 6).
+
+    .venv/bin/python bench/claims_assess.py [--claims 100000] [--seed 20260305] [--json]
+
+Part ``engine``: assessments per second of the pure engine (``assess``) over generated claims
+of all six categories under the reference scheme, with a seeded RNG so runs are comparable.
+Generation is not timed; only the loop of ``assess`` calls is.
+
+``main`` runs every part listed in ``PARTS``; a part is a function taking the parsed arguments
+and returning a dict of figures. The HTTP part (preview requests per second) is to be added
+as another entry there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.claims.domain.assessment import (
+    ClaimFacts,
+    HouseholdFacts,
+    YearToDate,
+    assess,
+)
+from services.claims.domain.reference import REFERENCE_SCHEME
+from services.claims.domain.scheme import Category, HouseholdStatus, parse_scheme
+
+LEVELS = ("senior_high", "secondary_vocational", "junior_college", "undergraduate")
+
+
+def _yuan(rng: random.Random, low: int, high: int) -> Decimal:
+    """A random amount in yuan with fen, between ``low`` and ``high`` yuan."""
+    return Decimal(rng.randint(low * 100, high * 100)).scaleb(-2)
+
+
+def _expense(rng: random.Random, category: Category) -> dict[str, Decimal | str]:
+    if category is Category.ILLNESS:
+        total = _yuan(rng, 1_000, 300_000)
+        return {
+            "total_cost": total,
+            "non_compliant_cost": _yuan(rng, 0, 10_000),
+            "basic_insurance_paid": (total * Decimal(rng.randint(30, 60)) / 100).quantize(Decimal("0.01")),
+            "critical_illness_paid": _yuan(rng, 0, 30_000),
+            "medical_assistance_paid": _yuan(rng, 0, 10_000),
+        }
+    if category is Category.DISASTER_ACCIDENT:
+        return {"assessed_loss": _yuan(rng, 500, 300_000), "compensation_received": _yuan(rng, 0, 20_000)}
+    if category is Category.IN_SCHOOL:
+        return {"education_cost": _yuan(rng, 1_000, 40_000), "aid_received": _yuan(rng, 0, 10_000)}
+    if category is Category.INDUSTRY_LOSS:
+        return {
+            "assessed_loss": _yuan(rng, 1_000, 100_000),
+            "insurance_compensation": _yuan(rng, 0, 20_000),
+            "subsidies_received": _yuan(rng, 0, 5_000),
+        }
+    if category is Category.SCHOOL_ENTRY:
+        return {"level": rng.choice(LEVELS)}
+    return {}
+
+
+def generate_claims(count: int, seed: int, year: int = 2026) -> list[tuple[ClaimFacts, YearToDate]]:
+    """``count`` claims with their year-to-date figures, mostly passing the gates (as in real use)."""
+    rng = random.Random(seed)
+    categories = list(Category)
+    statuses = list(HouseholdStatus)
+    start = date(year, 1, 1)
+    claims = []
+    for _ in range(count):
+        category = rng.choice(categories)
+        members = rng.randint(1, 8)
+        income = _yuan(rng, -5_000, 12_000 * members)
+        incident = start + timedelta(days=rng.randint(-10, 364))
+        household = HouseholdFacts(
+            status=rng.choice(statuses),
+            members=members,
+            annual_net_income=income,
+            previous_annual_net_income=_yuan(rng, 0, 15_000 * members) if rng.random() < 0.9 else None,
+            insured=rng.random() < 0.97,
+            negative_list=rng.random() < 0.02,
+        )
+        facts = ClaimFacts(
+            category=category,
+            household=household,
+            incident_date=incident,
+            reported_date=incident + timedelta(days=rng.randint(0, 200)),
+            expense=_expense(rng, category),
+        )
+        paid = _yuan(rng, 0, 20_000) if rng.random() < 0.3 else Decimal("0.00")
+        prior = YearToDate(
+            category_base=_yuan(rng, 0, 50_000) if rng.random() < 0.3 else Decimal("0.00"),
+            category_paid=paid,
+            household_paid=paid + (_yuan(rng, 0, 100_000) if rng.random() < 0.2 else Decimal("0.00")),
+            same_student_level_paid=rng.random() < 0.05,
+            income_drop_paid_this_year=rng.random() < 0.05,
+        )
+        claims.append((facts, prior))
+    return claims
+
+
+def machine_facts() -> dict[str, Any]:
+    return {
+        "processor": platform.processor() or "(not reported)",
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+    }
+
+
+def run_engine(args: argparse.Namespace) -> dict[str, Any]:
+    """Part ``engine``: the pure ``assess`` over ``args.claims`` generated claims."""
+    scheme = parse_scheme(REFERENCE_SCHEME)
+    claims = generate_claims(args.claims, args.seed)
+    outcomes: Counter[str] = Counter()
+    total_paid = Decimal(0)
+    started = time.perf_counter()
+    for facts, prior in claims:
+        result = assess(scheme, facts, prior)
+        outcomes[result.rejection_code.value if result.rejection_code else "paid"] += 1
+        total_paid += result.payout
+    elapsed = time.perf_counter() - started
+    return {
+        "part": "engine",
+        "claims": len(claims),
+        "seed": args.seed,
+        "seconds": round(elapsed, 3),
+        "assessments_per_second": round(len(claims) / elapsed),
+        "total_payout": str(total_paid),
+        "outcomes": dict(outcomes.most_common()),
+    }
+
+
+# Each part: (name, function). Add the HTTP preview part here.
+PARTS: list[tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = [
+    ("engine", run_engine),
+]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--claims", type=int, default=100_000, help="claims to generate (default 100000)")
+    parser.add_argument("--seed", type=int, default=20260305, help="RNG seed (default 20260305)")
+    parser.add_argument(
+        "--parts", default=",".join(name for name, _ in PARTS), help="comma-separated parts to run (default: all)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    wanted = [name.strip() for name in args.parts.split(",") if name.strip()]
+    known = dict(PARTS)
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        print(f"unknown part(s): {', '.join(unknown)}; known: {', '.join(known)}", file=sys.stderr)
+        return 2
+    report: dict[str, Any] = {"machine": machine_facts(), "results": []}
+    for name in wanted:
+        report["results"].append(known[name](args))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    machine = report["machine"]
+    print(
+        f"machine: processor={machine['processor']} cpus={machine['cpu_count']} "
+        f"python={machine['python']} ({machine['implementation']}) platform={machine['platform']}"
+    )
+    for result in report["results"]:
+        if result["part"] == "engine":
+            print(
+                f"engine: {result['assessments_per_second']} assessments/second "
+                f"({result['claims']} claims in {result['seconds']} s, seed {result['seed']})"
+            )
+            print(f"  outcomes: {result['outcomes']}")
+            print(f"  total payout: {result['total_payout']}")
+        else:
+            print(f"{result['part']}: {json.dumps(result, ensure_ascii=False)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
