@@ -74,7 +74,7 @@ def _postgres_pid(home: Path) -> int:
 def _stop(proc: subprocess.Popen[str], watched: list[psutil.Process]) -> None:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=40) == 0
-    gone, alive = psutil.wait_procs(watched, timeout=10)
+    _, alive = psutil.wait_procs(watched, timeout=10)
     assert not alive, f"left behind: {[(p.pid, p.name()) for p in alive]}"
 
 
@@ -86,7 +86,7 @@ def test_up_serves_stops_cleanly_and_restarts_with_data(tmp_path: Path) -> None:
         output, first_start = _wait_up(proc, timeout=90)
         token = _token(output)
         with httpx.Client(timeout=5) as client:
-            for name, port in ports.items():
+            for port in ports.values():
                 base = f"http://127.0.0.1:{port}"
                 assert client.get(f"{base}/healthz").status_code == 200
                 assert client.get(f"{base}/readyz").json()["status"] == "ready"
