@@ -49,7 +49,7 @@ def resolve_port(argv: Sequence[str], env: dict[str, str]) -> int:
 def check(port: int, host: str = "127.0.0.1", path: str = "/healthz") -> bool:
     url = f"http://{host}:{port}{path}"
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as resp:  # noqa: S310 - fixed http URL
+        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as resp:
             return 200 <= resp.status < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False

@@ -278,10 +278,7 @@ def _apply_patch_entry(objects: list[dict[str, Any]], entry: dict[str, Any], dir
         for obj in matched:
             _json6902(obj, patch)
         return objects
-    if target:
-        matched = [o for o in objects if _matches(o, target)]
-    else:
-        matched = [o for o in objects if _same_object(o, patch)]
+    matched = [o for o in objects if _matches(o, target)] if target else [o for o in objects if _same_object(o, patch)]
     if not matched:
         raise ValueError(f"strategic merge patch {target or identity_of_patch(patch)} matches nothing")
     result = []

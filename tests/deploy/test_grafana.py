@@ -33,8 +33,26 @@ REQUIRED = {
     "fangpin_outbox_delivery_failures_total",
 }
 PROMQL_WORDS = {
-    "sum", "by", "without", "rate", "irate", "increase", "histogram_quantile", "topk", "bottomk",
-    "avg", "max", "min", "count", "le", "label_values", "on", "ignoring", "group_left", "or", "and",
+    "sum",
+    "by",
+    "without",
+    "rate",
+    "irate",
+    "increase",
+    "histogram_quantile",
+    "topk",
+    "bottomk",
+    "avg",
+    "max",
+    "min",
+    "count",
+    "le",
+    "label_values",
+    "on",
+    "ignoring",
+    "group_left",
+    "or",
+    "and",
 }
 
 
@@ -50,8 +68,8 @@ def exported_metrics() -> dict[str, tuple[str, tuple[str, ...]]]:
     for value in vars(metrics).values():
         for cls, kind in ((Counter, "counter"), (Histogram, "histogram"), (Gauge, "gauge")):
             if isinstance(value, cls):
-                name = value._name + ("_total" if kind == "counter" else "")  # noqa: SLF001
-                found[name] = (kind, tuple(value._labelnames))  # noqa: SLF001
+                name = value._name + ("_total" if kind == "counter" else "")
+                found[name] = (kind, tuple(value._labelnames))
     return found
 
 
@@ -119,8 +137,8 @@ def test_queries_use_exported_metrics_and_labels(dashboard: dict[str, Any]) -> N
         for name in names:
             assert name in series, f"{name} is not exported (query: {expr})"
             used.add(name)
-        labels_in_expr = set(series[next(iter(names))]) if len(names) == 1 else set.union(
-            *(set(series[n]) for n in names)
+        labels_in_expr = (
+            set(series[next(iter(names))]) if len(names) == 1 else set.union(*(set(series[n]) for n in names))
         )
         for group in re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", expr):
             for label in (label.strip() for label in group.split(",")):
@@ -135,5 +153,6 @@ def test_queries_use_exported_metrics_and_labels(dashboard: dict[str, Any]) -> N
 def test_http_panels_cover_rate_errors_and_latency(dashboard: dict[str, Any]) -> None:
     text = "\n".join(expressions(dashboard))
     assert 'status=~"5.."' in text
-    assert "histogram_quantile(0.95" in text and "histogram_quantile(0.99" in text
+    assert "histogram_quantile(0.95" in text
+    assert "histogram_quantile(0.99" in text
     assert "by (service, method, route" in text

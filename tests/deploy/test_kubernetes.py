@@ -88,8 +88,9 @@ def kubectl_kustomize(directory: Path) -> list[dict[str, Any]]:
     kubectl = find_tool("kubectl")
     if not kubectl:
         pytest.skip("kubectl is not installed; the Python renderer alone renders the manifests")
-    result = subprocess.run([kubectl, "kustomize", str(directory)], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
@@ -108,12 +109,14 @@ def with_servicemonitor(tmp_path: Path) -> Path:
     overlay = tmp_path / "overlay"
     overlay.mkdir(parents=True)
     (overlay / "kustomization.yaml").write_text(
-        yaml.safe_dump({
-            "apiVersion": "kustomize.config.k8s.io/v1beta1",
-            "kind": "Kustomization",
-            "resources": [os.path.relpath(K8S / "base", overlay)],
-            "components": [os.path.relpath(K8S / "components" / "servicemonitor", overlay)],
-        }),
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [os.path.relpath(K8S / "base", overlay)],
+                "components": [os.path.relpath(K8S / "components" / "servicemonitor", overlay)],
+            }
+        ),
         encoding="utf-8",
     )
     return overlay
@@ -125,11 +128,14 @@ def test_servicemonitor_component_selects_the_services(tmp_path: Path) -> None:
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert monitor["metadata"]["namespace"] == "fangpin"
     services = objects_of(objects, "Service")
-    selected = {n for n, s in services.items() if selector_matches(monitor["spec"]["selector"], s["metadata"]["labels"])}
+    selected = {
+        n for n, s in services.items() if selector_matches(monitor["spec"]["selector"], s["metadata"]["labels"])
+    }
     assert selected == set(SERVICES)
     port_names = {p["name"] for s in services.values() for p in s["spec"]["ports"]}
     for endpoint in monitor["spec"]["endpoints"]:
-        assert endpoint["port"] in port_names and endpoint["path"] == "/metrics"
+        assert endpoint["port"] in port_names
+        assert endpoint["path"] == "/metrics"
     if find_tool("kubectl"):
         assert {identity(o) for o in kubectl_kustomize(with_servicemonitor(tmp_path / "again"))} == {
             identity(o) for o in objects
@@ -139,15 +145,16 @@ def test_servicemonitor_component_selects_the_services(tmp_path: Path) -> None:
 # -- JSON schemas --------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def schema_validator(version: str, kind: str, api_version: str) -> Any:
     """kubernetes_validate.validate() without re-reading the schemas for every object: the same
     schema files and registry, built once per (version, kind, apiVersion)."""
     import jsonschema
     from referencing import Registry, Resource
 
-    schema_version = [v for v in kv_utils.all_versions()
-                      if kv_utils.major_minor(v) <= kv_utils.major_minor(version)][-1]
+    schema_version = [v for v in kv_utils.all_versions() if kv_utils.major_minor(v) <= kv_utils.major_minor(version)][
+        -1
+    ]
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     schema_dir = f"kubernetes-json-schema/v{schema_version}-local-strict"
     try:
@@ -182,8 +189,12 @@ def test_cached_validator_agrees_with_kubernetes_validate(rendered: dict[str, li
 
 def test_a_broken_object_is_caught() -> None:
     """The validator really checks (so a pass above means something)."""
-    broken = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
-              "spec": {"replicas": "two", "selector": {}, "template": {}}}
+    broken = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "x"},
+        "spec": {"replicas": "two", "selector": {}, "template": {}},
+    }
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, kv_utils.latest_version(), strict=True)
     unknown_field = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "dataa": {}}
@@ -206,13 +217,17 @@ def test_deployments(variant: list[dict[str, Any]]) -> None:
         template = deployment["spec"]["template"]
         assert selector_matches(deployment["spec"]["selector"], template["metadata"]["labels"])
         annotations = template["metadata"]["annotations"]
-        assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": str(port),
-                               "prometheus.io/path": "/metrics"}
+        assert annotations == {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(port),
+            "prometheus.io/path": "/metrics",
+        }
         spec = template["spec"]
         (container,) = spec["containers"]
         assert container["args"] == ["serve", name]
         assert container["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
-        assert re.fullmatch(r"\S+:[\w.-]+", container["image"]) and not container["image"].endswith(":latest")
+        assert re.fullmatch(r"\S+:[\w.-]+", container["image"])
+        assert not container["image"].endswith(":latest")
 
         probes = {kind: container[f"{kind}Probe"]["httpGet"] for kind in ("startup", "liveness", "readiness")}
         assert probes["readiness"] == {"path": "/readyz", "port": "http"}
@@ -221,7 +236,8 @@ def test_deployments(variant: list[dict[str, Any]]) -> None:
 
         resources = container["resources"]
         for key in ("cpu", "memory"):
-            assert key in resources["requests"] and key in resources["limits"]
+            assert key in resources["requests"]
+            assert key in resources["limits"]
 
         # Graceful shutdown: endpoints drain during preStop, then uvicorn finishes requests.
         sleep = container["lifecycle"]["preStop"]["exec"]["command"]
@@ -247,7 +263,7 @@ def test_pods_meet_the_restricted_pod_security_standard(variant: list[dict[str, 
             # A read-only root needs a writable /tmp (uploads, tempfiles).
             mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
             volumes = {v["name"]: v for v in spec["volumes"]}
-            assert "emptyDir" in volumes[mounts["/tmp"]]
+            assert "emptyDir" in volumes[mounts["/tmp"]]  # noqa: S108 - the pod's emptyDir
 
 
 def test_configuration_comes_from_the_configmap_and_the_secret(variant: list[dict[str, Any]]) -> None:
@@ -255,7 +271,7 @@ def test_configuration_comes_from_the_configmap_and_the_secret(variant: list[dic
     config = configmaps["fangpin-config"]["data"]
     assert set(config) <= CONTRACT_ENV
     assert not set(config) & SECRET_ENV, "secrets do not belong in the ConfigMap"
-    assert config["FANGPIN_HOST"] == "0.0.0.0"
+    assert config["FANGPIN_HOST"] == "0.0.0.0"  # noqa: S104 - inside the pod
     for name, port in SERVICE_PORTS.items():
         assert config[f"FANGPIN_{name.upper()}_URL"] == f"http://{name}:{port}"
     workloads = [*objects_of(variant, "Deployment").values(), *objects_of(variant, "Job").values()]
@@ -268,11 +284,13 @@ def test_configuration_comes_from_the_configmap_and_the_secret(variant: list[dic
             assert env["name"] in CONTRACT_ENV
             ref = env.get("valueFrom", {}).get("secretKeyRef")
             if env["name"] in SECRET_ENV:
-                assert ref and ref["name"] == "fangpin-secrets" and ref["key"] == env["name"]
+                assert ref
+                assert ref["name"] == "fangpin-secrets"
+                assert ref["key"] == env["name"]
                 assert ref.get("optional", False) == (env["name"] == "FANGPIN_SERVICE_TOKEN")
         assert "FANGPIN_DATABASE_URL" in env_names
         if workload["kind"] == "Deployment":
-            assert SECRET_ENV <= env_names
+            assert env_names >= SECRET_ENV
 
 
 def test_migration_job(variant: list[dict[str, Any]]) -> None:
@@ -331,7 +349,8 @@ def test_ingress_routes_the_three_prefixes(variant: list[dict[str, Any]]) -> Non
         assert annotations["nginx.ingress.kubernetes.io/x-forwarded-prefix"] == f"/{name}"
         # The rewrite turns /registry/v1/x into /v1/x.
         m = re.fullmatch(f"/{name}(/|$)(.*)", f"/{name}/v1/households")
-        assert m and "/" + m.group(2) == "/v1/households"
+        assert m
+        assert "/" + m.group(2) == "/v1/households"
 
 
 def test_production_overlay_scales_up(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -343,8 +362,10 @@ def test_production_overlay_scales_up(rendered: dict[str, list[dict[str, Any]]])
         return int(number) * (1024 if unit == "Gi" else 1)
 
     for name in SERVICES:
-        assert (objects_of(prod, "HorizontalPodAutoscaler")[name]["spec"]["minReplicas"]
-                > objects_of(base, "HorizontalPodAutoscaler")[name]["spec"]["minReplicas"])
+        assert (
+            objects_of(prod, "HorizontalPodAutoscaler")[name]["spec"]["minReplicas"]
+            > objects_of(base, "HorizontalPodAutoscaler")[name]["spec"]["minReplicas"]
+        )
         assert memory_limit(prod, name) > memory_limit(base, name)
         image = pod_spec(objects_of(prod, "Deployment")[name])["containers"][0]["image"]
         assert "/" in image, "production pulls from a registry"
@@ -412,8 +433,9 @@ def _direction_allows(policies: list[dict[str, Any]], direction: str, pod: str, 
     if ns != NAMESPACE:
         return True  # not ours to restrict
     kind = "Ingress" if direction == "ingress" else "Egress"
-    applicable = [p for p in policies if kind in p["spec"]["policyTypes"]
-                  and selector_matches(p["spec"]["podSelector"], labels)]
+    applicable = [
+        p for p in policies if kind in p["spec"]["policyTypes"] and selector_matches(p["spec"]["podSelector"], labels)
+    ]
     if not applicable:
         return True
     for policy in applicable:
@@ -448,7 +470,10 @@ def test_network_policies_allow_exactly_the_architecture_calls(variant: list[dic
 
 def test_network_policy_evaluator_denies_without_policies() -> None:
     """Sanity of the evaluator: with only the default deny, nothing in or out of the namespace."""
-    deny = {"kind": "NetworkPolicy", "metadata": {"name": "d"},
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}
+    deny = {
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "d"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    }
     assert allowed_connections([deny]) == set()
     assert ("registry", "claims", 8003) in allowed_connections([])

@@ -31,7 +31,8 @@ def parse_lock() -> dict[str, tuple[str, list[str]]]:
         line = line.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue
-        assert not line.startswith("-e") and "://" not in line, f"not a pinned index package: {line}"
+        assert not line.startswith("-e"), f"not a pinned index package: {line}"
+        assert "://" not in line, f"not a pinned index package: {line}"
         requirement_text, *options = re.split(r"\s+(?=--)", line)
         requirement = Requirement(requirement_text.strip())
         (spec,) = requirement.specifier
