@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -164,7 +165,7 @@ def test_worked_examples(facts: ClaimFacts, prior: YearToDate, expected: str | R
     if isinstance(expected, RejectionCode):
         assert not result.eligible
         assert result.rejection_code is expected
-        assert result.payout == 0
+        assert str(result.payout) == "0.00"
         assert result.breakdown["rejection_code"] == expected.value
     else:
         assert result.eligible
@@ -894,3 +895,27 @@ def test_figures_print_two_places_unless_more_are_exact(value: str, text: str) -
 
     assert fmt(D(value)) == text
     assert D(fmt(D(value))) == D(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(claims_for(2026), priors())
+def test_a_stored_breakdown_recomputes_to_the_same_figures(facts: ClaimFacts, prior: YearToDate) -> None:
+    """What an assessment stores (its breakdown: facts, prior, scheme code and version) is enough."""
+    stored = json.loads(json.dumps(assess(REF, facts, prior).breakdown))
+    assert (stored["scheme"]["code"], stored["scheme"]["version"]) == (REF.code, REF.version)
+    again_facts, again_prior = parse_claim_input({**stored["facts"], "prior": stored["prior"]})
+    assert (again_facts, again_prior) == (facts, prior)
+    assert assess(REF, again_facts, again_prior).breakdown == stored
+
+
+def test_the_domain_imports_no_framework() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, services.claims.domain, services.claims.domain.workflow;"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'fastapi', 'sqlalchemy', 'httpx', 'pydantic'}))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.strip() == "[]"

@@ -140,6 +140,7 @@ SCHOOL_ENTRY_KEYS: tuple[str, ...] = ("level", "student_member_id")
 MAX_MEMBERS = 1000
 
 ROUNDING_NOTE = "ROUND_HALF_UP to 0.01, once, on the payout"
+_NO_PAYOUT = Decimal("0.00")
 
 
 class FactsInvalid(InvalidInput):
@@ -481,7 +482,7 @@ class _Run:
             else:
                 checks.append({"code": code.value, "result": "not_reached", "detail": ""})
         eligible = rejection is None
-        paid = payout if eligible else ZERO
+        paid = payout if eligible else _NO_PAYOUT
         prior = self.prior
         with localcontext(_EXACT):
             new_base = prior.category_base + self.base_added
