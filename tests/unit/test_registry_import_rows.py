@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from services.registry.domain.import_rows import (
@@ -19,6 +21,7 @@ from services.registry.domain.import_rows import (
     COLUMNS,
     HouseholdRow,
     IncomeRow,
+    InvalidImportFile,
     MemberRow,
     NumericCell,
     ParseResult,
@@ -513,6 +516,18 @@ def test_csv_with_a_line_break_inside_a_quoted_cell() -> None:
     assert list(read_csv(_csv_text(rows).encode()))[1][2] == "一组\n二号"
 
 
+@pytest.mark.parametrize("data", [b"\xff\xfe\xff", b"\x80abc"])
+def test_csv_in_no_known_encoding(data: bytes) -> None:
+    with pytest.raises(InvalidImportFile):
+        read_csv(data)
+
+
+def test_truncated_csv_is_an_invalid_file() -> None:
+    data = _csv_text(table([head()])).encode() + b'H002,"410602001001'
+    with pytest.raises(InvalidImportFile, match="malformed CSV"):
+        parse_rows(read_csv(data), today=TODAY)
+
+
 # --- XLSX ---------------------------------------------------------------------------------
 
 
@@ -583,6 +598,45 @@ def test_xlsx_phone_number_stored_as_number_is_fine() -> None:
     cells[COLUMN_KEYS.index("phone")] = 13800138000
     result = parse_rows(read_xlsx(_xlsx([template_headers("zh"), cells])), today=TODAY)
     assert result.ok, result.errors
+
+
+@pytest.mark.parametrize("data", [b"", b"not a zip", _csv_text([["a", "b"]]).encode(), b"PK\x03\x04broken"])
+def test_not_an_xlsx_workbook(data: bytes) -> None:
+    with pytest.raises(InvalidImportFile) as caught:
+        read_xlsx(data)
+    assert caught.value.code == "invalid_file"
+
+
+def test_xlsx_numeric_household_numbers_are_kept_when_exact() -> None:
+    short, long = _typed(head("H1")), _typed(head("H2"))
+    short[COLUMN_KEYS.index("household_number")] = 1001
+    long[COLUMN_KEYS.index("household_number")] = 4106020010010000123
+    result = parse_rows(read_xlsx(_xlsx([template_headers("zh"), short, long])), today=TODAY)
+    assert [r.household_number for r in result.rows] == ["1001"]
+    assert codes_at(result, 3) == [("household_number", "stored_as_number")]
+
+
+# --- robustness ---------------------------------------------------------------------------
+
+cells = st.one_of(
+    st.text(max_size=25),
+    st.sampled_from(["户主", "之子", "男", "女", "健康", "残疾", "1e5", "-0", "2025", "1990-02-29", "X", VILLAGE]),
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.lists(st.lists(cells, max_size=30), max_size=8), lang=st.sampled_from(["zh", "en"]))
+def test_arbitrary_cells_never_crash_and_every_rejected_row_says_why(body: list[list[str]], lang: str) -> None:
+    result = parse_rows([template_headers(lang), *body], today=TODAY)  # type: ignore[arg-type]
+    reported = {e.row_number for e in result.errors}
+    data_rows = {n for n, row in enumerate(body, start=2) if any(c.strip() for c in row[:26])}
+    accepted = {r.row_number for r in result.rows}
+    assert accepted | reported == data_rows
+    assert not accepted & reported
+    assert result.invalid_row_numbers == reported
+    for error in result.errors:
+        assert error.column in COLUMN_KEYS
+        assert error.message
 
 
 # --- speed --------------------------------------------------------------------------------

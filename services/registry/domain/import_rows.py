@@ -516,7 +516,13 @@ _NUMBER_MESSAGES: Final = {
                    "and drops a final X: format the column as text and enter the numbers again",
     "bank_account": "the account number was stored as a number by the spreadsheet, which keeps only "
                     "15 digits: format the column as text and enter the numbers again",
+    "household_number": "the household number was stored as a number by the spreadsheet, which keeps only "
+                        "15 digits: format the column as text and enter the numbers again",
 }
+# A spreadsheet number is exact up to 15 digits: a shorter account or household number survives;
+# an ID number never does (18 digits, or a final X).
+_ALWAYS_TEXT: Final = frozenset({"national_id"})
+_EXACT_DIGITS: Final = 15
 
 
 def _header_key(cell: str) -> str:
@@ -687,7 +693,8 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date) -> ParseResult:
                 else:
                     values[key] = value
                 continue
-            if text_only and isinstance(raw, NumericCell):
+            if text_only and isinstance(raw, NumericCell) and (
+                    key in _ALWAYS_TEXT or len(text) > _EXACT_DIGITS or not text.isdigit()):
                 row_errors.append(RowError(row_number, key, _NUMBER_MESSAGES[key], "stored_as_number"))
                 values[key] = None
                 continue
@@ -880,17 +887,36 @@ def _resolve(household: _Household) -> HouseholdRow:
 # Readers
 
 
+class InvalidImportFile(ValueError):
+    """The bytes are not a readable CSV or XLSX file."""
+
+    code = "invalid_file"
+
+
 def read_csv(data: bytes) -> Iterator[list[str]]:
     """Rows of a CSV file: UTF-8 (with or without a BOM), else GB18030 (what Excel on a
-    Chinese Windows writes when saving "CSV (逗号分隔)")."""
+    Chinese Windows writes when saving "CSV (逗号分隔)").
+
+    Raises ``InvalidImportFile`` for bytes in neither encoding and, while iterating, for
+    malformed CSV.
+    """
     if data.startswith(codecs.BOM_UTF8):
-        text = data[len(codecs.BOM_UTF8):].decode("utf-8")
-    else:
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
         try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
             text = data.decode("gb18030")
-    return csv.reader(io.StringIO(text, newline=""))
+        except UnicodeDecodeError:
+            raise InvalidImportFile("the CSV file is neither UTF-8 nor GB18030 text") from None
+    return _csv_rows(csv.reader(io.StringIO(text, newline=""), strict=True))
+
+
+def _csv_rows(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise InvalidImportFile(f"malformed CSV: {exc}") from None
 
 
 def read_xlsx(data: bytes) -> Iterator[list[str]]:
@@ -900,14 +926,30 @@ def read_xlsx(data: bytes) -> Iterator[list[str]]:
     their ``.0``, other numbers show up to 15 significant digits (what Excel keeps), booleans
     ``TRUE``/``FALSE``. Numbers are returned as ``NumericCell`` so that ``parse_rows`` can reject
     ID and account numbers that the spreadsheet stored as numbers.
+
+    Raises ``InvalidImportFile`` at once when the bytes are not an XLSX workbook (an old .xls,
+    a CSV renamed, a damaged file).
     """
     from openpyxl import load_workbook  # imported here: only XLSX imports pay for it
 
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
-        sheet = workbook.worksheets[0]
-        for values in sheet.iter_rows(values_only=True):
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, XML errors…
+        raise InvalidImportFile("the file is not an XLSX workbook (save it as .xlsx or .csv)") from exc
+    if not workbook.worksheets:
+        workbook.close()
+        raise InvalidImportFile("the workbook has no worksheet")
+    return _xlsx_rows(workbook)
+
+
+def _xlsx_rows(workbook: Any) -> Iterator[list[str]]:
+    try:
+        for values in workbook.worksheets[0].iter_rows(values_only=True):
             yield [_xlsx_cell(value) for value in values]
+    except InvalidImportFile:
+        raise
+    except Exception as exc:  # a damaged sheet inside a readable archive
+        raise InvalidImportFile("the worksheet could not be read") from exc
     finally:
         workbook.close()
 
