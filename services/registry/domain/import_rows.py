@@ -298,10 +298,7 @@ def _enum(enum: type[LabelledEnum], table: dict[str, Any]) -> Callable[[str], An
     def parse(text: str) -> Any:
         found = table.get(text.lower(), _MISSING)
         if found is _MISSING:
-            key = _nfkc(text).lower().replace(" ", "_").replace("-", "_")
-            found = table.get(key, _MISSING)
-            if found is _MISSING:
-                found = table.get(key.replace("_", ""), _MISSING)
+            found = table.get(_nfkc(text).lower().replace(" ", "_").replace("-", "_"), _MISSING)
         if found is _MISSING:
             raise _Problem("invalid_value", f"{text[:20]!r} is not one of: {accepted}")
         return found
@@ -382,8 +379,8 @@ def _parse_bool(text: str) -> bool:
     return found
 
 
-_MONEY_RE: Final = re.compile(r"-?\d+(?:\.\d+)?")
-_GROUPED_RE: Final = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_MONEY_RE: Final = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
+_GROUPED_RE: Final = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?", re.ASCII)
 MAX_AMOUNT: Final = Decimal("9999999999.99")
 _CENT: Final = Decimal("0.01")
 
@@ -408,33 +405,34 @@ def _parse_money(text: str) -> Decimal:
     return cents
 
 
-_DATE_RE: Final = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+_DATE_RE: Final = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", re.ASCII)
 
 
 def _parse_date_text(text: str) -> date:
     text = _nfkc(text)
-    if len(text) == 10 and text[4] == "-" and text[7] == "-":  # the common case, without a regex
+    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii() \
+            and (text[:4] + text[5:7] + text[8:]).isdigit():  # the common case, without a regex
         parts: tuple[str, str, str] = (text[:4], text[5:7], text[8:10])
-    elif len(text) == 8 and text.isdigit():
+    elif len(text) == 8 and text.isascii() and text.isdigit():
         parts = (text[:4], text[4:6], text[6:8])
     else:
         match = _DATE_RE.fullmatch(text)
         if match is None:
             hint = (" (it looks like an Excel serial number: format the cell as a date)"
                     if text.isdigit() and len(text) == 5 else "")
-            raise _Problem("invalid_date", f"{text[:20]!r} is not a date like 1990-01-31{hint}")
+            raise _Problem("invalid_date", f"not a date like 1990-01-31{hint}")
         parts = (match[1], match[2], match[3])
     try:
         return date(int(parts[0]), int(parts[1]), int(parts[2]))
     except ValueError:
-        raise _Problem("invalid_date", f"{text[:20]!r} is not a calendar date") from None
+        raise _Problem("invalid_date", "not a calendar date") from None
 
 
 def _birth_date(today: date) -> Callable[[str], date]:
     def parse(text: str) -> date:
         born = _parse_date_text(text)
         if born.year < 1900 or born > today:
-            raise _Problem("invalid_date", f"{born.isoformat()} is not a plausible birth date")
+            raise _Problem("invalid_date", "not a plausible birth date (1900 to today)")
         return born
 
     return parse
@@ -485,7 +483,7 @@ def _parse_phone(text: str) -> str:
             return digits  # landline with area code
         if digits[0] != "0" and 7 <= len(digits) <= 8:
             return digits  # local landline
-    raise _Problem("invalid_phone", f"{text[:20]!r} is not a mobile or landline number")
+    raise _Problem("invalid_phone", "not a mobile (11 digits) or landline number with area code")
 
 
 _ACCOUNT_STRIP: Final = str.maketrans("", "", " -")
