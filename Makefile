@@ -27,9 +27,12 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-lock: $(STAMP) ## regenerate the hashed lock file the container installs from
-	$(PY) -m pip install --quiet uv && $(VENV)/bin/uv pip compile pyproject.toml --generate-hashes \
-		--python-version 3.11 -o deploy/requirements.lock
+lock: ## regenerate deploy/requirements.lock (hashed, every platform) from pyproject.toml; add --upgrade to bump
+	$(PYTHON) -m venv /tmp/fangpin-lockvenv
+	/tmp/fangpin-lockvenv/bin/pip install --quiet uv
+	/tmp/fangpin-lockvenv/bin/uv pip compile pyproject.toml deploy/requirements-build.in \
+		--generate-hashes --universal --python-version 3.11 \
+		--no-header --annotation-style split -o deploy/requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

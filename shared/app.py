@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from sqlalchemy import Table, text
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,7 +31,7 @@ from shared.errors import FieldError, Problem, ServiceError
 from shared.http import ServiceClient
 from shared.logging import configure_logging, get_logger, request_id_var
 from shared.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
-from shared.migrate import head_revision
+from shared.migrate import head_revision, known_revisions
 from shared.outbox import OutboxDispatcher
 from shared.pii import PiiCipher
 from shared.settings import ServiceSettings
@@ -224,13 +225,19 @@ def health_router(service: str) -> APIRouter:
         expected = request.app.state.head_revision
         try:
             async with request.app.state.engine.connect() as conn:
-                current = (await conn.execute(text("SELECT version_num FROM public.alembic_version"))).scalar()
+                try:
+                    current = (await conn.execute(text("SELECT version_num FROM public.alembic_version"))).scalar()
+                except DBAPIError:  # reachable, but never migrated
+                    current = None
         except Exception as exc:
             log.warning("readyz.database_unreachable", error_type=type(exc).__name__)
             return _problem_response(
                 Problem(title="Database unreachable", status=503, code="database_unavailable")
             )
-        if current != expected:
+        if current is None or (current != expected and current in request.app.state.known_revisions):
+            # Behind head: this code needs migrations the database does not have yet. A revision
+            # this code does not know is newer (migrate runs before a rollout), and migrations are
+            # written expand-first, so older pods stay ready through an upgrade.
             return _problem_response(
                 Problem(
                     title="Migrations are not at head",
@@ -273,6 +280,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.verifier = TokenVerifier(settings)
         app.state.head_revision = head_revision()
+        app.state.known_revisions = known_revisions()
         app.state.pii = (
             PiiCipher(
                 settings.pii_key.get_secret_value(),

@@ -32,14 +32,22 @@ def load_or_create_secrets(directory: Path | None = None) -> dict[str, str]:
     return values
 
 
+SECRET_ENV = {
+    "FANGPIN_JWT_SECRET": "jwt_secret",
+    "FANGPIN_PII_KEY": "pii_key",
+    "FANGPIN_PII_INDEX_KEY": "pii_index_key",
+}
+
+
 def apply_local_environment(directory: Path | None = None) -> dict[str, str]:
-    """Fill FANGPIN_* secrets from `.fangpin/` where the environment does not set them."""
-    values = load_or_create_secrets(directory)
-    mapping = {
-        "FANGPIN_JWT_SECRET": values["jwt_secret"],
-        "FANGPIN_PII_KEY": values["pii_key"],
-        "FANGPIN_PII_INDEX_KEY": values["pii_index_key"],
-    }
-    for key, value in mapping.items():
-        os.environ.setdefault(key, value)
-    return {k: os.environ[k] for k in mapping}
+    """Fill FANGPIN_* secrets from `.fangpin/` where the environment does not set them.
+
+    When the environment already has every secret (a container), nothing is read or written,
+    so the command works on a read-only root file system.
+    """
+    if not all(os.environ.get(name) for name in SECRET_ENV):
+        values = load_or_create_secrets(directory)
+        for name, field in SECRET_ENV.items():
+            if not os.environ.get(name):
+                os.environ[name] = values[field]
+    return {name: os.environ[name] for name in SECRET_ENV}
