@@ -323,6 +323,7 @@ def test_disabled_member_needs_a_grade() -> None:
         ({"phone": "+86 138 0013 8000"}, "phone", "13800138000"),
         ({"bank_account": "6228 4800 1234 5678 901"}, "bank", "6228480012345678901"),
         ({"national_id": None}, "id_lower", None),
+        ({"national_id": None}, "id_full_width", None),
         ({"tekun": "是"}, "tekun", True),
         ({"dibao": "无"}, "dibao", None),
         ({"dibao": "c"}, "dibao", DibaoClass.C),
@@ -338,6 +339,10 @@ def test_lenient_but_exact_cell_forms(cells: dict[str, str | None], field: str, 
         number = next(n for n in (make_national_id("410602", born, s) for s in range(1, 1000, 2)) if n[-1] == "X")
         row.update(national_id=number.lower(), birth_date="", sex="")
         expected = number
+    elif field == "id_full_width":
+        number = new_id(date(1988, 8, 8))
+        row.update(national_id="".join(chr(ord(c) + 0xFEE0) for c in number), birth_date="", sex="")
+        expected, field = number, "id_lower"
     else:
         row.update({k: v for k, v in cells.items() if v is not None})
     result = parse([row])

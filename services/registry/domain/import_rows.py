@@ -709,7 +709,7 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date) -> ParseResult:
         raw_id = values["national_id"]
         if raw_id is not None:
             try:
-                person = validate_national_id(raw_id, today=today)
+                person = validate_national_id(_nfkc(raw_id), today=today)  # full-width digits from IMEs
             except InvalidNationalId as exc:
                 values["national_id"] = None
                 if "E+" in raw_id.upper():  # 4.10602E+17: Excel's rendering of a number
