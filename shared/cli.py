@@ -278,6 +278,40 @@ def up(
     raise typer.Exit(exit_code)
 
 
+async def _rotate_pii() -> dict[str, int]:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from shared.pii import PiiCipher
+    from shared.pii_rotation import rotate, service_columns
+    from shared.settings import ServiceSettings, async_database_url
+
+    settings = ServiceSettings()
+    if not (settings.pii_key and settings.pii_index_key):
+        typer.echo("FANGPIN_PII_KEY and FANGPIN_PII_INDEX_KEY must be set", err=True)
+        raise typer.Exit(2)
+    cipher = PiiCipher(
+        settings.pii_key.get_secret_value(),
+        settings.pii_index_key.get_secret_value(),
+        [k for k in settings.pii_old_keys.split(",") if k.strip()],
+    )
+    engine = create_async_engine(async_database_url(_database_url()))
+    try:
+        return await rotate(
+            engine, cipher, service_columns(),
+            progress=lambda col, n: typer.echo(f"  {col.schema}.{col.table}.{col.column}: {n}"),
+        )
+    finally:
+        await engine.dispose()
+
+
+@app.command("rotate-pii-key")
+def rotate_pii_key() -> None:
+    """Re-encrypt every stored national ID and bank account under FANGPIN_PII_KEY (re-runnable)."""
+    _local_env()
+    result = asyncio.run(_rotate_pii())
+    typer.echo(f"re-encrypted: {result}")
+
+
 def main() -> None:
     app()
 

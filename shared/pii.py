@@ -61,6 +61,10 @@ class PiiCipher:
             raise ValueError("ciphertext was written with a key this service does not hold")
         return key.decrypt(bytes(blob[5:17]), bytes(blob[17:]), purpose.encode()).decode()
 
+    @property
+    def current_key_id(self) -> bytes:
+        return self._current_id
+
     def needs_rotation(self, blob: bytes) -> bool:
         return bytes(blob[1:5]) != self._current_id
 
