@@ -2,11 +2,32 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Header, Request
 
 from services.registry.regions import RegionService
-from shared.auth import Principal, Role, require_roles
+from services.registry.services.common import (
+    ARCHIVERS,
+    BANK_REVEALERS,
+    BENEFIT_RECORDERS,
+    EDITORS,
+    EXPORTERS,
+    FACT_READERS,
+    IMPORTERS,
+    MONITORING_SETTERS,
+    READERS,
+    RESOLVERS,
+    REVEALERS,
+    cipher_of,
+    parse_if_match,
+)
+from services.registry.services.exports import ExportService
+from services.registry.services.households import HouseholdService
+from services.registry.services.imports import ImportService
+from services.registry.services.jobs import JobRunner
+from services.registry.services.search import SearchService
+from shared.auth import CurrentPrincipal, Principal, Role, require_roles
 from shared.db import SessionDep
+from shared.idempotency import idempotency_key_header
 
 
 def region_service(session: SessionDep) -> RegionService:
@@ -18,3 +39,61 @@ RegionServiceDep = Annotated[RegionService, Depends(region_service)]
 # Anyone with a valid token may read regions in scope; only admins change the tree.
 Reader = Annotated[Principal, Depends(require_roles(*Role))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+
+HouseholdReader = Annotated[Principal, Depends(require_roles(*READERS))]
+Editor = Annotated[Principal, Depends(require_roles(*EDITORS))]
+Archiver = Annotated[Principal, Depends(require_roles(*ARCHIVERS))]
+MonitoringSetter = Annotated[Principal, Depends(require_roles(*MONITORING_SETTERS))]
+BenefitRecorder = Annotated[Principal, Depends(require_roles(*BENEFIT_RECORDERS))]
+Revealer = Annotated[Principal, Depends(require_roles(*REVEALERS))]
+BankRevealer = Annotated[Principal, Depends(require_roles(*BANK_REVEALERS))]
+PhoneRevealer = Annotated[Principal, Depends(require_roles(*EDITORS, *REVEALERS))]
+FactReader = Annotated[Principal, Depends(require_roles(*FACT_READERS))]
+Resolver = Annotated[Principal, Depends(require_roles(*RESOLVERS))]
+Importer = Annotated[Principal, Depends(require_roles(*IMPORTERS))]
+Exporter = Annotated[Principal, Depends(require_roles(*EXPORTERS))]
+
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
+
+
+async def if_match_header(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            description="the ETag (version) you read; a stale one gets 412, a missing one 428 (乐观锁)",
+        ),
+    ] = None,
+) -> int | None:
+    return parse_if_match(if_match)
+
+
+IfMatch = Annotated[int | None, Depends(if_match_header)]
+
+
+def household_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> HouseholdService:
+    return HouseholdService(session, cipher_of(request.app.state.pii), principal)
+
+
+def search_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> SearchService:
+    return SearchService(session, cipher_of(request.app.state.pii), principal)
+
+
+def import_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> ImportService:
+    return ImportService(session, request.app.state.sessionmaker, cipher_of(request.app.state.pii), principal)
+
+
+def export_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> ExportService:
+    return ExportService(session, request.app.state.sessionmaker, cipher_of(request.app.state.pii), principal)
+
+
+def job_runner(request: Request) -> JobRunner:
+    runner: JobRunner = request.app.state.registry_jobs
+    return runner
+
+
+HouseholdServiceDep = Annotated[HouseholdService, Depends(household_service)]
+SearchServiceDep = Annotated[SearchService, Depends(search_service)]
+ImportServiceDep = Annotated[ImportService, Depends(import_service)]
+ExportServiceDep = Annotated[ExportService, Depends(export_service)]
+JobRunnerDep = Annotated[JobRunner, Depends(job_runner)]

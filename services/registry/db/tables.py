@@ -1,6 +1,37 @@
-"""Tables of schema `registry`."""
+"""Tables of schema `registry`.
 
-from sqlalchemy import CheckConstraint, Column, DateTime, Index, String, Table, Text, func, text
+Mirrors migration 0002_registry (which is the DDL of record; a test compares the two). Every
+large table carries `county_code`: access scoping, partitioning and the distribution column.
+Personal data: national IDs, bank accounts and phone numbers are stored only as AES-GCM
+ciphertext (`*_enc`), with a keyed blind index (`national_id_index`) for exact lookup and the
+masked form (`*_masked`) that every response shows, so reads never need to decrypt.
+"""
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Computed,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import make_metadata
 from shared.kernel_tables import idempotency_table, outbox_table
@@ -9,6 +40,8 @@ metadata = make_metadata("registry")
 
 outbox = outbox_table(metadata)
 idempotency = idempotency_table(metadata)
+
+MONEY = Numeric(14, 2)
 
 region = Table(
     "region",
@@ -24,4 +57,207 @@ region = Table(
     CheckConstraint("level in ('province', 'city', 'county', 'township', 'village')", name="level"),
     Index("ix_region_parent_code", "parent_code"),
     Index("ix_region_prefix_pattern", text("prefix text_pattern_ops")),
+)
+
+household = Table(
+    "household",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("county_code", String(6), nullable=False),
+    Column("township_code", String(9), nullable=False),
+    Column("village_code", String(12), nullable=False),
+    Column("household_number", String(64), nullable=False),
+    Column("address", Text, nullable=True),
+    Column("phone_enc", LargeBinary, nullable=True),
+    Column("phone_masked", String(24), nullable=True),
+    # `status` is what the household is now; `base_status` (ordinary / lifted_out) is what it
+    # returns to when monitoring ends.
+    Column("status", String(20), nullable=False),
+    Column("base_status", String(20), nullable=False),
+    Column("monitoring_case_id", Uuid, nullable=True),
+    Column("monitoring_since", Date, nullable=True),
+    Column("dibao", String(1), nullable=True),
+    Column("tekun", Boolean, nullable=False, server_default=text("false")),
+    Column("negative_list", Boolean, nullable=False, server_default=text("false")),
+    Column("negative_list_reason", Text, nullable=True),
+    Column("bank_account_enc", LargeBinary, nullable=True),
+    Column("bank_account_masked", String(40), nullable=True),
+    Column("bank_name", Text, nullable=True),
+    Column("account_holder", Text, nullable=True),
+    Column("insured_years", ARRAY(Integer), nullable=False, server_default=text("'{}'::integer[]")),
+    Column("head_member_id", Uuid, nullable=True),
+    Column("archived_at", DateTime(timezone=True), nullable=True),
+    Column("archive_reason", Text, nullable=True),
+    Column("import_job_id", Uuid, nullable=True),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("county_code", "household_number", name="uq_household_county_code_household_number"),
+    Index("ix_household_village_code_household_number", "village_code", "household_number", "id"),
+)
+
+member = Table(
+    "member",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("household_id", Uuid, ForeignKey("registry.household.id"), nullable=False),
+    Column("county_code", String(6), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("national_id_enc", LargeBinary, nullable=False),
+    Column("national_id_index", LargeBinary, nullable=False),
+    Column("national_id_masked", String(18), nullable=False),
+    Column("sex", String(6), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("relation", String(20), nullable=False),
+    Column("health", String(20), nullable=False),
+    Column("disability_grade", SmallInteger, nullable=True),
+    Column("labour_ability", String(10), nullable=False),
+    Column("education_stage", String(24), nullable=True),
+    Column("school", Text, nullable=True),
+    Column("join_reason", String(16), nullable=False),
+    Column("joined_on", Date, nullable=True),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("left_on", Date, nullable=True),
+    Column("leave_reason", String(16), nullable=True),
+    Column("leave_note", Text, nullable=True),
+    Column("import_job_id", Uuid, nullable=True),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # A person is active in at most one household.
+    Index(
+        "uq_member_active_national_id_index", "national_id_index", unique=True, postgresql_where=text("active")
+    ),
+    Index("ix_member_household_id", "household_id"),
+    Index("ix_member_name_prefix", text("name text_pattern_ops"), postgresql_where=text("active")),
+)
+
+income = Table(
+    "income",
+    metadata,
+    Column("household_id", Uuid, ForeignKey("registry.household.id"), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("county_code", String(6), nullable=False),
+    Column("wage_income", MONEY, nullable=False, server_default=text("0")),
+    Column("business_income", MONEY, nullable=False, server_default=text("0")),
+    Column("property_income", MONEY, nullable=False, server_default=text("0")),
+    Column("transfer_income", MONEY, nullable=False, server_default=text("0")),
+    # the sum of the benefits recorded through /benefits for this year (转移性收入, recorded)
+    Column("benefit_income", MONEY, nullable=False, server_default=text("0")),
+    Column("production_costs", MONEY, nullable=False, server_default=text("0")),
+    Column(
+        "net_income",
+        MONEY,
+        Computed(
+            "wage_income + business_income + property_income + transfer_income + benefit_income - production_costs",
+            persisted=True,
+        ),
+    ),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_income_county_code_household_id_year", "county_code", "household_id", text("year DESC")),
+)
+
+benefit = Table(
+    "benefit",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("household_id", Uuid, ForeignKey("registry.household.id"), nullable=False),
+    Column("county_code", String(6), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("source_ref", String(200), nullable=False),
+    Column("programme", String(100), nullable=False),
+    Column("category", String(64), nullable=True),
+    Column("amount", MONEY, nullable=False),
+    Column("paid_date", Date, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("recorded_by", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("county_code", "source", "source_ref", name="uq_benefit_county_code_source_source_ref"),
+    Index("ix_benefit_household_id_year", "household_id", "year"),
+)
+
+household_history = Table(
+    "household_history",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("household_id", Uuid, nullable=False),
+    Column("county_code", String(6), nullable=False),
+    Column("entity_type", String(16), nullable=False),
+    Column("entity_id", Uuid, nullable=True),
+    Column("action", String(40), nullable=False),
+    # [{"field": ..., "before": ..., "after": ...}]; personal data only in masked form
+    Column("changes", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("reason", Text, nullable=True),
+    Column("effective_date", Date, nullable=True),
+    Column("actor_sub", Text, nullable=True),
+    Column("actor_role", String(32), nullable=True),
+    Column("actor_region", String(12), nullable=True),
+    Column("request_id", String(64), nullable=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_household_history_household_id_id", "household_id", "id"),
+)
+
+import_job = Table(
+    "import_job",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("status", String(12), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("filename", Text, nullable=True),
+    Column("file_sha256", String(64), nullable=False),
+    Column("file_bytes", BigInteger, nullable=False),
+    Column("scope_region", String(12), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("phase", String(16), nullable=True),
+    Column("total_rows", Integer, nullable=True),
+    Column("processed_rows", Integer, nullable=False, server_default=text("0")),
+    Column("error_count", Integer, nullable=False, server_default=text("0")),
+    Column("imported_households", Integer, nullable=False, server_default=text("0")),
+    Column("imported_members", Integer, nullable=False, server_default=text("0")),
+    Column("result", JSONB, nullable=True),
+    Column("failure", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_import_job_created_at", "created_at"),
+)
+
+import_job_error = Table(
+    "import_job_error",
+    metadata,
+    Column("job_id", Uuid, ForeignKey("registry.import_job.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("row_number", Integer, nullable=False),
+    Column("column_key", String(32), nullable=True),
+    Column("message", Text, nullable=False),
+    Column("code", String(40), nullable=False),
+)
+
+export_job = Table(
+    "export_job",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("status", String(12), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("region", String(12), nullable=False),
+    Column("county_code", String(6), nullable=True),
+    Column("reveal", Boolean, nullable=False, server_default=text("false")),
+    Column("purpose", Text, nullable=True),
+    Column("include_former_members", Boolean, nullable=False, server_default=text("false")),
+    Column("created_by", Text, nullable=False),
+    Column("scope_region", String(12), nullable=False),
+    Column("row_count", Integer, nullable=True),
+    Column("filename", Text, nullable=True),
+    Column("content_type", Text, nullable=True),
+    # the file, zlib-compressed and AES-GCM encrypted (it may hold revealed ID numbers)
+    Column("content_enc", LargeBinary, nullable=True),
+    Column("failure", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -1,0 +1,76 @@
+"""Export jobs (导出): the register of a region as CSV or XLSX."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from services.registry.api.deps import Exporter, ExportServiceDep, JobRunnerDep
+from services.registry.api.schemas import ExportCreate, ExportJobRead
+from shared.errors import problem_responses
+
+router = APIRouter(prefix="/v1/exports", tags=["exports"])
+
+JobId = Annotated[uuid.UUID, Path(description="export job id")]
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=ExportJobRead,
+    summary="Export a region's register (导出花名册) as CSV or XLSX, as a job",
+    description="Columns of the import template (Chinese headers) plus membership status. ID numbers, bank "
+    "accounts and phones are masked; `reveal=true` (county officers, with a `purpose`) writes them in full and "
+    "is audited, and only its creator may download the file. Files are kept encrypted for a day. "
+    "`wait=true` answers when the file is ready (200).",
+    responses={200: {"model": ExportJobRead}, **problem_responses(403, 422)},
+)
+async def submit_export(
+    body: ExportCreate,
+    request: Request,
+    exports: ExportServiceDep,
+    runner: JobRunnerDep,
+    _: Exporter,
+    wait: Annotated[bool, Query(description="answer when the file is ready")] = False,
+) -> JSONResponse:
+    job = await exports.submit(body, ttl_hours=request.app.state.settings.export_ttl_hours)
+    if wait:
+        await exports.run(job.id)
+        job = await exports.get(job.id)
+    else:
+        runner.spawn(exports.run(job.id), name=f"export-{job.id}")
+    finished = job.status in ("succeeded", "failed")
+    return JSONResponse(
+        job.model_dump(mode="json"), status_code=200 if finished else 202,
+        headers={"Location": f"/v1/exports/{job.id}"},
+    )
+
+
+@router.get("/{job_id}", summary="An export job", responses=problem_responses(404))
+async def get_export(job_id: JobId, exports: ExportServiceDep, _: Exporter) -> ExportJobRead:
+    return await exports.get(job_id)
+
+
+@router.get(
+    "/{job_id}/file",
+    summary="Download the exported file",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+        **problem_responses(404),
+    },
+)
+async def download_export(job_id: JobId, exports: ExportServiceDep, _: Exporter) -> Response:
+    content, filename, content_type = await exports.download(job_id)
+    return Response(
+        content,
+        media_type=content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}",
+            "Cache-Control": "no-store",
+        },
+    )

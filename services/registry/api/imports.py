@@ -1,0 +1,174 @@
+"""Bulk import jobs (批量导入) and the import template (导入模板)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import UploadFile
+
+from services.registry.api.deps import Importer, ImportServiceDep, JobRunnerDep
+from services.registry.api.schemas import ImportJobRead, ImportMode, ImportRowError
+from services.registry.domain.import_rows import COLUMNS, template_csv
+from services.registry.services.imports import detect_format
+from shared.errors import PayloadTooLarge, Unprocessable, problem_responses
+from shared.idempotency import idempotency_key_header
+from shared.pagination import Page
+
+router = APIRouter(prefix="/v1/imports", tags=["imports"])
+
+JobId = Annotated[uuid.UUID, Path(description="import job id")]
+
+_TEMPLATE_DOC = "\n".join(
+    f"| `{c.key}` | {c.header_zh} | {'yes' if c.required else ''} | {c.description} |" for c in COLUMNS
+)
+
+IMPORT_DESCRIPTION = f"""
+Upload a CSV (UTF-8 or GB18030) or XLSX file in the import template, as `multipart/form-data`
+(field `file`) or as the raw request body (`Content-Type: text/csv` or the XLSX type). One row per
+member; rows of one household share its household number (户编号); household-level columns may be
+filled on one row only. Headers in Chinese or English.
+
+- `mode=all_or_nothing` (default): any row error → nothing is imported, every error is reported.
+- `mode=valid_rows`: the valid rows are imported, each rejected row is reported with its row
+  number, column and message.
+- `Idempotency-Key`: the same key with the same file returns the first job (nothing is imported
+  twice); with another file it is 409. The CLI (`fangpin import FILE`) uses the file's SHA-256.
+- The job is created and committed first (`202 Accepted`, `Location: /v1/imports/{{id}}`); the work
+  runs in the background in its own transaction, with rows written by `COPY`. Poll the job, or
+  pass `wait=true` to get the finished job in the response (`200`).
+
+Monitoring types (监测类型) cannot be imported (they are set through `/monitoring-status`); imports
+create households and never merge into existing ones.
+
+| column | 表头 | required | |
+|---|---|---|---|
+{_TEMPLATE_DOC}
+"""
+
+
+async def _read_upload(request: Request, max_bytes: int) -> tuple[bytes, str | None, str | None]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes + 1024 * 1024:
+        raise PayloadTooLarge(f"the file is larger than {max_bytes} bytes")
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        try:
+            form = await request.form(max_files=1, max_fields=5)
+        except Exception as exc:  # malformed multipart
+            raise Unprocessable("the multipart body cannot be read", code="invalid_upload") from exc
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Unprocessable("send the file in the form field `file`", code="invalid_upload")
+        data = await upload.read()
+        await form.close()
+        return data, upload.filename, upload.content_type
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"the file is larger than {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks), None, content_type or None
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=ImportJobRead,
+    summary="Import households from CSV or XLSX (批量导入), as a job",
+    description=IMPORT_DESCRIPTION,
+    responses={200: {"model": ImportJobRead}, **problem_responses(403, 409, 413, 422)},
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}},
+                               "required": ["file"]}
+                },
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
+            },
+            "required": True,
+        }
+    },
+)
+async def submit_import(
+    request: Request,
+    imports: ImportServiceDep,
+    runner: JobRunnerDep,
+    _: Importer,
+    mode: Annotated[ImportMode, Query(description="all_or_nothing or valid_rows")] = "all_or_nothing",
+    wait: Annotated[bool, Query(description="answer when the job has finished (200) instead of at once (202)")] = False,
+    file_format: Annotated[
+        Literal["csv", "xlsx"] | None, Query(alias="format", description="default: from the file")
+    ] = None,
+    filename: Annotated[str | None, Query(max_length=200, description="file name, for a raw-body upload")] = None,
+) -> JSONResponse:
+    key = await idempotency_key_header(request.headers.get("idempotency-key"))
+    max_bytes = request.app.state.settings.import_max_bytes
+    data, upload_name, content_type = await _read_upload(request, max_bytes)
+    fmt = detect_format(data, upload_name or filename, content_type, file_format)
+    job, created = await imports.submit(
+        data, filename=upload_name or filename, fmt=fmt, mode=mode, idempotency_key=key, max_bytes=max_bytes
+    )
+    location = f"/v1/imports/{job.id}"
+    if created:
+        if wait:
+            await imports.run(job.id, data, fmt=fmt, mode=mode)
+        else:
+            runner.spawn(imports.run(job.id, data, fmt=fmt, mode=mode), name=f"import-{job.id}")
+        del data
+    if wait or not created:
+        job = await imports.get(job.id)
+    finished = job.status in ("succeeded", "failed")
+    headers = {"Location": location}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(job.model_dump(mode="json"), status_code=200 if finished else 202, headers=headers)
+
+
+@router.get(
+    "/template",
+    summary="The import template (导入模板) as CSV, Chinese or English headers",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def import_template(_: Importer, lang: Literal["zh", "en"] = "zh") -> Response:
+    return Response(
+        template_csv(lang), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="registry-import-template-{lang}.csv"'},
+    )
+
+
+@router.get("", summary="Recent import jobs in your region (导入任务)")
+async def list_imports(
+    imports: ImportServiceDep, _: Importer, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> list[ImportJobRead]:
+    return await imports.list_jobs(limit=limit)
+
+
+@router.get("/{job_id}", summary="An import job: status, progress, errors, result", responses=problem_responses(404))
+async def get_import(job_id: JobId, imports: ImportServiceDep, _: Importer) -> ImportJobRead:
+    return await imports.get(job_id)
+
+
+@router.get(
+    "/{job_id}/errors",
+    response_model=Page[ImportRowError],
+    summary="Every row error of an import job (row, column, message)",
+    responses=problem_responses(404),
+)
+async def import_errors(
+    job_id: JobId,
+    imports: ImportServiceDep,
+    _: Importer,
+    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> Page[ImportRowError]:
+    return await imports.errors(job_id, cursor=cursor, limit=limit)

@@ -1,0 +1,608 @@
+"""Wire models of the registry API (JSON, snake_case, money as 2-place decimal strings).
+
+The contract models that screening and claims code against live in `shared.contracts.registry`
+and are re-used here unchanged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+from services.registry.domain.model import (
+    DibaoClass,
+    EducationStage,
+    Health,
+    HouseholdStatus,
+    IncomeSource,
+    JoinReason,
+    LabourAbility,
+    LeaveReason,
+    Relation,
+    Sex,
+)
+from shared.contracts.registry import (
+    BankAccountReveal,
+    BenefitCreate,
+    BenefitRead,
+    HouseholdFacts,
+    MemberFacts,
+    MonitoringStatusChange,
+    MonitoringStatusRead,
+    ResolvedMember,
+    ResolveRequest,
+    ResolveResponse,
+    RevealRequest,
+)
+
+__all__ = [
+    "BankAccountReveal", "BenefitCreate", "BenefitRead", "HouseholdFacts", "MemberFacts", "MonitoringStatusChange",
+    "MonitoringStatusRead", "ResolveRequest", "ResolveResponse", "ResolvedMember", "RevealRequest",
+]
+
+CENT = Decimal("0.01")
+
+# Example numbers are valid (check digit and all) but made up.
+EXAMPLE_HEAD_ID = "410602196803151312"
+EXAMPLE_SPOUSE_ID = "410602197008022428"
+EXAMPLE_CHILD_ID = "410602201209014247"
+
+
+def _no_control_characters(value: str) -> str:
+    # PostgreSQL text cannot hold NUL or lone surrogates; other control characters are typos.
+    for ch in value:
+        if (ord(ch) < 32 and ch not in "\t\n") or "\ud800" <= ch <= "\udfff":
+            raise ValueError("contains control characters or invalid code points")
+    return value
+
+
+_Clean = AfterValidator(_no_control_characters)
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), _Clean]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), _Clean]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _Clean]
+Text500 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), _Clean]
+Reason = Annotated[
+    str | None,
+    Field(default=None, max_length=500, description="why the change is made (变更原因), kept in the history"),
+    AfterValidator(lambda v: _no_control_characters(v) if v is not None else v),
+]
+
+MoneyIn = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, examples=["12000.00"])]
+MoneyOut = Annotated[
+    Decimal,
+    PlainSerializer(lambda v: format(Decimal(v).quantize(CENT), "f"), return_type=str, when_used="json"),
+    Field(json_schema_extra={"type": "string", "format": "decimal", "examples": ["12000.00"]}),
+]
+Year = Annotated[int, Field(ge=2000, le=2100, examples=[2025])]
+VillageCode = Annotated[
+    str,
+    Field(pattern=r"^[0-9]{12}$", description="12-digit village code (村级行政区划代码)", examples=["410602100201"]),
+]
+RegionPrefix = Annotated[
+    str,
+    Field(
+        pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$",
+        description="division-code prefix: 2, 4, 6, 9 or 12 digits (行政区划代码前缀)",
+        examples=["410602100"],
+    ),
+]
+HouseholdNumber = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$",
+        description="household number (户编号), unique in the county",
+        examples=["4106021002010001"],
+    ),
+]
+Phone = Annotated[
+    str,
+    Field(
+        pattern=r"^\+?[0-9][0-9 -]{5,18}[0-9]$",
+        description="mobile or landline (联系电话); stored encrypted, shown masked",
+        examples=["13812345678"],
+    ),
+]
+BankAccount = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9][0-9 -]{8,38}[0-9]$",
+        description="bank account for payouts (银行账号), 10–30 digits; stored encrypted, shown masked",
+        examples=["6222021234567890123"],
+    ),
+]
+BaseStatus = Literal["ordinary", "lifted_out"]
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- members
+
+
+class MemberFields(WireModel):
+    name: Name = Field(description="姓名", examples=["张建国"])
+    national_id: str = Field(
+        min_length=1, max_length=40,
+        description="公民身份号码, 18 characters (GB 11643 check digit). Stored encrypted; shown masked.",
+        examples=[EXAMPLE_HEAD_ID],
+    )
+    sex: Sex | None = Field(default=None, description="性别; must agree with the ID (17th digit). Blank: from the ID.")
+    birth_date: date | None = Field(
+        default=None, description="出生日期; must agree with the ID (digits 7–14). Blank: from the ID."
+    )
+    relation: Relation = Field(description="与户主关系 (relation to the head)")
+    health: Health = Field(default=Health.healthy, description="健康状况")
+    disability_grade: int | None = Field(default=None, ge=1, le=4, description="残疾等级 1–4, when disabled")
+    labour_ability: LabourAbility = Field(default=LabourAbility.normal, description="劳动能力")
+    education_stage: EducationStage | None = Field(default=None, description="在校/学历阶段")
+    school: ShortText | None = Field(default=None, description="学校", examples=["鹤壁市第一中学"])
+    join_reason: JoinReason = Field(default=JoinReason.registration, description="加入原因: 出生/婚入/迁入/建档")
+    joined_on: date | None = Field(default=None, description="加入日期 (for a birth: the birth date)")
+
+    @model_validator(mode="after")
+    def _disability(self) -> MemberFields:
+        if self.health is Health.disabled and self.disability_grade is None:
+            raise ValueError("disability_grade (残疾等级 1–4) is required when health is disabled")
+        if self.health is not Health.disabled and self.disability_grade is not None:
+            raise ValueError("disability_grade is only recorded when health is disabled (残疾)")
+        return self
+
+
+class MemberCreate(MemberFields):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "张建国", "national_id": EXAMPLE_HEAD_ID, "relation": "head", "health": "chronic",
+                 "labour_ability": "weak"}
+            ]
+        },
+    )
+
+
+class MemberAdd(MemberFields):
+    """A member joining an existing household (出生, 婚入, 迁入)."""
+
+    reason: Reason = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "张小明", "national_id": EXAMPLE_CHILD_ID, "relation": "son", "join_reason": "birth",
+                 "labour_ability": "none", "education_stage": "primary", "school": "鹤壁集小学"}
+            ]
+        },
+    )
+
+
+class MemberUpdate(WireModel):
+    """Only the fields sent change; `null` clears an optional field."""
+
+    name: Name | None = None
+    national_id: str | None = Field(default=None, min_length=1, max_length=40, description="a corrected ID number")
+    sex: Sex | None = None
+    birth_date: date | None = None
+    relation: Relation | None = None
+    health: Health | None = None
+    disability_grade: int | None = Field(default=None, ge=1, le=4)
+    labour_ability: LabourAbility | None = None
+    education_stage: EducationStage | None = None
+    school: ShortText | None = None
+    reason: Reason = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"health": "serious_illness", "reason": "确诊尿毒症 (diagnosed 2026-03)"}]},
+    )
+
+
+class MemberEnd(WireModel):
+    """End a membership (死亡, 婚出, 迁出, 其他) from a date; the person may then join another household."""
+
+    reason: LeaveReason = Field(description="death 死亡 / marriage_out 婚出 / moved_out 迁出 / other 其他")
+    effective_date: date = Field(description="the day the membership ends")
+    note: Text500 | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "marriage_out", "effective_date": "2026-05-01", "note": "嫁至淇县"}]
+        },
+    )
+
+
+class MemberRead(BaseModel):
+    id: uuid.UUID
+    household_id: uuid.UUID
+    name: str
+    national_id_masked: str = Field(examples=["410602********1312"], description="masked ID (脱敏身份证号)")
+    sex: Sex
+    birth_date: date
+    relation: Relation
+    health: Health
+    disability_grade: int | None
+    labour_ability: LabourAbility
+    education_stage: EducationStage | None
+    school: str | None
+    join_reason: JoinReason
+    joined_on: date | None
+    active: bool
+    left_on: date | None
+    leave_reason: LeaveReason | None
+    leave_note: str | None
+    version: int
+
+
+class MemberReveal(BaseModel):
+    member_id: uuid.UUID
+    national_id: str = Field(description="the full ID number; this reveal is in the audit log")
+    purpose: str
+    audit_id: int
+
+
+# ---------------------------------------------------------------- incomes
+
+
+class IncomeAmounts(WireModel):
+    wage_income: MoneyIn = Field(default=Decimal("0.00"), description="工资性收入 (元/年)")
+    business_income: MoneyIn = Field(default=Decimal("0.00"), description="经营性收入")
+    property_income: MoneyIn = Field(default=Decimal("0.00"), description="财产性收入")
+    transfer_income: MoneyIn = Field(
+        default=Decimal("0.00"),
+        description="转移性收入 declared by the household, without the benefits recorded through /benefits "
+        "(those are added on top)",
+    )
+    production_costs: MoneyIn = Field(default=Decimal("0.00"), description="生产经营支出 (subtracted)")
+
+
+class IncomeInput(IncomeAmounts):
+    year: Year
+
+
+class IncomePut(IncomeAmounts):
+    reason: Reason = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"wage_income": "18000.00", "business_income": "3500.00", "property_income": "0.00",
+                          "transfer_income": "1200.00", "production_costs": "2000.00", "reason": "年度收入核查"}]
+        },
+    )
+
+
+class IncomeRead(BaseModel):
+    household_id: uuid.UUID
+    year: int
+    wage_income: MoneyOut
+    business_income: MoneyOut
+    property_income: MoneyOut
+    transfer_income: MoneyOut = Field(description="declared transfer income")
+    benefit_income: MoneyOut = Field(description="benefits recorded for this year (counted as transfer income)")
+    transfer_total: MoneyOut = Field(description="transfer_income + benefit_income")
+    production_costs: MoneyOut
+    net_income: MoneyOut = Field(description="家庭纯收入: wage + business + property + transfer total − costs")
+    member_count: int = Field(description="active members the per-capita figure divides by")
+    per_capita_net_income: MoneyOut | None = Field(description="人均纯收入 (rounded half up to the fen)")
+    version: int
+    updated_at: datetime
+
+
+# ---------------------------------------------------------------- households
+
+
+class HouseholdCreate(WireModel):
+    household_number: HouseholdNumber
+    village_code: VillageCode
+    address: Text200 | None = Field(default=None, description="地址", examples=["鹤壁集镇鹤壁集村三组12号"])
+    phone: Phone | None = None
+    status: BaseStatus = Field(
+        default="ordinary",
+        description="ordinary 一般农户 or lifted_out 脱贫户. Monitoring types are set only through "
+        "/monitoring-status.",
+    )
+    dibao: DibaoClass | None = Field(default=None, description="低保 class A/B/C, or null")
+    tekun: bool = Field(default=False, description="特困供养")
+    negative_list: bool = Field(default=False, description="负面清单 (e.g. a member on the public payroll)")
+    negative_list_reason: Text500 | None = None
+    bank_account: BankAccount | None = None
+    bank_name: ShortText | None = Field(default=None, examples=["中国农业银行鹤壁分行"])
+    account_holder: Name | None = Field(default=None, examples=["张建国"])
+    insured_years: list[Year] = Field(
+        default_factory=list, max_length=50, description="years insured (防贫保险参保年度)"
+    )
+    members: list[MemberCreate] = Field(min_length=1, max_length=50, description="exactly one with relation head")
+    incomes: list[IncomeInput] = Field(default_factory=list, max_length=20)
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "household_number": "4106021002010001",
+                    "village_code": "410602100201",
+                    "address": "鹤壁集镇鹤壁集村三组12号",
+                    "phone": "13812345678",
+                    "status": "lifted_out",
+                    "dibao": "B",
+                    "bank_account": "6222021234567890123",
+                    "bank_name": "中国农业银行鹤壁分行",
+                    "account_holder": "张建国",
+                    "insured_years": [2026],
+                    "members": [
+                        {"name": "张建国", "national_id": EXAMPLE_HEAD_ID, "relation": "head", "health": "chronic",
+                         "labour_ability": "weak"},
+                        {"name": "李秀英", "national_id": EXAMPLE_SPOUSE_ID, "relation": "spouse"},
+                        {"name": "张小明", "national_id": EXAMPLE_CHILD_ID, "relation": "son",
+                         "labour_ability": "none", "education_stage": "junior", "school": "鹤壁集镇中学"},
+                    ],
+                    "incomes": [{"year": 2025, "wage_income": "18000.00", "business_income": "3500.00",
+                                 "transfer_income": "1200.00", "production_costs": "2000.00"}],
+                }
+            ]
+        },
+    )
+
+    @model_validator(mode="after")
+    def _checks(self) -> HouseholdCreate:
+        heads = [m for m in self.members if m.relation is Relation.head]
+        if len(heads) != 1:
+            raise ValueError("exactly one member must have relation head (户主)")
+        if self.negative_list and not self.negative_list_reason:
+            raise ValueError("negative_list_reason is required when negative_list is true")
+        years = [i.year for i in self.incomes]
+        if len(years) != len(set(years)):
+            raise ValueError("incomes: one entry per year")
+        if len(self.insured_years) != len(set(self.insured_years)):
+            raise ValueError("insured_years: each year once")
+        return self
+
+
+class HouseholdUpdate(WireModel):
+    """Only the fields sent change; `null` clears an optional field. Needs `If-Match`."""
+
+    village_code: VillageCode | None = Field(default=None, description="move within the same county")
+    address: Text200 | None = None
+    phone: Phone | None = None
+    status: BaseStatus | None = Field(
+        default=None, description="ordinary or lifted_out; not while the household is monitored"
+    )
+    dibao: DibaoClass | None = None
+    tekun: bool | None = None
+    negative_list: bool | None = None
+    negative_list_reason: Text500 | None = None
+    bank_account: BankAccount | None = None
+    bank_name: ShortText | None = None
+    account_holder: Name | None = None
+    insured_years: list[Year] | None = Field(default=None, max_length=50)
+    head_member_id: uuid.UUID | None = Field(default=None, description="make this active member the head (户主)")
+    reason: Reason = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"dibao": "A", "insured_years": [2025, 2026], "reason": "民政局低保复核"}]},
+    )
+
+
+class ArchiveRequest(WireModel):
+    reason: Text500 = Field(description="why the household leaves the register (注销原因)", examples=["全户迁出"])
+
+
+class MonitoringInfo(BaseModel):
+    case_id: uuid.UUID
+    since: date | None
+
+
+class HouseholdRead(BaseModel):
+    id: uuid.UUID
+    household_number: str
+    county_code: str
+    township_code: str
+    village_code: str
+    address: str | None
+    phone_masked: str | None = Field(examples=["138****5678"])
+    status: HouseholdStatus = Field(description="一般农户/脱贫户/脱贫不稳定户/边缘易致贫户/突发严重困难户")
+    base_status: BaseStatus = Field(description="the status the household returns to when monitoring ends")
+    monitoring: MonitoringInfo | None
+    dibao: DibaoClass | None
+    tekun: bool
+    negative_list: bool
+    negative_list_reason: str | None
+    has_bank_account: bool
+    bank_account_masked: str | None = Field(examples=["***************0123"])
+    bank_name: str | None
+    account_holder: str | None
+    insured_years: list[int]
+    head_member_id: uuid.UUID | None
+    member_count: int = Field(description="active members")
+    labour_count: int = Field(description="active members with labour ability normal or weak")
+    members: list[MemberRead]
+    latest_income: IncomeRead | None
+    archived_at: datetime | None
+    archive_reason: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class HouseholdSummary(BaseModel):
+    id: uuid.UUID
+    household_number: str
+    county_code: str
+    township_code: str
+    village_code: str
+    address: str | None
+    status: HouseholdStatus
+    head_member_id: uuid.UUID | None
+    head_name: str | None
+    head_national_id_masked: str | None
+    member_count: int
+    dibao: DibaoClass | None
+    tekun: bool
+    negative_list: bool
+    insured_years: list[int]
+    archived: bool
+    version: int
+
+
+class HouseholdSearch(WireModel):
+    """All filters combine with AND; everything is limited to the caller's region."""
+
+    name_prefix: Name | None = Field(default=None, description="an active member's name starts with this")
+    national_id: str | None = Field(
+        default=None, min_length=1, max_length=40, description="exact ID of an active member (blind-index lookup)"
+    )
+    household_number: HouseholdNumber | None = None
+    region: RegionPrefix | None = None
+    status: list[HouseholdStatus] | None = Field(default=None, max_length=5)
+    dibao: bool | None = Field(default=None, description="on dibao (any class) or not")
+    dibao_class: DibaoClass | None = None
+    tekun: bool | None = None
+    negative_list: bool | None = None
+    insured_year: Year | None = Field(default=None, description="insured in this year")
+    include_archived: bool = False
+    cursor: str | None = Field(default=None, max_length=500)
+    limit: int = Field(default=50, ge=1, le=500)
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"region": "410602100", "name_prefix": "张", "status": ["lifted_out", "marginal"], "limit": 20},
+                {"national_id": EXAMPLE_HEAD_ID},
+            ]
+        },
+    )
+
+
+class HistoryChange(BaseModel):
+    field: str
+    before: Any = None
+    after: Any = None
+
+
+class HistoryActor(BaseModel):
+    sub: str | None
+    role: str | None
+    region: str | None
+
+
+class HistoryEntry(BaseModel):
+    id: int
+    household_id: uuid.UUID
+    entity_type: Literal["household", "member", "income", "benefit", "status"]
+    entity_id: uuid.UUID | None
+    action: str = Field(examples=["member.update"])
+    changes: list[HistoryChange]
+    reason: str | None
+    effective_date: date | None
+    actor: HistoryActor
+    request_id: str | None
+    occurred_at: datetime
+
+
+class BenefitList(BaseModel):
+    items: list[BenefitRead]
+
+
+class IncomeList(BaseModel):
+    items: list[IncomeRead]
+
+
+class MemberList(BaseModel):
+    items: list[MemberRead]
+
+
+class PhoneReveal(BaseModel):
+    household_id: uuid.UUID
+    phone: str | None = Field(description="the full number; this reveal is in the audit log")
+    purpose: str
+    audit_id: int
+
+
+# ---------------------------------------------------------------- imports and exports
+
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
+ImportMode = Literal["all_or_nothing", "valid_rows"]
+
+
+class ImportRowError(BaseModel):
+    row: int = Field(description="row number as the spreadsheet shows it (header = 1)", examples=[17])
+    column: str | None = Field(description="template column key", examples=["national_id"])
+    message: str = Field(examples=["the check digit (last character) does not match"])
+    code: str = Field(examples=["invalid_check_digit"])
+
+
+class JobProgress(BaseModel):
+    phase: str | None = Field(description="queued, parsing, checking, writing, done")
+    done: int
+    total: int | None
+
+
+class ImportResult(BaseModel):
+    imported_households: int
+    imported_members: int
+    rejected_rows: int
+    total_rows: int
+    households_without_head: int = Field(
+        default=0, description="valid_rows mode: households imported although their head's row was rejected"
+    )
+
+
+class ImportJobRead(BaseModel):
+    id: uuid.UUID
+    status: JobStatus
+    mode: ImportMode
+    format: Literal["csv", "xlsx"]
+    filename: str | None
+    file_sha256: str
+    file_bytes: int
+    progress: JobProgress
+    error_count: int
+    errors: list[ImportRowError] = Field(description="the first 100 errors; all at /v1/imports/{id}/errors")
+    result: ImportResult | None
+    failure: str | None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ExportCreate(WireModel):
+    region: RegionPrefix = Field(description="the region to export (must be inside yours)")
+    format: Literal["csv", "xlsx"] = "csv"
+    reveal: bool = Field(
+        default=False, description="full ID numbers and bank accounts (county officers only; audited)"
+    )
+    purpose: Text500 | None = Field(default=None, description="required with reveal (用途)")
+    include_former_members: bool = False
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"region": "410602100", "format": "xlsx"}]}
+    )
+
+
+class ExportJobRead(BaseModel):
+    id: uuid.UUID
+    status: JobStatus
+    format: Literal["csv", "xlsx"]
+    region: str
+    reveal: bool
+    include_former_members: bool
+    row_count: int | None
+    filename: str | None
+    download_url: str | None
+    failure: str | None
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    expires_at: datetime | None
+
+
+INCOME_SOURCES = [s.value for s in IncomeSource]

@@ -1,0 +1,564 @@
+"""Every query of the registry (apart from regions, in regions_repository.py). Flushes, never commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, BYTEA, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.db.tables import (
+    benefit,
+    export_job,
+    household,
+    household_history,
+    import_job,
+    import_job_error,
+    income,
+    member,
+    region,
+)
+
+Row = dict[str, Any]
+
+
+def region_range(prefix: str) -> tuple[str, str]:
+    """A division-code prefix as an inclusive range of 12-digit village codes (index-friendly)."""
+    return prefix.ljust(12, "0"), prefix.ljust(12, "9")
+
+
+def _like_prefix(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class RegistryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # ------------------------------------------------------------------ raw connection / COPY
+
+    async def driver_connection(self) -> Any:
+        """The asyncpg connection under this session's transaction (for COPY)."""
+        conn = await self.session.connection()
+        raw = await conn.get_raw_connection()
+        return raw.driver_connection
+
+    async def copy_records(self, table_name: str, columns: Sequence[str], records: Iterable[tuple[Any, ...]]) -> int:
+        """COPY rows into a registry table, in the session's transaction. Returns the row count."""
+        driver = await self.driver_connection()
+        status = await driver.copy_records_to_table(
+            table_name, schema_name="registry", columns=list(columns), records=records
+        )
+        return int(status.rsplit(" ", 1)[-1]) if isinstance(status, str) and status.startswith("COPY") else 0
+
+    # ------------------------------------------------------------------ regions
+
+    async def village(self, code12: str) -> Row | None:
+        row = (
+            await self.session.execute(select(region).where(region.c.code == code12, region.c.level == "village"))
+        ).mappings().one_or_none()
+        return dict(row) if row else None
+
+    async def existing_villages(self, codes: Sequence[str]) -> set[str]:
+        if not codes:
+            return set()
+        rows = await self.session.execute(
+            select(region.c.code).where(region.c.level == "village", region.c.code.in_(list(codes)))
+        )
+        return {r[0] for r in rows}
+
+    # ------------------------------------------------------------------ households
+
+    async def insert_household(self, values: Row) -> None:
+        await self.session.execute(household.insert().values(**values))
+
+    async def get_household(self, household_id: uuid.UUID, *, for_update: bool = False) -> Row | None:
+        query = select(household).where(household.c.id == household_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return dict(row) if row else None
+
+    async def update_household(self, household_id: uuid.UUID, values: Row, *, bump_version: bool = True) -> Row:
+        stmt = update(household).where(household.c.id == household_id).values(**values, updated_at=func.now())
+        if bump_version:
+            stmt = stmt.values(version=household.c.version + 1)
+        row = (await self.session.execute(stmt.returning(household))).mappings().one()
+        return dict(row)
+
+    async def touch_household(self, household_id: uuid.UUID) -> int:
+        """A change below the household (member, income) changes its representation: new version."""
+        stmt = (
+            update(household)
+            .where(household.c.id == household_id)
+            .values(version=household.c.version + 1, updated_at=func.now())
+            .returning(household.c.version)
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def household_number_taken(self, county_code: str, number: str) -> bool:
+        query = select(
+            exists().where(household.c.county_code == county_code, household.c.household_number == number)
+        )
+        return bool((await self.session.execute(query)).scalar())
+
+    async def taken_household_numbers(self, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (county_code, household_number) pairs are already registered."""
+        if not pairs:
+            return set()
+        counties = [c for c, _ in pairs]
+        numbers = [n for _, n in pairs]
+        given = select(
+            func.unnest(cast(bindparam("counties", counties), ARRAY(String))).label("c"),
+            func.unnest(cast(bindparam("numbers", numbers), ARRAY(String))).label("n"),
+        ).subquery()
+        rows = await self.session.execute(
+            select(household.c.county_code, household.c.household_number).join(
+                given, and_(household.c.county_code == given.c.c, household.c.household_number == given.c.n)
+            )
+        )
+        return {(r[0], r[1]) for r in rows}
+
+    # ------------------------------------------------------------------ members
+
+    async def insert_member(self, values: Row) -> None:
+        await self.session.execute(member.insert().values(**values))
+
+    async def members_of(self, household_id: uuid.UUID, *, include_former: bool = False) -> list[Row]:
+        query = select(member).where(member.c.household_id == household_id)
+        if not include_former:
+            query = query.where(member.c.active)
+        query = query.order_by(
+            member.c.active.desc(), (member.c.relation != "head"), member.c.birth_date, member.c.id
+        )
+        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+
+    async def get_member(self, member_id: uuid.UUID, *, for_update: bool = False) -> Row | None:
+        query = select(member).where(member.c.id == member_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return dict(row) if row else None
+
+    async def update_member(self, member_id: uuid.UUID, values: Row) -> Row:
+        stmt = (
+            update(member)
+            .where(member.c.id == member_id)
+            .values(**values, version=member.c.version + 1, updated_at=func.now())
+            .returning(member)
+        )
+        return dict((await self.session.execute(stmt)).mappings().one())
+
+    async def active_membership(self, national_id_index: bytes) -> Row | None:
+        """The active membership of a person (by blind index) with its household's codes."""
+        query = (
+            select(
+                member.c.id.label("member_id"),
+                member.c.household_id,
+                household.c.county_code,
+                household.c.village_code,
+                household.c.household_number,
+            )
+            .join(household, household.c.id == member.c.household_id)
+            .where(member.c.active, member.c.national_id_index == national_id_index)
+        )
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return dict(row) if row else None
+
+    async def active_indexes_among(self, indexes: Sequence[bytes]) -> dict[bytes, Row]:
+        """Active memberships among many blind indexes, keyed by index (one round trip)."""
+        if not indexes:
+            return {}
+        query = (
+            select(
+                member.c.national_id_index,
+                member.c.id.label("member_id"),
+                member.c.household_id,
+                household.c.county_code,
+                household.c.village_code,
+                household.c.household_number,
+                household.c.status.label("household_status"),
+            )
+            .join(household, household.c.id == member.c.household_id)
+            .where(
+                member.c.active,
+                member.c.national_id_index == func.any(cast(bindparam("indexes", list(indexes)), ARRAY(BYTEA))),
+            )
+        )
+        return {bytes(r["national_id_index"]): dict(r) for r in (await self.session.execute(query)).mappings()}
+
+    async def member_counts(self, household_id: uuid.UUID) -> tuple[int, int]:
+        query = select(
+            func.count(),
+            func.count().filter(member.c.labour_ability.in_(("normal", "weak"))),
+        ).where(member.c.household_id == household_id, member.c.active)
+        total, labour = (await self.session.execute(query)).one()
+        return int(total), int(labour)
+
+    async def end_memberships(self, household_id: uuid.UUID, *, left_on: date, reason: str, note: str) -> list[Row]:
+        stmt = (
+            update(member)
+            .where(member.c.household_id == household_id, member.c.active)
+            .values(
+                active=False, left_on=left_on, leave_reason=reason, leave_note=note,
+                version=member.c.version + 1, updated_at=func.now(),
+            )
+            .returning(member.c.id, member.c.national_id_masked)
+        )
+        return [dict(r) for r in (await self.session.execute(stmt)).mappings()]
+
+    # ------------------------------------------------------------------ incomes and benefits
+
+    async def incomes_of(self, household_id: uuid.UUID) -> list[Row]:
+        query = select(income).where(income.c.household_id == household_id).order_by(income.c.year.desc())
+        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+
+    async def get_income(self, household_id: uuid.UUID, year: int, *, for_update: bool = False) -> Row | None:
+        query = select(income).where(income.c.household_id == household_id, income.c.year == year)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return dict(row) if row else None
+
+    async def insert_income(self, values: Row) -> Row:
+        row = (await self.session.execute(income.insert().values(**values).returning(income))).mappings().one()
+        return dict(row)
+
+    async def update_income(self, household_id: uuid.UUID, year: int, values: Row) -> Row:
+        stmt = (
+            update(income)
+            .where(income.c.household_id == household_id, income.c.year == year)
+            .values(**values, version=income.c.version + 1, updated_at=func.now())
+            .returning(income)
+        )
+        return dict((await self.session.execute(stmt)).mappings().one())
+
+    async def add_benefit_income(
+        self, *, household_id: uuid.UUID, county_code: str, year: int, amount: Decimal
+    ) -> tuple[Row | None, Row]:
+        """Add a benefit to its year's transfer income (creating the year if needed): (before, after)."""
+        before = await self.get_income(household_id, year, for_update=True)
+        stmt = insert(income).values(
+            household_id=household_id, year=year, county_code=county_code, benefit_income=amount
+        )
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[income.c.household_id, income.c.year],
+            set_={
+                "benefit_income": income.c.benefit_income + stmt.excluded.benefit_income,
+                "version": income.c.version + 1,
+                "updated_at": func.now(),
+            },
+        ).returning(income)
+        after = dict((await self.session.execute(upsert)).mappings().one())
+        return before, after
+
+    async def insert_benefit(self, values: Row) -> Row:
+        row = (await self.session.execute(benefit.insert().values(**values).returning(benefit))).mappings().one()
+        return dict(row)
+
+    async def benefit_by_source(self, county_code: str, source: str, source_ref: str) -> Row | None:
+        query = select(benefit).where(
+            benefit.c.county_code == county_code, benefit.c.source == source, benefit.c.source_ref == source_ref
+        )
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return dict(row) if row else None
+
+    async def benefits_of(self, household_id: uuid.UUID) -> list[Row]:
+        query = (
+            select(benefit)
+            .where(benefit.c.household_id == household_id)
+            .order_by(benefit.c.paid_date.desc(), benefit.c.created_at.desc(), benefit.c.id)
+        )
+        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+
+    # ------------------------------------------------------------------ history
+
+    async def insert_history(self, values: Row) -> int:
+        stmt = household_history.insert().values(**values).returning(household_history.c.id)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def history_of(self, household_id: uuid.UUID, *, before_id: int | None, limit: int) -> list[Row]:
+        query = select(household_history).where(household_history.c.household_id == household_id)
+        if before_id is not None:
+            query = query.where(household_history.c.id < before_id)
+        query = query.order_by(household_history.c.id.desc()).limit(limit)
+        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+
+    async def status_changes(self, household_id: uuid.UUID) -> list[Row]:
+        """History entries that changed the status, oldest first."""
+        query = (
+            select(household_history.c.changes, household_history.c.effective_date, household_history.c.occurred_at)
+            .where(
+                household_history.c.household_id == household_id,
+                household_history.c.changes.contains([{"field": "status"}]),
+            )
+            .order_by(household_history.c.id)
+        )
+        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+
+    # ------------------------------------------------------------------ search
+
+    async def search(
+        self,
+        *,
+        scope_prefix: str,
+        region_prefix: str | None,
+        name_prefix: str | None,
+        national_id_index: bytes | None,
+        household_number: str | None,
+        statuses: Sequence[str] | None,
+        dibao: bool | None,
+        dibao_class: str | None,
+        tekun: bool | None,
+        negative_list: bool | None,
+        insured_year: int | None,
+        include_archived: bool,
+        after: tuple[str, str, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Row]:
+        head = member.alias("head")
+        active = member.alias("active_member")
+        member_count = (
+            select(func.count())
+            .where(active.c.household_id == household.c.id, active.c.active)
+            .scalar_subquery()
+            .label("member_count")
+        )
+        query: Select[Any] = select(
+            household.c.id,
+            household.c.household_number,
+            household.c.county_code,
+            household.c.township_code,
+            household.c.village_code,
+            household.c.address,
+            household.c.status,
+            household.c.dibao,
+            household.c.tekun,
+            household.c.negative_list,
+            household.c.insured_years,
+            household.c.archived_at,
+            household.c.version,
+            household.c.updated_at,
+            head.c.id.label("head_member_id"),
+            head.c.name.label("head_name"),
+            head.c.national_id_masked.label("head_national_id_masked"),
+            member_count,
+        ).outerjoin(head, head.c.id == household.c.head_member_id)
+        for prefix in (scope_prefix, region_prefix):
+            if prefix:
+                low, high = region_range(prefix)
+                query = query.where(household.c.village_code.between(low, high))
+        if not include_archived:
+            query = query.where(household.c.archived_at.is_(None))
+        if national_id_index is not None:
+            query = query.where(
+                household.c.id.in_(
+                    select(member.c.household_id).where(
+                        member.c.active, member.c.national_id_index == national_id_index
+                    )
+                )
+            )
+        if name_prefix:
+            query = query.where(
+                exists().where(
+                    member.c.household_id == household.c.id,
+                    member.c.active,
+                    member.c.name.like(_like_prefix(name_prefix), escape="\\"),
+                )
+            )
+        if household_number:
+            query = query.where(household.c.household_number == household_number)
+        if statuses:
+            query = query.where(household.c.status.in_(list(statuses)))
+        if dibao is not None:
+            query = query.where(household.c.dibao.is_not(None) if dibao else household.c.dibao.is_(None))
+        if dibao_class is not None:
+            query = query.where(household.c.dibao == dibao_class)
+        if tekun is not None:
+            query = query.where(household.c.tekun.is_(tekun))
+        if negative_list is not None:
+            query = query.where(household.c.negative_list.is_(negative_list))
+        if insured_year is not None:
+            query = query.where(household.c.insured_years.any(insured_year))
+        if after is not None:
+            query = query.where(
+                tuple_(household.c.village_code, household.c.household_number, household.c.id)
+                > tuple_(literal(after[0]), literal(after[1]), literal(after[2]))
+            )
+        query = query.order_by(household.c.village_code, household.c.household_number, household.c.id).limit(limit)
+        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+
+    async def resolve(self, indexes: Sequence[bytes], *, scope_prefix: str) -> dict[bytes, Row]:
+        found = await self.active_indexes_among(indexes)
+        if not scope_prefix:
+            return found
+        return {k: v for k, v in found.items() if str(v["village_code"]).startswith(scope_prefix)}
+
+    # ------------------------------------------------------------------ import jobs
+
+    async def insert_import_job(self, values: Row) -> Row:
+        row = (await self.session.execute(import_job.insert().values(**values).returning(import_job))).mappings()
+        return dict(row.one())
+
+    async def get_import_job(self, job_id: uuid.UUID) -> Row | None:
+        row = (await self.session.execute(select(import_job).where(import_job.c.id == job_id))).mappings()
+        found = row.one_or_none()
+        return dict(found) if found else None
+
+    async def update_import_job(self, job_id: uuid.UUID, values: Row) -> None:
+        await self.session.execute(
+            update(import_job).where(import_job.c.id == job_id).values(**values, heartbeat_at=func.now())
+        )
+
+    async def list_import_jobs(self, *, scope_prefix: str, before: datetime | None, limit: int) -> list[Row]:
+        query = select(import_job)
+        if scope_prefix:
+            query = query.where(import_job.c.scope_region.startswith(scope_prefix))
+        if before is not None:
+            query = query.where(import_job.c.created_at < before)
+        query = query.order_by(import_job.c.created_at.desc()).limit(limit)
+        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+
+    async def import_errors(self, job_id: uuid.UUID, *, after_seq: int, limit: int) -> list[Row]:
+        query = (
+            select(import_job_error)
+            .where(import_job_error.c.job_id == job_id, import_job_error.c.seq > after_seq)
+            .order_by(import_job_error.c.seq)
+            .limit(limit)
+        )
+        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+
+    async def delete_import_errors(self, job_id: uuid.UUID) -> None:
+        await self.session.execute(import_job_error.delete().where(import_job_error.c.job_id == job_id))
+
+    async def fail_stale_jobs(self, *, older_than_seconds: int, message: str) -> int:
+        """Jobs whose runner stopped heartbeating (a crash or a restart): failed, so nobody waits forever."""
+        total = 0
+        for table in (import_job, export_job):
+            result = await self.session.execute(
+                update(table)
+                .where(
+                    table.c.status.in_(("queued", "running")),
+                    table.c.heartbeat_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds),
+                )
+                .values(status="failed", failure=message, finished_at=func.now())
+            )
+            total += int(getattr(result, "rowcount", 0) or 0)
+        return total
+
+    # ------------------------------------------------------------------ export jobs
+
+    async def insert_export_job(self, values: Row) -> Row:
+        stmt = export_job.insert().values(**values).returning(*_export_columns())
+        return dict((await self.session.execute(stmt)).mappings().one())
+
+    async def get_export_job(self, job_id: uuid.UUID, *, with_content: bool = False) -> Row | None:
+        columns = [*_export_columns(), export_job.c.content_enc] if with_content else _export_columns()
+        row = (await self.session.execute(select(*columns).where(export_job.c.id == job_id))).mappings()
+        found = row.one_or_none()
+        return dict(found) if found else None
+
+    async def update_export_job(self, job_id: uuid.UUID, values: Row) -> None:
+        await self.session.execute(
+            update(export_job).where(export_job.c.id == job_id).values(**values, heartbeat_at=func.now())
+        )
+
+    async def purge_expired_exports(self) -> int:
+        result = await self.session.execute(
+            update(export_job)
+            .where(export_job.c.expires_at < func.now(), export_job.c.content_enc.is_not(None))
+            .values(content_enc=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def export_rows(
+        self, *, region_prefix: str, include_former: bool, with_secrets: bool
+    ) -> AsyncIterator[Row]:
+        """Members with their household's fields and latest income, in register order (streamed)."""
+        latest = (
+            select(income)
+            .distinct(income.c.household_id)
+            .order_by(income.c.household_id, income.c.year.desc())
+            .subquery("latest")
+        )
+        columns: list[Any] = [
+            household.c.household_number,
+            household.c.village_code,
+            household.c.address,
+            household.c.phone_masked,
+            household.c.status,
+            household.c.bank_account_masked,
+            household.c.dibao,
+            household.c.tekun,
+            household.c.insured_years,
+            member.c.name,
+            member.c.national_id_masked,
+            member.c.sex,
+            member.c.birth_date,
+            member.c.relation,
+            member.c.health,
+            member.c.disability_grade,
+            member.c.labour_ability,
+            member.c.education_stage,
+            member.c.school,
+            member.c.join_reason,
+            member.c.active,
+            member.c.left_on,
+            member.c.leave_reason,
+            latest.c.year.label("income_year"),
+            latest.c.wage_income,
+            latest.c.business_income,
+            latest.c.property_income,
+            (latest.c.transfer_income + latest.c.benefit_income).label("transfer_income"),
+            latest.c.production_costs,
+        ]
+        if with_secrets:
+            columns += [member.c.national_id_enc, household.c.bank_account_enc, household.c.phone_enc]
+        low, high = region_range(region_prefix)
+        query = (
+            select(*columns)
+            .join(member, member.c.household_id == household.c.id)
+            .outerjoin(latest, latest.c.household_id == household.c.id)
+            .where(household.c.village_code.between(low, high), household.c.archived_at.is_(None))
+        )
+        if not include_former:
+            query = query.where(member.c.active)
+        query = query.order_by(
+            household.c.village_code, household.c.household_number, member.c.active.desc(),
+            (member.c.relation != "head"), member.c.birth_date, member.c.id,
+        )
+        result = await self.session.stream(query.execution_options(yield_per=2000))
+        async for row in result.mappings():
+            yield dict(row)
+
+    # ------------------------------------------------------------------ misc
+
+    async def advisory_xact_lock(self, name: str) -> None:
+        await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
+
+    async def now(self) -> datetime:
+        value: datetime = (await self.session.execute(text("SELECT now()"))).scalar_one()
+        return value
+
+
+def _export_columns() -> list[Any]:
+    return [c for c in export_job.c if c.name != "content_enc"]
+

@@ -1,0 +1,164 @@
+"""What every registry use case shares: the clock, region scope, history entries, versions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.db.repository import RegistryRepository, Row
+from services.registry.domain.history import FieldChange
+from shared import audit
+from shared.auth import Principal, Role
+from shared.errors import NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
+from shared.logging import request_id_var
+from shared.pii import PiiCipher
+
+CHINA = ZoneInfo("Asia/Shanghai")
+SERVICE = "registry"
+
+# Who may do what (admin always may; see shared.auth.require_roles).
+READERS = (
+    Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER, Role.AUDITOR, Role.INSURER_ADJUSTER, Role.SERVICE,
+)
+EDITORS = (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER)
+ARCHIVERS = (Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER)
+MONITORING_SETTERS = (Role.SERVICE, Role.COUNTY_OFFICER)
+BENEFIT_RECORDERS = (Role.SERVICE, Role.COUNTY_OFFICER)
+REVEALERS = (Role.COUNTY_OFFICER, Role.INSURER_ADJUSTER, Role.SERVICE)
+BANK_REVEALERS = (Role.SERVICE,)
+FACT_READERS = (
+    Role.SERVICE, Role.INSURER_ADJUSTER, Role.COUNTY_OFFICER, Role.TOWNSHIP_OFFICER, Role.VILLAGE_CADRE,
+)
+RESOLVERS = (Role.SERVICE, Role.DEPARTMENT_FEEDER, Role.COUNTY_OFFICER)
+IMPORTERS = (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER)
+EXPORTERS = (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER, Role.AUDITOR)
+EXPORT_REVEALERS = (Role.COUNTY_OFFICER,)
+
+
+def today() -> date:
+    """The business date: counties work on China Standard Time."""
+    return datetime.now(CHINA).date()
+
+
+def may(principal: Principal, roles: Sequence[Role]) -> bool:
+    return principal.has_any(Role.ADMIN, *roles)
+
+
+def household_not_found() -> NotFound:
+    return NotFound("no such household", code="household_not_found")
+
+
+def member_not_found() -> NotFound:
+    return NotFound("no such member", code="member_not_found")
+
+
+def check_version(row: Row, expected: int | None, *, what: str = "resource") -> None:
+    """Optimistic concurrency: `If-Match` must name the current version."""
+    if expected is None:
+        raise PreconditionRequired(
+            f"send If-Match with the {what}'s current ETag (version) to change it", code="if_match_required"
+        )
+    if expected != row["version"]:
+        raise PreconditionFailed(
+            f"the {what} is at version {row['version']}, not {expected}: read it again",
+            code="version_conflict",
+            extra={"current_version": row["version"]},
+        )
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """`"3"`, `W/"3"` or `3` → 3; `*` → -1 (any version); absent → None."""
+    if header is None:
+        return None
+    value = header.strip()
+    if value == "*":
+        return -1
+    value = value.removeprefix("W/").strip().strip('"')
+    if not value.isdigit() or len(value) > 9:
+        raise PreconditionFailed("If-Match must be an ETag this API issued", code="version_conflict")
+    return int(value)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def scope_prefix(principal: Principal) -> str:
+    return principal.region
+
+
+def require_text(value: str | None, field: str, message: str) -> str:
+    if value is None or not value.strip():
+        raise Unprocessable(message, code="validation_failed", errors=[])
+    return value
+
+
+class HistoryWriter:
+    """Writes one history entry per change, and the matching audit record (no plain personal data)."""
+
+    def __init__(self, session: AsyncSession, repo: RegistryRepository, principal: Principal) -> None:
+        self.session = session
+        self.repo = repo
+        self.principal = principal
+        self._audits: list[dict[str, Any]] = []
+
+    async def record(
+        self,
+        *,
+        household_id: uuid.UUID,
+        county_code: str,
+        entity_type: str,
+        entity_id: uuid.UUID | None,
+        action: str,
+        changes: Sequence[FieldChange],
+        reason: str | None = None,
+        effective_date: date | None = None,
+    ) -> int:
+        history_id = await self.repo.insert_history(
+            {
+                "household_id": household_id,
+                "county_code": county_code,
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "action": action,
+                "changes": [c.as_dict() for c in changes],
+                "reason": reason,
+                "effective_date": effective_date or today(),
+                "actor_sub": self.principal.sub,
+                "actor_role": self.principal.primary_role.value,
+                "actor_region": self.principal.region,
+                "request_id": request_id_var.get(),
+            }
+        )
+        self._audits.append(
+            {
+                "action": action,
+                "resource_type": entity_type,
+                "resource_id": str(entity_id or household_id),
+                "detail": {
+                    "household_id": str(household_id),
+                    "county_code": county_code,
+                    "history_id": history_id,
+                    "fields": [c.field for c in changes],
+                    **({"reason": reason} if reason else {}),
+                },
+            }
+        )
+        return history_id
+
+    async def flush_audit(self) -> None:
+        """Append the audit records: last in the transaction, to hold the audit lock briefly."""
+        for entry in self._audits:
+            await audit.append(self.session, service=SERVICE, actor=self.principal, **entry)
+        self._audits.clear()
+
+
+def cipher_of(pii: PiiCipher | None) -> PiiCipher:
+    if pii is None:
+        raise RuntimeError("the registry needs FANGPIN_PII_KEY and FANGPIN_PII_INDEX_KEY")
+    return pii

@@ -1,0 +1,304 @@
+"""Export jobs (导出): the members of a region as CSV or XLSX in the import template's columns.
+
+ID numbers, bank accounts and phones are masked unless the caller asked to reveal them, which
+needs a role that may (county officer, admin) and a stated purpose, and is audited. The file is
+kept for a day, zlib-compressed and AES-GCM encrypted (it may hold revealed ID numbers), and
+streamed back decrypted by `GET /v1/exports/{id}/file` to the caller who made it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import csv
+import io
+import time
+import uuid
+import zlib
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.registry.api.schemas import ExportCreate, ExportJobRead
+from services.registry.db.repository import RegistryRepository, Row
+from services.registry.domain.import_rows import COLUMNS
+from services.registry.domain.model import (
+    LABELS_ZH,
+    DibaoClass,
+    EducationStage,
+    Health,
+    HouseholdStatus,
+    JoinReason,
+    LabourAbility,
+    LeaveReason,
+    Relation,
+    Sex,
+)
+from services.registry.services.common import EXPORT_REVEALERS, SERVICE, may
+from shared import audit
+from shared.auth import Principal, Role
+from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
+from shared.logging import get_logger
+from shared.metrics import JOB_DURATION, JOB_ROWS
+from shared.pii import PiiCipher
+
+log = get_logger("fangpin.registry.exports")
+
+EXTRA_HEADERS = (("active", "成员状态"), ("left_on", "离开日期"), ("leave_reason", "离开原因"))
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+_ENUMS: dict[str, Any] = {
+    "household_status": HouseholdStatus, "dibao": DibaoClass, "sex": Sex, "relation": Relation, "health": Health,
+    "labour_ability": LabourAbility, "education_stage": EducationStage, "join_reason": JoinReason,
+    "leave_reason": LeaveReason,
+}
+
+
+def export_not_found() -> NotFound:
+    return NotFound("no such export job", code="export_not_found")
+
+
+def export_read(row: Row) -> ExportJobRead:
+    available = row["status"] == "succeeded" and (
+        row["expires_at"] is None or row["expires_at"] > datetime.now(UTC)
+    )
+    return ExportJobRead(
+        id=row["id"],
+        status=row["status"],
+        format=row["format"],
+        region=row["region"],
+        reveal=row["reveal"],
+        include_former_members=row["include_former_members"],
+        row_count=row["row_count"],
+        filename=row["filename"],
+        download_url=f"/v1/exports/{row['id']}/file" if available else None,
+        failure=row["failure"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+        expires_at=row["expires_at"],
+    )
+
+
+def _label(key: str, value: Any) -> Any:
+    enum = _ENUMS.get(key)
+    if enum is None or value is None:
+        return value
+    return LABELS_ZH[enum].get(value, value)
+
+
+def _cells(row: Row, secrets: dict[str, str | None]) -> list[Any]:
+    insured = sorted(row["insured_years"] or [])
+    values: dict[str, Any] = {
+        "household_number": row["household_number"],
+        "village_code": row["village_code"],
+        "address": row["address"],
+        "phone": secrets.get("phone", row["phone_masked"]),
+        "household_status": _label("household_status", row["status"]),
+        "bank_account": secrets.get("bank_account", row["bank_account_masked"]),
+        "dibao": _label("dibao", row["dibao"]),
+        "tekun": "是" if row["tekun"] else "否",
+        "insured_year": insured[-1] if insured else None,
+        "member_name": row["name"],
+        "national_id": secrets.get("national_id", row["national_id_masked"]),
+        "sex": _label("sex", row["sex"]),
+        "birth_date": row["birth_date"].isoformat(),
+        "relation": _label("relation", row["relation"]),
+        "health": _label("health", row["health"]),
+        "disability_grade": row["disability_grade"],
+        "labour_ability": _label("labour_ability", row["labour_ability"]),
+        "education_stage": _label("education_stage", row["education_stage"]),
+        "school": row["school"],
+        "join_reason": _label("join_reason", row["join_reason"]),
+        "wage_income": row["wage_income"],
+        "business_income": row["business_income"],
+        "property_income": row["property_income"],
+        "transfer_income": row["transfer_income"],
+        "production_costs": row["production_costs"],
+        "income_year": row["income_year"],
+        "active": "在册" if row["active"] else "已离开",
+        "left_on": row["left_on"].isoformat() if row["left_on"] else None,
+        "leave_reason": _label("leave_reason", row["leave_reason"]),
+    }
+    keys = [c.key for c in COLUMNS] + [k for k, _ in EXTRA_HEADERS]
+    return [values[k] for k in keys]
+
+
+def headers() -> list[str]:
+    return [c.header_zh for c in COLUMNS] + [h for _, h in EXTRA_HEADERS]
+
+
+def build_file(rows: Sequence[Row], fmt: str, pii: PiiCipher | None) -> bytes:
+    """The export file (CPU-bound: a worker thread). `pii` given = reveal (decrypt the secrets)."""
+    table: list[list[Any]] = []
+    for row in rows:
+        secrets: dict[str, str | None] = {}
+        if pii is not None:
+            secrets["national_id"] = pii.decrypt(bytes(row["national_id_enc"]), purpose="national_id")
+            secrets["bank_account"] = (
+                pii.decrypt(bytes(row["bank_account_enc"]), purpose="bank_account") if row["bank_account_enc"] else None
+            )
+            secrets["phone"] = pii.decrypt(bytes(row["phone_enc"]), purpose="phone") if row["phone_enc"] else None
+        table.append(_cells(row, secrets))
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet("户籍成员")
+        sheet.append(headers())
+        for cells in table:
+            # Everything as text: ID and account numbers must not become floats in Excel.
+            sheet.append([None if v is None else str(v) for v in cells])
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        return buffer.getvalue()
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(headers())
+    writer.writerows(table)
+    return b"\xef\xbb\xbf" + text.getvalue().encode("utf-8")
+
+
+def seal(pii: PiiCipher, content: bytes) -> bytes:
+    return pii.encrypt(base64.b64encode(zlib.compress(content, 6)).decode("ascii"), purpose="export")
+
+
+def unseal(pii: PiiCipher, blob: bytes) -> bytes:
+    return zlib.decompress(base64.b64decode(pii.decrypt(blob, purpose="export")))
+
+
+class ExportService:
+    def __init__(
+        self,
+        session: AsyncSession,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        pii: PiiCipher,
+        principal: Principal,
+    ) -> None:
+        self.session = session
+        self.sessionmaker = sessionmaker
+        self.repo = RegistryRepository(session)
+        self.pii = pii
+        self.principal = principal
+
+    async def _job(self, job_id: uuid.UUID) -> Row:
+        row = await self.repo.get_export_job(job_id)
+        if row is None or not self.principal.can_see(row["scope_region"]):
+            raise export_not_found()
+        return row
+
+    async def get(self, job_id: uuid.UUID) -> ExportJobRead:
+        return export_read(await self._job(job_id))
+
+    async def submit(self, body: ExportCreate, *, ttl_hours: int) -> ExportJobRead:
+        if not self.principal.can_see(body.region):
+            raise Forbidden("the region is outside yours", code="out_of_scope")
+        if body.reveal:
+            if not may(self.principal, EXPORT_REVEALERS):
+                raise Forbidden("revealing ID numbers in an export needs the county_officer role",
+                                code="role_not_allowed")
+            if not body.purpose:
+                raise Unprocessable(
+                    "a purpose (用途) is required to reveal ID numbers",
+                    code="purpose_required", errors=[FieldError(field="purpose", message="required with reveal")],
+                )
+        await self.repo.purge_expired_exports()
+        job_id = uuid.uuid4()
+        row = await self.repo.insert_export_job(
+            {
+                "id": job_id, "status": "queued", "format": body.format, "region": body.region,
+                "county_code": body.region[:6] if len(body.region) >= 6 else None, "reveal": body.reveal,
+                "purpose": body.purpose, "include_former_members": body.include_former_members,
+                "created_by": self.principal.sub, "scope_region": self.principal.region,
+                "expires_at": datetime.now(UTC) + timedelta(hours=ttl_hours),
+            }
+        )
+        await audit.append(
+            self.session, service=SERVICE, actor=self.principal, action="export.submit", resource_type="export_job",
+            resource_id=str(job_id),
+            detail={"region": body.region, "format": body.format, "reveal": body.reveal, "purpose": body.purpose},
+        )
+        await self.session.commit()
+        return export_read(row)
+
+    async def run(self, job_id: uuid.UUID) -> None:
+        started = time.perf_counter()
+        try:
+            await self._run(job_id)
+        except asyncio.CancelledError:
+            await self._fail(job_id, "interrupted: the service stopped; request the export again")
+            raise
+        except Exception as exc:
+            log.error("registry.export.failed", job_id=str(job_id), error_type=type(exc).__name__)
+            await self._fail(job_id, "the export failed unexpectedly")
+        finally:
+            JOB_DURATION.labels(SERVICE, "export").observe(time.perf_counter() - started)
+
+    async def _fail(self, job_id: uuid.UUID, message: str) -> None:
+        try:
+            async with self.sessionmaker() as session:
+                await RegistryRepository(session).update_export_job(
+                    job_id, {"status": "failed", "failure": message, "finished_at": datetime.now(UTC)}
+                )
+                await session.commit()
+        except Exception as exc:
+            log.error("registry.export.fail_record_failed", job_id=str(job_id), error_type=type(exc).__name__)
+
+    async def _run(self, job_id: uuid.UUID) -> None:
+        async with self.sessionmaker() as session:
+            repo = RegistryRepository(session)
+            job = await repo.get_export_job(job_id)
+            if job is None:
+                return
+            await repo.update_export_job(job_id, {"status": "running"})
+            await session.commit()
+            rows = [
+                r async for r in repo.export_rows(
+                    region_prefix=job["region"], include_former=job["include_former_members"],
+                    with_secrets=job["reveal"],
+                )
+            ]
+            content = await asyncio.to_thread(build_file, rows, job["format"], self.pii if job["reveal"] else None)
+            sealed = await asyncio.to_thread(seal, self.pii, content)
+            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            filename = f"registry-{job['region']}-{stamp}{'-revealed' if job['reveal'] else ''}.{job['format']}"
+            await repo.update_export_job(
+                job_id,
+                {
+                    "status": "succeeded", "row_count": len(rows), "filename": filename,
+                    "content_type": CONTENT_TYPES[job["format"]], "content_enc": sealed,
+                    "finished_at": datetime.now(UTC),
+                },
+            )
+            await audit.append(
+                session, service=SERVICE, actor=self.principal,
+                action="export.reveal" if job["reveal"] else "export.complete", resource_type="export_job",
+                resource_id=str(job_id),
+                detail={"region": job["region"], "rows": len(rows), "reveal": job["reveal"], "purpose": job["purpose"]},
+            )
+            await session.commit()
+        JOB_ROWS.labels(SERVICE, "export", "exported").inc(len(rows))
+
+    async def download(self, job_id: uuid.UUID) -> tuple[bytes, str, str]:
+        job = await self._job(job_id)
+        if job["reveal"] and job["created_by"] != self.principal.sub and Role.ADMIN not in self.principal.roles:
+            raise export_not_found()
+        full = await self.repo.get_export_job(job_id, with_content=True)
+        if full is None or full["status"] != "succeeded" or full["content_enc"] is None or (
+            full["expires_at"] is not None and full["expires_at"] <= datetime.now(UTC)
+        ):
+            raise NotFound("the export file is not available (not ready, failed or expired)",
+                           code="export_not_available")
+        content = await asyncio.to_thread(unseal, self.pii, bytes(full["content_enc"]))
+        if job["reveal"]:
+            await audit.append(
+                self.session, service=SERVICE, actor=self.principal, action="export.download",
+                resource_type="export_job", resource_id=str(job_id),
+                detail={"region": job["region"], "reveal": True},
+            )
+            await self.session.commit()
+        return content, str(full["filename"]), str(full["content_type"])

@@ -1,0 +1,1038 @@
+"""Household, member, income, benefit and monitoring-status use cases. Each one owns its transaction:
+checks, writes, a history entry per change, the audit records last, one commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.api.schemas import (
+    BankAccountReveal,
+    BenefitCreate,
+    BenefitRead,
+    HistoryEntry,
+    HouseholdCreate,
+    HouseholdFacts,
+    HouseholdRead,
+    HouseholdUpdate,
+    IncomeAmounts,
+    IncomeRead,
+    MemberAdd,
+    MemberEnd,
+    MemberFacts,
+    MemberFields,
+    MemberRead,
+    MemberReveal,
+    MemberUpdate,
+    MonitoringInfo,
+    MonitoringStatusChange,
+    MonitoringStatusRead,
+)
+from services.registry.db.repository import RegistryRepository, Row
+from services.registry.db.tables import idempotency
+from services.registry.domain.history import FieldChange, created, diff, plain
+from services.registry.domain.model import HouseholdStatus, Relation, Sex, per_capita_net_income
+from services.registry.domain.monitoring import MonitoringRefused, MonitoringState, change_monitoring
+from services.registry.domain.national_id import InvalidNationalId, NationalId, validate_national_id
+from services.registry.domain.regions import InvalidRegionCode, parse_region_code
+from services.registry.services.common import (
+    SERVICE,
+    HistoryWriter,
+    check_version,
+    household_not_found,
+    member_not_found,
+    today,
+)
+from shared import audit
+from shared.auth import Principal
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from shared.idempotency import IdempotencyStore, fingerprint
+from shared.pii import PiiCipher, mask_bank_account, mask_phone
+
+NATIONAL_ID = "national_id"
+BANK_ACCOUNT = "bank_account"
+PHONE = "phone"
+LABOUR = ("normal", "weak")
+
+HOUSEHOLD_FIELDS = (
+    "household_number", "village_code", "address", "phone", "status", "dibao", "tekun", "negative_list",
+    "negative_list_reason", "bank_account", "bank_name", "account_holder", "insured_years", "head_member_id",
+)
+MEMBER_FIELDS = (
+    "name", "national_id", "sex", "birth_date", "relation", "health", "disability_grade", "labour_ability",
+    "education_stage", "school", "join_reason", "joined_on",
+)
+INCOME_FIELDS = ("wage_income", "business_income", "property_income", "transfer_income", "production_costs")
+
+store = IdempotencyStore(idempotency)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A JSON response a use case decided on (possibly replayed from an earlier identical request)."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+    @property
+    def version(self) -> int | None:
+        value = self.body.get("version")
+        return value if isinstance(value, int) else None
+
+
+def _json(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+def mask_reference(household_number: str) -> str:
+    """A household number shown to someone who may not see the household: `4106021002010017` → `410602********17`."""
+    if len(household_number) <= 8:
+        return "*" * len(household_number)
+    return household_number[:6] + "*" * (len(household_number) - 8) + household_number[-2:]
+
+
+def _constraint(exc: IntegrityError) -> str:
+    cause = getattr(exc.orig, "__cause__", None)
+    name = getattr(cause, "constraint_name", None) or getattr(exc.orig, "constraint_name", None)
+    return str(name or exc.orig)
+
+
+def member_read(row: Row) -> MemberRead:
+    return MemberRead.model_validate(row)
+
+
+def income_read(row: Row, member_count: int) -> IncomeRead:
+    per_capita = per_capita_net_income(
+        row["wage_income"], row["business_income"], row["property_income"],
+        row["transfer_income"] + row["benefit_income"], row["production_costs"], member_count,
+    )
+    return IncomeRead(
+        household_id=row["household_id"],
+        year=row["year"],
+        wage_income=row["wage_income"],
+        business_income=row["business_income"],
+        property_income=row["property_income"],
+        transfer_income=row["transfer_income"],
+        benefit_income=row["benefit_income"],
+        transfer_total=row["transfer_income"] + row["benefit_income"],
+        production_costs=row["production_costs"],
+        net_income=row["net_income"],
+        member_count=member_count,
+        per_capita_net_income=per_capita,
+        version=row["version"],
+        updated_at=row["updated_at"],
+    )
+
+
+def benefit_read(row: Row) -> BenefitRead:
+    return BenefitRead(
+        id=row["id"], household_id=row["household_id"], source=row["source"], source_ref=row["source_ref"],
+        programme=row["programme"], category=row["category"], amount=row["amount"], paid_date=row["paid_date"],
+        year=row["year"],
+    )
+
+
+def history_entry(row: Row) -> HistoryEntry:
+    return HistoryEntry.model_validate(
+        {
+            **row,
+            "actor": {"sub": row["actor_sub"], "role": row["actor_role"], "region": row["actor_region"]},
+        }
+    )
+
+
+def status_as_of(changes: Sequence[Row], as_of: date, current: str) -> str:
+    """The status on `as_of`, from the history's status changes (oldest first)."""
+    status: str | None = None
+    first: str | None = None
+    for entry in changes:
+        change = next((c for c in entry["changes"] if c.get("field") == "status"), None)
+        if change is None:
+            continue
+        if first is None:
+            first = change.get("before") or change.get("after")
+        effective = entry["effective_date"] or entry["occurred_at"].date()
+        if effective <= as_of:
+            status = change.get("after")
+    return status or first or current
+
+
+class HouseholdService:
+    def __init__(self, session: AsyncSession, pii: PiiCipher, principal: Principal) -> None:
+        self.session = session
+        self.repo = RegistryRepository(session)
+        self.pii = pii
+        self.principal = principal
+        self.history = HistoryWriter(session, self.repo, principal)
+
+    # ================================================================ helpers
+
+    async def _household(self, household_id: uuid.UUID, *, for_update: bool = False) -> Row:
+        row = await self.repo.get_household(household_id, for_update=for_update)
+        if row is None or not self.principal.can_see(row["village_code"]):
+            raise household_not_found()
+        return row
+
+    async def _open_household(self, household_id: uuid.UUID) -> Row:
+        row = await self._household(household_id, for_update=True)
+        if row["archived_at"] is not None:
+            raise Conflict("the household is archived (已注销); it can no longer change", code="household_archived")
+        return row
+
+    async def _village(self, code: str, field: str) -> str:
+        try:
+            parsed = parse_region_code(code)
+        except InvalidRegionCode as exc:
+            raise Unprocessable(
+                str(exc), code="unknown_village", errors=[FieldError(field=field, message=str(exc))]
+            ) from None
+        if await self.repo.village(parsed.code12) is None:
+            message = "no such village in the region tree (行政区划)"
+            raise Unprocessable(message, code="unknown_village", errors=[FieldError(field=field, message=message)])
+        if not self.principal.can_see(parsed.code12):
+            raise Forbidden("the village is outside your region", code="out_of_scope")
+        return parsed.code12
+
+    def _national_id(
+        self, raw: str, *, birth_date: date | None, sex: Sex | None, prefix: str
+    ) -> NationalId | FieldError:
+        try:
+            return validate_national_id(raw, birth_date=birth_date, sex=sex, today=today())
+        except InvalidNationalId as exc:
+            field = {"birth_date_mismatch": "birth_date", "sex_mismatch": "sex"}.get(exc.code, "national_id")
+            return FieldError(field=f"{prefix}{field}", message=exc.message, code=exc.code)
+
+    @staticmethod
+    def _raise_id_errors(errors: list[FieldError]) -> None:
+        if not errors:
+            return
+        first = errors[0].code or ""
+        code = first if first in ("birth_date_mismatch", "sex_mismatch") else "invalid_national_id"
+        raise Unprocessable(
+            "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), code=code, errors=errors
+        )
+
+    async def _person_free(self, index: bytes, *, field: str, household_id: uuid.UUID | None) -> None:
+        """Refuse a person already active in a household (this one or another), with a masked reference."""
+        found = await self.repo.active_membership(index)
+        if found is None:
+            return
+        if household_id is not None and found["household_id"] == household_id:
+            raise Conflict(
+                "this person is already an active member of the household",
+                code="person_already_member",
+                errors=[FieldError(field=field, message="already a member of this household")],
+                extra={"member_id": str(found["member_id"])},
+            )
+        visible = self.principal.can_see(found["village_code"])
+        raise Conflict(
+            "this person is an active member of another household; end that membership first",
+            code="person_in_other_household",
+            errors=[FieldError(field=field, message="active in another household")],
+            extra={
+                "other_household": {
+                    "household_number_masked": mask_reference(found["household_number"]),
+                    "county_code": found["county_code"],
+                    "household_id": str(found["household_id"]) if visible else None,
+                }
+            },
+        )
+
+    def _member_values(self, body: MemberFields, person: NationalId, household: Row) -> Row:
+        return {
+            "household_id": household["id"],
+            "county_code": household["county_code"],
+            "name": body.name,
+            "national_id_enc": self.pii.encrypt(person.value, purpose=NATIONAL_ID),
+            "national_id_index": self.pii.blind_index(person.value, purpose=NATIONAL_ID),
+            "national_id_masked": person.masked(),
+            "sex": person.sex.value,
+            "birth_date": person.birth_date,
+            "relation": body.relation.value,
+            "health": body.health.value,
+            "disability_grade": body.disability_grade,
+            "labour_ability": body.labour_ability.value,
+            "education_stage": body.education_stage.value if body.education_stage else None,
+            "school": body.school,
+            "join_reason": body.join_reason.value,
+            "joined_on": body.joined_on,
+        }
+
+    @staticmethod
+    def _member_view(values: Row) -> Row:
+        """A member as history shows it: the masked ID in place of the secret columns."""
+        view = {k: v for k, v in values.items() if k in MEMBER_FIELDS}
+        view["national_id"] = values.get("national_id_masked")
+        return view
+
+    @staticmethod
+    def _household_view(values: Row) -> Row:
+        view = {k: v for k, v in values.items() if k in HOUSEHOLD_FIELDS}
+        view["phone"] = values.get("phone_masked")
+        view["bank_account"] = values.get("bank_account_masked")
+        return view
+
+    async def _read(self, row: Row, *, include_former: bool = False) -> HouseholdRead:
+        members = await self.repo.members_of(row["id"], include_former=include_former)
+        active = [m for m in members if m["active"]]
+        incomes = await self.repo.incomes_of(row["id"])
+        latest = income_read(incomes[0], len(active)) if incomes else None
+        return HouseholdRead(
+            id=row["id"],
+            household_number=row["household_number"],
+            county_code=row["county_code"],
+            township_code=row["township_code"],
+            village_code=row["village_code"],
+            address=row["address"],
+            phone_masked=row["phone_masked"],
+            status=row["status"],
+            base_status=row["base_status"],
+            monitoring=MonitoringInfo(case_id=row["monitoring_case_id"], since=row["monitoring_since"])
+            if row["monitoring_case_id"] else None,
+            dibao=row["dibao"],
+            tekun=row["tekun"],
+            negative_list=row["negative_list"],
+            negative_list_reason=row["negative_list_reason"],
+            has_bank_account=row["bank_account_enc"] is not None,
+            bank_account_masked=row["bank_account_masked"],
+            bank_name=row["bank_name"],
+            account_holder=row["account_holder"],
+            insured_years=sorted(row["insured_years"] or []),
+            head_member_id=row["head_member_id"],
+            member_count=len(active),
+            labour_count=sum(1 for m in active if m["labour_ability"] in LABOUR),
+            members=[member_read(m) for m in members],
+            latest_income=latest,
+            archived_at=row["archived_at"],
+            archive_reason=row["archive_reason"],
+            version=row["version"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    async def _replay(self, scope: str, key: str | None, request_hash: str) -> Outcome | None:
+        if key is None:
+            return None
+        stored = await store.lookup(self.session, scope=scope, key=key, request_hash=request_hash)
+        if stored is None:
+            return None
+        return Outcome(stored.status_code, stored.body, replayed=True)
+
+    async def _finish(
+        self, outcome: Outcome, *, scope: str | None = None, key: str | None = None, request_hash: str = ""
+    ) -> Outcome:
+        if key is not None and scope is not None:
+            await store.save(
+                self.session, scope=scope, key=key, request_hash=request_hash,
+                status_code=outcome.status_code, body=outcome.body,
+            )
+        await self.history.flush_audit()
+        await self.session.commit()
+        return outcome
+
+    async def _commit(self) -> None:
+        await self.history.flush_audit()
+        await self.session.commit()
+
+    async def _integrity(self, exc: IntegrityError) -> Conflict:
+        await self.session.rollback()
+        name = _constraint(exc)
+        if "uq_member_active_national_id_index" in name:
+            return Conflict(
+                "this person became active in another household meanwhile", code="person_in_other_household"
+            )
+        if "uq_household_county_code_household_number" in name:
+            return Conflict("the household number is already registered in the county", code="household_number_taken")
+        if "uq_benefit" in name:
+            return Conflict("this benefit was recorded meanwhile; retry to read it", code="benefit_reference_conflict")
+        return Conflict("the change conflicts with the current data; read it again", code="conflict")
+
+    # ================================================================ households
+
+    async def get(self, household_id: uuid.UUID, *, include_former: bool = False) -> HouseholdRead:
+        return await self._read(await self._household(household_id), include_former=include_former)
+
+    async def create(self, body: HouseholdCreate, *, idempotency_key: str | None) -> Outcome:
+        village = await self._village(body.village_code, "village_code")
+        scope = f"POST /v1/households:{self.principal.sub}"
+        request_hash = fingerprint(body)
+        if (replay := await self._replay(scope, idempotency_key, request_hash)) is not None:
+            return replay
+
+        people: list[NationalId] = []
+        errors: list[FieldError] = []
+        for i, m in enumerate(body.members):
+            result = self._national_id(m.national_id, birth_date=m.birth_date, sex=m.sex, prefix=f"members[{i}].")
+            if isinstance(result, FieldError):
+                errors.append(result)
+            else:
+                people.append(result)
+        self._raise_id_errors(errors)
+        seen: dict[str, int] = {}
+        for i, person in enumerate(people):
+            if person.value in seen:
+                raise Unprocessable(
+                    f"members[{i}] has the same ID number as members[{seen[person.value]}]",
+                    code="duplicate_national_id",
+                    errors=[FieldError(field=f"members[{i}].national_id", message="the same ID appears twice")],
+                )
+            seen[person.value] = i
+
+        county = village[:6]
+        if await self.repo.household_number_taken(county, body.household_number):
+            raise Conflict(
+                "the household number is already registered in the county",
+                code="household_number_taken",
+                errors=[FieldError(field="household_number", message="already registered")],
+            )
+        indexes = [self.pii.blind_index(p.value, purpose=NATIONAL_ID) for p in people]
+        for i, index in enumerate(indexes):
+            await self._person_free(index, field=f"members[{i}].national_id", household_id=None)
+
+        household_id = uuid.uuid4()
+        member_ids = [uuid.uuid4() for _ in people]
+        head_id = next(mid for mid, m in zip(member_ids, body.members, strict=True) if m.relation is Relation.head)
+        values: Row = {
+            "id": household_id,
+            "county_code": county,
+            "township_code": village[:9],
+            "village_code": village,
+            "household_number": body.household_number,
+            "address": body.address,
+            "phone_enc": self.pii.encrypt(_digits(body.phone), purpose=PHONE) if body.phone else None,
+            "phone_masked": mask_phone(_digits(body.phone)) if body.phone else None,
+            "status": body.status,
+            "base_status": body.status,
+            "dibao": body.dibao.value if body.dibao else None,
+            "tekun": body.tekun,
+            "negative_list": body.negative_list,
+            "negative_list_reason": body.negative_list_reason if body.negative_list else None,
+            "bank_account_enc": self.pii.encrypt(_digits(body.bank_account), purpose=BANK_ACCOUNT)
+            if body.bank_account else None,
+            "bank_account_masked": mask_bank_account(_digits(body.bank_account)) if body.bank_account else None,
+            "bank_name": body.bank_name,
+            "account_holder": body.account_holder,
+            "insured_years": sorted(set(body.insured_years)),
+            "head_member_id": head_id,
+        }
+        try:
+            await self.repo.insert_household(values)
+            await self.history.record(
+                household_id=household_id, county_code=county, entity_type="household", entity_id=None,
+                action="household.create", changes=created(self._household_view(values), HOUSEHOLD_FIELDS),
+            )
+            for member_id, m, person in zip(member_ids, body.members, people, strict=True):
+                member_values = {"id": member_id, **self._member_values(m, person, values)}
+                await self.repo.insert_member(member_values)
+                await self.history.record(
+                    household_id=household_id, county_code=county, entity_type="member", entity_id=member_id,
+                    action="member.add", changes=created(self._member_view(member_values), MEMBER_FIELDS),
+                )
+            for entry in body.incomes:
+                amounts = {f: getattr(entry, f) for f in INCOME_FIELDS}
+                await self.repo.insert_income(
+                    {"household_id": household_id, "year": entry.year, "county_code": county, **amounts}
+                )
+                await self.history.record(
+                    household_id=household_id, county_code=county, entity_type="income", entity_id=None,
+                    action="income.create",
+                    changes=created({f"incomes.{entry.year}.{k}": v for k, v in amounts.items()},
+                                    [f"incomes.{entry.year}.{f}" for f in INCOME_FIELDS]),
+                )
+            row = await self._household(household_id)
+            read = await self._read(row)
+            return await self._finish(
+                Outcome(201, _json(read)), scope=scope, key=idempotency_key, request_hash=request_hash
+            )
+        except IntegrityError as exc:
+            raise await self._integrity(exc) from None
+
+    async def update(self, household_id: uuid.UUID, body: HouseholdUpdate, *, if_match: int | None) -> HouseholdRead:
+        row = await self._open_household(household_id)
+        if if_match != -1:
+            check_version(row, if_match, what="household")
+        sent = body.model_fields_set - {"reason"}
+        new: Row = {}
+        changes: list[FieldChange] = []
+        for name in sent:
+            value = getattr(body, name)
+            if name in ("tekun", "negative_list", "status") and value is None:
+                raise Unprocessable(
+                    f"{name} cannot be null", errors=[FieldError(field=name, message="cannot be null")]
+                )
+        if "village_code" in sent:
+            if body.village_code is None:
+                raise Unprocessable("village_code cannot be null",
+                                    errors=[FieldError(field="village_code", message="cannot be null")])
+            village = await self._village(body.village_code, "village_code")
+            if village[:6] != row["county_code"]:
+                raise Unprocessable(
+                    "a household moves only within its county (the household number is unique per county)",
+                    code="county_change_not_allowed",
+                    errors=[FieldError(field="village_code", message="another county")],
+                )
+            new.update(village_code=village, township_code=village[:9])
+        for name in ("address", "bank_name", "account_holder", "negative_list_reason", "tekun", "negative_list"):
+            if name in sent:
+                new[name] = getattr(body, name)
+        if "dibao" in sent:
+            new["dibao"] = body.dibao.value if body.dibao else None
+        if "insured_years" in sent:
+            new["insured_years"] = sorted(set(body.insured_years or []))
+        if "status" in sent and body.status != row["status"]:
+            if row["monitoring_case_id"] is not None:
+                raise Conflict(
+                    "the household is monitored; its status changes through /monitoring-status",
+                    code="household_monitored",
+                )
+            new.update(status=body.status, base_status=body.status)
+        negative = new.get("negative_list", row["negative_list"])
+        reason_after = new.get("negative_list_reason", row["negative_list_reason"])
+        if negative and not reason_after:
+            raise Unprocessable(
+                "negative_list_reason is required when negative_list is true",
+                errors=[FieldError(field="negative_list_reason", message="required when negative_list is true")],
+            )
+        if not negative and "negative_list" in sent:
+            new["negative_list_reason"] = None
+        for name, purpose, masker in ((PHONE, PHONE, mask_phone), ("bank_account", BANK_ACCOUNT, mask_bank_account)):
+            if name not in sent:
+                continue
+            value = _digits(getattr(body, name)) if getattr(body, name) else None
+            old_blob = row[f"{name}_enc"]
+            old = self.pii.decrypt(bytes(old_blob), purpose=purpose) if old_blob is not None else None
+            if value != old:
+                new[f"{name}_enc"] = self.pii.encrypt(value, purpose=purpose) if value else None
+                new[f"{name}_masked"] = masker(value) if value else None
+                changes.append(FieldChange(name, row[f"{name}_masked"], new[f"{name}_masked"]))
+        relation_changes: list[tuple[Row, str]] = []
+        if "head_member_id" in sent and body.head_member_id != row["head_member_id"]:
+            if body.head_member_id is None:
+                raise Unprocessable("head_member_id cannot be null",
+                                    errors=[FieldError(field="head_member_id", message="cannot be null")])
+            head = await self.repo.get_member(body.head_member_id, for_update=True)
+            if head is None or head["household_id"] != household_id or not head["active"]:
+                raise Unprocessable(
+                    "the new head must be an active member of this household",
+                    code="invalid_head",
+                    errors=[FieldError(field="head_member_id", message="not an active member of this household")],
+                )
+            new["head_member_id"] = head["id"]
+            relation_changes.append((head, Relation.head.value))
+            if row["head_member_id"] is not None:
+                old_head = await self.repo.get_member(row["head_member_id"], for_update=True)
+                if old_head is not None and old_head["active"]:
+                    relation_changes.append((old_head, Relation.other.value))
+
+        compared = [f for f in HOUSEHOLD_FIELDS if f not in (PHONE, "bank_account")]
+        changes = diff(row, {**row, **new}, compared) + changes
+        if not changes:
+            return await self._read(row)
+        updated = await self.repo.update_household(household_id, new)
+        await self.history.record(
+            household_id=household_id, county_code=row["county_code"], entity_type="household", entity_id=None,
+            action="household.update", changes=changes, reason=body.reason,
+        )
+        for member_row, relation in relation_changes:
+            if member_row["relation"] != relation:
+                await self.repo.update_member(member_row["id"], {"relation": relation})
+                await self.history.record(
+                    household_id=household_id, county_code=row["county_code"], entity_type="member",
+                    entity_id=member_row["id"], action="member.update",
+                    changes=[FieldChange("relation", member_row["relation"], relation)],
+                    reason=body.reason or "head of household changed (户主变更)",
+                )
+        read = await self._read(updated)
+        await self._commit()
+        return read
+
+    async def archive(self, household_id: uuid.UUID, reason: str, *, if_match: int | None) -> HouseholdRead:
+        row = await self._open_household(household_id)
+        if if_match != -1:
+            check_version(row, if_match, what="household")
+        ended = await self.repo.end_memberships(
+            household_id, left_on=today(), reason="other", note=f"archived: {reason}"
+        )
+        updated = await self.repo.update_household(
+            household_id, {"archived_at": await self.repo.now(), "archive_reason": reason}
+        )
+        await self.history.record(
+            household_id=household_id, county_code=row["county_code"], entity_type="household", entity_id=None,
+            action="household.archive",
+            changes=[FieldChange("archived_at", None, plain(updated["archived_at"])),
+                     FieldChange("archive_reason", None, reason)],
+            reason=reason,
+        )
+        for m in ended:
+            await self.history.record(
+                household_id=household_id, county_code=row["county_code"], entity_type="member", entity_id=m["id"],
+                action="member.end", changes=[FieldChange("active", True, False)], reason="household archived",
+            )
+        read = await self._read(updated, include_former=True)
+        await self._commit()
+        return read
+
+    # ================================================================ members
+
+    async def get_member(self, member_id: uuid.UUID) -> MemberRead:
+        row = await self.repo.get_member(member_id)
+        if row is None:
+            raise member_not_found()
+        await self._member_scope(row)
+        return member_read(row)
+
+    async def _member_scope(self, member_row: Row) -> Row:
+        household = await self.repo.get_household(member_row["household_id"])
+        if household is None or not self.principal.can_see(household["village_code"]):
+            raise member_not_found()
+        return household
+
+    async def list_members(self, household_id: uuid.UUID, *, include_former: bool) -> list[MemberRead]:
+        await self._household(household_id)
+        return [member_read(m) for m in await self.repo.members_of(household_id, include_former=include_former)]
+
+    async def add_member(
+        self, household_id: uuid.UUID, body: MemberAdd, *, if_match: int | None, idempotency_key: str | None
+    ) -> Outcome:
+        household = await self._open_household(household_id)
+        scope = f"POST /v1/households/{household_id}/members:{self.principal.sub}"
+        request_hash = fingerprint(body)
+        if (replay := await self._replay(scope, idempotency_key, request_hash)) is not None:
+            return replay
+        if if_match is not None and if_match != -1:
+            check_version(household, if_match, what="household")
+        person = self._national_id(body.national_id, birth_date=body.birth_date, sex=body.sex, prefix="")
+        if isinstance(person, FieldError):
+            self._raise_id_errors([person])
+            raise AssertionError  # unreachable
+        index = self.pii.blind_index(person.value, purpose=NATIONAL_ID)
+        await self._person_free(index, field="national_id", household_id=household_id)
+        becomes_head = False
+        if body.relation is Relation.head:
+            if household["head_member_id"] is not None:
+                raise Conflict(
+                    "the household already has a head (户主); change it with PATCH head_member_id",
+                    code="head_exists",
+                    errors=[FieldError(field="relation", message="the household already has a head")],
+                )
+            becomes_head = True
+        member_id = uuid.uuid4()
+        values = {"id": member_id, **self._member_values(body, person, household)}
+        if values["joined_on"] is None:
+            values["joined_on"] = person.birth_date if body.join_reason.value == "birth" else today()
+        try:
+            await self.repo.insert_member(values)
+            if becomes_head:
+                await self.repo.update_household(household_id, {"head_member_id": member_id}, bump_version=False)
+            await self.repo.touch_household(household_id)
+            await self.history.record(
+                household_id=household_id, county_code=household["county_code"], entity_type="member",
+                entity_id=member_id, action="member.add",
+                changes=created(self._member_view(values), MEMBER_FIELDS), reason=body.reason,
+                effective_date=values["joined_on"],
+            )
+            row = await self.repo.get_member(member_id)
+            assert row is not None
+            return await self._finish(
+                Outcome(201, _json(member_read(row))), scope=scope, key=idempotency_key, request_hash=request_hash
+            )
+        except IntegrityError as exc:
+            raise await self._integrity(exc) from None
+
+    async def _member_for_change(self, household_id: uuid.UUID, member_id: uuid.UUID) -> tuple[Row, Row]:
+        household = await self._open_household(household_id)
+        row = await self.repo.get_member(member_id, for_update=True)
+        if row is None or row["household_id"] != household_id:
+            raise member_not_found()
+        return household, row
+
+    async def update_member(
+        self, household_id: uuid.UUID, member_id: uuid.UUID, body: MemberUpdate, *, if_match: int | None
+    ) -> MemberRead:
+        household, row = await self._member_for_change(household_id, member_id)
+        if if_match != -1:
+            check_version(row, if_match, what="member")
+        sent = body.model_fields_set - {"reason"}
+        for name in ("name", "national_id", "sex", "birth_date", "relation", "health", "labour_ability"):
+            if name in sent and getattr(body, name) is None:
+                raise Unprocessable(f"{name} cannot be null", errors=[FieldError(field=name, message="cannot be null")])
+        new: Row = {}
+        for name in ("name", "school"):
+            if name in sent:
+                new[name] = getattr(body, name)
+        for name in ("health", "labour_ability", "education_stage"):
+            if name in sent:
+                value = getattr(body, name)
+                new[name] = value.value if value is not None else None
+        if "disability_grade" in sent:
+            new["disability_grade"] = body.disability_grade
+        health = new.get("health", row["health"])
+        grade = new.get("disability_grade", row["disability_grade"])
+        if health == "disabled" and grade is None:
+            raise Unprocessable(
+                "disability_grade (残疾等级 1–4) is required when health is disabled",
+                errors=[FieldError(field="disability_grade", message="required when health is disabled")],
+            )
+        if health != "disabled" and grade is not None:
+            if "disability_grade" in sent:
+                raise Unprocessable(
+                    "disability_grade is only recorded when health is disabled (残疾)",
+                    errors=[FieldError(field="disability_grade", message="only when health is disabled")],
+                )
+            new["disability_grade"] = None
+        if "relation" in sent and body.relation is not None and body.relation.value != row["relation"]:
+            if Relation.head.value in (body.relation.value, row["relation"]):
+                raise Conflict(
+                    "the head (户主) changes with PATCH /v1/households/{id} head_member_id",
+                    code="head_via_household",
+                    errors=[FieldError(field="relation", message="use head_member_id on the household")],
+                )
+            new["relation"] = body.relation.value
+        if sent & {"national_id", "sex", "birth_date"}:
+            raw = body.national_id if "national_id" in sent and body.national_id else (
+                self.pii.decrypt(bytes(row["national_id_enc"]), purpose=NATIONAL_ID)
+            )
+            person = self._national_id(
+                raw,
+                birth_date=body.birth_date if "birth_date" in sent else None,
+                sex=body.sex if "sex" in sent else None,
+                prefix="",
+            )
+            if isinstance(person, FieldError):
+                self._raise_id_errors([person])
+                raise AssertionError  # unreachable
+            index = self.pii.blind_index(person.value, purpose=NATIONAL_ID)
+            if index != bytes(row["national_id_index"]):
+                if row["active"]:
+                    await self._person_free(index, field="national_id", household_id=None)
+                new.update(
+                    national_id_enc=self.pii.encrypt(person.value, purpose=NATIONAL_ID),
+                    national_id_index=index,
+                    national_id_masked=person.masked(),
+                )
+            new.update(sex=person.sex.value, birth_date=person.birth_date)
+        before = self._member_view(row)
+        after = self._member_view({**row, **new})
+        changes = diff(before, after, MEMBER_FIELDS)
+        if "national_id_index" in new and not any(c.field == "national_id" for c in changes):
+            changes.append(FieldChange("national_id", row["national_id_masked"], new["national_id_masked"]))
+        if not changes:
+            return member_read(row)
+        try:
+            updated = await self.repo.update_member(member_id, new)
+            await self.repo.touch_household(household_id)
+        except IntegrityError as exc:
+            raise await self._integrity(exc) from None
+        await self.history.record(
+            household_id=household_id, county_code=household["county_code"], entity_type="member",
+            entity_id=member_id, action="member.update", changes=changes, reason=body.reason,
+        )
+        await self._commit()
+        return member_read(updated)
+
+    async def end_member(
+        self, household_id: uuid.UUID, member_id: uuid.UUID, body: MemberEnd, *, if_match: int | None
+    ) -> MemberRead:
+        household, row = await self._member_for_change(household_id, member_id)
+        if if_match != -1:
+            check_version(row, if_match, what="member")
+        if not row["active"]:
+            raise Conflict("the membership has already ended", code="membership_ended")
+        if body.effective_date > today():
+            raise Unprocessable(
+                "effective_date cannot be in the future",
+                errors=[FieldError(field="effective_date", message="in the future")],
+            )
+        if row["joined_on"] is not None and body.effective_date < row["joined_on"]:
+            raise Unprocessable(
+                "effective_date is before the member joined",
+                errors=[FieldError(field="effective_date", message="before joined_on")],
+            )
+        updated = await self.repo.update_member(
+            member_id,
+            {"active": False, "left_on": body.effective_date, "leave_reason": body.reason.value,
+             "leave_note": body.note},
+        )
+        changes = [
+            FieldChange("active", True, False),
+            FieldChange("left_on", None, plain(body.effective_date)),
+            FieldChange("leave_reason", None, body.reason.value),
+        ]
+        if household["head_member_id"] == member_id:
+            await self.repo.update_household(household_id, {"head_member_id": None}, bump_version=False)
+            changes.append(FieldChange("head_member_id", str(member_id), None))
+        await self.repo.touch_household(household_id)
+        await self.history.record(
+            household_id=household_id, county_code=household["county_code"], entity_type="member",
+            entity_id=member_id, action="member.end", changes=changes, reason=body.note or body.reason.value,
+            effective_date=body.effective_date,
+        )
+        await self._commit()
+        return member_read(updated)
+
+    async def reveal_member(self, member_id: uuid.UUID, purpose: str) -> MemberReveal:
+        row = await self.repo.get_member(member_id)
+        if row is None:
+            raise member_not_found()
+        household = await self._member_scope(row)
+        value = self.pii.decrypt(bytes(row["national_id_enc"]), purpose=NATIONAL_ID)
+        audit_id = await audit.append(
+            self.session, service=SERVICE, actor=self.principal, action="member.national_id.reveal",
+            resource_type="member", resource_id=str(member_id),
+            detail={"household_id": str(row["household_id"]), "county_code": household["county_code"],
+                    "purpose": purpose, "national_id_masked": row["national_id_masked"]},
+        )
+        await self.session.commit()
+        return MemberReveal(member_id=member_id, national_id=value, purpose=purpose, audit_id=audit_id)
+
+    # ================================================================ incomes and benefits
+
+    async def list_incomes(self, household_id: uuid.UUID) -> list[IncomeRead]:
+        await self._household(household_id)
+        total, _ = await self.repo.member_counts(household_id)
+        return [income_read(r, total) for r in await self.repo.incomes_of(household_id)]
+
+    async def put_income(
+        self, household_id: uuid.UUID, year: int, body: IncomeAmounts, *, if_match: int | None, reason: str | None
+    ) -> tuple[IncomeRead, bool]:
+        household = await self._open_household(household_id)
+        existing = await self.repo.get_income(household_id, year, for_update=True)
+        amounts = {f: getattr(body, f) for f in INCOME_FIELDS}
+        prefix = f"incomes.{year}."
+        if existing is None:
+            if if_match is not None and if_match != -1:
+                raise PreconditionFailed(f"there is no income record for {year} yet", code="version_conflict")
+            row = await self.repo.insert_income(
+                {"household_id": household_id, "year": year, "county_code": household["county_code"], **amounts}
+            )
+            changes = created({prefix + k: v for k, v in amounts.items()}, [prefix + f for f in INCOME_FIELDS])
+            action, was_created = "income.create", True
+        else:
+            if if_match != -1:
+                check_version(existing, if_match, what=f"income record of {year}")
+            changes = diff(
+                {prefix + f: existing[f] for f in INCOME_FIELDS}, {prefix + f: amounts[f] for f in INCOME_FIELDS},
+                [prefix + f for f in INCOME_FIELDS],
+            )
+            if not changes:
+                total, _ = await self.repo.member_counts(household_id)
+                return income_read(existing, total), False
+            row = await self.repo.update_income(household_id, year, amounts)
+            action, was_created = "income.update", False
+        await self.repo.touch_household(household_id)
+        await self.history.record(
+            household_id=household_id, county_code=household["county_code"], entity_type="income", entity_id=None,
+            action=action, changes=changes, reason=reason,
+        )
+        total, _ = await self.repo.member_counts(household_id)
+        read = income_read(row, total)
+        await self._commit()
+        return read, was_created
+
+    async def list_benefits(self, household_id: uuid.UUID) -> list[BenefitRead]:
+        await self._household(household_id)
+        return [benefit_read(r) for r in await self.repo.benefits_of(household_id)]
+
+    async def record_benefit(
+        self, household_id: uuid.UUID, body: BenefitCreate, *, idempotency_key: str | None
+    ) -> Outcome:
+        household = await self._household(household_id, for_update=True)
+        scope = f"POST /v1/households/{household_id}/benefits"
+        request_hash = fingerprint(body)
+        if (replay := await self._replay(scope, idempotency_key, request_hash)) is not None:
+            return replay
+        existing = await self.repo.benefit_by_source(household["county_code"], body.source, body.source_ref)
+        if existing is not None:
+            read = benefit_read(existing)
+            same = existing["household_id"] == household_id and BenefitCreate.model_validate(
+                read.model_dump(include=set(BenefitCreate.model_fields))
+            ) == body
+            if not same:
+                raise Conflict(
+                    "this source reference was already recorded with different details",
+                    code="benefit_reference_conflict",
+                    extra={"benefit_id": str(existing["id"])} if existing["household_id"] == household_id else None,
+                )
+            return Outcome(200, _json(read), replayed=True)
+        benefit_id = uuid.uuid4()
+        try:
+            row = await self.repo.insert_benefit(
+                {
+                    "id": benefit_id, "household_id": household_id, "county_code": household["county_code"],
+                    "source": body.source, "source_ref": body.source_ref, "programme": body.programme,
+                    "category": body.category, "amount": body.amount, "paid_date": body.paid_date,
+                    "year": body.year, "recorded_by": self.principal.sub,
+                }
+            )
+            before, after = await self.repo.add_benefit_income(
+                household_id=household_id, county_code=household["county_code"], year=body.year, amount=body.amount
+            )
+        except IntegrityError as exc:
+            raise await self._integrity(exc) from None
+        await self.repo.touch_household(household_id)
+        prefix = f"incomes.{body.year}."
+        await self.history.record(
+            household_id=household_id, county_code=household["county_code"], entity_type="benefit",
+            entity_id=benefit_id, action="benefit.record",
+            changes=[
+                FieldChange("benefit", None, {"source": body.source, "source_ref": body.source_ref,
+                                              "programme": body.programme, "category": body.category,
+                                              "amount": plain(body.amount), "year": body.year}),
+                FieldChange(prefix + "benefit_income", plain(before["benefit_income"]) if before else None,
+                            plain(after["benefit_income"])),
+            ],
+            reason=f"{body.programme} {body.category or ''}".strip(),
+            effective_date=body.paid_date,
+        )
+        return await self._finish(
+            Outcome(201, _json(benefit_read(row))), scope=scope, key=idempotency_key, request_hash=request_hash
+        )
+
+    # ================================================================ monitoring status
+
+    async def monitoring_status(self, household_id: uuid.UUID) -> MonitoringStatusRead:
+        row = await self._household(household_id)
+        return MonitoringStatusRead(
+            household_id=row["id"], status=row["status"], monitoring_case_id=row["monitoring_case_id"],
+            version=row["version"],
+        )
+
+    async def change_monitoring_status(
+        self, household_id: uuid.UUID, body: MonitoringStatusChange, *, idempotency_key: str | None
+    ) -> Outcome:
+        row = await self._household(household_id, for_update=True)
+        scope = f"PUT /v1/households/{household_id}/monitoring-status"
+        request_hash = fingerprint(body)
+        if (replay := await self._replay(scope, idempotency_key, request_hash)) is not None:
+            return replay
+        if body.action == "set" and row["archived_at"] is not None:
+            raise Conflict("the household is archived (已注销)", code="household_archived")
+        current = MonitoringState(
+            status=HouseholdStatus(row["status"]), base_status=HouseholdStatus(row["base_status"]),
+            case_id=row["monitoring_case_id"], since=row["monitoring_since"],
+        )
+        try:
+            outcome = change_monitoring(
+                current, action=body.action,
+                monitoring_type=HouseholdStatus(body.monitoring_type) if body.monitoring_type else None,
+                case_id=body.case_id, effective_date=body.effective_date,
+            )
+        except MonitoringRefused as exc:
+            if exc.code == "invalid_monitoring_type":
+                raise Unprocessable(
+                    exc.message, code=exc.code, errors=[FieldError(field="monitoring_type", message=exc.message)]
+                ) from None
+            raise Conflict(
+                exc.message, code=exc.code,
+                extra={"monitoring_case_id": str(current.case_id) if current.case_id else None},
+            ) from None
+        if outcome.changed:
+            state = outcome.state
+            updated = await self.repo.update_household(
+                household_id,
+                {"status": state.status.value, "monitoring_case_id": state.case_id, "monitoring_since": state.since},
+            )
+            await self.history.record(
+                household_id=household_id, county_code=row["county_code"], entity_type="status", entity_id=None,
+                action=f"status.{body.action}",
+                changes=diff(row, updated, ("status", "monitoring_case_id", "monitoring_since")),
+                reason=body.reason, effective_date=body.effective_date,
+            )
+            row = updated
+        read = MonitoringStatusRead(
+            household_id=household_id, status=row["status"], monitoring_case_id=row["monitoring_case_id"],
+            version=row["version"],
+        )
+        return await self._finish(Outcome(200, _json(read)), scope=scope, key=idempotency_key,
+                                  request_hash=request_hash)
+
+    # ================================================================ history, facts, bank account
+
+    async def history_page(self, household_id: uuid.UUID, *, before_id: int | None, limit: int) -> list[HistoryEntry]:
+        await self._household(household_id)
+        rows = await self.repo.history_of(household_id, before_id=before_id, limit=limit)
+        return [history_entry(r) for r in rows]
+
+    async def facts(self, household_id: uuid.UUID, as_of: date | None) -> HouseholdFacts:
+        row = await self._household(household_id)
+        day = as_of or today()
+        members = await self.repo.members_of(household_id, include_former=True)
+        present = [
+            m for m in members
+            if (m["joined_on"] is None or m["joined_on"] <= day) and (m["left_on"] is None or m["left_on"] > day)
+        ] if as_of is not None else [m for m in members if m["active"]]
+        status = row["status"]
+        if as_of is not None:
+            status = status_as_of(await self.repo.status_changes(household_id), day, row["status"])
+        incomes = {r["year"]: r for r in await self.repo.incomes_of(household_id)}
+        years = sorted((y for y in incomes if y <= day.year), reverse=True)
+        latest = incomes[years[0]] if years else None
+        previous = incomes.get(years[0] - 1) if years else None
+        return HouseholdFacts(
+            household_id=row["id"],
+            household_number=row["household_number"],
+            county_code=row["county_code"],
+            village_code=row["village_code"],
+            status=status,
+            member_count=len(present),
+            labour_count=sum(1 for m in present if m["labour_ability"] in LABOUR),
+            income_year=latest["year"] if latest else None,
+            annual_net_income=latest["net_income"] if latest else None,
+            previous_annual_net_income=previous["net_income"] if previous else None,
+            negative_list=row["negative_list"],
+            negative_list_reason=row["negative_list_reason"],
+            insured_years=sorted(row["insured_years"] or []),
+            has_bank_account=row["bank_account_enc"] is not None,
+            bank_account_masked=row["bank_account_masked"],
+            members=[
+                MemberFacts(
+                    member_id=m["id"], name=m["name"], national_id_masked=m["national_id_masked"], sex=m["sex"],
+                    birth_date=m["birth_date"], relation=m["relation"], labour_ability=m["labour_ability"],
+                    education_stage=m["education_stage"], active=m["active"],
+                )
+                for m in present
+            ],
+        )
+
+    async def reveal_bank_account(self, household_id: uuid.UUID, purpose: str) -> BankAccountReveal:
+        row = await self._household(household_id)
+        if row["bank_account_enc"] is None:
+            raise NotFound("the household has no bank account on record", code="no_bank_account")
+        value = self.pii.decrypt(bytes(row["bank_account_enc"]), purpose=BANK_ACCOUNT)
+        await audit.append(
+            self.session, service=SERVICE, actor=self.principal, action="household.bank_account.reveal",
+            resource_type="household", resource_id=str(household_id),
+            detail={"county_code": row["county_code"], "purpose": purpose,
+                    "bank_account_masked": row["bank_account_masked"]},
+        )
+        await self.session.commit()
+        return BankAccountReveal(
+            household_id=household_id, bank_account=value, bank_name=row["bank_name"],
+            account_holder=row["account_holder"],
+        )
+
+    async def reveal_phone(self, household_id: uuid.UUID, purpose: str) -> tuple[str | None, int]:
+        row = await self._household(household_id)
+        value = self.pii.decrypt(bytes(row["phone_enc"]), purpose=PHONE) if row["phone_enc"] is not None else None
+        audit_id = await audit.append(
+            self.session, service=SERVICE, actor=self.principal, action="household.phone.reveal",
+            resource_type="household", resource_id=str(household_id),
+            detail={"county_code": row["county_code"], "purpose": purpose, "phone_masked": row["phone_masked"]},
+        )
+        await self.session.commit()
+        return value, audit_id
+
+
+def _digits(value: str | None) -> str:
+    """Phone and account numbers are stored as their digits (spaces and dashes dropped; a leading + kept)."""
+    if value is None:
+        return ""
+    return "".join(ch for ch in value if ch.isdigit() or ch == "+")

@@ -1,0 +1,455 @@
+"""Bulk import jobs (批量导入): CSV or XLSX in the documented template, one row per member.
+
+`submit` checks the request, stores the job row and the idempotency key, and commits: from then
+on the job exists for `GET /v1/imports/{id}` even if the work fails. `run` does the work in its
+own transactions: parse and validate every row (domain/import_rows.py), check the rows against
+the database (villages in the region tree and in the caller's region, household numbers not yet
+registered, people not active elsewhere), then write everything with COPY in one transaction
+together with the job's result, the row errors and one audit record.
+
+Modes: `all_or_nothing` imports nothing when any row has an error; `valid_rows` imports every
+valid row (a household whose own fields are invalid is skipped whole; a household whose head's
+row is rejected is imported without a head and counted in `households_without_head`).
+Households are created, never merged: a household number already registered is a row error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.registry.api.schemas import (
+    ImportJobRead,
+    ImportResult,
+    ImportRowError,
+    JobProgress,
+)
+from services.registry.db.repository import RegistryRepository, Row
+from services.registry.db.tables import idempotency
+from services.registry.domain.import_rows import MemberRow, ParseResult, RowError, parse_rows, read_csv, read_xlsx
+from services.registry.domain.model import MONITORING_TYPES
+from services.registry.services import bulk
+from services.registry.services.common import SERVICE, today
+from services.registry.services.households import mask_reference
+from shared import audit
+from shared.auth import Principal
+from shared.errors import NotFound, PayloadTooLarge, Unprocessable
+from shared.idempotency import IdempotencyStore
+from shared.logging import get_logger, request_id_var
+from shared.metrics import JOB_DURATION, JOB_ROWS
+from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pii import PiiCipher
+
+log = get_logger("fangpin.registry.imports")
+store = IdempotencyStore(idempotency)
+
+ERRORS_IN_JOB = 100
+XLSX_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",)
+
+
+def detect_format(data: bytes, filename: str | None, content_type: str | None, explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    if data[:4] == b"PK\x03\x04":
+        return "xlsx"
+    if filename and filename.lower().endswith(".xlsx"):
+        return "xlsx"
+    if content_type and content_type.split(";")[0].strip() in XLSX_TYPES:
+        return "xlsx"
+    return "csv"
+
+
+def import_not_found() -> NotFound:
+    return NotFound("no such import job", code="import_not_found")
+
+
+def job_read(row: Row, errors: Sequence[Row]) -> ImportJobRead:
+    result = ImportResult.model_validate(row["result"]) if row["result"] else None
+    return ImportJobRead(
+        id=row["id"],
+        status=row["status"],
+        mode=row["mode"],
+        format=row["format"],
+        filename=row["filename"],
+        file_sha256=row["file_sha256"],
+        file_bytes=row["file_bytes"],
+        progress=JobProgress(phase=row["phase"], done=row["processed_rows"], total=row["total_rows"]),
+        error_count=row["error_count"],
+        errors=[error_read(e) for e in errors],
+        result=result,
+        failure=row["failure"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def error_read(row: Row) -> ImportRowError:
+    return ImportRowError(row=row["row_number"], column=row["column_key"], message=row["message"], code=row["code"])
+
+
+class _Counter:
+    """Counts rows as the parser pulls them (read from the event loop for progress)."""
+
+    def __init__(self, rows: Iterable[Sequence[str]]) -> None:
+        self._rows = iter(rows)
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Sequence[str]]:
+        for row in self._rows:
+            self.count += 1
+            yield row
+
+
+@dataclass
+class Parsed:
+    result: ParseResult | None
+    failure: str | None = None
+
+
+def parse_file(data: bytes, fmt: str, day: date, counter_box: list[_Counter]) -> Parsed:
+    """Read and validate the file (CPU-bound: runs in a worker thread)."""
+    try:
+        rows = read_xlsx(data) if fmt == "xlsx" else read_csv(data)
+        counter = _Counter(rows)
+        counter_box.append(counter)
+        return Parsed(parse_rows(counter, today=day))
+    except Exception as exc:  # a file we cannot read is the job's failure, not the service's
+        log.warning("registry.import.unreadable", format=fmt, error_type=type(exc).__name__)
+        if fmt == "xlsx":
+            return Parsed(None, "the file is not a readable XLSX workbook")
+        return Parsed(None, "the file is not a readable CSV (UTF-8 or GB18030, comma-separated)")
+
+
+def _has_nul(row: MemberRow) -> str | None:
+    for column, value in (
+        ("member_name", row.member_name), ("school", row.school), ("address", row.household.address),
+        ("household_number", row.household.household_number),
+    ):
+        if value is not None and "\x00" in value:
+            return column
+    return None
+
+
+class ImportService:
+    def __init__(
+        self,
+        session: AsyncSession,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        pii: PiiCipher,
+        principal: Principal,
+    ) -> None:
+        self.session = session
+        self.sessionmaker = sessionmaker
+        self.repo = RegistryRepository(session)
+        self.pii = pii
+        self.principal = principal
+
+    # ------------------------------------------------------------------ reads
+
+    async def _job(self, job_id: uuid.UUID) -> Row:
+        row = await self.repo.get_import_job(job_id)
+        if row is None or not self.principal.can_see(row["scope_region"]):
+            raise import_not_found()
+        return row
+
+    async def get(self, job_id: uuid.UUID) -> ImportJobRead:
+        row = await self._job(job_id)
+        errors = await self.repo.import_errors(job_id, after_seq=0, limit=ERRORS_IN_JOB)
+        return job_read(row, errors)
+
+    async def errors(self, job_id: uuid.UUID, *, cursor: str | None, limit: int) -> Page[ImportRowError]:
+        await self._job(job_id)
+        after = decode_cursor(cursor, 1)
+        after_seq = int(after[0]) if after and isinstance(after[0], int) else 0
+        rows = await self.repo.import_errors(job_id, after_seq=after_seq, limit=limit + 1)
+        items = [error_read(r) for r in rows[:limit]]
+        next_cursor = encode_cursor([rows[limit - 1]["seq"]]) if len(rows) > limit else None
+        return Page[ImportRowError](items=items, next_cursor=next_cursor)
+
+    async def list_jobs(self, *, limit: int) -> list[ImportJobRead]:
+        rows = await self.repo.list_import_jobs(scope_prefix=self.principal.region, before=None, limit=limit)
+        return [job_read(r, []) for r in rows]
+
+    # ------------------------------------------------------------------ submit
+
+    async def submit(
+        self,
+        data: bytes,
+        *,
+        filename: str | None,
+        fmt: str,
+        mode: str,
+        idempotency_key: str | None,
+        max_bytes: int,
+    ) -> tuple[ImportJobRead, bool]:
+        """Create the job (committed). Returns (job, created); `created` is False for a replay."""
+        if len(data) > max_bytes:
+            raise PayloadTooLarge(f"the file is larger than {max_bytes} bytes", code="payload_too_large")
+        if not data.strip():
+            raise Unprocessable("the file is empty", code="empty_file")
+        digest = hashlib.sha256(data).hexdigest()
+        scope = f"POST /v1/imports:{self.principal.sub}"
+        request_hash = hashlib.sha256(f"{digest}:{mode}:{fmt}".encode()).hexdigest()
+        if idempotency_key is not None:
+            stored = await store.lookup(self.session, scope=scope, key=idempotency_key, request_hash=request_hash)
+            if stored is not None:
+                job_id = uuid.UUID(str(stored.body["id"]))
+                await self.session.commit()
+                return await self.get(job_id), False
+        job_id = uuid.uuid4()
+        row = await self.repo.insert_import_job(
+            {
+                "id": job_id,
+                "status": "queued",
+                "mode": mode,
+                "format": fmt,
+                "filename": (filename or "")[:200] or None,
+                "file_sha256": digest,
+                "file_bytes": len(data),
+                "scope_region": self.principal.region,
+                "created_by": self.principal.sub,
+                "phase": "queued",
+            }
+        )
+        if idempotency_key is not None:
+            await store.save(
+                self.session, scope=scope, key=idempotency_key, request_hash=request_hash, status_code=202,
+                body={"id": str(job_id)},
+            )
+        await audit.append(
+            self.session, service=SERVICE, actor=self.principal, action="import.submit", resource_type="import_job",
+            resource_id=str(job_id), detail={"mode": mode, "format": fmt, "file_sha256": digest, "bytes": len(data)},
+        )
+        await self.session.commit()
+        return job_read(row, []), True
+
+    # ------------------------------------------------------------------ run
+
+    async def run(self, job_id: uuid.UUID, data: bytes, *, fmt: str, mode: str) -> None:
+        """Do the import. Never raises for bad input: every outcome ends in the job row."""
+        started = time.perf_counter()
+        try:
+            await self._run(job_id, data, fmt=fmt, mode=mode)
+        except asyncio.CancelledError:
+            await self._fail(job_id, "interrupted: the service stopped; submit it again")
+            raise
+        except Exception as exc:
+            log.error("registry.import.failed", job_id=str(job_id), error_type=type(exc).__name__)
+            await self._fail(job_id, "the import failed unexpectedly; nothing was imported")
+        finally:
+            JOB_DURATION.labels(SERVICE, "import").observe(time.perf_counter() - started)
+
+    async def _update(self, job_id: uuid.UUID, **values: Any) -> None:
+        async with self.sessionmaker() as session:
+            await RegistryRepository(session).update_import_job(job_id, values)
+            await session.commit()
+
+    async def _fail(self, job_id: uuid.UUID, message: str) -> None:
+        try:
+            await self._update(
+                job_id, status="failed", phase="done", failure=message, finished_at=datetime.now(UTC)
+            )
+        except Exception as exc:
+            log.error("registry.import.fail_record_failed", job_id=str(job_id), error_type=type(exc).__name__)
+
+    async def _run(self, job_id: uuid.UUID, data: bytes, *, fmt: str, mode: str) -> None:
+        day = today()
+        estimate = max(data.count(b"\n") - 1, 0) if fmt == "csv" else None
+        await self._update(
+            job_id, status="running", phase="parsing", started_at=datetime.now(UTC), total_rows=estimate
+        )
+        box: list[_Counter] = []
+        stop = asyncio.Event()
+        ticker = asyncio.create_task(self._tick(job_id, box, stop))
+        try:
+            parsed = await asyncio.to_thread(parse_file, data, fmt, day, box)
+        finally:
+            stop.set()
+            await ticker
+        del data  # the plain file is not needed any more
+        if parsed.result is None:
+            await self._finish_failed(job_id, parsed.failure or "unreadable file", [], total=0)
+            return
+        result = parsed.result
+        header_errors = [e for e in result.errors if e.row_number == 1]
+        if header_errors or result.total_rows == 0:
+            failure = "the file does not follow the import template" if header_errors else "the file has no data rows"
+            await self._finish_failed(job_id, failure, result.errors, total=result.total_rows)
+            return
+        await self._update(job_id, phase="checking", total_rows=result.total_rows, processed_rows=result.total_rows)
+
+        rows = result.rows
+        extra: list[RowError] = []
+        nul_rows = set()
+        for row in rows:
+            column = _has_nul(row)
+            if column is not None:
+                extra.append(RowError(row.row_number, column, "contains a NUL character", "invalid_character"))
+                nul_rows.add(row.row_number)
+        rows = [r for r in rows if r.row_number not in nul_rows]
+        indexes = await asyncio.to_thread(bulk.blind_indexes, self.pii, [r.national_id for r in rows])
+
+        async with self.sessionmaker() as session:
+            repo = RegistryRepository(session)
+            # One import at a time: rows are checked against the database, then written.
+            await repo.advisory_xact_lock("registry.import")
+            db_errors, rejected = await self._check_against_database(repo, rows, indexes)
+            errors = sorted(
+                [*result.errors, *extra, *db_errors], key=lambda e: (e.row_number, e.column or "")
+            )
+            rejected_rows = set(result.invalid_row_numbers) | nul_rows | rejected
+            if errors and mode == "all_or_nothing":
+                await session.rollback()
+                await self._finish_failed(
+                    job_id, f"{len(rejected_rows)} rows have errors; nothing was imported (all_or_nothing)", errors,
+                    total=result.total_rows, rejected=len(rejected_rows),
+                )
+                return
+            keep = [(r, i) for r, i in zip(rows, indexes, strict=True) if r.row_number not in rejected]
+            await repo.update_import_job(job_id, {"phase": "writing"})
+            records = await asyncio.to_thread(
+                bulk.build_records,
+                [r for r, _ in keep], [i for _, i in keep],
+                pii=self.pii, job_id=job_id, actor=self.principal, request_id=request_id_var.get(),
+                reason=f"import {job_id}", on=day,
+            )
+            await bulk.copy_records(repo, records)
+            await self._write_errors(repo, job_id, errors)
+            summary = ImportResult(
+                imported_households=len(records.households),
+                imported_members=len(records.members),
+                rejected_rows=len(rejected_rows),
+                total_rows=result.total_rows,
+                households_without_head=records.households_without_head,
+            )
+            await repo.update_import_job(
+                job_id,
+                {
+                    "status": "succeeded", "phase": "done", "processed_rows": result.total_rows,
+                    "error_count": len(errors), "imported_households": summary.imported_households,
+                    "imported_members": summary.imported_members, "result": summary.model_dump(),
+                    "finished_at": datetime.now(UTC),
+                },
+            )
+            await audit.append(
+                session, service=SERVICE, actor=self.principal, action="import.complete", resource_type="import_job",
+                resource_id=str(job_id), detail={"mode": mode, **summary.model_dump()},
+            )
+            await session.commit()
+        JOB_ROWS.labels(SERVICE, "import", "imported").inc(summary.imported_members)
+        JOB_ROWS.labels(SERVICE, "import", "rejected").inc(summary.rejected_rows)
+        log.info("registry.import.succeeded", job_id=str(job_id), households=summary.imported_households,
+                 members=summary.imported_members, rejected_rows=summary.rejected_rows)
+
+    async def _tick(self, job_id: uuid.UUID, box: list[_Counter], stop: asyncio.Event) -> None:
+        """Progress while the parser runs: rows read so far, every half second."""
+        last = -1
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+            if stop.is_set():
+                return
+            done = box[0].count if box else 0
+            if done != last:
+                last = done
+                try:
+                    await self._update(job_id, processed_rows=done)
+                except Exception as exc:  # progress is best effort
+                    log.warning("registry.import.progress_failed", error_type=type(exc).__name__)
+
+    async def _check_against_database(
+        self, repo: RegistryRepository, rows: Sequence[MemberRow], indexes: Sequence[bytes]
+    ) -> tuple[list[RowError], set[int]]:
+        errors: list[RowError] = []
+        rejected: set[int] = set()
+        by_household: dict[str, list[MemberRow]] = {}
+        for row in rows:
+            by_household.setdefault(row.household.household_number, []).append(row)
+
+        def reject_household(number: str, column: str, message: str, code: str) -> None:
+            for member_row in by_household[number]:
+                errors.append(RowError(member_row.row_number, column, message, code))
+                rejected.add(member_row.row_number)
+
+        villages = {members[0].household.village_code for members in by_household.values()}
+        known = await repo.existing_villages(sorted(villages))
+        pairs: list[tuple[str, str]] = []
+        for number, members in by_household.items():
+            household = members[0].household
+            village = household.village_code
+            if village not in known:
+                reject_household(number, "village_code", "no such village in the region tree (行政区划)",
+                                 "unknown_village")
+            elif not self.principal.can_see(village):
+                reject_household(number, "village_code", "the village is outside your region", "out_of_scope")
+            elif household.household_status in MONITORING_TYPES:
+                reject_household(
+                    number, "household_status",
+                    "monitoring types (监测类型) are set through /monitoring-status; import as 一般农户 or 脱贫户",
+                    "monitoring_status_not_importable",
+                )
+            else:
+                pairs.append((village[:6], number))
+        for _county, number in await repo.taken_household_numbers(pairs):
+            reject_household(number, "household_number",
+                             "the household number is already registered in the county (imports add new households)",
+                             "household_exists")
+        taken = await repo.active_indexes_among(list(indexes))
+        if taken:
+            for row, index in zip(rows, indexes, strict=True):
+                found = taken.get(index)
+                if found is not None and row.row_number not in rejected:
+                    errors.append(RowError(
+                        row.row_number, "national_id",
+                        f"this person is an active member of household {mask_reference(found['household_number'])}",
+                        "person_in_other_household",
+                    ))
+                    rejected.add(row.row_number)
+        return errors, rejected
+
+    async def _write_errors(self, repo: RegistryRepository, job_id: uuid.UUID, errors: Sequence[RowError]) -> None:
+        if not errors:
+            return
+        await repo.copy_records(
+            "import_job_error",
+            ("job_id", "seq", "row_number", "column_key", "message", "code"),
+            [(job_id, i, e.row_number, e.column, e.message[:1000], e.code[:40]) for i, e in enumerate(errors, 1)],
+        )
+
+    async def _finish_failed(
+        self, job_id: uuid.UUID, failure: str, errors: Sequence[RowError], *, total: int, rejected: int | None = None
+    ) -> None:
+        async with self.sessionmaker() as session:
+            repo = RegistryRepository(session)
+            await self._write_errors(repo, job_id, errors)
+            summary = ImportResult(
+                imported_households=0, imported_members=0,
+                rejected_rows=rejected if rejected is not None else len({e.row_number for e in errors}),
+                total_rows=total,
+            )
+            await repo.update_import_job(
+                job_id,
+                {
+                    "status": "failed", "phase": "done", "failure": failure, "error_count": len(errors),
+                    "processed_rows": total, "total_rows": total, "result": summary.model_dump(),
+                    "finished_at": datetime.now(UTC),
+                },
+            )
+            await audit.append(
+                session, service=SERVICE, actor=self.principal, action="import.failed", resource_type="import_job",
+                resource_id=str(job_id), detail={"failure": failure, "errors": len(errors)},
+            )
+            await session.commit()
+        JOB_ROWS.labels(SERVICE, "import", "rejected").inc(total)
+        log.info("registry.import.rejected", job_id=str(job_id), errors=len(errors))

@@ -1,0 +1,116 @@
+"""Finding households (search) and people (bulk resolve by national ID)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.api.schemas import (
+    HouseholdSearch,
+    HouseholdSummary,
+    ResolvedMember,
+    ResolveRequest,
+    ResolveResponse,
+)
+from services.registry.db.repository import RegistryRepository
+from services.registry.domain.national_id import InvalidNationalId, validate_national_id
+from services.registry.services.common import SERVICE, today
+from shared import audit
+from shared.auth import Principal
+from shared.errors import FieldError, Unprocessable
+from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pii import PiiCipher, mask_national_id
+
+NATIONAL_ID = "national_id"
+
+
+class SearchService:
+    def __init__(self, session: AsyncSession, pii: PiiCipher, principal: Principal) -> None:
+        self.session = session
+        self.repo = RegistryRepository(session)
+        self.pii = pii
+        self.principal = principal
+
+    async def search(self, query: HouseholdSearch) -> Page[HouseholdSummary]:
+        index: bytes | None = None
+        if query.national_id is not None:
+            try:
+                person = validate_national_id(query.national_id, today=today())
+            except InvalidNationalId as exc:
+                raise Unprocessable(
+                    exc.message, code="invalid_national_id",
+                    errors=[FieldError(field="national_id", message=exc.message, code=exc.code)],
+                ) from None
+            index = self.pii.blind_index(person.value, purpose=NATIONAL_ID)
+        after = decode_cursor(query.cursor, 3)
+        cursor_key: tuple[str, str, uuid.UUID] | None = None
+        if after is not None:
+            try:
+                cursor_key = (str(after[0]), str(after[1]), uuid.UUID(str(after[2])))
+            except ValueError:
+                raise Unprocessable("cursor is not one this API issued", code="invalid_cursor") from None
+        region = query.region
+        scope = self.principal.region
+        if region and scope and not (region.startswith(scope) or scope.startswith(region)):
+            # Disjoint from the caller's region: nothing to see (not an error; regions are public).
+            return Page[HouseholdSummary](items=[])
+        rows = await self.repo.search(
+            scope_prefix=scope,
+            region_prefix=region,
+            name_prefix=query.name_prefix,
+            national_id_index=index,
+            household_number=query.household_number,
+            statuses=query.status,
+            dibao=query.dibao,
+            dibao_class=query.dibao_class.value if query.dibao_class else None,
+            tekun=query.tekun,
+            negative_list=query.negative_list,
+            insured_year=query.insured_year,
+            include_archived=query.include_archived,
+            after=cursor_key,
+            limit=query.limit + 1,
+        )
+        items = [
+            HouseholdSummary.model_validate(
+                {**r, "insured_years": sorted(r["insured_years"] or []), "archived": r["archived_at"] is not None}
+            )
+            for r in rows[: query.limit]
+        ]
+        next_cursor = None
+        if len(rows) > query.limit:
+            last = rows[query.limit - 1]
+            next_cursor = encode_cursor([last["village_code"], last["household_number"], str(last["id"])])
+        return Page[HouseholdSummary](items=items, next_cursor=next_cursor)
+
+    async def resolve(self, body: ResolveRequest) -> ResolveResponse:
+        """National IDs → active member and household, in request order; unknown or invalid → nulls."""
+        day: date = today()
+        normalised: list[str | None] = []
+        for raw in body.national_ids:
+            try:
+                normalised.append(validate_national_id(raw, today=day).value)
+            except (InvalidNationalId, TypeError):
+                normalised.append(None)
+        indexes = {v: self.pii.blind_index(v, purpose=NATIONAL_ID) for v in normalised if v is not None}
+        found = await self.repo.resolve(list(indexes.values()), scope_prefix=self.principal.region)
+        results: list[ResolvedMember] = []
+        matched = 0
+        for raw, value in zip(body.national_ids, normalised, strict=True):
+            hit = found.get(indexes[value]) if value is not None else None
+            matched += hit is not None
+            results.append(
+                ResolvedMember(
+                    national_id_masked=mask_national_id(value) if value else "*" * min(len(raw or ""), 18),
+                    member_id=hit["member_id"] if hit else None,
+                    household_id=hit["household_id"] if hit else None,
+                    county_code=hit["county_code"] if hit else None,
+                )
+            )
+        await audit.append(
+            self.session, service=SERVICE, actor=self.principal, action="member.resolve", resource_type="member",
+            resource_id=None, detail={"requested": len(body.national_ids), "matched": matched},
+        )
+        await self.session.commit()
+        return ResolveResponse(results=results)
