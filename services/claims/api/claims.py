@@ -1,0 +1,148 @@
+"""Claims (理赔): intake, the review workflow, assessments."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from services.claims.api.deps import (
+    Cadre,
+    ClaimReader,
+    ClaimServiceDep,
+    IdempotencyKey,
+    IfMatch,
+    ServiceCaller,
+    WorkflowActor,
+)
+from services.claims.schemas import (
+    AssessmentRead,
+    ClaimCreate,
+    ClaimRead,
+    ClaimState,
+    TransitionCreate,
+    TransitionRead,
+    TransitionResult,
+)
+from shared.contracts.claims import Category, ClaimLead, ClaimLeadAccepted
+from shared.errors import problem_responses
+from shared.pagination import Page
+
+router = APIRouter(prefix="/v1/claims", tags=["claims"])
+
+
+@router.post(
+    "/leads",
+    status_code=201,
+    summary="A claim lead from screening (理赔线索; service)",
+    description="Idempotent by `source_record_id`: 201 with a new claim, 200 with the existing one for a repeat "
+    "(or for the same event already claimed). If the registry is unreachable the lead is still accepted and the "
+    "household facts are fetched later (`facts_status: pending`).",
+    responses={200: {"model": ClaimLeadAccepted}, **problem_responses(422)},
+)
+async def accept_lead(
+    lead: ClaimLead, claims: ClaimServiceDep, principal: ServiceCaller, key: IdempotencyKey, response: Response
+) -> ClaimLeadAccepted:
+    status, accepted = await claims.accept_lead(principal, lead, key)
+    response.status_code = status
+    response.headers["Location"] = f"/v1/claims/{accepted.claim_id}"
+    return accepted
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Apply for a claim (代为申请; cadres)",
+    description="The household's facts are read from the registry now and frozen on the claim (503 if the "
+    "registry is unreachable: try again). One claim per event: the same person, category and incident date "
+    "answers 409 `same_event` with the existing claim in `extra.claim`.",
+    responses=problem_responses(404, 409, 422, 503),
+)
+async def apply(
+    body: ClaimCreate, claims: ClaimServiceDep, principal: Cadre, key: IdempotencyKey, response: Response
+) -> ClaimRead:
+    status, claim = await claims.apply(principal, body, key)
+    response.status_code = status
+    response.headers["Location"] = f"/v1/claims/{claim.id}"
+    response.headers["ETag"] = f'"{claim.version}"'
+    return claim
+
+
+@router.get("", summary="Claims in your region (理赔列表)", response_model=Page[ClaimRead])
+async def list_claims(
+    claims: ClaimServiceDep,
+    principal: ClaimReader,
+    state: Annotated[ClaimState | None, Query()] = None,
+    category: Annotated[Category | None, Query()] = None,
+    village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    household_id: Annotated[UUID | None, Query()] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Page[ClaimRead]:
+    return await claims.search(
+        principal,
+        state=state,
+        category=category,
+        village_code=village_code,
+        household_id=household_id,
+        year=year,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.get("/{claim_id}", summary="One claim", responses=problem_responses(404))
+async def get_claim(claim_id: UUID, claims: ClaimServiceDep, principal: ClaimReader, response: Response) -> ClaimRead:
+    claim = await claims.get(principal, claim_id)
+    response.headers["ETag"] = f'"{claim.version}"'
+    return claim
+
+
+@router.post(
+    "/{claim_id}/transitions",
+    summary="Take a workflow step (流程操作)",
+    description="rules.md §2.4. A step by a role not allowed (`wrong_role`), outside the caller's region level "
+    "(`wrong_region`) or out of order (`wrong_order`) answers 409. `assess` computes the payout under the "
+    "household's ledger lock; an ineligible result rejects the claim with the engine's code. `approve` / "
+    "`approve_override` only after the notice window without an undecided objection. Objections are decided "
+    "under /v1/notices; payment steps happen under /v1/payments.",
+    responses=problem_responses(404, 409, 412, 422, 503),
+)
+async def transition(
+    claim_id: UUID,
+    body: TransitionCreate,
+    claims: ClaimServiceDep,
+    principal: WorkflowActor,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TransitionResult:
+    result = await claims.transition(principal, claim_id, body, if_match)
+    response.headers["ETag"] = f'"{result.claim.version}"'
+    return result
+
+
+@router.get("/{claim_id}/transitions", summary="The claim's history (流转记录)", responses=problem_responses(404))
+async def transitions(claim_id: UUID, claims: ClaimServiceDep, principal: ClaimReader) -> list[TransitionRead]:
+    return await claims.transitions(principal, claim_id)
+
+
+@router.get(
+    "/{claim_id}/assessments",
+    summary="The claim's assessments with breakdowns (核算)",
+    responses=problem_responses(404),
+)
+async def assessments(claim_id: UUID, claims: ClaimServiceDep, principal: ClaimReader) -> list[AssessmentRead]:
+    return await claims.assessments(principal, claim_id)
+
+
+@router.get(
+    "/{claim_id}/assessments/verification",
+    summary="Re-compute the active assessment from what is stored (复核)",
+    description="Runs the engine again on the stored facts, prior figures and scheme version; `same` is true when "
+    "every figure matches.",
+    responses=problem_responses(404),
+)
+async def verify_assessment(claim_id: UUID, claims: ClaimServiceDep, principal: ClaimReader) -> dict[str, Any]:
+    return await claims.recompute(principal, claim_id)

@@ -1,0 +1,83 @@
+"""Annotated dependency aliases for the claims routes: services, callers by role, headers."""
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from services.claims.service.claims import ClaimService
+from services.claims.service.common import Runtime
+from services.claims.service.notices import NoticeService
+from services.claims.service.payments import PaymentService
+from services.claims.service.schemes import EnrolmentService, SchemeService
+from services.claims.service.simulations import SimulationService
+from shared.auth import Principal, Role, require_roles
+from shared.db import SessionDep
+from shared.idempotency import idempotency_key_header
+
+
+def runtime(request: Request) -> Runtime:
+    return Runtime.from_app(request.app)
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def _schemes(session: SessionDep, rt: RuntimeDep) -> SchemeService:
+    return SchemeService(session, rt)
+
+
+def _enrolments(session: SessionDep, rt: RuntimeDep) -> EnrolmentService:
+    return EnrolmentService(session, rt)
+
+
+def _claims(session: SessionDep, rt: RuntimeDep) -> ClaimService:
+    return ClaimService(session, rt)
+
+
+def _notices(session: SessionDep, rt: RuntimeDep) -> NoticeService:
+    return NoticeService(session, rt)
+
+
+def _payments(session: SessionDep, rt: RuntimeDep) -> PaymentService:
+    return PaymentService(session, rt)
+
+
+def _simulations(session: SessionDep, rt: RuntimeDep) -> SimulationService:
+    return SimulationService(session, rt)
+
+
+SchemeServiceDep = Annotated[SchemeService, Depends(_schemes)]
+EnrolmentServiceDep = Annotated[EnrolmentService, Depends(_enrolments)]
+ClaimServiceDep = Annotated[ClaimService, Depends(_claims)]
+NoticeServiceDep = Annotated[NoticeService, Depends(_notices)]
+PaymentServiceDep = Annotated[PaymentService, Depends(_payments)]
+SimulationServiceDep = Annotated[SimulationService, Depends(_simulations)]
+
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", description="the version (ETag) you read; 412 if it changed since")
+]
+
+R = Role
+# Anyone signed in may read schemes and use the calculator.
+AnyCaller = Annotated[Principal, Depends(require_roles(*Role))]
+CountyOfficer = Annotated[Principal, Depends(require_roles(R.COUNTY_OFFICER))]
+ClaimReader = Annotated[
+    Principal,
+    Depends(
+        require_roles(R.VILLAGE_CADRE, R.TOWNSHIP_OFFICER, R.COUNTY_OFFICER, R.INSURER_ADJUSTER, R.AUDITOR, R.SERVICE)
+    ),
+]
+Cadre = Annotated[Principal, Depends(require_roles(R.VILLAGE_CADRE, R.TOWNSHIP_OFFICER, R.COUNTY_OFFICER))]
+ServiceCaller = Annotated[Principal, Depends(require_roles(R.SERVICE))]
+WorkflowActor = Annotated[
+    Principal,
+    Depends(require_roles(R.VILLAGE_CADRE, R.TOWNSHIP_OFFICER, R.COUNTY_OFFICER, R.INSURER_ADJUSTER, R.SERVICE)),
+]
+NoticePublisher = Annotated[Principal, Depends(require_roles(R.COUNTY_OFFICER, R.SERVICE))]
+PaymentOfficer = Annotated[Principal, Depends(require_roles(R.COUNTY_OFFICER, R.SERVICE))]
+PaymentReader = Annotated[
+    Principal, Depends(require_roles(R.COUNTY_OFFICER, R.TOWNSHIP_OFFICER, R.INSURER_ADJUSTER, R.AUDITOR, R.SERVICE))
+]
+Actuary = Annotated[Principal, Depends(require_roles(R.COUNTY_OFFICER, R.INSURER_ADJUSTER))]
+ActuaryReader = Annotated[Principal, Depends(require_roles(R.COUNTY_OFFICER, R.INSURER_ADJUSTER, R.AUDITOR))]

@@ -1,0 +1,186 @@
+"""Schemes (方案), enrolments (参保) and the assessment calculator (试算)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Path, Query, Response
+
+from services.claims.api.deps import (
+    AnyCaller,
+    ClaimReader,
+    CountyOfficer,
+    EnrolmentServiceDep,
+    IdempotencyKey,
+    IfMatch,
+    SchemeServiceDep,
+)
+from services.claims.domain.reference import REFERENCE_SCHEME
+from services.claims.schemas import (
+    EnrolmentCreate,
+    EnrolmentRead,
+    EnrolmentResult,
+    EnrolmentSummary,
+    PreviewRequest,
+    PreviewResponse,
+    SchemeRead,
+    SchemeSummary,
+    SchemeVersionSummary,
+)
+from shared.errors import problem_responses
+from shared.pagination import Page
+
+router = APIRouter(tags=["schemes"])
+
+SchemeBody = Annotated[
+    dict[str, Any],
+    Body(
+        description="A scheme as in rules.md §2.1; `status` (active | draft) may ride along. Versions are "
+        "assigned by the server.",
+        examples=[{**REFERENCE_SCHEME, "status": "active"}],
+    ),
+]
+
+
+def _etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+@router.post(
+    "/v1/schemes",
+    status_code=201,
+    summary="Create a scheme (新建方案; county officer)",
+    responses=problem_responses(403, 409, 422),
+)
+async def create_scheme(
+    body: SchemeBody, schemes: SchemeServiceDep, principal: CountyOfficer, key: IdempotencyKey, response: Response
+) -> SchemeRead:
+    status, scheme = await schemes.create(principal, body, key)
+    response.status_code = status
+    response.headers["Location"] = f"/v1/schemes/{scheme.code}"
+    _etag(response, scheme.version)
+    return scheme
+
+
+@router.put(
+    "/v1/schemes/{code}",
+    summary="Edit a scheme: a new version (新版本; If-Match required)",
+    description="Every edit makes a new version; a version an assessment used never changes.",
+    responses=problem_responses(404, 409, 412, 422, 428),
+)
+async def edit_scheme(
+    code: str,
+    body: SchemeBody,
+    schemes: SchemeServiceDep,
+    principal: CountyOfficer,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SchemeRead:
+    scheme = await schemes.new_version(principal, code, body, if_match)
+    _etag(response, scheme.version)
+    return scheme
+
+
+@router.get("/v1/schemes", summary="List schemes in your scope (方案列表)", response_model=Page[SchemeSummary])
+async def list_schemes(
+    schemes: SchemeServiceDep,
+    principal: AnyCaller,
+    county_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    status: Annotated[Literal["active", "draft"] | None, Query()] = None,
+    cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Page[SchemeSummary]:
+    return await schemes.search(
+        principal, county_code=county_code, year=year, status=status, cursor=cursor, limit=limit
+    )
+
+
+@router.get("/v1/schemes/{code}", summary="A scheme's latest version (方案)", responses=problem_responses(404))
+async def get_scheme(code: str, schemes: SchemeServiceDep, principal: AnyCaller, response: Response) -> SchemeRead:
+    scheme = await schemes.get(principal, code)
+    _etag(response, scheme.version)
+    return scheme
+
+
+@router.get("/v1/schemes/{code}/versions", summary="A scheme's versions", responses=problem_responses(404))
+async def scheme_versions(code: str, schemes: SchemeServiceDep, principal: AnyCaller) -> list[SchemeVersionSummary]:
+    return await schemes.versions(principal, code)
+
+
+@router.get(
+    "/v1/schemes/{code}/versions/{version}", summary="One version of a scheme", responses=problem_responses(404)
+)
+async def get_scheme_version(
+    code: str,
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    schemes: SchemeServiceDep,
+    principal: AnyCaller,
+    response: Response,
+) -> SchemeRead:
+    scheme = await schemes.get(principal, code, version)
+    _etag(response, scheme.version)
+    return scheme
+
+
+@router.post(
+    "/v1/assessments:preview",
+    summary="Compute a payout without storing anything (试算)",
+    description="The calculator of rules.md §2.2: a scheme inline (or `scheme_code` [+ `scheme_version`]) and the "
+    "facts, with the household's year-to-date `prior`. Answers eligibility, payout, rejection code and the full "
+    "breakdown. Nothing is stored.",
+    responses=problem_responses(404, 422),
+    tags=["assessments"],
+)
+async def preview(body: PreviewRequest, schemes: SchemeServiceDep, principal: AnyCaller) -> PreviewResponse:
+    return await schemes.preview(principal, body)
+
+
+@router.post(
+    "/v1/enrolments",
+    status_code=201,
+    summary="Enrol households for a scheme year (参保登记; bulk, idempotent)",
+    description="Households already enrolled for the year are left as they are. For an `all_rural` scheme, `pool` "
+    "records the notional insured population per township (the premium pool).",
+    responses=problem_responses(404, 422),
+    tags=["enrolments"],
+)
+async def enrol(
+    body: EnrolmentCreate,
+    enrolments: EnrolmentServiceDep,
+    principal: CountyOfficer,
+    key: IdempotencyKey,
+    response: Response,
+) -> EnrolmentResult:
+    status, result = await enrolments.enrol(principal, body, key)
+    response.status_code = status
+    return result
+
+
+@router.get(
+    "/v1/enrolments", summary="Enrolments in your scope", response_model=Page[EnrolmentRead], tags=["enrolments"]
+)
+async def list_enrolments(
+    enrolments: EnrolmentServiceDep,
+    principal: ClaimReader,
+    scheme_code: Annotated[str | None, Query()] = None,
+    household_id: Annotated[UUID | None, Query()] = None,
+    cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[EnrolmentRead]:
+    return await enrolments.search(
+        principal, scheme_code=scheme_code, household_id=household_id, cursor=cursor, limit=limit
+    )
+
+
+@router.get(
+    "/v1/enrolments/summary",
+    summary="Premium totals per township (保费汇总)",
+    tags=["enrolments"],
+    responses=problem_responses(404),
+)
+async def enrolment_summary(
+    enrolments: EnrolmentServiceDep, principal: ClaimReader, scheme_code: Annotated[str, Query()]
+) -> EnrolmentSummary:
+    return await enrolments.summary(principal, scheme_code)

@@ -1,0 +1,24 @@
+"""Demo data: the reference scheme of rules.md §2.1, in force for the demo county 鹤山区 (410602)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.claims.db.schemes import SchemeRepository
+from services.claims.domain.reference import reference_scheme_data
+from services.claims.domain.scheme import parse_scheme, scheme_to_dict
+
+
+async def seed_schemes(session: AsyncSession) -> int:
+    """Store the reference scheme unless it is there already; returns how many schemes were added."""
+    scheme = parse_scheme(reference_scheme_data())
+    repo = SchemeRepository(session)
+    if await repo.active_code_for(scheme.county_code, scheme.year) is not None:
+        return 0
+    if not await repo.insert(
+        code=scheme.code, county_code=scheme.county_code, year=scheme.year, status="active", created_by="seed"
+    ):
+        return 0
+    await repo.insert_version(code=scheme.code, version=1, body=scheme_to_dict(scheme), created_by="seed")
+    await session.commit()
+    return 1

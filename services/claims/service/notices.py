@@ -1,0 +1,409 @@
+"""Public notices (公示): per village, the assessed claims, for the scheme's notice_days.
+
+Objections are taken while the window is open. An upheld objection reopens the claim (back to
+`investigating`, its assessment released from the ledger); when the window has ended and no
+objection is undecided, the scheduler (or `fangpin advance-notices`) approves the claim.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.claims.db.claims import ClaimRepository
+from services.claims.db.notices import NoticeRepository
+from services.claims.db.tables import claim
+from services.claims.domain.assessment import CATEGORY_LABELS
+from services.claims.domain.workflow import ClaimAction, ClaimState, notice_window_open
+from services.claims.schemas import (
+    AdvanceResult,
+    NoticeCreate,
+    NoticeEntry,
+    NoticeRead,
+    ObjectionCreate,
+    ObjectionDecision,
+    ObjectionRead,
+)
+from services.claims.service.claims import ClaimService
+from services.claims.service.common import Idempotency, Runtime, idempotent, write_audit
+from shared.auth import Principal, Role
+from shared.errors import Conflict, NotFound, Unprocessable
+from shared.logging import get_logger
+from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pii import mask_name, mask_national_id
+
+log = get_logger("fangpin.claims.notices")
+
+SYSTEM = Principal(sub="service:claims-scheduler", roles=frozenset({Role.SERVICE}))
+
+
+def _people(facts: Mapping[Any, Any] | None, member_id: uuid.UUID | None) -> tuple[str | None, str | None, str | None]:
+    """(masked head name, masked name of the member concerned, masked ID) from frozen facts."""
+    if not facts:
+        return None, None, None
+    members = facts.get("members") or []
+    head = next((m for m in members if (m.get("relation") or "") in ("head", "户主", "self", "本人")), None)
+    head = head or (members[0] if members else None)
+    person = next((m for m in members if member_id is not None and m.get("member_id") == str(member_id)), None)
+    who = person or head
+    return (
+        mask_name(head.get("name")) if head else None,
+        mask_name(person.get("name")) if person else None,
+        mask_national_id(who.get("national_id_masked")) if who else None,
+    )
+
+
+def _objection_read(row: Mapping[Any, Any]) -> ObjectionRead:
+    return ObjectionRead(
+        id=row["id"],
+        notice_id=row["notice_id"],
+        claim_id=row["claim_id"],
+        objector=row["objector_masked"],
+        reason=row["reason"],
+        status=row["status"],
+        filed_by=row["filed_by"],
+        filed_at=row["filed_at"],
+        decided_by=row["decided_by"],
+        decided_at=row["decided_at"],
+        decision_comment=row["decision_comment"],
+    )
+
+
+class NoticeService:
+    def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
+        self.session = session
+        self.runtime = runtime
+        self.repo = NoticeRepository(session)
+        self.claims = ClaimRepository(session)
+        self.claim_service = ClaimService(session, runtime)
+
+    async def _visible(self, principal: Principal, notice_id: uuid.UUID) -> Mapping[Any, Any]:
+        row = await self.repo.get(notice_id)
+        if row is None or not principal.can_see(row["village_code"]):
+            raise NotFound(f"no notice {notice_id}", code="notice_not_found")
+        return row
+
+    async def _read(self, row: Mapping[Any, Any], today: date) -> NoticeRead:
+        entries = []
+        for e in await self.repo.entries(row["id"]):
+            head, person, national_id = _people(e["household_facts"], e["member_id"])
+            entries.append(
+                NoticeEntry(
+                    claim_id=e["claim_id"],
+                    status=e["status"],
+                    claim_state=e["claim_state"],
+                    category=e["category"],
+                    household_head=head,
+                    person=person,
+                    national_id=national_id,
+                    payout=e["payout"],
+                )
+            )
+        return NoticeRead(
+            id=row["id"],
+            county_code=row["county_code"],
+            township_code=row["township_code"],
+            village_code=row["village_code"],
+            published_on=row["published_on"],
+            notice_days=row["notice_days"],
+            last_day=row["last_day"],
+            window_open=notice_window_open(row["published_on"], row["notice_days"], today),
+            status=row["status"],
+            entries=entries,
+            open_objections=await self.repo.open_objections(notice_id=row["id"]),
+            created_at=row["created_at"],
+        )
+
+    async def get(self, principal: Principal, notice_id: uuid.UUID) -> NoticeRead:
+        return await self._read(await self._visible(principal, notice_id), self.runtime.today())
+
+    async def search(
+        self, principal: Principal, *, village_code: str | None, status: str | None, cursor: str | None, limit: int
+    ) -> Page[NoticeRead]:
+        after = decode_cursor(cursor, 1)
+        try:
+            after_id = uuid.UUID(str(after[0])) if after else None
+        except ValueError as exc:
+            raise Unprocessable("cursor is not one this API issued", code="invalid_cursor") from exc
+        rows = await self.repo.search(
+            region=principal.region, village_code=village_code, status=status, after=after_id, limit=limit + 1
+        )
+        today = self.runtime.today()
+        items = [await self._read(r, today) for r in rows[:limit]]
+        return Page[NoticeRead](
+            items=items, next_cursor=encode_cursor([str(items[-1].id)]) if len(rows) > limit else None
+        )
+
+    async def publish(self, principal: Principal, body: NoticeCreate, key: str | None) -> tuple[int, NoticeRead]:
+        """Put every assessed claim of a village on today's notice (one transaction)."""
+        if not principal.can_see(body.village_code):
+            raise NotFound(f"no village {body.village_code} in your region", code="out_of_scope")
+        guard = Idempotency(principal, "notices.publish", key, body)
+        today = self.runtime.today()
+
+        async def work() -> tuple[int, NoticeRead]:
+            ids = (
+                (
+                    await self.session.execute(
+                        select(claim.c.id).where(
+                            claim.c.village_code == body.village_code, claim.c.state == ClaimState.ASSESSED.value
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            rows = await self.claims.lock_many(ids)
+            rows = [r for r in rows if r["state"] == ClaimState.ASSESSED.value]
+            if not rows:
+                raise Conflict("no assessed claim in this village waits for a notice", code="nothing_to_publish")
+            for row in rows:
+                role, to_state = self.claim_service._authorize(principal, row, ClaimAction.PUBLISH_NOTICE)
+                await self.claim_service._publish(principal, row, today)
+                await self.claims.update(row["id"], state=to_state.value)
+                await self.claims.add_transition(
+                    {
+                        "claim_id": row["id"],
+                        "county_code": row["county_code"],
+                        "action": "publish_notice",
+                        "from_state": row["state"],
+                        "to_state": to_state.value,
+                        "actor_sub": principal.sub,
+                        "actor_role": role,
+                        "actor_region": principal.region,
+                        "comment": None,
+                        "reason_code": None,
+                        "evidence": {},
+                    }
+                )
+            listing = await self.repo.listing_of(rows[0]["id"])
+            assert listing is not None
+            notice = await self.repo.get(listing["notice_id"])
+            assert notice is not None
+            await write_audit(
+                self.session,
+                principal,
+                "claims.notice.published",
+                "notice",
+                notice["id"],
+                {"village_code": body.village_code, "claims": len(rows)},
+            )
+            return 201, await self._read(notice, today)
+
+        return await idempotent(self.session, guard, NoticeRead, work)
+
+    def printable(self, notice: NoticeRead) -> str:
+        """The notice as a printable HTML page (names and IDs masked)."""
+        rows = "\n".join(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=num>{}</td></tr>".format(
+                i,
+                html.escape(e.household_head or "—"),
+                html.escape(e.person or "—"),
+                html.escape(e.national_id or "—"),
+                html.escape(CATEGORY_LABELS.get(e.category, e.category)),
+                "—" if e.payout is None else format(e.payout, ",.2f"),
+            )
+            for i, e in enumerate((x for x in notice.entries if x.status != "withdrawn"), start=1)
+        )
+        return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>防贫保险理赔公示 {html.escape(notice.village_code)}</title>
+<style>
+ body {{ font-family: "Songti SC", "SimSun", serif; margin: 2em; }}
+ h1 {{ text-align: center; font-size: 1.6em; }}
+ table {{ border-collapse: collapse; width: 100%; }}
+ th, td {{ border: 1px solid #000; padding: .4em .6em; }}
+ td.num {{ text-align: right; }}
+ @media print {{ body {{ margin: 1cm; }} }}
+</style></head>
+<body>
+<h1>防贫保险理赔公示<br><small>Anti-poverty insurance claims: public notice</small></h1>
+<p>村 Village: {html.escape(notice.village_code)}　公示期 Notice period:
+{notice.published_on.isoformat()} 至 {notice.last_day.isoformat()}（{notice.notice_days} 天 days）</p>
+<table>
+<thead><tr><th>序号 No.</th><th>户主 Household head</th><th>当事人 Person</th><th>身份证号 ID</th>
+<th>类别 Category</th><th>拟赔付金额（元） Payout (yuan)</th></tr></thead>
+<tbody>
+{rows}
+</tbody></table>
+<p>公示期内如有异议，请向村委会或乡镇反映。Objections during the notice period: contact the village committee
+or the township. 公示编号 Notice: {notice.id}</p>
+</body></html>
+"""
+
+    # ------------------------------------------------------------ objections
+
+    async def object(
+        self, principal: Principal, notice_id: uuid.UUID, body: ObjectionCreate, key: str | None
+    ) -> tuple[int, ObjectionRead]:
+        notice = await self._visible(principal, notice_id)
+        today = self.runtime.today()
+        guard = Idempotency(principal, f"notices.{notice_id}.objections", key, body)
+        cipher = self.runtime.cipher() if body.objector else None
+
+        async def work() -> tuple[int, ObjectionRead]:
+            if not notice_window_open(notice["published_on"], notice["notice_days"], today):
+                raise Conflict(
+                    f"the notice window was {notice['published_on'].isoformat()} to {notice['last_day'].isoformat()}",
+                    code="notice_window_closed",
+                )
+            listing = await self.repo.listing_of(body.claim_id)
+            if listing is None or listing["notice_id"] != notice_id:
+                raise Conflict("the claim is not listed on this notice", code="not_on_notice")
+            row = await self.repo.add_objection(
+                {
+                    "id": uuid.uuid4(),
+                    "notice_id": notice_id,
+                    "claim_id": body.claim_id,
+                    "county_code": notice["county_code"],
+                    "objector_enc": cipher.encrypt(body.objector, purpose="objector")
+                    if cipher and body.objector
+                    else None,
+                    "objector_masked": mask_name(body.objector) if body.objector else None,
+                    "reason": body.reason,
+                    "status": "open",
+                    "filed_by": principal.sub,
+                }
+            )
+            await write_audit(
+                self.session,
+                principal,
+                "claims.objection.filed",
+                "claim",
+                body.claim_id,
+                {"objection_id": str(row["id"]), "notice_id": str(notice_id)},
+            )
+            return 201, _objection_read(row)
+
+        return await idempotent(self.session, guard, ObjectionRead, work)
+
+    async def objections(self, principal: Principal, notice_id: uuid.UUID) -> list[ObjectionRead]:
+        await self._visible(principal, notice_id)
+        return [_objection_read(r) for r in await self.repo.objections(notice_id)]
+
+    async def decide(
+        self, principal: Principal, notice_id: uuid.UUID, objection_id: uuid.UUID, body: ObjectionDecision
+    ) -> ObjectionRead:
+        """Uphold (the claim goes back to investigating) or dismiss an objection."""
+        await self._visible(principal, notice_id)
+        found = await self.repo.objection(objection_id)
+        if found is None or found["notice_id"] != notice_id:
+            raise NotFound(f"no objection {objection_id} on this notice", code="objection_not_found")
+        claim_row = await self.claims.get(found["claim_id"], lock=True)  # claim first, then the objection
+        objection = await self.repo.objection(objection_id, lock=True)
+        assert claim_row is not None
+        assert objection is not None
+        if objection["status"] != "open":
+            if objection["status"] == body.decision:
+                await self.session.rollback()
+                return _objection_read(objection)
+            raise Conflict(f"the objection was already {objection['status']}", code="objection_decided")
+        # whoever may uphold decides either way: a county officer of the claim's county, while in notice
+        role, to_state = self.claim_service._authorize(principal, claim_row, ClaimAction.UPHOLD_OBJECTION)
+        if body.decision == "upheld":
+            await self.claim_service.release_assessment(claim_row)
+            listing = await self.repo.listing_of(claim_row["id"])
+            if listing is not None:
+                await self.repo.set_entry_status(listing["notice_id"], claim_row["id"], "withdrawn")
+                await self.repo.close_finished([listing["notice_id"]])
+            await self.claims.update(claim_row["id"], state=to_state.value)
+            await self.claims.add_transition(
+                {
+                    "claim_id": claim_row["id"],
+                    "county_code": claim_row["county_code"],
+                    "action": "uphold_objection",
+                    "from_state": claim_row["state"],
+                    "to_state": to_state.value,
+                    "actor_sub": principal.sub,
+                    "actor_role": role,
+                    "actor_region": principal.region,
+                    "comment": body.comment,
+                    "reason_code": None,
+                    "evidence": {"objection_id": str(objection_id)},
+                }
+            )
+        decided = await self.repo.decide(
+            objection_id, status=body.decision, decided_by=principal.sub, comment=body.comment
+        )
+        await write_audit(
+            self.session,
+            principal,
+            f"claims.objection.{body.decision}",
+            "claim",
+            claim_row["id"],
+            {"objection_id": str(objection_id)},
+        )
+        await self.session.commit()
+        return _objection_read(decided)
+
+
+async def advance_notices(
+    sessionmaker: async_sessionmaker[AsyncSession], runtime: Runtime, today: date, *, batch: int = 200
+) -> AdvanceResult:
+    """Approve every claim whose notice window ended before `today` with no undecided objection.
+
+    One transaction per claim (each re-checks under the claim's lock), so a crash halfway loses
+    nothing and a second run does only what is left.
+    """
+    approved = 0
+    done: set[uuid.UUID] = set()
+    while True:
+        async with sessionmaker() as session:
+            due = [
+                r for r in await NoticeRepository(session).due_for_approval(today, batch) if r["claim_id"] not in done
+            ]
+        if not due:
+            break
+        for entry in due:
+            done.add(entry["claim_id"])
+            async with sessionmaker() as session:
+                if await _approve_one(session, runtime, entry["claim_id"], today):
+                    approved += 1
+    async with sessionmaker() as session:
+        repo = NoticeRepository(session)
+        waiting = await repo.waiting_on_objections(today)
+        closed = await repo.close_finished()
+        await session.commit()
+    if approved or closed:
+        log.info("claims.notices.advanced", approved=approved, closed=closed, today=today.isoformat())
+    return AdvanceResult(today=today, approved=approved, waiting_on_objections=waiting, notices_closed=closed)
+
+
+async def _approve_one(session: AsyncSession, runtime: Runtime, claim_id: uuid.UUID, today: date) -> bool:
+    claims = ClaimRepository(session)
+    row = await claims.get(claim_id, lock=True)
+    if row is None or row["state"] != ClaimState.IN_NOTICE.value:
+        await session.rollback()
+        return False
+    service = ClaimService(session, runtime)
+    try:
+        role, to_state = service._authorize(SYSTEM, row, ClaimAction.APPROVE)
+        await service._check_notice_done(row, today)
+    except Conflict:
+        await session.rollback()
+        return False
+    await claims.update(claim_id, state=to_state.value)
+    await claims.add_transition(
+        {
+            "claim_id": claim_id,
+            "county_code": row["county_code"],
+            "action": "approve",
+            "from_state": row["state"],
+            "to_state": to_state.value,
+            "actor_sub": SYSTEM.sub,
+            "actor_role": role,
+            "actor_region": "",
+            "comment": "notice window ended without an upheld objection",
+            "reason_code": None,
+            "evidence": {},
+        }
+    )
+    await write_audit(session, SYSTEM, "claims.claim.approve", "claim", claim_id, {"today": today.isoformat()})
+    await session.commit()
+    return True
