@@ -2,14 +2,24 @@
 
 from fastapi import FastAPI
 
+from services.screening.api.cases import router as cases_router
+from services.screening.api.feeds import router as feeds_router
+from services.screening.api.ledger import router as ledger_router
+from services.screening.api.runs import router as runs_router
+from services.screening.api.thresholds import router as thresholds_router
 from services.screening.config import ScreeningSettings
 from services.screening.db.tables import outbox
+from services.screening.workers import job_runner, scheduler
 from shared.app import ServiceSpec, build_app
 
 DESCRIPTION = """
 Risk screening (防返贫监测预警): monthly department feeds (部门数据), set-based screening runs
 that turn them into leads (预警线索), and the monitoring case workflow from home verification
 to county confirmation (认定) and risk elimination (风险消除).
+
+All calls need `Authorization: Bearer <JWT>`; every query is limited to the caller's region.
+Errors are `application/problem+json` with a stable `code`. Money is a decimal string.
+Feed batches and screening runs are jobs: `202 Accepted` and a `Location` to poll.
 """
 
 
@@ -18,8 +28,16 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
         name="screening",
         title="Fangpin Screening (防返贫监测)",
         description=DESCRIPTION,
-        routers=[],
+        routers=[thresholds_router, feeds_router, runs_router, cases_router, ledger_router],
         outbox=outbox,
         peers=("registry", "claims"),
+        hooks=(job_runner, scheduler),
+        openapi_tags=[
+            {"name": "thresholds", "description": "监测参数: per county and year, versioned, with sources"},
+            {"name": "feeds", "description": "部门数据: department batches (JSON lines / CSV) as jobs"},
+            {"name": "runs", "description": "月度筛查: set-based screening runs and their leads"},
+            {"name": "cases", "description": "监测对象认定: the case workflow, notices, measures, elimination"},
+            {"name": "ledger", "description": "台账: per county and month, XLSX / CSV export"},
+        ],
     )
     return build_app(spec, settings or ScreeningSettings())

@@ -1,0 +1,84 @@
+"""Annotated dependency aliases for screening routes: services per request, roles per endpoint."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+
+from services.screening.service.cases import CaseService
+from services.screening.service.common import Context, context_from_app
+from services.screening.service.feeds import FeedService
+from services.screening.service.ledger import LedgerService
+from services.screening.service.runs import RunService
+from services.screening.service.thresholds import ThresholdService
+from shared.auth import Principal, Role, require_roles
+from shared.db import SessionDep
+from shared.idempotency import StoredResponse, idempotency_key_header
+
+
+def context(request: Request) -> Context:
+    return context_from_app(request.app)
+
+
+ContextDep = Annotated[Context, Depends(context)]
+
+
+def threshold_service(session: SessionDep, ctx: ContextDep) -> ThresholdService:
+    return ThresholdService(session, ctx)
+
+
+def feed_service(session: SessionDep, ctx: ContextDep) -> FeedService:
+    return FeedService(session, ctx)
+
+
+def run_service(session: SessionDep, ctx: ContextDep) -> RunService:
+    return RunService(session, ctx)
+
+
+def case_service(session: SessionDep, ctx: ContextDep) -> CaseService:
+    return CaseService(session, ctx)
+
+
+def ledger_service(session: SessionDep, ctx: ContextDep) -> LedgerService:
+    return LedgerService(session, ctx)
+
+
+ThresholdServiceDep = Annotated[ThresholdService, Depends(threshold_service)]
+FeedServiceDep = Annotated[FeedService, Depends(feed_service)]
+RunServiceDep = Annotated[RunService, Depends(run_service)]
+CaseServiceDep = Annotated[CaseService, Depends(case_service)]
+LedgerServiceDep = Annotated[LedgerService, Depends(ledger_service)]
+
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", description="the ETag you read (乐观锁): the update fails with 412 if stale")
+]
+
+_VC, _TO, _CO = Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER
+_AU, _DF, _SV = Role.AUDITOR, Role.DEPARTMENT_FEEDER, Role.SERVICE
+
+# admin passes every require_roles; each alias lists the roles the endpoint admits besides.
+ThresholdReader = Annotated[Principal, Depends(require_roles(_CO, _TO, _VC, _AU, _SV))]
+ThresholdWriter = Annotated[Principal, Depends(require_roles(_CO))]
+FeedWriter = Annotated[Principal, Depends(require_roles(_DF, _SV))]
+FeedReader = Annotated[Principal, Depends(require_roles(_DF, _CO, _AU, _SV))]
+RunWriter = Annotated[Principal, Depends(require_roles(_CO, _SV))]
+RunReader = Annotated[Principal, Depends(require_roles(_CO, _TO, _VC, _AU, _SV))]
+CaseWriter = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO, _SV))]
+CaseReader = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO, _AU, _SV))]
+ObjectionResolver = Annotated[Principal, Depends(require_roles(_TO, _CO))]
+LedgerReader = Annotated[Principal, Depends(require_roles(_CO, _TO, _AU))]
+
+
+def replay(stored: StoredResponse) -> JSONResponse:
+    """The first response of an Idempotency-Key, as it was sent."""
+    body: Any = stored.body
+    headers = {"Idempotency-Replayed": "true"}
+    links = body.get("links") if isinstance(body, dict) else None
+    if isinstance(links, dict) and "self" in links:
+        headers["Location"] = links["self"]
+    if isinstance(body, dict) and "version" in body and "links" in body and stored.status_code in (200, 201):
+        headers["ETag"] = f'"{body["version"]}"'
+    return JSONResponse(body, status_code=stored.status_code, headers=headers)

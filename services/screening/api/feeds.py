@@ -1,0 +1,234 @@
+"""Department feeds (部门数据): monthly batches in JSON lines or CSV, processed as jobs."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
+
+from services.screening.api.deps import FeedReader, FeedServiceDep, FeedWriter, IdempotencyKey, replay
+from services.screening.domain.feeds import FeedFormat
+from services.screening.schemas import BatchRead, FeedRecordRead, batch_read, feed_record_read
+from shared.errors import FieldError, PayloadTooLarge, Unprocessable, problem_responses
+from shared.idempotency import StoredResponse
+from shared.pagination import Page, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
+
+Department = Annotated[
+    str,
+    Path(
+        description="medical_insurance 医保, education 教育, civil_affairs 民政, emergency_management 应急管理, "
+        "public_security 公安, agriculture 农业农村, human_resources 人社, disability_federation 残联, "
+        "housing 住建, water 水利",
+        examples=["medical_insurance"],
+    ),
+]
+
+_MEDIA_FORMATS: dict[str, FeedFormat] = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/json-lines": "jsonl",
+    "application/jsonlines": "jsonl",
+    "application/json": "jsonl",
+}
+
+EXAMPLE_JSONL = (
+    '{"source_record_id": "YB-2026-000123", "national_id": "410602199001011234", "kind": "medical_expense", '
+    '"event_date": "2026-02-14", "amounts": {"total_cost": "52000.00", "basic_insurance": "30000.00", '
+    '"critical_illness_insurance": "8000.00", "medical_assistance": "2000.00", "self_paid": "12000.00"}}\n'
+)
+
+
+def _control_total(value: str) -> Decimal:
+    try:
+        total = Decimal(value.strip())
+    except InvalidOperation:
+        total = Decimal("NaN")
+    if not total.is_finite():
+        raise Unprocessable(
+            "control_total must be a decimal number",
+            code="validation_failed",
+            errors=[FieldError(field="query.control_total", message="not a decimal number")],
+        )
+    return total
+
+
+async def _read_body(
+    request: Request, fmt: Literal["jsonl", "csv"] | None, max_bytes: int
+) -> tuple[bytes, FeedFormat, dict[str, Any]]:
+    """The batch bytes and its format: a raw body, or the `file` part of a multipart form."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > max_bytes:
+        raise PayloadTooLarge(f"a feed batch may have at most {max_bytes} bytes")
+    fields: dict[str, Any] = {}
+    if media == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Unprocessable(
+                "send the batch as the form part `file`",
+                code="validation_failed",
+                errors=[FieldError(field="file", message="required")],
+            )
+        content = await upload.read()
+        media = (upload.content_type or "").split(";")[0].strip().lower()
+        if (upload.filename or "").lower().endswith(".csv"):
+            media = "text/csv"
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    else:
+        content = await request.body()
+    chosen = fmt or fields.get("format") or _MEDIA_FORMATS.get(media)
+    if chosen not in ("jsonl", "csv"):
+        raise Unprocessable(
+            "say the format: Content-Type text/csv or application/x-ndjson, or ?format=csv|jsonl",
+            code="unsupported_format",
+        )
+    return content, chosen, fields
+
+
+@router.post(
+    "/{department}/batches",
+    status_code=202,
+    summary="Send a batch of department records (报送部门数据)",
+    description=(
+        "The body is the batch: JSON lines (`application/x-ndjson`, one record per line) or CSV (`text/csv`, a "
+        "header row: source_record_id, national_id or household_number, kind, event_date, the amount columns, "
+        "grade, level; other columns become details); a multipart form with the batch as `file` works too. "
+        "`record_count` and `control_total` (the sum of every amount in the batch) are checked: a batch that "
+        "does not add up is rejected whole. A record id the department sent before is skipped as a duplicate. "
+        "Answers 202 with the batch job; poll its `Location` until `status` is final. A `department_feeder` "
+        "token sends only its own department.\n\nExample line:\n\n    " + EXAMPLE_JSONL
+    ),
+    responses={202: {"description": "the batch job"}, **problem_responses(403, 404, 409, 413, 422)},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}, "example": EXAMPLE_JSONL},
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                },
+            },
+        }
+    },
+)
+async def submit_batch(
+    department: Department,
+    request: Request,
+    feeds: FeedServiceDep,
+    principal: FeedWriter,
+    key: IdempotencyKey,
+    county_code: Annotated[str | None, Query(pattern=r"^\d{6}$", description="county the batch is about")] = None,
+    record_count: Annotated[int | None, Query(ge=0, description="records in the batch (declared)")] = None,
+    control_total: Annotated[
+        str | None, Query(description="sum of every amount in the batch (declared)", examples=["12000.00"])
+    ] = None,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="month reported")] = None,
+    format: Annotated[Literal["jsonl", "csv"] | None, Query(description="else from Content-Type")] = None,
+) -> JSONResponse:
+    content, fmt, fields = await _read_body(request, format, feeds.ctx.settings.feed_max_bytes)
+    county = county_code or fields.get("county_code")
+    count = record_count if record_count is not None else fields.get("record_count")
+    total = control_total if control_total is not None else fields.get("control_total")
+    missing = [
+        name
+        for name, value in (("county_code", county), ("record_count", count), ("control_total", total))
+        if value in (None, "")
+    ]
+    if missing:
+        raise Unprocessable(
+            "declare the batch: " + ", ".join(missing),
+            code="validation_failed",
+            errors=[FieldError(field=f"query.{m}", message="required") for m in missing],
+        )
+    if not (isinstance(county, str) and len(county) == 6 and county.isdigit()):
+        raise Unprocessable(
+            "county_code must be 6 digits", errors=[FieldError(field="query.county_code", message="6 digits")]
+        )
+    if not str(count).isdigit():
+        raise Unprocessable(
+            "record_count must be an integer ≥ 0",
+            errors=[FieldError(field="query.record_count", message="integer ≥ 0")],
+        )
+    result, replayed = await feeds.submit(
+        principal,
+        department,
+        county_code=county,
+        period=period or fields.get("period"),
+        fmt=fmt,
+        record_count=int(str(count)),
+        control_total=_control_total(str(total)),
+        content=content,
+        idempotency_key=key,
+    )
+    if replayed:
+        assert isinstance(result, StoredResponse)
+        return replay(result)
+    assert not isinstance(result, StoredResponse)
+    body = batch_read(result)
+    return JSONResponse(body.model_dump(mode="json"), status_code=202, headers={"Location": body.links["self"]})
+
+
+@router.get("/{department}/batches", summary="Batches of a department (报送批次)", response_model=Page[BatchRead])
+async def list_batches(
+    department: Department,
+    feeds: FeedServiceDep,
+    principal: FeedReader,
+    county_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[BatchRead]:
+    rows = await feeds.list_batches(
+        principal, department, county_code=county_code, after=decode_cursor(cursor, 2), limit=limit + 1
+    )
+    items = [batch_read(r) for r in rows[:limit]]
+    next_cursor = (
+        encode_cursor([rows[limit - 1]["created_at"].isoformat(), str(rows[limit - 1]["id"])])
+        if len(rows) > limit
+        else None
+    )
+    return Page[BatchRead](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/{department}/batches/{batch_id}",
+    summary="A batch job: status, counts, per-record errors, unmatched records (批次结果)",
+    responses=problem_responses(404),
+)
+async def get_batch(
+    department: Department, batch_id: uuid.UUID, feeds: FeedServiceDep, principal: FeedReader
+) -> BatchRead:
+    return batch_read(await feeds.get(principal, department, batch_id))
+
+
+@router.get(
+    "/{department}/batches/{batch_id}/records",
+    summary="Records of a batch, with what they matched (批次记录)",
+    response_model=Page[FeedRecordRead],
+    responses=problem_responses(404),
+)
+async def batch_records(
+    department: Department,
+    batch_id: uuid.UUID,
+    feeds: FeedServiceDep,
+    principal: FeedReader,
+    unmatched: Annotated[bool, Query(description="only records that matched no one")] = False,
+    cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[FeedRecordRead]:
+    after = decode_cursor(cursor, 1)
+    after_line = int(after[0]) if after and str(after[0]).isdigit() else None
+    rows = await feeds.records(
+        principal, department, batch_id, unmatched_only=unmatched, after_line=after_line, limit=limit + 1
+    )
+    items = [feed_record_read(r) for r in rows[:limit]]
+    return Page[FeedRecordRead](items=items, next_cursor=encode_cursor([items[-1].line]) if len(rows) > limit else None)

@@ -1,0 +1,54 @@
+"""The monitoring ledger (台账) per county and month, and its export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Response
+
+from services.screening.api.deps import LedgerReader, LedgerServiceDep
+from shared.errors import problem_responses
+
+router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
+
+CountyQuery = Annotated[str, Query(pattern=r"^\d{6}$", examples=["410602"])]
+PeriodQuery = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-03"])]
+
+
+@router.get(
+    "",
+    summary="The ledger of a county and month (防返贫监测台账)",
+    description="Monitored households at the end of the month by type and risk code, new confirmations, "
+    "eliminations, measures delivered, cases opened, identifications past the time limit, the month's leads. "
+    "`claims_paid` is null: the claims service publishes no read contract for it yet.",
+    responses=problem_responses(404, 422),
+)
+async def ledger(
+    county_code: CountyQuery, period: PeriodQuery, service: LedgerServiceDep, principal: LedgerReader
+) -> dict[str, Any]:
+    return await service.summary(principal, county_code, period)
+
+
+@router.get(
+    "/export",
+    summary="Export the ledger as XLSX (summary + household sheet) or CSV (households), Chinese headers (导出台账)",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+        **problem_responses(404, 422),
+    },
+)
+async def export(
+    county_code: CountyQuery,
+    period: PeriodQuery,
+    service: LedgerServiceDep,
+    principal: LedgerReader,
+    format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
+) -> Response:
+    content, media, filename = await service.export(principal, county_code, period, format)
+    return Response(
+        content,
+        media_type=media,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
+    )

@@ -1,0 +1,110 @@
+"""Screening runs (月度筛查) and their leads (预警线索)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from services.screening.api.deps import IdempotencyKey, RunReader, RunServiceDep, RunWriter, replay
+from services.screening.domain.risk import RiskCode
+from services.screening.schemas import LeadRead, RunCreate, RunRead, lead_read, run_read
+from shared.errors import problem_responses
+from shared.idempotency import StoredResponse
+from shared.pagination import Page, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/v1/runs", tags=["runs"])
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Screen a county for a month (发起月度筛查)",
+    description="Evaluates rules.md §1.3 over the registry snapshot and the department feeds of the 12 months "
+    "ending with `period`, as set-based SQL. Answers 202 with the run job; poll its `Location`. Running a period "
+    "again makes a new version that supersedes the earlier leads.",
+    responses={202: {"description": "the run job"}, **problem_responses(403, 409, 422)},
+)
+async def submit_run(body: RunCreate, runs: RunServiceDep, principal: RunWriter, key: IdempotencyKey) -> JSONResponse:
+    result, replayed = await runs.submit(
+        principal, county_code=body.county_code, period=body.period, idempotency_key=key
+    )
+    if replayed:
+        assert isinstance(result, StoredResponse)
+        return replay(result)
+    assert not isinstance(result, StoredResponse)
+    read = run_read(result)
+    return JSONResponse(read.model_dump(mode="json"), status_code=202, headers={"Location": read.links["self"]})
+
+
+@router.get("", summary="Runs in your region (筛查记录)", response_model=Page[RunRead])
+async def list_runs(
+    runs: RunServiceDep,
+    principal: RunReader,
+    county_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[RunRead]:
+    rows = await runs.list_runs(
+        principal, county_code=county_code, period=period, after=decode_cursor(cursor, 2), limit=limit + 1
+    )
+    items = [run_read(r) for r in rows[:limit]]
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page[RunRead](
+        items=items, next_cursor=encode_cursor([last["created_at"].isoformat(), str(last["id"])]) if last else None
+    )
+
+
+@router.get("/{run_id}", summary="A run job: status, progress, counts (筛查结果)", responses=problem_responses(404))
+async def get_run(run_id: uuid.UUID, runs: RunServiceDep, principal: RunReader) -> RunRead:
+    return run_read(await runs.get(principal, run_id))
+
+
+@router.get(
+    "/{run_id}/leads",
+    summary="Leads of a run, grouped by township, best-ranked first (预警线索清单)",
+    description="Ranked by the number of risk codes, then the lowest adjusted income per person. Township officers "
+    "and village cadres see their own township or village. `routing=case_evidence` lists the households whose new "
+    "evidence went onto their open case (or monitored status) instead.",
+    response_model=Page[LeadRead],
+    responses=problem_responses(404),
+)
+async def run_leads(
+    run_id: uuid.UUID,
+    runs: RunServiceDep,
+    principal: RunReader,
+    township_code: Annotated[str | None, Query(pattern=r"^\d{9}$")] = None,
+    village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    code: Annotated[RiskCode | None, Query(description="only leads with this risk code")] = None,
+    routing: Annotated[Literal["new_lead", "case_evidence"], Query()] = "new_lead",
+    cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[LeadRead]:
+    run, rows, evidence = await runs.leads(
+        principal,
+        run_id,
+        township_code=township_code,
+        village_code=village_code,
+        code=code.value if code else None,
+        routing=routing,
+        after=decode_cursor(cursor, 3),
+        limit=limit + 1,
+    )
+    superseded = run["superseded_by"] is not None
+    items = [lead_read(r, evidence.get(r["id"], []), superseded=superseded) for r in rows[:limit]]
+    last = rows[limit - 1] if len(rows) > limit else None
+    next_cursor = encode_cursor([last["township_code"], last["township_rank"] or 0, str(last["id"])]) if last else None
+    return Page[LeadRead](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/{run_id}/leads/{lead_id}",
+    summary="One lead with its figures and the feed records behind each code (线索详情)",
+    responses=problem_responses(404),
+)
+async def run_lead(run_id: uuid.UUID, lead_id: uuid.UUID, runs: RunServiceDep, principal: RunReader) -> LeadRead:
+    run, row, evidence = await runs.lead(principal, run_id, lead_id)
+    return lead_read(row, evidence, superseded=run["superseded_by"] is not None)

@@ -1,0 +1,102 @@
+"""Thresholds (监测参数) per county and year, versioned."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from services.screening.api.deps import IfMatch, ThresholdReader, ThresholdServiceDep, ThresholdWriter
+from services.screening.schemas import ThresholdRead, ThresholdWrite, threshold_read
+from services.screening.service.thresholds import etag
+from shared.errors import problem_responses
+
+router = APIRouter(prefix="/v1/thresholds", tags=["thresholds"])
+
+County = Annotated[str, Path(pattern=r"^\d{6}$", description="county code (县级区划代码)", examples=["410602"])]
+Year = Annotated[int, Path(ge=2000, le=2100, examples=[2026])]
+
+
+@router.get("/{county_code}", summary="The current thresholds of each year of a county (各年度监测参数)")
+async def list_county(
+    county_code: County, thresholds: ThresholdServiceDep, principal: ThresholdReader
+) -> list[ThresholdRead]:
+    return [threshold_read(r) for r in await thresholds.list_county(principal, county_code)]
+
+
+@router.get(
+    "/{county_code}/{year}",
+    summary="The current thresholds of a county and year (当前监测参数)",
+    description="The demo defaults of rules.md §1.1 become version 1 the first time a county-year is used.",
+    responses=problem_responses(404),
+)
+async def current(
+    county_code: County, year: Year, thresholds: ThresholdServiceDep, principal: ThresholdReader, response: Response
+) -> ThresholdRead:
+    row = await thresholds.current(principal, county_code, year)
+    response.headers["ETag"] = etag(row["version"])
+    return threshold_read(row)
+
+
+@router.put(
+    "/{county_code}/{year}",
+    summary="Set thresholds: a new version (调整监测参数)",
+    description="Unnamed values are kept from the current version; every value set or changed needs a source "
+    "note. Send `If-Match` with the current ETag (not needed for the first version). Runs and cases keep the "
+    "version they used.",
+    responses=problem_responses(403, 409, 412, 422, 428),
+)
+async def replace(
+    county_code: County,
+    year: Year,
+    body: ThresholdWrite,
+    thresholds: ThresholdServiceDep,
+    principal: ThresholdWriter,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ThresholdRead:
+    row, created = await thresholds.replace(
+        principal, county_code, year, values=body.values, sources=body.sources, note=body.note, if_match=if_match
+    )
+    response.status_code = 201 if created else 200
+    response.headers["ETag"] = etag(row["version"])
+    return threshold_read(row)
+
+
+@router.get("/{county_code}/{year}/versions", summary="Every version of a county-year (历史版本)")
+async def versions(
+    county_code: County, year: Year, thresholds: ThresholdServiceDep, principal: ThresholdReader
+) -> list[ThresholdRead]:
+    return [threshold_read(r) for r in await thresholds.versions(principal, county_code, year)]
+
+
+@router.get("/{county_code}/{year}/versions/{version}", summary="One version", responses=problem_responses(404))
+async def version(
+    county_code: County,
+    year: Year,
+    version: int,
+    thresholds: ThresholdServiceDep,
+    principal: ThresholdReader,
+    response: Response,
+) -> ThresholdRead:
+    row = await thresholds.version(principal, county_code, year, version)
+    response.headers["ETag"] = etag(row["version"])
+    return threshold_read(row)
+
+
+@router.delete(
+    "/{county_code}/{year}/versions/{version}",
+    status_code=204,
+    summary="Withdraw the latest version if no run or case used it (撤回)",
+    responses=problem_responses(403, 404, 409, 412, 428),
+)
+async def withdraw(
+    county_code: County,
+    year: Year,
+    version: int,
+    thresholds: ThresholdServiceDep,
+    principal: ThresholdWriter,
+    if_match: IfMatch = None,
+) -> Response:
+    await thresholds.delete_version(principal, county_code, year, version, if_match)
+    return Response(status_code=204)

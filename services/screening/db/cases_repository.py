@@ -1,0 +1,211 @@
+"""Monitoring cases, their transitions, measures and notice objections: every query of them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.screening.db.tables import case_transition, measure, monitoring_case, objection
+from services.screening.domain.cases import IDENTIFICATION_STATES, OPEN_STATES
+
+C = monitoring_case
+
+
+class CaseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- cases -----------------------------------------------------------------------------
+
+    async def insert_case(self, values: dict[str, Any]) -> None:
+        await self.session.execute(insert(C).values(**values))
+
+    async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> RowMapping | None:
+        query = select(C).where(C.c.id == case_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).mappings().one_or_none()
+
+    async def open_case_of(self, county_code: str, household_id: uuid.UUID) -> RowMapping | None:
+        return (
+            (
+                await self.session.execute(
+                    select(C).where(
+                        C.c.county_code == county_code,
+                        C.c.household_id == household_id,
+                        C.c.state.in_([s.value for s in OPEN_STATES]),
+                    )
+                )
+            )
+            .mappings()
+            .one_or_none()
+        )
+
+    async def lock_household(self, household_id: uuid.UUID) -> None:
+        key = func.hashtextextended(f"screening-case:{household_id}", 0)
+        await self.session.execute(select(func.pg_advisory_xact_lock(key)))
+
+    async def update_case(self, case_id: uuid.UUID, **values: Any) -> None:
+        await self.session.execute(update(C).where(C.c.id == case_id).values(**values))
+
+    async def list_cases(
+        self,
+        *,
+        region_prefix: str,
+        county_code: str | None,
+        township_code: str | None,
+        village_code: str | None,
+        state: str | None,
+        household_id: uuid.UUID | None,
+        overdue_on: date | None,
+        after: Sequence[Any] | None,
+        limit: int,
+    ) -> list[RowMapping]:
+        query = select(C)
+        if region_prefix:
+            query = query.where(C.c.village_code.startswith(region_prefix, autoescape=True))
+        for column, value in (
+            (C.c.county_code, county_code),
+            (C.c.township_code, township_code),
+            (C.c.village_code, village_code),
+            (C.c.state, state),
+            (C.c.household_id, household_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if overdue_on is not None:
+            query = query.where(
+                C.c.state.in_([s.value for s in IDENTIFICATION_STATES]), C.c.identification_deadline < overdue_on
+            )
+        if after:
+            stamp = datetime.fromisoformat(str(after[0]))
+            query = query.where(
+                (C.c.opened_at > stamp) | ((C.c.opened_at == stamp) & (C.c.id > uuid.UUID(str(after[1]))))
+            )
+        return list((await self.session.execute(query.order_by(C.c.opened_at, C.c.id).limit(limit))).mappings())
+
+    # --- transitions -----------------------------------------------------------------------
+
+    async def add_transition(self, values: dict[str, Any]) -> None:
+        seq = (
+            await self.session.execute(
+                select(func.coalesce(func.max(case_transition.c.seq), 0)).where(
+                    case_transition.c.case_id == values["case_id"]
+                )
+            )
+        ).scalar_one()
+        await self.session.execute(insert(case_transition).values(id=uuid.uuid4(), seq=int(seq) + 1, **values))
+
+    async def transitions(self, case_id: uuid.UUID) -> list[RowMapping]:
+        return list(
+            (
+                await self.session.execute(
+                    select(case_transition).where(case_transition.c.case_id == case_id).order_by(case_transition.c.seq)
+                )
+            ).mappings()
+        )
+
+    # --- measures --------------------------------------------------------------------------
+
+    async def insert_measure(self, values: dict[str, Any]) -> None:
+        await self.session.execute(insert(measure).values(**values))
+
+    async def measure(
+        self, case_id: uuid.UUID, measure_id: uuid.UUID, *, for_update: bool = False
+    ) -> RowMapping | None:
+        query = select(measure).where(measure.c.id == measure_id, measure.c.case_id == case_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).mappings().one_or_none()
+
+    async def update_measure(self, measure_id: uuid.UUID, **values: Any) -> None:
+        await self.session.execute(update(measure).where(measure.c.id == measure_id).values(**values))
+
+    async def measures(self, case_id: uuid.UUID) -> list[RowMapping]:
+        return list(
+            (
+                await self.session.execute(
+                    select(measure).where(measure.c.case_id == case_id).order_by(measure.c.start_date, measure.c.id)
+                )
+            ).mappings()
+        )
+
+    async def delivered_measures(self, case_id: uuid.UUID, on_or_before: date) -> int:
+        return int(
+            (
+                await self.session.execute(
+                    select(func.count()).where(
+                        measure.c.case_id == case_id,
+                        measure.c.delivered_date.is_not(None),
+                        measure.c.delivered_date <= on_or_before,
+                    )
+                )
+            ).scalar_one()
+        )
+
+    async def open_unsafe_risks(self, county_code: str, household_id: uuid.UUID, since: date) -> tuple[bool, bool]:
+        """Housing / water records since `since` not followed by a delivered resolving measure."""
+        row = (
+            await self.session.execute(
+                text(
+                    """
+                    SELECT bool_or(f.kind = 'housing_unsafe') AS housing, bool_or(f.kind = 'water_unsafe') AS water
+                      FROM screening.feed_record f
+                     WHERE f.county_code = :county AND f.household_id = :household
+                       AND f.kind IN ('housing_unsafe', 'water_unsafe') AND f.event_date >= :since
+                       AND NOT EXISTS (
+                           SELECT 1 FROM screening.measure ms
+                            WHERE ms.county_code = f.county_code AND ms.household_id = f.household_id
+                              AND ms.measure_type = CASE f.kind WHEN 'housing_unsafe' THEN 'housing_safety'
+                                                                ELSE 'drinking_water' END
+                              AND ms.delivered_date >= f.event_date)
+                    """
+                ),
+                {"county": county_code, "household": household_id, "since": since},
+            )
+        ).one()
+        return bool(row.housing), bool(row.water)
+
+    # --- objections ------------------------------------------------------------------------
+
+    async def insert_objection(self, values: dict[str, Any]) -> None:
+        await self.session.execute(insert(objection).values(**values))
+
+    async def objection(
+        self, case_id: uuid.UUID, objection_id: uuid.UUID, *, for_update: bool = False
+    ) -> RowMapping | None:
+        query = select(objection).where(objection.c.id == objection_id, objection.c.case_id == case_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).mappings().one_or_none()
+
+    async def update_objection(self, objection_id: uuid.UUID, **values: Any) -> None:
+        await self.session.execute(update(objection).where(objection.c.id == objection_id).values(**values))
+
+    async def objections(self, case_id: uuid.UUID) -> list[RowMapping]:
+        return list(
+            (
+                await self.session.execute(
+                    select(objection).where(objection.c.case_id == case_id).order_by(objection.c.raised_at)
+                )
+            ).mappings()
+        )
+
+    async def notice_objections(self, case_id: uuid.UUID, notice_state: str, notice_start: date) -> list[RowMapping]:
+        return list(
+            (
+                await self.session.execute(
+                    select(objection).where(
+                        objection.c.case_id == case_id,
+                        objection.c.notice_state == notice_state,
+                        objection.c.notice_start_date == notice_start,
+                    )
+                )
+            ).mappings()
+        )

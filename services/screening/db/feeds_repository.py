@@ -1,0 +1,253 @@
+"""Feed batches and records: every query of `screening.feed_batch` / `feed_record`, the SQL
+match against the registry's member identity view, and the claim leads they produce."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.screening.db.registry_views import MEMBER_IDENTITY, SNAPSHOT
+from services.screening.db.tables import feed_batch, feed_record
+
+B = feed_batch
+R = feed_record
+
+#: Feed kind → insurance category (shared/contracts/claims.py FEED_KIND_TO_CATEGORY), as SQL.
+_CATEGORY_SQL = """CASE f.kind WHEN 'medical_expense' THEN 'illness' WHEN 'school_admission' THEN 'school_entry'
+    WHEN 'disaster_loss' THEN 'disaster_accident' WHEN 'accident' THEN 'disaster_accident'
+    WHEN 'industry_loss' THEN 'industry_loss' END"""
+
+#: The claims service's expense facts per category, from the record's amounts and details.
+_EXPENSE_SQL = """jsonb_strip_nulls(CASE c.category
+    WHEN 'illness' THEN jsonb_build_object(
+        'total_cost', c.amounts->>'total_cost',
+        'basic_insurance_paid', c.amounts->>'basic_insurance',
+        'critical_illness_paid', c.amounts->>'critical_illness_insurance',
+        'medical_assistance_paid', c.amounts->>'medical_assistance')
+    WHEN 'school_entry' THEN jsonb_build_object('level', c.details->>'level', 'student_member_id', c.member_id::text)
+    ELSE jsonb_build_object('assessed_loss', c.amounts->>'loss') END)"""
+
+
+class FeedRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- batches ---------------------------------------------------------------------------
+
+    async def insert_batch(self, values: dict[str, Any]) -> None:
+        await self.session.execute(insert(B).values(**values))
+
+    async def batch(self, batch_id: uuid.UUID, *, for_update: bool = False) -> RowMapping | None:
+        query = select(B).where(B.c.id == batch_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).mappings().one_or_none()
+
+    async def update_batch(self, batch_id: uuid.UUID, **values: Any) -> None:
+        await self.session.execute(update(B).where(B.c.id == batch_id).values(**values))
+
+    async def list_batches(
+        self, *, department: str, county_prefix: str, county_code: str | None, after: Sequence[Any] | None, limit: int
+    ) -> list[RowMapping]:
+        query = select(B).where(
+            B.c.department == department, B.c.county_code.startswith(county_prefix, autoescape=True)
+        )
+        if county_code:
+            query = query.where(B.c.county_code == county_code)
+        if after:
+            query = query.where(
+                (B.c.created_at < datetime.fromisoformat(after[0]))
+                | ((B.c.created_at == datetime.fromisoformat(after[0])) & (B.c.id < uuid.UUID(after[1])))
+            )
+        query = query.order_by(B.c.created_at.desc(), B.c.id.desc()).limit(limit)
+        return list((await self.session.execute(query)).mappings())
+
+    # --- records ---------------------------------------------------------------------------
+
+    async def stage_records(self, rows: list[dict[str, Any]], chunk: int = 5000) -> set[int]:
+        """Insert; a source_record_id the department sent before is skipped. Returns the lines stored."""
+        stored: set[int] = set()
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            result = await self.session.execute(
+                pg_insert(R).values(part).on_conflict_do_nothing().returning(R.c.line_no)
+            )
+            stored.update(result.scalars())
+        return stored
+
+    async def records(
+        self, batch_id: uuid.UUID, *, unmatched_only: bool, after_line: int | None, limit: int
+    ) -> list[RowMapping]:
+        query = select(
+            R.c.id,
+            R.c.line_no,
+            R.c.source_record_id,
+            R.c.kind,
+            R.c.event_date,
+            R.c.national_id_masked,
+            R.c.household_number,
+            R.c.member_id,
+            R.c.household_id,
+            R.c.amount,
+            R.c.amounts,
+            R.c.details,
+        ).where(R.c.batch_id == batch_id)
+        if unmatched_only:
+            query = query.where(R.c.household_id.is_(None))
+        if after_line is not None:
+            query = query.where(R.c.line_no > after_line)
+        return list((await self.session.execute(query.order_by(R.c.line_no).limit(limit))).mappings())
+
+    async def match_batch(self, batch_id: uuid.UUID, county_code: str, now: datetime) -> None:
+        """Match by the national ID's blind index (active membership first), then by household number."""
+        await self.session.execute(
+            text(
+                f"""
+                UPDATE screening.feed_record f
+                   SET member_id = m.member_id, household_id = m.household_id, matched_at = :now
+                  FROM (SELECT DISTINCT ON (mi.national_id_index)
+                               mi.national_id_index, mi.member_id, mi.household_id
+                          FROM {MEMBER_IDENTITY} mi
+                         WHERE mi.county_code = :county
+                           AND mi.national_id_index IN (SELECT national_id_index FROM screening.feed_record
+                                                         WHERE batch_id = :batch AND national_id_index IS NOT NULL)
+                         ORDER BY mi.national_id_index, mi.active DESC) m
+                 WHERE f.batch_id = :batch AND f.national_id_index = m.national_id_index
+                """
+            ),
+            {"batch": batch_id, "county": county_code, "now": now},
+        )
+        await self.session.execute(
+            text(
+                f"""
+                UPDATE screening.feed_record f
+                   SET household_id = s.household_id, matched_at = :now
+                  FROM {SNAPSHOT} s
+                 WHERE f.batch_id = :batch AND f.household_id IS NULL AND f.household_number IS NOT NULL
+                   AND s.county_code = :county AND s.household_number = f.household_number
+                """
+            ),
+            {"batch": batch_id, "county": county_code, "now": now},
+        )
+
+    async def rematch_county(self, county_code: str, now: datetime) -> int:
+        """Records that matched no one when they arrived, matched again (the registry may know them now)."""
+        result = await self.session.execute(
+            text(
+                f"""
+                UPDATE screening.feed_record f
+                   SET member_id = m.member_id, household_id = m.household_id, matched_at = :now
+                  FROM (SELECT DISTINCT ON (mi.national_id_index)
+                               mi.national_id_index, mi.member_id, mi.household_id
+                          FROM {MEMBER_IDENTITY} mi
+                         WHERE mi.county_code = :county
+                           AND mi.national_id_index IN (SELECT national_id_index FROM screening.feed_record
+                                                         WHERE county_code = :county AND household_id IS NULL
+                                                           AND national_id_index IS NOT NULL)
+                         ORDER BY mi.national_id_index, mi.active DESC) m
+                 WHERE f.county_code = :county AND f.household_id IS NULL AND f.national_id_index = m.national_id_index
+                """
+            ),
+            {"county": county_code, "now": now},
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def match_counts(self, batch_id: uuid.UUID) -> tuple[int, int]:
+        row = (
+            await self.session.execute(
+                select(
+                    func.count().filter(R.c.household_id.is_not(None)),
+                    func.count().filter(R.c.household_id.is_(None)),
+                ).where(R.c.batch_id == batch_id)
+            )
+        ).one()
+        return int(row[0]), int(row[1])
+
+    async def unmatched(self, batch_id: uuid.UUID, limit: int) -> list[RowMapping]:
+        return list(
+            (
+                await self.session.execute(
+                    select(R.c.line_no, R.c.source_record_id, R.c.kind, R.c.national_id_masked, R.c.household_number)
+                    .where(R.c.batch_id == batch_id, R.c.household_id.is_(None))
+                    .order_by(R.c.line_no)
+                    .limit(limit)
+                )
+            ).mappings()
+        )
+
+    async def enqueue_claim_leads(
+        self,
+        *,
+        county_code: str,
+        reported: date,
+        request_id: str | None,
+        batch_id: uuid.UUID | None = None,
+        matched_at: datetime | None = None,
+    ) -> int:
+        """Claim leads (rules §2.4) for records of insured households, straight into the outbox.
+
+        One statement for the whole batch: the records of the five insurable kinds whose household
+        was insured in the event's year (the snapshot's insured_years); a record already sent
+        (same department and source record id) is not sent again.
+        """
+        where = "f.batch_id = :batch" if batch_id is not None else "f.county_code = :county AND f.matched_at = :matched"
+        result = await self.session.execute(
+            text(
+                f"""
+                WITH c AS (
+                    SELECT f.id AS feed_record_id, f.batch_id, f.department, f.source_record_id, f.household_id,
+                           f.member_id, f.kind, f.event_date, f.amounts, f.details, s.village_code,
+                           CAST(:county AS varchar) AS county_code, {_CATEGORY_SQL} AS category
+                      FROM screening.feed_record f
+                      JOIN {SNAPSHOT} s ON s.household_id = f.household_id
+                     WHERE {where} AND f.household_id IS NOT NULL
+                       AND f.kind IN ('medical_expense', 'school_admission', 'disaster_loss', 'accident',
+                                      'industry_loss')
+                       AND extract(year FROM f.event_date)::int = ANY (s.insured_years)
+                ), ins AS (
+                    INSERT INTO screening.claim_lead (id, county_code, source, source_record_id, household_id,
+                                                      category, incident_year, feed_record_id, outbox_message_id)
+                    SELECT gen_random_uuid(), c.county_code, 'feed', c.department || ':' || c.source_record_id,
+                           c.household_id, c.category, extract(year FROM c.event_date)::int, c.feed_record_id,
+                           gen_random_uuid()
+                      FROM c
+                    ON CONFLICT DO NOTHING
+                    RETURNING feed_record_id, outbox_message_id, source_record_id
+                )
+                INSERT INTO screening.outbox_message (id, target, method, path, body, idempotency_key,
+                                                      ordering_key, county_code, request_id)
+                SELECT i.outbox_message_id, 'claims', 'POST', '/v1/claims/leads',
+                       jsonb_build_object(
+                           'source', 'feed',
+                           'source_record_id', i.source_record_id,
+                           'household_id', c.household_id,
+                           'member_id', c.member_id,
+                           'county_code', c.county_code,
+                           'village_code', c.village_code,
+                           'category', c.category,
+                           'incident_date', c.event_date,
+                           'reported_date', CAST(:reported AS date),
+                           'expense', {_EXPENSE_SQL},
+                           'evidence', jsonb_build_object('department', c.department, 'batch_id', c.batch_id,
+                                                          'feed_record_id', c.feed_record_id, 'kind', c.kind)),
+                       'claim-lead:' || c.county_code || ':' || i.source_record_id, NULL, c.county_code,
+                       CAST(:request_id AS varchar)
+                  FROM ins i JOIN c ON c.feed_record_id = i.feed_record_id
+                """
+            ),
+            {
+                "batch": batch_id,
+                "county": county_code,
+                "matched": matched_at,
+                "reported": reported,
+                "request_id": request_id,
+            },
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

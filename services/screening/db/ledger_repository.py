@@ -1,0 +1,146 @@
+"""The monitoring ledger (台账, rules.md §1.5): per county and month, from the cases, measures
+and runs of screening. Month boundaries are China dates (UTC+8)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+#: A case counts as monitored at the end of the month when it was confirmed by then and not
+#: eliminated by then.
+_MONITORED_AT_END = """
+    c.county_code = :county AND c.village_code LIKE :prefix
+    AND c.confirmed_at IS NOT NULL AND (c.confirmed_at AT TIME ZONE 'Asia/Shanghai')::date <= :last
+    AND (c.eliminated_at IS NULL OR (c.eliminated_at AT TIME ZONE 'Asia/Shanghai')::date > :last)
+"""
+
+
+class LedgerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _pairs(self, sql: str, params: dict[str, Any]) -> dict[str, int]:
+        rows = (await self.session.execute(text(sql), params)).all()
+        return {str(key) if key is not None else "unknown": int(count) for key, count in rows}
+
+    async def summary(self, county: str, prefix: str, first: date, last: date) -> dict[str, Any]:
+        p = {"county": county, "prefix": prefix + "%", "first": first, "last": last}
+        monitored_by_type = await self._pairs(
+            f"SELECT c.monitoring_type, count(*) FROM screening.monitoring_case c WHERE {_MONITORED_AT_END} "
+            "GROUP BY 1 ORDER BY 1",
+            p,
+        )
+        monitored_by_code = await self._pairs(
+            f"SELECT code, count(*) FROM screening.monitoring_case c, unnest(c.risk_codes) AS code "
+            f"WHERE {_MONITORED_AT_END} GROUP BY 1 ORDER BY 1",
+            p,
+        )
+        confirmations = await self._pairs(
+            """SELECT c.monitoring_type, count(*) FROM screening.monitoring_case c
+                WHERE c.county_code = :county AND c.village_code LIKE :prefix
+                  AND (c.confirmed_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :first AND :last
+                GROUP BY 1 ORDER BY 1""",
+            p,
+        )
+        eliminations = await self._pairs(
+            """SELECT c.elimination_kind, count(*) FROM screening.monitoring_case c
+                WHERE c.county_code = :county AND c.village_code LIKE :prefix
+                  AND (c.eliminated_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :first AND :last
+                GROUP BY 1 ORDER BY 1""",
+            p,
+        )
+        measures = await self._pairs(
+            """SELECT m.measure_type, count(*) FROM screening.measure m
+                 JOIN screening.monitoring_case c ON c.id = m.case_id
+                WHERE m.county_code = :county AND c.village_code LIKE :prefix
+                  AND m.delivered_date BETWEEN :first AND :last
+                GROUP BY 1 ORDER BY 1""",
+            p,
+        )
+        opened = await self._pairs(
+            """SELECT c.source, count(*) FROM screening.monitoring_case c
+                WHERE c.county_code = :county AND c.village_code LIKE :prefix
+                  AND (c.opened_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :first AND :last
+                GROUP BY 1 ORDER BY 1""",
+            p,
+        )
+        leads = (
+            (
+                await self.session.execute(
+                    text(
+                        """SELECT r.id, r.version, count(l.id) AS leads
+                         FROM screening.run r
+                         LEFT JOIN screening.lead l ON l.run_id = r.id AND l.routing = 'new_lead'
+                                                    AND l.village_code LIKE :prefix
+                        WHERE r.county_code = :county AND r.period = :period AND r.status = 'succeeded'
+                          AND r.superseded_by IS NULL
+                        GROUP BY r.id, r.version"""
+                    ),
+                    {**p, "period": f"{first.year:04d}-{first.month:02d}"},
+                )
+            )
+            .mappings()
+            .one_or_none()
+        )
+        overdue = (
+            await self.session.execute(
+                text(
+                    """SELECT count(*) FROM screening.monitoring_case c
+                        WHERE c.county_code = :county AND c.village_code LIKE :prefix
+                          AND c.identification_deadline < :last
+                          AND (c.opened_at AT TIME ZONE 'Asia/Shanghai')::date <= :last
+                          AND coalesce((c.confirmed_at AT TIME ZONE 'Asia/Shanghai')::date,
+                                       (c.closed_at AT TIME ZONE 'Asia/Shanghai')::date, DATE '9999-12-31')
+                              > c.identification_deadline"""
+                ),
+                p,
+            )
+        ).scalar_one()
+        return {
+            "monitored_households": sum(monitored_by_type.values()),
+            "monitored_by_type": monitored_by_type,
+            "monitored_by_risk_code": monitored_by_code,
+            "new_confirmations": sum(confirmations.values()),
+            "new_confirmations_by_type": confirmations,
+            "eliminations": sum(eliminations.values()),
+            "eliminations_by_kind": eliminations,
+            "measures_delivered": sum(measures.values()),
+            "measures_delivered_by_type": measures,
+            "cases_opened_by_source": opened,
+            "identification_overdue": int(overdue),
+            "run": (
+                {"run_id": str(leads["id"]), "version": leads["version"], "leads": int(leads["leads"])}
+                if leads is not None
+                else None
+            ),
+        }
+
+    async def households(self, county: str, prefix: str, first: date, last: date) -> list[RowMapping]:
+        """One row per household monitored at the end of the month or eliminated in it."""
+        return list(
+            (
+                await self.session.execute(
+                    text(
+                        f"""
+                        SELECT c.id AS case_id, c.household_id, c.household_number, c.township_code, c.village_code,
+                               c.monitoring_type, c.risk_codes, c.state, c.source,
+                               (c.confirmed_at AT TIME ZONE 'Asia/Shanghai')::date AS confirmed_on,
+                               (c.eliminated_at AT TIME ZONE 'Asia/Shanghai')::date AS eliminated_on,
+                               c.elimination_kind,
+                               (SELECT count(*) FROM screening.measure m
+                                 WHERE m.case_id = c.id AND m.delivered_date <= :last) AS measures_delivered
+                          FROM screening.monitoring_case c
+                         WHERE ({_MONITORED_AT_END})
+                            OR (c.county_code = :county AND c.village_code LIKE :prefix
+                                AND (c.eliminated_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :first AND :last)
+                         ORDER BY c.township_code, c.village_code, c.household_number, c.id
+                        """
+                    ),
+                    {"county": county, "prefix": prefix + "%", "first": first, "last": last},
+                )
+            ).mappings()
+        )

@@ -1,0 +1,485 @@
+"""Screening runs and leads: every query of `screening.run`, `lead`, `lead_evidence`, and the
+monthly screening itself (rules.md §1.3) as a few set-based statements.
+
+The run of one county and period is:
+
+1. ``screening_run_feed``: one pass over the county's feed records of the 12-month window,
+   grouped by household (the window sums M, E, Dz, Ac, Id and the event flags), into a
+   temporary table;
+2. one ``INSERT … SELECT`` that joins the registry's ``household_snapshot_v1`` to it, evaluates
+   every code and the lead decision with exact ``numeric`` comparisons (``I / n < line`` as
+   ``I < line × n``), ranks the new leads and writes them, routing households with an open case
+   or a monitored status to their case instead;
+3. one ``INSERT … SELECT`` for the lineage (``lead_evidence``: which feed records and batches
+   each code rests on).
+
+No row is brought into Python. The statements run in the job's transaction with a raised
+``work_mem`` so the aggregation and the sort of the leads stay in memory at a million households.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.screening.db.registry_views import SNAPSHOT
+from services.screening.db.tables import lead, lead_evidence, run
+from services.screening.domain.cases import OPEN_STATES
+from services.screening.domain.thresholds import Thresholds
+
+L = lead
+
+_OPEN_STATES_SQL = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES))
+_MONITORED_SQL = "'unstable', 'marginal', 'sudden_hardship'"
+
+#: The feed kinds each code rests on (domain.risk.CODE_SOURCE_KINDS), as SQL rows.
+_CODE_KINDS_SQL = """(VALUES ('illness', 'medical_expense'), ('education', 'education_expense'),
+    ('disaster', 'disaster_loss'), ('accident', 'accident'), ('industry_failure', 'industry_loss'),
+    ('unstable_employment', 'job_loss'), ('disability', 'disability_new'), ('housing', 'housing_unsafe'),
+    ('water', 'water_unsafe')) AS k(code, kind)"""
+
+#: Delivered measures that end a housing / water risk (a record is open until one is delivered).
+RESOLVING_MEASURE = {"housing_unsafe": "housing_safety", "water_unsafe": "drinking_water"}
+
+FEED_WINDOW_SQL = """
+CREATE TEMP TABLE screening_run_feed ON COMMIT DROP AS
+SELECT f.household_id,
+       coalesce(sum(f.amount) FILTER (WHERE f.kind = 'medical_expense'), 0)   AS m,
+       coalesce(sum(f.amount) FILTER (WHERE f.kind = 'education_expense'), 0) AS e,
+       coalesce(sum(f.amount) FILTER (WHERE f.kind = 'disaster_loss'), 0)     AS dz,
+       coalesce(sum(f.amount) FILTER (WHERE f.kind = 'accident'), 0)          AS ac,
+       coalesce(sum(f.amount) FILTER (WHERE f.kind = 'industry_loss'), 0)     AS idl,
+       bool_or(f.kind = 'job_loss')                                          AS job_loss,
+       min(f.grade) FILTER (WHERE f.kind = 'disability_new')                 AS disability_grade,
+       bool_or(f.kind = 'housing_unsafe' AND NOT EXISTS (
+           SELECT 1 FROM screening.measure ms
+            WHERE ms.county_code = f.county_code AND ms.household_id = f.household_id
+              AND ms.measure_type = 'housing_safety'
+              AND ms.delivered_date BETWEEN f.event_date AND :window_end))   AS housing,
+       bool_or(f.kind = 'water_unsafe' AND NOT EXISTS (
+           SELECT 1 FROM screening.measure ms
+            WHERE ms.county_code = f.county_code AND ms.household_id = f.household_id
+              AND ms.measure_type = 'drinking_water'
+              AND ms.delivered_date BETWEEN f.event_date AND :window_end))   AS water
+  FROM screening.feed_record f
+ WHERE f.county_code = :county
+   AND f.household_id IS NOT NULL
+   AND f.event_date BETWEEN :window_start AND :window_end
+   AND f.kind IN ('medical_expense', 'education_expense', 'disaster_loss', 'accident', 'industry_loss',
+                  'job_loss', 'disability_new', 'housing_unsafe', 'water_unsafe')
+ GROUP BY f.household_id
+"""
+
+EVALUATE_SQL = f"""
+WITH t AS (
+    SELECT CAST(:monitoring_line AS numeric)        AS line,
+           CAST(:medical_warning_line AS numeric)   AS med,
+           CAST(:education_warning_line AS numeric) AS edu,
+           CAST(:disaster_warning_line AS numeric)  AS dis,
+           CAST(:accident_warning_line AS numeric)  AS acc,
+           CAST(:industry_warning_line AS numeric)  AS ind,
+           CAST(:income_drop_ratio AS numeric)      AS ratio,
+           CAST(:illness_income_share AS numeric)   AS share,
+           CAST(:employment_line_factor AS numeric) AS factor
+), open_case AS (
+    SELECT household_id, id AS case_id
+      FROM screening.monitoring_case
+     WHERE county_code = :county AND state IN ({_OPEN_STATES_SQL})
+), hh AS (
+    SELECT s.household_id, s.household_number, s.township_code, s.village_code, s.status,
+           s.member_count AS n, s.labour_count AS labour, s.income_year,
+           s.annual_net_income AS i, s.previous_annual_net_income AS ip,
+           coalesce(CAST(:year AS integer) = ANY (s.insured_years), false) AS insured,
+           coalesce(f.m, 0) AS m, coalesce(f.e, 0) AS e, coalesce(f.dz, 0) AS dz, coalesce(f.ac, 0) AS ac,
+           coalesce(f.idl, 0) AS idl, coalesce(f.job_loss, false) AS job_loss, f.disability_grade,
+           coalesce(f.housing, false) AS housing, coalesce(f.water, false) AS water
+      FROM {SNAPSHOT} s
+      LEFT JOIN screening_run_feed f ON f.household_id = s.household_id
+     WHERE s.county_code = :county
+), stats AS (
+    SELECT count(*)                                                  AS households,
+           count(*) FILTER (WHERE coalesce(n, 0) <= 0)               AS no_members,
+           count(*) FILTER (WHERE n > 0 AND i IS NULL)               AS no_income
+      FROM hh
+), fired AS (
+    SELECT hh.*, t.*,
+           hh.i - hh.m - hh.e - hh.dz - hh.ac - hh.idl                                  AS adj,
+           hh.i < t.line * hh.n                                                         AS c_income_low,
+           coalesce(hh.ip > 0 AND hh.ip - hh.i >= t.ratio * hh.ip, false)              AS c_income_drop,
+           hh.m >= t.med OR (hh.m > 0 AND hh.m >= t.share * hh.i)                       AS c_illness,
+           hh.e >= t.edu                                                                AS c_education,
+           hh.dz >= t.dis                                                               AS c_disaster,
+           hh.ac >= t.acc                                                               AS c_accident,
+           hh.idl >= t.ind                                                              AS c_industry,
+           hh.job_loss AND hh.i < t.factor * t.line * hh.n                              AS c_employment,
+           coalesce(hh.disability_grade <= 2, false)                                    AS c_disability,
+           hh.labour = 0                                                                AS c_labour
+      FROM hh CROSS JOIN t
+     WHERE hh.n > 0 AND hh.i IS NOT NULL
+), judged AS (
+    SELECT fired.*, oc.case_id,
+           fired.adj < fired.line * fired.n OR fired.housing OR fired.water               AS is_lead,
+           oc.case_id IS NOT NULL OR fired.status IN ({_MONITORED_SQL})                  AS to_case,
+           array_remove(ARRAY[
+               CASE WHEN c_income_low THEN 'income_low' END,
+               CASE WHEN c_income_drop THEN 'income_drop' END,
+               CASE WHEN c_illness THEN 'illness' END,
+               CASE WHEN c_education THEN 'education' END,
+               CASE WHEN c_disaster THEN 'disaster' END,
+               CASE WHEN c_accident THEN 'accident' END,
+               CASE WHEN c_industry THEN 'industry_failure' END,
+               CASE WHEN c_employment THEN 'unstable_employment' END,
+               CASE WHEN c_disability THEN 'disability' END,
+               CASE WHEN c_labour THEN 'lack_of_labour' END,
+               CASE WHEN housing THEN 'housing' END,
+               CASE WHEN water THEN 'water' END], NULL)                                 AS codes
+      FROM fired LEFT JOIN open_case oc ON oc.household_id = fired.household_id
+), chosen AS (
+    SELECT judged.*,
+           CAST(floor(i * 100 / n) / 100 AS numeric(16, 2))   AS pc,
+           CAST(floor(adj * 100 / n) / 100 AS numeric(16, 2)) AS adj_pc
+      FROM judged
+     WHERE (NOT to_case AND is_lead) OR (to_case AND (is_lead OR cardinality(codes) > 0))
+), ins AS (
+    INSERT INTO screening.lead (
+        id, run_id, county_code, township_code, village_code, household_id, household_number, household_status,
+        members, labour_count, income_year, income, income_prev, window_total, adjusted_income, per_capita_income,
+        adjusted_per_capita, codes, figures, lead_basis, is_lead, suggested_type, insured_this_year, routing,
+        case_id, rank, township_rank)
+    SELECT gen_random_uuid(), CAST(:run_id AS uuid), CAST(:county AS varchar), township_code, village_code,
+           household_id, household_number, status, n, labour, income_year, i, ip, m + e + dz + ac + idl, adj, pc,
+           adj_pc, codes,
+           jsonb_strip_nulls(jsonb_build_object(
+               'income_low', CASE WHEN c_income_low THEN jsonb_build_object(
+                   'income', i::text, 'members', n, 'per_capita_income', pc::text, 'monitoring_line', line::text) END,
+               'income_drop', CASE WHEN c_income_drop THEN jsonb_build_object(
+                   'income', i::text, 'income_prev', ip::text, 'drop_ratio', trunc((ip - i) / ip, 4)::text,
+                   'income_drop_ratio', ratio::text) END,
+               'illness', CASE WHEN c_illness THEN jsonb_build_object(
+                   'medical_self_pay', m::text, 'medical_warning_line', med::text, 'income', i::text,
+                   'illness_income_share', share::text, 'income_share_amount', (share * i)::text,
+                   'by_warning_line', m >= med, 'by_income_share', m > 0 AND m >= share * i) END,
+               'education', CASE WHEN c_education THEN jsonb_build_object(
+                   'education_self_pay', e::text, 'education_warning_line', edu::text) END,
+               'disaster', CASE WHEN c_disaster THEN jsonb_build_object(
+                   'disaster_loss', dz::text, 'disaster_warning_line', dis::text) END,
+               'accident', CASE WHEN c_accident THEN jsonb_build_object(
+                   'accident_loss', ac::text, 'accident_warning_line', acc::text) END,
+               'industry_failure', CASE WHEN c_industry THEN jsonb_build_object(
+                   'industry_loss', idl::text, 'industry_warning_line', ind::text) END,
+               'unstable_employment', CASE WHEN c_employment THEN jsonb_build_object(
+                   'job_loss', true, 'income', i::text, 'members', n, 'per_capita_income', pc::text,
+                   'employment_line', (factor * line)::text) END,
+               'disability', CASE WHEN c_disability THEN
+                   jsonb_build_object('new_disability_grade', disability_grade) END,
+               'lack_of_labour', CASE WHEN c_labour THEN jsonb_build_object('labour_count', labour, 'members', n) END,
+               'housing', CASE WHEN housing THEN jsonb_build_object('housing_unsafe', true) END,
+               'water', CASE WHEN water THEN jsonb_build_object('water_unsafe', true) END,
+               'lead', jsonb_build_object(
+                   'adjusted_income', adj::text, 'members', n, 'adjusted_per_capita', adj_pc::text,
+                   'monitoring_line', line::text, 'window_total', (m + e + dz + ac + idl)::text))),
+           array_remove(ARRAY[
+               CASE WHEN adj < line * n THEN 'adjusted_income_below_line' END,
+               CASE WHEN housing THEN 'housing' END,
+               CASE WHEN water THEN 'water' END], NULL),
+           is_lead,
+           CASE WHEN is_lead THEN
+               CASE WHEN status = 'lifted_out' THEN 'unstable'
+                    WHEN i < line * n THEN 'marginal'
+                    ELSE 'sudden_hardship' END END,
+           insured,
+           CASE WHEN to_case THEN 'case_evidence' ELSE 'new_lead' END,
+           case_id,
+           CASE WHEN NOT to_case THEN
+               row_number() OVER (PARTITION BY to_case ORDER BY cardinality(codes) DESC, adj / n, household_id) END,
+           CASE WHEN NOT to_case THEN
+               row_number() OVER (PARTITION BY to_case, township_code
+                                  ORDER BY cardinality(codes) DESC, adj / n, household_id) END
+      FROM chosen
+    RETURNING routing, township_code, codes
+)
+SELECT (SELECT households FROM stats)                                            AS households,
+       (SELECT no_members FROM stats)                                            AS no_members,
+       (SELECT no_income FROM stats)                                             AS no_income,
+       (SELECT count(*) FROM ins WHERE routing = 'new_lead')                     AS leads,
+       (SELECT count(*) FROM ins WHERE routing = 'case_evidence')                AS case_evidence,
+       (SELECT coalesce(jsonb_object_agg(township_code, c), '{{}}'::jsonb)
+          FROM (SELECT township_code, count(*) AS c FROM ins WHERE routing = 'new_lead'
+                 GROUP BY township_code) x)                                      AS by_township,
+       (SELECT coalesce(jsonb_object_agg(code, c), '{{}}'::jsonb)
+          FROM (SELECT code, count(*) AS c FROM ins, unnest(ins.codes) AS code
+                 WHERE routing = 'new_lead' GROUP BY code) y)                    AS by_code
+"""
+
+EVIDENCE_SQL = f"""
+INSERT INTO screening.lead_evidence (lead_id, county_code, code, feed_record_id, batch_id)
+SELECT l.id, l.county_code, k.code, f.id, f.batch_id
+  FROM screening.lead l
+  JOIN {_CODE_KINDS_SQL} ON k.code = ANY (l.codes)
+  JOIN screening.feed_record f
+    ON f.county_code = l.county_code AND f.household_id = l.household_id AND f.kind = k.kind
+   AND f.event_date BETWEEN :window_start AND :window_end
+ WHERE l.run_id = :run_id
+   AND (k.code <> 'disability' OR f.grade <= 2)
+"""
+
+INCOME_DROP_CLAIMS_SQL = """
+WITH c AS (
+    SELECT l.household_id, l.village_code, l.county_code
+      FROM screening.lead l
+     WHERE l.run_id = :run_id AND l.insured_this_year AND 'income_drop' = ANY (l.codes)
+), ins AS (
+    INSERT INTO screening.claim_lead (id, county_code, source, source_record_id, household_id, category,
+                                      incident_year, run_id, outbox_message_id)
+    SELECT gen_random_uuid(), c.county_code, 'screening_run', 'run:' || CAST(:run_id AS text) || ':' || c.household_id,
+           c.household_id, 'income_drop', CAST(:year AS integer), CAST(:run_id AS uuid), gen_random_uuid()
+      FROM c
+    ON CONFLICT DO NOTHING
+    RETURNING household_id, outbox_message_id, source_record_id
+)
+INSERT INTO screening.outbox_message (id, target, method, path, body, idempotency_key, ordering_key, county_code,
+                                      request_id)
+SELECT i.outbox_message_id, 'claims', 'POST', '/v1/claims/leads',
+       jsonb_build_object(
+           'source', 'screening_run',
+           'source_record_id', i.source_record_id,
+           'household_id', c.household_id,
+           'member_id', NULL,
+           'county_code', c.county_code,
+           'village_code', c.village_code,
+           'category', 'income_drop',
+           'incident_date', CAST(:window_end AS date),
+           'reported_date', CAST(:today AS date),
+           'expense', '{}'::jsonb,
+           'evidence', jsonb_build_object('run_id', CAST(:run_id AS uuid), 'kind', 'income_drop')),
+       'claim-lead:' || c.county_code || ':' || i.source_record_id, NULL, c.county_code, CAST(:request_id AS varchar)
+  FROM ins i JOIN c ON c.household_id = i.household_id
+"""
+
+
+class RunRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- runs ------------------------------------------------------------------------------
+
+    async def lock_county(self, county_code: str) -> None:
+        """Runs of one county one at a time (versions and superseding stay in order)."""
+        key = func.hashtextextended(f"screening-run:{county_code}", 0)
+        await self.session.execute(select(func.pg_advisory_xact_lock(key)))
+
+    async def next_version(self, county_code: str, period: str) -> int:
+        current = (
+            await self.session.execute(
+                select(func.max(run.c.version)).where(run.c.county_code == county_code, run.c.period == period)
+            )
+        ).scalar()
+        return int(current or 0) + 1
+
+    async def insert_run(self, values: dict[str, Any]) -> None:
+        await self.session.execute(insert(run).values(**values))
+
+    async def get(self, run_id: uuid.UUID) -> RowMapping | None:
+        return (await self.session.execute(select(run).where(run.c.id == run_id))).mappings().one_or_none()
+
+    async def update_run(self, run_id: uuid.UUID, **values: Any) -> None:
+        await self.session.execute(update(run).where(run.c.id == run_id).values(**values))
+
+    async def list_runs(
+        self,
+        *,
+        county_code: str | None,
+        county_prefix: str,
+        period: str | None,
+        after: Sequence[Any] | None,
+        limit: int,
+    ) -> list[RowMapping]:
+        query = select(run).where(run.c.county_code.startswith(county_prefix, autoescape=True))
+        if county_code:
+            query = query.where(run.c.county_code == county_code)
+        if period:
+            query = query.where(run.c.period == period)
+        if after:
+            stamp = datetime.fromisoformat(after[0])
+            query = query.where(
+                (run.c.created_at < stamp) | ((run.c.created_at == stamp) & (run.c.id < uuid.UUID(after[1])))
+            )
+        return list(
+            (
+                await self.session.execute(query.order_by(run.c.created_at.desc(), run.c.id.desc()).limit(limit))
+            ).mappings()
+        )
+
+    async def has_run(self, county_code: str, period: str, trigger: str | None = None) -> bool:
+        query = (
+            select(func.count())
+            .select_from(run)
+            .where(run.c.county_code == county_code, run.c.period == period, run.c.status != "failed")
+        )
+        if trigger:
+            query = query.where(run.c.trigger == trigger)
+        return bool((await self.session.execute(query)).scalar())
+
+    async def supersede(self, county_code: str, period: str, run_id: uuid.UUID, now: datetime) -> list[uuid.UUID]:
+        result = await self.session.execute(
+            update(run)
+            .where(
+                run.c.county_code == county_code,
+                run.c.period == period,
+                run.c.id != run_id,
+                run.c.status == "succeeded",
+                run.c.superseded_by.is_(None),
+            )
+            .values(superseded_by=run_id, superseded_at=now)
+            .returning(run.c.id)
+        )
+        return list(result.scalars())
+
+    # --- the screening ---------------------------------------------------------------------
+
+    async def set_work_mem(self, work_mem: str) -> None:
+        # validated by the settings pattern; SET takes no bind parameters
+        await self.session.execute(text(f"SET LOCAL work_mem = '{work_mem}'"))
+
+    async def build_feed_window(self, county_code: str, window_start: date, window_end: date) -> None:
+        await self.session.execute(text("DROP TABLE IF EXISTS pg_temp.screening_run_feed"))
+        await self.session.execute(
+            text(FEED_WINDOW_SQL),
+            {"county": county_code, "window_start": window_start, "window_end": window_end},
+        )
+        await self.session.execute(text("ANALYZE pg_temp.screening_run_feed"))
+
+    async def evaluate(self, run_id: uuid.UUID, county_code: str, year: int, t: Thresholds) -> RowMapping:
+        params: dict[str, Any] = {
+            "run_id": run_id,
+            "county": county_code,
+            "year": year,
+            "monitoring_line": t.monitoring_line,
+            "medical_warning_line": t.medical_warning_line,
+            "education_warning_line": t.education_warning_line,
+            "disaster_warning_line": t.disaster_warning_line,
+            "accident_warning_line": t.accident_warning_line,
+            "industry_warning_line": t.industry_warning_line,
+            "income_drop_ratio": t.income_drop_ratio,
+            "illness_income_share": t.illness_income_share,
+            "employment_line_factor": t.employment_line_factor,
+        }
+        return (await self.session.execute(text(EVALUATE_SQL), params)).mappings().one()
+
+    async def record_evidence(self, run_id: uuid.UUID, window_start: date, window_end: date) -> int:
+        result = await self.session.execute(
+            text(EVIDENCE_SQL), {"run_id": run_id, "window_start": window_start, "window_end": window_end}
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def drop_feed_window(self) -> None:
+        await self.session.execute(text("DROP TABLE IF EXISTS pg_temp.screening_run_feed"))
+
+    async def enqueue_income_drop_claims(
+        self, run_id: uuid.UUID, year: int, window_end: date, today: date, request_id: str | None
+    ) -> int:
+        result = await self.session.execute(
+            text(INCOME_DROP_CLAIMS_SQL),
+            {"run_id": run_id, "year": year, "window_end": window_end, "today": today, "request_id": request_id},
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # --- leads -----------------------------------------------------------------------------
+
+    async def leads(
+        self,
+        run_id: uuid.UUID,
+        *,
+        region_prefix: str,
+        township_code: str | None,
+        village_code: str | None,
+        code: str | None,
+        routing: str,
+        after: Sequence[Any] | None,
+        limit: int,
+    ) -> list[RowMapping]:
+        """Grouped by township, best-ranked first inside each (stable cursor: township, rank, id)."""
+        query = select(L).where(L.c.run_id == run_id, L.c.routing == routing)
+        if region_prefix:
+            query = query.where(L.c.village_code.startswith(region_prefix, autoescape=True))
+        if township_code:
+            query = query.where(L.c.township_code == township_code)
+        if village_code:
+            query = query.where(L.c.village_code == village_code)
+        if code:
+            query = query.where(L.c.codes.any(code))
+        rank = func.coalesce(L.c.township_rank, 0)
+        if after:
+            t_code, t_rank, lead_id = str(after[0]), int(after[1]), uuid.UUID(str(after[2]))
+            query = query.where(
+                (L.c.township_code > t_code)
+                | ((L.c.township_code == t_code) & (rank > t_rank))
+                | ((L.c.township_code == t_code) & (rank == t_rank) & (L.c.id > lead_id))
+            )
+        query = query.order_by(L.c.township_code, rank, L.c.id).limit(limit)
+        return list((await self.session.execute(query)).mappings())
+
+    async def lead(self, lead_id: uuid.UUID, *, for_update: bool = False) -> RowMapping | None:
+        query = select(L).where(L.c.id == lead_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).mappings().one_or_none()
+
+    async def evidence(self, lead_ids: Sequence[uuid.UUID]) -> list[RowMapping]:
+        if not lead_ids:
+            return []
+        return list(
+            (
+                await self.session.execute(
+                    select(lead_evidence)
+                    .where(lead_evidence.c.lead_id.in_(lead_ids))
+                    .order_by(lead_evidence.c.lead_id, lead_evidence.c.code, lead_evidence.c.feed_record_id)
+                )
+            ).mappings()
+        )
+
+    async def update_lead(self, lead_id: uuid.UUID, **values: Any) -> None:
+        await self.session.execute(update(L).where(L.c.id == lead_id).values(**values))
+
+    async def case_evidence(self, case_id: uuid.UUID, household_id: uuid.UUID, county_code: str) -> list[RowMapping]:
+        """Screening findings for a household since its case was open: rows routed to the case."""
+        query = (
+            select(L, run.c.period, run.c.superseded_by)
+            .join(run, run.c.id == L.c.run_id)
+            .where(L.c.county_code == county_code, L.c.household_id == household_id, L.c.case_id == case_id)
+            .order_by(run.c.period.desc(), run.c.version.desc())
+        )
+        return list((await self.session.execute(query)).mappings())
+
+    async def recent_lead_periods(self, county_code: str, household_id: uuid.UUID, runs: int) -> list[str]:
+        """Periods among the county's last `runs` monthly runs in which the household evaluated as a lead."""
+        if runs <= 0:
+            return []
+        periods = (
+            select(run.c.period)
+            .where(run.c.county_code == county_code, run.c.status == "succeeded", run.c.superseded_by.is_(None))
+            .group_by(run.c.period)
+            .order_by(run.c.period.desc())
+            .limit(runs)
+            .subquery()
+        )
+        query = (
+            select(run.c.period)
+            .distinct()
+            .join(L, L.c.run_id == run.c.id)
+            .where(
+                run.c.county_code == county_code,
+                run.c.status == "succeeded",
+                run.c.superseded_by.is_(None),
+                run.c.period.in_(select(periods.c.period)),
+                L.c.household_id == household_id,
+                L.c.is_lead.is_(True),
+            )
+        )
+        return sorted(str(p) for p in (await self.session.execute(query)).scalars())

@@ -1,0 +1,477 @@
+"""Wire models of the screening API (what mobile apps and other systems code against)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, PlainSerializer
+from sqlalchemy.engine import RowMapping
+
+from services.screening.domain.cases import CaseAction, CaseSource
+from services.screening.domain.risk import RiskCode
+
+CENT = Decimal("0.01")
+
+#: A database row as the repositories return it, or any mapping with the same keys.
+Row = Mapping[str, Any] | RowMapping
+
+Money = Annotated[
+    Decimal,
+    PlainSerializer(lambda v: format(v.quantize(CENT), "f"), return_type=str, when_used="json"),
+    Field(description="yuan, a decimal string with two places", examples=["6000.00"]),
+]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "rejected"]
+MeasureType = Literal[
+    "industry",
+    "employment",
+    "health",
+    "education",
+    "housing_safety",
+    "drinking_water",
+    "social_assistance",
+    "insurance",
+    "other",
+]
+
+
+class Progress(BaseModel):
+    done: int
+    total: int
+
+
+class JobError(BaseModel):
+    line: int | None = Field(default=None, description="line (JSON lines) or row (CSV) of the batch")
+    source_record_id: str | None = None
+    field: str
+    message: str
+    code: str
+
+
+# --- thresholds -----------------------------------------------------------------------------
+
+
+class ThresholdValues(BaseModel):
+    monitoring_line: str = Field(examples=["6000.00"], description="监测范围, yuan per person per year")
+    medical_warning_line: str = Field(examples=["10000.00"])
+    education_warning_line: str = Field(examples=["8000.00"])
+    disaster_warning_line: str = Field(examples=["5000.00"])
+    accident_warning_line: str = Field(examples=["5000.00"])
+    industry_warning_line: str = Field(examples=["10000.00"])
+    income_drop_ratio: str = Field(examples=["0.30"])
+    notice_min_days: int = Field(examples=[5])
+    identification_limit_working_days: int = Field(examples=[20])
+    suggested_list_day: int = Field(examples=[10])
+    illness_income_share: str = Field(examples=["0.5"])
+    employment_line_factor: str = Field(examples=["1.5"])
+    elimination_min_months: int = Field(examples=[6])
+    elimination_lead_free_runs: int = Field(examples=[6])
+
+
+class ThresholdRead(BaseModel):
+    id: uuid.UUID
+    county_code: str
+    year: int
+    version: int
+    values: ThresholdValues
+    sources: dict[str, str] = Field(description="source note (来源) of each value: [S] published, [A] demo default")
+    note: str | None
+    created_by: str | None
+    created_at: datetime
+
+
+class ThresholdWrite(BaseModel):
+    values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the values to set; decimals as strings. Unnamed values are kept from the current version "
+        "(the first version needs the seven money/ratio lines of rules.md §1.1)",
+        examples=[{"monitoring_line": "8700.00"}],
+    )
+    sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="a source note for every value you set or change",
+        examples=[{"monitoring_line": "[S] 云南省 2025 年监测范围"}],
+    )
+    note: str | None = Field(default=None, max_length=2000)
+
+
+def threshold_read(row: Row) -> ThresholdRead:
+    return ThresholdRead.model_validate(dict(row))
+
+
+# --- feeds ----------------------------------------------------------------------------------
+
+
+class BatchCounts(BaseModel):
+    records: int = Field(description="records in the batch as sent")
+    accepted: int = Field(description="valid, new records kept")
+    duplicates: int = Field(description="source_record_id seen before: skipped")
+    invalid: int
+    matched: int
+    unmatched: int = Field(description="matched no registered person or household: listed in result.unmatched")
+    claim_leads: int = Field(description="claim leads sent to the claims service")
+
+
+class BatchRead(BaseModel):
+    id: uuid.UUID
+    department: str
+    county_code: str
+    period: str | None
+    format: str
+    status: JobStatus
+    progress: Progress
+    declared_record_count: int
+    declared_control_total: Money
+    control_total: Money = Field(description="the sum of every amount actually sent")
+    counts: BatchCounts
+    errors: list[JobError]
+    result: dict[str, Any] | None
+    created_by: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    links: dict[str, str]
+
+
+def batch_read(row: Row) -> BatchRead:
+    base = f"/v1/feeds/{row['department']}/batches/{row['id']}"
+    return BatchRead(
+        id=row["id"],
+        department=row["department"],
+        county_code=row["county_code"],
+        period=row["period"],
+        format=row["format"],
+        status=row["status"],
+        progress=Progress(done=row["progress_done"], total=row["progress_total"]),
+        declared_record_count=row["declared_record_count"],
+        declared_control_total=row["declared_control_total"],
+        control_total=row["control_total"],
+        counts=BatchCounts(
+            records=row["record_count"],
+            accepted=row["accepted_count"],
+            duplicates=row["duplicate_count"],
+            invalid=row["invalid_count"],
+            matched=row["matched_count"],
+            unmatched=row["unmatched_count"],
+            claim_leads=row["claim_lead_count"],
+        ),
+        errors=[JobError.model_validate(e) for e in row["errors"] or []],
+        result=row["result"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+        links={"self": base, "records": f"{base}/records", "unmatched": f"{base}/records?unmatched=true"},
+    )
+
+
+class FeedRecordRead(BaseModel):
+    id: uuid.UUID
+    line: int
+    source_record_id: str
+    kind: str
+    event_date: date
+    national_id_masked: str | None
+    household_number: str | None
+    member_id: uuid.UUID | None
+    household_id: uuid.UUID | None
+    matched: bool
+    amount: Money = Field(description="the part counted in the screening window sums")
+    amounts: dict[str, str]
+    details: dict[str, Any]
+
+
+def feed_record_read(row: Row) -> FeedRecordRead:
+    return FeedRecordRead(
+        id=row["id"],
+        line=row["line_no"],
+        source_record_id=row["source_record_id"],
+        kind=row["kind"],
+        event_date=row["event_date"],
+        national_id_masked=row["national_id_masked"],
+        household_number=row["household_number"],
+        member_id=row["member_id"],
+        household_id=row["household_id"],
+        matched=row["household_id"] is not None,
+        amount=row["amount"],
+        amounts=row["amounts"],
+        details=row["details"],
+    )
+
+
+# --- runs and leads -------------------------------------------------------------------------
+
+
+class RunCreate(BaseModel):
+    county_code: str = Field(pattern=r"^\d{6}$", examples=["410602"])
+    period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-03"], description="the month screened (YYYY-MM)")
+
+
+class RunRead(BaseModel):
+    id: uuid.UUID
+    county_code: str
+    period: str
+    version: int = Field(description="1 for the first run of the period; a re-run supersedes the one before")
+    status: JobStatus
+    trigger: str
+    progress: Progress
+    window_start: date
+    window_end: date
+    threshold_version_id: uuid.UUID | None
+    thresholds: dict[str, Any] | None
+    superseded_by: uuid.UUID | None
+    result: dict[str, Any] | None
+    errors: list[dict[str, Any]]
+    created_by: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: dict[str, str]
+
+
+def run_read(row: Row) -> RunRead:
+    return RunRead(
+        id=row["id"],
+        county_code=row["county_code"],
+        period=row["period"],
+        version=row["version"],
+        status=row["status"],
+        trigger=row["trigger"],
+        progress=Progress(done=row["progress_done"], total=row["progress_total"]),
+        window_start=row["window_start"],
+        window_end=row["window_end"],
+        threshold_version_id=row["threshold_version_id"],
+        thresholds=row["thresholds"],
+        superseded_by=row["superseded_by"],
+        result=row["result"],
+        errors=row["errors"] or [],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        links={"self": f"/v1/runs/{row['id']}", "leads": f"/v1/runs/{row['id']}/leads"},
+    )
+
+
+class LeadEvidenceRead(BaseModel):
+    code: RiskCode
+    feed_record_id: uuid.UUID
+    batch_id: uuid.UUID
+
+
+class LeadRead(BaseModel):
+    id: uuid.UUID
+    run_id: uuid.UUID
+    superseded: bool = Field(description="the run was superseded by a newer run of the period")
+    county_code: str
+    township_code: str
+    village_code: str
+    household_id: uuid.UUID
+    household_number: str | None
+    household_status: str
+    routing: Literal["new_lead", "case_evidence"]
+    case_id: uuid.UUID | None
+    is_lead: bool
+    lead_basis: list[str]
+    codes: list[RiskCode]
+    figures: dict[str, Any] = Field(description="the figures behind each code (decimal strings)")
+    members: int
+    labour_count: int
+    income_year: int | None
+    income: Money
+    income_prev: Money | None
+    window_total: Money = Field(description="M + E + Dz + Ac + Id over the 12-month window")
+    adjusted_income: Money = Field(description="I_adj = I − M − E − Dz − Ac − Id")
+    per_capita_income: Money
+    adjusted_per_capita: Money
+    suggested_type: str | None
+    rank: int | None
+    township_rank: int | None
+    state: str
+    evidence: list[LeadEvidenceRead]
+
+
+def lead_read(row: Row, evidence: Sequence[Row], *, superseded: bool) -> LeadRead:
+    data = {k: row[k] for k in LeadRead.model_fields if k not in ("evidence", "superseded")}
+    return LeadRead(
+        **data,
+        superseded=superseded,
+        evidence=[
+            LeadEvidenceRead(code=e["code"], feed_record_id=e["feed_record_id"], batch_id=e["batch_id"])
+            for e in evidence
+        ],
+    )
+
+
+# --- cases ----------------------------------------------------------------------------------
+
+
+class CaseCreate(BaseModel):
+    source: CaseSource = Field(description="screening (a lead), self_report 农户自主申报, cadre_visit 基层干部排查")
+    lead_id: uuid.UUID | None = Field(default=None, description="source screening: the lead")
+    household_id: uuid.UUID | None = Field(default=None, description="self_report / cadre_visit: the household")
+    risk_codes: list[RiskCode] = Field(default_factory=list, description="self_report / cadre_visit: risks seen")
+    evidence: dict[str, Any] = Field(
+        default_factory=dict,
+        description="self_report: application_date, signed_application=true; cadre_visit: home_visit_findings, "
+        "visit_date",
+        examples=[{"home_visit_findings": "户主住院，务工收入中断", "visit_date": "2026-03-02"}],
+    )
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class TransitionCreate(BaseModel):
+    action: CaseAction = Field(description="the step: see the case's allowed_actions")
+    evidence: dict[str, Any] = Field(
+        default_factory=dict,
+        examples=[{"home_visit_findings": "入户核实属实", "visit_date": "2026-03-03", "signed_consent": True}],
+    )
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class CaseRead(BaseModel):
+    id: uuid.UUID
+    version: int
+    county_code: str
+    township_code: str
+    village_code: str
+    household_id: uuid.UUID
+    household_number: str | None
+    source: str
+    state: str
+    risk_codes: list[str]
+    suggested_type: str | None
+    monitoring_type: str | None
+    elimination_kind: str | None
+    lead_id: uuid.UUID | None
+    opened_at: datetime
+    state_entered_at: datetime
+    identification_deadline: date = Field(description="opening + 20 working days (认定时限)")
+    overdue: bool
+    notice_start_date: date | None
+    notice_days: int | None
+    confirmed_at: datetime | None
+    eliminated_at: datetime | None
+    closed_at: datetime | None
+    allowed_actions: list[str] = Field(description="steps the caller may attempt now")
+    links: dict[str, str]
+
+
+def case_read(row: Row, *, allowed_actions: list[str], overdue: bool) -> CaseRead:
+    data = {k: row[k] for k in CaseRead.model_fields if k not in ("allowed_actions", "overdue", "links")}
+    base = f"/v1/cases/{row['id']}"
+    return CaseRead(
+        **data,
+        allowed_actions=allowed_actions,
+        overdue=overdue,
+        links={
+            "self": base,
+            "transitions": f"{base}/transitions",
+            "measures": f"{base}/measures",
+            "objections": f"{base}/objections",
+            "evidence": f"{base}/evidence",
+        },
+    )
+
+
+class TransitionRead(BaseModel):
+    seq: int
+    action: str
+    from_state: str
+    to_state: str
+    actor_sub: str
+    actor_role: str
+    actor_region: str
+    at: datetime
+    comment: str | None
+    evidence: dict[str, Any]
+
+
+def transition_read(row: Row) -> TransitionRead:
+    return TransitionRead.model_validate({k: row[k] for k in TransitionRead.model_fields})
+
+
+class MeasureCreate(BaseModel):
+    measure_type: MeasureType = Field(description="帮扶措施类型")
+    description: str = Field(min_length=1, max_length=2000, examples=["安排公益性岗位（护林员）"])
+    start_date: date
+    delivered_date: date | None = Field(default=None, description="set when delivered (已落实)")
+
+
+class MeasureUpdate(BaseModel):
+    description: str | None = Field(default=None, min_length=1, max_length=2000)
+    delivered_date: date | None = None
+
+
+class MeasureRead(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    version: int
+    measure_type: str
+    description: str
+    start_date: date
+    delivered_date: date | None
+    delivered: bool
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def measure_read(row: Row) -> MeasureRead:
+    data = {k: row[k] for k in MeasureRead.model_fields if k != "delivered"}
+    return MeasureRead(**data, delivered=row["delivered_date"] is not None)
+
+
+class ObjectionCreate(BaseModel):
+    content: str = Field(min_length=1, max_length=4000, description="the objection as raised (异议内容)")
+
+
+class ObjectionResolve(BaseModel):
+    status: Literal["upheld", "dismissed"]
+    resolution: str = Field(min_length=1, max_length=4000)
+
+
+class ObjectionRead(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    version: int
+    notice_state: str
+    notice_start_date: date
+    content: str
+    raised_by_sub: str
+    raised_by_role: str
+    raised_at: datetime
+    status: str
+    resolution: str | None
+    resolved_by_sub: str | None
+    resolved_at: datetime | None
+
+
+def objection_read(row: Row) -> ObjectionRead:
+    return ObjectionRead.model_validate({k: row[k] for k in ObjectionRead.model_fields})
+
+
+class BlockerRead(BaseModel):
+    code: str
+    message_zh: str
+    message_en: str
+    figures: dict[str, Any]
+
+
+class EliminationCheck(BaseModel):
+    case_id: uuid.UUID
+    may_propose: bool
+    blockers: list[BlockerRead]
+
+
+class CaseEvidenceRead(BaseModel):
+    lead_id: uuid.UUID
+    run_id: uuid.UUID
+    period: str
+    superseded: bool
+    is_lead: bool
+    codes: list[str]
+    figures: dict[str, Any]
+    adjusted_per_capita: Money
+    created_at: datetime

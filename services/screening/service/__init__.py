@@ -1,0 +1,1 @@
+"""Use cases of the screening service: the only place that commits."""

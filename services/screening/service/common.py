@@ -1,0 +1,125 @@
+"""What every use case needs: the request's session and the app's resources, scope checks,
+error mapping from the domain, the audit call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.screening.config import ScreeningSettings
+from services.screening.domain.cases import local_date
+from services.screening.domain.errors import ThresholdsInvalid, TransitionRefused
+from services.screening.jobs import Clock, JobRunner
+from shared import audit
+from shared.app import wake_outbox
+from shared.auth import Principal
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, ServiceUnavailable, Unprocessable
+from shared.pii import PiiCipher
+
+SERVICE = "screening"
+
+
+@dataclass
+class Context:
+    """Resources of one request (or one job, or one CLI call)."""
+
+    settings: ScreeningSettings
+    pii: PiiCipher | None
+    clock: Clock
+    jobs: JobRunner
+    app: FastAPI | None = None
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return local_date(self.clock())
+
+    def cipher(self) -> PiiCipher:
+        if self.pii is None:
+            raise ServiceUnavailable(
+                "personal-data keys are not configured (FANGPIN_PII_KEY, FANGPIN_PII_INDEX_KEY)",
+                code="pii_keys_missing",
+            )
+        return self.pii
+
+    def wake_outbox(self) -> None:
+        if self.app is not None:
+            wake_outbox(self.app)
+
+
+def context_from_app(app: FastAPI) -> Context:
+    return Context(
+        settings=app.state.settings,
+        pii=app.state.pii,
+        clock=app.state.clock,
+        jobs=app.state.jobs,
+        app=app,
+    )
+
+
+# --- scope ----------------------------------------------------------------------------------
+
+
+def sees_county(principal: Principal, county_code: str) -> bool:
+    """The caller's region and the county overlap: it covers the county or lies inside it."""
+    return county_code.startswith(principal.region) or principal.region.startswith(county_code)
+
+
+def require_county_read(principal: Principal, county_code: str, what: str = "resource") -> None:
+    if not sees_county(principal, county_code):
+        raise NotFound(f"no such {what} in your region", code="not_found")
+
+
+def require_county_write(principal: Principal, county_code: str) -> None:
+    """Writes to a county-wide resource need a region covering the whole county."""
+    if not principal.can_see(county_code):
+        raise Forbidden(
+            f"county {county_code} is outside your region {principal.region or '(all)'}", code="out_of_scope"
+        )
+
+
+def region_prefix(principal: Principal) -> str:
+    return principal.region
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def thresholds_invalid(exc: ThresholdsInvalid, prefix: str = "values") -> Unprocessable:
+    return Unprocessable(
+        "the thresholds are not valid",
+        code="invalid_thresholds",
+        errors=[FieldError(field=f"{prefix}.{e.field}", message=e.message) for e in exc.errors],
+    )
+
+
+def transition_refused(exc: TransitionRefused) -> Conflict:
+    return Conflict(
+        exc.message,
+        code=exc.code,
+        errors=[FieldError(field=f"evidence.{f}", message=exc.message, code=exc.code) for f in exc.fields] or None,
+    )
+
+
+async def record_audit(
+    session: Any,
+    principal: Principal | None,
+    action: str,
+    resource_type: str,
+    resource_id: object,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append the audit row; call last before the commit (it takes the chain's lock)."""
+    await audit.append(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action=action,
+        resource_type=resource_type,
+        resource_id=str(resource_id) if resource_id is not None else None,
+        detail=detail,
+    )

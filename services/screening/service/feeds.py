@@ -1,0 +1,410 @@
+"""Department feed batches (rules.md §1.2) as jobs.
+
+The request parses and validates every record, checks the declared record count and control
+total (a batch that disagrees is rejected whole and nothing of it is kept), encrypts national
+IDs, and stages the records (a source record id the department sent before is skipped and
+counted as a duplicate). The job then matches the records to members and households in SQL
+through the registry's read contract and sends claim leads for insured households through the
+outbox. Plain national IDs exist only in this request's memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.screening.db.feeds_repository import FeedRepository
+from services.screening.db.tables import idempotency
+from services.screening.domain.feeds import FeedFormat, ParsedBatch, ParsedRecord, mask_id, parse_batch
+from services.screening.domain.risk import Department
+from services.screening.jobs import lock_job
+from services.screening.schemas import Row, batch_read
+from services.screening.service.common import Context, record_audit, require_county_read, require_county_write
+from shared.auth import Principal, Role
+from shared.errors import Forbidden, NotFound, PayloadTooLarge, Unprocessable
+from shared.idempotency import IdempotencyStore, StoredResponse, fingerprint
+from shared.logging import get_logger, request_id_var
+from shared.metrics import JOB_DURATION, JOB_ROWS
+from shared.pii import PiiCipher
+
+log = get_logger("fangpin.screening.feeds")
+
+CENT = Decimal("0.01")
+JOB_KIND = "feed_batch"
+
+
+def department_or_404(name: str) -> Department:
+    try:
+        return Department(name)
+    except ValueError:
+        raise NotFound(
+            f"unknown department {name!r}; one of {', '.join(d.value for d in Department)}",
+            code="unknown_department",
+        ) from None
+
+
+def check_feeder(principal: Principal, department: Department) -> None:
+    """A department_feeder posts only its own department's feed (token claim `department`)."""
+    if principal.has_any(Role.ADMIN, Role.SERVICE):
+        return
+    if principal.department != department.value:
+        raise Forbidden(
+            f"this token feeds {principal.department or 'no department'}, not {department.value}",
+            code="wrong_department",
+        )
+
+
+def _money(value: Decimal) -> str:
+    return format(value.quantize(CENT), "f")
+
+
+def _record_row(
+    record: ParsedRecord, *, batch_id: uuid.UUID, county_code: str, department: str, cipher: PiiCipher
+) -> dict[str, Any]:
+    nid = record.national_id
+    return {
+        "id": uuid.uuid4(),
+        "county_code": county_code,
+        "batch_id": batch_id,
+        "department": department,
+        "source_record_id": record.source_record_id,
+        "line_no": record.line_no,
+        "kind": record.kind.value,
+        "event_date": record.event_date,
+        "national_id_enc": cipher.encrypt(nid, purpose="national_id") if nid else None,
+        "national_id_index": cipher.blind_index(nid, purpose="national_id") if nid else None,
+        "national_id_masked": mask_id(nid) if nid else None,
+        "household_number": record.household_number,
+        "amount": record.amount.quantize(CENT),
+        "amounts": {k: _money(v) for k, v in record.amounts.items()},
+        "grade": record.grade,
+        "details": dict(record.details),
+    }
+
+
+def _prepare(
+    content: bytes,
+    fmt: FeedFormat,
+    department: Department,
+    today: Any,
+    batch_id: uuid.UUID,
+    county_code: str,
+    cipher: PiiCipher,
+) -> tuple[ParsedBatch, list[dict[str, Any]]]:
+    """CPU work (parse, validate, encrypt), run in a worker thread."""
+    parsed = parse_batch(content, fmt, department, today)
+    rows = [
+        _record_row(r, batch_id=batch_id, county_code=county_code, department=department.value, cipher=cipher)
+        for r in parsed.records
+    ]
+    return parsed, rows
+
+
+class FeedService:
+    def __init__(self, session: AsyncSession, ctx: Context) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.repo = FeedRepository(session)
+        self.idempotency = IdempotencyStore(idempotency)
+
+    async def submit(
+        self,
+        principal: Principal,
+        department_name: str,
+        *,
+        county_code: str,
+        period: str | None,
+        fmt: FeedFormat,
+        record_count: int,
+        control_total: Decimal,
+        content: bytes,
+        idempotency_key: str | None,
+    ) -> tuple[RowMapping | StoredResponse, bool]:
+        """Returns (batch row, False) or (the stored first response, True) on a replay."""
+        department = department_or_404(department_name)
+        check_feeder(principal, department)
+        require_county_write(principal, county_code)
+        if len(content) > self.ctx.settings.feed_max_bytes:
+            raise PayloadTooLarge(f"a feed batch may have at most {self.ctx.settings.feed_max_bytes} bytes")
+        digest = hashlib.sha256(content).hexdigest()
+        request_hash = fingerprint(
+            {
+                "county_code": county_code,
+                "period": period,
+                "format": fmt,
+                "record_count": record_count,
+                "control_total": str(control_total),
+                "sha256": digest,
+            }
+        )
+        scope = f"feed-batch:{department.value}"
+        if idempotency_key is not None:
+            stored = await self.idempotency.lookup(
+                self.session, scope=scope, key=idempotency_key, request_hash=request_hash
+            )
+            if stored is not None:
+                return stored, True
+
+        batch_id = uuid.uuid4()
+        cipher = self.ctx.cipher()
+        try:
+            parsed, rows = await asyncio.to_thread(
+                _prepare, content, fmt, department, self.ctx.today(), batch_id, county_code, cipher
+            )
+        except ValueError as exc:
+            raise Unprocessable(str(exc), code="invalid_batch") from exc
+
+        limit = self.ctx.settings.feed_error_limit
+        errors = [
+            {
+                "line": e.line_no,
+                "source_record_id": e.source_record_id,
+                "field": e.field,
+                "message": e.message,
+                "code": e.code,
+            }
+            for e in parsed.errors[:limit]
+        ]
+        mismatches = []
+        if parsed.record_count != record_count:
+            mismatches.append(
+                {
+                    "line": None,
+                    "field": "record_count",
+                    "code": "record_count_mismatch",
+                    "message": f"declared {record_count} records, the batch has {parsed.record_count}",
+                }
+            )
+        if parsed.control_total != control_total:
+            mismatches.append(
+                {
+                    "line": None,
+                    "field": "control_total",
+                    "code": "control_total_mismatch",
+                    "message": f"declared total {control_total}, the amounts add up to {parsed.control_total}",
+                }
+            )
+        now = self.ctx.now()
+        batch: dict[str, Any] = {
+            "id": batch_id,
+            "county_code": county_code,
+            "department": department.value,
+            "period": period,
+            "format": fmt,
+            "declared_record_count": record_count,
+            "declared_control_total": control_total,
+            "record_count": parsed.record_count,
+            "control_total": parsed.control_total,
+            "invalid_count": len(parsed.invalid_lines),
+            "content_sha256": digest,
+            "created_by": principal.sub,
+            "created_at": now,
+        }
+        if mismatches:
+            batch.update(
+                status="rejected",
+                errors=mismatches + errors,
+                finished_at=now,
+                result={"rejected": True, "reason": [m["code"] for m in mismatches]},
+            )
+            await self.repo.insert_batch(batch)
+            JOB_ROWS.labels("screening", JOB_KIND, "rejected").inc(parsed.record_count)
+        else:
+            stored_lines = await self._stage(batch, rows)
+            duplicates = [r for r in rows if r["line_no"] not in stored_lines]
+            dup_list = [{"line": r["line_no"], "source_record_id": r["source_record_id"]} for r in duplicates[:limit]]
+            await self.repo.update_batch(
+                batch_id,
+                accepted_count=len(stored_lines),
+                duplicate_count=len(duplicates),
+                progress_total=len(stored_lines),
+                errors=errors,
+                result={"duplicates": dup_list},
+            )
+        row = await self.repo.batch(batch_id)
+        assert row is not None
+        if idempotency_key is not None:
+            await self.idempotency.save(
+                self.session,
+                scope=scope,
+                key=idempotency_key,
+                request_hash=request_hash,
+                status_code=202,
+                body=batch_read(row).model_dump(mode="json"),
+            )
+        await record_audit(
+            self.session,
+            principal,
+            "screening.feed_batch.received",
+            "feed_batch",
+            batch_id,
+            {
+                "department": department.value,
+                "county_code": county_code,
+                "records": parsed.record_count,
+                "status": row["status"],
+            },
+        )
+        await self.session.commit()
+        log.info(
+            "screening.feed_batch.received",
+            batch_id=str(batch_id),
+            department=department.value,
+            records=parsed.record_count,
+            status=row["status"],
+        )
+        if row["status"] == "queued":
+            await self.ctx.jobs.submit(JOB_KIND, batch_id, lambda s: process_batch(s, self.ctx, batch_id))
+            row = await self.repo.batch(batch_id)
+            assert row is not None
+        return row, False
+
+    async def _stage(self, batch: dict[str, Any], rows: list[dict[str, Any]]) -> set[int]:
+        await self.repo.insert_batch({**batch, "status": "queued"})
+        return await self.repo.stage_records(rows)
+
+    async def get(self, principal: Principal, department_name: str, batch_id: uuid.UUID) -> RowMapping:
+        department = department_or_404(department_name)
+        row = await self.repo.batch(batch_id)
+        if row is None or row["department"] != department.value:
+            raise NotFound("no such feed batch")
+        self._check_read(principal, row)
+        return row
+
+    def _check_read(self, principal: Principal, row: Row) -> None:
+        require_county_read(principal, row["county_code"], "feed batch")
+        if (
+            principal.has_any(Role.DEPARTMENT_FEEDER)
+            and not principal.has_any(Role.COUNTY_OFFICER, Role.AUDITOR, Role.ADMIN)
+            and principal.department != row["department"]
+        ):
+            raise NotFound("no such feed batch")
+
+    async def list_batches(
+        self,
+        principal: Principal,
+        department_name: str,
+        *,
+        county_code: str | None,
+        after: list[Any] | None,
+        limit: int,
+    ) -> list[RowMapping]:
+        department = department_or_404(department_name)
+        if (
+            principal.has_any(Role.DEPARTMENT_FEEDER)
+            and not principal.has_any(Role.COUNTY_OFFICER, Role.AUDITOR, Role.ADMIN)
+            and principal.department != department.value
+        ):
+            return []
+        if county_code is not None:
+            require_county_read(principal, county_code, "county")
+        return await self.repo.list_batches(
+            department=department.value,
+            county_prefix=principal.region[:6],
+            county_code=county_code,
+            after=after,
+            limit=limit,
+        )
+
+    async def records(
+        self,
+        principal: Principal,
+        department_name: str,
+        batch_id: uuid.UUID,
+        *,
+        unmatched_only: bool,
+        after_line: int | None,
+        limit: int,
+    ) -> list[RowMapping]:
+        await self.get(principal, department_name, batch_id)
+        return await self.repo.records(batch_id, unmatched_only=unmatched_only, after_line=after_line, limit=limit)
+
+
+async def process_batch(session: AsyncSession, ctx: Context, batch_id: uuid.UUID) -> None:
+    """The job: match records in SQL, report the unmatched, send claim leads; once per batch."""
+    repo = FeedRepository(session)
+    started = time.perf_counter()
+    await lock_job(session, JOB_KIND, batch_id)
+    batch = await repo.batch(batch_id, for_update=True)
+    if batch is None or batch["status"] not in ("queued", "running"):
+        await session.rollback()
+        return
+    await repo.update_batch(batch_id, status="running", started_at=ctx.now())
+    await session.commit()
+    try:
+        await lock_job(session, JOB_KIND, batch_id)
+        county = batch["county_code"]
+        now = ctx.now()
+        await repo.match_batch(batch_id, county, now)
+        matched, unmatched = await repo.match_counts(batch_id)
+        unmatched_rows = await repo.unmatched(batch_id, ctx.settings.feed_error_limit)
+        claim_leads = await repo.enqueue_claim_leads(
+            county_code=county,
+            reported=batch["created_at"].date(),
+            request_id=request_id_var.get(),
+            batch_id=batch_id,
+        )
+        result = dict(batch["result"] or {})
+        result.update(
+            unmatched=[
+                {
+                    "line": r["line_no"],
+                    "source_record_id": r["source_record_id"],
+                    "kind": r["kind"],
+                    "national_id_masked": r["national_id_masked"],
+                    "household_number": r["household_number"],
+                }
+                for r in unmatched_rows
+            ],
+            claim_leads=claim_leads,
+        )
+        await repo.update_batch(
+            batch_id,
+            status="succeeded",
+            matched_count=matched,
+            unmatched_count=unmatched,
+            claim_lead_count=claim_leads,
+            progress_done=batch["progress_total"],
+            result=result,
+            finished_at=ctx.now(),
+        )
+        await session.commit()
+    except Exception as exc:
+        await session.rollback()
+        log.exception("screening.feed_batch.failed", batch_id=str(batch_id))
+        await repo.update_batch(
+            batch_id,
+            status="failed",
+            finished_at=ctx.now(),
+            errors=[
+                *batch["errors"],
+                {
+                    "line": None,
+                    "field": "batch",
+                    "code": "job_failed",
+                    "message": f"processing failed ({type(exc).__name__}); submit again",
+                },
+            ],
+        )
+        await session.commit()
+        JOB_ROWS.labels("screening", JOB_KIND, "failed").inc(batch["accepted_count"])
+        return
+    JOB_DURATION.labels("screening", JOB_KIND).observe(time.perf_counter() - started)
+    JOB_ROWS.labels("screening", JOB_KIND, "matched").inc(matched)
+    JOB_ROWS.labels("screening", JOB_KIND, "unmatched").inc(unmatched)
+    log.info(
+        "screening.feed_batch.processed",
+        batch_id=str(batch_id),
+        matched=matched,
+        unmatched=unmatched,
+        claim_leads=claim_leads,
+    )
+    if claim_leads:
+        ctx.wake_outbox()

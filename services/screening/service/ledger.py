@@ -1,0 +1,209 @@
+"""The monitoring ledger (台账, rules.md §1.5) and its XLSX / CSV export with Chinese headers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any, Literal
+
+from openpyxl import Workbook
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.screening.db.ledger_repository import LedgerRepository
+from services.screening.domain.calendar import parse_period, screening_window
+from services.screening.domain.risk import RISK_LABELS, RiskCode
+from services.screening.schemas import Row
+from services.screening.service.common import Context, record_audit, require_county_read
+from shared.auth import Principal
+from shared.errors import Unprocessable
+
+ExportFormat = Literal["xlsx", "csv"]
+
+MONITORING_TYPE_LABELS = {"unstable": "脱贫不稳定户", "marginal": "边缘易致贫户", "sudden_hardship": "突发严重困难户"}
+ELIMINATION_LABELS = {"assisted": "帮扶消除", "natural": "自然消除"}
+SOURCE_LABELS = {"screening": "筛查预警", "self_report": "农户自主申报", "cadre_visit": "基层干部排查"}
+MEASURE_LABELS = {
+    "industry": "产业帮扶",
+    "employment": "就业帮扶",
+    "health": "健康帮扶",
+    "education": "教育帮扶",
+    "housing_safety": "住房安全保障",
+    "drinking_water": "饮水安全保障",
+    "social_assistance": "综合保障",
+    "insurance": "防贫保险",
+    "other": "其他",
+}
+STATE_LABELS = {
+    "lead": "待核实",
+    "verifying": "入户核实中",
+    "verified": "已核实",
+    "village_reviewed": "村级评议",
+    "notice": "公示中",
+    "township_reviewed": "乡镇审核",
+    "confirmed": "县级确认",
+    "monitoring": "监测中",
+    "elimination_proposed": "拟消除风险",
+    "elimination_village_reviewed": "消除村级评议",
+    "elimination_notice": "消除公示中",
+    "elimination_township_reviewed": "消除乡镇审核",
+    "eliminated": "风险已消除",
+    "rejected": "不予认定",
+}
+
+HOUSEHOLD_HEADERS: tuple[tuple[str, str], ...] = (
+    ("household_number", "户编号"),
+    ("township_code", "乡镇代码"),
+    ("village_code", "村代码"),
+    ("monitoring_type", "监测对象类型"),
+    ("risk_codes", "风险类型"),
+    ("source", "识别来源"),
+    ("confirmed_on", "认定日期"),
+    ("state", "当前状态"),
+    ("measures_delivered", "已落实帮扶措施数"),
+    ("eliminated_on", "风险消除日期"),
+    ("elimination_kind", "消除方式"),
+    ("case_id", "监测案件编号"),
+)
+
+
+def month_bounds(period: str) -> tuple[date, date]:
+    try:
+        parse_period(period)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), code="invalid_period") from exc
+    _, last = screening_window(period)
+    return last.replace(day=1), last
+
+
+def _label_codes(codes: Sequence[str]) -> str:
+    labels = []
+    for code in codes:
+        try:
+            labels.append(RISK_LABELS[RiskCode(code)])
+        except ValueError:
+            labels.append(code)
+    return "、".join(labels)
+
+
+def household_cells(row: Row) -> list[object]:
+    cells: list[object] = []
+    for key, _ in HOUSEHOLD_HEADERS:
+        value = row[key]
+        if key == "monitoring_type":
+            value = MONITORING_TYPE_LABELS.get(value, value or "")
+        elif key == "risk_codes":
+            value = _label_codes(value or [])
+        elif key == "source":
+            value = SOURCE_LABELS.get(value, value)
+        elif key == "state":
+            value = STATE_LABELS.get(value, value)
+        elif key == "elimination_kind":
+            value = ELIMINATION_LABELS.get(value, value or "")
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif value is None:
+            value = ""
+        else:
+            value = value if isinstance(value, int) else str(value)
+        cells.append(value)
+    return cells
+
+
+def summary_rows(county: str, period: str, summary: Mapping[str, Any]) -> list[tuple[str, str, object]]:
+    """(指标, 分项, 数值) rows of the summary sheet."""
+    rows: list[tuple[str, str, object]] = [("县(区)代码", "", county), ("月份", "", period)]
+    rows.append(("监测对象户数(月末)", "合计", summary["monitored_households"]))
+    rows += [
+        ("监测对象户数(月末)", MONITORING_TYPE_LABELS.get(k, k), v) for k, v in summary["monitored_by_type"].items()
+    ]
+    rows += [("按风险类型(月末)", _label_codes([k]), v) for k, v in summary["monitored_by_risk_code"].items()]
+    rows.append(("本月新认定户数", "合计", summary["new_confirmations"]))
+    rows += [
+        ("本月新认定户数", MONITORING_TYPE_LABELS.get(k, k), v) for k, v in summary["new_confirmations_by_type"].items()
+    ]
+    rows.append(("本月风险消除户数", "合计", summary["eliminations"]))
+    rows += [("本月风险消除户数", ELIMINATION_LABELS.get(k, k), v) for k, v in summary["eliminations_by_kind"].items()]
+    rows.append(("本月落实帮扶措施数", "合计", summary["measures_delivered"]))
+    rows += [
+        ("本月落实帮扶措施数", MEASURE_LABELS.get(k, k), v) for k, v in summary["measures_delivered_by_type"].items()
+    ]
+    rows += [("本月新纳入核实", SOURCE_LABELS.get(k, k), v) for k, v in summary["cases_opened_by_source"].items()]
+    rows.append(("超过认定时限(20个工作日)", "", summary["identification_overdue"]))
+    run = summary.get("run")
+    rows.append(("本月筛查预警线索", "", run["leads"] if run else "未筛查"))
+    rows.append(("防贫保险理赔支付", "", "待理赔服务提供数据"))
+    return rows
+
+
+class LedgerService:
+    def __init__(self, session: AsyncSession, ctx: Context) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.repo = LedgerRepository(session)
+
+    def _prefix(self, principal: Principal, county_code: str) -> str:
+        require_county_read(principal, county_code, "county")
+        return principal.region if principal.region.startswith(county_code) else county_code
+
+    async def summary(self, principal: Principal, county_code: str, period: str) -> dict[str, Any]:
+        prefix = self._prefix(principal, county_code)
+        first, last = month_bounds(period)
+        summary = await self.repo.summary(county_code, prefix, first, last)
+        return {"county_code": county_code, "period": period, "region": prefix, **summary, "claims_paid": None}
+
+    async def export(
+        self, principal: Principal, county_code: str, period: str, fmt: ExportFormat
+    ) -> tuple[bytes, str, str]:
+        """(content, media type, file name)."""
+        prefix = self._prefix(principal, county_code)
+        first, last = month_bounds(period)
+        summary = await self.repo.summary(county_code, prefix, first, last)
+        households = await self.repo.households(county_code, prefix, first, last)
+        name = f"监测台账_{prefix}_{period}"
+        if fmt == "csv":
+            content = self._csv(households)
+            media, filename = "text/csv; charset=utf-8", f"{name}.csv"
+        else:
+            content = self._xlsx(county_code, period, summary, households)
+            media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            filename = f"{name}.xlsx"
+        await record_audit(
+            self.session,
+            principal,
+            "screening.ledger.exported",
+            "ledger",
+            f"{prefix}:{period}",
+            {"format": fmt, "households": len(households)},
+        )
+        await self.session.commit()
+        return content, media, filename
+
+    @staticmethod
+    def _csv(households: list[RowMapping]) -> bytes:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([label for _, label in HOUSEHOLD_HEADERS])
+        for row in households:
+            writer.writerow(household_cells(row))
+        # BOM: spreadsheet programs in China open UTF-8 CSV correctly only with it
+        return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+    @staticmethod
+    def _xlsx(county: str, period: str, summary: Mapping[str, Any], households: list[RowMapping]) -> bytes:
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = "汇总"
+        sheet.append(["指标", "分项", "数值"])
+        for row in summary_rows(county, period, summary):
+            sheet.append(list(row))
+        detail = book.create_sheet("监测对象明细")
+        detail.append([label for _, label in HOUSEHOLD_HEADERS])
+        for household in households:
+            detail.append(household_cells(household))
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return buffer.getvalue()

@@ -1,0 +1,318 @@
+"""Monthly screening runs (rules.md §1.3) as jobs, and their leads."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.screening.db.feeds_repository import FeedRepository
+from services.screening.db.runs_repository import RunRepository
+from services.screening.db.tables import idempotency
+from services.screening.db.tables import run as run_table
+from services.screening.domain.calendar import parse_period, screening_window
+from services.screening.jobs import lock_job
+from services.screening.schemas import run_read
+from services.screening.service.common import (
+    Context,
+    record_audit,
+    require_county_read,
+    require_county_write,
+    sees_county,
+)
+from services.screening.service.thresholds import ensure_current, thresholds_of
+from shared.auth import Principal
+from shared.errors import NotFound, Unprocessable
+from shared.idempotency import IdempotencyStore, StoredResponse, fingerprint
+from shared.logging import get_logger, request_id_var
+from shared.metrics import JOB_DURATION, JOB_ROWS
+
+log = get_logger("fangpin.screening.runs")
+
+JOB_KIND = "run"
+STEPS = ("rematch_feeds", "feed_window", "evaluate", "evidence", "claim_leads", "finish")
+
+Progress = Callable[[int, int, str], Awaitable[None]]
+
+
+def check_period(period: str) -> tuple[int, int]:
+    try:
+        return parse_period(period)
+    except ValueError as exc:
+        raise Unprocessable(str(exc), code="invalid_period") from exc
+
+
+async def create_run(
+    session: AsyncSession, ctx: Context, *, county_code: str, period: str, trigger: str, created_by: str
+) -> RowMapping:
+    """The run row (status queued) with its version, window and thresholds; the caller commits."""
+    year, _ = check_period(period)
+    window_start, window_end = screening_window(period)
+    repo = RunRepository(session)
+    await repo.lock_county(county_code)
+    thresholds = await ensure_current(session, county_code, year, actor=None)
+    run_id = uuid.uuid4()
+    await repo.insert_run(
+        {
+            "id": run_id,
+            "county_code": county_code,
+            "period": period,
+            "version": await repo.next_version(county_code, period),
+            "status": "queued",
+            "trigger": trigger,
+            "threshold_version_id": thresholds["id"],
+            "thresholds": {**thresholds["values"], "version": thresholds["version"]},
+            "window_start": window_start,
+            "window_end": window_end,
+            "progress_total": len(STEPS),
+            "created_by": created_by,
+            "created_at": ctx.now(),
+        }
+    )
+    row = await repo.get(run_id)
+    assert row is not None
+    return row
+
+
+class RunService:
+    def __init__(self, session: AsyncSession, ctx: Context) -> None:
+        self.session = session
+        self.ctx = ctx
+        self.repo = RunRepository(session)
+        self.idempotency = IdempotencyStore(idempotency)
+
+    async def submit(
+        self, principal: Principal, *, county_code: str, period: str, idempotency_key: str | None
+    ) -> tuple[RowMapping | StoredResponse, bool]:
+        require_county_write(principal, county_code)
+        check_period(period)
+        request_hash = fingerprint({"county_code": county_code, "period": period})
+        if idempotency_key is not None:
+            stored = await self.idempotency.lookup(
+                self.session, scope="run", key=idempotency_key, request_hash=request_hash
+            )
+            if stored is not None:
+                return stored, True
+        row = await create_run(
+            self.session, self.ctx, county_code=county_code, period=period, trigger="api", created_by=principal.sub
+        )
+        if idempotency_key is not None:
+            await self.idempotency.save(
+                self.session,
+                scope="run",
+                key=idempotency_key,
+                request_hash=request_hash,
+                status_code=202,
+                body=run_read(row).model_dump(mode="json"),
+            )
+        await record_audit(
+            self.session,
+            principal,
+            "screening.run.requested",
+            "run",
+            row["id"],
+            {"county_code": county_code, "period": period, "version": row["version"]},
+        )
+        await self.session.commit()
+        run_id = row["id"]
+        await submit_run(self.ctx, run_id)
+        fresh = await self.repo.get(run_id)
+        assert fresh is not None
+        return fresh, False
+
+    async def get(self, principal: Principal, run_id: uuid.UUID) -> RowMapping:
+        row = await self.repo.get(run_id)
+        if row is None or not sees_county(principal, row["county_code"]):
+            raise NotFound("no such run")
+        return row
+
+    async def list_runs(
+        self,
+        principal: Principal,
+        *,
+        county_code: str | None,
+        period: str | None,
+        after: list[Any] | None,
+        limit: int,
+    ) -> list[RowMapping]:
+        if county_code is not None:
+            require_county_read(principal, county_code, "county")
+        return await self.repo.list_runs(
+            county_code=county_code, county_prefix=principal.region[:6], period=period, after=after, limit=limit
+        )
+
+    async def leads(
+        self,
+        principal: Principal,
+        run_id: uuid.UUID,
+        *,
+        township_code: str | None,
+        village_code: str | None,
+        code: str | None,
+        routing: str,
+        after: list[Any] | None,
+        limit: int,
+    ) -> tuple[RowMapping, list[RowMapping], dict[uuid.UUID, list[RowMapping]]]:
+        run = await self.get(principal, run_id)
+        rows = await self.repo.leads(
+            run_id,
+            region_prefix=principal.region if len(principal.region) > 6 else "",
+            township_code=township_code,
+            village_code=village_code,
+            code=code,
+            routing=routing,
+            after=after,
+            limit=limit,
+        )
+        evidence: dict[uuid.UUID, list[RowMapping]] = {}
+        for ev in await self.repo.evidence([r["id"] for r in rows]):
+            evidence.setdefault(ev["lead_id"], []).append(ev)
+        return run, rows, evidence
+
+    async def lead(
+        self, principal: Principal, run_id: uuid.UUID, lead_id: uuid.UUID
+    ) -> tuple[RowMapping, RowMapping, list[RowMapping]]:
+        run = await self.get(principal, run_id)
+        row = await self.repo.lead(lead_id)
+        if row is None or row["run_id"] != run_id or not principal.can_see(row["village_code"]):
+            raise NotFound("no such lead")
+        return run, row, await self.repo.evidence([lead_id])
+
+
+async def submit_run(ctx: Context, run_id: uuid.UUID) -> None:
+    jobs = ctx.jobs
+    # progress rows are written from a second connection, which only a background job has
+    factory = jobs.new_session if jobs.background else None
+
+    async def work(session: AsyncSession) -> None:
+        await execute_run(session, ctx, run_id, session_factory=factory)
+
+    await jobs.submit(JOB_KIND, run_id, work)
+
+
+async def _persist_progress(session_factory: Callable[[], Any], run_id: uuid.UUID, done: int) -> None:
+    async with session_factory() as progress_session:
+        await progress_session.execute(update(run_table).where(run_table.c.id == run_id).values(progress_done=done))
+        await progress_session.commit()
+
+
+async def execute_run(
+    session: AsyncSession,
+    ctx: Context,
+    run_id: uuid.UUID,
+    *,
+    progress: Progress | None = None,
+    session_factory: Callable[[], Any] | None = None,
+) -> RowMapping:
+    """The job: the set-based screening of one county and period, in one transaction.
+
+    Progress (step of steps) goes to `progress` (the CLI's bar) and, with `session_factory`, to
+    the run row in short transactions of their own so a poller sees it while the run is open.
+    """
+    repo = RunRepository(session)
+    await lock_job(session, JOB_KIND, run_id)
+    row = await repo.get(run_id)
+    if row is None:
+        raise NotFound("no such run")
+    if row["status"] not in ("queued", "running"):
+        await session.rollback()
+        return row
+    await repo.update_run(run_id, status="running", started_at=ctx.now(), progress_done=0)
+    await session.commit()
+
+    county, period = row["county_code"], row["period"]
+    year, _ = parse_period(period)
+    window_start, window_end = row["window_start"], row["window_end"]
+    thresholds = thresholds_of({"values": {k: v for k, v in row["thresholds"].items() if k != "version"}})
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    step_started = started
+
+    async def step_done(index: int) -> None:
+        nonlocal step_started
+        now = time.perf_counter()
+        timings[STEPS[index]] = round(now - step_started, 3)
+        step_started = now
+        if session_factory is not None and index + 1 < len(STEPS):
+            await _persist_progress(session_factory, run_id, index + 1)
+        if progress is not None:
+            await progress(index + 1, len(STEPS), STEPS[index])
+
+    try:
+        await lock_job(session, JOB_KIND, run_id)
+        await repo.lock_county(county)
+        await repo.set_work_mem(ctx.settings.run_work_mem)
+        feeds = FeedRepository(session)
+        stamp = ctx.now()
+        rematched = await feeds.rematch_county(county, stamp)
+        late_claims = 0
+        if rematched:
+            late_claims = await feeds.enqueue_claim_leads(
+                county_code=county, reported=ctx.today(), request_id=request_id_var.get(), matched_at=stamp
+            )
+        await step_done(0)
+        await repo.build_feed_window(county, window_start, window_end)
+        await step_done(1)
+        stats = await repo.evaluate(run_id, county, year, thresholds)
+        await step_done(2)
+        evidence = await repo.record_evidence(run_id, window_start, window_end)
+        await repo.drop_feed_window()
+        await step_done(3)
+        claims = await repo.enqueue_income_drop_claims(run_id, year, window_end, ctx.today(), request_id_var.get())
+        await step_done(4)
+        superseded = await repo.supersede(county, period, run_id, ctx.now())
+        households = int(stats["households"])
+        result = {
+            "households": households,
+            "evaluated": households - int(stats["no_members"]) - int(stats["no_income"]),
+            "not_evaluated": {"no_members": int(stats["no_members"]), "no_income": int(stats["no_income"])},
+            "leads": int(stats["leads"]),
+            "case_evidence": int(stats["case_evidence"]),
+            "leads_by_township": stats["by_township"],
+            "leads_by_code": stats["by_code"],
+            "evidence_links": evidence,
+            "claim_leads": claims + late_claims,
+            "rematched_feed_records": rematched,
+            "superseded_runs": [str(s) for s in superseded],
+            "threshold_version": row["thresholds"].get("version"),
+            "seconds": dict(timings, total=round(time.perf_counter() - started, 3)),
+        }
+        await repo.update_run(
+            run_id, status="succeeded", result=result, progress_done=len(STEPS), finished_at=ctx.now()
+        )
+        await session.commit()
+        if progress is not None:
+            await progress(len(STEPS), len(STEPS), STEPS[-1])
+    except Exception as exc:
+        await session.rollback()
+        log.exception("screening.run.failed", run_id=str(run_id), county_code=county, period=period)
+        await repo.update_run(
+            run_id,
+            status="failed",
+            finished_at=ctx.now(),
+            errors=[{"code": "run_failed", "message": f"the run failed ({type(exc).__name__}); run it again"}],
+        )
+        await session.commit()
+        raise
+    JOB_DURATION.labels("screening", JOB_KIND).observe(time.perf_counter() - started)
+    JOB_ROWS.labels("screening", JOB_KIND, "households").inc(households)
+    JOB_ROWS.labels("screening", JOB_KIND, "leads").inc(int(stats["leads"]))
+    log.info(
+        "screening.run.succeeded",
+        run_id=str(run_id),
+        county_code=county,
+        period=period,
+        households=households,
+        leads=int(stats["leads"]),
+        seconds=result["seconds"]["total"],
+    )
+    if claims or late_claims:
+        ctx.wake_outbox()
+    final = await repo.get(run_id)
+    assert final is not None
+    return final
