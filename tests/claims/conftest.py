@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -197,14 +197,15 @@ async def apply(
     category: str = "illness",
     *,
     incident: str = "2026-03-05",
-    reported: str = "2026-03-20",
+    reported: str | None = None,
     member: int | None = 0,
     headers: dict[str, str] | None = None,
     **expense: Any,
 ) -> httpx.Response:
     body: dict[str, Any] = {
         "household_id": str(household.household_id), "category": category, "incident_date": incident,
-        "reported_date": reported, "expense": expense,
+        "reported_date": reported or (date.fromisoformat(incident) + timedelta(days=15)).isoformat(),
+        "expense": expense,
     }
     if member is not None:
         body["member_id"] = str(household.members[member].member_id)
@@ -216,14 +217,18 @@ E1_EXPENSE = {
     "critical_illness_paid": "15000.00", "medical_assistance_paid": "5000.00",
 }
 
-# the review steps up to `filed`, each with its actor and evidence
-REVIEW_STEPS: list[tuple[str, dict[str, str], dict[str, Any]]] = [
-    ("start_investigation", INSURER, {}),
-    ("complete_investigation", INSURER, {"findings": "入户核查属实"}),
-    ("village_review", VILLAGE, {"vote_result": "7/7 同意"}),
-    ("township_review", TOWNSHIP, {}),
-    ("file", COUNTY, {}),
-]
+def review_steps(village: str = DEMO_VILLAGE) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
+    """The review steps up to `filed`, each with its actor (of the claim's village) and evidence."""
+    return [
+        ("start_investigation", INSURER, {}),
+        ("complete_investigation", INSURER, {"findings": "入户核查属实"}),
+        ("village_review", auth("village_cadre", village), {"vote_result": "7/7 同意"}),
+        ("township_review", auth("township_officer", village[:9]), {}),
+        ("file", COUNTY, {}),
+    ]
+
+
+REVIEW_STEPS = review_steps()
 
 
 async def step(
@@ -235,11 +240,11 @@ async def step(
     return dict(response.json())
 
 
-async def to_filed(client: httpx.AsyncClient, claim_id: str) -> None:
-    for action, headers, evidence in REVIEW_STEPS:
+async def to_filed(client: httpx.AsyncClient, claim_id: str, village: str = DEMO_VILLAGE) -> None:
+    for action, headers, evidence in review_steps(village):
         await step(client, claim_id, action, headers, evidence=evidence)
 
 
-async def to_assessed(client: httpx.AsyncClient, claim_id: str) -> dict[str, Any]:
-    await to_filed(client, claim_id)
+async def to_assessed(client: httpx.AsyncClient, claim_id: str, village: str = DEMO_VILLAGE) -> dict[str, Any]:
+    await to_filed(client, claim_id, village)
     return await step(client, claim_id, "assess", INSURER)
