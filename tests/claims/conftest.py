@@ -89,23 +89,39 @@ class FakeRegistry:
         names = ["张三丰", "李四", "王小明", "赵六", "钱七", "孙八"]
         people = [
             MemberFacts(
-                member_id=uuid.uuid4(), name=names[i % len(names)], national_id_masked="410602********1234",
-                relation="head" if i == 0 else "child", labour_ability="normal", active=True,
+                member_id=uuid.uuid4(),
+                name=names[i % len(names)],
+                national_id_masked="410602********1234",
+                relation="head" if i == 0 else "child",
+                labour_ability="normal",
+                active=True,
             )
             for i in range(members)
         ]
         facts = HouseholdFacts(
-            household_id=household_id, household_number=f"HH{household_id.hex[:8]}", county_code=village[:6],
-            village_code=village, status=status, member_count=members, labour_count=max(members - 1, 0),  # type: ignore[arg-type]
-            income_year=2025, annual_net_income=Decimal(income) if income is not None else None,
+            household_id=household_id,
+            household_number=f"HH{household_id.hex[:8]}",
+            county_code=village[:6],
+            village_code=village,
+            status=status,
+            member_count=members,
+            labour_count=max(members - 1, 0),  # type: ignore[arg-type]
+            income_year=2025,
+            annual_net_income=Decimal(income) if income is not None else None,
             previous_annual_net_income=Decimal(previous) if previous is not None else None,
-            negative_list=negative_list, insured_years=insured_years or [], has_bank_account=bank_account is not None,
-            bank_account_masked=None if bank_account is None else "*" * 15 + bank_account[-4:], members=people,
+            negative_list=negative_list,
+            insured_years=insured_years or [],
+            has_bank_account=bank_account is not None,
+            bank_account_masked=None if bank_account is None else "*" * 15 + bank_account[-4:],
+            members=people,
         )
         self.households[household_id] = facts
         if bank_account is not None:
-            self.accounts[household_id] = {"bank_account": bank_account, "bank_name": "中国农业银行鹤壁分行",
-                                           "account_holder": people[0].name}
+            self.accounts[household_id] = {
+                "bank_account": bank_account,
+                "bank_name": "中国农业银行鹤壁分行",
+                "account_holder": people[0].name,
+            }
         return facts
 
 
@@ -121,8 +137,14 @@ class _SwitchableTransport(httpx.AsyncBaseTransport):
 
 
 def registry_client_for(registry: FakeRegistry) -> ServiceClient:
-    return ServiceClient("registry", "http://registry.test", token_provider=lambda: "test", timeout=5, retries=0,
-                         transport=_SwitchableTransport(registry))
+    return ServiceClient(
+        "registry",
+        "http://registry.test",
+        token_provider=lambda: "test",
+        timeout=5,
+        retries=0,
+        transport=_SwitchableTransport(registry),
+    )
 
 
 @pytest.fixture
@@ -182,10 +204,13 @@ async def create_reference_scheme(client: httpx.AsyncClient, **changes: Any) -> 
 async def enrol(client: httpx.AsyncClient, *households: HouseholdFacts, scheme: str = "reference-2026") -> None:
     response = await client.post(
         "/v1/enrolments",
-        json={"scheme_code": scheme, "households": [
-            {"household_id": str(h.household_id), "village_code": h.village_code, "insured_people": h.member_count}
-            for h in households
-        ]},
+        json={
+            "scheme_code": scheme,
+            "households": [
+                {"household_id": str(h.household_id), "village_code": h.village_code, "insured_people": h.member_count}
+                for h in households
+            ],
+        },
         headers=COUNTY,
     )
     assert response.status_code == 201, response.text
@@ -203,7 +228,9 @@ async def apply(
     **expense: Any,
 ) -> httpx.Response:
     body: dict[str, Any] = {
-        "household_id": str(household.household_id), "category": category, "incident_date": incident,
+        "household_id": str(household.household_id),
+        "category": category,
+        "incident_date": incident,
         "reported_date": reported or (date.fromisoformat(incident) + timedelta(days=15)).isoformat(),
         "expense": expense,
     }
@@ -213,9 +240,13 @@ async def apply(
 
 
 E1_EXPENSE = {
-    "total_cost": "120000.00", "non_compliant_cost": "5000.00", "basic_insurance_paid": "60000.00",
-    "critical_illness_paid": "15000.00", "medical_assistance_paid": "5000.00",
+    "total_cost": "120000.00",
+    "non_compliant_cost": "5000.00",
+    "basic_insurance_paid": "60000.00",
+    "critical_illness_paid": "15000.00",
+    "medical_assistance_paid": "5000.00",
 }
+
 
 def review_steps(village: str = DEMO_VILLAGE) -> list[tuple[str, dict[str, str], dict[str, Any]]]:
     """The review steps up to `filed`, each with its actor (of the claim's village) and evidence."""
@@ -234,8 +265,7 @@ REVIEW_STEPS = review_steps()
 async def step(
     client: httpx.AsyncClient, claim_id: str, action: str, headers: dict[str, str], expect: int = 200, **body: Any
 ) -> dict[str, Any]:
-    response = await client.post(f"/v1/claims/{claim_id}/transitions", json={"action": action, **body},
-                                 headers=headers)
+    response = await client.post(f"/v1/claims/{claim_id}/transitions", json={"action": action, **body}, headers=headers)
     assert response.status_code == expect, response.text
     return dict(response.json())
 

@@ -29,7 +29,7 @@ from tests.claims.conftest import (
 async def assessed(client: httpx.AsyncClient, household: Any, category: str = "illness", **kw: Any) -> dict[str, Any]:
     response = await apply(client, household, category, **kw)
     assert response.status_code == 201, response.text
-    return (await to_assessed(client, response.json()["id"]))
+    return await to_assessed(client, response.json()["id"])
 
 
 async def ledger_of(session: AsyncSession, household: Any) -> dict[str, tuple[str, str]]:
@@ -46,12 +46,22 @@ async def test_e1_then_e2_through_the_ledger(
     e1 = await assessed(claims_client, household, **E1_EXPENSE)
     assert e1["assessment"]["payout"] == "16000.00"
     assert await ledger_of(session, household) == {"illness": ("35000.00", "16000.00")}
-    e2 = await assessed(claims_client, household, incident="2026-06-01", reported="2026-06-10",
-                        total_cost="25000", basic_insurance_paid="15000")
+    e2 = await assessed(
+        claims_client,
+        household,
+        incident="2026-06-01",
+        reported="2026-06-10",
+        total_cost="25000",
+        basic_insurance_paid="15000",
+    )
     assert e2["assessment"]["payout"] == "6000.00"
     bd = e2["assessment"]["breakdown"]
     assert (bd["b"], bd["B"], bd["X"], bd["f"], bd["category_paid"]) == (
-        "10000.00", "45000.00", "40000.00", "22000.00", "16000.00"
+        "10000.00",
+        "45000.00",
+        "40000.00",
+        "22000.00",
+        "16000.00",
     )
     assert await ledger_of(session, household) == {"illness": ("45000.00", "22000.00")}
 
@@ -63,21 +73,24 @@ async def test_stored_assessment_recomputes_to_the_same_figures(
     household = registry.add_household()
     await enrol(claims_client, household)
     await assessed(claims_client, household, **E1_EXPENSE)
-    second = await assessed(claims_client, household, incident="2026-06-01", total_cost="25000",
-                            basic_insurance_paid="15000")
+    second = await assessed(
+        claims_client, household, incident="2026-06-01", total_cost="25000", basic_insurance_paid="15000"
+    )
     stored = second["assessment"]
     # by hand, from what is stored: the facts and prior on the assessment and the scheme version it names
-    body = (await session.execute(
-        select(scheme_version.c.body).where(scheme_version.c.code == stored["scheme_code"],
-                                            scheme_version.c.version == stored["scheme_version"])
-    )).scalar_one()
+    body = (
+        await session.execute(
+            select(scheme_version.c.body).where(
+                scheme_version.c.code == stored["scheme_code"], scheme_version.c.version == stored["scheme_version"]
+            )
+        )
+    ).scalar_one()
     facts, prior = parse_claim_input(stored["facts"])
     again = assess(parse_scheme(body), facts, prior)
     assert f"{again.payout:.2f}" == stored["payout"]
     assert again.breakdown == stored["breakdown"]
     # and through the API
-    verification = await claims_client.get(f"/v1/claims/{stored['claim_id']}/assessments/verification",
-                                           headers=INSURER)
+    verification = await claims_client.get(f"/v1/claims/{stored['claim_id']}/assessments/verification", headers=INSURER)
     assert verification.json()["same"] is True
     assert verification.json()["recomputed_payout"] == "6000.00"
 
@@ -91,8 +104,15 @@ async def test_household_cap_spans_categories(claims_client: httpx.AsyncClient, 
     illness = await assessed(claims_client, household, incident="2026-05-01", **E1_EXPENSE)
     assert illness["assessment"]["payout"] == "400.00"  # R = 50000 − 49600
     assert illness["assessment"]["breakdown"]["household_cap_applied"] is True
-    third = await assessed(claims_client, household, "in_school", incident="2026-09-01", member=2,
-                           education_cost="15000", aid_received="6000")
+    third = await assessed(
+        claims_client,
+        household,
+        "in_school",
+        incident="2026-09-01",
+        member=2,
+        education_cost="15000",
+        aid_received="6000",
+    )
     assert third["claim"]["state"] == "rejected"
     assert third["claim"]["rejection_code"] == "household_cap_reached"
 
@@ -103,14 +123,17 @@ async def test_school_entry_pays_a_student_and_level_once(
     await create_reference_scheme(claims_client)
     household = registry.add_household(status="ordinary", members=5, income="25000.00")
     await enrol(claims_client, household)
-    first = await assessed(claims_client, household, "school_entry", incident="2026-09-01", member=2,
-                           level="undergraduate")
+    first = await assessed(
+        claims_client, household, "school_entry", incident="2026-09-01", member=2, level="undergraduate"
+    )
     assert first["assessment"]["payout"] == "5000.00"
-    again = await assessed(claims_client, household, "school_entry", incident="2026-09-02", member=2,
-                           level="undergraduate")
+    again = await assessed(
+        claims_client, household, "school_entry", incident="2026-09-02", member=2, level="undergraduate"
+    )
     assert again["claim"]["rejection_code"] == "duplicate"
-    sibling = await assessed(claims_client, household, "school_entry", incident="2026-09-01", member=3,
-                             level="undergraduate")
+    sibling = await assessed(
+        claims_client, household, "school_entry", incident="2026-09-01", member=3, level="undergraduate"
+    )
     assert sibling["assessment"]["payout"] == "5000.00"
 
 
@@ -163,14 +186,15 @@ async def test_a_households_sequence_never_pays_past_its_caps(
 ) -> None:
     """Through the service, claims of one household and category: the sum of payouts is f(B) of the total
     base (until a cap binds), never above the category cap, and the ledger agrees with the assessments."""
-    if not (await claims_client.get("/v1/schemes/reference-2026", headers=COUNTY)).status_code == 200:
+    if (await claims_client.get("/v1/schemes/reference-2026", headers=COUNTY)).status_code != 200:
         await create_reference_scheme(claims_client)
     household = registry.add_household(status="ordinary", members=4, income="10000.00")
     await enrol(claims_client, household)
     total_paid = 0.0
     for i, loss in enumerate(losses):
-        result = await assessed(claims_client, household, "disaster_accident", incident=f"2026-04-{i + 1:02d}",
-                                assessed_loss=str(loss))
+        result = await assessed(
+            claims_client, household, "disaster_accident", incident=f"2026-04-{i + 1:02d}", assessed_loss=str(loss)
+        )
         total_paid += float(result["assessment"]["payout"])
     base = sum(losses)
     x = max(0, base - 2000)

@@ -57,7 +57,8 @@ async def test_application_to_paid(
     payment = batch.json()["payments"][0]
     assert payment["bank_account"].endswith("0123")
     confirmed = await claims_client.post(
-        f"/v1/payments/{payment['id']}/confirmation", json={"status": "paid", "paid_date": "2026-04-15"},
+        f"/v1/payments/{payment['id']}/confirmation",
+        json={"status": "paid", "paid_date": "2026-04-15"},
         headers=COUNTY,
     )
     assert confirmed.status_code == 200, confirmed.text

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from services.claims.scheduler import refresh_pending_facts
 from services.claims.service.claims import ClaimService
 from services.claims.service.common import Runtime
-from services.claims.scheduler import refresh_pending_facts
 from tests.claims.conftest import (
     COUNTY,
     E1_EXPENSE,
@@ -59,9 +59,7 @@ async def test_a_lead_makes_one_claim_whatever_the_repeats(
     assert again.status_code == 200
     assert again.json() == {"claim_id": claim_id, "created": False}
     # another source record for the same event (same member, category, day) is the same claim
-    other = await claims_client.post(
-        "/v1/claims/leads", json=body | {"source_record_id": "civil:42"}, headers=SERVICE
-    )
+    other = await claims_client.post("/v1/claims/leads", json=body | {"source_record_id": "civil:42"}, headers=SERVICE)
     assert other.status_code == 200
     assert other.json()["claim_id"] == claim_id
 
@@ -200,14 +198,19 @@ async def test_application_scope_and_members(claims_client: httpx.AsyncClient, r
     elsewhere = await apply(claims_client, household, headers=auth("village_cadre", OTHER_VILLAGE), **E1_EXPENSE)
     assert elsewhere.status_code == 404
     unknown = await claims_client.post(
-        "/v1/claims", json={"household_id": str(uuid.uuid4()), "category": "illness", "incident_date": "2026-03-05"},
+        "/v1/claims",
+        json={"household_id": str(uuid.uuid4()), "category": "illness", "incident_date": "2026-03-05"},
         headers=VILLAGE,
     )
     assert unknown.status_code == 404
     stranger = await claims_client.post(
         "/v1/claims",
-        json={"household_id": str(household.household_id), "member_id": str(uuid.uuid4()), "category": "illness",
-              "incident_date": "2026-03-05"},
+        json={
+            "household_id": str(household.household_id),
+            "member_id": str(uuid.uuid4()),
+            "category": "illness",
+            "incident_date": "2026-03-05",
+        },
         headers=VILLAGE,
     )
     assert stranger.status_code == 422
@@ -219,8 +222,10 @@ async def test_application_scope_and_members(claims_client: httpx.AsyncClient, r
     [
         ({"category": "illness", "incident_date": "2099-01-01"}, "incident_date"),
         ({"category": "illness", "incident_date": "2026-03-05", "reported_date": "2026-03-01"}, "reported_date"),
-        ({"category": "school_entry", "incident_date": "2026-09-01", "expense": {"level": "undergraduate"}},
-         "member_id"),
+        (
+            {"category": "school_entry", "incident_date": "2026-09-01", "expense": {"level": "undergraduate"}},
+            "member_id",
+        ),
         ({"category": "illness", "incident_date": "2026-03-05", "expense": {"level": "x"}}, "expense.level"),
         ({"category": "theft", "incident_date": "2026-03-05"}, "category"),
     ],
@@ -240,11 +245,20 @@ async def test_school_entry_application_records_the_student(
     claims_client: httpx.AsyncClient, registry: FakeRegistry
 ) -> None:
     household = registry.add_household()
-    response = await apply(claims_client, household, "school_entry", incident="2026-09-01", reported="2026-09-10",
-                           member=2, level="undergraduate")
+    response = await apply(
+        claims_client,
+        household,
+        "school_entry",
+        incident="2026-09-01",
+        reported="2026-09-10",
+        member=2,
+        level="undergraduate",
+    )
     assert response.status_code == 201, response.text
-    assert response.json()["expense"] == {"level": "undergraduate",
-                                          "student_member_id": str(household.members[2].member_id)}
+    assert response.json()["expense"] == {
+        "level": "undergraduate",
+        "student_member_id": str(household.members[2].member_id),
+    }
 
 
 async def test_lists_are_region_scoped_and_paged(claims_client: httpx.AsyncClient, registry: FakeRegistry) -> None:

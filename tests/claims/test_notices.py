@@ -94,8 +94,9 @@ async def test_printable_notice_masks_names_and_ids(claims_client: httpx.AsyncCl
     assert "410602********1234" in html
     assert "16,000.00" in html
     assert "2026-04-01 至 2026-04-10" in html
-    assert (await claims_client.get(f"/v1/notices/{notice['id']}/print",
-                                    headers=auth("village_cadre", OTHER_VILLAGE))).status_code == 404
+    assert (
+        await claims_client.get(f"/v1/notices/{notice['id']}/print", headers=auth("village_cadre", OTHER_VILLAGE))
+    ).status_code == 404
 
 
 async def test_approval_waits_for_the_window(
@@ -103,8 +104,9 @@ async def test_approval_waits_for_the_window(
 ) -> None:
     claim_id = await assessed_claim(claims_client, setup)
     notice = await publish(claims_client)
-    early = await claims_client.post(f"/v1/claims/{claim_id}/transitions", json={"action": "approve_override"},
-                                     headers=COUNTY)
+    early = await claims_client.post(
+        f"/v1/claims/{claim_id}/transitions", json={"action": "approve_override"}, headers=COUNTY
+    )
     assert early.status_code == 409
     assert early.json()["code"] == "notice_window_open"
     runtime = Runtime.from_app(await app_harness.get("claims"))
@@ -140,18 +142,21 @@ async def test_objection_upheld_reopens_the_claim_and_releases_the_ledger(
     held = await advance_notices(runtime.sessionmaker, runtime, date(2026, 4, 20))
     assert (held.approved, held.waiting_on_objections) == (0, 1)
     today.set(date(2026, 4, 20))
-    blocked = await claims_client.post(f"/v1/claims/{claim_id}/transitions", json={"action": "approve_override"},
-                                       headers=COUNTY)
+    blocked = await claims_client.post(
+        f"/v1/claims/{claim_id}/transitions", json={"action": "approve_override"}, headers=COUNTY
+    )
     assert blocked.json()["code"] == "objection_pending"
 
     not_county = await claims_client.post(
         f"/v1/notices/{notice['id']}/objections/{objection.json()['id']}/decision",
-        json={"decision": "upheld", "comment": "核实属实"}, headers=TOWNSHIP,
+        json={"decision": "upheld", "comment": "核实属实"},
+        headers=TOWNSHIP,
     )
     assert not_county.status_code == 403
     upheld = await claims_client.post(
         f"/v1/notices/{notice['id']}/objections/{objection.json()['id']}/decision",
-        json={"decision": "upheld", "comment": "核实属实 confirmed"}, headers=COUNTY,
+        json={"decision": "upheld", "comment": "核实属实 confirmed"},
+        headers=COUNTY,
     )
     assert upheld.status_code == 200, upheld.text
     assert upheld.json()["status"] == "upheld"
@@ -166,12 +171,14 @@ async def test_objection_upheld_reopens_the_claim_and_releases_the_ledger(
     # deciding again the same way is a no-op; the other way is refused
     same = await claims_client.post(
         f"/v1/notices/{notice['id']}/objections/{objection.json()['id']}/decision",
-        json={"decision": "upheld", "comment": "again"}, headers=COUNTY,
+        json={"decision": "upheld", "comment": "again"},
+        headers=COUNTY,
     )
     assert same.status_code == 200
     other = await claims_client.post(
         f"/v1/notices/{notice['id']}/objections/{objection.json()['id']}/decision",
-        json={"decision": "dismissed", "comment": "again"}, headers=COUNTY,
+        json={"decision": "dismissed", "comment": "again"},
+        headers=COUNTY,
     )
     assert other.status_code == 409
 
@@ -186,8 +193,11 @@ async def test_objection_upheld_reopens_the_claim_and_releases_the_ledger(
     again = await step(claims_client, claim_id, "assess", INSURER)
     assert again["assessment"]["payout"] == "16000.00"
     assert again["assessment"]["facts"]["prior"] == {
-        "category_base": "0.00", "category_paid": "0.00", "household_paid": "0.00",
-        "same_student_level_paid": False, "income_drop_paid_this_year": False,
+        "category_base": "0.00",
+        "category_paid": "0.00",
+        "household_paid": "0.00",
+        "same_student_level_paid": False,
+        "income_drop_paid_this_year": False,
     }
 
 
@@ -196,13 +206,17 @@ async def test_dismissed_objection_lets_the_claim_through(
 ) -> None:
     claim_id = await assessed_claim(claims_client, setup)
     notice = await publish(claims_client)
-    objection = (await claims_client.post(
-        f"/v1/notices/{notice['id']}/objections", json={"claim_id": claim_id, "reason": "不清楚 unclear"},
-        headers=VILLAGE,
-    )).json()
+    objection = (
+        await claims_client.post(
+            f"/v1/notices/{notice['id']}/objections",
+            json={"claim_id": claim_id, "reason": "不清楚 unclear"},
+            headers=VILLAGE,
+        )
+    ).json()
     dismissed = await claims_client.post(
         f"/v1/notices/{notice['id']}/objections/{objection['id']}/decision",
-        json={"decision": "dismissed", "comment": "经核查无此情况"}, headers=COUNTY,
+        json={"decision": "dismissed", "comment": "经核查无此情况"},
+        headers=COUNTY,
     )
     assert dismissed.json()["status"] == "dismissed"
     runtime = Runtime.from_app(await app_harness.get("claims"))

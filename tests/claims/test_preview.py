@@ -23,47 +23,110 @@ CADRE = auth("village_cadre", DEMO_VILLAGE)
 
 def household(status: str, n: int, income: str, previous: str | None = None) -> dict[str, Any]:
     return {
-        "status": status, "members": n, "annual_net_income": income, "previous_annual_net_income": previous,
-        "insured": True, "negative_list": False,
+        "status": status,
+        "members": n,
+        "annual_net_income": income,
+        "previous_annual_net_income": previous,
+        "insured": True,
+        "negative_list": False,
     }
 
 
-def facts(category: str, hh: dict[str, Any], expense: dict[str, Any] | None = None, *, incident: str = "2026-03-05",
-          reported: str = "2026-03-20", prior: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"category": category, "household": hh, "incident_date": incident, "reported_date": reported,
-            "expense": expense or {}, "prior": prior or {"category_base": "0", "category_paid": "0",
-                                                         "household_paid": "0", "same_student_level_paid": False}}
+def facts(
+    category: str,
+    hh: dict[str, Any],
+    expense: dict[str, Any] | None = None,
+    *,
+    incident: str = "2026-03-05",
+    reported: str = "2026-03-20",
+    prior: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "category": category,
+        "household": hh,
+        "incident_date": incident,
+        "reported_date": reported,
+        "expense": expense or {},
+        "prior": prior
+        or {"category_base": "0", "category_paid": "0", "household_paid": "0", "same_student_level_paid": False},
+    }
 
 
-E1_EXPENSE = {"total_cost": "120000.00", "non_compliant_cost": "5000.00", "basic_insurance_paid": "60000.00",
-              "critical_illness_paid": "15000.00", "medical_assistance_paid": "5000.00", "other_compensation": "0"}
+E1_EXPENSE = {
+    "total_cost": "120000.00",
+    "non_compliant_cost": "5000.00",
+    "basic_insurance_paid": "60000.00",
+    "critical_illness_paid": "15000.00",
+    "medical_assistance_paid": "5000.00",
+    "other_compensation": "0",
+}
 E1_HH = household("unstable", 4, "30000.00", "36000.00")
 
 # rules.md §2.3, verbatim: (id, facts, expected payout or rejection code)
 WORKED_EXAMPLES: list[tuple[str, dict[str, Any], str]] = [
     ("E1", facts("illness", E1_HH, E1_EXPENSE), "16000.00"),
-    ("E2", facts("illness", E1_HH, {"total_cost": "25000", "basic_insurance_paid": "15000"},
-                 prior={"category_base": "35000", "category_paid": "16000", "household_paid": "16000"}), "6000.00"),
-    ("E3", facts("illness", household("marginal", 3, "45000"), {"total_cost": "50000", "basic_insurance_paid": "20000"}),
-     "5000.00"),
-    ("E4", facts("illness", household("ordinary", 3, "90000"), {"total_cost": "50000", "basic_insurance_paid": "20000"}),
-     "income_above_line"),
+    (
+        "E2",
+        facts(
+            "illness",
+            E1_HH,
+            {"total_cost": "25000", "basic_insurance_paid": "15000"},
+            prior={"category_base": "35000", "category_paid": "16000", "household_paid": "16000"},
+        ),
+        "6000.00",
+    ),
+    (
+        "E3",
+        facts("illness", household("marginal", 3, "45000"), {"total_cost": "50000", "basic_insurance_paid": "20000"}),
+        "5000.00",
+    ),
+    (
+        "E4",
+        facts("illness", household("ordinary", 3, "90000"), {"total_cost": "50000", "basic_insurance_paid": "20000"}),
+        "income_above_line",
+    ),
     ("E5", facts("school_entry", household("ordinary", 5, "25000"), {"level": "undergraduate"}), "5000.00"),
     ("E6", facts("income_drop", household("lifted_out", 4, "20000", "40000")), "4000.00"),
-    ("E7", facts("industry_loss", household("ordinary", 4, "28000"),
-                 {"assessed_loss": "30000", "insurance_compensation": "8000"}), "10000.00"),
-    ("E8", facts("disaster_accident", household("ordinary", 5, "50000"),
-                 {"assessed_loss": "80000", "compensation_received": "10000"}), "42600.00"),
-    ("E9", facts("in_school", household("ordinary", 4, "22000"), {"education_cost": "15000", "aid_received": "6000"}),
-     "3000.00"),
-    ("E10", facts("disaster_accident", household("ordinary", 4, "10000"), {"assessed_loss": "300000"},
-                  prior={"category_base": "0", "category_paid": "0", "household_paid": "120000"}), "30000.00"),
+    (
+        "E7",
+        facts(
+            "industry_loss",
+            household("ordinary", 4, "28000"),
+            {"assessed_loss": "30000", "insurance_compensation": "8000"},
+        ),
+        "10000.00",
+    ),
+    (
+        "E8",
+        facts(
+            "disaster_accident",
+            household("ordinary", 5, "50000"),
+            {"assessed_loss": "80000", "compensation_received": "10000"},
+        ),
+        "42600.00",
+    ),
+    (
+        "E9",
+        facts("in_school", household("ordinary", 4, "22000"), {"education_cost": "15000", "aid_received": "6000"}),
+        "3000.00",
+    ),
+    (
+        "E10",
+        facts(
+            "disaster_accident",
+            household("ordinary", 4, "10000"),
+            {"assessed_loss": "300000"},
+            prior={"category_base": "0", "category_paid": "0", "household_paid": "120000"},
+        ),
+        "30000.00",
+    ),
     ("E11", facts("illness", E1_HH, E1_EXPENSE, incident="2026-01-05", reported="2026-08-01"), "reported_late"),
 ]
 
 
-@pytest.mark.parametrize(("facts_body", "expected"), [c[1:] for c in WORKED_EXAMPLES],
-                         ids=[c[0] for c in WORKED_EXAMPLES])
+@pytest.mark.parametrize(
+    ("facts_body", "expected"), [c[1:] for c in WORKED_EXAMPLES], ids=[c[0] for c in WORKED_EXAMPLES]
+)
 async def test_worked_examples_inline_scheme(
     claims_client: httpx.AsyncClient, facts_body: dict[str, Any], expected: str
 ) -> None:
@@ -87,19 +150,26 @@ async def test_worked_examples_inline_scheme(
 
 async def test_e1_breakdown_over_http(claims_client: httpx.AsyncClient) -> None:
     response = await claims_client.post(
-        "/v1/assessments:preview", json={"scheme": reference_scheme_data(), "facts": WORKED_EXAMPLES[0][1]},
+        "/v1/assessments:preview",
+        json={"scheme": reference_scheme_data(), "facts": WORKED_EXAMPLES[0][1]},
         headers=CADRE,
     )
     bd = response.json()["breakdown"]
     assert (bd["b"], bd["B"], bd["D"], bd["X"], bd["g"], bd["f"]) == (
-        "35000.00", "35000.00", "5000.00", "30000.00", "16000.00", "16000.00"
+        "35000.00",
+        "35000.00",
+        "5000.00",
+        "30000.00",
+        "16000.00",
+        "16000.00",
     )
     assert [t["pay"] for t in bd["tiers"]] == ["10000.00", "6000.00", "0.00"]
     assert bd["scheme"]["code"] == "reference-2026"
 
 
-@pytest.mark.parametrize(("facts_body", "expected"), [c[1:] for c in WORKED_EXAMPLES],
-                         ids=[c[0] for c in WORKED_EXAMPLES])
+@pytest.mark.parametrize(
+    ("facts_body", "expected"), [c[1:] for c in WORKED_EXAMPLES], ids=[c[0] for c in WORKED_EXAMPLES]
+)
 async def test_worked_examples_by_scheme_code_store_nothing(
     claims_client: httpx.AsyncClient, session: AsyncSession, facts_body: dict[str, Any], expected: str
 ) -> None:
@@ -108,7 +178,8 @@ async def test_worked_examples_by_scheme_code_store_nothing(
         (await session.execute(select(func.count()).select_from(t))).scalar_one() for t in (claim, assessment, scheme)
     ]
     response = await claims_client.post(
-        "/v1/assessments:preview", json={"scheme_code": "reference-2026", "scheme_version": 1, "facts": facts_body},
+        "/v1/assessments:preview",
+        json={"scheme_code": "reference-2026", "scheme_version": 1, "facts": facts_body},
         headers=CADRE,
     )
     assert response.status_code == 200, response.text
@@ -174,8 +245,11 @@ async def test_facts_errors_carry_field_paths(
         ({"facts": {}}, 422, "validation_failed"),  # neither scheme nor scheme_code
         ({"scheme": {}, "scheme_code": "x", "facts": {}}, 422, "validation_failed"),
         ({"scheme_code": "no-such-scheme", "facts": WORKED_EXAMPLES[0][1]}, 404, "scheme_not_found"),
-        ({"scheme": reference_scheme_data(), "scheme_version": 2, "facts": WORKED_EXAMPLES[0][1]}, 422,
-         "validation_failed"),
+        (
+            {"scheme": reference_scheme_data(), "scheme_version": 2, "facts": WORKED_EXAMPLES[0][1]},
+            422,
+            "validation_failed",
+        ),
         ({"scheme": [], "facts": {}}, 422, "validation_failed"),
         ({"scheme": reference_scheme_data(), "facts": {"category": "theft"}}, 422, "invalid_facts"),
     ],
@@ -195,7 +269,8 @@ async def test_preview_of_another_countys_scheme_is_not_found(claims_client: htt
     await create_reference_scheme(claims_client)
     elsewhere = auth("village_cadre", "110101001001")
     response = await claims_client.post(
-        "/v1/assessments:preview", json={"scheme_code": "reference-2026", "facts": WORKED_EXAMPLES[0][1]},
+        "/v1/assessments:preview",
+        json={"scheme_code": "reference-2026", "facts": WORKED_EXAMPLES[0][1]},
         headers=elsewhere,
     )
     assert response.status_code == 404
@@ -214,8 +289,22 @@ def near_valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
     body: dict[str, Any] = {"scheme": reference_scheme_data(), "facts": copy.deepcopy(WORKED_EXAMPLES[0][1])}
     target = draw(st.sampled_from(["scheme", "household", "expense", "prior", "top", "facts"]))
     value = draw(json_values | amounts)
-    key = draw(st.sampled_from(["premium_per_person", "year", "categories", "tiers", "members", "total_cost",
-                                "category_base", "incident_date", "status", "x"]))
+    key = draw(
+        st.sampled_from(
+            [
+                "premium_per_person",
+                "year",
+                "categories",
+                "tiers",
+                "members",
+                "total_cost",
+                "category_base",
+                "incident_date",
+                "status",
+                "x",
+            ]
+        )
+    )
     if target == "scheme":
         body["scheme"][key] = value
     elif target == "household":

@@ -41,8 +41,9 @@ async def test_create_read_list(claims_client: httpx.AsyncClient) -> None:
     assert [s["code"] for s in listed.json()["items"]] == ["reference-2026"]
     elsewhere = await claims_client.get("/v1/schemes", headers=auth("county_officer", "110101"))
     assert elsewhere.json()["items"] == []
-    assert (await claims_client.get("/v1/schemes/reference-2026", headers=auth("county_officer", "110101"))
-            ).status_code == 404
+    assert (
+        await claims_client.get("/v1/schemes/reference-2026", headers=auth("county_officer", "110101"))
+    ).status_code == 404
 
 
 async def test_invalid_scheme_is_422_with_paths(claims_client: httpx.AsyncClient) -> None:
@@ -126,7 +127,7 @@ async def test_a_used_version_is_immutable_in_the_database(
             await session.execute(
                 update(scheme_version)
                 .where(scheme_version.c.code == "reference-2026", scheme_version.c.version == 1)
-                .values(body=text("body || '{\"premium_per_person\": \"1.00\"}'::jsonb"))
+                .values(body=text('body || \'{"premium_per_person": "1.00"}\'::jsonb'))
             )
     with pytest.raises(DBAPIError, match="cannot be deleted"):
         async with session.begin_nested():
@@ -134,7 +135,8 @@ async def test_a_used_version_is_immutable_in_the_database(
 
     # an edit makes version 2; the assessment keeps version 1
     edited = await claims_client.put(
-        "/v1/schemes/reference-2026", json=reference_scheme_data() | {"notice_days": 7},
+        "/v1/schemes/reference-2026",
+        json=reference_scheme_data() | {"notice_days": 7},
         headers={**COUNTY, "If-Match": '"1"'},
     )
     assert edited.json()["version"] == 2
@@ -143,7 +145,8 @@ async def test_a_used_version_is_immutable_in_the_database(
     stored = (await session.execute(select(scheme_version.c.body).where(scheme_version.c.version == 1))).scalar_one()
     assert stored["notice_days"] == 10
     cannot_draft = await claims_client.put(
-        "/v1/schemes/reference-2026", json=reference_scheme_data() | {"status": "draft"},
+        "/v1/schemes/reference-2026",
+        json=reference_scheme_data() | {"status": "draft"},
         headers={**COUNTY, "If-Match": '"2"'},
     )
     assert cannot_draft.status_code == 409
@@ -152,8 +155,9 @@ async def test_a_used_version_is_immutable_in_the_database(
 async def test_seed_puts_the_reference_scheme_in_force_once(session: AsyncSession) -> None:
     assert await seed_schemes(session) == 1
     assert await seed_schemes(session) == 0
-    row = (await session.execute(select(scheme_version.c.body).where(scheme_version.c.code == "reference-2026"))
-           ).scalar_one()
+    row = (
+        await session.execute(select(scheme_version.c.body).where(scheme_version.c.code == "reference-2026"))
+    ).scalar_one()
     assert row["categories"]["illness"]["cap"] == "100000.00"
 
 
@@ -169,14 +173,21 @@ async def test_bulk_enrolment_is_idempotent_and_totals_premiums_per_township(cla
     first = _households(3)
     other_township = _households(2, village="410602101201", people=5)
     response = await claims_client.post(
-        "/v1/enrolments", json={"scheme_code": "reference-2026", "households": first + other_township},
+        "/v1/enrolments",
+        json={"scheme_code": "reference-2026", "households": first + other_township},
         headers=COUNTY,
     )
     assert response.status_code == 201, response.text
-    assert response.json() == {"scheme_code": "reference-2026", "year": 2026, "enrolled": 5, "already_enrolled": 0,
-                               "pool_rows": 0}
+    assert response.json() == {
+        "scheme_code": "reference-2026",
+        "year": 2026,
+        "enrolled": 5,
+        "already_enrolled": 0,
+        "pool_rows": 0,
+    }
     again = await claims_client.post(
-        "/v1/enrolments", json={"scheme_code": "reference-2026", "households": first + _households(1)},
+        "/v1/enrolments",
+        json={"scheme_code": "reference-2026", "households": first + _households(1)},
         headers=COUNTY,
     )
     assert again.json()["enrolled"] == 1
@@ -219,30 +230,37 @@ async def test_enrolment_refuses_what_it_cannot_take(claims_client: httpx.AsyncC
     twice = _households(1)
     response = await claims_client.post(
         "/v1/enrolments",
-        json={"scheme_code": "reference-2026", "households": twice + twice + _households(1, village="110101001001"),
-              "pool": [{"township_code": "410602100", "insured_people": 1000}]},
+        json={
+            "scheme_code": "reference-2026",
+            "households": twice + twice + _households(1, village="110101001001"),
+            "pool": [{"township_code": "410602100", "insured_people": 1000}],
+        },
         headers=COUNTY,
     )
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {
-        "households[1].household_id", "households[2].village_code", "pool[0]",
+        "households[1].household_id",
+        "households[2].village_code",
+        "pool[0]",
     }
-    missing = await claims_client.post("/v1/enrolments", json={"scheme_code": "nope", "households": []},
-                                       headers=COUNTY)
+    missing = await claims_client.post("/v1/enrolments", json={"scheme_code": "nope", "households": []}, headers=COUNTY)
     assert missing.status_code == 404
 
 
 async def test_all_rural_pool_shares(claims_client: httpx.AsyncClient) -> None:
     await create_reference_scheme(claims_client, pool_mode="all_rural")
-    pool = [{"township_code": "410602100", "insured_people": 20000}, {"township_code": "410602101", "insured_people": 15000}]
-    response = await claims_client.post("/v1/enrolments", json={"scheme_code": "reference-2026", "pool": pool},
-                                        headers=COUNTY)
+    pool = [
+        {"township_code": "410602100", "insured_people": 20000},
+        {"township_code": "410602101", "insured_people": 15000},
+    ]
+    response = await claims_client.post(
+        "/v1/enrolments", json={"scheme_code": "reference-2026", "pool": pool}, headers=COUNTY
+    )
     assert response.status_code == 201, response.text
     # a second post replaces the notional figure rather than adding to it
-    await claims_client.post("/v1/enrolments", json={"scheme_code": "reference-2026", "pool": pool[:1]},
-                             headers=COUNTY)
+    await claims_client.post("/v1/enrolments", json={"scheme_code": "reference-2026", "pool": pool[:1]}, headers=COUNTY)
     summary = (await claims_client.get("/v1/enrolments/summary?scheme_code=reference-2026", headers=COUNTY)).json()
     assert summary["pool_mode"] == "all_rural"
     assert summary["insured_people"] == 35000
     assert summary["premium"] == "3500000.00"
-    assert DEMO_COUNTY == summary["county_code"]
+    assert summary["county_code"] == DEMO_COUNTY

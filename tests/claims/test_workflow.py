@@ -30,12 +30,26 @@ from tests.support.tokens import DEMO_COUNTY, DEMO_TOWNSHIP, DEMO_VILLAGE, OTHER
 from tests.unit.test_claims_workflow import LEGAL
 
 ENDPOINT_ACTIONS = [
-    "start_investigation", "complete_investigation", "village_review", "township_review", "file", "assess",
-    "publish_notice", "approve", "approve_override", "reject", "return",
+    "start_investigation",
+    "complete_investigation",
+    "village_review",
+    "township_review",
+    "file",
+    "assess",
+    "publish_notice",
+    "approve",
+    "approve_override",
+    "reject",
+    "return",
 ]
 HOME_REGION = {
-    Role.VILLAGE_CADRE: DEMO_VILLAGE, Role.TOWNSHIP_OFFICER: DEMO_TOWNSHIP, Role.COUNTY_OFFICER: DEMO_COUNTY,
-    Role.INSURER_ADJUSTER: DEMO_COUNTY, Role.SERVICE: "", Role.ADMIN: "", Role.AUDITOR: DEMO_COUNTY,
+    Role.VILLAGE_CADRE: DEMO_VILLAGE,
+    Role.TOWNSHIP_OFFICER: DEMO_TOWNSHIP,
+    Role.COUNTY_OFFICER: DEMO_COUNTY,
+    Role.INSURER_ADJUSTER: DEMO_COUNTY,
+    Role.SERVICE: "",
+    Role.ADMIN: "",
+    Role.AUDITOR: DEMO_COUNTY,
     Role.DEPARTMENT_FEEDER: DEMO_COUNTY,
 }
 NOT_ADMITTED = {Role.AUDITOR, Role.DEPARTMENT_FEEDER}  # the transitions endpoint refuses them outright (403)
@@ -69,20 +83,23 @@ async def check_illegal_steps(client: httpx.AsyncClient, claim_id: str, state: C
             if (state, ClaimAction(action), role) in LEGAL:
                 continue
             response = await client.post(
-                f"/v1/claims/{claim_id}/transitions", json={"action": action, **BODY},
+                f"/v1/claims/{claim_id}/transitions",
+                json={"action": action, **BODY},
                 headers=auth(role.value, HOME_REGION[role]),
             )
-            if role in NOT_ADMITTED:
-                expected = {403}
-            else:
-                expected = {409}
+            expected = {403} if role in NOT_ADMITTED else {409}
             if response.status_code not in expected:
                 wrong.append(f"{state.value} {action} {role.value}: {response.status_code} {response.text[:200]}")
             elif response.status_code == 409:
                 roles_for_action = {r for (_, a, r) in LEGAL if a.value == action}
                 states_for_action = {s for (s, a, _) in LEGAL if a.value == action}
-                reason = ("wrong_role" if role not in roles_for_action
-                          else "wrong_order" if state not in states_for_action else "wrong_role")
+                reason = (
+                    "wrong_role"
+                    if role not in roles_for_action
+                    else "wrong_order"
+                    if state not in states_for_action
+                    else "wrong_role"
+                )
                 if response.json()["code"] != reason:
                     wrong.append(f"{state.value} {action} {role.value}: {response.json()['code']} != {reason}")
     assert await state_of(client, claim_id) == state.value
@@ -95,8 +112,13 @@ async def test_every_illegal_step_along_the_whole_road(
     client = claims_client
     claim_id, _ = await new_claim(client, ready)
     wrong = await check_illegal_steps(client, claim_id, ClaimState.REPORTED)
-    expected_states = [ClaimState.INVESTIGATING, ClaimState.INVESTIGATED, ClaimState.VILLAGE_REVIEWED,
-                       ClaimState.TOWNSHIP_REVIEWED, ClaimState.FILED]
+    expected_states = [
+        ClaimState.INVESTIGATING,
+        ClaimState.INVESTIGATED,
+        ClaimState.VILLAGE_REVIEWED,
+        ClaimState.TOWNSHIP_REVIEWED,
+        ClaimState.FILED,
+    ]
     for (action, headers, evidence), state in zip(REVIEW_STEPS, expected_states, strict=True):
         await step(client, claim_id, action, headers, evidence=evidence)
         wrong += await check_illegal_steps(client, claim_id, state)
@@ -107,17 +129,25 @@ async def test_every_illegal_step_along_the_whole_road(
     today.set(date(2026, 4, 11))
     await step(client, claim_id, "approve", SERVICE)
     wrong += await check_illegal_steps(client, claim_id, ClaimState.APPROVED)
-    batch = await client.post("/v1/payments/batches", json={"claim_ids": [claim_id], "declared_count": 1,
-                                                            "declared_total": "16000.00"}, headers=COUNTY)
+    batch = await client.post(
+        "/v1/payments/batches",
+        json={"claim_ids": [claim_id], "declared_count": 1, "declared_total": "16000.00"},
+        headers=COUNTY,
+    )
     payment_id = batch.json()["payments"][0]["id"]
     wrong += await check_illegal_steps(client, claim_id, ClaimState.PAYING)
-    await client.post(f"/v1/payments/{payment_id}/confirmation", json={"status": "failed", "reason": "账户冻结"},
-                      headers=COUNTY)
+    await client.post(
+        f"/v1/payments/{payment_id}/confirmation", json={"status": "failed", "reason": "账户冻结"}, headers=COUNTY
+    )
     wrong += await check_illegal_steps(client, claim_id, ClaimState.PAYMENT_FAILED)
-    await client.post("/v1/payments/batches", json={"claim_ids": [claim_id], "declared_count": 1,
-                                                    "declared_total": "16000.00"}, headers=COUNTY)
-    await client.post(f"/v1/payments/{payment_id}/confirmation", json={"status": "paid", "paid_date": "2026-04-20"},
-                      headers=COUNTY)
+    await client.post(
+        "/v1/payments/batches",
+        json={"claim_ids": [claim_id], "declared_count": 1, "declared_total": "16000.00"},
+        headers=COUNTY,
+    )
+    await client.post(
+        f"/v1/payments/{payment_id}/confirmation", json={"status": "paid", "paid_date": "2026-04-20"}, headers=COUNTY
+    )
     wrong += await check_illegal_steps(client, claim_id, ClaimState.PAID)
 
     rejected_id, _ = await new_claim(client, ready, total_cost="1000.00")
@@ -155,7 +185,8 @@ async def test_region_is_enforced_at_every_step(claims_client: httpx.AsyncClient
     for action, headers, evidence in path:
         for role, region, status in cases.get(action, []):
             response = await client.post(
-                f"/v1/claims/{claim_id}/transitions", json={"action": action, "evidence": evidence},
+                f"/v1/claims/{claim_id}/transitions",
+                json={"action": action, "evidence": evidence},
                 headers=auth(role, region),
             )
             assert response.status_code == status, (action, role, region, response.text)
@@ -180,8 +211,7 @@ async def test_any_review_may_reject_with_a_reason(
     claim_id, _ = await new_claim(claims_client, ready)
     for action, headers, evidence in REVIEW_STEPS[:steps_before]:
         await step(claims_client, claim_id, action, headers, evidence=evidence)
-    no_reason = await claims_client.post(f"/v1/claims/{claim_id}/transitions", json={"action": "reject"},
-                                         headers=actor)
+    no_reason = await claims_client.post(f"/v1/claims/{claim_id}/transitions", json={"action": "reject"}, headers=actor)
     assert no_reason.status_code == 422
     assert no_reason.json()["errors"][0]["field"] == "reason_code"
     result = await step(claims_client, claim_id, "reject", actor, reason_code="documents_forged", comment="伪造票据")
@@ -205,18 +235,24 @@ async def test_any_review_may_return_one_step(
     claim_id, _ = await new_claim(claims_client, ready)
     for action, headers, evidence in REVIEW_STEPS[:steps_before]:
         await step(claims_client, claim_id, action, headers, evidence=evidence)
-    no_comment = await claims_client.post(f"/v1/claims/{claim_id}/transitions", json={"action": "return"},
-                                          headers=actor)
+    no_comment = await claims_client.post(
+        f"/v1/claims/{claim_id}/transitions", json={"action": "return"}, headers=actor
+    )
     assert no_comment.status_code == 422
     result = await step(claims_client, claim_id, "return", actor, comment="补充材料 add the hospital invoice")
     assert result["claim"]["state"] == back_to
     # and the road goes on from there
-    remaining = [s for s in REVIEW_STEPS if s[0] in {
-        "investigating": ["complete_investigation", "village_review", "township_review", "file"],
-        "investigated": ["village_review", "township_review", "file"],
-        "village_reviewed": ["township_review", "file"],
-        "township_reviewed": ["file"],
-    }[back_to]]
+    remaining = [
+        s
+        for s in REVIEW_STEPS
+        if s[0]
+        in {
+            "investigating": ["complete_investigation", "village_review", "township_review", "file"],
+            "investigated": ["village_review", "township_review", "file"],
+            "village_reviewed": ["township_review", "file"],
+            "township_reviewed": ["file"],
+        }[back_to]
+    ]
     for action, headers, evidence in remaining:
         await step(claims_client, claim_id, action, headers, evidence=evidence)
     assert await state_of(claims_client, claim_id) == "filed"
@@ -225,14 +261,21 @@ async def test_any_review_may_return_one_step(
 async def test_steps_need_their_evidence(claims_client: httpx.AsyncClient, ready: FakeRegistry) -> None:
     claim_id, _ = await new_claim(claims_client, ready)
     await step(claims_client, claim_id, "start_investigation", INSURER)
-    missing = await claims_client.post(f"/v1/claims/{claim_id}/transitions",
-                                       json={"action": "complete_investigation"}, headers=INSURER)
+    missing = await claims_client.post(
+        f"/v1/claims/{claim_id}/transitions", json={"action": "complete_investigation"}, headers=INSURER
+    )
     assert missing.status_code == 422
     assert missing.json()["errors"][0]["field"] == "evidence.findings"
-    await step(claims_client, claim_id, "complete_investigation", INSURER,
-               evidence={"findings": "入户核查属实", "photos": ["a.jpg"]})
-    missing_vote = await claims_client.post(f"/v1/claims/{claim_id}/transitions", json={"action": "village_review"},
-                                            headers=VILLAGE)
+    await step(
+        claims_client,
+        claim_id,
+        "complete_investigation",
+        INSURER,
+        evidence={"findings": "入户核查属实", "photos": ["a.jpg"]},
+    )
+    missing_vote = await claims_client.post(
+        f"/v1/claims/{claim_id}/transitions", json={"action": "village_review"}, headers=VILLAGE
+    )
     assert missing_vote.json()["errors"][0]["field"] == "evidence.vote_result"
     history = (await claims_client.get(f"/v1/claims/{claim_id}/transitions", headers=VILLAGE)).json()
     assert history[-1]["evidence"] == {"findings": "入户核查属实", "photos": ["a.jpg"]}
@@ -242,11 +285,17 @@ async def test_steps_need_their_evidence(claims_client: httpx.AsyncClient, ready
 
 async def test_if_match_detects_a_stale_read(claims_client: httpx.AsyncClient, ready: FakeRegistry) -> None:
     claim_id, _ = await new_claim(claims_client, ready)
-    stale = await claims_client.post(f"/v1/claims/{claim_id}/transitions", json={"action": "start_investigation"},
-                                     headers={**INSURER, "If-Match": '"5"'})
+    stale = await claims_client.post(
+        f"/v1/claims/{claim_id}/transitions",
+        json={"action": "start_investigation"},
+        headers={**INSURER, "If-Match": '"5"'},
+    )
     assert stale.status_code == 412
-    ok = await claims_client.post(f"/v1/claims/{claim_id}/transitions", json={"action": "start_investigation"},
-                                  headers={**INSURER, "If-Match": '"1"'})
+    ok = await claims_client.post(
+        f"/v1/claims/{claim_id}/transitions",
+        json={"action": "start_investigation"},
+        headers={**INSURER, "If-Match": '"1"'},
+    )
     assert ok.status_code == 200
     assert ok.headers["etag"] == '"2"'
 
@@ -254,8 +303,9 @@ async def test_if_match_detects_a_stale_read(claims_client: httpx.AsyncClient, r
 async def test_payment_steps_are_not_taken_by_hand(claims_client: httpx.AsyncClient, ready: FakeRegistry) -> None:
     claim_id, _ = await new_claim(claims_client, ready)
     for action in ("start_payment", "confirm_payment", "uphold_objection", "dance"):
-        response = await claims_client.post(f"/v1/claims/{claim_id}/transitions", json={"action": action},
-                                            headers=SERVICE)
+        response = await claims_client.post(
+            f"/v1/claims/{claim_id}/transitions", json={"action": action}, headers=SERVICE
+        )
         assert response.status_code == 422
 
 
@@ -278,8 +328,9 @@ async def test_no_scheme_in_force_is_409(claims_client: httpx.AsyncClient, regis
     household = registry.add_household()
     claim_id = (await apply(claims_client, household, **E1_EXPENSE)).json()["id"]
     await to_filed(claims_client, claim_id)
-    response = await claims_client.post(f"/v1/claims/{claim_id}/transitions", json={"action": "assess"},
-                                        headers=INSURER)
+    response = await claims_client.post(
+        f"/v1/claims/{claim_id}/transitions", json={"action": "assess"}, headers=INSURER
+    )
     assert response.status_code == 409
     assert response.json()["code"] == "no_active_scheme"
     assert await state_of(claims_client, claim_id) == "filed"
