@@ -146,6 +146,10 @@ async def _seed(url: str, households: int) -> dict[str, int]:
         sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         async with sessionmaker() as session:
             result["regions"] = await demo.seed_regions(session)
+        from services.claims.demo import seed_schemes
+
+        async with sessionmaker() as session:
+            result["schemes"] = await seed_schemes(session)  # the reference insurance scheme (rules.md §2.1)
         seed_households = getattr(demo, "seed_households", None)
         if seed_households is not None and households:
             async with sessionmaker() as session:
@@ -160,6 +164,27 @@ def seed(households: Annotated[int, typer.Option(help="demo households to genera
     """Load demo regions (and households) into the demo county 鹤山区 (410602)."""
     _local_env()
     typer.echo(f"seeded {asyncio.run(_seed(_database_url(), households))}")
+
+
+@app.command("advance-notices")
+def advance_notices(
+    today: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default: today in the county's time zone")] = None,
+) -> None:
+    """Approve the claims whose public notice (公示) ended without an undecided or upheld objection."""
+    import datetime as dt
+
+    from services.claims.scheduler import advance_from_cli
+
+    try:
+        day = dt.date.fromisoformat(today) if today else None
+    except ValueError as exc:
+        typer.echo("--today must be YYYY-MM-DD", err=True)
+        raise typer.Exit(2) from exc
+    result = asyncio.run(advance_from_cli(_database_url(), day))
+    typer.echo(
+        f"{result.today}: approved {result.approved}, waiting on objections {result.waiting_on_objections}, "
+        f"notices closed {result.notices_closed}"
+    )
 
 
 def _wait_ready(urls: dict[str, str], procs: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:

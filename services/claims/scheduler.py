@@ -11,14 +11,20 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 
 from fastapi import FastAPI
 
+from services.claims.clients.registry import RegistryClient
+from services.claims.config import ClaimsSettings
 from services.claims.db.claims import ClaimRepository
+from services.claims.schemas import AdvanceResult
 from services.claims.service.claims import ClaimService
 from services.claims.service.common import Runtime
 from services.claims.service.notices import advance_notices
+from shared.db import create_engine, create_sessionmaker
 from shared.errors import ServiceUnavailable
+from shared.http import ServiceClient
 from shared.logging import get_logger
 
 log = get_logger("fangpin.claims.scheduler")
@@ -72,3 +78,18 @@ async def scheduler(app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def advance_from_cli(database_url: str, today: date | None = None) -> AdvanceResult:
+    """`fangpin advance-notices`: one approval round, outside the service (cron, or by hand)."""
+    settings = ClaimsSettings(database_url=database_url)
+    engine = create_engine(settings, application_name="fangpin-advance-notices")
+    client = ServiceClient("registry", settings.peer_url("registry"), token_provider=lambda: "")
+    try:
+        runtime = Runtime(
+            settings=settings, registry=RegistryClient(client), pii=None, sessionmaker=create_sessionmaker(engine)
+        )
+        return await advance_notices(runtime.sessionmaker, runtime, today or settings.today())
+    finally:
+        await client.aclose()
+        await engine.dispose()

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import make_metadata
 from shared.kernel_tables import idempotency_table, outbox_table
+from shared.pii_rotation import EncryptedColumn
 
 metadata = make_metadata("claims")
 
@@ -275,3 +276,10 @@ simulation = Table(
     Column("started_at", DateTime(timezone=True), nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
 )
+
+# Personal data at rest, re-encrypted by `fangpin rotate-pii-key` (shared/pii_rotation.py).
+ENCRYPTED_COLUMNS = [
+    EncryptedColumn("claims", "payment", "id", "bank_account_enc", "bank_account"),
+    EncryptedColumn("claims", "payment", "id", "account_holder_enc", "account_holder"),
+    EncryptedColumn("claims", "objection", "id", "objector_enc", "objector"),
+]
