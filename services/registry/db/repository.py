@@ -10,10 +10,6 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
-    String,
-    and_,
-    bindparam,
-    cast,
     exists,
     func,
     literal,
@@ -22,7 +18,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, BYTEA, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.tables import (
@@ -121,19 +117,16 @@ class RegistryRepository:
         return bool((await self.session.execute(query)).scalar())
 
     async def taken_household_numbers(self, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which (county_code, household_number) pairs are already registered."""
+        """Which (county_code, household_number) pairs are already registered (one round trip)."""
         if not pairs:
             return set()
-        counties = [c for c, _ in pairs]
-        numbers = [n for _, n in pairs]
-        given = select(
-            func.unnest(cast(bindparam("counties", counties), ARRAY(String))).label("c"),
-            func.unnest(cast(bindparam("numbers", numbers), ARRAY(String))).label("n"),
-        ).subquery()
-        rows = await self.session.execute(
-            select(household.c.county_code, household.c.household_number).join(
-                given, and_(household.c.county_code == given.c.c, household.c.household_number == given.c.n)
-            )
+        # On the driver connection: SQLAlchemy's per-element array processing costs more than the query.
+        driver = await self.driver_connection()
+        rows = await driver.fetch(
+            "SELECT h.county_code, h.household_number FROM registry.household h "
+            "JOIN unnest($1::text[], $2::text[]) AS given(county_code, household_number) "
+            "ON h.county_code = given.county_code AND h.household_number = given.household_number",
+            [c for c, _ in pairs], [n for _, n in pairs],
         )
         return {(r[0], r[1]) for r in rows}
 
@@ -187,23 +180,15 @@ class RegistryRepository:
         """Active memberships among many blind indexes, keyed by index (one round trip)."""
         if not indexes:
             return {}
-        query = (
-            select(
-                member.c.national_id_index,
-                member.c.id.label("member_id"),
-                member.c.household_id,
-                household.c.county_code,
-                household.c.village_code,
-                household.c.household_number,
-                household.c.status.label("household_status"),
-            )
-            .join(household, household.c.id == member.c.household_id)
-            .where(
-                member.c.active,
-                member.c.national_id_index == func.any(cast(bindparam("indexes", list(indexes)), ARRAY(BYTEA))),
-            )
+        driver = await self.driver_connection()
+        rows = await driver.fetch(
+            "SELECT m.national_id_index, m.id AS member_id, m.household_id, h.county_code, h.village_code, "
+            "h.household_number, h.status AS household_status "
+            "FROM registry.member m JOIN registry.household h ON h.id = m.household_id "
+            "WHERE m.active AND m.national_id_index = ANY($1::bytea[])",
+            list(indexes),
         )
-        return {bytes(r["national_id_index"]): dict(r) for r in (await self.session.execute(query)).mappings()}
+        return {bytes(r["national_id_index"]): dict(r) for r in rows}
 
     async def member_counts(self, household_id: uuid.UUID) -> tuple[int, int]:
         query = select(

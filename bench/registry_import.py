@@ -1,0 +1,178 @@
+"""Registry bulk import benchmark: 100,000 members (≈ 30,000 households) from CSV through the API.
+
+    .venv/bin/python bench/registry_import.py [--members 100000] [--keep]
+
+Starts a fresh database (an embedded PostgreSQL, or a new database on TEST_DATABASE_URL's
+server), migrates it, starts the registry as a real process, generates the CSV with the demo
+generator, POSTs it to /v1/imports (valid_rows, wait=true) and prints members per second. In the
+same run it times a bare COPY of the same member rows (same columns and types, ciphertexts
+included, no indexes) into a scratch table, and prints the ratio and the machine's facts.
+Results go in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from services.registry.demo import (  # noqa: E402
+    generate_households,
+    households_csv,
+    member_rows,
+    seed_regions,
+)
+from shared.auth import Role, mint_token  # noqa: E402
+from shared.pii import PiiCipher  # noqa: E402
+from tests.support.database import migrated_database, postgres_server  # noqa: E402
+from tests.support.processes import service_processes  # noqa: E402
+from tests.support.tokens import JWT_SECRET, PII_INDEX_KEY, PII_KEY, service_env  # noqa: E402
+
+
+def machine_facts() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{os.cpu_count()} CPUs ({cpu}){memory}, {system}"
+
+
+async def _server_version(url: str) -> str:
+    conn = await asyncpg.connect(url)
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+async def _seed_regions(url: str) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from shared.settings import async_database_url
+
+    engine = create_async_engine(async_database_url(url))
+    try:
+        async with async_sessionmaker(engine)() as session:
+            await seed_regions(session)
+    finally:
+        await engine.dispose()
+
+
+async def bare_copy(url: str, rows: list, cipher: PiiCipher) -> float:  # type: ignore[type-arg]
+    """COPY the same member rows, already encrypted, into an unindexed scratch table: the floor."""
+    from services.registry.services.bulk import MEMBER_COLUMNS, blind_indexes
+
+    indexes = blind_indexes(cipher, [r.national_id for r in rows])
+    household_ids = {r.household.household_number: uuid.uuid4() for r in rows}
+    records = [
+        (
+            uuid.uuid4(), household_ids[r.household.household_number], r.household.village_code[:6], r.member_name,
+            cipher.encrypt(r.national_id, purpose="national_id"), index, r.national_id[:6] + "********" +
+            r.national_id[14:], r.sex.value, r.birth_date, r.relation.value, r.health.value, r.disability_grade,
+            r.labour_ability.value, r.education_stage.value if r.education_stage else None, r.school,
+            r.join_reason.value, None, None,
+        )
+        for r, index in zip(rows, indexes, strict=True)
+    ]
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE TEMP TABLE scratch_member (LIKE registry.member INCLUDING DEFAULTS)")
+        started = time.perf_counter()
+        async with conn.transaction():
+            await conn.copy_records_to_table("scratch_member", columns=list(MEMBER_COLUMNS), records=records)
+        return time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="keep the CSV in the temp directory")
+    args = parser.parse_args()
+
+    print(f"machine: {machine_facts()}")
+    started = time.perf_counter()
+    households = []
+    members = 0
+    for h in generate_households(args.members, seed=42):
+        households.append(h)
+        members += len(h.members)
+        if members >= args.members:
+            break
+    data = households_csv(households)
+    print(f"generated {members:,} members in {len(households):,} households, {len(data) / 1e6:.1f} MB CSV "
+          f"in {time.perf_counter() - started:.1f}s")
+
+    with ExitStack() as stack:
+        server = stack.enter_context(postgres_server())
+        url = stack.enter_context(migrated_database(server, "bench"))
+        print(f"PostgreSQL {asyncio.run(_server_version(url))} at {url.rsplit('@', 1)[-1]}")
+        asyncio.run(_seed_regions(url))
+        log_dir = Path(tempfile.mkdtemp(prefix="fangpin-bench-"))
+        if args.keep:
+            (log_dir / "import.csv").write_bytes(data)
+        env = service_env(url)
+        env["FANGPIN_LOG_LEVEL"] = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
+        procs = service_processes(["registry"], env, log_dir)
+        registry = procs["registry"]
+        registry.start()
+        stack.callback(registry.stop)
+        token = mint_token(JWT_SECRET, sub="bench:county_officer", roles=[Role.COUNTY_OFFICER], region="410602")
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv",
+                   "Idempotency-Key": f"bench-{uuid.uuid4()}"}
+        with httpx.Client(base_url=registry.url, timeout=600) as client:
+            t0 = time.perf_counter()
+            response = client.post("/v1/imports", params={"mode": "valid_rows", "wait": "true"}, content=data,
+                                   headers=headers)
+            elapsed = time.perf_counter() - t0
+        if response.status_code != 200:
+            print(response.status_code, response.text[:2000])
+            raise SystemExit(1)
+        job = response.json()
+        result = job["result"] or {}
+        imported = result.get("imported_members", 0)
+        if job["status"] != "succeeded" or imported != members:
+            print(f"import did not take every row: {job['status']} {result} {job['errors'][:5]}")
+            raise SystemExit(1)
+        rate = imported / elapsed
+        print(f"API import: {imported:,} members, {result['imported_households']:,} households in {elapsed:.2f}s "
+              f"= {rate:,.0f} members/s (HTTP upload, parse and validation, encryption, COPY, indexes, commit)")
+
+        cipher = PiiCipher(PII_KEY, PII_INDEX_KEY)
+        rows = member_rows(households)
+        copy_seconds = asyncio.run(bare_copy(url, rows, cipher))
+        print(f"bare COPY of the same {len(rows):,} member rows into an unindexed table: {copy_seconds:.2f}s "
+              f"= {len(rows) / copy_seconds:,.0f} rows/s")
+        print(f"ratio API import / bare COPY: {elapsed / copy_seconds:.1f}x the time")
+        for line in registry.logs().splitlines():
+            if "registry.import.succeeded" in line or '"route": "/v1/imports"' in line:
+                print(f"server phases: {line}")
+
+
+if __name__ == "__main__":
+    main()
