@@ -382,7 +382,7 @@ class RegistryRepository:
         if negative_list is not None:
             query = query.where(household.c.negative_list.is_(negative_list))
         if insured_year is not None:
-            query = query.where(household.c.insured_years.any(insured_year))
+            query = query.where(literal(insured_year) == any_(household.c.insured_years))
         if after is not None:
             query = query.where(
                 tuple_(household.c.village_code, household.c.household_number, household.c.id)

@@ -37,6 +37,7 @@ from services.registry.domain.model import (
     Sex,
 )
 from services.registry.services.common import EXPORT_REVEALERS, SERVICE, may
+from services.registry.services.ids import uuid7
 from shared import audit
 from shared.auth import Principal, Role
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
@@ -207,7 +208,7 @@ class ExportService:
                     code="purpose_required", errors=[FieldError(field="purpose", message="required with reveal")],
                 )
         await self.repo.purge_expired_exports()
-        job_id = uuid.uuid4()
+        job_id = uuid7()
         row = await self.repo.insert_export_job(
             {
                 "id": job_id, "status": "queued", "format": body.format, "region": body.region,

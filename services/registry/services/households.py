@@ -50,6 +50,7 @@ from services.registry.services.common import (
     member_not_found,
     today,
 )
+from services.registry.services.ids import uuid7
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
@@ -397,8 +398,8 @@ class HouseholdService:
         for i, index in enumerate(indexes):
             await self._person_free(index, field=f"members[{i}].national_id", household_id=None)
 
-        household_id = uuid.uuid4()
-        member_ids = [uuid.uuid4() for _ in people]
+        household_id = uuid7()
+        member_ids = [uuid7() for _ in people]
         head_id = next(mid for mid, m in zip(member_ids, body.members, strict=True) if m.relation is Relation.head)
         values: Row = {
             "id": household_id,
@@ -624,7 +625,7 @@ class HouseholdService:
                     errors=[FieldError(field="relation", message="the household already has a head")],
                 )
             becomes_head = True
-        member_id = uuid.uuid4()
+        member_id = uuid7()
         values = {"id": member_id, **self._member_values(body, person, household)}
         if values["joined_on"] is None:
             values["joined_on"] = person.birth_date if body.join_reason.value == "birth" else today()
@@ -862,7 +863,7 @@ class HouseholdService:
                     extra={"benefit_id": str(existing["id"])} if existing["household_id"] == household_id else None,
                 )
             return Outcome(200, _json(read), replayed=True)
-        benefit_id = uuid.uuid4()
+        benefit_id = uuid7()
         try:
             row = await self.repo.insert_benefit(
                 {

@@ -40,6 +40,7 @@ from services.registry.domain.model import MONITORING_TYPES
 from services.registry.services import bulk
 from services.registry.services.common import SERVICE, today
 from services.registry.services.households import mask_reference
+from services.registry.services.ids import uuid7
 from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound, PayloadTooLarge, Unprocessable
@@ -207,7 +208,7 @@ class ImportService:
                 job_id = uuid.UUID(str(stored.body["id"]))
                 await self.session.commit()
                 return await self.get(job_id), False
-        job_id = uuid.uuid4()
+        job_id = uuid7()
         row = await self.repo.insert_import_job(
             {
                 "id": job_id,
