@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    any_,
     exists,
     func,
     literal,
