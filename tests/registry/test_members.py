@@ -25,15 +25,20 @@ async def test_add_a_newborn(registry_client: httpx.AsyncClient, create_househol
     response = await registry_client.post(path, json=baby, headers=auth("village_cadre", DEMO_VILLAGE))
     assert response.status_code == 201, response.text
     data = response.json()
-    assert data["joined_on"] == born.isoformat() and data["birth_date"] == born.isoformat()
-    assert data["sex"] == "female" and data["active"]
+    assert data["joined_on"] == born.isoformat()
+    assert data["birth_date"] == born.isoformat()
+    assert data["sex"] == "female"
+    assert data["active"]
     assert response.headers["location"] == f"{path}/{data['id']}"
     household = (await registry_client.get(f"/v1/households/{created['id']}", headers=OFFICER)).json()
-    assert household["member_count"] == 4 and household["version"] == 2
+    assert household["member_count"] == 4
+    assert household["version"] == 2
     listed = (await registry_client.get(path, headers=OFFICER)).json()["items"]
-    assert len(listed) == 4 and listed[0]["relation"] == "head"
+    assert len(listed) == 4
+    assert listed[0]["relation"] == "head"
     by_id = await registry_client.get(f"/v1/members/{data['id']}", headers=OFFICER)
-    assert by_id.status_code == 200 and by_id.json()["national_id_masked"] == data["national_id_masked"]
+    assert by_id.status_code == 200
+    assert by_id.json()["national_id_masked"] == data["national_id_masked"]
     assert (await registry_client.get(f"/v1/members/{data['id']}", headers=auth("village_cadre", OTHER_VILLAGE))
             ).status_code == 404
     stale = await registry_client.post(path, json=member("son"), headers={**OFFICER, "If-Match": '"1"'})
@@ -49,16 +54,20 @@ async def test_adding_refuses_bad_ids_second_heads_and_people_of_other_household
     bad = new_id()
     bad = bad[:17] + ("1" if bad[17] != "1" else "2")
     invalid = await registry_client.post(path, json=member("son", national_id=bad), headers=OFFICER)
-    assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "national_id"
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"][0]["field"] == "national_id"
     head = await registry_client.post(path, json=member("head"), headers=OFFICER)
-    assert head.status_code == 409 and head.json()["code"] == "head_exists"
+    assert head.status_code == 409
+    assert head.json()["code"] == "head_exists"
     taken = first["_body"]["members"][2]["national_id"]
     other = await registry_client.post(path, json=member("son", national_id=taken), headers=OFFICER)
-    assert other.status_code == 409 and other.json()["code"] == "person_in_other_household"
+    assert other.status_code == 409
+    assert other.json()["code"] == "person_in_other_household"
     assert other.json()["extra"]["other_household"]["household_id"] == first["id"]
     own = second["_body"]["members"][2]["national_id"]
     twice = await registry_client.post(path, json=member("son", national_id=own), headers=OFFICER)
-    assert twice.status_code == 409 and twice.json()["code"] == "person_already_member"
+    assert twice.status_code == 409
+    assert twice.json()["code"] == "person_already_member"
 
 
 async def test_update_member_with_if_match(
@@ -73,19 +82,23 @@ async def test_update_member_with_if_match(
         headers={**OFFICER, "If-Match": '"1"'},
     )
     assert ok.status_code == 200, ok.text
-    assert ok.headers["etag"] == '"2"' and ok.json()["disability_grade"] == 2
+    assert ok.headers["etag"] == '"2"'
+    assert ok.json()["disability_grade"] == 2
     stale = await registry_client.patch(path, json={"school": "x"}, headers={**OFFICER, "If-Match": '"1"'})
     assert stale.status_code == 412
     no_grade = await registry_client.patch(path, json={"disability_grade": None}, headers={**OFFICER, "If-Match": "2"})
     assert no_grade.status_code == 422
     healthy = await registry_client.patch(path, json={"health": "healthy"}, headers={**OFFICER, "If-Match": "2"})
-    assert healthy.status_code == 200 and healthy.json()["disability_grade"] is None
+    assert healthy.status_code == 200
+    assert healthy.json()["disability_grade"] is None
     head_change = await registry_client.patch(path, json={"relation": "head"}, headers={**OFFICER, "If-Match": "3"})
-    assert head_change.status_code == 409 and head_change.json()["code"] == "head_via_household"
+    assert head_change.status_code == 409
+    assert head_change.json()["code"] == "head_via_household"
     history = (await registry_client.get(f"/v1/households/{created['id']}/history", headers=OFFICER)).json()["items"]
     update = next(e for e in history if e["action"] == "member.update" and e["reason"] == "残联认定")
     assert {c["field"] for c in update["changes"]} == {"health", "disability_grade", "school"}
-    assert update["entity_id"] == child["id"] and update["entity_type"] == "member"
+    assert update["entity_id"] == child["id"]
+    assert update["entity_type"] == "member"
 
 
 async def test_correcting_an_id_number_is_checked_like_a_new_one(
@@ -100,16 +113,20 @@ async def test_correcting_an_id_number_is_checked_like_a_new_one(
         path, json={"birth_date": "2001-01-01" if born != date(2001, 1, 1) else "2002-01-01"},
         headers={**OFFICER, "If-Match": "1"},
     )
-    assert wrong_birth.status_code == 422 and wrong_birth.json()["code"] == "birth_date_mismatch"
+    assert wrong_birth.status_code == 422
+    assert wrong_birth.json()["code"] == "birth_date_mismatch"
     taken = other["_body"]["members"][0]["national_id"]
     clash = await registry_client.patch(path, json={"national_id": taken}, headers={**OFFICER, "If-Match": "1"})
-    assert clash.status_code == 409 and clash.json()["code"] == "person_in_other_household"
+    assert clash.status_code == 409
+    assert clash.json()["code"] == "person_in_other_household"
     fixed_id = new_id(date(2010, 6, 1), male=True)
     fixed = await registry_client.patch(path, json={"national_id": fixed_id}, headers={**OFFICER, "If-Match": "1"})
     assert fixed.status_code == 200, fixed.text
-    assert fixed.json()["birth_date"] == "2010-06-01" and fixed.json()["sex"] == "male"
+    assert fixed.json()["birth_date"] == "2010-06-01"
+    assert fixed.json()["sex"] == "male"
     assert fixed.json()["national_id_masked"] == fixed_id[:6] + "********" + fixed_id[14:]
-    found = (await registry_client.post("/v1/households:search", json={"national_id": fixed_id}, headers=OFFICER)).json()
+    query = {"national_id": fixed_id}
+    found = (await registry_client.post("/v1/households:search", json=query, headers=OFFICER)).json()
     assert [h["id"] for h in found["items"]] == [created["id"]]
 
 
@@ -123,16 +140,21 @@ async def test_ending_a_membership(registry_client: httpx.AsyncClient, create_ho
         path, json={**body, "effective_date": "2999-01-01"}, headers={**OFFICER, "If-Match": "1"}
     )
     assert future.status_code == 422
-    bad_reason = await registry_client.post(path, json={**body, "reason": "eloped"}, headers={**OFFICER, "If-Match": "1"})
+    bad_reason = await registry_client.post(
+        path, json={**body, "reason": "eloped"}, headers={**OFFICER, "If-Match": "1"}
+    )
     assert bad_reason.status_code == 422
     ended = await registry_client.post(path, json=body, headers={**OFFICER, "If-Match": "1"})
     assert ended.status_code == 200, ended.text
-    assert ended.json()["active"] is False and ended.json()["left_on"] == "2026-05-01"
+    assert ended.json()["active"] is False
+    assert ended.json()["left_on"] == "2026-05-01"
     assert ended.json()["leave_reason"] == "marriage_out"
     again = await registry_client.post(path, json=body, headers={**OFFICER, "If-Match": "2"})
-    assert again.status_code == 409 and again.json()["code"] == "membership_ended"
+    assert again.status_code == 409
+    assert again.json()["code"] == "membership_ended"
     household = (await registry_client.get(f"/v1/households/{created['id']}", headers=OFFICER)).json()
-    assert household["member_count"] == 2 and len(household["members"]) == 2
+    assert household["member_count"] == 2
+    assert len(household["members"]) == 2
     everyone = (await registry_client.get(
         f"/v1/households/{created['id']}?include_former_members=true", headers=OFFICER)).json()
     assert len(everyone["members"]) == 3
@@ -159,7 +181,8 @@ async def test_the_head_leaving_clears_the_head(
         f"/v1/households/{created['id']}", json={"head_member_id": spouse["id"]},
         headers={**OFFICER, "If-Match": str(household["version"])},
     )
-    assert new_head.status_code == 200 and new_head.json()["head_member_id"] == spouse["id"]
+    assert new_head.status_code == 200
+    assert new_head.json()["head_member_id"] == spouse["id"]
 
 
 @pytest.mark.parametrize("role", ["village_cadre", "township_officer", "auditor", "department_feeder"])
@@ -170,7 +193,8 @@ async def test_reveal_without_the_role_is_403(
     response = await registry_client.post(
         f"/v1/members/{created['head_member_id']}:reveal", json={"purpose": "核查身份"}, headers=auth(role)
     )
-    assert response.status_code == 403 and response.json()["code"] == "role_not_allowed"
+    assert response.status_code == 403
+    assert response.json()["code"] == "role_not_allowed"
     assert created["_body"]["members"][0]["national_id"] not in response.text
 
 
@@ -187,12 +211,15 @@ async def test_reveal_with_the_role_is_audited(
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["national_id"] == plain and body["purpose"] == purpose
+    assert body["national_id"] == plain
+    assert body["purpose"] == purpose
     row = (await session.execute(text(
         "SELECT action, resource_type, resource_id, actor_sub, actor_roles, detail FROM audit.audit_log WHERE id = :id"
     ), {"id": body["audit_id"]})).mappings().one()
-    assert row["action"] == "member.national_id.reveal" and row["resource_id"] == head_id
-    assert row["actor_roles"] == role and row["actor_sub"] == f"test:{role}:410602"
+    assert row["action"] == "member.national_id.reveal"
+    assert row["resource_id"] == head_id
+    assert row["actor_roles"] == role
+    assert row["actor_sub"] == f"test:{role}:410602"
     assert row["detail"]["purpose"] == purpose
     assert plain not in str(row["detail"])
 

@@ -36,7 +36,8 @@ async def test_filters(registry_client: httpx.AsyncClient, create_household: Cre
     numbers = {x["household_number"]: x for x in (a, b, c)}
     assert set(await _search(registry_client, name_prefix=surname)) == {a["household_number"], b["household_number"]}
     assert await _search(registry_client, name_prefix=f"{surname}明") == [a["household_number"]]
-    assert await _search(registry_client, national_id=c["_body"]["members"][0]["national_id"]) == [c["household_number"]]
+    c_head = c["_body"]["members"][0]["national_id"]
+    assert await _search(registry_client, national_id=c_head) == [c["household_number"]]
     assert await _search(registry_client, name_prefix=surname, region=OTHER_VILLAGE) == [b["household_number"]]
     assert await _search(registry_client, name_prefix=surname, region="410602101") == [b["household_number"]]
     mine = set(await _search(registry_client, region="410602"))
@@ -56,7 +57,8 @@ async def test_filters(registry_client: httpx.AsyncClient, create_household: Cre
     )
     assert [h["household_number"] for h in listed.json()["items"]] == [b["household_number"]]
     summary = listed.json()["items"][0]
-    assert summary["head_name"] == f"{surname}红" and summary["member_count"] == 1
+    assert summary["head_name"] == f"{surname}红"
+    assert summary["member_count"] == 1
     assert summary["head_national_id_masked"].count("*") == 8
 
 
