@@ -1,14 +1,21 @@
 """Benchmark of the claims assessment engine (issue 5, acceptance 6).
 
     .venv/bin/python bench/claims_assess.py [--claims 100000] [--seed 20260305] [--json]
+        [--parts engine,http] [--requests 5000] [--concurrency 32]
 
 Part ``engine``: assessments per second of the pure engine (``assess``) over generated claims
 of all six categories under the reference scheme, with a seeded RNG so runs are comparable.
 Generation is not timed; only the loop of ``assess`` calls is.
 
+Part ``http``: ``POST /v1/assessments:preview`` requests per second against the claims service
+started as a real process (``fangpin serve claims``, one uvicorn worker) on a fresh migrated
+database (embedded PostgreSQL, or a new database on TEST_DATABASE_URL's server). The bodies are
+the same generated claims; ``--concurrency`` requests are kept in flight by an httpx client in
+this process. Two variants: the scheme inline in every body, and by ``scheme_code`` (one stored
+scheme read per request). Each answer is checked against the engine's own figure.
+
 ``main`` runs every part listed in ``PARTS``; a part is a function taking the parsed arguments
-and returning a dict of figures. The HTTP part (preview requests per second) is to be added
-as another entry there.
+and returning a dict of figures.
 """
 
 from __future__ import annotations
@@ -143,9 +150,99 @@ def run_engine(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-# Each part: (name, function). Add the HTTP preview part here.
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def _drive(
+    url: str, token: str, bodies: list[dict[str, Any]], expected: list[str], concurrency: int
+) -> dict[str, Any]:
+    import asyncio
+
+    import httpx
+
+    latencies: list[float] = []
+    failures: list[str] = []
+    queue = iter(range(len(bodies)))
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            for index in queue:
+                started = time.perf_counter()
+                response = await client.post("/v1/assessments:preview", json=bodies[index])
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code}: {response.text[:200]}")
+                    continue
+                body = response.json()
+                got = body["payout"] if body["eligible"] else body["rejection_code"]
+                if got != expected[index]:
+                    failures.append(f"claim {index}: service said {got}, engine said {expected[index]}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {
+        "requests": len(bodies),
+        "seconds": round(elapsed, 3),
+        "requests_per_second": round(len(bodies) / elapsed),
+        "latency_ms_p50": round(_percentile(latencies, 0.50) * 1000, 1),
+        "latency_ms_p95": round(_percentile(latencies, 0.95) * 1000, 1),
+        "failures": len(failures),
+        "first_failures": failures[:3],
+    }
+
+
+def run_http(args: argparse.Namespace) -> dict[str, Any]:
+    """Part ``http``: preview requests per second against the claims service as a real process."""
+    import asyncio
+    import tempfile
+
+    import httpx
+
+    from services.claims.domain.assessment import facts_to_dict
+    from shared.auth import Role, mint_token
+    from tests.support.database import migrated_database, postgres_server
+    from tests.support.processes import service_processes
+    from tests.support.tokens import JWT_SECRET, service_env
+
+    scheme = parse_scheme(REFERENCE_SCHEME)
+    claims = generate_claims(args.requests, args.seed + 1)
+    expected = []
+    for facts, prior in claims:
+        result = assess(scheme, facts, prior)
+        expected.append(f"{result.payout:.2f}" if result.eligible else str(result.rejection_code))
+    facts_bodies = [facts_to_dict(facts, prior) for facts, prior in claims]
+    inline = [{"scheme": REFERENCE_SCHEME, "facts": f} for f in facts_bodies]
+    stored = [{"scheme_code": REFERENCE_SCHEME["code"], "facts": f} for f in facts_bodies]
+    officer = mint_token(JWT_SECRET, sub="bench:county", roles=[Role.COUNTY_OFFICER], region="410602")
+    cadre = mint_token(JWT_SECRET, sub="bench:cadre", roles=[Role.VILLAGE_CADRE], region="410602100201")
+    variants: dict[str, Any] = {}
+    with postgres_server() as server, migrated_database(server, "bench_claims") as database_url, \
+            tempfile.TemporaryDirectory(prefix="fangpin-bench-") as logs:
+        env = {**service_env(database_url), "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false"}
+        claims_process = service_processes(["claims"], env, Path(logs))["claims"]
+        claims_process.start()
+        try:
+            created = httpx.post(f"{claims_process.url}/v1/schemes", json=REFERENCE_SCHEME,
+                                 headers={"Authorization": f"Bearer {officer}"}, timeout=30)
+            created.raise_for_status()
+            warm = min(200, len(inline))
+            asyncio.run(_drive(claims_process.url, cadre, inline[:warm], expected[:warm], args.concurrency))
+            for name, bodies in (("inline_scheme", inline), ("stored_scheme", stored)):
+                variants[name] = asyncio.run(_drive(claims_process.url, cadre, bodies, expected, args.concurrency))
+        finally:
+            claims_process.stop()
+    return {"part": "http", "concurrency": args.concurrency, "workers": 1, "variants": variants}
+
+
+# Each part: (name, function).
 PARTS: list[tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = [
     ("engine", run_engine),
+    ("http", run_http),
 ]
 
 
@@ -153,6 +250,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--claims", type=int, default=100_000, help="claims to generate (default 100000)")
     parser.add_argument("--seed", type=int, default=20260305, help="RNG seed (default 20260305)")
+    parser.add_argument("--requests", type=int, default=5000, help="preview requests per HTTP variant (default 5000)")
+    parser.add_argument("--concurrency", type=int, default=32, help="HTTP requests in flight (default 32)")
     parser.add_argument(
         "--parts", default=",".join(name for name, _ in PARTS), help="comma-separated parts to run (default: all)"
     )
@@ -187,6 +286,16 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"  outcomes: {result['outcomes']}")
             print(f"  total payout: {result['total_payout']}")
+        elif result["part"] == "http":
+            for name, variant in result["variants"].items():
+                print(
+                    f"http {name}: {variant['requests_per_second']} preview requests/second "
+                    f"({variant['requests']} requests in {variant['seconds']} s, {result['concurrency']} in flight, "
+                    f"p50 {variant['latency_ms_p50']} ms, p95 {variant['latency_ms_p95']} ms, "
+                    f"{variant['failures']} failures)"
+                )
+                for failure in variant["first_failures"]:
+                    print(f"  {failure}")
         else:
             print(f"{result['part']}: {json.dumps(result, ensure_ascii=False)}")
     return 0

@@ -30,6 +30,7 @@ from services.claims.domain.assessment import (
     assess,
     explain,
     facts_to_dict,
+    parse_claim_input,
 )
 from services.claims.domain.scheme import Category
 from services.claims.domain.workflow import (
@@ -38,6 +39,7 @@ from services.claims.domain.workflow import (
     TransitionNotAllowed,
     allowed_actions,
     authorize,
+    notice_last_day,
     notice_window_open,
 )
 from services.claims.schemas import (
@@ -301,8 +303,6 @@ class ClaimService:
 
     async def recompute(self, principal: Principal, claim_id: uuid.UUID) -> dict[str, Any]:
         """Re-run the active assessment from what is stored (facts, prior, scheme version)."""
-        from services.claims.domain.assessment import parse_claim_input
-
         await self._visible(principal, claim_id)
         stored = await self.repo.active_assessment(claim_id)
         if stored is None:
@@ -788,8 +788,6 @@ class ClaimService:
         version = await self.schemes.get_version(active["scheme_code"], active["scheme_version"])
         assert version is not None
         notice_days = stored_scheme(version).notice_days
-        from services.claims.domain.workflow import notice_last_day
-
         notice = await self.notices.open_for(
             village_code=claim_row["village_code"],
             published_on=today,
