@@ -15,34 +15,34 @@ from shared.db import SessionDep
 from shared.idempotency import idempotency_key_header
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
     return Runtime.from_app(request.app)
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-def _schemes(session: SessionDep, rt: RuntimeDep) -> SchemeService:
+async def _schemes(session: SessionDep, rt: RuntimeDep) -> SchemeService:
     return SchemeService(session, rt)
 
 
-def _enrolments(session: SessionDep, rt: RuntimeDep) -> EnrolmentService:
+async def _enrolments(session: SessionDep, rt: RuntimeDep) -> EnrolmentService:
     return EnrolmentService(session, rt)
 
 
-def _claims(session: SessionDep, rt: RuntimeDep) -> ClaimService:
+async def _claims(session: SessionDep, rt: RuntimeDep) -> ClaimService:
     return ClaimService(session, rt)
 
 
-def _notices(session: SessionDep, rt: RuntimeDep) -> NoticeService:
+async def _notices(session: SessionDep, rt: RuntimeDep) -> NoticeService:
     return NoticeService(session, rt)
 
 
-def _payments(session: SessionDep, rt: RuntimeDep) -> PaymentService:
+async def _payments(session: SessionDep, rt: RuntimeDep) -> PaymentService:
     return PaymentService(session, rt)
 
 
-def _simulations(session: SessionDep, rt: RuntimeDep) -> SimulationService:
+async def _simulations(session: SessionDep, rt: RuntimeDep) -> SimulationService:
     return SimulationService(session, rt)
 
 

@@ -470,7 +470,11 @@ class PaymentService:
         except UnicodeDecodeError as exc:
             raise Unprocessable("the confirmation file must be UTF-8 CSV", code="invalid_file") from exc
         reader = csv.DictReader(io.StringIO(text))
-        header = [h.strip() for h in reader.fieldnames or []]
+        try:
+            header = [h.strip() for h in reader.fieldnames or []]
+            records = list(reader)
+        except csv.Error as exc:
+            raise Unprocessable(f"the confirmation file is not readable CSV: {exc}", code="invalid_file") from exc
         missing = [c for c in ("payment_id", "status") if c not in header]
         if missing:
             raise Unprocessable(
@@ -480,7 +484,7 @@ class PaymentService:
             )
         report = {"rows": 0, "paid": 0, "failed": 0, "unchanged": 0}
         errors: list[FieldError] = []
-        for number, raw in enumerate(reader, start=2):
+        for number, raw in enumerate(records, start=2):
             record = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str)}
             report["rows"] += 1
             try:
