@@ -19,7 +19,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.tables import (
@@ -481,7 +481,7 @@ class RegistryRepository:
         """Members with their household's fields and latest income, in register order (streamed)."""
         latest = (
             select(income)
-            .distinct(income.c.household_id)
+            .ext(distinct_on(income.c.household_id))
             .order_by(income.c.household_id, income.c.year.desc())
             .subquery("latest")
         )
