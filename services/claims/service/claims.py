@@ -581,7 +581,9 @@ class ClaimService:
 
     # ------------------------------------------------------------ workflow
 
-    def _authorize(self, principal: Principal, row: Mapping[Any, Any], action: ClaimAction) -> tuple[str, ClaimState]:
+    def authorize_step(
+        self, principal: Principal, row: Mapping[Any, Any], action: ClaimAction
+    ) -> tuple[str, ClaimState]:
         """The role the caller acts in and the next state, or 409 naming why not."""
         refusals: list[TransitionNotAllowed] = []
         for role in sorted(principal.roles, key=lambda r: r.value):
@@ -643,7 +645,7 @@ class ClaimService:
             raise PreconditionFailed(
                 f"claim {claim_id} is at version {locked['version']}", extra={"version": locked["version"]}
             )
-        role, to_state = self._authorize(principal, locked, action)
+        role, to_state = self.authorize_step(principal, locked, action)
         today = self.runtime.today()
         update: dict[str, Any] = {"state": to_state.value}
         reason_code = body.reason_code
@@ -656,14 +658,14 @@ class ClaimService:
             if not assessment_row["eligible"]:
                 # ineligible: the insurer's reject from `filed`, with the engine's code as the reason
                 recorded_action = ClaimAction.REJECT
-                role, to_state = self._authorize(principal, locked, ClaimAction.REJECT)
+                role, to_state = self.authorize_step(principal, locked, ClaimAction.REJECT)
                 reason_code = assessment_row["rejection_code"]
                 update = {"state": to_state.value, "rejection_code": reason_code, "rejection_stage": "assessment"}
                 comment = comment or f"assessment: {reason_code}"
         elif action is ClaimAction.PUBLISH_NOTICE:
-            await self._publish(principal, locked, today)
+            await self.list_on_notice(principal, locked, today)
         elif action in (ClaimAction.APPROVE, ClaimAction.APPROVE_OVERRIDE):
-            await self._check_notice_done(locked, today)
+            await self.approve_listing(locked, today)
         elif action is ClaimAction.REJECT:
             update.update(rejection_code=reason_code, rejection_stage="review")
 
@@ -782,7 +784,7 @@ class ClaimService:
         )
         await self.repo.supersede(active["id"])
 
-    async def _publish(self, principal: Principal, claim_row: Mapping[Any, Any], today: date) -> None:
+    async def list_on_notice(self, principal: Principal, claim_row: Mapping[Any, Any], today: date) -> None:
         active = await self.repo.active_assessment(claim_row["id"])
         assert active is not None  # assessed claims have one
         version = await self.schemes.get_version(active["scheme_code"], active["scheme_version"])
@@ -801,7 +803,7 @@ class ClaimService:
         )
         await self.notices.list_claim(notice["id"], claim_row["id"], claim_row["county_code"])
 
-    async def _check_notice_done(self, claim_row: Mapping[Any, Any], today: date) -> None:
+    async def approve_listing(self, claim_row: Mapping[Any, Any], today: date) -> None:
         listing = await self.notices.listing_of(claim_row["id"])
         if listing is None:  # pragma: no cover - in_notice claims are listed
             raise Conflict("this claim is on no notice", code="not_in_notice")

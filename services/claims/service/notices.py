@@ -164,8 +164,8 @@ class NoticeService:
             if not rows:
                 raise Conflict("no assessed claim in this village waits for a notice", code="nothing_to_publish")
             for row in rows:
-                role, to_state = self.claim_service._authorize(principal, row, ClaimAction.PUBLISH_NOTICE)
-                await self.claim_service._publish(principal, row, today)
+                role, to_state = self.claim_service.authorize_step(principal, row, ClaimAction.PUBLISH_NOTICE)
+                await self.claim_service.list_on_notice(principal, row, today)
                 await self.claims.update(row["id"], state=to_state.value)
                 await self.claims.add_transition(
                     {
@@ -305,7 +305,7 @@ or the township. 公示编号 Notice: {notice.id}</p>
                 return _objection_read(objection)
             raise Conflict(f"the objection was already {objection['status']}", code="objection_decided")
         # whoever may uphold decides either way: a county officer of the claim's county, while in notice
-        role, to_state = self.claim_service._authorize(principal, claim_row, ClaimAction.UPHOLD_OBJECTION)
+        role, to_state = self.claim_service.authorize_step(principal, claim_row, ClaimAction.UPHOLD_OBJECTION)
         if body.decision == "upheld":
             await self.claim_service.release_assessment(claim_row)
             listing = await self.repo.listing_of(claim_row["id"])
@@ -383,8 +383,8 @@ async def _approve_one(session: AsyncSession, runtime: Runtime, claim_id: uuid.U
         return False
     service = ClaimService(session, runtime)
     try:
-        role, to_state = service._authorize(SYSTEM, row, ClaimAction.APPROVE)
-        await service._check_notice_done(row, today)
+        role, to_state = service.authorize_step(SYSTEM, row, ClaimAction.APPROVE)
+        await service.approve_listing(row, today)
     except Conflict:
         await session.rollback()
         return False
