@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.db import make_metadata
 from shared.kernel_tables import idempotency_table, outbox_table
+from shared.pii_rotation import EncryptedColumn
 
 metadata = make_metadata("registry")
 
@@ -261,3 +262,11 @@ export_job = Table(
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("heartbeat_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# What `fangpin rotate-pii-key` re-encrypts under a new key (blind indexes use the separate index key).
+ENCRYPTED_COLUMNS = [
+    EncryptedColumn("registry", "member", "id", "national_id_enc", "national_id"),
+    EncryptedColumn("registry", "household", "id", "bank_account_enc", "bank_account"),
+    EncryptedColumn("registry", "household", "id", "phone_enc", "phone"),
+    EncryptedColumn("registry", "export_job", "id", "content_enc", "export"),
+]
