@@ -53,12 +53,15 @@ def post_feed(screening_client: httpx.AsyncClient, clock: Clock) -> PostFeed:
             "record_count": len(records) if record_count is None else record_count,
             "control_total": control_total(records) if total is None else total,
         }
-        sent = {"Content-Type": "application/x-ndjson", **(headers or auth("department_feeder", county,
-                                                                            department=department))}
+        sent = {
+            "Content-Type": "application/x-ndjson",
+            **(headers or auth("department_feeder", county, department=department)),
+        }
         if key:
             sent["Idempotency-Key"] = key
-        response = await screening_client.post(f"/v1/feeds/{department}/batches", params=params,
-                                               content=jsonl(records), headers=sent)
+        response = await screening_client.post(
+            f"/v1/feeds/{department}/batches", params=params, content=jsonl(records), headers=sent
+        )
         if expect is not None:
             assert response.status_code == expect, response.text
         return response
@@ -72,8 +75,9 @@ RunScreening = Callable[..., Any]
 @pytest.fixture
 def run_screening(screening_client: httpx.AsyncClient, clock: Clock) -> RunScreening:
     async def run(period: str = "2026-03", county: str = COUNTY) -> dict[str, Any]:
-        response = await screening_client.post("/v1/runs", json={"county_code": county, "period": period},
-                                                headers=auth("county_officer", county))
+        response = await screening_client.post(
+            "/v1/runs", json={"county_code": county, "period": period}, headers=auth("county_officer", county)
+        )
         assert response.status_code == 202, response.text
         body: dict[str, Any] = response.json()
         assert body["status"] == "succeeded", body
@@ -82,9 +86,9 @@ def run_screening(screening_client: httpx.AsyncClient, clock: Clock) -> RunScree
     return run
 
 
-async def all_leads(client: httpx.AsyncClient, run_id: str, region: str = COUNTY, **params: Any) -> list[
-    dict[str, Any]
-]:
+async def all_leads(
+    client: httpx.AsyncClient, run_id: str, region: str = COUNTY, **params: Any
+) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     cursor = None
     while True:

@@ -90,8 +90,14 @@ async def add_household(
                VALUES (:id, :county, :township, :village, :number, :status, :base, :case_id, :insured)"""
         ),
         {
-            "id": household_id, "county": village[:6], "township": village[:9], "village": village, "number": number,
-            "status": status, "base": base, "case_id": (monitoring_case_id or uuid.uuid4()) if monitored else None,
+            "id": household_id,
+            "county": village[:6],
+            "township": village[:9],
+            "village": village,
+            "number": number,
+            "status": status,
+            "base": base,
+            "case_id": (monitoring_case_id or uuid.uuid4()) if monitored else None,
             "insured": list(insured_years),
         },
     )
@@ -105,12 +111,17 @@ async def add_household(
         member_ids.append(member_id)
         rows.append(
             {
-                "id": member_id, "household": household_id, "county": village[:6], "name": f"成员{index}",
+                "id": member_id,
+                "household": household_id,
+                "county": village[:6],
+                "name": f"成员{index}",
                 "enc": CIPHER.encrypt(nid, purpose="national_id"),
                 "idx": CIPHER.blind_index(nid, purpose="national_id"),
-                "masked": nid[:6] + "********" + nid[-4:], "sex": "male" if int(nid[16]) % 2 else "female",
+                "masked": nid[:6] + "********" + nid[-4:],
+                "sex": "male" if int(nid[16]) % 2 else "female",
                 "born": date(int(nid[6:10]), int(nid[10:12]), int(nid[12:14])),
-                "relation": "head" if index == 0 else "other", "ability": ability,
+                "relation": "head" if index == 0 else "other",
+                "ability": ability,
             }
         )
     if rows:
@@ -131,8 +142,13 @@ async def add_household(
                 """INSERT INTO registry.income (household_id, year, county_code, wage_income, production_costs)
                    VALUES (:household, :year, :county, :wage, :costs)"""
             ),
-            {"household": household_id, "year": year, "county": village[:6],
-             "wage": max(value, Decimal(0)), "costs": max(-value, Decimal(0))},
+            {
+                "household": household_id,
+                "year": year,
+                "county": village[:6],
+                "wage": max(value, Decimal(0)),
+                "costs": max(-value, Decimal(0)),
+            },
         )
     return Household(household_id, number, village, status, ids, member_ids, list(labour))
 
@@ -167,10 +183,18 @@ def control_total(records: Sequence[dict[str, Any]]) -> str:
     return str(total)
 
 
-def medical(source_record_id: str, nid: str, self_paid: str, day: str = "2026-02-10", total: str | None = None) -> dict[
-    str, Any
-]:
+def medical(
+    source_record_id: str, nid: str, self_paid: str, day: str = "2026-02-10", total: str | None = None
+) -> dict[str, Any]:
     total_cost = total or str(Decimal(self_paid) * 3)
-    return record(source_record_id, "medical_expense", day, national_id=nid,
-                  amounts={"total_cost": total_cost, "self_paid": self_paid,
-                           "basic_insurance": str(Decimal(total_cost) - Decimal(self_paid))})
+    return record(
+        source_record_id,
+        "medical_expense",
+        day,
+        national_id=nid,
+        amounts={
+            "total_cost": total_cost,
+            "self_paid": self_paid,
+            "basic_insurance": str(Decimal(total_cost) - Decimal(self_paid)),
+        },
+    )

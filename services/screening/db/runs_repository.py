@@ -452,7 +452,12 @@ class RunRepository:
         query = (
             select(L, run.c.period, run.c.superseded_by)
             .join(run, run.c.id == L.c.run_id)
-            .where(L.c.county_code == county_code, L.c.household_id == household_id, L.c.case_id == case_id)
+            .where(
+                L.c.county_code == county_code,
+                L.c.household_id == household_id,
+                L.c.case_id == case_id,
+                L.c.routing == "case_evidence",
+            )
             .order_by(run.c.period.desc(), run.c.version.desc())
         )
         return list((await self.session.execute(query)).mappings())

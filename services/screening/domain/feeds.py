@@ -215,8 +215,8 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, object], str | None]]:
 def _sum_amounts(raw: Mapping[str, object]) -> Decimal:
     total = Decimal(0)
     for _, value in _amount_items(raw):
-        parsed, problem = _parse_amount(value)
-        if problem is None and parsed is not None:
+        parsed, _ = _parse_amount(value)
+        if parsed is not None:  # as sent, even when the record is refused for it (negative, too many places)
             total += parsed
     return total
 
@@ -340,7 +340,11 @@ def _parse_record(
         for name in REQUIRED_AMOUNTS.get(kind, ()):
             if name not in amounts and not any(e.field == f"amounts.{name}" for e in errors):
                 fail(f"amounts.{name}", "required", "missing_field")
-        if kind is FeedKind.MEDICAL_EXPENSE and amounts.get("self_paid", 0) > amounts.get("total_cost", 0):
+        if (
+            kind is FeedKind.MEDICAL_EXPENSE
+            and {"self_paid", "total_cost"} <= amounts.keys()
+            and amounts["self_paid"] > amounts["total_cost"]
+        ):
             fail("amounts.self_paid", "exceeds total_cost", "inconsistent_amounts")
 
     details_raw = raw.get("details", {})

@@ -29,7 +29,7 @@ from services.screening.service.common import Context, record_audit, transition_
 from services.screening.service.thresholds import ensure_current, thresholds_of
 from shared.auth import Principal, Role
 from shared.contracts.registry import MonitoringStatusChange
-from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
+from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
 from shared.idempotency import IdempotencyStore, StoredResponse, fingerprint
 from shared.outbox import enqueue
 
@@ -665,7 +665,7 @@ class CaseService:
         if measure is None:
             raise NotFound("no such measure")
         if if_match is None:
-            raise PreconditionFailed("send If-Match with the measure's ETag", code="if_match_required")
+            raise PreconditionRequired("send If-Match with the measure's ETag", code="if_match_required")
         check_if_match(if_match, measure["version"])
         values = {k: v for k, v in changes.items() if k in ("description", "delivered_date")}
         self._check_dates(measure["start_date"], values.get("delivered_date", measure["delivered_date"]))
