@@ -236,7 +236,7 @@ class BulkSummary:
 
 
 def chunk_by_household(
-    rows: Sequence[MemberRow], indexes: Sequence[bytes], members_per_chunk: int
+    rows: Sequence[MemberRow], indexes: Sequence[bytes], members_per_chunk: int = 12_000
 ) -> list[tuple[list[MemberRow], list[bytes]]]:
     """Split rows into chunks of whole households (a household's rows may be anywhere in the file)."""
     groups: dict[str, list[int]] = {}
@@ -257,38 +257,59 @@ def chunk_by_household(
     return chunks
 
 
+CHUNK_MEMBERS = 12_000
+Chunk = tuple[list[MemberRow], list[bytes]]
+
+
+def start_build(chunk: Chunk, build: dict[str, Any]) -> asyncio.Future[BulkRecords]:
+    """Build a chunk's records in a worker thread (a future the caller may await later)."""
+    return asyncio.ensure_future(asyncio.to_thread(build_records, *chunk, **build))
+
+
 async def write_pipelined(
     repo: RegistryRepository,
     rows: Sequence[MemberRow],
     indexes: Sequence[bytes],
     *,
-    members_per_chunk: int = 12_000,
+    members_per_chunk: int = CHUNK_MEMBERS,
     **build: Any,
 ) -> BulkSummary:
     """Build and COPY in chunks, overlapping the two: while PostgreSQL ingests chunk k (index
     maintenance, WAL: the database's core), a worker thread encrypts and builds chunk k+1 (this
     process's core). All in the repository session's one transaction."""
+    return await write_chunks(repo, chunk_by_household(rows, indexes, members_per_chunk), build=build)
+
+
+async def write_chunks(
+    repo: RegistryRepository,
+    chunks: list[Chunk],
+    *,
+    build: dict[str, Any],
+    first: asyncio.Future[BulkRecords] | None = None,
+) -> BulkSummary:
+    """COPY `chunks`, building each one while the one before is ingested. `first` may already be
+    building chunk 0 (started while the caller was still checking the rows against the database)."""
     summary = BulkSummary()
-    chunks = chunk_by_household(rows, indexes, members_per_chunk)
     if not chunks:
         return summary
     with collector_paused():
-        await _write_chunks(repo, chunks, summary, build)
+        await _write_chunks(repo, chunks, summary, build, first)
     return summary
 
 
 async def _write_chunks(
     repo: RegistryRepository,
-    chunks: list[tuple[list[MemberRow], list[bytes]]],
+    chunks: list[Chunk],
     summary: BulkSummary,
     build: dict[str, Any],
+    first: asyncio.Future[BulkRecords] | None,
 ) -> None:
-    pending = asyncio.ensure_future(asyncio.to_thread(build_records, *chunks[0], **build))
+    pending = first if first is not None else start_build(chunks[0], build)
     try:
         for position in range(len(chunks)):
             records = await pending
             if position + 1 < len(chunks):
-                pending = asyncio.ensure_future(asyncio.to_thread(build_records, *chunks[position + 1], **build))
+                pending = start_build(chunks[position + 1], build)
             await copy_records(repo, records)
             summary.households += len(records.households)
             summary.members += len(records.members)

@@ -305,61 +305,87 @@ class ImportService:
                     extra.append(RowError(row.row_number, column, "contains a NUL character", "invalid_character"))
                     nul_rows.add(row.row_number)
             rows = [r for r in rows if r.row_number not in nul_rows]
+        # The blind indexes are computed (worker thread) while the database checks the households.
         mark = time.perf_counter()
-        indexes = await asyncio.to_thread(bulk.blind_indexes, self.pii, [r.national_id for r in rows])
-        timings["blind_index"] = time.perf_counter() - mark
-
-        async with self.sessionmaker() as session:
-            repo = RegistryRepository(session)
-            # One import at a time: rows are checked against the database, then written.
-            await repo.advisory_xact_lock("registry.import")
-            mark = time.perf_counter()
-            db_errors, rejected = await self._check_against_database(repo, rows, indexes)
-            timings["check"] = time.perf_counter() - mark
-            errors = sorted(
-                [*result.errors, *extra, *db_errors], key=lambda e: (e.row_number, e.column or "")
-            )
-            rejected_rows = set(result.invalid_row_numbers) | nul_rows | rejected
-            if errors and mode == "all_or_nothing":
-                await session.rollback()
-                await self._finish_failed(
-                    job_id, f"{len(rejected_rows)} rows have errors; nothing was imported (all_or_nothing)", errors,
-                    total=result.total_rows, rejected=len(rejected_rows),
+        indexing = asyncio.ensure_future(
+            asyncio.to_thread(bulk.blind_indexes, self.pii, [r.national_id for r in rows])
+        )
+        build = {
+            "pii": self.pii, "job_id": job_id, "actor": self.principal, "request_id": request_id_var.get(),
+            "reason": f"import {job_id}", "on": day,
+        }
+        first: asyncio.Future[bulk.BulkRecords] | None = None
+        try:
+            async with self.sessionmaker() as session:
+                repo = RegistryRepository(session)
+                # One import at a time: rows are checked against the database, then written.
+                await repo.advisory_xact_lock("registry.import")
+                db_errors, rejected = await self._check_households(repo, rows)
+                indexes = await indexing
+                candidates = [(r, i) for r, i in zip(rows, indexes, strict=True) if r.row_number not in rejected]
+                chunks = bulk.chunk_by_household([r for r, _ in candidates], [i for _, i in candidates])
+                if chunks and not (mode == "all_or_nothing" and (result.errors or extra or db_errors)):
+                    # Optimistically build the first chunk while the database checks the people.
+                    first = bulk.start_build(chunks[0], build)
+                people_errors, people_rejected = await self._check_people(repo, rows, indexes, rejected)
+                timings["check"] = time.perf_counter() - mark
+                db_errors += people_errors
+                rejected |= people_rejected
+                errors = sorted(
+                    [*result.errors, *extra, *db_errors], key=lambda e: (e.row_number, e.column or "")
                 )
-                return
-            keep = [(r, i) for r, i in zip(rows, indexes, strict=True) if r.row_number not in rejected]
-            await repo.update_import_job(job_id, {"phase": "writing"})
-            mark = time.perf_counter()
-            written = await bulk.write_pipelined(
-                repo, [r for r, _ in keep], [i for _, i in keep],
-                pii=self.pii, job_id=job_id, actor=self.principal, request_id=request_id_var.get(),
-                reason=f"import {job_id}", on=day,
-            )
-            timings["write"] = time.perf_counter() - mark
-            await self._write_errors(repo, job_id, errors)
-            summary = ImportResult(
-                imported_households=written.households,
-                imported_members=written.members,
-                rejected_rows=len(rejected_rows),
-                total_rows=result.total_rows,
-                households_without_head=written.households_without_head,
-            )
-            await repo.update_import_job(
-                job_id,
-                {
-                    "status": "succeeded", "phase": "done", "processed_rows": result.total_rows,
-                    "error_count": len(errors), "imported_households": summary.imported_households,
-                    "imported_members": summary.imported_members, "result": summary.model_dump(),
-                    "finished_at": datetime.now(UTC),
-                },
-            )
-            await audit.append(
-                session, service=SERVICE, actor=self.principal, action="import.complete", resource_type="import_job",
-                resource_id=str(job_id), detail={"mode": mode, **summary.model_dump()},
-            )
-            mark = time.perf_counter()
-            await session.commit()
-            timings["commit"] = time.perf_counter() - mark
+                rejected_rows = set(result.invalid_row_numbers) | nul_rows | rejected
+                if errors and mode == "all_or_nothing":
+                    await session.rollback()
+                    await self._finish_failed(
+                        job_id, f"{len(rejected_rows)} rows have errors; nothing was imported (all_or_nothing)",
+                        errors, total=result.total_rows, rejected=len(rejected_rows),
+                    )
+                    return
+                if people_rejected:
+                    # Rare: a person already active elsewhere. Re-chunk without those rows.
+                    if first is not None and any(r.row_number in people_rejected for r in chunks[0][0]):
+                        await asyncio.wait([first])
+                        first = None
+                    chunks = [
+                        ([r for r in rs if r.row_number not in people_rejected],
+                         [i for r, i in zip(rs, ix, strict=True) if r.row_number not in people_rejected])
+                        for rs, ix in chunks
+                    ]
+                    chunks = [c for c in chunks if c[0]]
+                await repo.update_import_job(job_id, {"phase": "writing"})
+                mark = time.perf_counter()
+                written = await bulk.write_chunks(repo, chunks, build=build, first=first)
+                first = None
+                timings["write"] = time.perf_counter() - mark
+                await self._write_errors(repo, job_id, errors)
+                summary = ImportResult(
+                    imported_households=written.households,
+                    imported_members=written.members,
+                    rejected_rows=len(rejected_rows),
+                    total_rows=result.total_rows,
+                    households_without_head=written.households_without_head,
+                )
+                await repo.update_import_job(
+                    job_id,
+                    {
+                        "status": "succeeded", "phase": "done", "processed_rows": result.total_rows,
+                        "error_count": len(errors), "imported_households": summary.imported_households,
+                        "imported_members": summary.imported_members, "result": summary.model_dump(),
+                        "finished_at": datetime.now(UTC),
+                    },
+                )
+                await audit.append(
+                    session, service=SERVICE, actor=self.principal, action="import.complete",
+                    resource_type="import_job", resource_id=str(job_id), detail={"mode": mode, **summary.model_dump()},
+                )
+                mark = time.perf_counter()
+                await session.commit()
+                timings["commit"] = time.perf_counter() - mark
+        finally:
+            for future in (indexing, first):
+                if future is not None and not future.done():
+                    await asyncio.wait([future])
         JOB_ROWS.labels(SERVICE, "import", "imported").inc(summary.imported_members)
         JOB_ROWS.labels(SERVICE, "import", "rejected").inc(summary.rejected_rows)
         log.info("registry.import.succeeded", job_id=str(job_id), households=summary.imported_households,
@@ -382,9 +408,10 @@ class ImportService:
                 except Exception as exc:  # progress is best effort
                     log.warning("registry.import.progress_failed", error_type=type(exc).__name__)
 
-    async def _check_against_database(
-        self, repo: RegistryRepository, rows: Sequence[MemberRow], indexes: Sequence[bytes]
+    async def _check_households(
+        self, repo: RegistryRepository, rows: Sequence[MemberRow]
     ) -> tuple[list[RowError], set[int]]:
+        """Villages in the region tree and the caller's region, importable statuses, new household numbers."""
         errors: list[RowError] = []
         rejected: set[int] = set()
         by_household: dict[str, list[MemberRow]] = {}
@@ -419,18 +446,25 @@ class ImportService:
             reject_household(number, "household_number",
                              "the household number is already registered in the county (imports add new households)",
                              "household_exists")
-        taken = await repo.active_indexes_among(list(indexes))
-        if taken:
-            for row, index in zip(rows, indexes, strict=True):
-                found = taken.get(index)
-                if found is not None and row.row_number not in rejected:
-                    errors.append(RowError(
-                        row.row_number, "national_id",
-                        f"this person is an active member of household {mask_reference(found['household_number'])}",
-                        "person_in_other_household",
-                    ))
-                    rejected.add(row.row_number)
         return errors, rejected
+
+    async def _check_people(
+        self, repo: RegistryRepository, rows: Sequence[MemberRow], indexes: Sequence[bytes], rejected: set[int]
+    ) -> tuple[list[RowError], set[int]]:
+        """People already active in a household (by blind index), among the rows not yet rejected."""
+        errors: list[RowError] = []
+        newly: set[int] = set()
+        taken = await repo.active_indexes_among(list(indexes))
+        for row, index in zip(rows, indexes, strict=True):
+            found = taken.get(index) if taken else None
+            if found is not None and row.row_number not in rejected:
+                errors.append(RowError(
+                    row.row_number, "national_id",
+                    f"this person is an active member of household {mask_reference(found['household_number'])}",
+                    "person_in_other_household",
+                ))
+                newly.add(row.row_number)
+        return errors, newly
 
     async def _write_errors(self, repo: RegistryRepository, job_id: uuid.UUID, errors: Sequence[RowError]) -> None:
         if not errors:
