@@ -281,6 +281,38 @@ def advance_notices(
     )
 
 
+@app.command()
+def screen(
+    county: Annotated[str, typer.Option(help="county code (6 digits)")],
+    period: Annotated[str, typer.Option(help="the month to screen, YYYY-MM")],
+) -> None:
+    """Run the monthly screening (防返贫监测) of one county now, with a progress bar."""
+    from services.screening.cli import screen_from_cli
+    from shared.errors import ServiceError
+
+    with typer.progressbar(length=6, label=f"screening {county} {period}") as bar:
+
+        async def progress(done: int, total: int, step: str) -> None:
+            bar.update(done - bar.pos)
+
+        try:
+            run = asyncio.run(screen_from_cli(_database_url(), county, period, progress))
+        except ServiceError as exc:
+            typer.echo(f"\n{exc.detail or exc}", err=True)
+            raise typer.Exit(2) from exc
+        except Exception as exc:
+            typer.echo(f"\nthe run failed ({type(exc).__name__}); see the run's errors and the log", err=True)
+            raise typer.Exit(1) from exc
+    result = run["result"] or {}
+    typer.echo(
+        f"run {run['id']} (version {run['version']}): {result.get('households', 0)} households, "
+        f"{result.get('leads', 0)} leads, {result.get('case_evidence', 0)} to open cases, "
+        f"{result.get('seconds', {}).get('total', '?')} s"
+    )
+    for township, count in sorted((result.get("leads_by_township") or {}).items()):
+        typer.echo(f"  {township}: {count}")
+
+
 def _wait_ready(urls: dict[str, str], procs: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     pending = dict(urls)
