@@ -57,7 +57,7 @@ CENT = Decimal("0.01")
 # Example numbers are valid (check digit and all) but made up.
 EXAMPLE_HEAD_ID = "410602196803151312"
 EXAMPLE_SPOUSE_ID = "410602197008022428"
-EXAMPLE_CHILD_ID = "410602201209014247"
+EXAMPLE_CHILD_ID = "410602201209014159"
 
 
 def _no_control_characters(value: str) -> str:
