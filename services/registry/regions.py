@@ -10,56 +10,26 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.regions_repository import RegionRepository
+from services.registry.domain.regions import parent_code, parse_region_code
 from shared import audit
 from shared.auth import Principal
 from shared.errors import FieldError, NotFound, Unprocessable
 
-LEVEL_DIGITS = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
-
-
-def region_level(code12: str) -> str:
-    if code12[2:] == "0" * 10:
-        return "province"
-    if code12[4:] == "0" * 8:
-        return "city"
-    if code12[6:] == "0" * 6:
-        return "county"
-    if code12[9:] == "000":
-        return "township"
-    return "village"
-
 
 def normalise_code(code: str) -> str:
-    """Accept 2/4/6/9/12-digit forms; return the zero-padded 12-digit code."""
-    code = code.strip()
-    if not code.isdigit() or len(code) not in (2, 4, 6, 9, 12):
-        raise ValueError("a division code has 2, 4, 6, 9 or 12 digits")
-    return code.ljust(12, "0")
-
-
-def prefix_of(code12: str) -> str:
-    return code12[: LEVEL_DIGITS[region_level(code12)]]
-
-
-def parent_of(code12: str) -> str | None:
-    level = region_level(code12)
-    order = list(LEVEL_DIGITS)
-    index = order.index(level)
-    if index == 0:
-        return None
-    return code12[: LEVEL_DIGITS[order[index - 1]]].ljust(12, "0")
+    """Accept 2/4/6/9/12-digit forms; return the zero-padded 12-digit code (ValueError otherwise)."""
+    return parse_region_code(code).code12
 
 
 def region_row(code: str, name: str) -> dict[str, Any]:
-    code12 = normalise_code(code)
-    level = region_level(code12)
+    region = parse_region_code(code)
     return {
-        "code": code12,
+        "code": region.code12,
         "name": name.strip(),
-        "level": level,
-        "parent_code": parent_of(code12),
-        "prefix": prefix_of(code12),
-        "county_code": code12[:6] if level in ("county", "township", "village") else None,
+        "level": region.level.value,
+        "parent_code": parent_code(region.code12),
+        "prefix": region.prefix,
+        "county_code": region.county_code,
     }
 
 
