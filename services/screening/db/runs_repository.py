@@ -413,7 +413,7 @@ class RunRepository:
         if village_code:
             query = query.where(L.c.village_code == village_code)
         if code:
-            query = query.where(L.c.codes.any(code))
+            query = query.where(L.c.codes.contains([code]))
         rank = func.coalesce(L.c.township_rank, 0)
         if after:
             t_code, t_rank, lead_id = str(after[0]), int(after[1]), uuid.UUID(str(after[2]))
