@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -76,3 +76,21 @@ def create_household(registry_client: httpx.AsyncClient, demo_regions: None) -> 
         return data
 
     return create
+
+
+@pytest.fixture
+async def committed_registry(committed_url: str) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    from services.registry.app import create_app
+    from services.registry.config import RegistrySettings
+    from services.registry.demo import seed_regions
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(RegistrySettings, committed_url))  # type: ignore[arg-type]
+    async with app.router.lifespan_context(app):
+        async with app.state.sessionmaker() as session:
+            await seed_regions(session)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
+            yield app, client
+
+

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,10 +13,8 @@ from openpyxl import Workbook
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from services.registry.config import RegistrySettings
-from services.registry.demo import generate_households, household_csv_rows, seed_regions
+from services.registry.demo import generate_households, household_csv_rows
 from services.registry.domain.import_rows import COLUMN_KEYS
-from tests.conftest import make_settings
 from tests.registry.conftest import CreateHousehold
 from tests.support.tokens import DEMO_VILLAGE, OTHER_VILLAGE, auth
 
@@ -277,19 +274,6 @@ async def test_template_download(registry_client: httpx.AsyncClient) -> None:
 
 
 # ---------------------------------------------------------------- the background path, with real commits
-
-
-@pytest.fixture
-async def committed_registry(committed_url: str) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
-    from services.registry.app import create_app
-
-    app = create_app(make_settings(RegistrySettings, committed_url))  # type: ignore[arg-type]
-    async with app.router.lifespan_context(app):
-        async with app.state.sessionmaker() as session:
-            await seed_regions(session)
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
-            yield app, client
 
 
 async def _clean_import(committed_url: str, job_id: str) -> None:
