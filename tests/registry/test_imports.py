@@ -225,9 +225,9 @@ async def test_a_village_cadre_imports_only_into_the_village(registry_client: ht
 @pytest.mark.parametrize(
     ("data", "failure"),
     [
-        (b"\xff\xfe\x00garbage\x81\x82", "readable CSV"),
+        (b"\xff\xfe\x00garbage\x81\x82", "neither UTF-8 nor GB18030"),
         (b"name,age\n1,2\n", "template"),
-        (b"PK\x03\x04 not really a zip", "XLSX"),
+        (b"PK\x03\x04 not really a zip", "not an XLSX workbook"),
         ("户编号,村代码\n".encode(), "template"),
     ],
 )

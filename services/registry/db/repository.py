@@ -432,9 +432,6 @@ class RegistryRepository:
         )
         return [dict(r) for r in (await self.session.execute(query)).mappings()]
 
-    async def delete_import_errors(self, job_id: uuid.UUID) -> None:
-        await self.session.execute(import_job_error.delete().where(import_job_error.c.job_id == job_id))
-
     async def fail_stale_jobs(self, *, older_than_seconds: int, message: str) -> int:
         """Jobs whose runner stopped heartbeating (a crash or a restart): failed, so nobody waits forever."""
         total = 0

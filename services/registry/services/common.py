@@ -14,7 +14,7 @@ from services.registry.db.repository import RegistryRepository, Row
 from services.registry.domain.history import FieldChange
 from shared import audit
 from shared.auth import Principal, Role
-from shared.errors import NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
+from shared.errors import NotFound, PreconditionFailed, PreconditionRequired
 from shared.logging import request_id_var
 from shared.pii import PiiCipher
 
@@ -86,16 +86,6 @@ def parse_if_match(header: str | None) -> int | None:
 
 def etag(version: int) -> str:
     return f'"{version}"'
-
-
-def scope_prefix(principal: Principal) -> str:
-    return principal.region
-
-
-def require_text(value: str | None, field: str, message: str) -> str:
-    if value is None or not value.strip():
-        raise Unprocessable(message, code="validation_failed", errors=[])
-    return value
 
 
 class HistoryWriter:

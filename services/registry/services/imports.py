@@ -35,7 +35,15 @@ from services.registry.api.schemas import (
 )
 from services.registry.db.repository import RegistryRepository, Row
 from services.registry.db.tables import idempotency
-from services.registry.domain.import_rows import MemberRow, ParseResult, RowError, parse_rows, read_csv, read_xlsx
+from services.registry.domain.import_rows import (
+    InvalidImportFile,
+    MemberRow,
+    ParseResult,
+    RowError,
+    parse_rows,
+    read_csv,
+    read_xlsx,
+)
 from services.registry.domain.model import MONITORING_TYPES
 from services.registry.services import bulk
 from services.registry.services.common import SERVICE, today
@@ -125,6 +133,9 @@ def parse_file(data: bytes, fmt: str, day: date, counter_box: list[_Counter]) ->
         counter = _Counter(rows)
         counter_box.append(counter)
         return Parsed(parse_rows(counter, today=day))
+    except InvalidImportFile as exc:
+        log.info("registry.import.unreadable", format=fmt)
+        return Parsed(None, f"the file cannot be read: {exc}")
     except Exception as exc:  # a file we cannot read is the job's failure, not the service's
         log.warning("registry.import.unreadable", format=fmt, error_type=type(exc).__name__)
         if fmt == "xlsx":
