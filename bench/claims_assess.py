@@ -10,8 +10,10 @@ Generation is not timed; only the loop of ``assess`` calls is.
 Part ``http``: ``POST /v1/assessments:preview`` requests per second against the claims service
 started as a real process (``fangpin serve claims``, one uvicorn worker) on a fresh migrated
 database (embedded PostgreSQL, or a new database on TEST_DATABASE_URL's server). The bodies are
-the same generated claims; ``--concurrency`` requests are kept in flight by an httpx client in
-this process. Two variants: the scheme inline in every body, and by ``scheme_code`` (one stored
+the same generated claims; ``--concurrency`` requests are kept in flight by a client in
+this process (a bare keep-alive HTTP/1.1 client, so the load generator costs little CPU). The
+service's own CPU time per request is reported too: on a shared or small machine it is the
+steadier figure. Two variants: the scheme inline in every body, and by ``scheme_code`` (one stored
 scheme read per request). Each answer is checked against the engine's own figure.
 
 ``main`` runs every part listed in ``PARTS``; a part is a function taking the parsed arguments
@@ -158,33 +160,56 @@ def _percentile(values: list[float], fraction: float) -> float:
 async def _drive(
     url: str, token: str, bodies: list[dict[str, Any]], expected: list[str], concurrency: int
 ) -> dict[str, Any]:
+    """Keep `concurrency` keep-alive connections busy with pre-encoded requests.
+
+    A bare HTTP/1.1 client on asyncio streams: the load generator shares the machine with the
+    service, and httpx costs more CPU per request than the service does, so it would measure itself.
+    """
     import asyncio
+    from urllib.parse import urlsplit
 
-    import httpx
-
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    requests = []
+    for body in bodies:
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        head = (
+            f"POST /v1/assessments:preview HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        ).encode()
+        requests.append(head + payload)
     latencies: list[float] = []
     failures: list[str] = []
     queue = iter(range(len(bodies)))
-    headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
 
-        async def worker() -> None:
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
             for index in queue:
                 started = time.perf_counter()
-                response = await client.post("/v1/assessments:preview", json=bodies[index])
+                writer.write(requests[index])
+                status_line = await reader.readline()
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                content = await reader.readexactly(length)
                 latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    failures.append(f"{response.status_code}: {response.text[:200]}")
+                status = int(status_line.split()[1])
+                if status != 200:
+                    failures.append(f"{status}: {content[:200]!r}")
                     continue
-                body = response.json()
-                got = body["payout"] if body["eligible"] else body["rejection_code"]
+                answer = json.loads(content)
+                got = answer["payout"] if answer["eligible"] else answer["rejection_code"]
                 if got != expected[index]:
                     failures.append(f"claim {index}: service said {got}, engine said {expected[index]}")
+        finally:
+            writer.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
     return {
         "requests": len(bodies),
         "seconds": round(elapsed, 3),
@@ -202,6 +227,7 @@ def run_http(args: argparse.Namespace) -> dict[str, Any]:
     import tempfile
 
     import httpx
+    import psutil
 
     from services.claims.domain.assessment import facts_to_dict
     from shared.auth import Role, mint_token
@@ -232,8 +258,14 @@ def run_http(args: argparse.Namespace) -> dict[str, Any]:
             created.raise_for_status()
             warm = min(200, len(inline))
             asyncio.run(_drive(claims_process.url, cadre, inline[:warm], expected[:warm], args.concurrency))
+            server = psutil.Process(claims_process.proc.pid) if claims_process.proc else None
             for name, bodies in (("inline_scheme", inline), ("stored_scheme", stored)):
+                before = sum(server.cpu_times()[:2]) if server else 0.0
                 variants[name] = asyncio.run(_drive(claims_process.url, cadre, bodies, expected, args.concurrency))
+                if server is not None:
+                    cpu = sum(server.cpu_times()[:2]) - before
+                    variants[name]["server_cpu_ms_per_request"] = round(cpu / len(bodies) * 1000, 2)
+                    variants[name]["requests_per_server_cpu_second"] = round(len(bodies) / cpu) if cpu else None
         finally:
             claims_process.stop()
     return {"part": "http", "concurrency": args.concurrency, "workers": 1, "variants": variants}
@@ -292,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"http {name}: {variant['requests_per_second']} preview requests/second "
                     f"({variant['requests']} requests in {variant['seconds']} s, {result['concurrency']} in flight, "
                     f"p50 {variant['latency_ms_p50']} ms, p95 {variant['latency_ms_p95']} ms, "
-                    f"{variant['failures']} failures)"
+                    f"{variant['failures']} failures; service CPU "
+                    f"{variant.get('server_cpu_ms_per_request')} ms/request = "
+                    f"{variant.get('requests_per_server_cpu_second')} requests per CPU-second)"
                 )
                 for failure in variant["first_failures"]:
                     print(f"  {failure}")

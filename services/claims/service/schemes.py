@@ -69,9 +69,24 @@ def read_scheme_body(body: Mapping[Any, Any], *, prefix: str = "scheme") -> tupl
     return parsed, status
 
 
+_PARSED: dict[tuple[str, int, object], Scheme] = {}
+_PARSED_MAX = 256
+
+
 def stored_scheme(row: Mapping[Any, Any]) -> Scheme:
-    """A stored version's body, parsed (it was validated when stored)."""
-    return parse_scheme(row["body"])
+    """A stored version's body, parsed (it was validated when stored).
+
+    Parsed versions are kept by (code, version, created_at): a stored version never changes, and
+    the creation time tells apart a version deleted and written again (as tests do).
+    """
+    key = (row["code"], row["version"], row.get("created_at"))
+    scheme = _PARSED.get(key)
+    if scheme is None:
+        scheme = parse_scheme(row["body"])
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = scheme
+    return scheme
 
 
 def _scheme_read(row: Mapping[Any, Any]) -> SchemeRead:
