@@ -355,8 +355,9 @@ async def seed_households(session: AsyncSession, n: int, *, pii: object | None =
         rows, indexes = [r for r, _ in keep], [i for _, i in keep]
         generated = [h for h in generated if h.number not in clash]
     written = await bulk.write_pipelined(
-        repo, rows, indexes, pii=cipher, job_id=None, actor=SEED_ACTOR, request_id=None,
-        reason="demo data (演示数据)", on=today, action="household.seed",
+        repo, rows, indexes, pii=cipher, job_id=None,
+        history=bulk.HistoryContext(actor=SEED_ACTOR, request_id=None, reason="demo data (演示数据)", on=today,
+                                    action="household.seed"),
         extra_incomes={h.number: h.previous_income for h in generated},
     )
     await session.commit()

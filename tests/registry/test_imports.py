@@ -148,6 +148,10 @@ async def test_thousand_rows_with_three_bad_ones(registry_client: httpx.AsyncCli
     history = (await registry_client.get(f"/v1/households/{found['id']}/history", headers=OFFICER)).json()
     assert history["items"][0]["action"] == "household.import"
     assert history["items"][0]["reason"] == f"import {job['id']}"
+    changes = {c["field"]: c["after"] for c in history["items"][0]["changes"]}
+    assert changes["household_number"] == first_number
+    assert sorted(changes["members"]) == sorted(m["national_id_masked"] for m in detail["members"])
+    assert changes[f"incomes.{detail['latest_income']['year']}.net_income"] == detail["latest_income"]["net_income"]
 
 
 async def test_xlsx_multipart_and_english_headers(registry_client: httpx.AsyncClient, session: AsyncSession) -> None:

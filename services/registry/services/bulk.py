@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
-import re
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,10 +38,6 @@ MEMBER_COLUMNS = (
 INCOME_COLUMNS = (
     "household_id", "year", "county_code", "wage_income", "business_income", "property_income", "transfer_income",
     "production_costs",
-)
-HISTORY_COLUMNS = (
-    "household_id", "county_code", "entity_type", "action", "changes", "reason", "effective_date", "actor_sub",
-    "actor_role", "actor_region", "request_id",
 )
 
 NATIONAL_ID = "national_id"
@@ -81,17 +75,6 @@ def collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
-_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\]')
-
-
-def _json_text(value: str) -> str:
-    return f'"{value}"' if _NEEDS_ESCAPE.search(value) is None else json.dumps(value, ensure_ascii=False)
-
-
-def _change(name: str, after_json: str) -> str:
-    return f'{{"field":"{name}","before":null,"after":{after_json}}}'
-
-
 def blind_indexes(pii: PiiCipher, national_ids: Sequence[str]) -> list[bytes]:
     index = pii.blind_index
     return [index(v, purpose=NATIONAL_ID) for v in national_ids]
@@ -102,7 +85,6 @@ class BulkRecords:
     households: list[tuple[Any, ...]] = field(default_factory=list)
     members: list[tuple[Any, ...]] = field(default_factory=list)
     incomes: list[tuple[Any, ...]] = field(default_factory=list)
-    history: list[tuple[Any, ...]] = field(default_factory=list)
     households_without_head: int = 0
 
 
@@ -112,11 +94,6 @@ def build_records(
     *,
     pii: PiiCipher,
     job_id: uuid.UUID | None,
-    actor: Principal,
-    request_id: str | None,
-    reason: str,
-    on: date,
-    action: str = "household.import",
     extra_incomes: Mapping[str, IncomeRow] | None = None,
 ) -> BulkRecords:
     """COPY records for `rows` (valid member rows, grouped into households by their HouseholdRow).
@@ -128,7 +105,6 @@ def build_records(
     out = BulkRecords()
     household_ids: dict[str, uuid.UUID] = {}
     heads: dict[str, uuid.UUID] = {}
-    masked_ids: dict[str, list[str]] = {}
     order: list[HouseholdRow] = []
     head = Relation.head
     members = out.members
@@ -142,13 +118,11 @@ def build_records(
         if household_id is None:
             household_id = household_ids[number] = next(new_household_ids)
             order.append(household)
-            masked_ids[number] = []
         member_id = next(member_ids)
         if row.relation is head:
             heads[number] = member_id
         nid = row.national_id
         masked = nid[:6] + "********" + nid[14:]
-        masked_ids[number].append(masked)
         members.append(
             (
                 member_id, household_id, household.village_code[:6], row.member_name,
@@ -158,7 +132,6 @@ def build_records(
                 row.join_reason, None, job_id,
             )
         )
-    actor_role = actor.primary_role.value
     for household in order:
         number = household.household_number
         household_id = household_ids[number]
@@ -190,42 +163,32 @@ def build_records(
                         entry.property_income, entry.transfer_income, entry.production_costs,
                     )
                 )
-        # The history entry's JSON, written out directly (json.dumps per household was a third of
-        # the build time); every value is ASCII by construction except the household number.
-        changes = [
-            _change("household_number", _json_text(number)),
-            _change("village_code", f'"{household.village_code}"'),
-            _change("status", f'"{status}"'),
-            _change("members", '["' + '","'.join(masked_ids[number]) + '"]'),
-        ]
-        if household.dibao is not None:
-            changes.append(_change("dibao", f'"{household.dibao}"'))
-        if household.tekun:
-            changes.append(_change("tekun", "true"))
-        if phone_masked:
-            changes.append(_change("phone", f'"{phone_masked}"'))
-        if account_masked:
-            changes.append(_change("bank_account", f'"{account_masked}"'))
-        if insured:
-            changes.append(_change("insured_years", f"[{insured[0]}]"))
-        if income is not None:
-            changes.append(_change(f"incomes.{income.income_year}.net_income", f'"{income.net_income:f}"'))
-        out.history.append(
-            (
-                household_id, county, "household", action, "[" + ",".join(changes) + "]", reason, on,
-                actor.sub, actor_role, actor.region, request_id,
-            )
-        )
     return out
 
 
-async def copy_records(repo: RegistryRepository, records: BulkRecords) -> None:
-    """COPY the records in FK order, in the repository session's transaction."""
+@dataclass(frozen=True)
+class HistoryContext:
+    """Who wrote a bulk batch, for its history entries (one per household)."""
+
+    actor: Principal
+    request_id: str | None
+    reason: str
+    on: date
+    action: str = "household.import"
+
+
+async def copy_records(repo: RegistryRepository, records: BulkRecords, history: HistoryContext) -> None:
+    """COPY the records in FK order, then the households' history entries (set-based, in SQL), in the
+    repository session's transaction."""
     await repo.copy_records("household", HOUSEHOLD_COLUMNS, records.households)
     await repo.copy_records("member", MEMBER_COLUMNS, records.members)
     if records.incomes:
         await repo.copy_records("income", INCOME_COLUMNS, records.incomes)
-    await repo.copy_records("household_history", HISTORY_COLUMNS, records.history)
+    await repo.record_creation_history(
+        [h[0] for h in records.households], action=history.action, reason=history.reason,
+        effective_date=history.on, actor_sub=history.actor.sub, actor_role=history.actor.primary_role.value,
+        actor_region=history.actor.region, request_id=history.request_id,
+    )
 
 
 @dataclass
@@ -235,17 +198,26 @@ class BulkSummary:
     households_without_head: int = 0
 
 
-def chunk_by_household(
-    rows: Sequence[MemberRow], indexes: Sequence[bytes], members_per_chunk: int = 12_000
-) -> list[tuple[list[MemberRow], list[bytes]]]:
-    """Split rows into chunks of whole households (a household's rows may be anywhere in the file)."""
+def group_by_household(rows: Sequence[MemberRow]) -> dict[str, list[int]]:
+    """Positions of the rows of each household (a household's rows may be anywhere in the file)."""
     groups: dict[str, list[int]] = {}
     for position, row in enumerate(rows):
         groups.setdefault(row.household.household_number, []).append(position)
+    return groups
+
+
+def chunk_by_household(
+    rows: Sequence[MemberRow], indexes: Sequence[bytes], members_per_chunk: int = 12_000,
+    groups: Iterable[list[int]] | None = None,
+) -> list[tuple[list[MemberRow], list[bytes]]]:
+    """Split rows into chunks of whole households (`groups`: the households' row positions to take;
+    default: all of them)."""
+    if groups is None:
+        groups = group_by_household(rows).values()
     chunks: list[tuple[list[MemberRow], list[bytes]]] = []
     current_rows: list[MemberRow] = []
     current_indexes: list[bytes] = []
-    for positions in groups.values():
+    for positions in groups:
         for position in positions:
             current_rows.append(rows[position])
             current_indexes.append(indexes[position])
@@ -271,19 +243,22 @@ async def write_pipelined(
     rows: Sequence[MemberRow],
     indexes: Sequence[bytes],
     *,
+    history: HistoryContext,
     members_per_chunk: int = CHUNK_MEMBERS,
     **build: Any,
 ) -> BulkSummary:
     """Build and COPY in chunks, overlapping the two: while PostgreSQL ingests chunk k (index
-    maintenance, WAL: the database's core), a worker thread encrypts and builds chunk k+1 (this
-    process's core). All in the repository session's one transaction."""
-    return await write_chunks(repo, chunk_by_household(rows, indexes, members_per_chunk), build=build)
+    maintenance, history, WAL: the database's core), a worker thread encrypts and builds chunk k+1
+    (this process's core). All in the repository session's one transaction."""
+    chunks = chunk_by_household(rows, indexes, members_per_chunk)
+    return await write_chunks(repo, chunks, history=history, build=build)
 
 
 async def write_chunks(
     repo: RegistryRepository,
     chunks: list[Chunk],
     *,
+    history: HistoryContext,
     build: dict[str, Any],
     first: asyncio.Future[BulkRecords] | None = None,
 ) -> BulkSummary:
@@ -293,27 +268,17 @@ async def write_chunks(
     if not chunks:
         return summary
     with collector_paused():
-        await _write_chunks(repo, chunks, summary, build, first)
+        pending = first if first is not None else start_build(chunks[0], build)
+        try:
+            for position in range(len(chunks)):
+                records = await pending
+                if position + 1 < len(chunks):
+                    pending = start_build(chunks[position + 1], build)
+                await copy_records(repo, records, history)
+                summary.households += len(records.households)
+                summary.members += len(records.members)
+                summary.households_without_head += records.households_without_head
+        finally:
+            if not pending.done():
+                await asyncio.wait([pending])
     return summary
-
-
-async def _write_chunks(
-    repo: RegistryRepository,
-    chunks: list[Chunk],
-    summary: BulkSummary,
-    build: dict[str, Any],
-    first: asyncio.Future[BulkRecords] | None,
-) -> None:
-    pending = first if first is not None else start_build(chunks[0], build)
-    try:
-        for position in range(len(chunks)):
-            records = await pending
-            if position + 1 < len(chunks):
-                pending = start_build(chunks[position + 1], build)
-            await copy_records(repo, records)
-            summary.households += len(records.households)
-            summary.members += len(records.members)
-            summary.households_without_head += records.households_without_head
-    finally:
-        if not pending.done():
-            pending.cancel()

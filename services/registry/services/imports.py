@@ -325,20 +325,22 @@ class ImportService:
         indexing = asyncio.ensure_future(
             asyncio.to_thread(bulk.blind_indexes, self.pii, [r.national_id for r in rows])
         )
-        build = {
-            "pii": self.pii, "job_id": job_id, "actor": self.principal, "request_id": request_id_var.get(),
-            "reason": f"import {job_id}", "on": day,
-        }
+        build = {"pii": self.pii, "job_id": job_id}
+        history = bulk.HistoryContext(
+            actor=self.principal, request_id=request_id_var.get(), reason=f"import {job_id}", on=day
+        )
         first: asyncio.Future[bulk.BulkRecords] | None = None
         try:
             async with self.sessionmaker() as session:
                 repo = RegistryRepository(session)
                 # One import at a time: rows are checked against the database, then written.
                 await repo.advisory_xact_lock("registry.import")
-                db_errors, rejected = await self._check_households(repo, rows)
+                groups = bulk.group_by_household(rows)
+                db_errors, rejected = await self._check_households(repo, rows, groups)
                 indexes = await indexing
-                candidates = [(r, i) for r, i in zip(rows, indexes, strict=True) if r.row_number not in rejected]
-                chunks = bulk.chunk_by_household([r for r, _ in candidates], [i for _, i in candidates])
+                chunks = bulk.chunk_by_household(
+                    rows, indexes, groups=(g for g in groups.values() if rows[g[0]].row_number not in rejected)
+                )
                 if chunks and not (mode == "all_or_nothing" and (result.errors or extra or db_errors)):
                     # Optimistically build the first chunk while the database checks the people.
                     first = bulk.start_build(chunks[0], build)
@@ -370,7 +372,7 @@ class ImportService:
                     chunks = [c for c in chunks if c[0]]
                 await repo.update_import_job(job_id, {"phase": "writing"})
                 mark = time.perf_counter()
-                written = await bulk.write_chunks(repo, chunks, build=build, first=first)
+                written = await bulk.write_chunks(repo, chunks, history=history, build=build, first=first)
                 first = None
                 timings["write"] = time.perf_counter() - mark
                 await self._write_errors(repo, job_id, errors)
@@ -424,14 +426,12 @@ class ImportService:
                     log.warning("registry.import.progress_failed", error_type=type(exc).__name__)
 
     async def _check_households(
-        self, repo: RegistryRepository, rows: Sequence[MemberRow]
+        self, repo: RegistryRepository, rows: Sequence[MemberRow], groups: dict[str, list[int]]
     ) -> tuple[list[RowError], set[int]]:
         """Villages in the region tree and the caller's region, importable statuses, new household numbers."""
         errors: list[RowError] = []
         rejected: set[int] = set()
-        by_household: dict[str, list[MemberRow]] = {}
-        for row in rows:
-            by_household.setdefault(row.household.household_number, []).append(row)
+        by_household = {number: [rows[p] for p in positions] for number, positions in groups.items()}
 
         def reject_household(number: str, column: str, message: str, code: str) -> None:
             for member_row in by_household[number]:
