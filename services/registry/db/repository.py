@@ -281,26 +281,6 @@ class RegistryRepository:
         stmt = household_history.insert().values(**values).returning(household_history.c.id)
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def record_creation_history(
-        self,
-        household_ids: Sequence[uuid.UUID],
-        *,
-        action: str,
-        reason: str,
-        effective_date: date,
-        actor_sub: str,
-        actor_role: str,
-        actor_region: str,
-        request_id: str | None,
-    ) -> None:
-        """One history entry per household just written in bulk, built from the rows themselves
-        (set-based: the fields as created, the members' masked IDs, the incomes' net figures)."""
-        if not household_ids:
-            return
-        driver = await self.driver_connection()
-        await driver.execute(_CREATION_HISTORY, list(household_ids), action, reason, effective_date, actor_sub,
-                             actor_role, actor_region, request_id)
-
     async def history_of(self, household_id: uuid.UUID, *, before_id: int | None, limit: int) -> list[Row]:
         query = select(household_history).where(household_history.c.household_id == household_id)
         if before_id is not None:
@@ -566,33 +546,3 @@ def _export_columns() -> list[Any]:
     return [c for c in export_job.c if c.name != "content_enc"]
 
 
-
-def _created(field: str, value: str) -> str:
-    return f"jsonb_build_object('field', '{field}', 'before', null, 'after', {value})"
-
-
-# $1 household ids, $2 action, $3 reason, $4 effective date, $5-$7 actor, $8 request id.
-_CREATION_HISTORY = f"""
-INSERT INTO registry.household_history
-    (household_id, county_code, entity_type, action, changes, reason, effective_date,
-     actor_sub, actor_role, actor_region, request_id)
-SELECT h.id, h.county_code, 'household', $2,
-       to_jsonb(array_remove(ARRAY[
-           {_created("household_number", "h.household_number")},
-           {_created("village_code", "h.village_code")},
-           {_created("status", "h.status")},
-           {_created("members", "(SELECT jsonb_agg(m.national_id_masked ORDER BY m.id) FROM registry.member m "
-                                "WHERE m.household_id = h.id)")},
-           CASE WHEN h.dibao IS NOT NULL THEN {_created("dibao", "h.dibao")} END,
-           CASE WHEN h.tekun THEN {_created("tekun", "true")} END,
-           CASE WHEN h.phone_masked IS NOT NULL THEN {_created("phone", "h.phone_masked")} END,
-           CASE WHEN h.bank_account_masked IS NOT NULL THEN {_created("bank_account", "h.bank_account_masked")} END,
-           CASE WHEN cardinality(h.insured_years) > 0 THEN {_created("insured_years", "to_jsonb(h.insured_years)")} END
-       ], NULL))
-       || coalesce((SELECT jsonb_agg(jsonb_build_object('field', 'incomes.' || i.year || '.net_income',
-                                                        'before', null, 'after', i.net_income::text) ORDER BY i.year)
-                      FROM registry.income i WHERE i.household_id = h.id), '[]'::jsonb),
-       $3, $4, $5, $6, $7, $8
-  FROM registry.household h
- WHERE h.id = ANY($1::uuid[])
-"""

@@ -325,10 +325,10 @@ class ImportService:
         indexing = asyncio.ensure_future(
             asyncio.to_thread(bulk.blind_indexes, self.pii, [r.national_id for r in rows])
         )
-        build = {"pii": self.pii, "job_id": job_id}
         history = bulk.HistoryContext(
             actor=self.principal, request_id=request_id_var.get(), reason=f"import {job_id}", on=day
         )
+        build = {"pii": self.pii, "job_id": job_id, "history": history}
         first: asyncio.Future[bulk.BulkRecords] | None = None
         try:
             async with self.sessionmaker() as session:
@@ -372,7 +372,7 @@ class ImportService:
                     chunks = [c for c in chunks if c[0]]
                 await repo.update_import_job(job_id, {"phase": "writing"})
                 mark = time.perf_counter()
-                written = await bulk.write_chunks(repo, chunks, history=history, build=build, first=first)
+                written = await bulk.write_chunks(repo, chunks, build=build, first=first)
                 first = None
                 timings["write"] = time.perf_counter() - mark
                 await self._write_errors(repo, job_id, errors)
