@@ -1,8 +1,9 @@
 """Background work of the claims service (a lifespan hook, off with FANGPIN_CLAIMS_SCHEDULER_ENABLED=false).
 
 Every `scheduler_interval_seconds`: approve the claims whose notice window has ended without an
-undecided objection, and fetch the household facts of leads accepted while the registry was
-down. Both are safe to run on several replicas at once (each claim is changed under its lock).
+undecided objection, fetch the household facts of leads accepted while the registry was down,
+and pick up simulation jobs left queued by a process that went away. All are safe to run on
+several replicas at once (each claim is changed under its lock, each job claimed atomically).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from services.claims.schemas import AdvanceResult
 from services.claims.service.claims import ClaimService
 from services.claims.service.common import Runtime
 from services.claims.service.notices import advance_notices
+from services.claims.service.simulations import resume_simulations
 from shared.db import create_engine, create_sessionmaker
 from shared.errors import ServiceUnavailable
 from shared.http import ServiceClient
@@ -51,6 +53,7 @@ async def refresh_pending_facts(runtime: Runtime, limit: int = FACTS_PER_ROUND) 
 async def run_once(runtime: Runtime) -> None:
     await advance_notices(runtime.sessionmaker, runtime, runtime.today())
     await refresh_pending_facts(runtime)
+    await resume_simulations(runtime.sessionmaker)
 
 
 async def _loop(runtime: Runtime, interval: float) -> None:

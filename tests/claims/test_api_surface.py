@@ -37,9 +37,17 @@ async def test_every_endpoint_needs_a_token(claims_client: httpx.AsyncClient) ->
 async def test_the_documented_paths_exist(claims_client: httpx.AsyncClient) -> None:
     spec = (await claims_client.get("/openapi.json")).json()
     paths = set(spec["paths"])
-    for documented in ("/v1/schemes", "/v1/enrolments", "/v1/claims", "/v1/claims/{claim_id}/transitions",
-                       "/v1/assessments:preview", "/v1/notices", "/v1/notices/{notice_id}/objections",
-                       "/v1/payments", "/v1/simulations"):
+    for documented in (
+        "/v1/schemes",
+        "/v1/enrolments",
+        "/v1/claims",
+        "/v1/claims/{claim_id}/transitions",
+        "/v1/assessments:preview",
+        "/v1/notices",
+        "/v1/notices/{notice_id}/objections",
+        "/v1/payments",
+        "/v1/simulations",
+    ):
         assert documented in paths
     assert spec["components"]["schemas"]["PaymentRead"]["properties"]["amount"]["type"] == "string"
 
@@ -72,3 +80,14 @@ async def test_the_scheduler_hook_starts_and_stops(committed_url: str) -> None:
 def test_scheduler_interval_must_be_positive(interval: float) -> None:
     with pytest.raises(ValueError):
         ClaimsSettings(scheduler_interval_seconds=interval)
+
+
+async def test_claims_metrics_are_exposed(claims_client: httpx.AsyncClient) -> None:
+    text = (await claims_client.get("/metrics")).text
+    for name in (
+        "fangpin_claims_assessments_total",
+        "fangpin_claims_assessed_payout_yuan_total",
+        "fangpin_claims_payment_confirmations_total",
+        "fangpin_claims_leads_total",
+    ):
+        assert f"# TYPE {name.removesuffix('_total')} counter" in text or f"# TYPE {name} counter" in text

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.claims.db.tables import simulation
 from services.claims.domain.reference import reference_scheme_data
+from services.claims.service.simulations import resume_simulations
 from tests.claims.conftest import (
     COUNTY,
     E1_EXPENSE,
@@ -19,6 +24,7 @@ from tests.claims.conftest import (
     step,
     to_assessed,
 )
+from tests.conftest import AppHarness
 from tests.support.tokens import OTHER_VILLAGE, auth
 
 
@@ -112,3 +118,37 @@ async def test_simulation_input_and_scope(claims_client: httpx.AsyncClient) -> N
         headers=auth("village_cadre", "410602100201"),
     )
     assert cadre.status_code == 403
+
+
+async def test_jobs_left_behind_are_resumed_or_failed(
+    claims_client: httpx.AsyncClient, session: AsyncSession, app_harness: AppHarness
+) -> None:
+    await create_reference_scheme(claims_client)
+    scheme = reference_scheme_data() | {"version": 1}
+    long_ago = datetime.now(UTC) - timedelta(days=1)
+    queued, running = uuid.uuid4(), uuid.uuid4()
+    await session.execute(
+        simulation.insert().values(
+            id=queued, county_code="410602", year=2026, scheme=scheme, status="queued", errors=[], created_at=long_ago
+        )
+    )
+    await session.execute(
+        simulation.insert().values(
+            id=running,
+            county_code="410602",
+            year=2026,
+            scheme=scheme,
+            status="running",
+            errors=[],
+            created_at=long_ago,
+            started_at=long_ago,
+        )
+    )
+    await session.commit()
+    app = await app_harness.get("claims")
+    assert await resume_simulations(app.state.sessionmaker) == 1
+    done = (await claims_client.get(f"/v1/simulations/{queued}", headers=COUNTY)).json()
+    assert done["status"] == "succeeded"
+    failed = (await claims_client.get(f"/v1/simulations/{running}", headers=COUNTY)).json()
+    assert failed["status"] == "failed"
+    assert "interrupted" in failed["errors"][0]

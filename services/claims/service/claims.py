@@ -42,6 +42,7 @@ from services.claims.domain.workflow import (
     notice_last_day,
     notice_window_open,
 )
+from services.claims.metrics import ASSESSED_PAYOUT, ASSESSMENTS, LEADS
 from services.claims.schemas import (
     AssessmentRead,
     AssessmentSummary,
@@ -550,7 +551,9 @@ class ClaimService:
             assert same is not None
             return 200, ClaimLeadAccepted(claim_id=same["id"], created=False)
 
-        return await idempotent(self.session, guard, ClaimLeadAccepted, work)
+        status, accepted = await idempotent(self.session, guard, ClaimLeadAccepted, work)
+        LEADS.labels("created" if accepted.created else "repeat").inc()
+        return status, accepted
 
     async def refresh_facts(self, claim_id: uuid.UUID) -> bool:
         """Fetch and freeze the facts of a claim accepted while the registry was down. True when ready."""
@@ -698,6 +701,10 @@ class ClaimService:
                 self.session, principal, f"claims.claim.{recorded_action.value}", "claim", claim_id, detail
             )
         await self.session.commit()
+        if assessment_row is not None:
+            outcome = assessment_row["rejection_code"] or "eligible"
+            ASSESSMENTS.labels(assessment_row["category"], outcome).inc()
+            ASSESSED_PAYOUT.labels(assessment_row["category"]).inc(float(assessment_row["payout"]))
         log.info(
             "claims.claim.transition", claim_id=str(claim_id), action=recorded_action.value, to_state=update["state"]
         )

@@ -24,6 +24,7 @@ from services.claims.db.claims import ClaimRepository
 from services.claims.db.payments import PaymentRepository
 from services.claims.db.tables import outbox
 from services.claims.domain.workflow import ClaimAction, ClaimState, authorize
+from services.claims.metrics import PAYMENTS
 from services.claims.schemas import (
     BatchCreate,
     BatchRead,
@@ -456,6 +457,7 @@ class PaymentService:
             {"claim_id": str(claim_row["id"]), "amount": f"{current['amount']:.2f}"},
         )
         await self.session.commit()
+        PAYMENTS.labels(body.status).inc()
         log.info(f"claims.payment.{body.status}", payment_id=str(payment_id), claim_id=str(claim_row["id"]))
         updated = await self.repo.get(payment_id)
         assert updated is not None

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -176,6 +177,41 @@ async def run_simulation(sessionmaker: async_sessionmaker[AsyncSession], job_id:
             await session.commit()
     finally:
         JOB_DURATION.labels("claims", "simulation").observe(time.perf_counter() - started)
+
+
+async def resume_simulations(
+    sessionmaker: async_sessionmaker[AsyncSession], *, queued_after_seconds: float = 60, stale_after_hours: float = 6
+) -> int:
+    """Jobs whose process went away: run those still queued, fail those stuck running (a scheduler task)."""
+    async with sessionmaker() as session:
+        stuck = await session.execute(
+            update(simulation)
+            .where(
+                simulation.c.status == "running",
+                simulation.c.started_at < func.now() - timedelta(hours=stale_after_hours),
+            )
+            .values(
+                status="failed", errors=["interrupted (the service restarted); submit it again"], finished_at=func.now()
+            )
+        )
+        waiting = (
+            (
+                await session.execute(
+                    select(simulation.c.id).where(
+                        simulation.c.status == "queued",
+                        simulation.c.created_at < func.now() - timedelta(seconds=queued_after_seconds),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        await session.commit()
+    if stuck.rowcount:  # type: ignore[attr-defined]
+        log.warning("claims.simulation.interrupted", jobs=stuck.rowcount)  # type: ignore[attr-defined]
+    for job_id in waiting:
+        await run_simulation(sessionmaker, job_id)  # claims the job atomically: safe beside other replicas
+    return len(waiting)
 
 
 async def _simulate(session: AsyncSession, job: Mapping[Any, Any]) -> dict[str, Any]:
