@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import unicodedata
+from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -71,6 +72,29 @@ class PiiCipher:
     def blind_index(self, value: str, *, purpose: str) -> bytes:
         """Deterministic keyed digest for exact-match lookup; stable across restarts and key rotations."""
         return hmac.new(self._index_key, f"{purpose}:{normalize(value)}".encode(), hashlib.sha256).digest()
+
+    def encrypt_many(self, plaintexts: Sequence[str], *, purpose: str) -> list[bytes]:
+        """`encrypt` for a batch (bulk imports): one draw of random nonces, one key lookup."""
+        aead = self._keys[self._current_id]
+        head = _VERSION + self._current_id
+        associated = purpose.encode()
+        nonces = os.urandom(12 * len(plaintexts))
+        seal = aead.encrypt
+        out = []
+        for i, plaintext in enumerate(plaintexts):
+            nonce = nonces[12 * i : 12 * i + 12]
+            out.append(head + nonce + seal(nonce, plaintext.encode(), associated))
+        return out
+
+    def blind_index_many(self, values: Sequence[str], *, purpose: str) -> list[bytes]:
+        """`blind_index` for a batch: the keyed hash state after the purpose prefix is computed once."""
+        prefixed = hmac.new(self._index_key, f"{purpose}:".encode(), hashlib.sha256)
+        out = []
+        for value in values:
+            digest = prefixed.copy()
+            digest.update(normalize(value).encode())
+            out.append(digest.digest())
+        return out
 
 
 def mask_national_id(value: str | None) -> str | None:

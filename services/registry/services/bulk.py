@@ -93,8 +93,7 @@ def _change(name: str, after_json: str) -> str:
 
 
 def blind_indexes(pii: PiiCipher, national_ids: Sequence[str]) -> list[bytes]:
-    index = pii.blind_index
-    return [index(v, purpose=NATIONAL_ID) for v in national_ids]
+    return pii.blind_index_many(national_ids, purpose=NATIONAL_ID)
 
 
 @dataclass(frozen=True)
@@ -131,8 +130,8 @@ def build_records(
     CPU-bound (AES-GCM for every ID number, bank account and phone): run it in a worker thread.
     `extra_incomes` adds a second income year per household number (demo data).
     """
-    encrypt = pii.encrypt
     out = BulkRecords()
+    sealed_ids = iter(pii.encrypt_many([row.national_id for row in rows], purpose=NATIONAL_ID))
     household_ids: dict[str, uuid.UUID] = {}
     heads: dict[str, uuid.UUID] = {}
     masked_ids: dict[str, list[str]] = {}
@@ -160,13 +159,17 @@ def build_records(
             (
                 member_id, household_id, household.village_code[:6], row.member_name,
                 # enum members are str subclasses holding their value: passed as they are
-                encrypt(nid, purpose=NATIONAL_ID), index, masked, row.sex, row.birth_date, row.relation,
+                next(sealed_ids), index, masked, row.sex, row.birth_date, row.relation,
                 row.health, row.disability_grade, row.labour_ability, row.education_stage, row.school,
                 row.join_reason, None, job_id,
             )
         )
     actor = history.actor
     actor_role = actor.primary_role.value
+    phones = [h.phone for h in order if h.phone]
+    accounts = [h.bank_account for h in order if h.bank_account]
+    sealed_phones = iter(pii.encrypt_many(phones, purpose="phone"))
+    sealed_accounts = iter(pii.encrypt_many(accounts, purpose="bank_account"))
     for household in order:
         number = household.household_number
         household_id = household_ids[number]
@@ -183,9 +186,9 @@ def build_records(
         out.households.append(
             (
                 household_id, county, household.village_code[:9], household.village_code, number, household.address,
-                encrypt(phone, purpose="phone") if phone else None, phone_masked, status, status,
+                next(sealed_phones) if phone else None, phone_masked, status, status,
                 household.dibao, household.tekun, False,
-                encrypt(account, purpose="bank_account") if account else None, account_masked, insured, head_id,
+                next(sealed_accounts) if account else None, account_masked, insured, head_id,
                 job_id,
             )
         )
