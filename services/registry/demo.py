@@ -354,7 +354,7 @@ async def seed_households(session: AsyncSession, n: int, *, pii: object | None =
         keep = [(r, i) for r, i in zip(rows, indexes, strict=True) if r.household.household_number not in clash]
         rows, indexes = [r for r, _ in keep], [i for _, i in keep]
         generated = [h for h in generated if h.number not in clash]
-    written = await bulk.write_pipelined(
+    written = await bulk.write(
         repo, rows, indexes, pii=cipher, job_id=None,
         history=bulk.HistoryContext(actor=SEED_ACTOR, request_id=None, reason="demo data (演示数据)", on=today,
                                     action="household.seed"),

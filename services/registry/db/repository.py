@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -58,7 +58,12 @@ class RegistryRepository:
         raw = await conn.get_raw_connection()
         return raw.driver_connection
 
-    async def copy_records(self, table_name: str, columns: Sequence[str], records: Iterable[tuple[Any, ...]]) -> int:
+    async def copy_records(
+        self,
+        table_name: str,
+        columns: Sequence[str],
+        records: Iterable[tuple[Any, ...]] | AsyncIterable[tuple[Any, ...]],
+    ) -> int:
         """COPY rows into a registry table, in the session's transaction. Returns the row count."""
         driver = await self.driver_connection()
         status = await driver.copy_records_to_table(
