@@ -1,0 +1,145 @@
+"""The three services as real processes, end to end across every boundary:
+
+registry (household, insured this year) → screening (a medical-insurance feed record matches the
+head of household) → claims (a claim lead arrives through screening's outbox, the claim freezes the
+registry's facts) — and a repeat of the department's record makes no second claim.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import pytest
+from stdnum.cn import ric
+
+from tests.support.processes import ROOT, ServiceProcess, service_processes
+from tests.support.tokens import auth, service_env
+
+pytestmark = pytest.mark.e2e
+
+COUNTY, VILLAGE = "410602", "410602101202"
+OFFICER = auth("county_officer", COUNTY)
+FEEDER = auth("department_feeder", COUNTY, department="medical_insurance")
+TODAY = datetime.now(timezone(timedelta(hours=8))).date()
+
+
+def national_id(birth: date) -> str:
+    body = f"{COUNTY}{birth:%Y%m%d}{random.randint(0, 999):03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+@pytest.fixture(scope="module")
+def services(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
+    env = {
+        **service_env(e2e_database_url),
+        "FANGPIN_SCREENING_SCHEDULE_ENABLED": "false",
+        "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false",
+    }
+    seeded = subprocess.run([sys.executable, "-m", "shared.cli", "seed"], cwd=ROOT, env={**os.environ, **env},
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert seeded.returncode == 0, seeded.stderr
+    procs = service_processes(["registry", "screening", "claims"], env, tmp_path_factory.mktemp("main-flow"))
+    try:
+        for proc in procs.values():
+            proc.start()
+        yield procs
+    finally:
+        for proc in procs.values():
+            proc.stop()
+
+
+def ok(response: httpx.Response, *statuses: int) -> Any:
+    assert response.status_code in (statuses or (200,)), f"{response.request.url}: {response.text}"
+    return response.json()
+
+
+def wait_for(probe: Any, what: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def post_batch(screening: httpx.Client, record: dict[str, Any], total: str) -> dict[str, Any]:
+    sent = screening.post(
+        "/v1/feeds/medical_insurance/batches",
+        params={"county_code": COUNTY, "record_count": 1, "control_total": total},
+        content=json.dumps(record, ensure_ascii=False).encode() + b"\n",
+        headers={"Content-Type": "application/x-ndjson", **FEEDER},
+    )
+    assert sent.status_code == 202, sent.text
+    location = sent.headers["Location"]
+    return dict(wait_for(
+        lambda: (job := ok(screening.get(location, headers=FEEDER)))["status"] not in ("queued", "running") and job,
+        "the feed batch job",
+    ))
+
+
+def test_a_hospital_bill_becomes_one_claim_with_the_registry_facts(services: dict[str, ServiceProcess]) -> None:
+    with (
+        httpx.Client(base_url=services["registry"].url, timeout=20) as registry,
+        httpx.Client(base_url=services["screening"].url, timeout=20) as screening,
+        httpx.Client(base_url=services["claims"].url, timeout=20) as claims,
+    ):
+        head_id = national_id(date(1966, 4, 18))
+        household = ok(registry.post("/v1/households", headers=OFFICER, json={
+            "household_number": f"{VILLAGE}-E2E{random.randint(10**5, 10**6 - 1)}",
+            "village_code": VILLAGE,
+            "status": "lifted_out",
+            "insured_years": [TODAY.year],
+            "members": [
+                {"name": "孙德明", "national_id": head_id, "relation": "head"},
+                {"name": "周玉梅", "national_id": national_id(date(1969, 9, 2)), "relation": "spouse"},
+            ],
+            "incomes": [{"year": TODAY.year - 1, "wage_income": "16000.00"}],
+        }), 201)
+
+        record = {
+            "source_record_id": f"YB-{random.randint(10**8, 10**9)}",
+            "national_id": head_id,
+            "kind": "medical_expense",
+            "event_date": str(TODAY - timedelta(days=12)),
+            "amounts": {"total_cost": "80000.00", "basic_insurance": "40000.00",
+                        "critical_illness_insurance": "10000.00", "self_paid": "30000.00"},
+        }
+        batch = post_batch(screening, record, "160000.00")
+        assert batch["status"] == "succeeded", batch
+        assert batch["counts"]["matched"] == 1
+
+        def the_claims() -> list[dict[str, Any]]:
+            page = ok(claims.get("/v1/claims", params={"household_id": household["id"]}, headers=OFFICER))
+            return list(page["items"])
+
+        claim = wait_for(the_claims, "the claim lead to reach claims")[0]
+        assert claim["category"] == "illness"
+        assert claim["source"] == "feed"
+        assert record["source_record_id"] in claim["source_record_id"]
+        assert claim["village_code"] == VILLAGE
+        assert claim["facts_status"] == "ready"
+        facts = claim["household_facts"]
+        assert facts["status"] == "lifted_out"
+        assert facts["member_count"] == 2
+        assert head_id not in json.dumps(claim, ensure_ascii=False)  # frozen facts keep IDs masked
+
+        # the department sends the same record again, in a new batch: skipped, no second claim
+        again = post_batch(screening, record, "160000.00")
+        assert again["counts"]["duplicates"] == 1
+        time.sleep(1.5)  # give a (wrong) second lead time to arrive
+        assert len(the_claims()) == 1
+
+        # a cadre of another village does not see it
+        other = auth("village_cadre", "410602100201")
+        listed = ok(claims.get("/v1/claims", params={"household_id": household["id"]}, headers=other))
+        assert listed["items"] == []
