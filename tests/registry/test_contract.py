@@ -157,3 +157,36 @@ async def test_a_second_active_membership_is_refused_by_the_database_itself(
                 "SELECT :id, household_id, county_code, name, national_id_enc, national_id_index, national_id_masked,"
                 " sex, birth_date, 'other', health, labour_ability, join_reason FROM registry.member WHERE id = :head"
             ), {"id": uuid.uuid4(), "head": created["head_member_id"]})
+
+
+async def test_rows_must_name_a_household_and_households_with_rows_stay(
+    create_household: CreateHousehold, session: AsyncSession
+) -> None:
+    """The foreign keys, checked per statement (one anti-join per COPY instead of a probe per row)."""
+    from sqlalchemy.exc import IntegrityError
+
+    created = await create_household()
+    stranger = uuid.uuid4()
+    for statement in (
+        "INSERT INTO registry.income (household_id, year, county_code) VALUES (:h, 2024, '410602')",
+        "UPDATE registry.member SET household_id = :h WHERE id = :head",
+        "INSERT INTO registry.benefit (id, household_id, county_code, source, source_ref, programme, amount, "
+        "paid_date, year) VALUES (gen_random_uuid(), :h, '410602', 's', 'r', 'p', 1, '2026-01-01', 2026)",
+    ):
+        with pytest.raises(IntegrityError, match="must name a household"):
+            async with session.begin_nested():
+                await session.execute(text(statement), {"h": stranger, "head": created["head_member_id"]})
+    with pytest.raises(IntegrityError, match="cannot be deleted"):
+        async with session.begin_nested():
+            await session.execute(text("DELETE FROM registry.household WHERE id = :id"), {"id": created["id"]})
+    with pytest.raises(IntegrityError, match="cannot be deleted"):
+        async with session.begin_nested():
+            await session.execute(text("UPDATE registry.household SET id = :new WHERE id = :id"),
+                                  {"new": stranger, "id": created["id"]})
+    async with session.begin_nested():  # an ordinary update passes, and so does deleting a bare household
+        await session.execute(text("UPDATE registry.household SET address = 'x' WHERE id = :id"),
+                              {"id": created["id"]})
+        for table in ("household_history", "income", "member"):
+            await session.execute(text(f"DELETE FROM registry.{table} WHERE household_id = :id"),
+                                  {"id": created["id"]})
+        await session.execute(text("DELETE FROM registry.household WHERE id = :id"), {"id": created["id"]})

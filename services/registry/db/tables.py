@@ -101,7 +101,7 @@ member = Table(
     "member",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("household_id", Uuid, ForeignKey("registry.household.id"), nullable=False),
+    Column("household_id", Uuid, nullable=False),  # -> household.id, checked per statement (migration 0002)
     Column("county_code", String(6), nullable=False),
     Column("name", Text, nullable=False),
     Column("national_id_enc", LargeBinary, nullable=False),
@@ -136,7 +136,7 @@ member = Table(
 income = Table(
     "income",
     metadata,
-    Column("household_id", Uuid, ForeignKey("registry.household.id"), primary_key=True),
+    Column("household_id", Uuid, primary_key=True),  # -> household.id, checked per statement
     Column("year", Integer, primary_key=True),
     Column("county_code", String(6), nullable=False),
     Column("wage_income", MONEY, nullable=False, server_default=text("0")),
@@ -164,7 +164,7 @@ benefit = Table(
     "benefit",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("household_id", Uuid, ForeignKey("registry.household.id"), nullable=False),
+    Column("household_id", Uuid, nullable=False),  # -> household.id, checked per statement (migration 0002)
     Column("county_code", String(6), nullable=False),
     Column("source", String(64), nullable=False),
     Column("source_ref", String(200), nullable=False),
