@@ -216,12 +216,12 @@ def generate_households(
             members.append(people.person(Relation.head, head_sex, age, surname))
             if rng.random() < 0.92:
                 members.append(people.person(Relation.spouse, other, age + rng.randrange(-5, 5), spouse_surname))
-            for _ in range(rng.choice((1, 1, 2, 2, 2, 3))):
+            for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
                 child_age = max(0, age - rng.randrange(20, 34))
                 sex = Sex.male if rng.random() < 0.52 else Sex.female
                 relation = Relation.son if sex is Sex.male else Relation.daughter
                 members.append(people.person(relation, sex, child_age, surname))
-            if kind > 0.70:
+            if kind > 0.80:
                 members.append(people.person(Relation.mother, Sex.female, age + rng.randrange(22, 32), surname))
                 if rng.random() < 0.5:
                     members.append(people.person(Relation.father, Sex.male, age + rng.randrange(24, 34), surname))
