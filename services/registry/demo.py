@@ -176,12 +176,15 @@ def _income(year: int, members: Sequence[DemoPerson], poor: bool, rng: random.Ra
     workers = sum(1 for m in members if m.labour_ability is LabourAbility.normal)
     weak = sum(1 for m in members if m.labour_ability is LabourAbility.weak)
     elderly = sum(1 for m in members if (date(year, 12, 31) - m.birth_date).days >= 60 * 365)
-    scale = 0.35 if poor else 1.0
-    wage = Decimal(int(sum(rng.randrange(60, 320) for _ in range(workers)) * 100 * scale))
-    wage += Decimal(int(sum(rng.randrange(10, 60) for _ in range(weak)) * 100 * scale))
+    scale = 0.3 if poor else 1.0
+    wage = Decimal(int(sum(rng.randrange(90, 360) for _ in range(workers)) * 100 * scale))
+    wage += Decimal(int(sum(rng.randrange(20, 80) for _ in range(weak)) * 100 * scale))
     business = _money(0, 120, rng) if rng.random() < 0.4 else Decimal("0")
     property_income = _money(0, 20, rng) if rng.random() < 0.2 else Decimal("0")
-    transfer = Decimal(elderly * 12 * rng.randrange(100, 200)) + _money(0, 10, rng)
+    # pensions and subsidies for the old, and what children working elsewhere send home
+    transfer = Decimal(elderly * 12 * rng.randrange(150, 320)) + _money(0, 10, rng)
+    if elderly and not poor:
+        transfer += _money(30, 80, rng)
     costs = min(business, _money(0, 50, rng)) + _money(0, 15, rng)
     return IncomeRow(year, wage.quantize(Decimal("0.01")), business.quantize(Decimal("0.01")),
                      property_income.quantize(Decimal("0.01")), transfer.quantize(Decimal("0.01")),
