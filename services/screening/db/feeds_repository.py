@@ -195,38 +195,44 @@ class FeedRepository:
 
         One statement for the whole batch: the records of the five insurable kinds whose household
         was insured in the event's year (the snapshot's insured_years); a record already sent
-        (same department and source record id) is not sent again.
+        (same department and source record id) is not sent again. The claim-lead row and the
+        outbox message come from one materialised set, so no join back to what was inserted (whose
+        size the planner cannot know); should two jobs race on one record, the unique index keeps
+        one claim-lead row and the claims service, idempotent by source record id, one claim.
         """
         where = "f.batch_id = :batch" if batch_id is not None else "f.county_code = :county AND f.matched_at = :matched"
         result = await self.session.execute(
             text(
                 f"""
-                WITH c AS (
-                    SELECT f.id AS feed_record_id, f.batch_id, f.department, f.source_record_id, f.household_id,
-                           f.member_id, f.kind, f.event_date, f.amounts, f.details, s.village_code,
-                           CAST(:county AS varchar) AS county_code, {_CATEGORY_SQL} AS category
+                WITH c AS MATERIALIZED (
+                    SELECT f.id AS feed_record_id, f.batch_id, f.department, f.household_id, f.member_id, f.kind,
+                           f.event_date, f.amounts, f.details, s.village_code,
+                           CAST(:county AS varchar) AS county_code, {_CATEGORY_SQL} AS category,
+                           f.department || ':' || f.source_record_id AS source_record_id,
+                           gen_random_uuid() AS message_id
                       FROM screening.feed_record f
                       JOIN {SNAPSHOT} s ON s.household_id = f.household_id
                      WHERE {where} AND f.household_id IS NOT NULL
                        AND f.kind IN ('medical_expense', 'school_admission', 'disaster_loss', 'accident',
                                       'industry_loss')
                        AND extract(year FROM f.event_date)::int = ANY (s.insured_years)
-                ), ins AS (
+                       AND NOT EXISTS (SELECT 1 FROM screening.claim_lead cl
+                                        WHERE cl.county_code = f.county_code
+                                          AND cl.source_record_id = f.department || ':' || f.source_record_id)
+                ), claim AS (
                     INSERT INTO screening.claim_lead (id, county_code, source, source_record_id, household_id,
                                                       category, incident_year, feed_record_id, outbox_message_id)
-                    SELECT gen_random_uuid(), c.county_code, 'feed', c.department || ':' || c.source_record_id,
-                           c.household_id, c.category, extract(year FROM c.event_date)::int, c.feed_record_id,
-                           gen_random_uuid()
+                    SELECT gen_random_uuid(), c.county_code, 'feed', c.source_record_id, c.household_id, c.category,
+                           extract(year FROM c.event_date)::int, c.feed_record_id, c.message_id
                       FROM c
                     ON CONFLICT DO NOTHING
-                    RETURNING feed_record_id, outbox_message_id, source_record_id
                 )
                 INSERT INTO screening.outbox_message (id, target, method, path, body, idempotency_key,
                                                       ordering_key, county_code, request_id)
-                SELECT i.outbox_message_id, 'claims', 'POST', '/v1/claims/leads',
+                SELECT c.message_id, 'claims', 'POST', '/v1/claims/leads',
                        jsonb_build_object(
                            'source', 'feed',
-                           'source_record_id', i.source_record_id,
+                           'source_record_id', c.source_record_id,
                            'household_id', c.household_id,
                            'member_id', c.member_id,
                            'county_code', c.county_code,
@@ -237,9 +243,9 @@ class FeedRepository:
                            'expense', {_EXPENSE_SQL},
                            'evidence', jsonb_build_object('department', c.department, 'batch_id', c.batch_id,
                                                           'feed_record_id', c.feed_record_id, 'kind', c.kind)),
-                       'claim-lead:' || c.county_code || ':' || i.source_record_id, NULL, c.county_code,
+                       'claim-lead:' || c.county_code || ':' || c.source_record_id, NULL, c.county_code,
                        CAST(:request_id AS varchar)
-                  FROM ins i JOIN c ON c.feed_record_id = i.feed_record_id
+                  FROM c
                 """
             ),
             {

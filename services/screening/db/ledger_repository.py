@@ -95,7 +95,7 @@ class LedgerRepository:
                           AND (c.opened_at AT TIME ZONE 'Asia/Shanghai')::date <= :last
                           AND coalesce((c.confirmed_at AT TIME ZONE 'Asia/Shanghai')::date,
                                        (c.closed_at AT TIME ZONE 'Asia/Shanghai')::date, DATE '9999-12-31')
-                              > c.identification_deadline"""
+                              > :last"""
                 ),
                 p,
             )

@@ -6,15 +6,18 @@ The run of one county and period is:
 1. ``screening_run_feed``: one pass over the county's feed records of the 12-month window,
    grouped by household (the window sums M, E, Dz, Ac, Id and the event flags), into a
    temporary table;
-2. one ``INSERT … SELECT`` that joins the registry's ``household_snapshot_v1`` to it, evaluates
-   every code and the lead decision with exact ``numeric`` comparisons (``I / n < line`` as
-   ``I < line × n``), ranks the new leads and writes them, routing households with an open case
-   or a monitored status to their case instead;
-3. one ``INSERT … SELECT`` for the lineage (``lead_evidence``: which feed records and batches
-   each code rests on).
+2. ``screening_run_eval``: one ``CREATE TEMP TABLE … AS`` that joins the registry's
+   ``household_snapshot_v1`` to it and evaluates every code and the lead decision with exact
+   ``numeric`` comparisons (``I / n < line`` as ``I < line × n``); it keeps only the households the
+   run records (≈ a tenth) and the counts;
+3. one ``INSERT … SELECT`` of the leads from it, ranked, with the figures behind each code,
+   routing households with an open case or a monitored status to their case instead;
+4. one ``INSERT … SELECT`` for the lineage (``lead_evidence``: which feed records and batches
+   each code rests on), and one for the income-drop claim leads.
 
 No row is brought into Python. The statements run in the job's transaction with a raised
-``work_mem`` so the aggregation and the sort of the leads stay in memory at a million households.
+``work_mem`` so the aggregations stay in memory at a million households; the small temporary
+tables are analysed so that the later statements get plans for their real size.
 """
 
 from __future__ import annotations
@@ -76,7 +79,11 @@ SELECT f.household_id,
  GROUP BY f.household_id
 """
 
+#: The evaluation of every household (rules.md §1.3) into a temporary table: the inputs, each code
+#: as a boolean, the lead decision and the routing; only the households the run records are kept
+#: (plus one row that carries the counts). A CREATE TABLE AS, so the write is a bulk one.
 EVALUATE_SQL = f"""
+CREATE TEMP TABLE screening_run_eval ON COMMIT DROP AS
 WITH t AS (
     SELECT CAST(:monitoring_line AS numeric)        AS line,
            CAST(:medical_warning_line AS numeric)   AS med,
@@ -87,10 +94,6 @@ WITH t AS (
            CAST(:income_drop_ratio AS numeric)      AS ratio,
            CAST(:illness_income_share AS numeric)   AS share,
            CAST(:employment_line_factor AS numeric) AS factor
-), open_case AS (
-    SELECT household_id, id AS case_id
-      FROM screening.monitoring_case
-     WHERE county_code = :county AND state IN ({_OPEN_STATES_SQL})
 ), hh AS (
     SELECT s.household_id, s.household_number, s.township_code, s.village_code, s.status,
            s.member_count AS n, s.labour_count AS labour, s.income_year,
@@ -102,13 +105,9 @@ WITH t AS (
       FROM {SNAPSHOT} s
       LEFT JOIN screening_run_feed f ON f.household_id = s.household_id
      WHERE s.county_code = :county
-), stats AS (
-    SELECT count(*)                                                  AS households,
-           count(*) FILTER (WHERE coalesce(n, 0) <= 0)               AS no_members,
-           count(*) FILTER (WHERE n > 0 AND i IS NULL)               AS no_income
-      FROM hh
 ), fired AS (
     SELECT hh.*, t.*,
+           hh.n > 0 AND hh.i IS NOT NULL                                                AS evaluated,
            hh.i - hh.m - hh.e - hh.dz - hh.ac - hh.idl                                  AS adj,
            hh.i < t.line * hh.n                                                         AS c_income_low,
            coalesce(hh.ip > 0 AND hh.ip - hh.i >= t.ratio * hh.ip, false)              AS c_income_drop,
@@ -121,134 +120,184 @@ WITH t AS (
            coalesce(hh.disability_grade <= 2, false)                                    AS c_disability,
            hh.labour = 0                                                                AS c_labour
       FROM hh CROSS JOIN t
-     WHERE hh.n > 0 AND hh.i IS NOT NULL
+    OFFSET 0  -- a fence: each flag is computed once per household, not once per use
 ), judged AS (
-    SELECT fired.*, oc.case_id,
+    SELECT fired.*, oc.id AS case_id,
            fired.adj < fired.line * fired.n OR fired.housing OR fired.water               AS is_lead,
-           oc.case_id IS NOT NULL OR fired.status IN ({_MONITORED_SQL})                  AS to_case,
-           array_remove(ARRAY[
-               CASE WHEN c_income_low THEN 'income_low' END,
-               CASE WHEN c_income_drop THEN 'income_drop' END,
-               CASE WHEN c_illness THEN 'illness' END,
-               CASE WHEN c_education THEN 'education' END,
-               CASE WHEN c_disaster THEN 'disaster' END,
-               CASE WHEN c_accident THEN 'accident' END,
-               CASE WHEN c_industry THEN 'industry_failure' END,
-               CASE WHEN c_employment THEN 'unstable_employment' END,
-               CASE WHEN c_disability THEN 'disability' END,
-               CASE WHEN c_labour THEN 'lack_of_labour' END,
-               CASE WHEN housing THEN 'housing' END,
-               CASE WHEN water THEN 'water' END], NULL)                                 AS codes
-      FROM fired LEFT JOIN open_case oc ON oc.household_id = fired.household_id
-), chosen AS (
-    SELECT judged.*,
-           CAST(floor(i * 100 / n) / 100 AS numeric(16, 2))   AS pc,
-           CAST(floor(adj * 100 / n) / 100 AS numeric(16, 2)) AS adj_pc
-      FROM judged
-     WHERE (NOT to_case AND is_lead) OR (to_case AND (is_lead OR cardinality(codes) > 0))
-), ins AS (
-    INSERT INTO screening.lead (
-        id, run_id, county_code, township_code, village_code, household_id, household_number, household_status,
-        members, labour_count, income_year, income, income_prev, window_total, adjusted_income, per_capita_income,
-        adjusted_per_capita, codes, figures, lead_basis, is_lead, suggested_type, insured_this_year, routing,
-        case_id, rank, township_rank)
-    SELECT gen_random_uuid(), CAST(:run_id AS uuid), CAST(:county AS varchar), township_code, village_code,
-           household_id, household_number, status, n, labour, income_year, i, ip, m + e + dz + ac + idl, adj, pc,
-           adj_pc, codes,
-           jsonb_strip_nulls(jsonb_build_object(
-               'income_low', CASE WHEN c_income_low THEN jsonb_build_object(
-                   'income', i::text, 'members', n, 'per_capita_income', pc::text, 'monitoring_line', line::text) END,
-               'income_drop', CASE WHEN c_income_drop THEN jsonb_build_object(
-                   'income', i::text, 'income_prev', ip::text, 'drop_ratio', trunc((ip - i) / ip, 4)::text,
-                   'income_drop_ratio', ratio::text) END,
-               'illness', CASE WHEN c_illness THEN jsonb_build_object(
-                   'medical_self_pay', m::text, 'medical_warning_line', med::text, 'income', i::text,
-                   'illness_income_share', share::text, 'income_share_amount', (share * i)::text,
-                   'by_warning_line', m >= med, 'by_income_share', m > 0 AND m >= share * i) END,
-               'education', CASE WHEN c_education THEN jsonb_build_object(
-                   'education_self_pay', e::text, 'education_warning_line', edu::text) END,
-               'disaster', CASE WHEN c_disaster THEN jsonb_build_object(
-                   'disaster_loss', dz::text, 'disaster_warning_line', dis::text) END,
-               'accident', CASE WHEN c_accident THEN jsonb_build_object(
-                   'accident_loss', ac::text, 'accident_warning_line', acc::text) END,
-               'industry_failure', CASE WHEN c_industry THEN jsonb_build_object(
-                   'industry_loss', idl::text, 'industry_warning_line', ind::text) END,
-               'unstable_employment', CASE WHEN c_employment THEN jsonb_build_object(
-                   'job_loss', true, 'income', i::text, 'members', n, 'per_capita_income', pc::text,
-                   'employment_line', (factor * line)::text) END,
-               'disability', CASE WHEN c_disability THEN
-                   jsonb_build_object('new_disability_grade', disability_grade) END,
-               'lack_of_labour', CASE WHEN c_labour THEN jsonb_build_object('labour_count', labour, 'members', n) END,
-               'housing', CASE WHEN housing THEN jsonb_build_object('housing_unsafe', true) END,
-               'water', CASE WHEN water THEN jsonb_build_object('water_unsafe', true) END,
-               'lead', jsonb_build_object(
-                   'adjusted_income', adj::text, 'members', n, 'adjusted_per_capita', adj_pc::text,
-                   'monitoring_line', line::text, 'window_total', (m + e + dz + ac + idl)::text))),
-           array_remove(ARRAY[
-               CASE WHEN adj < line * n THEN 'adjusted_income_below_line' END,
-               CASE WHEN housing THEN 'housing' END,
-               CASE WHEN water THEN 'water' END], NULL),
-           is_lead,
-           CASE WHEN is_lead THEN
-               CASE WHEN status = 'lifted_out' THEN 'unstable'
-                    WHEN i < line * n THEN 'marginal'
-                    ELSE 'sudden_hardship' END END,
-           insured,
-           CASE WHEN to_case THEN 'case_evidence' ELSE 'new_lead' END,
-           case_id,
-           CASE WHEN NOT to_case THEN
-               row_number() OVER (PARTITION BY to_case ORDER BY cardinality(codes) DESC, adj / n, household_id) END,
-           CASE WHEN NOT to_case THEN
-               row_number() OVER (PARTITION BY to_case, township_code
-                                  ORDER BY cardinality(codes) DESC, adj / n, household_id) END
-      FROM chosen
-    RETURNING routing, township_code, codes
+           oc.id IS NOT NULL OR fired.status IN ({_MONITORED_SQL})                       AS to_case,
+           c_income_low OR c_income_drop OR c_illness OR c_education OR c_disaster OR c_accident OR c_industry
+               OR c_employment OR c_disability OR c_labour OR housing OR water            AS any_code
+      FROM fired
+      LEFT JOIN screening.monitoring_case oc
+        ON oc.county_code = :county AND oc.household_id = fired.household_id AND oc.state IN ({_OPEN_STATES_SQL})
 )
-SELECT (SELECT households FROM stats)                                            AS households,
-       (SELECT no_members FROM stats)                                            AS no_members,
-       (SELECT no_income FROM stats)                                             AS no_income,
-       (SELECT count(*) FROM ins WHERE routing = 'new_lead')                     AS leads,
-       (SELECT count(*) FROM ins WHERE routing = 'case_evidence')                AS case_evidence,
-       (SELECT coalesce(jsonb_object_agg(township_code, c), '{{}}'::jsonb)
-          FROM (SELECT township_code, count(*) AS c FROM ins WHERE routing = 'new_lead'
-                 GROUP BY township_code) x)                                      AS by_township,
-       (SELECT coalesce(jsonb_object_agg(code, c), '{{}}'::jsonb)
-          FROM (SELECT code, count(*) AS c FROM ins, unnest(ins.codes) AS code
-                 WHERE routing = 'new_lead' GROUP BY code) y)                    AS by_code
+-- One row per household, but only the recorded ones carry their figures: the others are a few
+-- bytes each, there to be counted.
+SELECT chosen, evaluated, coalesce(n, 0) <= 0 AS no_members, coalesce(n, 0) > 0 AND i IS NULL AS no_income,
+       CASE WHEN chosen THEN gen_random_uuid() END AS lead_id,
+       CASE WHEN chosen THEN household_id END AS household_id,
+       CASE WHEN chosen THEN household_number END AS household_number,
+       CASE WHEN chosen THEN township_code END AS township_code,
+       CASE WHEN chosen THEN village_code END AS village_code,
+       CASE WHEN chosen THEN status END AS status,
+       CASE WHEN chosen THEN n END AS n,
+       CASE WHEN chosen THEN labour END AS labour,
+       CASE WHEN chosen THEN income_year END AS income_year,
+       CASE WHEN chosen THEN i END AS i,
+       CASE WHEN chosen THEN ip END AS ip,
+       CASE WHEN chosen THEN m END AS m,
+       CASE WHEN chosen THEN e END AS e,
+       CASE WHEN chosen THEN dz END AS dz,
+       CASE WHEN chosen THEN ac END AS ac,
+       CASE WHEN chosen THEN idl END AS idl,
+       CASE WHEN chosen THEN adj END AS adj,
+       CASE WHEN chosen THEN disability_grade END AS disability_grade,
+       CASE WHEN chosen THEN case_id END AS case_id,
+       chosen AND insured AS insured, chosen AND housing AS housing, chosen AND water AS water,
+       chosen AND is_lead AS is_lead, chosen AND to_case AS to_case,
+       chosen AND c_income_low AS c_income_low, chosen AND c_income_drop AS c_income_drop,
+       chosen AND c_illness AS c_illness, chosen AND c_education AS c_education,
+       chosen AND c_disaster AS c_disaster, chosen AND c_accident AS c_accident,
+       chosen AND c_industry AS c_industry, chosen AND c_employment AS c_employment,
+       chosen AND c_disability AS c_disability, chosen AND c_labour AS c_labour,
+       CASE WHEN chosen THEN CAST(floor(i * 100 / n) / 100 AS numeric(16, 2)) END        AS pc,
+       CASE WHEN chosen THEN CAST(floor(adj * 100 / n) / 100 AS numeric(16, 2)) END      AS adj_pc,
+       CASE WHEN chosen THEN array_remove(ARRAY[
+           CASE WHEN c_income_low THEN 'income_low' END,
+           CASE WHEN c_income_drop THEN 'income_drop' END,
+           CASE WHEN c_illness THEN 'illness' END,
+           CASE WHEN c_education THEN 'education' END,
+           CASE WHEN c_disaster THEN 'disaster' END,
+           CASE WHEN c_accident THEN 'accident' END,
+           CASE WHEN c_industry THEN 'industry_failure' END,
+           CASE WHEN c_employment THEN 'unstable_employment' END,
+           CASE WHEN c_disability THEN 'disability' END,
+           CASE WHEN c_labour THEN 'lack_of_labour' END,
+           CASE WHEN housing THEN 'housing' END,
+           CASE WHEN water THEN 'water' END], NULL) END                                   AS codes
+  FROM (SELECT judged.*,
+               evaluated AND ((NOT to_case AND is_lead) OR (to_case AND (is_lead OR any_code))) AS chosen
+          FROM judged
+        OFFSET 0) j  -- a fence: `chosen` is computed once per row, not once per use
+"""
+
+STATS_SQL = """
+SELECT (SELECT count(*) FROM screening_run_eval)                                       AS households,
+       (SELECT count(*) FROM screening_run_eval WHERE no_members)                      AS no_members,
+       (SELECT count(*) FROM screening_run_eval WHERE no_income)                       AS no_income,
+       (SELECT count(*) FROM screening_run_eval WHERE chosen AND NOT to_case)          AS leads,
+       (SELECT count(*) FROM screening_run_eval WHERE chosen AND to_case)              AS case_evidence,
+       (SELECT coalesce(jsonb_object_agg(township_code, c), '{}'::jsonb)
+          FROM (SELECT township_code, count(*) AS c FROM screening_run_eval
+                 WHERE chosen AND NOT to_case GROUP BY township_code) x)               AS by_township,
+       (SELECT coalesce(jsonb_object_agg(code, c), '{}'::jsonb)
+          FROM (SELECT code, count(*) AS c FROM screening_run_eval, unnest(codes) AS code
+                 WHERE chosen AND NOT to_case GROUP BY code) y)                        AS by_code
+"""
+
+INSERT_LEADS_SQL = """
+INSERT INTO screening.lead (
+    id, run_id, county_code, township_code, village_code, household_id, household_number, household_status,
+    members, labour_count, income_year, income, income_prev, window_total, adjusted_income, per_capita_income,
+    adjusted_per_capita, codes, figures, lead_basis, is_lead, suggested_type, insured_this_year, routing,
+    case_id, rank, township_rank)
+SELECT lead_id, CAST(:run_id AS uuid), CAST(:county AS varchar), township_code, village_code,
+       household_id, household_number, status, n, labour, income_year, i, ip, m + e + dz + ac + idl, adj, pc,
+       adj_pc, codes,
+       jsonb_strip_nulls(jsonb_build_object(
+           'income_low', CASE WHEN c_income_low THEN jsonb_build_object(
+               'income', i::text, 'members', n, 'per_capita_income', pc::text, 'monitoring_line', line::text) END,
+           'income_drop', CASE WHEN c_income_drop THEN jsonb_build_object(
+               'income', i::text, 'income_prev', ip::text, 'drop_ratio', trunc((ip - i) / ip, 4)::text,
+               'income_drop_ratio', ratio::text) END,
+           'illness', CASE WHEN c_illness THEN jsonb_build_object(
+               'medical_self_pay', m::text, 'medical_warning_line', med::text, 'income', i::text,
+               'illness_income_share', share::text, 'income_share_amount', (share * i)::text,
+               'by_warning_line', m >= med, 'by_income_share', m > 0 AND m >= share * i) END,
+           'education', CASE WHEN c_education THEN jsonb_build_object(
+               'education_self_pay', e::text, 'education_warning_line', edu::text) END,
+           'disaster', CASE WHEN c_disaster THEN jsonb_build_object(
+               'disaster_loss', dz::text, 'disaster_warning_line', dis::text) END,
+           'accident', CASE WHEN c_accident THEN jsonb_build_object(
+               'accident_loss', ac::text, 'accident_warning_line', acc::text) END,
+           'industry_failure', CASE WHEN c_industry THEN jsonb_build_object(
+               'industry_loss', idl::text, 'industry_warning_line', ind::text) END,
+           'unstable_employment', CASE WHEN c_employment THEN jsonb_build_object(
+               'job_loss', true, 'income', i::text, 'members', n, 'per_capita_income', pc::text,
+               'employment_line', (factor * line)::text) END,
+           'disability', CASE WHEN c_disability THEN
+               jsonb_build_object('new_disability_grade', disability_grade) END,
+           'lack_of_labour', CASE WHEN c_labour THEN jsonb_build_object('labour_count', labour, 'members', n) END,
+           'housing', CASE WHEN housing THEN jsonb_build_object('housing_unsafe', true) END,
+           'water', CASE WHEN water THEN jsonb_build_object('water_unsafe', true) END,
+           'lead', jsonb_build_object(
+               'adjusted_income', adj::text, 'members', n, 'adjusted_per_capita', adj_pc::text,
+               'monitoring_line', line::text, 'window_total', (m + e + dz + ac + idl)::text))),
+       array_remove(ARRAY[
+           CASE WHEN adj < line * n THEN 'adjusted_income_below_line' END,
+           CASE WHEN housing THEN 'housing' END,
+           CASE WHEN water THEN 'water' END], NULL),
+       is_lead,
+       CASE WHEN is_lead THEN
+           CASE WHEN status = 'lifted_out' THEN 'unstable'
+                WHEN i < line * n THEN 'marginal'
+                ELSE 'sudden_hardship' END END,
+       insured,
+       CASE WHEN to_case THEN 'case_evidence' ELSE 'new_lead' END,
+       case_id,
+       CASE WHEN NOT to_case THEN
+           row_number() OVER (PARTITION BY to_case ORDER BY cardinality(codes) DESC, adj / n, household_id) END,
+       CASE WHEN NOT to_case THEN
+           row_number() OVER (PARTITION BY to_case, township_code
+                              ORDER BY cardinality(codes) DESC, adj / n, household_id) END
+  FROM screening_run_eval,
+       (SELECT CAST(:monitoring_line AS numeric) AS line, CAST(:medical_warning_line AS numeric) AS med,
+               CAST(:education_warning_line AS numeric) AS edu, CAST(:disaster_warning_line AS numeric) AS dis,
+               CAST(:accident_warning_line AS numeric) AS acc, CAST(:industry_warning_line AS numeric) AS ind,
+               CAST(:income_drop_ratio AS numeric) AS ratio, CAST(:illness_income_share AS numeric) AS share,
+               CAST(:employment_line_factor AS numeric) AS factor) t
+ WHERE chosen
 """
 
 EVIDENCE_SQL = f"""
 INSERT INTO screening.lead_evidence (lead_id, county_code, code, feed_record_id, batch_id)
-SELECT l.id, l.county_code, k.code, f.id, f.batch_id
-  FROM screening.lead l
-  JOIN {_CODE_KINDS_SQL} ON k.code = ANY (l.codes)
+SELECT e.lead_id, f.county_code, k.code, f.id, f.batch_id
+  FROM screening_run_eval e
+  JOIN {_CODE_KINDS_SQL} ON k.code = ANY (e.codes)
   JOIN screening.feed_record f
-    ON f.county_code = l.county_code AND f.household_id = l.household_id AND f.kind = k.kind
+    ON f.county_code = :county AND f.household_id = e.household_id AND f.kind = k.kind
    AND f.event_date BETWEEN :window_start AND :window_end
- WHERE l.run_id = :run_id
+ WHERE e.chosen
    AND (k.code <> 'disability' OR f.grade <= 2)
 """
 
+#: Income-drop claim leads: the households of this run with the code, insured in the period's year,
+#: that have had none this year. Both rows come from one materialised set (no join back to what was
+#: inserted); runs of a county are serialised, so the NOT EXISTS is the dedup, the index the guard.
 INCOME_DROP_CLAIMS_SQL = """
-WITH c AS (
-    SELECT l.household_id, l.village_code, l.county_code
-      FROM screening.lead l
-     WHERE l.run_id = :run_id AND l.insured_this_year AND 'income_drop' = ANY (l.codes)
-), ins AS (
+WITH c AS MATERIALIZED (
+    SELECT e.household_id, e.village_code, CAST(:county AS varchar) AS county_code,
+           'run:' || CAST(:run_id AS text) || ':' || e.household_id AS source_record_id,
+           gen_random_uuid() AS message_id
+      FROM screening_run_eval e
+     WHERE e.chosen AND e.insured AND e.c_income_drop
+       AND NOT EXISTS (SELECT 1 FROM screening.claim_lead cl
+                        WHERE cl.county_code = :county AND cl.household_id = e.household_id
+                          AND cl.category = 'income_drop' AND cl.incident_year = CAST(:year AS integer))
+), claim AS (
     INSERT INTO screening.claim_lead (id, county_code, source, source_record_id, household_id, category,
                                       incident_year, run_id, outbox_message_id)
-    SELECT gen_random_uuid(), c.county_code, 'screening_run', 'run:' || CAST(:run_id AS text) || ':' || c.household_id,
-           c.household_id, 'income_drop', CAST(:year AS integer), CAST(:run_id AS uuid), gen_random_uuid()
+    SELECT gen_random_uuid(), c.county_code, 'screening_run', c.source_record_id, c.household_id, 'income_drop',
+           CAST(:year AS integer), CAST(:run_id AS uuid), c.message_id
       FROM c
     ON CONFLICT DO NOTHING
-    RETURNING household_id, outbox_message_id, source_record_id
 )
 INSERT INTO screening.outbox_message (id, target, method, path, body, idempotency_key, ordering_key, county_code,
                                       request_id)
-SELECT i.outbox_message_id, 'claims', 'POST', '/v1/claims/leads',
+SELECT c.message_id, 'claims', 'POST', '/v1/claims/leads',
        jsonb_build_object(
            'source', 'screening_run',
-           'source_record_id', i.source_record_id,
+           'source_record_id', c.source_record_id,
            'household_id', c.household_id,
            'member_id', NULL,
            'county_code', c.county_code,
@@ -258,8 +307,8 @@ SELECT i.outbox_message_id, 'claims', 'POST', '/v1/claims/leads',
            'reported_date', CAST(:today AS date),
            'expense', '{}'::jsonb,
            'evidence', jsonb_build_object('run_id', CAST(:run_id AS uuid), 'kind', 'income_drop')),
-       'claim-lead:' || c.county_code || ':' || i.source_record_id, NULL, c.county_code, CAST(:request_id AS varchar)
-  FROM ins i JOIN c ON c.household_id = i.household_id
+       'claim-lead:' || c.county_code || ':' || c.source_record_id, NULL, c.county_code, CAST(:request_id AS varchar)
+  FROM c
 """
 
 
@@ -348,18 +397,16 @@ class RunRepository:
         await self.session.execute(text(f"SET LOCAL work_mem = '{work_mem}'"))
 
     async def build_feed_window(self, county_code: str, window_start: date, window_end: date) -> None:
-        await self.session.execute(text("DROP TABLE IF EXISTS pg_temp.screening_run_feed"))
+        await self.drop_work_tables()
         await self.session.execute(
             text(FEED_WINDOW_SQL),
             {"county": county_code, "window_start": window_start, "window_end": window_end},
         )
         await self.session.execute(text("ANALYZE pg_temp.screening_run_feed"))
 
-    async def evaluate(self, run_id: uuid.UUID, county_code: str, year: int, t: Thresholds) -> RowMapping:
-        params: dict[str, Any] = {
-            "run_id": run_id,
-            "county": county_code,
-            "year": year,
+    @staticmethod
+    def _threshold_params(t: Thresholds) -> dict[str, Any]:
+        return {
             "monitoring_line": t.monitoring_line,
             "medical_warning_line": t.medical_warning_line,
             "education_warning_line": t.education_warning_line,
@@ -370,25 +417,38 @@ class RunRepository:
             "illness_income_share": t.illness_income_share,
             "employment_line_factor": t.employment_line_factor,
         }
-        return (await self.session.execute(text(EVALUATE_SQL), params)).mappings().one()
 
-    async def record_evidence(self, run_id: uuid.UUID, window_start: date, window_end: date) -> int:
+    async def evaluate(self, county_code: str, year: int, t: Thresholds) -> None:
+        params = {"county": county_code, "year": year, **self._threshold_params(t)}
+        await self.session.execute(text(EVALUATE_SQL), params)
+        await self.session.execute(text("ANALYZE pg_temp.screening_run_eval"))
+
+    async def write_leads(self, run_id: uuid.UUID, county_code: str, t: Thresholds) -> RowMapping:
+        params = {"run_id": run_id, "county": county_code, **self._threshold_params(t)}
+        await self.session.execute(text(INSERT_LEADS_SQL), params)
+        return (await self.session.execute(text(STATS_SQL))).mappings().one()
+
+    async def record_evidence(self, county_code: str, window_start: date, window_end: date) -> int:
         result = await self.session.execute(
-            text(EVIDENCE_SQL), {"run_id": run_id, "window_start": window_start, "window_end": window_end}
+            text(EVIDENCE_SQL), {"county": county_code, "window_start": window_start, "window_end": window_end}
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def drop_feed_window(self) -> None:
-        await self.session.execute(text("DROP TABLE IF EXISTS pg_temp.screening_run_feed"))
-
     async def enqueue_income_drop_claims(
-        self, run_id: uuid.UUID, year: int, window_end: date, today: date, request_id: str | None
+        self, run_id: uuid.UUID, county_code: str, year: int, window_end: date, today: date, request_id: str | None
     ) -> int:
         result = await self.session.execute(
             text(INCOME_DROP_CLAIMS_SQL),
-            {"run_id": run_id, "year": year, "window_end": window_end, "today": today, "request_id": request_id},
+            {"run_id": str(run_id), "county": county_code, "year": year, "window_end": window_end, "today": today,
+             "request_id": request_id},
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def drop_work_tables(self) -> None:
+        # ON COMMIT DROP ends them with the run's transaction; dropped here too for a caller whose
+        # commit only releases a savepoint
+        await self.session.execute(text("DROP TABLE IF EXISTS pg_temp.screening_run_eval"))
+        await self.session.execute(text("DROP TABLE IF EXISTS pg_temp.screening_run_feed"))
 
     # --- leads -----------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from shared.metrics import JOB_DURATION, JOB_ROWS
 log = get_logger("fangpin.screening.runs")
 
 JOB_KIND = "run"
-STEPS = ("rematch_feeds", "feed_window", "evaluate", "evidence", "claim_leads", "finish")
+STEPS = ("rematch_feeds", "feed_window", "evaluate", "evidence", "claim_leads", "finish")  # the CLI bar has 6
 
 Progress = Callable[[int, int, str], Awaitable[None]]
 
@@ -258,19 +258,24 @@ async def execute_run(
         await step_done(0)
         await repo.build_feed_window(county, window_start, window_end)
         await step_done(1)
-        stats = await repo.evaluate(run_id, county, year, thresholds)
+        await repo.evaluate(county, year, thresholds)
+        evaluated_at = time.perf_counter()
+        stats = await repo.write_leads(run_id, county, thresholds)
+        timings["write_leads"] = round(time.perf_counter() - evaluated_at, 3)
         await step_done(2)
-        evidence = await repo.record_evidence(run_id, window_start, window_end)
-        await repo.drop_feed_window()
+        evidence = await repo.record_evidence(county, window_start, window_end)
         await step_done(3)
-        claims = await repo.enqueue_income_drop_claims(run_id, year, window_end, ctx.today(), request_id_var.get())
+        claims = await repo.enqueue_income_drop_claims(
+            run_id, county, year, window_end, ctx.today(), request_id_var.get()
+        )
+        await repo.drop_work_tables()
         await step_done(4)
         superseded = await repo.supersede(county, period, run_id, ctx.now())
-        households = int(stats["households"])
+        households = int(stats["households"] or 0)
         result = {
             "households": households,
-            "evaluated": households - int(stats["no_members"]) - int(stats["no_income"]),
-            "not_evaluated": {"no_members": int(stats["no_members"]), "no_income": int(stats["no_income"])},
+            "evaluated": households - int(stats["no_members"] or 0) - int(stats["no_income"] or 0),
+            "not_evaluated": {"no_members": int(stats["no_members"] or 0), "no_income": int(stats["no_income"] or 0)},
             "leads": int(stats["leads"]),
             "case_evidence": int(stats["case_evidence"]),
             "leads_by_township": stats["by_township"],
