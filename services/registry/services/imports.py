@@ -355,7 +355,7 @@ class ImportService:
                     )
                     return
                 keep = [p for p, row in enumerate(rows) if row.row_number not in rejected]
-                await repo.update_import_job(job_id, {"phase": "writing"})
+                await self._update(job_id, phase="writing")  # its own short transaction: visible now
                 mark, cpu_mark = time.perf_counter(), time.process_time()
                 written = await bulk.write(
                     repo, [rows[p] for p in keep], [indexes[p] for p in keep], pii=self.pii, job_id=job_id,
