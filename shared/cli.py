@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -24,11 +25,19 @@ DEMO_COUNTY = "410602"
 
 
 def _database_url() -> str:
+    """FANGPIN_DATABASE_URL, or the embedded database that `fangpin up` is running from `.fangpin/`."""
     url = os.environ.get("FANGPIN_DATABASE_URL", "")
-    if not url:
-        typer.echo("FANGPIN_DATABASE_URL is not set (fangpin up starts an embedded database for you)", err=True)
-        raise typer.Exit(2)
-    return url
+    if url:
+        return url
+    from shared.embedded_pg import EmbeddedPostgres
+    from shared.local import home
+
+    local = EmbeddedPostgres(home() / "pgdata")
+    if local.state_file.exists() and local.running():
+        local.port = json.loads(local.state_file.read_text())["port"]
+        return local.url("fangpin")
+    typer.echo("FANGPIN_DATABASE_URL is not set and no `fangpin up` database is running here", err=True)
+    raise typer.Exit(2)
 
 
 def _local_env() -> None:

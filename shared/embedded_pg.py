@@ -52,7 +52,8 @@ class EmbeddedPostgres:
         self.log_file = self.data_dir.parent / f"{self.data_dir.name}.log"
         self.port = port
         self.durable = durable
-        self._run_as: str | None = None
+        # PostgreSQL refuses to run as root: its tools run as `pgserver` then (see _prepare_user)
+        self._run_as: str | None = SYSTEM_USER if os.name == "posix" and os.geteuid() == 0 else None
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -67,7 +68,6 @@ class EmbeddedPostgres:
             shutil.chown(self.data_dir, SYSTEM_USER, SYSTEM_USER)
             if self.log_file.exists():
                 shutil.chown(self.log_file, SYSTEM_USER, SYSTEM_USER)
-            self._run_as = SYSTEM_USER
 
     def _pg(self, tool: str, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
