@@ -263,12 +263,20 @@ async def write(
         plan = await asyncio.to_thread(
             plan_records, rows, indexes, pii=pii, job_id=job_id, history=history, extra_incomes=extra_incomes
         )
+        return await write_plan(repo, plan)
+
+
+async def write_plan(repo: RegistryRepository, plan: BulkPlan) -> BulkSummary:
+    """COPY a planned bulk write (see `write`)."""
+    if not plan.rows:
+        return BulkSummary()
+    with collector_paused():
         await repo.copy_records("household", HOUSEHOLD_COLUMNS, plan.households)
         await repo.copy_records("member", MEMBER_COLUMNS, plan.members())
         if plan.incomes:
             await repo.copy_records("income", INCOME_COLUMNS, plan.incomes)
         await repo.copy_records("household_history", HISTORY_COLUMNS, plan.history)
-    return BulkSummary(len(plan.households), len(rows), plan.households_without_head)
+    return BulkSummary(len(plan.households), len(plan.rows), plan.households_without_head)
 
 
 def group_by_household(rows: Sequence[MemberRow]) -> dict[str, list[int]]:

@@ -330,6 +330,7 @@ class ImportService:
         history = bulk.HistoryContext(
             actor=self.principal, request_id=request_id_var.get(), reason=f"import {job_id}", on=day
         )
+        planning: asyncio.Future[bulk.BulkPlan] | None = None
         try:
             async with self.sessionmaker() as session:
                 repo = RegistryRepository(session)
@@ -338,6 +339,14 @@ class ImportService:
                 groups = bulk.group_by_household(rows)
                 db_errors, rejected = await self._check_households(repo, rows, groups)
                 indexes = await indexing
+                if not (mode == "all_or_nothing" and (result.errors or extra or db_errors)):
+                    # Plan the writes (ids, households, history; worker thread) while the database
+                    # checks the people; rarely, a person is active elsewhere and it is planned again.
+                    candidates = [p for p, row in enumerate(rows) if row.row_number not in rejected]
+                    planning = asyncio.ensure_future(asyncio.to_thread(
+                        bulk.plan_records, [rows[p] for p in candidates], [indexes[p] for p in candidates],
+                        pii=self.pii, job_id=job_id, history=history,
+                    ))
                 people_errors, people_rejected = await self._check_people(repo, rows, indexes, rejected)
                 timings["check"] = time.perf_counter() - mark
                 cpu["check"] = time.process_time() - cpu_mark
@@ -354,13 +363,16 @@ class ImportService:
                         errors, total=result.total_rows, rejected=len(rejected_rows),
                     )
                     return
-                keep = [p for p, row in enumerate(rows) if row.row_number not in rejected]
                 await self._update(job_id, phase="writing")  # its own short transaction: visible now
                 mark, cpu_mark = time.perf_counter(), time.process_time()
-                written = await bulk.write(
-                    repo, [rows[p] for p in keep], [indexes[p] for p in keep], pii=self.pii, job_id=job_id,
-                    history=history,
-                )
+                plan = await planning if planning is not None else None
+                if plan is None or people_rejected:
+                    keep = [p for p, row in enumerate(rows) if row.row_number not in rejected]
+                    plan = await asyncio.to_thread(
+                        bulk.plan_records, [rows[p] for p in keep], [indexes[p] for p in keep], pii=self.pii,
+                        job_id=job_id, history=history,
+                    )
+                written = await bulk.write_plan(repo, plan)
                 timings["write"] = time.perf_counter() - mark
                 cpu["write"] = time.process_time() - cpu_mark
                 await self._write_errors(repo, job_id, errors)
@@ -389,8 +401,9 @@ class ImportService:
                 timings["commit"] = time.perf_counter() - mark
                 cpu["commit"] = time.process_time() - cpu_mark
         finally:
-            if not indexing.done():
-                await asyncio.wait([indexing])
+            for future in (indexing, planning):
+                if future is not None and not future.done():
+                    await asyncio.wait([future])
         JOB_ROWS.labels(SERVICE, "import", "imported").inc(summary.imported_members)
         JOB_ROWS.labels(SERVICE, "import", "rejected").inc(summary.rejected_rows)
         log.info("registry.import.succeeded", job_id=str(job_id), households=summary.imported_households,
