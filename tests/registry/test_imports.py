@@ -332,3 +332,19 @@ async def test_background_job_is_committed_first_then_done_in_its_own_transactio
     finally:
         if response.status_code == 202:
             await _clean_import(committed_url, response.json()["id"])
+
+
+async def test_jobs_whose_process_died_are_marked_failed(session: AsyncSession) -> None:
+    from services.registry.db.repository import RegistryRepository
+
+    stale, fresh = uuid.uuid4(), uuid.uuid4()
+    for job_id, age in ((stale, "1 hour"), (fresh, "1 second")):
+        await session.execute(text(
+            "INSERT INTO registry.import_job (id, status, mode, format, file_sha256, file_bytes, scope_region, "
+            f"created_by, heartbeat_at) VALUES (:id, 'running', 'valid_rows', 'csv', 'x', 1, '410602', 't', "
+            f"now() - interval '{age}')"
+        ), {"id": job_id})
+    assert await RegistryRepository(session).fail_stale_jobs(older_than_seconds=600, message="interrupted") >= 1
+    statuses = dict((await session.execute(text(
+        "SELECT id, status FROM registry.import_job WHERE id IN (:a, :b)"), {"a": stale, "b": fresh})).all())
+    assert statuses == {stale: "failed", fresh: "running"}
