@@ -17,6 +17,7 @@ from fastapi import FastAPI, Header, Response
 
 from shared.embedded_pg import EmbeddedPostgres, bin_dir, free_port
 from shared.migrate import upgrade
+from tests.support.database import migrated_database
 from tests.support.processes import ServiceProcess
 from tests.support.stub_server import serve_in_thread
 from tests.support.tokens import auth, service_env
@@ -125,16 +126,22 @@ class SlowReceiver:
 
 
 @pytest.fixture
-def outbox_message(e2e_database_url: str) -> Iterator[uuid.UUID]:
+def outbox_database(pg_server: str) -> Iterator[str]:
+    """A database of its own: other e2e tests leave messages in the shared one's outbox."""
+    with migrated_database(pg_server, "outbox") as url:
+        yield url
+
+
+@pytest.fixture
+def outbox_message(outbox_database: str) -> uuid.UUID:
     message_id = uuid.uuid4()
     asyncio.run(_sql(
-        e2e_database_url,
+        outbox_database,
         "INSERT INTO screening.outbox_message (id, target, method, path, body, idempotency_key) "
         "VALUES ($1, 'claims', 'POST', '/v1/claims/leads', '{\"n\": 1}', $2)",
         message_id, f"lead:{message_id}",
     ))
-    yield message_id
-    asyncio.run(_sql(e2e_database_url, "DELETE FROM screening.outbox_message WHERE id = $1", message_id))
+    return message_id
 
 
 def _status(url: str, message_id: uuid.UUID) -> asyncpg.Record:
@@ -143,8 +150,9 @@ def _status(url: str, message_id: uuid.UUID) -> asyncpg.Record:
 
 
 def test_outbox_keeps_messages_across_shutdown_and_delivers_once(
-    e2e_database_url: str, outbox_message: uuid.UUID, tmp_path: Path
+    outbox_database: str, outbox_message: uuid.UUID, tmp_path: Path
 ) -> None:
+    e2e_database_url = outbox_database
     claims_port = free_port()
     env = {**service_env(e2e_database_url), "FANGPIN_CLAIMS_URL": f"http://127.0.0.1:{claims_port}",
            "FANGPIN_OUTBOX_POLL_SECONDS": "0.1", "FANGPIN_OUTBOX_MAX_BACKOFF_SECONDS": "0.5"}
