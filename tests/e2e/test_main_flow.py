@@ -143,3 +143,21 @@ def test_a_hospital_bill_becomes_one_claim_with_the_registry_facts(services: dic
         other = auth("village_cadre", "410602100201")
         listed = ok(claims.get("/v1/claims", params={"household_id": household["id"]}, headers=other))
         assert listed["items"] == []
+
+
+def test_metrics_show_endpoints_jobs_and_the_outbox_after_that_traffic(services: dict[str, ServiceProcess]) -> None:
+    """Runs after the flow above (same processes): what an operator's Prometheus would scrape."""
+    scraped = {name: httpx.get(f"{proc.url}/metrics", timeout=10).text for name, proc in services.items()}
+    registry, screening, claims = scraped["registry"], scraped["screening"], scraped["claims"]
+    # per endpoint: route templates, never raw ids
+    assert 'fangpin_http_requests_total{method="POST",route="/v1/households",service="registry",status="201"}' \
+        in registry
+    assert 'route="/v1/feeds/{department}/batches",service="screening",status="202"' in screening
+    assert 'fangpin_http_request_duration_seconds_bucket{le="0.1",method="GET",route="/v1/claims"' in claims
+    # per job: the feed batches, with their rows
+    assert 'fangpin_job_duration_seconds_count{job="feed_batch",service="screening"} 2.0' in screening
+    assert 'fangpin_job_rows_total{job="feed_batch",outcome="matched",service="screening"}' in screening
+    # the outbox: the claim lead went to claims; nothing left waiting
+    assert 'fangpin_outbox_delivered_total{service="screening",target="claims"} 1.0' in screening
+    assert 'fangpin_outbox_pending{service="screening"} 0.0' in screening
+    assert "fangpin_outbox_delivery_failures_total" in screening
