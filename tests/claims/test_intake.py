@@ -290,3 +290,17 @@ async def test_service_refresh_is_a_no_op_for_ready_claims(
     async with app.state.sessionmaker() as session:
         assert await ClaimService(session, Runtime.from_app(app)).refresh_facts(uuid.UUID(claim["id"])) is True
     assert registry.fact_calls == 1
+
+
+async def test_names_are_masked_for_readers_who_do_not_work_the_claim(
+    claims_client: httpx.AsyncClient, registry: FakeRegistry
+) -> None:
+    household = registry.add_household(insured_years=[2026])
+    created = await apply(claims_client, household, **E1_EXPENSE)
+    assert created.status_code == 201, created.text
+    claim_id = created.json()["id"]
+    worker = (await claims_client.get(f"/v1/claims/{claim_id}", headers=auth("county_officer"))).json()
+    assert [m["name"] for m in worker["household_facts"]["members"]][:2] == ["张三丰", "李四"]
+    audit_view = (await claims_client.get(f"/v1/claims/{claim_id}", headers=auth("auditor"))).json()
+    assert [m["name"] for m in audit_view["household_facts"]["members"]][:2] == ["张**", "李*"]
+    assert all("********" in m["national_id_masked"] for m in audit_view["household_facts"]["members"])

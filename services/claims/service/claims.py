@@ -55,7 +55,7 @@ from services.claims.schemas import (
 )
 from services.claims.service.common import Idempotency, Runtime, field_errors, idempotent, write_audit
 from services.claims.service.schemes import stored_scheme
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.contracts.claims import ClaimLead, ClaimLeadAccepted
 from shared.contracts.registry import HouseholdFacts as RegistryFacts
 from shared.errors import (
@@ -68,6 +68,7 @@ from shared.errors import (
 )
 from shared.logging import get_logger
 from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pii import mask_name
 
 log = get_logger("fangpin.claims")
 
@@ -156,6 +157,20 @@ def workflow_actions(principal: Principal, state: str, village_code: str) -> lis
     return sorted(actions)
 
 
+# Roles that work a claim need the family's names; anyone else reading it (an auditor) sees
+# them masked, the way the public notice shows them. ID numbers are masked for everyone.
+_NAME_ROLES = frozenset(
+    {Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER, Role.INSURER_ADJUSTER, Role.SERVICE, Role.ADMIN}
+)
+
+
+def _facts_for(principal: Principal, facts: dict[str, Any] | None) -> dict[str, Any] | None:
+    if facts is None or principal.has_any(*_NAME_ROLES):
+        return facts
+    members = [{**m, "name": mask_name(m.get("name"))} for m in facts.get("members", [])]
+    return {**facts, "members": members}
+
+
 def claim_read(row: Mapping[Any, Any], principal: Principal) -> ClaimRead:
     a = (
         AssessmentSummary(
@@ -197,7 +212,7 @@ def claim_read(row: Mapping[Any, Any], principal: Principal) -> ClaimRead:
         reported_date=row["reported_date"],
         expense=row["expense"],
         facts_status=row["facts_status"],
-        household_facts=row["household_facts"],
+        household_facts=_facts_for(principal, row["household_facts"]),
         rejection_code=row["rejection_code"],
         assessment=a,
         notice_id=row.get("notice_id"),
