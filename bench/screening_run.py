@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -28,11 +29,13 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shared.auth import Role, mint_token  # noqa: E402
+from shared.migrate import upgrade  # noqa: E402
 from tests.support.database import migrated_database, postgres_server  # noqa: E402
 from tests.support.processes import service_processes  # noqa: E402
 from tests.support.tokens import JWT_SECRET, service_env  # noqa: E402
@@ -56,11 +59,19 @@ KINDS = [
     ("dibao_change", "civil_affairs", 114),
 ]
 
+#: The floor: one aggregate reading every input the rules need (the snapshot's members, labour,
+#: income and previous income; the feed window per household), and nothing else.
 FLOOR_SQL = f"""
 SELECT count(*) AS households,
-       count(*) FILTER (WHERE s.annual_net_income - coalesce(f.total, 0) < 6000 * s.member_count) AS below
+       count(*) FILTER (WHERE s.annual_net_income - coalesce(f.total, 0) < 6000 * s.member_count) AS below,
+       count(*) FILTER (WHERE s.previous_annual_net_income > s.annual_net_income) AS dropped,
+       count(*) FILTER (WHERE s.labour_count = 0) AS no_labour,
+       count(*) FILTER (WHERE f.unsafe) AS unsafe,
+       sum(f.medical) AS medical
   FROM registry.household_snapshot_v1 s
-  LEFT JOIN (SELECT household_id, sum(amount) AS total
+  LEFT JOIN (SELECT household_id, sum(amount) AS total,
+                    sum(amount) FILTER (WHERE kind = 'medical_expense') AS medical,
+                    bool_or(kind IN ('housing_unsafe', 'water_unsafe')) AS unsafe
                FROM screening.feed_record
               WHERE county_code = '{COUNTY}' AND household_id IS NOT NULL
                 AND event_date BETWEEN '{WINDOW[0]}' AND '{WINDOW[1]}'
@@ -190,13 +201,43 @@ async def generate(url: str, households: int, feeds: int) -> dict[str, float]:
     return seconds
 
 
-async def floor(url: str, work_mem: str) -> tuple[float, Any]:
+async def has_data(url: str) -> bool:
+    conn = await asyncpg.connect(url)
+    try:
+        query = f"SELECT EXISTS (SELECT 1 FROM registry.household WHERE county_code = '{COUNTY}')"
+        return bool(await conn.fetchval(query))
+    finally:
+        await conn.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.user + times.system)
+
+
+async def service_backends(url: str) -> dict[int, float]:
+    """CPU seconds so far of each database backend serving the screening service."""
+    conn = await asyncpg.connect(url)
+    try:
+        pids = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE application_name = 'fangpin-screening'")
+    finally:
+        await conn.close()
+    return {row["pid"]: cpu_seconds(row["pid"]) for row in pids}
+
+
+async def floor(url: str, work_mem: str) -> tuple[float, float, Any]:
+    """(wall seconds, database CPU seconds, the row) of the floor query."""
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(f"SET work_mem = '{work_mem}'")
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
+        cpu = cpu_seconds(backend)
         started = time.perf_counter()
         row = await conn.fetchrow(FLOOR_SQL)
-        return time.perf_counter() - started, row
+        return time.perf_counter() - started, cpu_seconds(backend) - cpu, row
     finally:
         await conn.close()
 
@@ -223,20 +264,29 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=1_000_000)
     parser.add_argument("--feeds", type=int, default=5_000_000)
     parser.add_argument("--work-mem", default="256MB", help="FANGPIN_SCREENING_RUN_WORK_MEM, and the floor's")
+    parser.add_argument("--repeat", type=int, default=3, help="runs and floors, alternating; medians reported")
+    parser.add_argument("--database-url", help="use this database (migrated here; data generated if it has none)")
     args = parser.parse_args()
 
     print(f"machine: {machine_facts()}")
     with ExitStack() as stack:
-        server = stack.enter_context(postgres_server())
-        url = stack.enter_context(migrated_database(server, "bench_screening"))
+        if args.database_url:
+            url = args.database_url
+            upgrade(url)
+        else:
+            server = stack.enter_context(postgres_server())
+            url = stack.enter_context(migrated_database(server, "bench_screening"))
         print(f"PostgreSQL: {asyncio.run(server_facts(url))}")
-        print(f"generating {args.households:,} households, {args.households * 3:,} members, "
-              f"{args.households * 2:,} income years, {args.feeds:,} feed records:", flush=True)
-        started = time.perf_counter()
-        asyncio.run(generate(url, args.households, args.feeds))
-        print(f"generated in {time.perf_counter() - started:.0f}s", flush=True)
+        if asyncio.run(has_data(url)):
+            print("using the data already there", flush=True)
+        else:
+            print(f"generating {args.households:,} households, {args.households * 3:,} members, "
+                  f"{args.households * 2:,} income years, {args.feeds:,} feed records:", flush=True)
+            started = time.perf_counter()
+            asyncio.run(generate(url, args.households, args.feeds))
+            print(f"generated in {time.perf_counter() - started:.0f}s", flush=True)
 
-        warm, _ = asyncio.run(floor(url, args.work_mem))  # both measured with warm caches
+        warm, _, _ = asyncio.run(floor(url, args.work_mem))  # every measurement with warm caches
         print(f"floor (warm-up): {warm:.2f}s", flush=True)
 
         env = service_env(url)
@@ -250,34 +300,55 @@ def main() -> None:
         baseline = peak_rss_mb(service.proc.pid)
         token = mint_token(JWT_SECRET, sub="bench:county_officer", roles=[Role.COUNTY_OFFICER], region=COUNTY)
         headers = {"Authorization": f"Bearer {token}"}
+        runs: list[float] = []
+        floors: list[float] = []
+        run_cpus: list[float] = []
+        floor_cpus: list[float] = []
+        first_claims = 0
         with httpx.Client(base_url=service.url, timeout=600) as client:
-            t0 = time.perf_counter()
-            response = client.post("/v1/runs", json={"county_code": COUNTY, "period": PERIOD}, headers=headers)
-            if response.status_code != 202:
-                print(response.status_code, response.text[:2000])
-                raise SystemExit(1)
-            location = response.headers["Location"]
-            while True:
-                job = client.get(location, headers=headers).json()
-                if job["status"] not in ("queued", "running"):
-                    break
-                time.sleep(0.05)
-            elapsed = time.perf_counter() - t0
+            for attempt in range(1, args.repeat + 1):
+                load = os.getloadavg()[0]
+                before = asyncio.run(service_backends(url))
+                t0 = time.perf_counter()
+                response = client.post("/v1/runs", json={"county_code": COUNTY, "period": PERIOD}, headers=headers)
+                if response.status_code != 202:
+                    print(response.status_code, response.text[:2000])
+                    raise SystemExit(1)
+                location = response.headers["Location"]
+                while True:
+                    job = client.get(location, headers=headers).json()
+                    if job["status"] not in ("queued", "running"):
+                        break
+                    time.sleep(0.05)
+                elapsed = time.perf_counter() - t0
+                after = asyncio.run(service_backends(url))
+                run_cpus.append(sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items()))
+                if job["status"] != "succeeded":
+                    print(f"run failed: {job['errors']}\n{service.logs()[-3000:]}")
+                    raise SystemExit(1)
+                result = job["result"]
+                first_claims = first_claims or result["claim_leads"]
+                runs.append(elapsed)
+                print(f"run {attempt} (version {job['version']}, load {load:.2f}): {elapsed:.2f}s from POST to "
+                      f"succeeded, database CPU {run_cpus[-1]:.2f}s; job {result['seconds']['total']:.2f}s = "
+                      + ", ".join(f"{k} {v:.2f}" for k, v in result["seconds"].items() if k != "total"), flush=True)
+                load = os.getloadavg()[0]
+                floor_seconds, floor_cpu, row = asyncio.run(floor(url, args.work_mem))
+                floors.append(floor_seconds)
+                floor_cpus.append(floor_cpu)
+                print(f"floor {attempt} (load {load:.2f}): {floor_seconds:.2f}s, database CPU {floor_cpu:.2f}s",
+                      flush=True)
         peak = peak_rss_mb(service.proc.pid)
-        if job["status"] != "succeeded":
-            print(f"run failed: {job['errors']}\n{service.logs()[-3000:]}")
-            raise SystemExit(1)
-        result = job["result"]
-
-        floor_seconds, row = asyncio.run(floor(url, args.work_mem))
-        print(f"run: {elapsed:.2f}s from POST to succeeded (job's own total {result['seconds']['total']:.2f}s: "
-              + ", ".join(f"{k} {v:.2f}s" for k, v in result["seconds"].items() if k != "total") + ")")
-        print(f"  {result['households']:,} households ({result['evaluated']:,} evaluated), "
-              f"{result['leads']:,} leads, {result['case_evidence']:,} findings on open cases, "
-              f"{result['evidence_links']:,} evidence links, {result['claim_leads']:,} claim leads")
-        print(f"floor: {floor_seconds:.2f}s (one aggregate over the same view and feed window: "
-              f"{row['households']:,} households, {row['below']:,} with I_adj / n below the line)")
-        print(f"ratio run / floor: {elapsed / floor_seconds:.2f}")
+        run_median, floor_median = statistics.median(runs), statistics.median(floors)
+        print(f"\n{result['households']:,} households ({result['evaluated']:,} evaluated), {result['leads']:,} leads, "
+              f"{result['case_evidence']:,} findings on open cases, {result['evidence_links']:,} evidence links, "
+              f"{first_claims:,} income-drop claim leads (first run; a re-run sends none again)")
+        print(f"floor reads {row['households']:,} households, {row['below']:,} with I_adj / n below the line")
+        print(f"run:   median {run_median:.2f}s of {', '.join(f'{r:.2f}' for r in runs)}")
+        print(f"floor: median {floor_median:.2f}s of {', '.join(f'{f:.2f}' for f in floors)}")
+        print(f"ratio run / floor: {run_median / floor_median:.2f} (wall); "
+              f"{statistics.median(run_cpus) / statistics.median(floor_cpus):.2f} (database CPU, medians "
+              f"{statistics.median(run_cpus):.2f}s / {statistics.median(floor_cpus):.2f}s)")
         print(f"service peak RSS: {peak:.0f} MB (VmHWM; {baseline:.0f} MB after start-up)")
 
 

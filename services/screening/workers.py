@@ -29,6 +29,7 @@ from shared.logging import get_logger
 log = get_logger("fangpin.screening.workers")
 
 ORPHAN_AFTER_SECONDS = 60.0
+MAX_SCHEDULED_ATTEMPTS = 3  # a period whose scheduled run failed this often waits for a person
 
 
 @asynccontextmanager
@@ -85,7 +86,12 @@ async def schedule_tick(app: FastAPI, now: datetime | None = None) -> list[uuid.
             key = func.hashtextextended(f"screening-schedule:{county}:{period}", 0)
             if not (await session.execute(select(func.pg_try_advisory_xact_lock(key)))).scalar():
                 continue  # another replica is on it
-            if await RunRepository(session).has_run(county, period):
+            runs = RunRepository(session)
+            if await runs.has_run(county, period):
+                await session.rollback()
+                continue
+            if await runs.failed_runs(county, period, "scheduler") >= MAX_SCHEDULED_ATTEMPTS:
+                log.error("screening.run.schedule_gave_up", county_code=county, period=period)
                 await session.rollback()
                 continue
             row = await run_jobs.create_run(

@@ -240,6 +240,27 @@ async def test_the_scheduler_runs_last_month_from_the_fifth(
     assert row["result"]["leads"] == 1
 
 
+async def test_the_scheduler_gives_up_on_a_period_after_three_failures(
+    session: AsyncSession, screening_app: FastAPI, screening_client: httpx.AsyncClient, clock: Clock
+) -> None:
+    await screening_client.get(f"/v1/thresholds/{COUNTY}/2026", headers=OFFICER)
+    original = screening_app.state.settings.run_work_mem
+    screening_app.state.settings.run_work_mem = "1kB"  # every run fails
+    try:
+        for day in (5, 6, 7):
+            [run_id] = await schedule_tick(screening_app, datetime(2026, 4, day, 2, tzinfo=UTC))
+            status = (await session.execute(select(run.c.status).where(run.c.id == run_id))).scalar_one()
+            assert status == "failed"
+        assert await schedule_tick(screening_app, datetime(2026, 4, 8, 2, tzinfo=UTC)) == []
+    finally:
+        screening_app.state.settings.run_work_mem = original
+    # a person can still run the period
+    response = await screening_client.post(
+        "/v1/runs", json={"county_code": COUNTY, "period": "2026-03"}, headers=OFFICER
+    )
+    assert response.json()["status"] == "succeeded"
+
+
 async def test_interrupted_jobs_are_recovered(
     session: AsyncSession, screening_app: FastAPI, screening_client: httpx.AsyncClient, clock: Clock
 ) -> None:

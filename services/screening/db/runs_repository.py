@@ -102,9 +102,8 @@ WITH t AS (
            coalesce(f.m, 0) AS m, coalesce(f.e, 0) AS e, coalesce(f.dz, 0) AS dz, coalesce(f.ac, 0) AS ac,
            coalesce(f.idl, 0) AS idl, coalesce(f.job_loss, false) AS job_loss, f.disability_grade,
            coalesce(f.housing, false) AS housing, coalesce(f.water, false) AS water
-      FROM {SNAPSHOT} s
+      FROM (SELECT * FROM {SNAPSHOT} WHERE county_code = :county OFFSET 0) s  -- the view first, as a whole
       LEFT JOIN screening_run_feed f ON f.household_id = s.household_id
-     WHERE s.county_code = :county
 ), fired AS (
     SELECT hh.*, t.*,
            hh.n > 0 AND hh.i IS NOT NULL                                                AS evaluated,
@@ -267,6 +266,8 @@ SELECT e.lead_id, f.county_code, k.code, f.id, f.batch_id
   JOIN screening.feed_record f
     ON f.county_code = :county AND f.household_id = e.household_id AND f.kind = k.kind
    AND f.event_date BETWEEN :window_start AND :window_end
+   AND f.kind IN ('medical_expense', 'education_expense', 'disaster_loss', 'accident', 'industry_loss',
+                  'job_loss', 'disability_new', 'housing_unsafe', 'water_unsafe')
  WHERE e.chosen
    AND (k.code <> 'disability' OR f.grade <= 2)
 """
@@ -374,6 +375,12 @@ class RunRepository:
         if trigger:
             query = query.where(run.c.trigger == trigger)
         return bool((await self.session.execute(query)).scalar())
+
+    async def failed_runs(self, county_code: str, period: str, trigger: str) -> int:
+        query = select(func.count()).select_from(run).where(
+            run.c.county_code == county_code, run.c.period == period, run.c.status == "failed", run.c.trigger == trigger
+        )
+        return int((await self.session.execute(query)).scalar_one())
 
     async def supersede(self, county_code: str, period: str, run_id: uuid.UUID, now: datetime) -> list[uuid.UUID]:
         result = await self.session.execute(

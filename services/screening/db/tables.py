@@ -162,7 +162,7 @@ lead = Table(
 lead_evidence = Table(
     "lead_evidence",
     metadata,
-    Column("lead_id", Uuid, ForeignKey("screening.lead.id"), primary_key=True),
+    Column("lead_id", Uuid, primary_key=True),
     Column("county_code", String(6), nullable=False),
     Column("code", String(32), primary_key=True),
     Column("feed_record_id", Uuid, primary_key=True),
