@@ -102,9 +102,10 @@ CREATE TABLE screening.feed_record (
     CONSTRAINT ck_feed_record_amount CHECK (amount >= 0),
     CONSTRAINT uq_feed_record_source UNIQUE (county_code, department, source_record_id)
 );
--- The run aggregates a county's window per household; evidence and elimination look one household up.
+-- Covers what a run reads: the window sums come from one index-only pass in household order, and
+-- each lead's lineage (record and batch ids) from index-only lookups, never from the wide heap rows.
 CREATE INDEX ix_feed_record_household ON screening.feed_record (county_code, household_id, event_date)
-    INCLUDE (kind, amount, grade);
+    INCLUDE (kind, amount, grade, id, batch_id);
 CREATE INDEX ix_feed_record_batch ON screening.feed_record (batch_id, line_no);
 CREATE INDEX ix_feed_record_unmatched ON screening.feed_record (county_code, national_id_index)
     WHERE household_id IS NULL;
@@ -230,6 +231,7 @@ CREATE TABLE screening.case_transition (
     at             timestamptz NOT NULL,
     comment        text,
     evidence       jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    threshold_version_id uuid REFERENCES screening.threshold_version (id),  -- the parameters the step used
     CONSTRAINT uq_case_transition_case_seq UNIQUE (case_id, seq)
 );
 CREATE INDEX ix_case_transition_county_at ON screening.case_transition (county_code, at);

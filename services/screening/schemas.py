@@ -386,6 +386,7 @@ class TransitionRead(BaseModel):
     at: datetime
     comment: str | None
     evidence: dict[str, Any]
+    threshold_version_id: uuid.UUID | None = Field(description="the county's parameters the step used")
 
 
 def transition_read(row: Row) -> TransitionRead:

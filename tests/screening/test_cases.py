@@ -124,6 +124,12 @@ async def _household(session: AsyncSession, **kwargs: Any) -> Household:
     return await add_household(session, **kwargs)
 
 
+def case_thresholds(history: list[dict[str, Any]]) -> str:
+    """Every step of a case opened and decided in one year used that year's one version."""
+    assert history[0]["threshold_version_id"] is not None
+    return str(history[0]["threshold_version_id"])
+
+
 async def _registry_messages(session: AsyncSession) -> list[Any]:
     rows = await session.execute(select(outbox).where(outbox.c.target == "registry").order_by(outbox.c.seq))
     return list(rows.mappings())
@@ -173,6 +179,7 @@ async def test_identification_path_to_monitoring_and_the_registry_message(
     assert history[2]["evidence"]["signed_consent"] is True
     assert history[3]["evidence"]["vote_result"] == {"approve": 7, "oppose": 1, "abstain": 1}
     assert history[1]["actor_region"] == VILLAGE
+    assert {t["threshold_version_id"] for t in history} == {case_thresholds(history)}
 
     [message] = await _registry_messages(session)
     assert message["method"] == "PUT"

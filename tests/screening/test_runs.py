@@ -60,7 +60,7 @@ async def test_a_run_is_a_job_with_its_result(
     assert result["leads"] == 1
     assert result["leads_by_township"] == {TOWNSHIP: 1}
     assert result["leads_by_code"] == {"income_low": 1}
-    assert set(result["seconds"]) >= {"feed_window", "evaluate", "evidence", "total"}
+    assert set(result["seconds"]) >= {"evaluate", "write_leads", "evidence", "total"}
     again = await screening_client.get(body["links"]["self"], headers=auth("auditor", COUNTY))
     assert again.json()["id"] == body["id"]
 

@@ -3,16 +3,15 @@ monthly screening itself (rules.md §1.3) as a few set-based statements.
 
 The run of one county and period is:
 
-1. ``screening_run_feed``: one pass over the county's feed records of the 12-month window,
-   grouped by household (the window sums M, E, Dz, Ac, Id and the event flags), into a
-   temporary table;
-2. ``screening_run_eval``: one ``CREATE TEMP TABLE … AS`` that joins the registry's
-   ``household_snapshot_v1`` to it and evaluates every code and the lead decision with exact
-   ``numeric`` comparisons (``I / n < line`` as ``I < line × n``); it keeps only the households the
-   run records (≈ a tenth) and the counts;
-3. one ``INSERT … SELECT`` of the leads from it, ranked, with the figures behind each code,
+1. ``screening_run_eval``: one ``CREATE TEMP TABLE … AS`` that joins the registry's
+   ``household_snapshot_v1`` (evaluated first, as a whole) to the window sums of the county's feed
+   records (M, E, Dz, Ac, Id and the event flags: one streaming, household-ordered pass) and
+   evaluates every code and the lead decision with exact ``numeric`` comparisons (``I / n < line``
+   as ``I < line × n``); only the households the run records (≈ a tenth) carry their figures, the
+   others are a few bytes each, there to be counted;
+2. one ``INSERT … SELECT`` of the leads from it, ranked, with the figures behind each code,
    routing households with an open case or a monitored status to their case instead;
-4. one ``INSERT … SELECT`` for the lineage (``lead_evidence``: which feed records and batches
+3. one ``INSERT … SELECT`` for the lineage (``lead_evidence``: which feed records and batches
    each code rests on), and one for the income-drop claim leads.
 
 No row is brought into Python. The statements run in the job's transaction with a raised
@@ -50,8 +49,9 @@ _CODE_KINDS_SQL = """(VALUES ('illness', 'medical_expense'), ('education', 'educ
 #: Delivered measures that end a housing / water risk (a record is open until one is delivered).
 RESOLVING_MEASURE = {"housing_unsafe": "housing_safety", "water_unsafe": "drinking_water"}
 
+#: The window sums and event flags per household (M, E, Dz, Ac, Id …), one streaming pass over the
+#: county's records of the 12 months in household order (an index-only scan of ix_feed_record_household).
 FEED_WINDOW_SQL = """
-CREATE TEMP TABLE screening_run_feed ON COMMIT DROP AS
 SELECT f.household_id,
        coalesce(sum(f.amount) FILTER (WHERE f.kind = 'medical_expense'), 0)   AS m,
        coalesce(sum(f.amount) FILTER (WHERE f.kind = 'education_expense'), 0) AS e,
@@ -103,7 +103,7 @@ WITH t AS (
            coalesce(f.idl, 0) AS idl, coalesce(f.job_loss, false) AS job_loss, f.disability_grade,
            coalesce(f.housing, false) AS housing, coalesce(f.water, false) AS water
       FROM (SELECT * FROM {SNAPSHOT} WHERE county_code = :county OFFSET 0) s  -- the view first, as a whole
-      LEFT JOIN screening_run_feed f ON f.household_id = s.household_id
+      LEFT JOIN ({FEED_WINDOW_SQL}) f ON f.household_id = s.household_id
 ), fired AS (
     SELECT hh.*, t.*,
            hh.n > 0 AND hh.i IS NOT NULL                                                AS evaluated,
@@ -269,6 +269,8 @@ SELECT e.lead_id, f.county_code, k.code, f.id, f.batch_id
    AND f.kind IN ('medical_expense', 'education_expense', 'disaster_loss', 'accident', 'industry_loss',
                   'job_loss', 'disability_new', 'housing_unsafe', 'water_unsafe')
  WHERE e.chosen
+   AND (e.c_illness OR e.c_education OR e.c_disaster OR e.c_accident OR e.c_industry OR e.c_employment
+        OR e.c_disability OR e.housing OR e.water)  -- income_low, income_drop, lack_of_labour rest on the registry
    AND (k.code <> 'disability' OR f.grade <= 2)
 """
 
@@ -377,8 +379,15 @@ class RunRepository:
         return bool((await self.session.execute(query)).scalar())
 
     async def failed_runs(self, county_code: str, period: str, trigger: str) -> int:
-        query = select(func.count()).select_from(run).where(
-            run.c.county_code == county_code, run.c.period == period, run.c.status == "failed", run.c.trigger == trigger
+        query = (
+            select(func.count())
+            .select_from(run)
+            .where(
+                run.c.county_code == county_code,
+                run.c.period == period,
+                run.c.status == "failed",
+                run.c.trigger == trigger,
+            )
         )
         return int((await self.session.execute(query)).scalar_one())
 
@@ -403,14 +412,6 @@ class RunRepository:
         # validated by the settings pattern; SET takes no bind parameters
         await self.session.execute(text(f"SET LOCAL work_mem = '{work_mem}'"))
 
-    async def build_feed_window(self, county_code: str, window_start: date, window_end: date) -> None:
-        await self.drop_work_tables()
-        await self.session.execute(
-            text(FEED_WINDOW_SQL),
-            {"county": county_code, "window_start": window_start, "window_end": window_end},
-        )
-        await self.session.execute(text("ANALYZE pg_temp.screening_run_feed"))
-
     @staticmethod
     def _threshold_params(t: Thresholds) -> dict[str, Any]:
         return {
@@ -425,8 +426,15 @@ class RunRepository:
             "employment_line_factor": t.employment_line_factor,
         }
 
-    async def evaluate(self, county_code: str, year: int, t: Thresholds) -> None:
-        params = {"county": county_code, "year": year, **self._threshold_params(t)}
+    async def evaluate(self, county_code: str, window_start: date, window_end: date, year: int, t: Thresholds) -> None:
+        await self.drop_work_tables()
+        params = {
+            "county": county_code,
+            "year": year,
+            "window_start": window_start,
+            "window_end": window_end,
+            **self._threshold_params(t),
+        }
         await self.session.execute(text(EVALUATE_SQL), params)
         await self.session.execute(text("ANALYZE pg_temp.screening_run_eval"))
 
@@ -446,8 +454,14 @@ class RunRepository:
     ) -> int:
         result = await self.session.execute(
             text(INCOME_DROP_CLAIMS_SQL),
-            {"run_id": str(run_id), "county": county_code, "year": year, "window_end": window_end, "today": today,
-             "request_id": request_id},
+            {
+                "run_id": str(run_id),
+                "county": county_code,
+                "year": year,
+                "window_end": window_end,
+                "today": today,
+                "request_id": request_id,
+            },
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -455,7 +469,6 @@ class RunRepository:
         # ON COMMIT DROP ends them with the run's transaction; dropped here too for a caller whose
         # commit only releases a savepoint
         await self.session.execute(text("DROP TABLE IF EXISTS pg_temp.screening_run_eval"))
-        await self.session.execute(text("DROP TABLE IF EXISTS pg_temp.screening_run_feed"))
 
     # --- leads -----------------------------------------------------------------------------
 

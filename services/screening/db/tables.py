@@ -215,6 +215,7 @@ case_transition = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("comment", Text),
     Column("evidence", JSONB, nullable=False, server_default="{}"),
+    Column("threshold_version_id", Uuid, ForeignKey("screening.threshold_version.id")),
 )
 
 measure = Table(

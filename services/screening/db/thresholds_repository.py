@@ -9,7 +9,7 @@ from sqlalchemy import delete, exists, func, insert, or_, select, union
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.screening.db.tables import feed_batch, monitoring_case, run, threshold_version
+from services.screening.db.tables import case_transition, feed_batch, monitoring_case, run, threshold_version
 
 T = threshold_version
 
@@ -86,6 +86,7 @@ class ThresholdRepository:
             or_(
                 exists().where(run.c.threshold_version_id == version_id),
                 exists().where(monitoring_case.c.threshold_version_id == version_id),
+                exists().where(case_transition.c.threshold_version_id == version_id),
             )
         )
         return bool((await self.session.execute(used)).scalar())

@@ -326,7 +326,9 @@ class CaseService:
         except IntegrityError as exc:  # a concurrent opening won the unique index
             raise Conflict("the household already has an open case", code="case_already_open") from exc
         await self.repo.add_transition(
-            self._transition_values(case_id, county, outcome, actor, principal, command.comment)
+            self._transition_values(
+                case_id, county, outcome, actor, principal, command.comment, threshold_version_id=thresholds_row["id"]
+            )
         )
         if lead_row is not None:
             await self.runs.update_lead(lead_row["id"], state="case_opened", case_id=case_id)
@@ -359,13 +361,13 @@ class CaseService:
         principal: Principal,
         comment: str | None,
         *,
-        from_state: str | None = None,
+        threshold_version_id: uuid.UUID | None,
     ) -> dict[str, Any]:
         return {
             "case_id": case_id,
             "county_code": county,
             "action": outcome.transition.action.value,
-            "from_state": from_state or outcome.transition.from_state.value,
+            "from_state": outcome.transition.from_state.value,
             "to_state": outcome.case.state.value,
             "actor_sub": principal.sub,
             "actor_role": actor.role.value,
@@ -373,6 +375,7 @@ class CaseService:
             "at": outcome.at,
             "comment": comment,
             "evidence": jsonable(outcome.evidence),
+            "threshold_version_id": threshold_version_id,
         }
 
     # --- the workflow ----------------------------------------------------------------------
@@ -400,7 +403,9 @@ class CaseService:
         check_if_match(if_match, row["version"])
         case = snapshot_of(row)
         now = self.ctx.now()
-        t = thresholds_of(await ensure_current(self.session, row["county_code"], self.ctx.today().year, actor=None))
+        # the county's parameters in force today (notice minimum, elimination rules); the step records them
+        thresholds_row = await ensure_current(self.session, row["county_code"], self.ctx.today().year, actor=None)
+        t = thresholds_of(thresholds_row)
         try:
             act = wf.CaseAction(action)
         except ValueError:
@@ -467,7 +472,15 @@ class CaseService:
         for step, step_actor, step_comment in outcomes:
             who = principal if step_actor is actor else service_principal
             await self.repo.add_transition(
-                self._transition_values(case_id, row["county_code"], step, step_actor, who, step_comment)
+                self._transition_values(
+                    case_id,
+                    row["county_code"],
+                    step,
+                    step_actor,
+                    who,
+                    step_comment,
+                    threshold_version_id=thresholds_row["id"],
+                )
             )
             if step.effect is not None:
                 await self._registry_effect(row, step, case_id)

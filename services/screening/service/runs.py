@@ -35,7 +35,7 @@ from shared.metrics import JOB_DURATION, JOB_ROWS
 log = get_logger("fangpin.screening.runs")
 
 JOB_KIND = "run"
-STEPS = ("rematch_feeds", "feed_window", "evaluate", "evidence", "claim_leads", "finish")  # the CLI bar has 6
+STEPS = ("rematch_feeds", "evaluate", "write_leads", "evidence", "claim_leads", "finish")  # the CLI bar has 6
 
 Progress = Callable[[int, int, str], Awaitable[None]]
 
@@ -256,12 +256,9 @@ async def execute_run(
                 county_code=county, reported=ctx.today(), request_id=request_id_var.get(), matched_at=stamp
             )
         await step_done(0)
-        await repo.build_feed_window(county, window_start, window_end)
+        await repo.evaluate(county, window_start, window_end, year, thresholds)
         await step_done(1)
-        await repo.evaluate(county, year, thresholds)
-        evaluated_at = time.perf_counter()
         stats = await repo.write_leads(run_id, county, thresholds)
-        timings["write_leads"] = round(time.perf_counter() - evaluated_at, 3)
         await step_done(2)
         evidence = await repo.record_evidence(county, window_start, window_end)
         await step_done(3)
