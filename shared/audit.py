@@ -53,9 +53,10 @@ async def append(
     actor: Principal | None,
     action: str,
     resource_type: str,
-    resource_id: str | None,
+    resource_id: object,
     detail: dict[str, Any] | None = None,
 ) -> int:
+    """Append one row; `resource_id` may be any id (a UUID, an int), stored as text."""
     await session.execute(select(func.pg_advisory_xact_lock(_AUDIT_LOCK)))
     prev = (
         await session.execute(select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1))
@@ -70,7 +71,7 @@ async def append(
         "actor_region": actor.region if actor else None,
         "action": action,
         "resource_type": resource_type,
-        "resource_id": resource_id,
+        "resource_id": None if resource_id is None else str(resource_id),
         "request_id": request_id_var.get(),
         # round-trip through JSON so the hashed form equals what jsonb gives back
         "detail": json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),

@@ -89,7 +89,7 @@ async def write_audit(
         actor=principal,
         action=action,
         resource_type=resource_type,
-        resource_id=None if resource_id is None else str(resource_id),
+        resource_id=resource_id,
         detail=detail,
     )
 
