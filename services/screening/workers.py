@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from fastapi import FastAPI
-from sqlalchemy import func, select
 
 from services.screening.config import ScreeningSettings
 from services.screening.db.runs_repository import RunRepository
@@ -83,10 +82,9 @@ async def schedule_tick(app: FastAPI, now: datetime | None = None) -> list[uuid.
         await session.rollback()
     for county in counties:
         async with app.state.sessionmaker() as session:
-            key = func.hashtextextended(f"screening-schedule:{county}:{period}", 0)
-            if not (await session.execute(select(func.pg_try_advisory_xact_lock(key)))).scalar():
-                continue  # another replica is on it
             runs = RunRepository(session)
+            if not await runs.try_lock_schedule(county, period):
+                continue  # another replica is on it
             if await runs.has_run(county, period):
                 await session.rollback()
                 continue

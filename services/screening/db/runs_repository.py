@@ -326,6 +326,11 @@ class RunRepository:
         key = func.hashtextextended(f"screening-run:{county_code}", 0)
         await self.session.execute(select(func.pg_advisory_xact_lock(key)))
 
+    async def try_lock_schedule(self, county_code: str, period: str) -> bool:
+        """One scheduler replica per county and period; the others skip it."""
+        key = func.hashtextextended(f"screening-schedule:{county_code}:{period}", 0)
+        return bool((await self.session.execute(select(func.pg_try_advisory_xact_lock(key)))).scalar())
+
     async def next_version(self, county_code: str, period: str) -> int:
         current = (
             await self.session.execute(
