@@ -74,11 +74,6 @@ class JobRunner:
             # the work records its own failure on the job row; this is the last resort
             log.exception("screening.job.crashed", job=name, job_id=str(job_id))
 
-    async def drain(self) -> None:
-        """Wait for the jobs in flight (tests, shutdown)."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks))
-
     async def stop(self, grace_seconds: float = 20.0) -> None:
         """Let running jobs finish for a while, then cancel; an interrupted job is recovered later."""
         if not self._tasks:

@@ -82,10 +82,6 @@ def require_county_write(principal: Principal, county_code: str) -> None:
         )
 
 
-def region_prefix(principal: Principal) -> str:
-    return principal.region
-
-
 # --- errors ---------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.screening.db.feeds_repository import FeedRepository
 from services.screening.db.tables import idempotency
+from services.screening.domain.cases import local_date
 from services.screening.domain.feeds import FeedFormat, ParsedBatch, ParsedRecord, mask_id, parse_batch
 from services.screening.domain.risk import Department
 from services.screening.jobs import lock_job
@@ -347,7 +348,7 @@ async def process_batch(session: AsyncSession, ctx: Context, batch_id: uuid.UUID
         unmatched_rows = await repo.unmatched(batch_id, ctx.settings.feed_error_limit)
         claim_leads = await repo.enqueue_claim_leads(
             county_code=county,
-            reported=batch["created_at"].date(),
+            reported=local_date(batch["created_at"]),
             request_id=request_id_var.get(),
             batch_id=batch_id,
         )
