@@ -4,6 +4,12 @@
 `source_record_id` (the same lead twice makes one claim) and by `Idempotency-Key`.
 Answers 201 with `ClaimLeadAccepted` for a new claim, 200 with the existing claim's id for a repeat.
 
+SQL read contract (for screening's monitoring ledger, rules.md §1.5), owned by claims:
+
+`claims.payment_paid_v1` — one row per confirmed payment:
+    payment_id uuid, claim_id uuid, county_code text(6), township_code text(9), village_code text(12),
+    household_id uuid, category text, amount numeric(14,2), paid_date date
+
 Feed kind → category: medical_expense → illness; school_admission → school_entry;
 disaster_loss, accident → disaster_accident; industry_loss → industry_loss; a screening run's
 income_drop code → income_drop.

@@ -6,12 +6,13 @@ import csv
 import io
 import uuid
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.screening.db.tables import measure, monitoring_case
@@ -78,6 +79,39 @@ async def _measure(session: AsyncSession, case_id: uuid.UUID, measure_type: str,
     )
 
 
+async def _paid_claim(
+    session: AsyncSession, household: uuid.UUID, category: str, amount: str, paid_on: date, *, paid: bool = True
+) -> None:
+    """A claim and its payment as the claims service stores them (the view, not these tables, is the contract)."""
+    claim_id, batch_id = uuid.uuid4(), uuid.uuid4()
+    await session.execute(
+        text(
+            "INSERT INTO claims.claim (id, county_code, township_code, village_code, household_id, subject_id, "
+            "category, incident_date, reported_date, year, expense, source, household_facts, facts_status, state) "
+            "VALUES (:id, :county, :township, :village, :household, :subject, :category, :day, :day, 2026, '{}', "
+            "'application', '{}', 'ready', :state)"
+        ),
+        {"id": claim_id, "county": COUNTY, "township": TOWNSHIP, "village": VILLAGE, "household": household,
+         "subject": uuid.uuid4(), "category": category, "day": date(2026, 1, 10),
+         "state": "paid" if paid else "payment_failed"},
+    )
+    await session.execute(
+        text("INSERT INTO claims.payment_batch (id, county_code, declared_count, declared_total, status) "
+             "VALUES (:id, :county, 1, :amount, 'reconciled')"),
+        {"id": batch_id, "county": COUNTY, "amount": Decimal(amount)},
+    )
+    await session.execute(
+        text(
+            "INSERT INTO claims.payment (id, claim_id, batch_id, county_code, household_id, category, amount, "
+            "status, attempts, bank_account_enc, bank_account_masked, paid_date) VALUES (:id, :claim, :batch, "
+            ":county, :household, :category, :amount, :status, 1, :enc, '****0123', :paid_date)"
+        ),
+        {"id": uuid.uuid4(), "claim": claim_id, "batch": batch_id, "county": COUNTY, "household": household,
+         "category": category, "amount": Decimal(amount), "status": "paid" if paid else "failed", "enc": b"\x00",
+         "paid_date": paid_on if paid else None},
+    )
+
+
 @pytest.fixture
 async def ledger_data(session: AsyncSession) -> dict[str, Any]:
     a = await _case(
@@ -114,6 +148,11 @@ async def ledger_data(session: AsyncSession) -> dict[str, Any]:
     await _measure(session, a, "health", date(2026, 3, 15))
     await _measure(session, a, "employment", None)
     await _measure(session, b, "industry", date(2026, 2, 1))
+    household = uuid.uuid4()
+    await _paid_claim(session, household, "illness", "16000.00", date(2026, 3, 18))
+    await _paid_claim(session, household, "school_entry", "5000.00", date(2026, 3, 31))
+    await _paid_claim(session, household, "illness", "6000.00", date(2026, 4, 1))  # next month
+    await _paid_claim(session, uuid.uuid4(), "illness", "900.00", date(2026, 3, 5), paid=False)  # failed
     await session.commit()
     return {"a": a, "b": b, "c": c}
 
@@ -132,7 +171,10 @@ async def test_the_ledger_of_a_month(screening_client: httpx.AsyncClient, ledger
     assert ledger["measures_delivered_by_type"] == {"health": 1}
     assert ledger["cases_opened_by_source"] == {"screening": 1}
     assert ledger["identification_overdue"] == 1  # d: past its deadline, still verifying
-    assert ledger["claims_paid"] is None
+    assert ledger["claims_paid"] == {
+        "claims": 2, "households": 1, "amount": "21000.00",
+        "by_category": {"illness": "16000.00", "school_entry": "5000.00"},
+    }
     february = (
         await screening_client.get("/v1/ledger", params={"county_code": COUNTY, "period": "2026-02"}, headers=OFFICER)
     ).json()
@@ -161,6 +203,9 @@ async def test_exports_have_chinese_headers(screening_client: httpx.AsyncClient,
     assert summary[0] == ("指标", "分项", "数值")
     assert ("监测对象户数(月末)", "边缘易致贫户", 1) in summary
     assert ("本月风险消除户数", "帮扶消除", 1) in summary
+    assert ("防贫保险理赔支付(元)", "合计", "21000.00") in summary
+    assert ("防贫保险理赔支付(元)", "因病", "16000.00") in summary
+    assert ("防贫保险理赔支付(户)", "合计", 1) in summary
     detail = [list(r) for r in book["监测对象明细"].iter_rows(values_only=True)]
     assert detail[0][:5] == ["户编号", "乡镇代码", "村代码", "监测对象类型", "风险类型"]
     rows = {r[0]: r for r in detail[1:]}

@@ -20,8 +20,9 @@ PeriodQuery = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-03"
     "",
     summary="The ledger of a county and month (防返贫监测台账)",
     description="Monitored households at the end of the month by type and risk code, new confirmations, "
-    "eliminations, measures delivered, cases opened, identifications past the time limit, the month's leads. "
-    "`claims_paid` is null: the claims service publishes no read contract for it yet.",
+    "eliminations, measures delivered, cases opened, identifications past the time limit, the month's leads, "
+    "and `claims_paid`: anti-poverty insurance paid in the month (防贫保险理赔支付), from the claims service's "
+    "read contract `claims.payment_paid_v1`.",
     responses=problem_responses(404, 422),
 )
 async def ledger(

@@ -4,6 +4,7 @@ and runs of screening. Month boundaries are China dates (UTC+8)."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -117,6 +118,36 @@ class LedgerRepository:
                 if leads is not None
                 else None
             ),
+        }
+
+    async def claims_paid(self, county: str, prefix: str, first: date, last: date) -> dict[str, Any]:
+        """Anti-poverty insurance paid in the month, from the claims service's read contract."""
+        rows = (
+            await self.session.execute(
+                text(
+                    "SELECT category, count(*) AS claims, count(DISTINCT household_id) AS households, "
+                    "sum(amount) AS amount FROM claims.payment_paid_v1 "
+                    "WHERE county_code = :county AND village_code LIKE :prefix "
+                    "AND paid_date BETWEEN :first AND :last GROUP BY category ORDER BY category"
+                ),
+                {"county": county, "prefix": prefix + "%", "first": first, "last": last},
+            )
+        ).mappings().all()
+        total = sum((r["amount"] for r in rows), Decimal("0.00"))
+        households = (
+            await self.session.execute(
+                text(
+                    "SELECT count(DISTINCT household_id) FROM claims.payment_paid_v1 "
+                    "WHERE county_code = :county AND village_code LIKE :prefix AND paid_date BETWEEN :first AND :last"
+                ),
+                {"county": county, "prefix": prefix + "%", "first": first, "last": last},
+            )
+        ).scalar_one()
+        return {
+            "claims": sum(int(r["claims"]) for r in rows),
+            "households": int(households),
+            "amount": f"{total:.2f}",
+            "by_category": {r["category"]: f"{r['amount']:.2f}" for r in rows},
         }
 
     async def households(self, county: str, prefix: str, first: date, last: date) -> list[RowMapping]:

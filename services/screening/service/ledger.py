@@ -24,6 +24,14 @@ ExportFormat = Literal["xlsx", "csv"]
 
 MONITORING_TYPE_LABELS = {"unstable": "脱贫不稳定户", "marginal": "边缘易致贫户", "sudden_hardship": "突发严重困难户"}
 ELIMINATION_LABELS = {"assisted": "帮扶消除", "natural": "自然消除"}
+CLAIM_CATEGORY_LABELS = {
+    "disaster_accident": "灾害意外",
+    "illness": "因病",
+    "school_entry": "入学",
+    "in_school": "就学",
+    "income_drop": "收入骤减",
+    "industry_loss": "产业损失",
+}
 SOURCE_LABELS = {"screening": "筛查预警", "self_report": "农户自主申报", "cadre_visit": "基层干部排查"}
 MEASURE_LABELS = {
     "industry": "产业帮扶",
@@ -134,7 +142,10 @@ def summary_rows(county: str, period: str, summary: Mapping[str, Any]) -> list[t
     rows.append(("超过认定时限(20个工作日)", "", summary["identification_overdue"]))
     run = summary.get("run")
     rows.append(("本月筛查预警线索", "", run["leads"] if run else "未筛查"))
-    rows.append(("防贫保险理赔支付", "", "待理赔服务提供数据"))
+    paid = summary["claims_paid"]
+    rows.append(("防贫保险理赔支付(元)", "合计", paid["amount"]))
+    rows.append(("防贫保险理赔支付(户)", "合计", paid["households"]))
+    rows += [("防贫保险理赔支付(元)", CLAIM_CATEGORY_LABELS.get(k, k), v) for k, v in paid["by_category"].items()]
     return rows
 
 
@@ -152,7 +163,8 @@ class LedgerService:
         prefix = self._prefix(principal, county_code)
         first, last = month_bounds(period)
         summary = await self.repo.summary(county_code, prefix, first, last)
-        return {"county_code": county_code, "period": period, "region": prefix, **summary, "claims_paid": None}
+        claims_paid = await self.repo.claims_paid(county_code, prefix, first, last)
+        return {"county_code": county_code, "period": period, "region": prefix, **summary, "claims_paid": claims_paid}
 
     async def export(
         self, principal: Principal, county_code: str, period: str, fmt: ExportFormat
@@ -160,7 +172,10 @@ class LedgerService:
         """(content, media type, file name)."""
         prefix = self._prefix(principal, county_code)
         first, last = month_bounds(period)
-        summary = await self.repo.summary(county_code, prefix, first, last)
+        summary = {
+            **await self.repo.summary(county_code, prefix, first, last),
+            "claims_paid": await self.repo.claims_paid(county_code, prefix, first, last),
+        }
         households = await self.repo.households(county_code, prefix, first, last)
         name = f"监测台账_{prefix}_{period}"
         if fmt == "csv":
