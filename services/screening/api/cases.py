@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -61,6 +62,22 @@ def _case(cases: CaseService, principal: Principal, row: Row | StoredResponse, s
     )
 
 
+def _replayed_or(
+    outcome: tuple[Row | StoredResponse, bool], respond: Callable[[Row], JSONResponse]
+) -> JSONResponse:
+    """The stored first response of an Idempotency-Key, or `respond` to the fresh row."""
+    row, replayed = outcome
+    if replayed:
+        assert isinstance(row, StoredResponse)
+        return replay(row)
+    assert not isinstance(row, StoredResponse)
+    return respond(row)
+
+
+def _versioned(read: MeasureRead | ObjectionRead, status: int = 200) -> JSONResponse:
+    return JSONResponse(read.model_dump(mode="json"), status_code=status, headers={"ETag": f'"{read.version}"'})
+
+
 @router.post(
     "",
     status_code=201,
@@ -70,7 +87,7 @@ def _case(cases: CaseService, principal: Principal, row: Row | StoredResponse, s
 async def open_case(
     body: CaseCreate, cases: CaseServiceDep, principal: CaseWriter, key: IdempotencyKey
 ) -> JSONResponse:
-    row, replayed = await cases.open(
+    outcome = await cases.open(
         principal,
         OpenCase(
             source=body.source,
@@ -82,10 +99,7 @@ async def open_case(
         ),
         idempotency_key=key,
     )
-    if replayed:
-        assert isinstance(row, StoredResponse)
-        return replay(row)
-    return _case(cases, principal, row, 201)
+    return _replayed_or(outcome, lambda row: _case(cases, principal, row, 201))
 
 
 @router.get(
@@ -150,7 +164,7 @@ async def transition(
     key: IdempotencyKey,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    row, replayed = await cases.transition(
+    outcome = await cases.transition(
         principal,
         case_id,
         action=body.action.value,
@@ -159,10 +173,7 @@ async def transition(
         if_match=if_match,
         idempotency_key=key,
     )
-    if replayed:
-        assert isinstance(row, StoredResponse)
-        return replay(row)
-    return _case(cases, principal, row)
+    return _replayed_or(outcome, lambda row: _case(cases, principal, row))
 
 
 @router.get("/{case_id}/transitions", summary="The case's history (办理记录)", responses=problem_responses(404))
@@ -215,7 +226,7 @@ async def elimination_check(case_id: uuid.UUID, cases: CaseServiceDep, principal
 async def add_measure(
     case_id: uuid.UUID, body: MeasureCreate, cases: CaseServiceDep, principal: CaseWriter, key: IdempotencyKey
 ) -> JSONResponse:
-    row, replayed = await cases.add_measure(
+    outcome = await cases.add_measure(
         principal,
         case_id,
         measure_type=body.measure_type,
@@ -224,12 +235,7 @@ async def add_measure(
         delivered_date=body.delivered_date,
         idempotency_key=key,
     )
-    if replayed:
-        assert isinstance(row, StoredResponse)
-        return replay(row)
-    assert not isinstance(row, StoredResponse)
-    read = measure_read(row)
-    return JSONResponse(read.model_dump(mode="json"), status_code=201, headers={"ETag": f'"{read.version}"'})
+    return _replayed_or(outcome, lambda row: _versioned(measure_read(row), 201))
 
 
 @router.get("/{case_id}/measures", summary="Assistance measures of a case", responses=problem_responses(404))
@@ -254,8 +260,7 @@ async def update_measure(
     row = await cases.update_measure(
         principal, case_id, measure_id, changes=body.model_dump(exclude_unset=True), if_match=if_match
     )
-    read = measure_read(row)
-    return JSONResponse(read.model_dump(mode="json"), headers={"ETag": f'"{read.version}"'})
+    return _versioned(measure_read(row))
 
 
 @router.post(
@@ -267,13 +272,8 @@ async def update_measure(
 async def raise_objection(
     case_id: uuid.UUID, body: ObjectionCreate, cases: CaseServiceDep, principal: CaseWriter, key: IdempotencyKey
 ) -> JSONResponse:
-    row, replayed = await cases.raise_objection(principal, case_id, content=body.content, idempotency_key=key)
-    if replayed:
-        assert isinstance(row, StoredResponse)
-        return replay(row)
-    assert not isinstance(row, StoredResponse)
-    read = objection_read(row)
-    return JSONResponse(read.model_dump(mode="json"), status_code=201, headers={"ETag": f'"{read.version}"'})
+    outcome = await cases.raise_objection(principal, case_id, content=body.content, idempotency_key=key)
+    return _replayed_or(outcome, lambda row: _versioned(objection_read(row), 201))
 
 
 @router.get("/{case_id}/objections", summary="Objections to the case's notices", responses=problem_responses(404))
@@ -298,5 +298,4 @@ async def resolve_objection(
     row = await cases.resolve_objection(
         principal, case_id, objection_id, status=body.status, resolution=body.resolution, if_match=if_match
     )
-    read = objection_read(row)
-    return JSONResponse(read.model_dump(mode="json"), headers={"ETag": f'"{read.version}"'})
+    return _versioned(objection_read(row))
