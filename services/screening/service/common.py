@@ -116,6 +116,6 @@ async def record_audit(
         actor=principal,
         action=action,
         resource_type=resource_type,
-        resource_id=str(resource_id) if resource_id is not None else None,
+        resource_id=resource_id,
         detail=detail,
     )
