@@ -44,3 +44,17 @@ async def test_rotation_re_encrypts_old_rows_and_is_rerunnable(engine: AsyncEngi
     async with engine.connect() as conn:
         rows = (await conn.execute(text("SELECT id, secret FROM public.rotation_probe WHERE id > 0"))).all()
     assert {r.id: only_new.decrypt(r.secret, purpose="national_id") for r in rows} == values
+
+
+def test_every_encrypted_column_is_declared_for_rotation() -> None:
+    """A `*_enc` column missing from ENCRYPTED_COLUMNS would keep the old key and break when it is retired."""
+    from shared.pii_rotation import service_columns
+
+    found = set()
+    for service in ("registry", "screening", "claims"):
+        tables = __import__(f"services.{service}.db.tables", fromlist=["metadata"])
+        for table in tables.metadata.tables.values():
+            found |= {(table.schema, table.name, c.name) for c in table.columns if c.name.endswith("_enc")}
+    declared = {(c.schema, c.table, c.column) for c in service_columns()}
+    assert ("screening", "feed_record", "national_id_enc") in found
+    assert found == declared

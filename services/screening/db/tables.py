@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.db import make_metadata
 from shared.kernel_tables import idempotency_table, outbox_table
+from shared.pii_rotation import EncryptedColumn
 
 metadata = make_metadata("screening")
 
@@ -269,3 +270,8 @@ claim_lead = Table(
     Column("outbox_message_id", Uuid, nullable=False),
     _created_at(),
 )
+
+# Columns `fangpin rotate-pii-key` re-encrypts under the current key (shared/pii_rotation.py).
+ENCRYPTED_COLUMNS = [
+    EncryptedColumn("screening", "feed_record", "id", "national_id_enc", "national_id"),
+]
