@@ -33,7 +33,6 @@ from shared.logging import configure_logging, get_logger, request_id_var
 from shared.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
 from shared.migrate import head_revision, known_revisions
 from shared.outbox import OutboxDispatcher
-from shared.pii import PiiCipher
 from shared.settings import ServiceSettings
 from shared.tracing import setup_tracing
 
@@ -281,15 +280,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.state.verifier = TokenVerifier(settings)
         app.state.head_revision = head_revision()
         app.state.known_revisions = known_revisions()
-        app.state.pii = (
-            PiiCipher(
-                settings.pii_key.get_secret_value(),
-                settings.pii_index_key.get_secret_value() if settings.pii_index_key else "",
-                [k for k in settings.pii_old_keys.split(",") if k.strip()],
-            )
-            if settings.pii_key and settings.pii_index_key
-            else None
-        )
+        app.state.pii = settings.pii_cipher()
         tokens = ServiceTokenProvider(settings)
         app.state.clients = {
             peer: ServiceClient(

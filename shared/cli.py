@@ -11,12 +11,16 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
 
 from shared.settings import SERVICE_PORTS
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 app = typer.Typer(help="Fangpin (防贫) command line", no_args_is_help=True, add_completion=False)
 
@@ -118,18 +122,25 @@ def token(
     )
 
 
-async def _verify_audit(url: str) -> Any:
+@contextlib.asynccontextmanager
+async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine for one command, disposed when it is done."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from shared.audit import verify_chain
     from shared.settings import async_database_url
 
     engine = create_async_engine(async_database_url(url))
     try:
-        async with engine.connect() as conn:
-            return await verify_chain(conn)
+        yield engine
     finally:
         await engine.dispose()
+
+
+async def _verify_audit(url: str) -> Any:
+    from shared.audit import verify_chain
+
+    async with _engine(url) as engine, engine.connect() as conn:
+        return await verify_chain(conn)
 
 
 @app.command("verify-audit")
@@ -144,27 +155,21 @@ def verify_audit() -> None:
 
 
 async def _seed(url: str, households: int) -> dict[str, int]:
-    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+    from sqlalchemy.ext.asyncio import async_sessionmaker
 
+    from services.claims.demo import seed_schemes
     from services.registry import demo
-    from shared.settings import async_database_url
 
-    engine = create_async_engine(async_database_url(url))
     result: dict[str, int] = {}
-    try:
+    async with _engine(url) as engine:
         sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         async with sessionmaker() as session:
             result["regions"] = await demo.seed_regions(session)
-        from services.claims.demo import seed_schemes
-
         async with sessionmaker() as session:
             result["schemes"] = await seed_schemes(session)  # the reference insurance scheme (rules.md §2.1)
-        seed_households = getattr(demo, "seed_households", None)
-        if seed_households is not None and households:
+        if households:
             async with sessionmaker() as session:
-                result["households"] = await seed_households(session, households)
-    finally:
-        await engine.dispose()
+                result["households"] = await demo.seed_households(session, households)
     return result
 
 
@@ -439,29 +444,18 @@ def up(
 
 
 async def _rotate_pii() -> dict[str, int]:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from shared.pii import PiiCipher
     from shared.pii_rotation import rotate, service_columns
-    from shared.settings import ServiceSettings, async_database_url
+    from shared.settings import ServiceSettings
 
-    settings = ServiceSettings()
-    if not (settings.pii_key and settings.pii_index_key):
+    cipher = ServiceSettings().pii_cipher()
+    if cipher is None:
         typer.echo("FANGPIN_PII_KEY and FANGPIN_PII_INDEX_KEY must be set", err=True)
         raise typer.Exit(2)
-    cipher = PiiCipher(
-        settings.pii_key.get_secret_value(),
-        settings.pii_index_key.get_secret_value(),
-        [k for k in settings.pii_old_keys.split(",") if k.strip()],
-    )
-    engine = create_async_engine(async_database_url(_database_url()))
-    try:
+    async with _engine(_database_url()) as engine:
         return await rotate(
             engine, cipher, service_columns(),
             progress=lambda col, n: typer.echo(f"  {col.schema}.{col.table}.{col.column}: {n}"),
         )
-    finally:
-        await engine.dispose()
 
 
 @app.command("rotate-pii-key")

@@ -17,6 +17,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from shared.pii import PiiCipher
+
 SERVICE_PORTS = {"registry": 8001, "screening": 8002, "claims": 8003}
 
 
@@ -97,6 +99,16 @@ class ServiceSettings(BaseSettings):
         if not self.database_url:
             raise RuntimeError("FANGPIN_DATABASE_URL is not set")
         return async_database_url(self.database_url)
+
+    def pii_cipher(self) -> PiiCipher | None:
+        """The cipher for personal data, or None when the keys are not configured."""
+        if not (self.pii_key and self.pii_index_key):
+            return None
+        return PiiCipher(
+            self.pii_key.get_secret_value(),
+            self.pii_index_key.get_secret_value(),
+            [k for k in self.pii_old_keys.split(",") if k.strip()],
+        )
 
     def peer_url(self, service: str) -> str:
         return {

@@ -336,12 +336,9 @@ async def seed_households(session: AsyncSession, n: int, *, pii: object | None =
 
     if n <= 0:
         return 0
-    cipher = pii if isinstance(pii, PiiCipher) else None
+    cipher = pii if isinstance(pii, PiiCipher) else RegistrySettings().pii_cipher()
     if cipher is None:
-        settings = RegistrySettings()
-        if settings.pii_key is None or settings.pii_index_key is None:
-            raise RuntimeError("seeding needs FANGPIN_PII_KEY and FANGPIN_PII_INDEX_KEY")
-        cipher = PiiCipher(settings.pii_key.get_secret_value(), settings.pii_index_key.get_secret_value())
+        raise RuntimeError("seeding needs FANGPIN_PII_KEY and FANGPIN_PII_INDEX_KEY")
     await RegionRepository(session).upsert_many([region_row(code, name) for code, name in DEMO_REGIONS])
     start = int((await session.execute(
         select(func.count()).select_from(household).where(household.c.county_code == DEMO_COUNTY)
