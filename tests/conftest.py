@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import settings
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -29,6 +31,19 @@ from sqlalchemy.ext.asyncio import (
 from shared.settings import ServiceSettings, async_database_url
 from tests.support.database import migrated_database, postgres_server
 from tests.support.tokens import JWT_SECRET, PII_INDEX_KEY, PII_KEY
+
+# Hypothesis profiles, loaded before any test module builds its @settings (which inherit from
+# the loaded profile for what they do not set). `ci` (CI=true) is derandomized: the same
+# examples every run, so a property test passes or fails on the code, not on the draw; its
+# examples are listed with their blob for reproduction. `dev` is the local default; `explore`
+# (HYPOTHESIS_PROFILE=explore) searches much harder before a release or after a rules change.
+# A test's own max_examples still applies under every profile; no test sets derandomize or a seed.
+settings.register_profile("ci", derandomize=True, max_examples=100, deadline=None, print_blob=True, database=None)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile("explore", max_examples=2000, deadline=None, print_blob=True)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
+)
 
 
 @pytest.fixture(scope="session")
@@ -113,8 +128,7 @@ class AppHarness:
             module = __import__(f"services.{service}.app", fromlist=["create_app"])
             config = __import__(f"services.{service}.config", fromlist=["x"])
             settings_cls = next(
-                getattr(config, n) for n in dir(config)
-                if n.endswith("Settings") and n != "ServiceSettings"
+                getattr(config, n) for n in dir(config) if n.endswith("Settings") and n != "ServiceSettings"
             )
             app = module.create_app(make_settings(settings_cls, self.database_url))
             await self._stack.enter_async_context(app.router.lifespan_context(app))
@@ -188,5 +202,3 @@ async def demo_regions(session: AsyncSession) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # keep the slow process-level tests last so a quick failure shows first
     items.sort(key=lambda item: 1 if "e2e" in item.nodeid else 0)
-
-
