@@ -145,3 +145,110 @@ async def test_malformed_queries_are_422(screening_client: httpx.AsyncClient, pa
         assert response.status_code in (200, 422), (path, params, response.text)
     response = await screening_client.get("/v1/cases", params=params, headers=auth("admin", ""))
     assert response.status_code == 422
+
+
+# --- region scope of writes and Idempotency-Key replays (issue 9, defects 4 and 8) -----------
+
+
+def _caller(role: Role, region: str, sub: str | None = None) -> dict[str, str]:
+    """A token; `sub` gives a second person with the same role and region."""
+    from shared.auth import mint_token
+    from tests.support.tokens import JWT_SECRET
+
+    if sub is None:
+        return auth(role, region)
+    return {"Authorization": f"Bearer {mint_token(JWT_SECRET, sub=sub, roles=[role], region=region)}"}
+
+
+OUTSIDERS = {
+    "officer of another county": _caller(_C, "410603"),
+    "cadre of another village": _caller(_V, VILLAGE[:-1] + "9"),
+    "cadre of another township": _caller(_V, "410602101201"),
+}
+VISIT = {"home_visit_findings": "户主住院", "visit_date": "2026-04-04", "signed_consent": True}
+
+
+async def _step(
+    client: httpx.AsyncClient, case_id: str, action: str, headers: dict[str, str], evidence: Any = None
+) -> httpx.Response:
+    body = {"action": action, "evidence": evidence or {}, "comment": action}
+    return await client.post(f"/v1/cases/{case_id}/transitions", json=body, headers=headers)
+
+
+def _no_leak(response: httpx.Response, case_id: str) -> None:
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "not_found"
+    problem = response.json()
+    assert not {"state", "version", "household_id", "village_code", "links"} & set(problem), problem
+    assert VILLAGE not in response.text, problem
+    assert "state" not in problem["detail"], problem
+    assert "Idempotency-Replayed" not in response.headers
+
+
+async def test_writes_outside_the_region_are_404_and_keys_belong_to_their_caller(
+    session: Any, screening_client: httpx.AsyncClient, clock: Any
+) -> None:
+    from datetime import date
+
+    from tests.screening.support import add_household
+
+    cadre = auth(_V, VILLAGE)
+    household = await add_household(session, incomes={2025: "60000.00"})
+    opened = await screening_client.post(
+        "/v1/cases",
+        json={"source": "cadre_visit", "household_id": str(household.id), "evidence": VISIT},
+        headers=cadre,
+    )
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+
+    # out of region, without a key: 404 like a GET, never wrong_order / wrong_region naming the case
+    for name, outsider in OUTSIDERS.items():
+        for action in ("start_verification", "confirm", "village_review"):
+            _no_leak(await _step(screening_client, case_id, action, outsider), case_id)
+        assert (await screening_client.get(f"/v1/cases/{case_id}", headers=outsider)).status_code == 404, name
+
+    key = {"Idempotency-Key": "same-key"}
+    first = await _step(screening_client, case_id, "start_verification", {**cadre, **key})
+    assert first.status_code == 200, first.text
+    assert "Idempotency-Replayed" not in first.headers
+    for outsider in OUTSIDERS.values():  # the same key and body from outside: 404, nothing of the case
+        _no_leak(await _step(screening_client, case_id, "start_verification", {**outsider, **key}), case_id)
+    again = await _step(screening_client, case_id, "start_verification", {**cadre, **key})
+    assert again.status_code == 200
+    assert again.headers["Idempotency-Replayed"] == "true"
+    assert again.json() == first.json()
+    # a second cadre of the village with the same key string acts for itself: the step is done already
+    colleague = _caller(_V, VILLAGE, sub="test:second-cadre")
+    own = await _step(screening_client, case_id, "start_verification", {**colleague, **key})
+    assert own.status_code == 409, own.text
+    assert own.json()["code"] == "wrong_order"
+    assert "Idempotency-Replayed" not in own.headers
+
+    # measures: the same, on a confirmed case
+    assert (await _step(screening_client, case_id, "verify", cadre, VISIT)).status_code == 200
+    vote = {"vote_result": {"approve": 7, "oppose": 1, "abstain": 1}}
+    assert (await _step(screening_client, case_id, "village_review", cadre, vote)).status_code == 200
+    notice = {"notice_start_date": "2026-04-05", "notice_days": 5}
+    assert (await _step(screening_client, case_id, "publish_notice", cadre, notice)).status_code == 200
+    clock.to_date(date(2026, 4, 10))
+    township = auth(_T, TOWNSHIP)
+    assert (await _step(screening_client, case_id, "township_review", township, {"objection_count": 0})).is_success
+    county = auth(_C, COUNTY)
+    assert (await _step(screening_client, case_id, "confirm", county, {"monitoring_type": "marginal"})).is_success
+    url = f"/v1/cases/{case_id}/measures"
+    measure = {"measure_type": "employment", "description": "公益性岗位", "start_date": "2026-04-10"}
+    made = await screening_client.post(url, json=measure, headers={**cadre, **key})
+    assert made.status_code == 201, made.text
+    for outsider in OUTSIDERS.values():
+        _no_leak(await screening_client.post(url, json=measure, headers={**outsider, **key}), case_id)
+    replayed = await screening_client.post(url, json=measure, headers={**cadre, **key})
+    assert replayed.status_code == 201
+    assert replayed.headers["Idempotency-Replayed"] == "true"
+    assert replayed.json()["id"] == made.json()["id"]
+    fresh = await screening_client.post(url, json=measure, headers={**colleague, **key})
+    assert fresh.status_code == 201, fresh.text
+    assert "Idempotency-Replayed" not in fresh.headers
+    assert fresh.json()["id"] != made.json()["id"]
+    listed = (await screening_client.get(url, headers=cadre)).json()
+    assert sorted(m["id"] for m in listed) == sorted([made.json()["id"], fresh.json()["id"]])

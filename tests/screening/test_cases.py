@@ -342,10 +342,11 @@ async def test_wrong_role_wrong_region_wrong_order(session: AsyncSession, wf: Wo
     await wf.step(case, "verify", CADRE, VERIFY)
     role = await wf.step(case, "village_review", TOWNSHIP_OFFICER, VOTE, expect=409)
     assert role["code"] == "wrong_role"
-    neighbour = await wf.step(case, "village_review", auth("village_cadre", OTHER_TOWNSHIP_VILLAGE), VOTE, expect=409)
-    assert neighbour["code"] == "wrong_region"
-    other_village = await wf.step(case, "village_review", auth("village_cadre", VILLAGE[:-1] + "9"), VOTE, expect=409)
-    assert other_village["code"] == "wrong_region"
+    # outside the caller's region: 404 like a GET (issue 9 defect 8), not 409 naming the case's state
+    neighbour = await wf.step(case, "village_review", auth("village_cadre", OTHER_TOWNSHIP_VILLAGE), VOTE, expect=404)
+    assert neighbour["code"] == "not_found"
+    other_village = await wf.step(case, "village_review", auth("village_cadre", VILLAGE[:-1] + "9"), VOTE, expect=404)
+    assert other_village["code"] == "not_found"
     loose_token = await wf.step(case, "village_review", auth("village_cadre", TOWNSHIP), VOTE, expect=409)
     assert loose_token["code"] == "wrong_region"  # a cadre's token names one village
     order = await wf.step(case, "confirm", COUNTY_OFFICER, {"monitoring_type": "marginal"}, expect=409)

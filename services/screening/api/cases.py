@@ -148,8 +148,10 @@ async def get_case(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseRea
 @router.post(
     "/{case_id}/transitions",
     summary="Take a step of the workflow (办理环节)",
-    description="The step's role, the caller's region and the order are checked (409 `wrong_role`, "
-    "`wrong_region`, `wrong_order`), and its evidence (409 `missing_evidence`, `invalid_evidence`, "
+    description="A case outside the caller's region answers 404 `not_found`, like a GET, before anything "
+    "else (a replayed `Idempotency-Key` too: keys belong to their caller). Then the step's role, the region "
+    "level of the caller's token and the order are checked (409 `wrong_role`, `wrong_region`, `wrong_order`), "
+    "and its evidence (409 `missing_evidence`, `invalid_evidence`, "
     "`vote_not_passed`, `notice_too_short`, `notice_not_elapsed`). `propose_elimination` is refused with 409 "
     "`elimination_blocked` naming every unmet condition. Confirmation sets, elimination clears the household's "
     "monitoring status in the registry (through the outbox). `If-Match` is honoured when sent.",

@@ -15,7 +15,7 @@ from services.screening.service.runs import RunService
 from services.screening.service.thresholds import ThresholdService
 from shared.auth import Principal, Role, require_roles
 from shared.db import SessionDep
-from shared.idempotency import StoredResponse, idempotency_key_header
+from shared.idempotency import REPLAY_HEADERS, StoredResponse, idempotency_key_header
 
 
 def context(request: Request) -> Context:
@@ -75,7 +75,7 @@ LedgerReader = Annotated[Principal, Depends(require_roles(_CO, _TO, _AU))]
 def replay(stored: StoredResponse) -> JSONResponse:
     """The first response of an Idempotency-Key, as it was sent."""
     body: Any = stored.body
-    headers = {"Idempotency-Replayed": "true"}
+    headers = dict(REPLAY_HEADERS)
     links = body.get("links") if isinstance(body, dict) else None
     if isinstance(links, dict) and "self" in links:
         headers["Location"] = links["self"]

@@ -30,7 +30,7 @@ from services.screening.service.thresholds import ensure_current, thresholds_of
 from shared.auth import Principal, Role
 from shared.contracts.registry import MonitoringStatusChange
 from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
-from shared.idempotency import IdempotencyStore, StoredResponse, fingerprint
+from shared.idempotency import Idempotency, StoredResponse, no_checks
 from shared.outbox import enqueue
 
 ACTING_ROLES = (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER, Role.SERVICE, Role.ADMIN)
@@ -125,7 +125,7 @@ class CaseService:
         self.ctx = ctx
         self.repo = CaseRepository(session)
         self.runs = RunRepository(session)
-        self.idempotency = IdempotencyStore(idempotency)
+        self.idempotency = Idempotency(idempotency)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -191,31 +191,27 @@ class CaseService:
         await self.get(principal, case_id)
         return await self.repo.objections(case_id)
 
-    # --- idempotency -----------------------------------------------------------------------
-
-    async def _replay(self, scope: str, key: str | None, body: Any) -> tuple[StoredResponse | None, str]:
-        request_hash = fingerprint(body)
-        if key is None:
-            return None, request_hash
-        return await self.idempotency.lookup(
-            self.session, scope=scope, key=key, request_hash=request_hash
-        ), request_hash
-
-    async def _remember(self, scope: str, key: str | None, request_hash: str, status: int, body: Any) -> None:
-        if key is not None:
-            await self.idempotency.save(
-                self.session, scope=scope, key=key, request_hash=request_hash, status_code=status, body=body
-            )
+    async def _case_in_scope(self, principal: Principal, case_id: uuid.UUID) -> RowMapping:
+        """The case locked for a write, or 404 when it does not exist or lies outside the caller's
+        region (the same answer as a GET, before any state, order or role of the case shows)."""
+        row = await self.repo.get(case_id, for_update=True)
+        if row is None or not principal.can_see(row["village_code"]):
+            raise NotFound("no such case")
+        return row
 
     # --- opening ---------------------------------------------------------------------------
 
     async def open(
         self, principal: Principal, command: OpenCase, *, idempotency_key: str | None
     ) -> tuple[RowMapping | StoredResponse, bool]:
-        stored, request_hash = await self._replay(
-            f"case-open:{principal.sub}",
-            idempotency_key,
-            {
+        # the lead or household is checked against the caller's region below; a replay answers
+        # only the caller (sub and region) that opened the case
+        attempt = await self.idempotency.begin(
+            self.session,
+            principal,
+            route="POST /v1/cases",
+            key=idempotency_key,
+            payload={
                 "source": command.source.value,
                 "lead_id": str(command.lead_id),
                 "household_id": str(command.household_id),
@@ -223,9 +219,11 @@ class CaseService:
                 "risk_codes": [c.value for c in command.risk_codes],
                 "comment": command.comment,
             },
+            authorize=no_checks,
         )
-        if stored is not None:
-            return stored, True
+        if attempt.replay is not None:
+            await self.session.rollback()
+            return attempt.replay, True
         now = self.ctx.now()
         evidence = dict(command.evidence)
         lead_row: RowMapping | None = None
@@ -334,10 +332,8 @@ class CaseService:
             await self.runs.update_lead(lead_row["id"], state="case_opened", case_id=case_id)
         row = await self.repo.get(case_id)
         assert row is not None
-        await self._remember(
-            f"case-open:{principal.sub}",
-            idempotency_key,
-            request_hash,
+        await attempt.save(
+            self.session,
             201,
             case_read(row, allowed_actions=self.allowed_actions(principal, row), overdue=False).model_dump(mode="json"),
         )
@@ -391,15 +387,19 @@ class CaseService:
         if_match: str | None,
         idempotency_key: str | None,
     ) -> tuple[RowMapping | StoredResponse, bool]:
-        scope = f"case-transition:{case_id}"
-        stored, request_hash = await self._replay(
-            scope, idempotency_key, {"action": action, "evidence": jsonable(evidence), "comment": comment}
+        attempt = await self.idempotency.begin(
+            self.session,
+            principal,
+            route="POST /v1/cases/{case_id}/transitions",
+            resource=case_id,
+            key=idempotency_key,
+            payload={"action": action, "evidence": jsonable(evidence), "comment": comment},
+            authorize=lambda: self._case_in_scope(principal, case_id),
         )
-        if stored is not None:
-            return stored, True
-        row = await self.repo.get(case_id, for_update=True)
-        if row is None:
-            raise NotFound("no such case")
+        if attempt.replay is not None:
+            await self.session.rollback()
+            return attempt.replay, True
+        row = attempt.checked
         check_if_match(if_match, row["version"])
         case = snapshot_of(row)
         now = self.ctx.now()
@@ -486,10 +486,8 @@ class CaseService:
                 await self._registry_effect(row, step, case_id)
         fresh = await self.repo.get(case_id)
         assert fresh is not None
-        await self._remember(
-            scope,
-            idempotency_key,
-            request_hash,
+        await attempt.save(
+            self.session,
             200,
             case_read(
                 fresh, allowed_actions=self.allowed_actions(principal, fresh), overdue=self.is_overdue(fresh)
@@ -602,22 +600,24 @@ class CaseService:
         delivered_date: date | None,
         idempotency_key: str | None,
     ) -> tuple[RowMapping | StoredResponse, bool]:
-        scope = f"measure:{case_id}"
-        stored, request_hash = await self._replay(
-            scope,
-            idempotency_key,
-            {
+        attempt = await self.idempotency.begin(
+            self.session,
+            principal,
+            route="POST /v1/cases/{case_id}/measures",
+            resource=case_id,
+            key=idempotency_key,
+            payload={
                 "measure_type": measure_type,
                 "description": description,
                 "start_date": start_date.isoformat(),
                 "delivered_date": delivered_date.isoformat() if delivered_date else None,
             },
+            authorize=lambda: self._case_in_scope(principal, case_id),
         )
-        if stored is not None:
-            return stored, True
-        row = await self.repo.get(case_id, for_update=True)
-        if row is None or not principal.can_see(row["village_code"]):
-            raise NotFound("no such case")
+        if attempt.replay is not None:
+            await self.session.rollback()
+            return attempt.replay, True
+        row = attempt.checked
         if wf.CaseState(row["state"]) not in MONITORED_CASE_STATES:
             raise Conflict(
                 f"measures belong to confirmed cases; this case is {row['state']}", code="case_not_monitored"
@@ -642,7 +642,7 @@ class CaseService:
         )
         measure = await self.repo.measure(case_id, measure_id)
         assert measure is not None
-        await self._remember(scope, idempotency_key, request_hash, 201, measure_read(measure).model_dump(mode="json"))
+        await attempt.save(self.session, 201, measure_read(measure).model_dump(mode="json"))
         await record_audit(
             self.session,
             principal,
@@ -701,13 +701,19 @@ class CaseService:
     async def raise_objection(
         self, principal: Principal, case_id: uuid.UUID, *, content: str, idempotency_key: str | None
     ) -> tuple[RowMapping | StoredResponse, bool]:
-        scope = f"objection:{case_id}"
-        stored, request_hash = await self._replay(scope, idempotency_key, {"content": content})
-        if stored is not None:
-            return stored, True
-        row = await self.repo.get(case_id, for_update=True)
-        if row is None or not principal.can_see(row["village_code"]):
-            raise NotFound("no such case")
+        attempt = await self.idempotency.begin(
+            self.session,
+            principal,
+            route="POST /v1/cases/{case_id}/objections",
+            resource=case_id,
+            key=idempotency_key,
+            payload={"content": content},
+            authorize=lambda: self._case_in_scope(principal, case_id),
+        )
+        if attempt.replay is not None:
+            await self.session.rollback()
+            return attempt.replay, True
+        row = attempt.checked
         state = wf.CaseState(row["state"])
         today = self.ctx.today()
         start, days = row["notice_start_date"], row["notice_days"]
@@ -731,9 +737,7 @@ class CaseService:
         )
         objection = await self.repo.objection(case_id, objection_id)
         assert objection is not None
-        await self._remember(
-            scope, idempotency_key, request_hash, 201, objection_read(objection).model_dump(mode="json")
-        )
+        await attempt.save(self.session, 201, objection_read(objection).model_dump(mode="json"))
         await record_audit(
             self.session, principal, "screening.objection.raised", "objection", objection_id, {"case_id": str(case_id)}
         )

@@ -30,7 +30,7 @@ from services.screening.schemas import Row, batch_read
 from services.screening.service.common import Context, record_audit, require_county_read, require_county_write
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, Unprocessable
-from shared.idempotency import IdempotencyStore, StoredResponse, fingerprint
+from shared.idempotency import Idempotency, StoredResponse
 from shared.logging import get_logger, request_id_var
 from shared.metrics import JOB_DURATION, JOB_ROWS
 from shared.pii import PiiCipher
@@ -113,7 +113,7 @@ class FeedService:
         self.session = session
         self.ctx = ctx
         self.repo = FeedRepository(session)
-        self.idempotency = IdempotencyStore(idempotency)
+        self.idempotency = Idempotency(idempotency)
 
     async def submit(
         self,
@@ -129,29 +129,36 @@ class FeedService:
         idempotency_key: str | None,
     ) -> tuple[RowMapping | StoredResponse, bool]:
         """Returns (batch row, False) or (the stored first response, True) on a replay."""
-        department = department_or_404(department_name)
-        check_feeder(principal, department)
-        require_county_write(principal, county_code)
+
+        async def authorize() -> Department:
+            department = department_or_404(department_name)
+            check_feeder(principal, department)
+            require_county_write(principal, county_code)
+            return department
+
         if len(content) > self.ctx.settings.feed_max_bytes:
             raise PayloadTooLarge(f"a feed batch may have at most {self.ctx.settings.feed_max_bytes} bytes")
         digest = hashlib.sha256(content).hexdigest()
-        request_hash = fingerprint(
-            {
+        attempt = await self.idempotency.begin(
+            self.session,
+            principal,
+            route="POST /v1/feeds/{department}/batches",
+            resource=department_name,
+            key=idempotency_key,
+            payload={
                 "county_code": county_code,
                 "period": period,
                 "format": fmt,
                 "record_count": record_count,
                 "control_total": str(control_total),
                 "sha256": digest,
-            }
+            },
+            authorize=authorize,
         )
-        scope = f"feed-batch:{department.value}"
-        if idempotency_key is not None:
-            stored = await self.idempotency.lookup(
-                self.session, scope=scope, key=idempotency_key, request_hash=request_hash
-            )
-            if stored is not None:
-                return stored, True
+        if attempt.replay is not None:
+            await self.session.rollback()
+            return attempt.replay, True
+        department = attempt.checked
 
         batch_id = uuid.uuid4()
         cipher = self.ctx.cipher()
@@ -231,15 +238,7 @@ class FeedService:
             )
         row = await self.repo.batch(batch_id)
         assert row is not None
-        if idempotency_key is not None:
-            await self.idempotency.save(
-                self.session,
-                scope=scope,
-                key=idempotency_key,
-                request_hash=request_hash,
-                status_code=202,
-                body=batch_read(row).model_dump(mode="json"),
-            )
+        await attempt.save(self.session, 202, batch_read(row).model_dump(mode="json"))
         await record_audit(
             self.session,
             principal,

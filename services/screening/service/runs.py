@@ -28,7 +28,7 @@ from services.screening.service.common import (
 from services.screening.service.thresholds import ensure_current, thresholds_of
 from shared.auth import Principal
 from shared.errors import NotFound, Unprocessable
-from shared.idempotency import IdempotencyStore, StoredResponse, fingerprint
+from shared.idempotency import Idempotency, StoredResponse
 from shared.logging import get_logger, request_id_var
 from shared.metrics import JOB_DURATION, JOB_ROWS
 
@@ -84,32 +84,31 @@ class RunService:
         self.session = session
         self.ctx = ctx
         self.repo = RunRepository(session)
-        self.idempotency = IdempotencyStore(idempotency)
+        self.idempotency = Idempotency(idempotency)
 
     async def submit(
         self, principal: Principal, *, county_code: str, period: str, idempotency_key: str | None
     ) -> tuple[RowMapping | StoredResponse, bool]:
-        require_county_write(principal, county_code)
-        check_period(period)
-        request_hash = fingerprint({"county_code": county_code, "period": period})
-        if idempotency_key is not None:
-            stored = await self.idempotency.lookup(
-                self.session, scope="run", key=idempotency_key, request_hash=request_hash
-            )
-            if stored is not None:
-                return stored, True
+
+        async def authorize() -> None:
+            require_county_write(principal, county_code)
+            check_period(period)
+
+        attempt = await self.idempotency.begin(
+            self.session,
+            principal,
+            route="POST /v1/runs",
+            key=idempotency_key,
+            payload={"county_code": county_code, "period": period},
+            authorize=authorize,
+        )
+        if attempt.replay is not None:
+            await self.session.rollback()
+            return attempt.replay, True
         row = await create_run(
             self.session, self.ctx, county_code=county_code, period=period, trigger="api", created_by=principal.sub
         )
-        if idempotency_key is not None:
-            await self.idempotency.save(
-                self.session,
-                scope="run",
-                key=idempotency_key,
-                request_hash=request_hash,
-                status_code=202,
-                body=run_read(row).model_dump(mode="json"),
-            )
+        await attempt.save(self.session, 202, run_read(row).model_dump(mode="json"))
         await record_audit(
             self.session,
             principal,
