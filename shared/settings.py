@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -17,7 +17,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from shared.pii import PiiCipher
+from shared.pii import Algorithm, IndexAlgorithm, PiiCipher
 
 SERVICE_PORTS = {"registry": 8001, "screening": 8002, "claims": 8003}
 
@@ -52,6 +52,10 @@ class ServiceSettings(BaseSettings):
     pii_key: SecretStr | None = None
     pii_old_keys: str = Field(default="", description="comma-separated base64 keys still readable")
     pii_index_key: SecretStr | None = None
+    pii_algorithm: Algorithm = Field(default="aes", description="aes (AES-256-GCM) or sm4 (SM4-GCM, 国密)")
+    pii_index_algorithm: IndexAlgorithm | None = Field(
+        default=None, description="hmac-sha256 or hmac-sm3; unset follows pii_algorithm (aes→sha256, sm4→sm3)"
+    )
 
     registry_url: str = "http://127.0.0.1:8001"
     screening_url: str = "http://127.0.0.1:8002"
@@ -73,6 +77,14 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _strip(cls, value: str) -> str:
         return value.strip()
+
+    @field_validator("pii_algorithm", "pii_index_algorithm", mode="before")
+    @classmethod
+    def _algorithm_name(cls, value: Any, info: ValidationInfo) -> Any:
+        """`SM4` and `sm4` alike; an empty variable means the default."""
+        if isinstance(value, str):
+            return value.strip().lower() or ("aes" if info.field_name == "pii_algorithm" else None)
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -108,6 +120,8 @@ class ServiceSettings(BaseSettings):
             self.pii_key.get_secret_value(),
             self.pii_index_key.get_secret_value(),
             [k for k in self.pii_old_keys.split(",") if k.strip()],
+            algorithm=self.pii_algorithm,
+            index_algorithm=self.pii_index_algorithm,
         )
 
     def peer_url(self, service: str) -> str:
