@@ -443,26 +443,40 @@ def up(
     raise typer.Exit(exit_code)
 
 
-async def _rotate_pii() -> dict[str, int]:
-    from shared.pii_rotation import rotate, service_columns
+async def _rotate_pii(reindex: bool | None) -> dict[str, int]:
+    from shared.pii_rotation import RotationError, rotate, service_columns
     from shared.settings import ServiceSettings
 
     cipher = ServiceSettings().pii_cipher()
     if cipher is None:
         typer.echo("FANGPIN_PII_KEY and FANGPIN_PII_INDEX_KEY must be set", err=True)
         raise typer.Exit(2)
+    typer.echo(f"rotating to {cipher.algorithm} (blind index {cipher.index_algorithm})")
     async with _engine(_database_url()) as engine:
-        return await rotate(
-            engine, cipher, service_columns(),
-            progress=lambda col, n: typer.echo(f"  {col.schema}.{col.table}.{col.column}: {n}"),
-        )
+        try:
+            return await rotate(
+                engine, cipher, service_columns(), reindex=reindex,
+                progress=lambda col, n: typer.echo(f"  {col.schema}.{col.table}.{col.column}: {n}"),
+            )
+        except RotationError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from exc
 
 
 @app.command("rotate-pii-key")
-def rotate_pii_key() -> None:
-    """Re-encrypt every stored national ID and bank account under FANGPIN_PII_KEY (re-runnable)."""
+def rotate_pii_key(
+    reindex: bool | None = typer.Option(
+        None, "--reindex/--no-reindex",
+        help="recompute every blind index (default: when a sample shows the index key or algorithm changed)",
+    ),
+) -> None:
+    """Re-encrypt every stored personal-data column under FANGPIN_PII_KEY and FANGPIN_PII_ALGORITHM (re-runnable).
+
+    Blind indexes are recomputed with FANGPIN_PII_INDEX_KEY and the index algorithm where they differ;
+    a change of the index is an offline step (docs/operations.md).
+    """
     _local_env()
-    result = asyncio.run(_rotate_pii())
+    result = asyncio.run(_rotate_pii(reindex))
     typer.echo(f"re-encrypted: {result}")
 
 

@@ -263,9 +263,9 @@ export_job = Table(
     Column("heartbeat_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# What `fangpin rotate-pii-key` re-encrypts under a new key (blind indexes use the separate index key).
+# What `fangpin rotate-pii-key` re-encrypts under a new key or algorithm, and the blind index it recomputes.
 ENCRYPTED_COLUMNS = [
-    EncryptedColumn("registry", "member", "id", "national_id_enc", "national_id"),
+    EncryptedColumn("registry", "member", "id", "national_id_enc", "national_id", index_column="national_id_index"),
     EncryptedColumn("registry", "household", "id", "bank_account_enc", "bank_account"),
     EncryptedColumn("registry", "household", "id", "phone_enc", "phone"),
     EncryptedColumn("registry", "export_job", "id", "content_enc", "export"),

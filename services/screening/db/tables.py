@@ -273,5 +273,7 @@ claim_lead = Table(
 
 # Columns `fangpin rotate-pii-key` re-encrypts under the current key (shared/pii_rotation.py).
 ENCRYPTED_COLUMNS = [
-    EncryptedColumn("screening", "feed_record", "id", "national_id_enc", "national_id"),
+    EncryptedColumn(
+        "screening", "feed_record", "id", "national_id_enc", "national_id", index_column="national_id_index"
+    ),
 ]
