@@ -25,10 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Header
+from fastapi import Header, Response
 from pydantic import BaseModel
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -43,6 +44,10 @@ SCOPE_MAX = 200  # the scope column's length
 
 T = TypeVar("T")
 
+# The route's response (set by the header dependency): a replay marks it with REPLAY_HEADER, so
+# routes that return a model carry the header without plumbing a flag through every use case.
+_route_response: ContextVar[Response | None] = ContextVar("idempotency_route_response", default=None)
+
 
 def _validate_key(value: str | None) -> str | None:
     if value is None:
@@ -56,7 +61,13 @@ def _validate_key(value: str | None) -> str | None:
     return value
 
 
+def validate_idempotency_key(value: str | None) -> str | None:
+    """The `Idempotency-Key` header's value, checked (for a route that reads its headers itself)."""
+    return _validate_key(value)
+
+
 async def idempotency_key_header(
+    response: Response,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -65,6 +76,7 @@ async def idempotency_key_header(
         ),
     ] = None,
 ) -> str | None:
+    _route_response.set(response)
     return _validate_key(idempotency_key)
 
 
@@ -198,6 +210,8 @@ class Idempotency:
         stored = None
         if key is not None:
             stored = await self.store.lookup(session, scope=scope, key=key, request_hash=request_hash)
+        if stored is not None and (response := _route_response.get()) is not None:
+            response.headers.update(REPLAY_HEADERS)
         return Attempt(checked, stored, self.store, scope, key, request_hash)
 
 

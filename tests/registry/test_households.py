@@ -213,7 +213,7 @@ async def test_create_is_idempotent_by_key(registry_client: httpx.AsyncClient, s
     second = await registry_client.post("/v1/households", json=body, headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
-    assert second.headers["idempotent-replayed"] == "true"
+    assert second.headers["idempotency-replayed"] == "true"
     count = await session.scalar(
         text("SELECT count(*) FROM registry.household WHERE household_number = :n"), {"n": body["household_number"]}
     )

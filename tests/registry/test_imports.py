@@ -125,7 +125,7 @@ async def test_thousand_rows_with_three_bad_ones(registry_client: httpx.AsyncCli
     again = await _import(registry_client, data, mode="valid_rows", key="lenient-1")
     assert again.status_code == 200
     assert again.json()["id"] == job["id"]
-    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["idempotency-replayed"] == "true"
     assert await _counts(session) == (households, members)
     other_file = await _import(registry_client, to_csv(rows[:10]), mode="valid_rows", key="lenient-1")
     assert other_file.status_code == 409

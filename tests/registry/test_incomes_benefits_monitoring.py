@@ -194,7 +194,7 @@ async def test_monitoring_status_roles_validation_and_idempotency_key(
     first = await registry_client.put(path, json=_change("set", case, "unstable"), headers=keyed)
     replay = await registry_client.put(path, json=_change("set", case, "unstable"), headers=keyed)
     assert first.json() == replay.json()
-    assert replay.headers.get("idempotent-replayed") == "true"
+    assert replay.headers.get("idempotency-replayed") == "true"
     reused = await registry_client.put(path, json=_change("clear", case), headers=keyed)
     assert reused.status_code == 409
     assert reused.json()["code"] == "idempotency_key_reused"

@@ -234,3 +234,37 @@ async def test_reveal_outside_the_region_is_404_and_needs_a_purpose(
     assert (await registry_client.post(path, json={}, headers=OFFICER)).status_code == 422
     assert (await registry_client.post(path, json={"purpose": "x"}, headers=OFFICER)).status_code == 422
     assert (await registry_client.post(path, json={"purpose": "核查身份"})).status_code == 401
+
+
+async def test_a_replayed_key_answers_only_its_caller_in_scope(
+    registry_client: httpx.AsyncClient, create_household: CreateHousehold
+) -> None:
+    """Issue 9 (defect 4, one mechanism): keys belong to their caller and route; the household is
+    loaded under the caller's scope (404 outside it) before any stored response is considered."""
+    from shared.auth import Role, mint_token
+    from tests.support.tokens import JWT_SECRET
+
+    created = await create_household()
+    path = f"/v1/households/{created['id']}/members"
+    body = member("son", reason="迁入")
+    key = {"Idempotency-Key": "member-1"}
+    cadre = auth("village_cadre", DEMO_VILLAGE)
+    first = await registry_client.post(path, json=body, headers={**cadre, **key})
+    assert first.status_code == 201, first.text
+    assert "idempotency-replayed" not in first.headers
+    outsiders = [auth("county_officer", "410603"), auth("village_cadre", OTHER_VILLAGE)]
+    for outsider in outsiders:
+        hidden = await registry_client.post(path, json=body, headers={**outsider, **key})
+        assert hidden.status_code == 404, hidden.text
+        assert first.json()["id"] not in hidden.text
+        assert "idempotency-replayed" not in hidden.headers
+    again = await registry_client.post(path, json=body, headers={**cadre, **key})
+    assert again.status_code == 201
+    assert again.headers["idempotency-replayed"] == "true"
+    assert again.json() == first.json()
+    colleague = {"Authorization": "Bearer " + mint_token(
+        JWT_SECRET, sub="test:second-cadre", roles=[Role.VILLAGE_CADRE], region=DEMO_VILLAGE)}
+    own = await registry_client.post(path, json=body, headers={**colleague, **key})
+    assert own.status_code == 409, own.text  # its own effect: the person is already in the household
+    assert own.json()["code"] != "idempotency_key_reused"
+    assert "idempotency-replayed" not in own.headers

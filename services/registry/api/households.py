@@ -48,13 +48,16 @@ from services.registry.api.schemas import (
     MemberUpdate,
     MonitoringStatusChange,
     MonitoringStatusRead,
+    Name,
     PhoneReveal,
     RevealRequest,
 )
 from services.registry.domain.model import DibaoClass
 from services.registry.services.common import etag, member_not_found
 from services.registry.services.households import Outcome
+from shared.contracts.types import Cursor, HouseholdNumber, RegionPrefix, query_model
 from shared.errors import problem_responses
+from shared.idempotency import REPLAY_HEADERS
 from shared.pagination import Page, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1/households", tags=["households"])
@@ -71,7 +74,7 @@ def _json(outcome: Outcome, *, location: str | None = None) -> JSONResponse:
     if location:
         headers["Location"] = location
     if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
+        headers.update(REPLAY_HEADERS)
     return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
 
 
@@ -106,20 +109,21 @@ async def create_household(
 async def list_households(
     search: SearchServiceDep,
     _: HouseholdReader,
-    region: Annotated[str | None, Query(pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$")] = None,
-    name_prefix: Annotated[str | None, Query(min_length=1, max_length=50)] = None,
-    household_number: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[list[HouseholdStatus] | None, Query()] = None,
+    region: Annotated[RegionPrefix | None, Query()] = None,
+    name_prefix: Annotated[Name | None, Query()] = None,
+    household_number: Annotated[HouseholdNumber | None, Query()] = None,
+    status: Annotated[list[HouseholdStatus] | None, Query(max_length=5)] = None,
     dibao: bool | None = None,
     dibao_class: DibaoClass | None = None,
     tekun: bool | None = None,
     negative_list: bool | None = None,
     insured_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     include_archived: bool = False,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[HouseholdSummary]:
-    query = HouseholdSearch.model_validate(
+    query = query_model(
+        HouseholdSearch,
         {
             "region": region, "name_prefix": name_prefix, "household_number": household_number, "status": status,
             "dibao": dibao, "dibao_class": dibao_class, "tekun": tekun, "negative_list": negative_list,
@@ -400,7 +404,7 @@ async def household_history(
     household_id: HouseholdId,
     households: HouseholdServiceDep,
     _: HouseholdReader,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[Cursor | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[HistoryEntry]:
     after = decode_cursor(cursor, 1)

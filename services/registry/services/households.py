@@ -4,10 +4,10 @@ checks, writes, a history entry per change, the audit records last, one commit."
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
@@ -54,7 +54,7 @@ from services.registry.services.ids import uuid7
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
-from shared.idempotency import IdempotencyStore, fingerprint
+from shared.idempotency import Attempt, Idempotency
 from shared.pii import PiiCipher, mask_bank_account, mask_phone
 
 NATIONAL_ID = "national_id"
@@ -72,7 +72,8 @@ MEMBER_FIELDS = (
 )
 INCOME_FIELDS = ("wage_income", "business_income", "property_income", "transfer_income", "production_costs")
 
-store = IdempotencyStore(idempotency)
+keys = Idempotency(idempotency)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -319,22 +320,23 @@ class HouseholdService:
             updated_at=row["updated_at"],
         )
 
-    async def _replay(self, scope: str, key: str | None, request_hash: str) -> Outcome | None:
-        if key is None:
-            return None
-        stored = await store.lookup(self.session, scope=scope, key=key, request_hash=request_hash)
-        if stored is None:
-            return None
-        return Outcome(stored.status_code, stored.body, replayed=True)
+    async def _begin(
+        self, route: str, key: str | None, body: Any, authorize: Callable[[], Awaitable[T]],
+        resource: object | None = None,
+    ) -> tuple[Attempt[T], Outcome | None]:
+        """The caller's checks (`authorize`: the resource under the caller's scope, 404 outside), then
+        the key under this caller and route: (attempt, the stored first response or None)."""
+        attempt = await keys.begin(
+            self.session, self.principal, route=route, resource=resource, key=key, payload=body, authorize=authorize
+        )
+        if attempt.replay is None:
+            return attempt, None
+        await self.session.rollback()
+        return attempt, Outcome(attempt.replay.status_code, attempt.replay.body, replayed=True)
 
-    async def _finish(
-        self, outcome: Outcome, *, scope: str | None = None, key: str | None = None, request_hash: str = ""
-    ) -> Outcome:
-        if key is not None and scope is not None:
-            await store.save(
-                self.session, scope=scope, key=key, request_hash=request_hash,
-                status_code=outcome.status_code, body=outcome.body,
-            )
+    async def _finish(self, outcome: Outcome, *, attempt: Attempt[Any] | None = None) -> Outcome:
+        if attempt is not None:
+            await attempt.save(self.session, outcome.status_code, outcome.body)
         await self.history.flush_audit()
         await self.session.commit()
         return outcome
@@ -362,11 +364,12 @@ class HouseholdService:
         return await self._read(await self._household(household_id), include_former=include_former)
 
     async def create(self, body: HouseholdCreate, *, idempotency_key: str | None) -> Outcome:
-        village = await self._village(body.village_code, "village_code")
-        scope = f"POST /v1/households:{self.principal.sub}"
-        request_hash = fingerprint(body)
-        if (replay := await self._replay(scope, idempotency_key, request_hash)) is not None:
+        attempt, replay = await self._begin(
+            "POST /v1/households", idempotency_key, body, lambda: self._village(body.village_code, "village_code")
+        )
+        if replay is not None:
             return replay
+        village = attempt.checked
 
         people: list[NationalId] = []
         errors: list[FieldError] = []
@@ -450,9 +453,7 @@ class HouseholdService:
                 )
             row = await self._household(household_id)
             read = await self._read(row)
-            return await self._finish(
-                Outcome(201, _json(read)), scope=scope, key=idempotency_key, request_hash=request_hash
-            )
+            return await self._finish(Outcome(201, _json(read)), attempt=attempt)
         except IntegrityError as exc:
             raise await self._integrity(exc) from None
 
@@ -603,11 +604,13 @@ class HouseholdService:
     async def add_member(
         self, household_id: uuid.UUID, body: MemberAdd, *, if_match: int | None, idempotency_key: str | None
     ) -> Outcome:
-        household = await self._open_household(household_id)
-        scope = f"POST /v1/households/{household_id}/members:{self.principal.sub}"
-        request_hash = fingerprint(body)
-        if (replay := await self._replay(scope, idempotency_key, request_hash)) is not None:
+        attempt, replay = await self._begin(
+            "POST /v1/households/{household_id}/members", idempotency_key, body,
+            lambda: self._open_household(household_id), resource=household_id,
+        )
+        if replay is not None:
             return replay
+        household = attempt.checked
         if if_match is not None and if_match != -1:
             check_version(household, if_match, what="household")
         person = self._national_id(body.national_id, birth_date=body.birth_date, sex=body.sex, prefix="")
@@ -642,9 +645,7 @@ class HouseholdService:
             )
             row = await self.repo.get_member(member_id)
             assert row is not None
-            return await self._finish(
-                Outcome(201, _json(member_read(row))), scope=scope, key=idempotency_key, request_hash=request_hash
-            )
+            return await self._finish(Outcome(201, _json(member_read(row))), attempt=attempt)
         except IntegrityError as exc:
             raise await self._integrity(exc) from None
 
@@ -845,11 +846,13 @@ class HouseholdService:
     async def record_benefit(
         self, household_id: uuid.UUID, body: BenefitCreate, *, idempotency_key: str | None
     ) -> Outcome:
-        household = await self._household(household_id, for_update=True)
-        scope = f"POST /v1/households/{household_id}/benefits"
-        request_hash = fingerprint(body)
-        if (replay := await self._replay(scope, idempotency_key, request_hash)) is not None:
+        attempt, replay = await self._begin(
+            "POST /v1/households/{household_id}/benefits", idempotency_key, body,
+            lambda: self._household(household_id, for_update=True), resource=household_id,
+        )
+        if replay is not None:
             return replay
+        household = attempt.checked
         existing = await self.repo.benefit_by_source(household["county_code"], body.source, body.source_ref)
         if existing is not None:
             read = benefit_read(existing)
@@ -893,9 +896,7 @@ class HouseholdService:
             reason=f"{body.programme} {body.category or ''}".strip(),
             effective_date=body.paid_date,
         )
-        return await self._finish(
-            Outcome(201, _json(benefit_read(row))), scope=scope, key=idempotency_key, request_hash=request_hash
-        )
+        return await self._finish(Outcome(201, _json(benefit_read(row))), attempt=attempt)
 
     # ================================================================ monitoring status
 
@@ -909,11 +910,13 @@ class HouseholdService:
     async def change_monitoring_status(
         self, household_id: uuid.UUID, body: MonitoringStatusChange, *, idempotency_key: str | None
     ) -> Outcome:
-        row = await self._household(household_id, for_update=True)
-        scope = f"PUT /v1/households/{household_id}/monitoring-status"
-        request_hash = fingerprint(body)
-        if (replay := await self._replay(scope, idempotency_key, request_hash)) is not None:
+        attempt, replay = await self._begin(
+            "PUT /v1/households/{household_id}/monitoring-status", idempotency_key, body,
+            lambda: self._household(household_id, for_update=True), resource=household_id,
+        )
+        if replay is not None:
             return replay
+        row = attempt.checked
         if body.action == "set" and row["archived_at"] is not None:
             raise Conflict("the household is archived (已注销)", code="household_archived")
         current = MonitoringState(
@@ -952,8 +955,7 @@ class HouseholdService:
             household_id=household_id, status=row["status"], monitoring_case_id=row["monitoring_case_id"],
             version=row["version"],
         )
-        return await self._finish(Outcome(200, _json(read)), scope=scope, key=idempotency_key,
-                                  request_hash=request_hash)
+        return await self._finish(Outcome(200, _json(read)), attempt=attempt)
 
     # ================================================================ history, facts, bank account
 

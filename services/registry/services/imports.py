@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
+import gc
 import hashlib
 import time
 import uuid
@@ -52,17 +55,69 @@ from services.registry.services.ids import uuid7
 from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound, PayloadTooLarge, Unprocessable
-from shared.idempotency import IdempotencyStore
+from shared.idempotency import Idempotency, no_checks
 from shared.logging import get_logger, request_id_var
 from shared.metrics import JOB_DURATION, JOB_ROWS
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.pii import PiiCipher
+from shared.spreadsheets import XlsxLimits, XlsxRefused, check_xlsx_archive
 
 log = get_logger("fangpin.registry.imports")
-store = IdempotencyStore(idempotency)
+keys = Idempotency(idempotency)
 
 ERRORS_IN_JOB = 100
 XLSX_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",)
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """Bounds on the work one import may cause (settings `import_max_*`; docs/operations.md)."""
+
+    max_rows: int = 200_000  # rows read from the file (header and blank rows included)
+    max_stored_errors: int = 1_000  # row errors kept for GET …/errors; all are counted in error_count
+    xlsx: XlsxLimits = XlsxLimits()
+
+
+def import_limits(settings: Any) -> ImportLimits:
+    """The limits from the registry settings (`FANGPIN_REGISTRY_IMPORT_MAX_*`)."""
+    return ImportLimits(
+        max_rows=settings.import_max_rows,
+        max_stored_errors=settings.import_max_stored_errors,
+        xlsx=XlsxLimits(
+            max_expanded_bytes=settings.import_max_expanded_bytes,
+            max_member_bytes=settings.import_max_part_bytes,
+            max_shared_strings_bytes=settings.import_max_shared_strings_bytes,
+            max_ratio=settings.import_max_compression_ratio,
+        ),
+    )
+
+
+class TooManyRows(InvalidImportFile):
+    code = "too_many_rows"
+
+    def __init__(self, limit: int, row_number: int) -> None:
+        super().__init__(f"the file has more than {limit} rows; split it into files of at most {limit}")
+        self.row_number = row_number
+
+
+def release_memory() -> None:
+    """After a job: collect what it left and hand freed heap pages back to the system (glibc)."""
+    gc.collect()
+    if _libc is not None:
+        with contextlib.suppress(Exception):
+            _libc.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+_libc = _load_libc()
 
 
 def detect_format(data: bytes, filename: str | None, content_type: str | None, explicit: str | None) -> str:
@@ -108,15 +163,19 @@ def error_read(row: Row) -> ImportRowError:
 
 
 class _Counter:
-    """Counts rows as the parser pulls them (read from the event loop for progress)."""
+    """Counts rows as the parser pulls them (read from the event loop for progress); stops the
+    parse with `TooManyRows` at the first row beyond the bound (header: row 1)."""
 
-    def __init__(self, rows: Iterable[Sequence[str]]) -> None:
+    def __init__(self, rows: Iterable[Sequence[str]], max_rows: int) -> None:
         self._rows = iter(rows)
+        self._max = max_rows + 1  # the header row is not a data row
         self.count = 0
 
     def __iter__(self) -> Iterator[Sequence[str]]:
         for row in self._rows:
             self.count += 1
+            if self.count > self._max:
+                raise TooManyRows(self._max - 1, self.count)
             yield row
 
 
@@ -124,15 +183,28 @@ class _Counter:
 class Parsed:
     result: ParseResult | None
     failure: str | None = None
+    error: RowError | None = None  # the one error a refused file is reported with (too_many_rows)
 
 
-def parse_file(data: bytes, fmt: str, day: date, counter_box: list[_Counter]) -> Parsed:
+def parse_file(
+    data: bytes, fmt: str, day: date, counter_box: list[_Counter], limits: ImportLimits | None = None
+) -> Parsed:
     """Read and validate the file (CPU-bound: runs in a worker thread)."""
+    limits = limits or ImportLimits()
     try:
+        if fmt == "xlsx":
+            check_xlsx_archive(data, limits.xlsx)  # before any XML parser sees a part
         rows = read_xlsx(data) if fmt == "xlsx" else read_csv(data)
-        counter = _Counter(rows)
+        counter = _Counter(rows, limits.max_rows)
         counter_box.append(counter)
         return Parsed(parse_rows(counter, today=day))
+    except TooManyRows as exc:
+        log.info("registry.import.too_many_rows", format=fmt, limit=limits.max_rows)
+        return Parsed(None, f"the file cannot be read: {exc}", RowError(exc.row_number, None, str(exc), exc.code))
+    except XlsxRefused as exc:
+        log.info("registry.import.xlsx_refused", code=exc.code)
+        error = RowError(1, None, str(exc), exc.code) if exc.code != "invalid_file" else None
+        return Parsed(None, f"the file cannot be read: {exc}", error)
     except InvalidImportFile as exc:
         log.info("registry.import.unreadable", format=fmt)
         return Parsed(None, f"the file cannot be read: {exc}")
@@ -160,12 +232,14 @@ class ImportService:
         sessionmaker: async_sessionmaker[AsyncSession],
         pii: PiiCipher,
         principal: Principal,
+        limits: ImportLimits | None = None,
     ) -> None:
         self.session = session
         self.sessionmaker = sessionmaker
         self.repo = RegistryRepository(session)
         self.pii = pii
         self.principal = principal
+        self.limits = limits or ImportLimits()
 
     # ------------------------------------------------------------------ reads
 
@@ -210,15 +284,24 @@ class ImportService:
             raise PayloadTooLarge(f"the file is larger than {max_bytes} bytes", code="payload_too_large")
         if not data.strip():
             raise Unprocessable("the file is empty", code="empty_file")
+        if fmt == "xlsx":
+            # From the zip directory alone: a small file that would expand beyond the bounds
+            # (an "XLSX bomb") is refused before a job exists. An unreadable zip fails its job.
+            try:
+                check_xlsx_archive(data, self.limits.xlsx)
+            except XlsxRefused as exc:
+                if exc.code != "invalid_file":
+                    raise PayloadTooLarge(str(exc), code=exc.code) from None
         digest = hashlib.sha256(data).hexdigest()
-        scope = f"POST /v1/imports:{self.principal.sub}"
-        request_hash = hashlib.sha256(f"{digest}:{mode}:{fmt}".encode()).hexdigest()
-        if idempotency_key is not None:
-            stored = await store.lookup(self.session, scope=scope, key=idempotency_key, request_hash=request_hash)
-            if stored is not None:
-                job_id = uuid.UUID(str(stored.body["id"]))
-                await self.session.commit()
-                return await self.get(job_id), False
+        # the Importer dependency checked the role; the job is the caller's (key scope: sub@region)
+        attempt = await keys.begin(
+            self.session, self.principal, route="POST /v1/imports", key=idempotency_key,
+            payload={"sha256": digest, "mode": mode, "format": fmt}, authorize=no_checks,
+        )
+        if attempt.replay is not None:
+            job_id = uuid.UUID(str(attempt.replay.body["id"]))
+            await self.session.commit()
+            return await self.get(job_id), False
         job_id = uuid7()
         row = await self.repo.insert_import_job(
             {
@@ -234,11 +317,7 @@ class ImportService:
                 "phase": "queued",
             }
         )
-        if idempotency_key is not None:
-            await store.save(
-                self.session, scope=scope, key=idempotency_key, request_hash=request_hash, status_code=202,
-                body={"id": str(job_id)},
-            )
+        await attempt.save(self.session, 202, {"id": str(job_id)})
         await audit.append(
             self.session, service=SERVICE, actor=self.principal, action="import.submit", resource_type="import_job",
             resource_id=str(job_id), detail={"mode": mode, "format": fmt, "file_sha256": digest, "bytes": len(data)},
@@ -257,6 +336,7 @@ class ImportService:
             # hold no cycles and die with the job, so the collector waits until the job is done.
             with bulk.collector_paused():
                 await self._run(job_id, data, fmt=fmt, mode=mode)
+            del data
         except asyncio.CancelledError:
             await self._fail(job_id, "interrupted: the service stopped; submit it again")
             raise
@@ -265,6 +345,7 @@ class ImportService:
             await self._fail(job_id, "the import failed unexpectedly; nothing was imported")
         finally:
             JOB_DURATION.labels(SERVICE, "import").observe(time.perf_counter() - started)
+            release_memory()  # the parse's objects are gone: give their memory back
 
     async def _update(self, job_id: uuid.UUID, **values: Any) -> None:
         async with self.sessionmaker() as session:
@@ -292,7 +373,7 @@ class ImportService:
         stop = asyncio.Event()
         ticker = asyncio.create_task(self._tick(job_id, box, stop))
         try:
-            parsed = await asyncio.to_thread(parse_file, data, fmt, day, box)
+            parsed = await asyncio.to_thread(parse_file, data, fmt, day, box, self.limits)
         finally:
             stop.set()
             await ticker
@@ -302,7 +383,10 @@ class ImportService:
         timings["parse"] = time.perf_counter() - mark
         cpu["parse"] = time.process_time() - cpu_mark
         if parsed.result is None:
-            await self._finish_failed(job_id, parsed.failure or "unreadable file", [], total=0)
+            await self._finish_failed(
+                job_id, parsed.failure or "unreadable file", [parsed.error] if parsed.error else [],
+                total=box[0].count - 1 if box and parsed.error else 0,
+            )
             return
         result = parsed.result
         header_errors = [e for e in result.errors if e.row_number == 1]
@@ -355,12 +439,17 @@ class ImportService:
                 errors = sorted(
                     [*result.errors, *extra, *db_errors], key=lambda e: (e.row_number, e.column or "")
                 )
+                # Every error is counted; only the first ones are kept (a file of junk rows makes
+                # twenty per row). The parse's own list goes now, before the writes.
+                error_total = len(errors)
+                del errors[self.limits.max_stored_errors:]
+                result.errors.clear()
                 rejected_rows = set(result.invalid_row_numbers) | nul_rows | rejected
                 if errors and mode == "all_or_nothing":
                     await session.rollback()
                     await self._finish_failed(
                         job_id, f"{len(rejected_rows)} rows have errors; nothing was imported (all_or_nothing)",
-                        errors, total=result.total_rows, rejected=len(rejected_rows),
+                        errors, total=result.total_rows, rejected=len(rejected_rows), error_total=error_total,
                     )
                     return
                 await self._update(job_id, phase="writing")  # its own short transaction: visible now
@@ -375,19 +464,20 @@ class ImportService:
                 written = await bulk.write_plan(repo, plan)
                 timings["write"] = time.perf_counter() - mark
                 cpu["write"] = time.process_time() - cpu_mark
-                await self._write_errors(repo, job_id, errors)
+                stored = await self._write_errors(repo, job_id, errors)
                 summary = ImportResult(
                     imported_households=written.households,
                     imported_members=written.members,
                     rejected_rows=len(rejected_rows),
                     total_rows=result.total_rows,
                     households_without_head=written.households_without_head,
+                    stored_errors=stored,
                 )
                 await repo.update_import_job(
                     job_id,
                     {
                         "status": "succeeded", "phase": "done", "processed_rows": result.total_rows,
-                        "error_count": len(errors), "imported_households": summary.imported_households,
+                        "error_count": error_total, "imported_households": summary.imported_households,
                         "imported_members": summary.imported_members, "result": summary.model_dump(),
                         "finished_at": datetime.now(UTC),
                     },
@@ -483,38 +573,42 @@ class ImportService:
                 newly.add(row.row_number)
         return errors, newly
 
-    async def _write_errors(self, repo: RegistryRepository, job_id: uuid.UUID, errors: Sequence[RowError]) -> None:
-        if not errors:
-            return
-        await repo.copy_records(
-            "import_job_error",
-            ("job_id", "seq", "row_number", "column_key", "message", "code"),
-            [(job_id, i, e.row_number, e.column, e.message[:1000], e.code[:40]) for i, e in enumerate(errors, 1)],
-        )
+    async def _write_errors(self, repo: RegistryRepository, job_id: uuid.UUID, errors: Sequence[RowError]) -> int:
+        """Store the first `max_stored_errors` errors; returns how many were stored."""
+        kept = errors[: self.limits.max_stored_errors]
+        if kept:
+            await repo.copy_records(
+                "import_job_error",
+                ("job_id", "seq", "row_number", "column_key", "message", "code"),
+                [(job_id, i, e.row_number, e.column, e.message[:1000], e.code[:40]) for i, e in enumerate(kept, 1)],
+            )
+        return len(kept)
 
     async def _finish_failed(
-        self, job_id: uuid.UUID, failure: str, errors: Sequence[RowError], *, total: int, rejected: int | None = None
+        self, job_id: uuid.UUID, failure: str, errors: Sequence[RowError], *, total: int, rejected: int | None = None,
+        error_total: int | None = None,
     ) -> None:
         async with self.sessionmaker() as session:
             repo = RegistryRepository(session)
-            await self._write_errors(repo, job_id, errors)
+            stored = await self._write_errors(repo, job_id, errors)
             summary = ImportResult(
                 imported_households=0, imported_members=0,
                 rejected_rows=rejected if rejected is not None else len({e.row_number for e in errors}),
-                total_rows=total,
+                total_rows=total, stored_errors=stored,
             )
+            error_total = len(errors) if error_total is None else error_total
             await repo.update_import_job(
                 job_id,
                 {
-                    "status": "failed", "phase": "done", "failure": failure, "error_count": len(errors),
+                    "status": "failed", "phase": "done", "failure": failure, "error_count": error_total,
                     "processed_rows": total, "total_rows": total, "result": summary.model_dump(),
                     "finished_at": datetime.now(UTC),
                 },
             )
             await audit.append(
                 session, service=SERVICE, actor=self.principal, action="import.failed", resource_type="import_job",
-                resource_id=str(job_id), detail={"failure": failure, "errors": len(errors)},
+                resource_id=str(job_id), detail={"failure": failure, "errors": error_total},
             )
             await session.commit()
         JOB_ROWS.labels(SERVICE, "import", "rejected").inc(total)
-        log.info("registry.import.rejected", job_id=str(job_id), errors=len(errors))
+        log.info("registry.import.rejected", job_id=str(job_id), errors=error_total)
