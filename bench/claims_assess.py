@@ -113,7 +113,6 @@ def generate_claims(count: int, seed: int, year: int = 2026) -> list[tuple[Claim
             category_paid=paid,
             household_paid=paid + (_yuan(rng, 0, 100_000) if rng.random() < 0.2 else Decimal("0.00")),
             same_student_level_paid=rng.random() < 0.05,
-            income_drop_paid_this_year=rng.random() < 0.05,
         )
         claims.append((facts, prior))
     return claims

@@ -197,7 +197,6 @@ async def test_objection_upheld_reopens_the_claim_and_releases_the_ledger(
         "category_paid": "0.00",
         "household_paid": "0.00",
         "same_student_level_paid": False,
-        "income_drop_paid_this_year": False,
     }
 
 

@@ -34,6 +34,7 @@ from services.claims.domain.scheme import (
     IncomeDropConfig,
     Scheme,
     SchoolEntryConfig,
+    SchoolLevel,
     TieredConfig,
     parse_scheme,
 )
@@ -547,7 +548,10 @@ def test_income_drop_checks(income: str, previous: str | None, code: RejectionCo
 
 def test_income_drop_already_paid_this_year() -> None:
     facts = claim("income_drop", household("ordinary", 4, "20000", "40000"))
-    assert assess(REF, facts, ytd(income_drop_paid_this_year=True)).rejection_code is RC.ALREADY_PAID_THIS_YEAR
+    # "already paid" is the ledger's category_paid for income_drop alone (issue 10)
+    assert assess(REF, facts, ytd(paid="4000.00")).rejection_code is RC.ALREADY_PAID_THIS_YEAR
+    assert assess(REF, facts, ytd(paid="0.01")).rejection_code is RC.ALREADY_PAID_THIS_YEAR
+    assert assess(REF, facts, ytd(paid="0")).payout == D("4000.00")
 
 
 def test_income_drop_cap_and_negative_income() -> None:
@@ -738,7 +742,7 @@ def households(draw: st.DrawFn) -> HouseholdFacts:
 @st.composite
 def expenses(draw: st.DrawFn, category: Category) -> dict[str, Any]:
     if category is Category.SCHOOL_ENTRY:
-        level = draw(st.sampled_from(["senior_high", "secondary_vocational", "junior_college", "undergraduate", "x"]))
+        level = draw(st.sampled_from([*(level.value for level in SchoolLevel), "x"]))
         return {"level": level}
     keys = EXPENSE_KEYS[category]
     result: dict[str, Any] = {}
@@ -769,7 +773,6 @@ def priors(draw: st.DrawFn) -> YearToDate:
         category_paid=_money(draw(st.integers(0, 5_000_000))),
         household_paid=_money(draw(st.integers(0, 20_000_000))),
         same_student_level_paid=draw(st.booleans()),
-        income_drop_paid_this_year=draw(st.booleans()),
     )
 
 

@@ -69,7 +69,7 @@ def tiers_data(draw: st.DrawFn) -> list[dict[str, Any]]:
     points = sorted(draw(st.lists(st.integers(1, 30_000_000), min_size=needed, max_size=needed, unique=True)))
     lowers = [0, *points[: count - 1]]
     uppers: list[int | None] = [*points, None] if open_last else list(points)
-    return [
+    tiers = [
         {
             "from": format(_cents_to_decimal(lo), "f"),
             "to": None if hi is None else format(_cents_to_decimal(hi), "f"),
@@ -77,6 +77,9 @@ def tiers_data(draw: st.DrawFn) -> list[dict[str, Any]]:
         }
         for lo, hi in zip(lowers, uppers, strict=True)
     ]
+    if all(Decimal(t["rate"]) == 0 for t in tiers):  # all rates 0 pays nothing: refused (issue 10)
+        tiers[draw(st.integers(0, count - 1))]["rate"] = draw(st.sampled_from(["0.000001", "0.01", "0.5", "1"]))
+    return tiers
 
 
 @st.composite
@@ -85,17 +88,18 @@ def category_data(draw: st.DrawFn, category: Category) -> dict[str, Any]:
         return {
             "deductible": {s.value: draw(money_inputs(max_cents=5_000_000)) for s in HouseholdStatus},
             "tiers": draw(tiers_data()),
-            "cap": draw(money_inputs()),
+            "cap": draw(money_inputs(min_cents=1)),
         }
+    # Lump sums and caps of 0.00 pay nothing and are refused (issue 10): generated from 0.01.
     if category is Category.SCHOOL_ENTRY:
         levels = draw(st.lists(st.sampled_from(list(SchoolLevel)), min_size=1, unique=True))
-        return {"lump_sums": {level.value: draw(money_inputs(max_cents=2_000_000)) for level in levels}}
+        return {"lump_sums": {level.value: draw(money_inputs(min_cents=1, max_cents=2_000_000)) for level in levels}}
     if category is Category.INCOME_DROP:
-        return {"min_drop_ratio": draw(rate_inputs()), "cap": draw(money_inputs())}
+        return {"min_drop_ratio": draw(rate_inputs()), "cap": draw(money_inputs(min_cents=1))}
     return {
         "deductible": draw(money_inputs(max_cents=5_000_000)),
         "tiers": draw(tiers_data()),
-        "cap": draw(money_inputs()),
+        "cap": draw(money_inputs(min_cents=1)),
     }
 
 
@@ -293,14 +297,15 @@ def test_bad_amounts_are_refused_with_their_path(value: object, message: str) ->
      ("1.01", False), ("-0.1", False), (0.5, True), (1, True), (2, False)],
 )  # fmt: skip
 def test_rates_are_between_0_and_1_with_at_most_6_places(value: object, ok: bool) -> None:
+    # illness has three tiers: a rate of 0 in one of them is fine (all rates 0 pays nothing, refused)
     data = ref()
-    data["categories"]["in_school"]["tiers"][0]["rate"] = value
+    data["categories"]["illness"]["tiers"][0]["rate"] = value
     if ok:
-        config = parse_scheme(data).categories.in_school
+        config = parse_scheme(data).categories.illness
         assert config is not None
         assert config.tiers[0].rate == Decimal(str(value))
     else:
-        assert paths_of(data) == ["categories.in_school.tiers[0].rate"]
+        assert paths_of(data) == ["categories.illness.tiers[0].rate"]
 
 
 def test_rates_keep_their_spelling_through_the_round_trip() -> None:

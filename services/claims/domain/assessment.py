@@ -25,6 +25,12 @@ Decisions where rules.md is silent (each is tested):
 - **Household cap in every category.** School entry and income drop take ``min(…, R)`` too,
   so R ≤ 0 rejects them with ``household_cap_reached`` as for the cumulative categories.
 - **Missing previous income** counts as P = 0, so ``drop_too_small``.
+- **Income drop "already paid this year"** is ``prior.category_paid > 0`` (the ledger's paid
+  figure for income_drop), not a second flag. Facts stored before this rule carry
+  ``prior.income_drop_paid_this_year``; ``parse_claim_input`` accepts it only when it agrees
+  with ``category_paid`` (an income-drop claim) and drops it; a disagreeing flag is refused.
+- **No eligible 0.00** is kept by scheme validation (see ``scheme.py``: amounts that can only
+  pay nothing are refused) plus the rounding rule below; ``_pay`` asserts it.
 - **School level.** A level missing from the facts, unknown, or not listed by the scheme is
   ``level_not_covered``.
 - **Facts validation** (``FactsInvalid``): amounts have at most 2 decimal places and
@@ -287,15 +293,13 @@ class YearToDate:
     category_paid: Decimal = ZERO  # paid (or approved to pay) in this category
     household_paid: Decimal = ZERO  # paid across all categories
     same_student_level_paid: bool = False  # school entry: this student, this level, already paid
-    income_drop_paid_this_year: bool = False
 
     def __post_init__(self) -> None:
         errors: list[tuple[str, str]] = []
         for name in ("category_base", "category_paid", "household_paid"):
             object.__setattr__(self, name, _amount(getattr(self, name), f"prior.{name}", errors, allow_negative=False))
-        for flag in ("same_student_level_paid", "income_drop_paid_this_year"):
-            if not isinstance(getattr(self, flag), bool):
-                errors.append((f"prior.{flag}", "must be true or false"))
+        if not isinstance(self.same_student_level_paid, bool):
+            errors.append(("prior.same_student_level_paid", "must be true or false"))
         _raise_if(errors)
 
 
@@ -353,20 +357,22 @@ def parse_claim_input(data: Mapping[str, Any]) -> tuple[ClaimFacts, YearToDate]:
     elif "household" in data:
         errors.append(("household", "must be an object"))
     prior_data = data.get("prior", {})
-    prior_keys = {
-        "category_base",
-        "category_paid",
-        "household_paid",
-        "same_student_level_paid",
-        "income_drop_paid_this_year",
-    }
+    prior_keys = {"category_base", "category_paid", "household_paid", "same_student_level_paid"}
     if isinstance(prior_data, Mapping):
-        errors += [(f"prior.{key}", "unknown field") for key in prior_data if key not in prior_keys]
+        errors += [
+            (f"prior.{key}", "unknown field")
+            for key in prior_data
+            if key not in prior_keys and key != _LEGACY_PAID_FLAG
+        ]
     else:
         errors.append(("prior", "must be an object"))
     _raise_if(errors)
     assert isinstance(household_data, Mapping)
     assert isinstance(prior_data, Mapping)
+    if _LEGACY_PAID_FLAG in prior_data:
+        prior_data = dict(prior_data)
+        flag = prior_data.pop(_LEGACY_PAID_FLAG)
+        _check_legacy_flag(data.get("category"), flag, prior_data.get("category_paid", "0"))
     try:
         household = HouseholdFacts(**household_data)
         facts = ClaimFacts(
@@ -382,6 +388,33 @@ def parse_claim_input(data: Mapping[str, Any]) -> tuple[ClaimFacts, YearToDate]:
     except (TypeError, ValueError) as exc:
         raise FactsInvalid([("(root)", str(exc))]) from exc
     return facts, prior
+
+
+# Facts stored before "already paid this year" became category_paid alone carry this flag.
+_LEGACY_PAID_FLAG = "income_drop_paid_this_year"
+
+
+def _check_legacy_flag(category: object, flag: object, category_paid: object) -> None:
+    """The old flag is read only when it says what category_paid says (income drop); else 422."""
+    path = f"prior.{_LEGACY_PAID_FLAG}"
+    if not isinstance(flag, bool):
+        raise FactsInvalid([(path, "must be true or false (and may be left out: category_paid decides)")])
+    if category != Category.INCOME_DROP.value:
+        return  # it spoke of income drop, not of this claim's category
+    try:
+        paid = money(category_paid) > 0
+    except ValueError:
+        return  # reported at prior.category_paid
+    if flag != paid:
+        raise FactsInvalid(
+            [
+                (
+                    path,
+                    f"says {'already' if flag else 'not'} paid but prior.category_paid is "
+                    f"{category_paid}: already paid this year is read from category_paid alone; leave the flag out",
+                )
+            ]
+        )
 
 
 def household_to_dict(household: HouseholdFacts) -> dict[str, Any]:
@@ -416,7 +449,6 @@ def prior_to_dict(prior: YearToDate) -> dict[str, Any]:
         "category_paid": fmt(prior.category_paid),
         "household_paid": fmt(prior.household_paid),
         "same_student_level_paid": prior.same_student_level_paid,
-        "income_drop_paid_this_year": prior.income_drop_paid_this_year,
     }
 
 
@@ -607,7 +639,11 @@ def _pay(run: _Run, amount: Decimal, room: Decimal) -> Assessment:
     exact = min(amount, room)
     run.breakdown["household_cap_applied"] = room < amount
     run.breakdown["payout_unrounded"] = fmt(exact)
-    return run.finish(None, round_payout(exact))
+    payout = round_payout(exact)
+    # Validation refuses what can only pay nothing and a sub-fen gross is category_cap_reached,
+    # so an eligible assessment always pays at least 0.01 (module doc, "No eligible 0.00").
+    assert payout > 0, f"eligible assessment would pay {payout}"
+    return run.finish(None, payout)
 
 
 _BASE_FORMULA: Mapping[Category, str] = MappingProxyType(
@@ -727,11 +763,13 @@ def _income_drop(run: _Run, config: IncomeDropConfig) -> Assessment:
         return run.finish(RejectionCode.DROP_TOO_SMALL)
     if _income_test(run, income, None):
         return run.finish(RejectionCode.INCOME_ABOVE_LINE)
-    paid = run.prior.income_drop_paid_this_year
+    paid_before = run.prior.category_paid
+    paid = paid_before > 0
+    bd["category_paid"] = fmt(paid_before)
     if run.check(
         RejectionCode.ALREADY_PAID_THIS_YEAR,
         paid,
-        f"income drop {'already' if paid else 'not yet'} paid this year",
+        f"income drop paid this year (category_paid) = {fmt(paid_before)}",
     ):
         return run.finish(RejectionCode.ALREADY_PAID_THIS_YEAR)
     n = household.members

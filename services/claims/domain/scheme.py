@@ -19,6 +19,27 @@ Choices where the spec is silent, all checked by ``parse_scheme``:
   then pays nothing more.
 - ``categories`` must name at least one category; ``school_entry.lump_sums`` at least one
   level. Unknown fields are refused everywhere, so a typo never silently means "absent".
+- **Insurer and contract** (§2.1): ``insurer`` (承保机构, 1–200 characters), ``policy_number``
+  (1–64) and the contract period ``contract_start`` / ``contract_end`` (ISO dates, start ≤ end;
+  either may be given alone) are optional, so schemes stored before they existed stay valid;
+  notices, simulations and previews show them when present. The period is the insurer's
+  contract and is not checked against the scheme year (contracts may straddle years).
+- **School levels**: the six of §2.1; a scheme lists any subset.
+- **Protection line** L: either ``protection_line`` alone, or ``poverty_standard`` (money > 0)
+  with ``protection_line_multiplier`` (> 0, ≤ 100, at most 6 places); then L is the exact
+  product rounded half up to 0.01, and a ``protection_line`` given as well must equal it (else
+  the error names ``protection_line``). One of the pair without the other is refused.
+- **Nothing that can only pay nothing** (rules.md §2.2 "no eligible assessment pays 0.00"):
+  this is enforced by validation, not by a rejection code. A school-entry lump sum of 0.00, a
+  category cap of 0.00 (cumulative or income drop) and tiers whose rates are all 0 are
+  refused ("pays nothing": leave the level or the category out instead). With those refused,
+  every eligible path pays at least 0.01: a lump sum ≥ 0.01, an income-drop gap L × n − I > 0
+  capped by a cap ≥ 0.01, a cumulative gross that is rejected ``category_cap_reached`` when it
+  rounds to 0.00, all bounded by a household room R > 0 in whole fen. A household cap of 0.00
+  stays valid: it rejects every claim with ``household_cap_reached`` (a county that stopped
+  paying for the year), never an eligible 0.00. Schemes stored before this rule are read with
+  ``parse_scheme(..., stored=True)``: such a level or category is read as not covered
+  (``level_not_covered`` / ``category_not_covered``) instead of refusing the stored document.
 """
 
 from __future__ import annotations
@@ -26,11 +47,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from decimal import Decimal
+from datetime import date
+from decimal import ROUND_HALF_UP, Context, Decimal
 from enum import StrEnum
 from typing import Any
 
-from services.claims.domain.values import InvalidInput, fmt, fmt_rate, money, rate
+from services.claims.domain.values import CENT, InvalidInput, fmt, fmt_rate, has_places, money, rate, to_decimal
 
 
 class Category(StrEnum):
@@ -60,8 +82,10 @@ class HouseholdStatus(StrEnum):
 class SchoolLevel(StrEnum):
     SENIOR_HIGH = "senior_high"  # 普通高中
     SECONDARY_VOCATIONAL = "secondary_vocational"  # 中职
+    HIGHER_VOCATIONAL = "higher_vocational"  # 高职
     JUNIOR_COLLEGE = "junior_college"  # 大专
     UNDERGRADUATE = "undergraduate"  # 本科
+    POSTGRADUATE = "postgraduate"  # 研究生
 
 
 class PoolMode(StrEnum):
@@ -119,8 +143,10 @@ class LumpSums:
 
     senior_high: Decimal | None = None
     secondary_vocational: Decimal | None = None
+    higher_vocational: Decimal | None = None
     junior_college: Decimal | None = None
     undergraduate: Decimal | None = None
+    postgraduate: Decimal | None = None
 
     def for_level(self, level: SchoolLevel | str) -> Decimal | None:
         """The lump sum of ``level``; None for a level not listed or not known at all."""
@@ -178,6 +204,21 @@ class Scheme:
     report_window_days: int
     notice_days: int
     categories: SchemeCategories
+    insurer: str | None = None  # 承保机构
+    policy_number: str | None = None
+    contract_start: date | None = None
+    contract_end: date | None = None
+    poverty_standard: Decimal | None = None  # with the multiplier, L is derived from them
+    protection_line_multiplier: Decimal | None = None
+
+    def contract_info(self) -> dict[str, str | None]:
+        """Insurer, policy number and contract period as shown on notices and reports."""
+        return {
+            "insurer": self.insurer,
+            "policy_number": self.policy_number,
+            "contract_start": None if self.contract_start is None else self.contract_start.isoformat(),
+            "contract_end": None if self.contract_end is None else self.contract_end.isoformat(),
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,13 +237,27 @@ _TOP_REQUIRED = (
     "year",
     "premium_per_person",
     "pool_mode",
-    "protection_line",
     "household_annual_cap",
     "report_window_days",
     "notice_days",
     "categories",
 )
-_TOP_OPTIONAL = ("version",)
+_TOP_OPTIONAL = (
+    "version",
+    "protection_line",  # required unless poverty_standard × protection_line_multiplier give it
+    "poverty_standard",
+    "protection_line_multiplier",
+    "insurer",
+    "policy_number",
+    "contract_start",
+    "contract_end",
+)
+INSURER_MAX = 200
+POLICY_NUMBER_MAX = 64
+MULTIPLIER_MAX = Decimal("100")
+MULTIPLIER_PLACES = 6
+_LINE_CONTEXT = Context(prec=60)
+PAYS_NOTHING = "pays nothing: leave it out of the scheme instead"
 _TIERED_FIELDS = ("deductible", "tiers", "cap")
 _STATUS_VALUES = frozenset(s.value for s in HouseholdStatus)
 _LEVEL_VALUES = frozenset(level.value for level in SchoolLevel)
@@ -211,8 +266,9 @@ _POOL_MODE_VALUES = frozenset(m.value for m in PoolMode)
 
 
 class _Errors:
-    def __init__(self) -> None:
+    def __init__(self, *, stored: bool = False) -> None:
         self.items: list[tuple[str, str]] = []
+        self.stored = stored  # reading a stored document: what pays nothing is read as not covered
 
     def add(self, path: str, message: str) -> None:
         self.items.append((path, message))
@@ -284,6 +340,78 @@ def _county_code(value: object) -> str:
     if not isinstance(value, str) or not _COUNTY_CODE.fullmatch(value):
         raise ValueError(f"must be a 6-digit county code string, got {value!r}")
     return value
+
+
+def _text(limit: int) -> Any:
+    def convert(value: object) -> str:
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string, got {type(value).__name__}")
+        text = value.strip()
+        if not text:
+            raise ValueError("must not be blank")
+        if len(text) > limit:
+            raise ValueError(f"must be at most {limit} characters")
+        return text
+
+    return convert
+
+
+def _iso_date(value: object) -> date:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"must be a date written YYYY-MM-DD, got {value!r}")
+
+
+def _multiplier(value: object) -> Decimal:
+    result = to_decimal(value)
+    if result <= 0:
+        raise ValueError("must be greater than 0")
+    if result > MULTIPLIER_MAX:
+        raise ValueError(f"must be at most {MULTIPLIER_MAX}")
+    if not has_places(result, MULTIPLIER_PLACES):
+        raise ValueError(f"must have at most {MULTIPLIER_PLACES} decimal places")
+    return result
+
+
+def derived_protection_line(poverty_standard: Decimal, multiplier: Decimal) -> Decimal:
+    """L = poverty_standard × protection_line_multiplier, exact, then rounded half up to 0.01."""
+    return _LINE_CONTEXT.multiply(poverty_standard, multiplier).quantize(
+        CENT, rounding=ROUND_HALF_UP, context=_LINE_CONTEXT
+    )
+
+
+def _protection_line(top: Mapping[str, Any], errors: _Errors) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """(L, poverty_standard, multiplier): the line alone, or derived from the pair (rules.md §2.1)."""
+    line = _field(top, "protection_line", "", errors, _positive_money)
+    standard = _field(top, "poverty_standard", "", errors, _positive_money)
+    multiplier = _field(top, "protection_line_multiplier", "", errors, _multiplier)
+    has_standard, has_multiplier = "poverty_standard" in top, "protection_line_multiplier" in top
+    if has_standard != has_multiplier:
+        missing = "protection_line_multiplier" if has_standard else "poverty_standard"
+        errors.add(missing, "poverty_standard and protection_line_multiplier go together (the line is their product)")
+        return line, standard, multiplier
+    if not has_standard:
+        if "protection_line" not in top:
+            errors.add(
+                "protection_line",
+                "required field is missing (or give poverty_standard and protection_line_multiplier)",
+            )
+        return line, None, None
+    if standard is None or multiplier is None:
+        return line, standard, multiplier
+    derived = derived_protection_line(standard, multiplier)
+    if derived <= 0:
+        errors.add("protection_line_multiplier", "the derived protection line must be greater than 0")
+    if "protection_line" in top and line is not None and line != derived:
+        errors.add(
+            "protection_line",
+            f"must equal poverty_standard × protection_line_multiplier = {fmt(standard)} × "
+            f"{fmt_rate(multiplier)} = {fmt(derived)} (or leave it out), got {fmt(line)}",
+        )
+    return derived, standard, multiplier
 
 
 def _pool_mode(value: object) -> PoolMode:
@@ -367,7 +495,23 @@ def _parse_illness(value: object, path: str, errors: _Errors) -> IllnessConfig |
     cap = _field(data, "cap", path, errors, _non_negative_money)
     if len(errors.items) > before or tiers is None or cap is None:
         return None
+    if not _pays_something(tiers, cap, path, errors):
+        return None
     return IllnessConfig(deductible=IllnessDeductibles(**deductibles), tiers=tiers, cap=cap)
+
+
+def _pays_something(tiers: tuple[Tier, ...], cap: Decimal, path: str, errors: _Errors) -> bool:
+    """False (with an error, unless reading a stored scheme) when a category can only pay 0.00."""
+    ok = True
+    if all(tier.rate == 0 for tier in tiers):
+        ok = False
+        if not errors.stored:
+            errors.add(_join(path, "tiers"), f"every tier's rate is 0, so the category {PAYS_NOTHING}")
+    if cap == 0:
+        ok = False
+        if not errors.stored:
+            errors.add(_join(path, "cap"), f"a cap of 0.00 {PAYS_NOTHING}")
+    return ok
 
 
 def _parse_tiered(value: object, path: str, errors: _Errors) -> TieredConfig | None:
@@ -378,6 +522,8 @@ def _parse_tiered(value: object, path: str, errors: _Errors) -> TieredConfig | N
     tiers = _parse_tiers(data["tiers"], _join(path, "tiers"), errors) if "tiers" in data else None
     cap = _field(data, "cap", path, errors, _non_negative_money)
     if deductible is None or tiers is None or cap is None:
+        return None
+    if not _pays_something(tiers, cap, path, errors):
         return None
     return TieredConfig(deductible=deductible, tiers=tiers, cap=cap)
 
@@ -402,8 +548,13 @@ def _parse_school_entry(value: object, path: str, errors: _Errors) -> SchoolEntr
             errors.add(_join(sums_path, key), f"unknown school level; expected one of {levels}")
             continue
         converted = _field(raw, key, sums_path, errors, _non_negative_money)
-        if converted is not None:
-            sums[key] = converted
+        if converted is None:
+            continue
+        if converted == 0:
+            if not errors.stored:
+                errors.add(_join(sums_path, key), f"a lump sum of 0.00 {PAYS_NOTHING}")
+            continue  # stored: the level is read as not listed
+        sums[key] = converted
     if len(errors.items) > before:
         return None
     return SchoolEntryConfig(lump_sums=LumpSums(**sums))
@@ -416,6 +567,10 @@ def _parse_income_drop(value: object, path: str, errors: _Errors) -> IncomeDropC
     ratio = _field(data, "min_drop_ratio", path, errors, rate)
     cap = _field(data, "cap", path, errors, _non_negative_money)
     if ratio is None or cap is None:
+        return None
+    if cap == 0:
+        if not errors.stored:
+            errors.add(_join(path, "cap"), f"a cap of 0.00 {PAYS_NOTHING}")
         return None
     return IncomeDropConfig(min_drop_ratio=ratio, cap=cap)
 
@@ -453,13 +608,15 @@ def _parse_categories(value: object, path: str, errors: _Errors) -> SchemeCatego
     return SchemeCategories(**parsed)
 
 
-def parse_scheme(data: Mapping[str, Any]) -> Scheme:
+def parse_scheme(data: Mapping[str, Any], *, stored: bool = False) -> Scheme:
     """Validate a scheme's JSON form (rules.md §2.1) and build a ``Scheme``.
 
     Amounts may be strings (``"100.00"``) or numbers; a float is read through ``str``.
     Raises ``SchemeInvalid`` listing every problem found as ``(field_path, message)``.
+    ``stored=True`` reads a document stored earlier: what can only pay nothing (see the module
+    doc) is read as not covered instead of refused; everything else is checked as for new input.
     """
-    errors = _Errors()
+    errors = _Errors(stored=stored)
     top = _obj(data, "", errors, _TOP_REQUIRED, _TOP_OPTIONAL)
     if top is None:
         raise SchemeInvalid(errors.items)
@@ -469,7 +626,16 @@ def parse_scheme(data: Mapping[str, Any]) -> Scheme:
     year = _field(top, "year", "", errors, _int_between(YEAR_MIN, YEAR_MAX))
     premium = _field(top, "premium_per_person", "", errors, _non_negative_money)
     pool_mode = _field(top, "pool_mode", "", errors, _pool_mode)
-    protection_line = _field(top, "protection_line", "", errors, _positive_money)
+    protection_line, poverty_standard, multiplier = _protection_line(top, errors)
+    insurer = _field(top, "insurer", "", errors, _text(INSURER_MAX))
+    policy_number = _field(top, "policy_number", "", errors, _text(POLICY_NUMBER_MAX))
+    contract_start = _field(top, "contract_start", "", errors, _iso_date)
+    contract_end = _field(top, "contract_end", "", errors, _iso_date)
+    if contract_start is not None and contract_end is not None and contract_end < contract_start:
+        errors.add(
+            "contract_end",
+            f"must not be before contract_start ({contract_start.isoformat()}), got {contract_end.isoformat()}",
+        )
     household_cap = _field(top, "household_annual_cap", "", errors, _non_negative_money)
     report_window = _field(top, "report_window_days", "", errors, _int_between(0, REPORT_WINDOW_MAX))
     notice_days = _field(top, "notice_days", "", errors, _int_between(1, NOTICE_DAYS_MAX))
@@ -489,6 +655,12 @@ def parse_scheme(data: Mapping[str, Any]) -> Scheme:
         report_window_days=report_window,
         notice_days=notice_days,
         categories=categories,
+        insurer=insurer,
+        policy_number=policy_number,
+        contract_start=contract_start,
+        contract_end=contract_end,
+        poverty_standard=poverty_standard,
+        protection_line_multiplier=multiplier,
     )
 
 
@@ -534,7 +706,7 @@ def scheme_to_dict(scheme: Scheme) -> dict[str, Any]:
         config = scheme.categories.get(category)
         if config is not None:
             categories[category.value] = category_config_to_dict(config)
-    return {
+    result: dict[str, Any] = {
         "code": scheme.code,
         "version": scheme.version,
         "county_code": scheme.county_code,
@@ -547,3 +719,11 @@ def scheme_to_dict(scheme: Scheme) -> dict[str, Any]:
         "notice_days": scheme.notice_days,
         "categories": categories,
     }
+    # Optional fields only when present, so a scheme without them keeps its stored form.
+    if scheme.poverty_standard is not None and scheme.protection_line_multiplier is not None:
+        result["poverty_standard"] = fmt(scheme.poverty_standard)
+        result["protection_line_multiplier"] = fmt_rate(scheme.protection_line_multiplier)
+    for key, value in scheme.contract_info().items():
+        if value is not None:
+            result[key] = value
+    return result

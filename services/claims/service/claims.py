@@ -53,7 +53,7 @@ from services.claims.schemas import (
     TransitionRead,
     TransitionResult,
 )
-from services.claims.service.common import Idempotency, Runtime, field_errors, idempotent, write_audit
+from services.claims.service.common import KEYS, Idempotency, Runtime, field_errors, idempotent, write_audit
 from services.claims.service.schemes import stored_scheme
 from shared.auth import Principal, Role
 from shared.contracts.claims import ClaimLead, ClaimLeadAccepted
@@ -469,7 +469,7 @@ class ClaimService:
             source_record_id=None,
             lead_evidence=None,
         )
-        guard = Idempotency(principal, "claims.apply", key, body)
+        guard = Idempotency(principal, "POST /v1/claims", key, body)
 
         async def work() -> tuple[int, ClaimRead]:
             if await self.repo.insert(values):
@@ -544,7 +544,7 @@ class ClaimService:
             source_record_id=lead.source_record_id,
             lead_evidence=lead.evidence.model_dump(mode="json"),
         )
-        guard = Idempotency(principal, "claims.leads", key, lead)
+        guard = Idempotency(principal, "POST /v1/claims/leads", key, lead)
 
         async def work() -> tuple[int, ClaimLeadAccepted]:
             if await self.repo.insert(values):
@@ -641,7 +641,12 @@ class ClaimService:
             )
 
     async def transition(
-        self, principal: Principal, claim_id: uuid.UUID, body: TransitionCreate, if_match: str | None
+        self,
+        principal: Principal,
+        claim_id: uuid.UUID,
+        body: TransitionCreate,
+        if_match: str | None,
+        key: str | None = None,
     ) -> TransitionResult:
         action = ClaimAction(body.action)
         row = await self._visible(principal, claim_id)
@@ -657,8 +662,26 @@ class ClaimService:
                 ) from exc
             if not ready:
                 raise Conflict("the registry does not know this claim's household", code="household_not_found")
-        locked = await self.repo.get(claim_id, lock=True)
-        assert locked is not None
+
+        async def in_scope() -> RowMapping:
+            row = await self.repo.get(claim_id, lock=True)
+            if row is None or not principal.can_see(row["village_code"]):
+                raise NotFound(f"no claim {claim_id}", code="claim_not_found")
+            return row
+
+        attempt = await KEYS.begin(
+            self.session,
+            principal,
+            route="POST /v1/claims/{claim_id}/transitions",
+            resource=claim_id,
+            key=key,
+            payload=body,
+            authorize=in_scope,
+        )
+        if attempt.replay is not None:
+            await self.session.rollback()
+            return TransitionResult.model_validate(attempt.replay.body)
+        locked = attempt.checked
         if if_match is not None and if_match.strip().removeprefix("W/").strip('"') != str(locked["version"]):
             raise PreconditionFailed(
                 f"claim {claim_id} is at version {locked['version']}", extra={"version": locked["version"]}
@@ -715,6 +738,14 @@ class ClaimService:
             await write_audit(
                 self.session, principal, f"claims.claim.{recorded_action.value}", "claim", claim_id, detail
             )
+        view = await self.repo.view(claim_id)
+        assert view is not None
+        result = TransitionResult(
+            claim=claim_read(view, principal),
+            transition=transition_read(transition),
+            assessment=assessment_read(assessment_row) if assessment_row is not None else None,
+        )
+        await attempt.save(self.session, 200, result)
         await self.session.commit()
         if assessment_row is not None:
             outcome = assessment_row["rejection_code"] or "eligible"
@@ -723,13 +754,7 @@ class ClaimService:
         log.info(
             "claims.claim.transition", claim_id=str(claim_id), action=recorded_action.value, to_state=update["state"]
         )
-        view = await self.repo.view(claim_id)
-        assert view is not None
-        return TransitionResult(
-            claim=claim_read(view, principal),
-            transition=transition_read(transition),
-            assessment=assessment_read(assessment_row) if assessment_row is not None else None,
-        )
+        return result
 
     async def _assess(self, principal: Principal, claim_row: Mapping[Any, Any]) -> RowMapping:
         """Assess under the ledger lock: read year-to-date, assess, add this claim, in one transaction."""
@@ -754,7 +779,6 @@ class ClaimService:
             category_paid=rows[category]["paid"],
             household_paid=household_paid,
             same_student_level_paid=student_paid,
-            income_drop_paid_this_year=rows[Category.INCOME_DROP.value]["paid"] > 0,
         )
         insured = await self.enrolments.is_enrolled(county, year, household) or year in (
             claim_row["household_facts"].get("insured_years") or []

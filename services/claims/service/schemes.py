@@ -82,7 +82,7 @@ def stored_scheme(row: Mapping[Any, Any]) -> Scheme:
     key = (row["code"], row["version"], row.get("created_at"))
     scheme = _PARSED.get(key)
     if scheme is None:
-        scheme = parse_scheme(row["body"])
+        scheme = parse_scheme(row["body"], stored=True)
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()
         _PARSED[key] = scheme
@@ -117,7 +117,7 @@ class SchemeService:
         parsed, status = read_scheme_body(body, prefix="")
         self._check_writable(principal, parsed.county_code)
         status = status or "active"
-        guard = Idempotency(principal, "schemes.create", key, body)
+        guard = Idempotency(principal, "POST /v1/schemes", key, body)
 
         async def work() -> tuple[int, SchemeRead]:
             if not await self.repo.insert(
@@ -337,7 +337,7 @@ class EnrolmentService:
         if errors:
             raise Unprocessable("the enrolment is not valid; see errors", code="invalid_enrolment", errors=errors[:200])
         premium = scheme.premium_per_person
-        guard = Idempotency(principal, "enrolments.create", key, body)
+        guard = Idempotency(principal, "POST /v1/enrolments", key, body)
 
         async def work() -> tuple[int, EnrolmentResult]:
             base = {

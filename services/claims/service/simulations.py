@@ -101,7 +101,7 @@ class SimulationService:
                 code="validation_failed",
                 errors=[FieldError(field="scheme.county_code", message=f"must be {body.county_code}")],
             )
-        guard = Idempotency(principal, "simulations.create", key, body)
+        guard = Idempotency(principal, "POST /v1/simulations", key, body)
 
         async def work() -> tuple[int, SimulationRead]:
             job_id = uuid.uuid4()
@@ -216,7 +216,7 @@ async def resume_simulations(
 
 async def _simulate(session: AsyncSession, job: Mapping[Any, Any]) -> dict[str, Any]:
     county, year = job["county_code"], job["year"]
-    scheme: Scheme = dataclasses.replace(parse_scheme(job["scheme"]), year=year)
+    scheme: Scheme = dataclasses.replace(parse_scheme(job["scheme"], stored=True), year=year)
     claims = await ClaimRepository(session).for_simulation(county, year)
     enrolments = EnrolmentRepository(session)
     enrolled = await enrolments.enrolled_households(county, year)
@@ -255,7 +255,6 @@ async def _simulate(session: AsyncSession, job: Mapping[Any, Any]) -> dict[str, 
             category_paid=paid,
             household_paid=household_paid[household],
             same_student_level_paid=category == Category.SCHOOL_ENTRY.value and student in students_paid,
-            income_drop_paid_this_year=ledger.get((household, Category.INCOME_DROP.value), (ZERO, ZERO))[1] > 0,
         )
         outcome = assess(scheme, facts, prior)
         ledger[(household, category)] = (outcome.new_category_base, outcome.new_category_paid)

@@ -7,14 +7,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.datastructures import UploadFile
 
 from services.registry.api.deps import Importer, ImportServiceDep, JobRunnerDep
 from services.registry.api.schemas import ImportJobRead, ImportMode, ImportRowError
 from services.registry.domain.import_rows import COLUMNS, template_csv
 from services.registry.services.imports import detect_format
-from shared.errors import PayloadTooLarge, Unprocessable, problem_responses
-from shared.idempotency import idempotency_key_header
+from shared.contracts.types import Cursor, Line
+from shared.errors import problem_responses
+from shared.idempotency import REPLAY_HEADERS, validate_idempotency_key
+from shared.limits import body_limit, read_upload
 from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
@@ -49,32 +50,6 @@ create households and never merge into existing ones.
 """
 
 
-async def _read_upload(request: Request, max_bytes: int) -> tuple[bytes, str | None, str | None]:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes + 1024 * 1024:
-        raise PayloadTooLarge(f"the file is larger than {max_bytes} bytes")
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        try:
-            form = await request.form(max_files=1, max_fields=5)
-        except Exception as exc:  # malformed multipart
-            raise Unprocessable("the multipart body cannot be read", code="invalid_upload") from exc
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise Unprocessable("send the file in the form field `file`", code="invalid_upload")
-        data = await upload.read()
-        await form.close()
-        return data, upload.filename, upload.content_type
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise PayloadTooLarge(f"the file is larger than {max_bytes} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks), None, content_type or None
-
-
 @router.post(
     "",
     status_code=202,
@@ -83,6 +58,7 @@ async def _read_upload(request: Request, max_bytes: int) -> tuple[bytes, str | N
     description=IMPORT_DESCRIPTION,
     responses={200: {"model": ImportJobRead}, **problem_responses(403, 409, 413, 422)},
     openapi_extra={
+        **body_limit("import_max_bytes"),
         "requestBody": {
             "content": {
                 "multipart/form-data": {
