@@ -279,17 +279,31 @@ class LeadRead(BaseModel):
     members: int
     labour_count: int
     income_year: int | None
-    income: Money
+    income: Money | None = Field(description="I as of the period's year; null: no income on file")
     income_prev: Money | None
     window_total: Money = Field(description="M + E + Dz + Ac + Id over the 12-month window")
-    adjusted_income: Money = Field(description="I_adj = I − M − E − Dz − Ac − Id")
-    per_capita_income: Money
-    adjusted_per_capita: Money
+    adjusted_income: Money | None = Field(description="I_adj = I − M − E − Dz − Ac − Id; null without I")
+    per_capita_income: Money | None
+    adjusted_per_capita: Money | None
     suggested_type: str | None
     rank: int | None
     township_rank: int | None
     state: str
     evidence: list[LeadEvidenceRead]
+
+
+class DataQualityRead(BaseModel):
+    """A household a run listed apart (rules.md §1.3: "no income on file")."""
+
+    issue: Literal["no_income_on_file"]
+    household_id: uuid.UUID
+    household_number: str | None
+    township_code: str
+    village_code: str
+
+
+def data_quality_read(row: Row) -> DataQualityRead:
+    return DataQualityRead(**{k: row[k] for k in DataQualityRead.model_fields})
 
 
 def lead_read(row: Row, evidence: Sequence[Row], *, superseded: bool) -> LeadRead:

@@ -14,12 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.screening.db.tables import feed_record
 from tests.screening.conftest import PostFeed, RunScreening, all_leads
-from tests.screening.support import add_household, record
+from tests.screening.support import VILLAGE, Clock, Household, add_household, record
+from tests.support.tokens import auth
 
 pytestmark = pytest.mark.usefixtures("clock")
 
@@ -55,12 +56,13 @@ class Case:
     """One household of a scenario: its registry facts and its feed records."""
 
     name: str
-    income: str
+    income: str | None  # the 2025 income; None: no income on file
     members: int = 3
     labour: int = 2
     income_prev: str | None = None
     status: str = "marginal"  # a monitored household is recorded whenever any code fires
     feeds: list[dict[str, Any]] = field(default_factory=list)
+    incomes: dict[int, str] | None = None  # instead of income / income_prev: the years on file
 
 
 async def screen(
@@ -69,14 +71,19 @@ async def screen(
     run_screening: RunScreening,
     client: httpx.AsyncClient,
     cases: Sequence[Case],
+    registered: dict[str, Household] | None = None,
 ) -> tuple[dict[str, dict[str, Any] | None], dict[str, Any]]:
-    """Register the households, send their records, run March 2026; each case's lead row (or None)."""
-    households = {}
+    """Register the households, send their records, run March 2026; each case's lead row (or None).
+
+    `registered`, when given, receives each case's registry household."""
+    households: dict[str, Household] = registered if registered is not None else {}
     by_department: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for case in cases:
-        incomes: dict[int, str] = {2025: case.income}
+        incomes: dict[int, str] = {2025: case.income} if case.income is not None else {}
         if case.income_prev is not None:
             incomes[2024] = case.income_prev
+        if case.incomes is not None:
+            incomes = dict(case.incomes)
         labour = ["normal"] * case.labour + ["none"] * (case.members - case.labour)
         h = await add_household(session, status=case.status, labour=labour, incomes=incomes)
         households[case.name] = h
@@ -369,3 +376,213 @@ async def test_a_lead_names_the_feed_records_and_batches_behind_each_code(
     assert uuid.UUID(row["id"])
     assert row["figures"]["illness"]["medical_self_pay"] == "11000.00"
     assert row["figures"]["lead"]["adjusted_income"] == str(D("12000.00") - D("16000.00"))
+
+
+# --- rules.md §1.3 "Precisely" ------------------------------------------------------------------
+
+
+async def test_no_income_on_file_housing_and_water_still_make_a_lead(
+    session: AsyncSession, post_feed: PostFeed, run_screening: RunScreening, screening_client: httpx.AsyncClient
+) -> None:
+    """No income: the income-based codes and the I_adj condition are not evaluated, every other code is."""
+    cases = [
+        Case("house", None, status="ordinary", feeds=[feed("housing_unsafe")]),
+        Case("water", None, status="lifted_out", feeds=[feed("water_unsafe")]),
+        Case("nothing", None, status="ordinary"),  # no code: not a lead, listed as no income on file
+        Case("poor_losses", None, status="ordinary", feeds=[feed("disaster_loss", "90000.00")]),  # no I_adj test
+        Case(
+            "monitored",
+            None,
+            status="marginal",
+            labour=0,
+            feeds=[
+                feed("medical_expense", "9999.99"),  # below the line; by income share it is not evaluated
+                feed("job_loss"),  # unstable_employment needs I
+                feed("education_expense", "8000.00"),
+            ],
+        ),
+        Case("illness_line", None, status="marginal", feeds=[feed("medical_expense", "10000.00")]),
+    ]
+    registered: dict[str, Household] = {}
+    found, run = await screen(session, post_feed, run_screening, screening_client, cases, registered)
+    house = found["house"]
+    assert house is not None
+    assert house["codes"] == ["housing"]
+    assert house["lead_basis"] == ["housing"]
+    assert house["routing"] == "new_lead"
+    assert house["income"] is None
+    assert house["adjusted_income"] is None
+    assert house["per_capita_income"] is None
+    assert house["suggested_type"] == "sudden_hardship"
+    assert house["figures"]["lead"]["income_on_file"] is False
+    water = found["water"]
+    assert water is not None
+    assert water["codes"] == ["water"]
+    assert water["suggested_type"] == "unstable"
+    assert found["nothing"] is None
+    assert found["poor_losses"] is None  # disaster fires, but an ordinary household is a lead only by I_adj/housing
+    monitored = found["monitored"]
+    assert monitored is not None
+    assert set(monitored["codes"]) == {"education", "lack_of_labour"}
+    assert monitored["is_lead"] is False
+    assert codes(found["illness_line"]) == {"illness"}
+    result = run["result"]
+    assert result["leads"] == 2
+    assert result["evaluated"] == 6
+    assert result["not_evaluated"] == {"no_members": 0}
+    assert result["data_quality"]["no_income"] == 6
+    assert result["data_quality"]["no_income_by_village"] == {VILLAGE: 6}
+    listed: list[dict[str, Any]] = []
+    cursor = None
+    while True:  # paginated, two a page
+        query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = await screening_client.get(
+            f"/v1/runs/{run['id']}/data-quality/no-income", params=query, headers=auth("county_officer")
+        )
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert len(body["items"]) <= 2
+        listed += body["items"]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert len(listed) == 6
+    assert {item["household_id"] for item in listed} == {str(h.id) for h in registered.values()}
+    assert {item["household_number"] for item in listed} == {h.number for h in registered.values()}
+    assert all(item["village_code"] == VILLAGE and item["issue"] == "no_income_on_file" for item in listed)
+    other = await screening_client.get(
+        f"/v1/runs/{run['id']}/data-quality/no-income",
+        params={"village_code": "410602100299"},
+        headers=auth("county_officer"),
+    )
+    assert other.status_code == 200
+    assert other.json()["items"] == []
+    bad = await screening_client.get(
+        f"/v1/runs/{run['id']}/data-quality/no-income", params={"cursor": "nonsense"}, headers=auth("county_officer")
+    )
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize(
+    ("incomes", "want_income", "want_prev", "drop"),
+    [
+        ({2025: "12000.00", 2027: "90000.00"}, "12000.00", None, False),  # a later year is not seen by 2026-03
+        ({2026: "10000.00", 2025: "20000.00"}, "10000.00", "20000.00", True),  # P's own year counts
+        ({2025: "10000.00", 2023: "90000.00"}, "10000.00", None, False),  # I_prev is the year just before I's
+        ({2024: "60000.00", 2025: "42000.00", 2026: "41000.00", 2027: "1.00"}, "41000.00", "42000.00", False),
+    ],
+)
+async def test_income_is_the_latest_year_up_to_the_periods_year(
+    session: AsyncSession,
+    post_feed: PostFeed,
+    run_screening: RunScreening,
+    screening_client: httpx.AsyncClient,
+    incomes: dict[int, str],
+    want_income: str,
+    want_prev: str | None,
+    drop: bool,
+) -> None:
+    case = Case("h", None, status="marginal", labour=0, incomes=incomes)  # lack_of_labour: always recorded
+    found, _ = await screen(session, post_feed, run_screening, screening_client, [case])
+    row = found["h"]
+    assert row is not None
+    assert (row["income"], row["income_prev"]) == (want_income, want_prev)
+    assert row["income_year"] == max(y for y in incomes if y <= 2026)
+    assert ("income_drop" in row["codes"]) is drop
+
+
+@pytest.mark.parametrize(
+    ("income", "medical", "fires"),
+    [("-100.00", None, False), ("0.00", None, False), ("0.00", "0.01", True), ("-100.00", "0.01", True)],
+)
+async def test_illness_by_income_share_needs_some_medical_self_pay(
+    session: AsyncSession,
+    post_feed: PostFeed,
+    run_screening: RunScreening,
+    screening_client: httpx.AsyncClient,
+    income: str,
+    medical: str | None,
+    fires: bool,
+) -> None:
+    feeds = [feed("medical_expense", medical)] if medical else []
+    case = Case("h", income, members=1, labour=1, status="marginal", feeds=feeds)
+    found, _ = await screen(session, post_feed, run_screening, screening_client, [case])
+    assert ("illness" in codes(found["h"])) is fires, found["h"]
+
+
+async def test_a_past_period_rerun_after_newer_incomes_and_feeds_gives_the_first_runs_leads(
+    session: AsyncSession,
+    post_feed: PostFeed,
+    run_screening: RunScreening,
+    screening_client: httpx.AsyncClient,
+    clock: Clock,
+) -> None:
+    cases = [
+        Case("low", "12000.00", status="ordinary"),  # a lead by income; a 2026 income of 90000 comes later
+        Case("fine", "90000.00", status="ordinary"),  # a later medical record and a 2026 drop must not count
+        Case("none", None, status="ordinary", feeds=[feed("housing_unsafe")]),  # income registered later
+        Case("watched", "30000.00", status="marginal", feeds=[feed("medical_expense", "6000.00")]),
+    ]
+    registered: dict[str, Household] = {}
+    found, first = await screen(session, post_feed, run_screening, screening_client, cases, registered)
+    assert found["low"] is not None
+    assert found["fine"] is None
+    assert found["none"] is not None
+    before = await _run_rows(screening_client, first["id"])
+
+    clock.advance(days=40)  # May 2026: the registry and the departments keep registering
+    by_name = {name: h.id for name, h in registered.items()}
+    for name, year, net in (("low", 2026, "90000.00"), ("fine", 2026, "10000.00"), ("none", 2026, "5000.00"),
+                            ("none", 2025, "5000.00"), ("watched", 2026, "1000.00")):  # fmt: skip
+        await session.execute(
+            text(
+                "INSERT INTO registry.income (household_id, year, county_code, wage_income, created_at) "
+                "VALUES (:h, :y, '410602', :w, clock_timestamp())"
+            ),
+            {"h": by_name[name], "y": year, "w": D(net)},
+        )
+    # (the test's statements share one transaction, so its rows are stamped by the clock, as separate
+    # registry transactions would be)
+    await session.execute(  # a correction of a year the first run used
+        text("UPDATE registry.income SET wage_income = 1, updated_at = now() WHERE household_id = :h AND year = 2025"),
+        {"h": by_name["watched"]},
+    )
+    await session.commit()
+    # records dated inside March's window, received after its first run
+    late = [feed("medical_expense", "20000.00", day="2026-03-20"), feed("water_unsafe", day="2026-03-01")]
+    nids = [registered["fine"].national_ids[0], registered["watched"].national_ids[0]]
+    for nid, f in zip(nids, late, strict=True):
+        body = {k: v for k, v in f.items() if k not in ("kind", "event_date")}
+        department = DEPARTMENT[f["kind"]]
+        batch = (await post_feed(department, [record(f"L{next(_ids)}", f["kind"], f["event_date"], national_id=nid,
+                                                     **body)])).json()  # fmt: skip
+        assert batch["counts"]["accepted"] == 1, batch
+
+    again = await run_screening()
+    assert again["version"] == 2
+    after = await _run_rows(screening_client, again["id"])
+    assert after == before
+    for key in ("leads", "case_evidence", "leads_by_code", "leads_by_township", "evaluated", "data_quality"):
+        assert again["result"][key] == first["result"][key], key
+    assert again["result"]["data_as_of"] == first["result"]["data_as_of"]
+
+    clock.advance(days=1)  # the next period sees what came since
+    april = await run_screening("2026-04")
+    later = {row["household_id"]: row for row in await _run_rows(screening_client, april["id"], raw=True)}
+    assert str(by_name["fine"]) in later  # the late medical record and the 2026 income of 10000
+    assert str(by_name["low"]) not in later  # 2026 income 90000
+
+
+async def _run_rows(client: httpx.AsyncClient, run_id: str, *, raw: bool = False) -> list[dict[str, Any]]:
+    rows = await all_leads(client, run_id) + await all_leads(client, run_id, routing="case_evidence")
+    if raw:
+        return rows
+    keep = (
+        "household_id", "codes", "figures", "lead_basis", "is_lead", "suggested_type", "income", "income_prev",
+        "income_year", "adjusted_income", "per_capita_income", "adjusted_per_capita", "routing", "rank",
+    )  # fmt: skip
+    return sorted(
+        ({k: r[k] for k in keep} | {"evidence": sorted(e["feed_record_id"] for e in r["evidence"])} for r in rows),
+        key=lambda r: r["household_id"],
+    )

@@ -55,8 +55,9 @@ async def test_a_run_is_a_job_with_its_result(
     assert body["thresholds"]["version"] == 1
     result = body["result"]
     assert result["households"] == 4
-    assert result["evaluated"] == 2
-    assert result["not_evaluated"] == {"no_members": 1, "no_income": 1}
+    assert result["evaluated"] == 3  # with no income on file, every code that does not need it is evaluated
+    assert result["not_evaluated"] == {"no_members": 1}
+    assert result["data_quality"] == {"no_income": 1, "no_income_by_village": {VILLAGE: 1}}
     assert result["leads"] == 1
     assert result["leads_by_township"] == {TOWNSHIP: 1}
     assert result["leads_by_code"] == {"income_low": 1}

@@ -10,7 +10,15 @@ from fastapi.responses import JSONResponse
 
 from services.screening.api.deps import IdempotencyKey, RunReader, RunServiceDep, RunWriter, replay
 from services.screening.domain.risk import RiskCode
-from services.screening.schemas import LeadRead, RunCreate, RunRead, lead_read, run_read
+from services.screening.schemas import (
+    DataQualityRead,
+    LeadRead,
+    RunCreate,
+    RunRead,
+    data_quality_read,
+    lead_read,
+    run_read,
+)
 from shared.errors import problem_responses
 from shared.idempotency import StoredResponse
 from shared.pagination import Page, decode_cursor, encode_cursor
@@ -108,3 +116,30 @@ async def run_leads(
 async def run_lead(run_id: uuid.UUID, lead_id: uuid.UUID, runs: RunServiceDep, principal: RunReader) -> LeadRead:
     run, row, evidence = await runs.lead(principal, run_id, lead_id)
     return lead_read(row, evidence, superseded=run["superseded_by"] is not None)
+
+
+@router.get(
+    "/{run_id}/data-quality/no-income",
+    summary="Households the run listed apart: no income on file (数据质量：无收入记录)",
+    description="rules.md §1.3: a household with no income on file is screened on every code that does not need "
+    "its income (housing and water still make it a lead) and listed here, by village; `result.data_quality` of "
+    "the run has the counts per village. Township officers and village cadres see their own area.",
+    response_model=Page[DataQualityRead],
+    responses=problem_responses(404, 422),
+)
+async def run_no_income(
+    run_id: uuid.UUID,
+    runs: RunServiceDep,
+    principal: RunReader,
+    village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    cursor: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[DataQualityRead]:
+    rows = await runs.data_quality(
+        principal, run_id, village_code=village_code, after=decode_cursor(cursor, 2), limit=limit + 1
+    )
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page[DataQualityRead](
+        items=[data_quality_read(r) for r in rows[:limit]],
+        next_cursor=encode_cursor([last["village_code"], str(last["household_id"])]) if last else None,
+    )

@@ -74,9 +74,26 @@ SELECT f.household_id,
  WHERE f.county_code = :county
    AND f.household_id IS NOT NULL
    AND f.event_date BETWEEN :window_start AND :window_end
+   AND f.matched_at <= CAST(:feeds_as_of AS timestamptz)
    AND f.kind IN ('medical_expense', 'education_expense', 'disaster_loss', 'accident', 'industry_loss',
                   'job_loss', 'disability_new', 'housing_unsafe', 'water_unsafe')
  GROUP BY f.household_id
+"""
+
+#: I and I_prev as of the run (rules.md §1.3 "Precisely"): the latest income year ≤ P's year among
+#: the values the registry held at `registry_as_of`, and the year just before that one (absent when
+#: the household has no income for it). One pass over the county's income versions in household
+#: order; `lead()` looks at the next older year.
+INCOME_AS_OF_SQL = """
+SELECT v.household_id, v.year, v.net_income,
+       CASE WHEN lead(v.year) OVER w = v.year - 1 THEN lead(v.net_income) OVER w END AS prev_income,
+       row_number() OVER w AS nth
+  FROM registry.household_income_v1 v
+ WHERE v.county_code = :county
+   AND v.year <= CAST(:year AS integer)
+   AND v.valid_from <= CAST(:registry_as_of AS timestamptz)
+   AND (v.valid_to IS NULL OR v.valid_to > CAST(:registry_as_of AS timestamptz))
+WINDOW w AS (PARTITION BY v.household_id ORDER BY v.year DESC)
 """
 
 #: The evaluation of every household (rules.md §1.3) into a temporary table: the inputs, each code
@@ -96,33 +113,38 @@ WITH t AS (
            CAST(:employment_line_factor AS numeric) AS factor
 ), hh AS (
     SELECT s.household_id, s.household_number, s.township_code, s.village_code, s.status,
-           s.member_count AS n, s.labour_count AS labour, s.income_year,
-           s.annual_net_income AS i, s.previous_annual_net_income AS ip,
+           s.member_count AS n, s.labour_count AS labour, inc.year AS income_year,
+           inc.net_income AS i, inc.prev_income AS ip,
            coalesce(CAST(:year AS integer) = ANY (s.insured_years), false) AS insured,
            coalesce(f.m, 0) AS m, coalesce(f.e, 0) AS e, coalesce(f.dz, 0) AS dz, coalesce(f.ac, 0) AS ac,
            coalesce(f.idl, 0) AS idl, coalesce(f.job_loss, false) AS job_loss, f.disability_grade,
            coalesce(f.housing, false) AS housing, coalesce(f.water, false) AS water
-      FROM (SELECT * FROM {SNAPSHOT} WHERE county_code = :county OFFSET 0) s  -- the view first, as a whole
+      FROM (SELECT household_id, household_number, township_code, village_code, status, member_count,
+                   labour_count, insured_years
+              FROM {SNAPSHOT} WHERE county_code = :county OFFSET 0) s  -- the view first, as a whole
+      LEFT JOIN ({INCOME_AS_OF_SQL}) inc ON inc.household_id = s.household_id AND inc.nth = 1
       LEFT JOIN ({FEED_WINDOW_SQL}) f ON f.household_id = s.household_id
 ), fired AS (
     SELECT hh.*, t.*,
-           hh.n > 0 AND hh.i IS NOT NULL                                                AS evaluated,
+           hh.n > 0                                                                     AS evaluated,
            hh.i - hh.m - hh.e - hh.dz - hh.ac - hh.idl                                  AS adj,
-           hh.i < t.line * hh.n                                                         AS c_income_low,
+           -- no income on file (i null): the income-based codes and the I_adj condition are not
+           -- evaluated (false), every other code is
+           coalesce(hh.i < t.line * hh.n, false)                                        AS c_income_low,
            coalesce(hh.ip > 0 AND hh.ip - hh.i >= t.ratio * hh.ip, false)              AS c_income_drop,
-           hh.m >= t.med OR (hh.m > 0 AND hh.m >= t.share * hh.i)                       AS c_illness,
+           hh.m >= t.med OR coalesce(hh.m > 0 AND hh.m >= t.share * hh.i, false)        AS c_illness,
            hh.e >= t.edu                                                                AS c_education,
            hh.dz >= t.dis                                                               AS c_disaster,
            hh.ac >= t.acc                                                               AS c_accident,
            hh.idl >= t.ind                                                              AS c_industry,
-           hh.job_loss AND hh.i < t.factor * t.line * hh.n                              AS c_employment,
+           coalesce(hh.job_loss AND hh.i < t.factor * t.line * hh.n, false)             AS c_employment,
            coalesce(hh.disability_grade <= 2, false)                                    AS c_disability,
            hh.labour = 0                                                                AS c_labour
       FROM hh CROSS JOIN t
     OFFSET 0  -- a fence: each flag is computed once per household, not once per use
 ), judged AS (
     SELECT fired.*, oc.id AS case_id,
-           fired.adj < fired.line * fired.n OR fired.housing OR fired.water               AS is_lead,
+           coalesce(fired.adj < fired.line * fired.n, false) OR fired.housing OR fired.water AS is_lead,
            oc.id IS NOT NULL OR fired.status IN ({_MONITORED_SQL})                       AS to_case,
            c_income_low OR c_income_drop OR c_illness OR c_education OR c_disaster OR c_accident OR c_industry
                OR c_employment OR c_disability OR c_labour OR housing OR water            AS any_code
@@ -132,12 +154,12 @@ WITH t AS (
 )
 -- One row per household, but only the recorded ones carry their figures: the others are a few
 -- bytes each, there to be counted.
-SELECT chosen, evaluated, coalesce(n, 0) <= 0 AS no_members, coalesce(n, 0) > 0 AND i IS NULL AS no_income,
+SELECT chosen, evaluated, coalesce(n, 0) <= 0 AS no_members, no_income,
        CASE WHEN chosen THEN gen_random_uuid() END AS lead_id,
-       CASE WHEN chosen THEN household_id END AS household_id,
-       CASE WHEN chosen THEN household_number END AS household_number,
-       CASE WHEN chosen THEN township_code END AS township_code,
-       CASE WHEN chosen THEN village_code END AS village_code,
+       CASE WHEN chosen OR no_income THEN household_id END AS household_id,
+       CASE WHEN chosen OR no_income THEN household_number END AS household_number,
+       CASE WHEN chosen OR no_income THEN township_code END AS township_code,
+       CASE WHEN chosen OR no_income THEN village_code END AS village_code,
        CASE WHEN chosen THEN status END AS status,
        CASE WHEN chosen THEN n END AS n,
        CASE WHEN chosen THEN labour END AS labour,
@@ -174,7 +196,7 @@ SELECT chosen, evaluated, coalesce(n, 0) <= 0 AS no_members, coalesce(n, 0) > 0 
            CASE WHEN c_labour THEN 'lack_of_labour' END,
            CASE WHEN housing THEN 'housing' END,
            CASE WHEN water THEN 'water' END], NULL) END                                   AS codes
-  FROM (SELECT judged.*,
+  FROM (SELECT judged.*, coalesce(n, 0) > 0 AND i IS NULL AS no_income,
                evaluated AND ((NOT to_case AND is_lead) OR (to_case AND (is_lead OR any_code))) AS chosen
           FROM judged
         OFFSET 0) j  -- a fence: `chosen` is computed once per row, not once per use
@@ -184,6 +206,9 @@ STATS_SQL = """
 SELECT (SELECT count(*) FROM screening_run_eval)                                       AS households,
        (SELECT count(*) FROM screening_run_eval WHERE no_members)                      AS no_members,
        (SELECT count(*) FROM screening_run_eval WHERE no_income)                       AS no_income,
+       (SELECT coalesce(jsonb_object_agg(village_code, c), '{}'::jsonb)
+          FROM (SELECT village_code, count(*) AS c FROM screening_run_eval
+                 WHERE no_income GROUP BY village_code) v)                             AS no_income_by_village,
        (SELECT count(*) FROM screening_run_eval WHERE chosen AND NOT to_case)          AS leads,
        (SELECT count(*) FROM screening_run_eval WHERE chosen AND to_case)              AS case_evidence,
        (SELECT coalesce(jsonb_object_agg(township_code, c), '{}'::jsonb)
@@ -231,7 +256,8 @@ SELECT lead_id, CAST(:run_id AS uuid), CAST(:county AS varchar), township_code, 
            'water', CASE WHEN water THEN jsonb_build_object('water_unsafe', true) END,
            'lead', jsonb_build_object(
                'adjusted_income', adj::text, 'members', n, 'adjusted_per_capita', adj_pc::text,
-               'monitoring_line', line::text, 'window_total', (m + e + dz + ac + idl)::text))),
+               'monitoring_line', line::text, 'window_total', (m + e + dz + ac + idl)::text,
+               'income_on_file', i IS NOT NULL))),
        array_remove(ARRAY[
            CASE WHEN adj < line * n THEN 'adjusted_income_below_line' END,
            CASE WHEN housing THEN 'housing' END,
@@ -266,6 +292,7 @@ SELECT e.lead_id, f.county_code, k.code, f.id, f.batch_id
   JOIN screening.feed_record f
     ON f.county_code = :county AND f.household_id = e.household_id AND f.kind = k.kind
    AND f.event_date BETWEEN :window_start AND :window_end
+   AND f.matched_at <= CAST(:feeds_as_of AS timestamptz)
    AND f.kind IN ('medical_expense', 'education_expense', 'disaster_loss', 'accident', 'industry_loss',
                   'job_loss', 'disability_new', 'housing_unsafe', 'water_unsafe')
  WHERE e.chosen
@@ -431,13 +458,41 @@ class RunRepository:
             "employment_line_factor": t.employment_line_factor,
         }
 
-    async def evaluate(self, county_code: str, window_start: date, window_end: date, year: int, t: Thresholds) -> None:
+    async def database_now(self) -> datetime:
+        """The database clock now (the registry's income versions are stamped with it): clock_timestamp(),
+        not the start of the run's transaction, so that rows committed before the evaluation are in it."""
+        return (await self.session.execute(text("SELECT clock_timestamp()"))).scalar_one()  # type: ignore[no-any-return]
+
+    async def first_data_as_of(self, county_code: str, period: str) -> dict[str, Any] | None:
+        """`result.data_as_of` of the period's first succeeded run (the data every re-run sees)."""
+        query = (
+            select(run.c.result["data_as_of"])
+            .where(run.c.county_code == county_code, run.c.period == period, run.c.status == "succeeded")
+            .order_by(run.c.version)
+            .limit(1)
+        )
+        value = (await self.session.execute(query)).scalar()
+        return value if isinstance(value, dict) else None
+
+    async def evaluate(
+        self,
+        county_code: str,
+        window_start: date,
+        window_end: date,
+        year: int,
+        t: Thresholds,
+        *,
+        registry_as_of: datetime,
+        feeds_as_of: datetime,
+    ) -> None:
         await self.drop_work_tables()
         params = {
             "county": county_code,
             "year": year,
             "window_start": window_start,
             "window_end": window_end,
+            "registry_as_of": registry_as_of,
+            "feeds_as_of": feeds_as_of,
             **self._threshold_params(t),
         }
         await self.session.execute(text(EVALUATE_SQL), params)
@@ -448,11 +503,59 @@ class RunRepository:
         await self.session.execute(text(INSERT_LEADS_SQL), params)
         return (await self.session.execute(text(STATS_SQL))).mappings().one()
 
-    async def record_evidence(self, county_code: str, window_start: date, window_end: date) -> int:
+    async def record_evidence(
+        self, county_code: str, window_start: date, window_end: date, *, feeds_as_of: datetime
+    ) -> int:
         result = await self.session.execute(
-            text(EVIDENCE_SQL), {"county": county_code, "window_start": window_start, "window_end": window_end}
+            text(EVIDENCE_SQL),
+            {
+                "county": county_code,
+                "window_start": window_start,
+                "window_end": window_end,
+                "feeds_as_of": feeds_as_of,
+            },
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def record_data_quality(self, run_id: uuid.UUID, county_code: str) -> int:
+        """The households listed apart: "no income on file" (rules.md §1.3), per village."""
+        result = await self.session.execute(
+            text(
+                """INSERT INTO screening.run_data_quality (run_id, county_code, issue, township_code, village_code,
+                                                          household_id, household_number)
+                   SELECT CAST(:run_id AS uuid), CAST(:county AS varchar), 'no_income_on_file', township_code,
+                          village_code, household_id, household_number
+                     FROM screening_run_eval WHERE no_income"""
+            ),
+            {"run_id": run_id, "county": county_code},
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def data_quality(
+        self,
+        run_id: uuid.UUID,
+        issue: str,
+        *,
+        region_prefix: str,
+        village_code: str | None,
+        after: Sequence[Any] | None,
+        limit: int,
+    ) -> list[RowMapping]:
+        """A run's data-quality list in village, household order (cursor: village, household id)."""
+        where = ["run_id = :run", "issue = :issue", "starts_with(village_code, :prefix)"]
+        params: dict[str, Any] = {"run": run_id, "issue": issue, "prefix": region_prefix, "limit": limit}
+        if village_code:
+            where.append("village_code = :village")
+            params["village"] = village_code
+        if after:
+            where.append("(village_code, household_id) > (:after_village, :after_household)")
+            params["after_village"], params["after_household"] = str(after[0]), uuid.UUID(str(after[1]))
+        query = (
+            "SELECT issue, township_code, village_code, household_id, household_number "
+            f"FROM screening.run_data_quality WHERE {' AND '.join(where)} "
+            "ORDER BY village_code, household_id LIMIT :limit"
+        )
+        return list((await self.session.execute(text(query), params)).mappings())
 
     async def enqueue_income_drop_claims(
         self, run_id: uuid.UUID, county_code: str, year: int, window_end: date, today: date, request_id: str | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -173,6 +174,31 @@ class RunService:
             evidence.setdefault(ev["lead_id"], []).append(ev)
         return run, rows, evidence
 
+    async def data_quality(
+        self,
+        principal: Principal,
+        run_id: uuid.UUID,
+        *,
+        village_code: str | None,
+        after: list[Any] | None,
+        limit: int,
+    ) -> list[RowMapping]:
+        """The households the run listed apart with no income on file (rules.md §1.3), in the caller's region."""
+        await self.get(principal, run_id)
+        if after is not None:
+            try:
+                after = [str(after[0]), str(uuid.UUID(str(after[1])))]
+            except (ValueError, TypeError) as exc:
+                raise Unprocessable("cursor is not one this API issued", code="invalid_cursor") from exc
+        return await self.repo.data_quality(
+            run_id,
+            "no_income_on_file",
+            region_prefix=principal.region if len(principal.region) > 6 else "",
+            village_code=village_code,
+            after=after,
+            limit=limit,
+        )
+
     async def lead(
         self, principal: Principal, run_id: uuid.UUID, lead_id: uuid.UUID
     ) -> tuple[RowMapping, RowMapping, list[RowMapping]]:
@@ -255,11 +281,26 @@ async def execute_run(
                 county_code=county, reported=ctx.today(), request_id=request_id_var.get(), matched_at=stamp
             )
         await step_done(0)
-        await repo.evaluate(county, window_start, window_end, year, thresholds)
+        # rules.md §1.3 "Precisely": a run of P sees the data as of P. The first run of a period sees
+        # what was registered when it ran; every re-run sees exactly that again (the first run's
+        # cutoffs), whatever was registered later: income versions by the database clock that stamps
+        # them, feed records by when they were matched to a household (the app clock that stamps
+        # matched_at; a record received or matched later is not in it). Records that arrive after the
+        # first run and are dated inside its window count in the next period's run.
+        as_of = await repo.first_data_as_of(county, period)
+        if as_of is None:
+            registered = await repo.database_now()
+            as_of = {"registry": registered.isoformat(), "feeds": stamp.isoformat(), "run_id": str(run_id)}
+        registry_as_of = datetime.fromisoformat(as_of["registry"])
+        feeds_as_of = datetime.fromisoformat(as_of["feeds"])
+        await repo.evaluate(
+            county, window_start, window_end, year, thresholds, registry_as_of=registry_as_of, feeds_as_of=feeds_as_of
+        )
         await step_done(1)
         stats = await repo.write_leads(run_id, county, thresholds)
+        await repo.record_data_quality(run_id, county)  # listed at /v1/runs/{id}/data-quality/no-income
         await step_done(2)
-        evidence = await repo.record_evidence(county, window_start, window_end)
+        evidence = await repo.record_evidence(county, window_start, window_end, feeds_as_of=feeds_as_of)
         await step_done(3)
         claims = await repo.enqueue_income_drop_claims(
             run_id, county, year, window_end, ctx.today(), request_id_var.get()
@@ -268,10 +309,17 @@ async def execute_run(
         await step_done(4)
         superseded = await repo.supersede(county, period, run_id, ctx.now())
         households = int(stats["households"] or 0)
+        no_members = int(stats["no_members"] or 0)
         result = {
             "households": households,
-            "evaluated": households - int(stats["no_members"] or 0) - int(stats["no_income"] or 0),
-            "not_evaluated": {"no_members": int(stats["no_members"] or 0), "no_income": int(stats["no_income"] or 0)},
+            # a household with no income on file is evaluated on every code that does not need it
+            "evaluated": households - no_members,
+            "not_evaluated": {"no_members": no_members},
+            "data_quality": {
+                "no_income": int(stats["no_income"] or 0),
+                "no_income_by_village": stats["no_income_by_village"],
+            },
+            "data_as_of": as_of,
             "leads": int(stats["leads"]),
             "case_evidence": int(stats["case_evidence"]),
             "leads_by_township": stats["by_township"],
