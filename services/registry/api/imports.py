@@ -86,7 +86,7 @@ async def submit_import(
     ] = None,
     filename: Annotated[str | None, Query(max_length=200, description="file name, for a raw-body upload")] = None,
 ) -> JSONResponse:
-    key = await idempotency_key_header(request.headers.get("idempotency-key"))
+    key = validate_idempotency_key(request.headers.get("idempotency-key"))
     max_bytes = request.app.state.settings.import_max_bytes
     data, upload_name, content_type = await _read_upload(request, max_bytes)
     fmt = detect_format(data, upload_name or filename, content_type, file_format)
@@ -105,7 +105,7 @@ async def submit_import(
     finished = job.status in ("succeeded", "failed")
     headers = {"Location": location}
     if not created:
-        headers["Idempotent-Replayed"] = "true"
+        headers.update(REPLAY_HEADERS)
     return JSONResponse(job.model_dump(mode="json"), status_code=200 if finished else 202, headers=headers)
 
 
