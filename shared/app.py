@@ -7,6 +7,7 @@ dispatcher, problem+json handlers, request ids and JSON logs, metrics and health
 
 from __future__ import annotations
 
+import asyncio
 import time
 import traceback
 import uuid
@@ -22,6 +23,7 @@ from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from sqlalchemy import Table, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +31,7 @@ from shared.auth import CurrentPrincipal, ServiceTokenProvider, TokenVerifier
 from shared.db import create_engine, create_sessionmaker
 from shared.errors import FieldError, Problem, ServiceError
 from shared.http import ServiceClient
+from shared.limits import RequestGuardMiddleware
 from shared.logging import configure_logging, get_logger, request_id_var
 from shared.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
 from shared.migrate import head_revision, known_revisions
@@ -94,7 +97,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             # Rendered here, inside the request context, so the problem carries the request id.
-            log.error(
+            (log.warning if is_database_unavailable(exc) else log.error)(
                 "http.unhandled_exception",
                 path=scope.get("path"),
                 error_type=type(exc).__name__,
@@ -102,7 +105,12 @@ class RequestContextMiddleware:
                 stack="".join(traceback.format_tb(exc.__traceback__)[-8:]),
             )
             if not status_holder["started"]:
-                response = _problem_response(_internal_error_problem())
+                if is_database_unavailable(exc):
+                    app = scope.get("app")
+                    retry = getattr(getattr(getattr(app, "state", None), "settings", None), "db_retry_after_seconds", 5)
+                    response = _problem_response(_database_unavailable_problem(), {"Retry-After": str(retry)})
+                else:
+                    response = _problem_response(_internal_error_problem())
                 await response(scope, receive, send_wrapper)
         finally:
             HTTP_IN_FLIGHT.labels(self.service).dec()
@@ -144,6 +152,72 @@ def _internal_error_problem() -> Problem:
         detail="An unexpected error occurred. Quote the request id when reporting it.",
         request_id=request_id_var.get(),
     )
+
+
+def _database_unavailable_problem() -> Problem:
+    return Problem(
+        title="The database is unavailable",
+        status=503,
+        code="database_unavailable",
+        detail="The database cannot be reached right now; retry after the time in Retry-After.",
+        request_id=request_id_var.get(),
+    )
+
+
+# asyncpg errors that mean the server is gone or refuses connections (not a bad statement).
+_ASYNCPG_UNAVAILABLE = (
+    "CannotConnectNowError",  # 57P03: starting up, shutting down, in recovery
+    "AdminShutdownError",  # 57P01
+    "CrashShutdownError",  # 57P02
+    "TooManyConnectionsError",  # 53300
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",  # 08006
+    "ClientCannotConnectError",  # 08001
+    "ConnectionRejectionError",  # 08004
+    "PostgresConnectionError",  # 08000 and its family
+    "InternalClientError",
+)
+
+
+def _raised_in_database_driver(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith(("asyncpg", "sqlalchemy")):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the database cannot be reached, not that a query failed.
+
+    Connection refused and other OSErrors count only when raised inside the driver or SQLAlchemy,
+    so a failing file write is still a 500.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, PoolTimeoutError):
+            return True
+        if isinstance(current, DBAPIError):
+            if current.connection_invalidated:
+                return True
+            orig = current.orig
+            names = {cls.__name__ for cls in type(orig).__mro__} if orig is not None else set()
+            if names.intersection(_ASYNCPG_UNAVAILABLE):
+                return True
+            if orig is not None and "connection is closed" in str(orig):
+                return True
+        if type(current).__module__.startswith("asyncpg") and {
+            cls.__name__ for cls in type(current).__mro__
+        }.intersection(_ASYNCPG_UNAVAILABLE):
+            return True
+        if isinstance(current, (OSError, asyncio.TimeoutError)) and _raised_in_database_driver(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _loc_to_field(loc: Sequence[Any]) -> str:
@@ -324,7 +398,10 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         lifespan=lifespan,
         openapi_tags=spec.openapi_tags or None,
-        responses={401: {"model": Problem}, 422: {"model": Problem}, 500: {"model": Problem}},
+        responses={
+            401: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}, 500: {"model": Problem},
+            503: {"model": Problem},
+        },
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -332,6 +409,9 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.include_router(me_router())
     for router in spec.routers:
         app.include_router(router)
+    # Inner to outer: the guard (token, then body limit) runs before routing reads the body; the
+    # request context wraps everything, so even a guard's 401/413 carries the request id and is counted.
+    app.add_middleware(RequestGuardMiddleware)
     app.add_middleware(RequestContextMiddleware, service=spec.name)
     tracing_shutdown = setup_tracing(app, spec.name, settings.otel_exporter_otlp_endpoint)
     return app

@@ -86,8 +86,12 @@ def mint_token(
 
 
 class TokenVerifier:
+    """Checks signature, `exp`, `aud` and `iss` of every token, shared-secret and JWKS alike."""
+
     def __init__(self, settings: ServiceSettings) -> None:
         self._audience = settings.jwt_audience
+        self._issuer = settings.jwt_issuer
+        self._jwks_issuer = settings.jwks_issuer or settings.jwt_issuer
         self._secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
         self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
         if not self._secret and not self._jwks:
@@ -103,7 +107,8 @@ class TokenVerifier:
                     signing_key.key,
                     algorithms=["RS256", "ES256", "PS256"],
                     audience=self._audience,
-                    options={"require": ["exp", "sub"]},
+                    issuer=self._jwks_issuer,
+                    options={"require": ["exp", "sub", "aud", "iss"]},
                 )
             elif self._secret is not None:
                 claims = jwt.decode(
@@ -111,7 +116,8 @@ class TokenVerifier:
                     self._secret,
                     algorithms=["HS256"],
                     audience=self._audience,
-                    options={"require": ["exp", "sub"]},
+                    issuer=self._issuer,
+                    options={"require": ["exp", "sub", "aud", "iss"]},
                 )
             else:
                 raise Unauthorized("token algorithm not accepted", code="invalid_token")
@@ -119,6 +125,8 @@ class TokenVerifier:
             raise Unauthorized("token has expired", code="token_expired") from exc
         except jwt.InvalidAudienceError as exc:
             raise Unauthorized("token audience is not accepted", code="invalid_audience") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise Unauthorized("token issuer is not accepted", code="invalid_issuer") from exc
         except (jwt.PyJWTError, jwt.PyJWKClientError, ValueError) as exc:
             raise Unauthorized("token is not valid", code="invalid_token") from exc
         try:
@@ -137,14 +145,21 @@ class TokenVerifier:
         )
 
 
-async def authenticate(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
+async def verify_header(verifier: TokenVerifier, header: str) -> Principal:
+    """The principal of an `Authorization: Bearer <token>` header value (401 problems otherwise)."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer <token>", code="missing_token")
-    verifier: TokenVerifier = request.app.state.verifier
-    principal = await verifier.verify(token.strip())
-    request.state.principal = principal
+    return await verifier.verify(token.strip())
+
+
+async def authenticate(request: Request) -> Principal:
+    # The request guard (shared.limits) verifies the token before the body is read and leaves
+    # the principal here; verified again only where the guard did not run (e.g. a bare router).
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = await verify_header(request.app.state.verifier, request.headers.get("authorization", ""))
+        request.state.principal = principal
     return principal
 
 
@@ -174,6 +189,7 @@ class ServiceTokenProvider:
         self._static = settings.service_token.get_secret_value() if settings.service_token else None
         self._secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
         self._audience = settings.jwt_audience
+        self._issuer = settings.jwt_issuer
         self._sub = f"service:{settings.service_name or 'cli'}"
         self._cached: tuple[str, float] | None = None
 
@@ -186,7 +202,7 @@ class ServiceTokenProvider:
         if self._cached is None or self._cached[1] - now < 60:
             token = mint_token(
                 self._secret, sub=self._sub, roles=[Role.SERVICE], region="", ttl_seconds=900,
-                audience=self._audience, now=now,
+                audience=self._audience, issuer=self._issuer, now=now,
             )
             self._cached = (token, now + 900)
         return self._cached[0]

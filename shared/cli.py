@@ -72,15 +72,28 @@ def serve(
     module = __import__(f"services.{service}.app", fromlist=["create_app"])
     application = module.create_app()
     settings = application.state.settings
-    uvicorn.run(
-        application,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=20,
-        proxy_headers=True,
-    )
+    uvicorn.run(application, **uvicorn_options(settings, host=host, port=port))
+
+
+def uvicorn_options(settings: Any, *, host: str | None = None, port: int | None = None) -> dict[str, Any]:
+    """How every service process runs uvicorn (containers, `fangpin up`, e2e tests: all `fangpin serve`).
+
+    The HTTP protocol bounds the request line and headers (431 above FANGPIN_HEADER_MAX_BYTES);
+    body limits are the kernel's (shared/limits.py), per route.
+    """
+    from shared.limits import header_limited_protocol
+
+    return {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 20,
+        "proxy_headers": True,
+        "http": header_limited_protocol(settings.header_max_bytes),
+        # Used only when h11 is chosen instead (FANGPIN_HTTP=h11 is not offered; kept in step anyway).
+        "h11_max_incomplete_event_size": settings.header_max_bytes,
+    }
 
 
 @app.command()
@@ -118,6 +131,7 @@ def token(
             department=department,
             ttl_seconds=ttl,
             audience=os.environ.get("FANGPIN_JWT_AUDIENCE", "fangpin"),
+            issuer=os.environ.get("FANGPIN_JWT_ISSUER", "fangpin"),
         )
     )
 
@@ -191,6 +205,7 @@ def _registry_token(region: str) -> str:
     return mint_token(
         os.environ["FANGPIN_JWT_SECRET"], sub="cli:import", roles=[Role.COUNTY_OFFICER], region=region,
         ttl_seconds=3600, audience=os.environ.get("FANGPIN_JWT_AUDIENCE", "fangpin"),
+        issuer=os.environ.get("FANGPIN_JWT_ISSUER", "fangpin"),
     )
 
 
@@ -405,6 +420,8 @@ def up(
         officer = mint_token(
             os.environ["FANGPIN_JWT_SECRET"], sub="dev:county_officer", roles=[Role.COUNTY_OFFICER],
             region=DEMO_COUNTY, ttl_seconds=12 * 3600,
+            audience=os.environ.get("FANGPIN_JWT_AUDIENCE", "fangpin"),
+            issuer=os.environ.get("FANGPIN_JWT_ISSUER", "fangpin"),
         )
         typer.echo("")
         for name, base in urls.items():

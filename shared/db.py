@@ -30,8 +30,10 @@ def create_engine(settings: ServiceSettings, *, application_name: str | None = N
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
+        pool_timeout=settings.db_pool_timeout_seconds,
         connect_args={
             "server_settings": {"application_name": application_name or f"fangpin-{settings.service_name}"},
+            "timeout": settings.db_connect_timeout_seconds,
         },
     )
 

@@ -45,8 +45,13 @@ class ServiceSettings(BaseSettings):
 
     jwt_secret: SecretStr | None = None
     jwt_audience: str = "fangpin"
-    jwt_issuer: str = "fangpin"
+    jwt_issuer: str = Field(
+        default="fangpin", description="the `iss` of shared-secret tokens: checked on every one, and minted"
+    )
     jwks_url: str | None = None
+    jwks_issuer: str | None = Field(
+        default=None, description="the `iss` of the identity provider's (JWKS) tokens; unset: jwt_issuer"
+    )
     service_token: SecretStr | None = None
 
     pii_key: SecretStr | None = None
@@ -70,6 +75,15 @@ class ServiceSettings(BaseSettings):
 
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0, description="wait for a pooled connection")
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, description="wait for a new connection")
+    db_retry_after_seconds: int = Field(default=5, ge=1, description="Retry-After of a 503 database_unavailable")
+
+    # Input limits (shared/limits.py); a route may name a larger body limit of its service's settings.
+    body_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest request body of a JSON route")
+    header_max_bytes: int = Field(
+        default=64 * 1024, ge=4096, description="largest request line plus headers (431 above it)"
+    )
 
     otel_exporter_otlp_endpoint: str | None = None
 

@@ -10,6 +10,7 @@ class RegistrySettings(ServiceSettings):
 
     service_name: ClassVar[str] = "registry"
 
-    import_max_bytes: int = Field(default=200 * 1024 * 1024, description="largest import file accepted")
+    # At most the gateway's client_max_body_size (100 MB; tests/deploy/test_limits_agree.py).
+    import_max_bytes: int = Field(default=64 * 1024 * 1024, description="largest import file accepted")
     job_shutdown_grace_seconds: float = Field(default=20.0, description="how long shutdown waits for running jobs")
     export_ttl_hours: int = Field(default=24, description="how long an export file can be downloaded")

@@ -41,12 +41,12 @@ async def test_tokens_from_a_real_identity_provider_verify_through_jwks() -> Non
         verifier = TokenVerifier(ClaimsSettings(jwks_url=f"{base}/.well-known/jwks.json", jwt_secret=None))
         now = int(time.time())
         good = _rs256({"sub": "u1", "roles": ["insurer_adjuster"], "region": "410602",
-                       "exp": now + 60, "aud": "fangpin"})
+                       "exp": now + 60, "aud": "fangpin", "iss": "fangpin"})
         principal = await verifier.verify(good)
         assert principal.roles == frozenset({Role.INSURER_ADJUSTER})
         assert principal.region == "410602"
         with pytest.raises(Unauthorized) as expired:
-            await verifier.verify(_rs256({"sub": "u1", "roles": [], "exp": now - 10, "aud": "fangpin"}))
+            await verifier.verify(_rs256({"sub": "u1", "roles": [], "exp": now - 10, "aud": "fangpin", "iss": "fangpin"}))
         assert expired.value.code == "token_expired"
         with pytest.raises(Unauthorized):
             await verifier.verify(_rs256({"sub": "u1", "roles": [], "exp": now + 60, "aud": "fangpin"}, kid="nope"))

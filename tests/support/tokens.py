@@ -7,6 +7,7 @@ import base64
 from shared.auth import Role, mint_token
 
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+JWT_ISSUER = "fangpin"  # ServiceSettings.jwt_issuer's default: the `iss` the services check
 PII_KEY = base64.b64encode(bytes(range(32))).decode()
 PII_INDEX_KEY = base64.b64encode(bytes(range(32, 64))).decode()
 
@@ -19,7 +20,7 @@ OTHER_VILLAGE = "410602101201"
 def token(role: str | Role, region: str = DEMO_COUNTY, *, department: str | None = None, **kwargs: object) -> str:
     return mint_token(
         JWT_SECRET, sub=f"test:{Role(role).value}:{region}", roles=[Role(role)], region=region,
-        department=department, **kwargs,  # type: ignore[arg-type]
+        department=department, **{"issuer": JWT_ISSUER, **kwargs},  # type: ignore[arg-type]
     )
 
 

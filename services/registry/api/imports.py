@@ -88,7 +88,7 @@ async def submit_import(
 ) -> JSONResponse:
     key = validate_idempotency_key(request.headers.get("idempotency-key"))
     max_bytes = request.app.state.settings.import_max_bytes
-    data, upload_name, content_type = await _read_upload(request, max_bytes)
+    data, upload_name, content_type, _fields = await read_upload(request, max_bytes, max_fields=5)
     fmt = detect_format(data, upload_name or filename, content_type, file_format)
     job, created = await imports.submit(
         data, filename=upload_name or filename, fmt=fmt, mode=mode, idempotency_key=key, max_bytes=max_bytes

@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from starlette.datastructures import UploadFile
 
 from services.screening.api.deps import FeedReader, FeedServiceDep, FeedWriter, IdempotencyKey, replay
 from services.screening.domain.feeds import FeedFormat
 from services.screening.schemas import BatchRead, FeedRecordRead, batch_read, feed_record_read
-from shared.errors import FieldError, PayloadTooLarge, Unprocessable, problem_responses
+from shared.errors import FieldError, Unprocessable, problem_responses
 from shared.idempotency import StoredResponse
+from shared.limits import body_limit, read_upload
 from shared.pagination import Page, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
@@ -64,27 +64,10 @@ async def _read_body(
     request: Request, fmt: Literal["jsonl", "csv"] | None, max_bytes: int
 ) -> tuple[bytes, FeedFormat, dict[str, Any]]:
     """The batch bytes and its format: a raw body, or the `file` part of a multipart form."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > max_bytes:
-        raise PayloadTooLarge(f"a feed batch may have at most {max_bytes} bytes")
-    fields: dict[str, Any] = {}
-    if media == "multipart/form-data":
-        form = await request.form()
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise Unprocessable(
-                "send the batch as the form part `file`",
-                code="validation_failed",
-                errors=[FieldError(field="file", message="required")],
-            )
-        content = await upload.read()
-        media = (upload.content_type or "").split(";")[0].strip().lower()
-        if (upload.filename or "").lower().endswith(".csv"):
-            media = "text/csv"
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    else:
-        content = await request.body()
+    content, name, upload_type, fields = await read_upload(request, max_bytes)
+    media = (upload_type or "").split(";")[0].strip().lower()
+    if (name or "").lower().endswith(".csv"):
+        media = "text/csv"
     chosen = fmt or fields.get("format") or _MEDIA_FORMATS.get(media)
     if chosen not in ("jsonl", "csv"):
         raise Unprocessable(
@@ -109,6 +92,7 @@ async def _read_body(
     ),
     responses={202: {"description": "the batch job"}, **problem_responses(403, 404, 409, 413, 422)},
     openapi_extra={
+        **body_limit("feed_max_bytes"),
         "requestBody": {
             "required": True,
             "content": {
