@@ -342,3 +342,67 @@ async def test_assessed_claim_allowed_actions(claims_client: httpx.AsyncClient, 
     assert result["claim"]["allowed_actions"] == []  # the insurer's view: nothing more to do
     county_view = (await claims_client.get(f"/v1/claims/{claim_id}", headers=COUNTY)).json()
     assert county_view["allowed_actions"] == ["publish_notice"]
+
+
+def _second(role: str, region: str) -> dict[str, str]:
+    """Another person with the same role and region (another `sub`)."""
+    from shared.auth import mint_token
+    from tests.support.tokens import JWT_SECRET
+
+    return {"Authorization": "Bearer " + mint_token(JWT_SECRET, sub=f"test:second:{role}", roles=[role], region=region)}
+
+
+async def test_keys_belong_to_their_caller_and_replay_only_in_scope(
+    claims_client: httpx.AsyncClient, ready: FakeRegistry
+) -> None:
+    """Issue 9 (defects 4 and 8): a transition replayed with the same key and body from outside the
+    claim's region is 404 without the claim; the caller's own replay is marked; another caller's
+    same key string is its own request."""
+    client = claims_client
+    household = ready.add_household()
+    await enrol(client, household)
+    key = {"Idempotency-Key": "same-key"}
+    created = await apply(client, household, headers={**VILLAGE, **key}, **E1_EXPENSE)
+    assert created.status_code == 201, created.text
+    assert "idempotency-replayed" not in created.headers
+    again = await apply(client, household, headers={**VILLAGE, **key}, **E1_EXPENSE)
+    assert again.status_code == 201
+    assert again.headers["idempotency-replayed"] == "true"
+    assert again.json()["id"] == created.json()["id"]
+    colleague = await apply(client, household, headers={**_second("village_cadre", DEMO_VILLAGE), **key}, **E1_EXPENSE)
+    assert colleague.status_code == 409, colleague.text  # its own attempt: the event is claimed already
+    assert colleague.json()["code"] == "same_event"
+    claim_id = created.json()["id"]
+
+    url = f"/v1/claims/{claim_id}/transitions"
+    body = {"action": "start_investigation", "evidence": {}}
+    outsiders = [
+        auth("county_officer", "410603"),
+        auth("insurer_adjuster", "410603"),
+        auth("village_cadre", OTHER_VILLAGE),
+        auth("township_officer", "410602101"),
+    ]
+    for outsider in outsiders:  # no key: 404 like a GET, never 409 wrong_region / wrong_order
+        for action in ("start_investigation", "file", "approve"):
+            hidden = await client.post(url, json={"action": action, "evidence": {}}, headers=outsider)
+            assert hidden.status_code == 404, hidden.text
+            assert hidden.json()["code"] == "claim_not_found"
+    first = await client.post(url, json=body, headers={**INSURER, **key})
+    assert first.status_code == 200, first.text
+    assert "idempotency-replayed" not in first.headers
+    for outsider in outsiders:
+        hidden = await client.post(url, json=body, headers={**outsider, **key})
+        assert hidden.status_code == 404, hidden.text
+        assert "state" not in hidden.json()
+        assert "claim" not in hidden.json()
+        assert "idempotency-replayed" not in hidden.headers
+    replay = await client.post(url, json=body, headers={**INSURER, **key})
+    assert replay.status_code == 200
+    assert replay.headers["idempotency-replayed"] == "true"
+    assert replay.json() == first.json()
+    assert replay.headers["etag"] == first.headers["etag"]
+    own = await client.post(url, json=body, headers={**_second("insurer_adjuster", DEMO_COUNTY), **key})
+    assert own.status_code == 409, own.text
+    assert own.json()["code"] == "wrong_order"
+    history = (await client.get(f"{url}", headers=COUNTY)).json()
+    assert [t["action"] for t in history].count("start_investigation") == 1

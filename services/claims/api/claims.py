@@ -103,8 +103,10 @@ async def get_claim(claim_id: UUID, claims: ClaimServiceDep, principal: ClaimRea
 @router.post(
     "/{claim_id}/transitions",
     summary="Take a workflow step (流程操作)",
-    description="rules.md §2.4. A step by a role not allowed (`wrong_role`), outside the caller's region level "
-    "(`wrong_region`) or out of order (`wrong_order`) answers 409. `assess` computes the payout under the "
+    description="rules.md §2.4. A claim outside the caller's region answers 404 like a GET, before anything "
+    "else (a replayed `Idempotency-Key` too: keys belong to their caller). A step by a role not allowed "
+    "(`wrong_role`), with a token of the wrong region level (`wrong_region`) or out of order (`wrong_order`) "
+    "answers 409. `assess` computes the payout under the "
     "household's ledger lock; an ineligible result rejects the claim with the engine's code. `approve` / "
     "`approve_override` only after the notice window without an undecided objection. Objections are decided "
     "under /v1/notices; payment steps happen under /v1/payments.",
@@ -116,9 +118,10 @@ async def transition(
     claims: ClaimServiceDep,
     principal: WorkflowActor,
     response: Response,
+    key: IdempotencyKey,
     if_match: IfMatch = None,
 ) -> TransitionResult:
-    result = await claims.transition(principal, claim_id, body, if_match)
+    result = await claims.transition(principal, claim_id, body, if_match, key)
     response.headers["ETag"] = f'"{result.claim.version}"'
     return result
 

@@ -18,7 +18,8 @@ from services.claims.domain.values import InvalidInput
 from shared import audit
 from shared.auth import Principal
 from shared.errors import FieldError, ServiceUnavailable, Unprocessable
-from shared.idempotency import IdempotencyStore, fingerprint
+from shared.idempotency import Idempotency as KeyedRequests
+from shared.idempotency import no_checks
 from shared.pii import PiiCipher
 
 SERVICE = "claims"
@@ -94,34 +95,23 @@ async def write_audit(
     )
 
 
+KEYS = KeyedRequests(idempotency)
+
+
+@dataclass(frozen=True)
 class Idempotency:
-    """`Idempotency-Key` for one request: replay a stored response, or store this one (same transaction)."""
+    """`Idempotency-Key` for one request, on the kernel's mechanism (shared.idempotency): the key is
+    the caller's (sub and region) for this `route` ("POST /v1/notices/{notice_id}/objections") and
+    `resource`; `authorize` (the resource under the caller's scope, 404 outside it, and the role)
+    runs before the key is looked up. Use cases that check the scope before building the guard
+    pass nothing (`no_checks`)."""
 
-    store = IdempotencyStore(idempotency)
-
-    def __init__(self, principal: Principal, operation: str, key: str | None, payload: Any) -> None:
-        self.key = key
-        self.scope = f"{principal.sub}:{operation}"
-        self.request_hash = fingerprint(payload)
-
-    async def replay(self, session: AsyncSession, model: type[M]) -> tuple[int, M] | None:
-        if self.key is None:
-            return None
-        stored = await self.store.lookup(session, scope=self.scope, key=self.key, request_hash=self.request_hash)
-        if stored is None:
-            return None
-        return stored.status_code, model.model_validate(stored.body)
-
-    async def save(self, session: AsyncSession, status_code: int, body: BaseModel) -> None:
-        if self.key is not None:
-            await self.store.save(
-                session,
-                scope=self.scope,
-                key=self.key,
-                request_hash=self.request_hash,
-                status_code=status_code,
-                body=body,
-            )
+    principal: Principal
+    route: str
+    key: str | None
+    payload: Any
+    resource: object | None = None
+    authorize: Callable[[], Awaitable[object]] = no_checks
 
 
 async def idempotent(
@@ -130,12 +120,21 @@ async def idempotent(
     model: type[M],
     work: Callable[[], Awaitable[tuple[int, M]]],
 ) -> tuple[int, M]:
-    """Run `work` in the session's transaction unless the key replays; store and commit its answer."""
-    replayed = await guard.replay(session, model)
-    if replayed is not None:
+    """The checks, then the stored answer of the caller's key (marked `Idempotency-Replayed`), or
+    `work` in the session's transaction with its answer stored and committed."""
+    attempt = await KEYS.begin(
+        session,
+        guard.principal,
+        route=guard.route,
+        resource=guard.resource,
+        key=guard.key,
+        payload=guard.payload,
+        authorize=guard.authorize,
+    )
+    if attempt.replay is not None:
         await session.rollback()
-        return replayed
+        return attempt.replay.status_code, model.model_validate(attempt.replay.body)
     status_code, body = await work()
-    await guard.save(session, status_code, body)
+    await attempt.save(session, status_code, body)
     await session.commit()
     return status_code, body

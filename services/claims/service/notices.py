@@ -144,7 +144,7 @@ class NoticeService:
         """Put every assessed claim of a village on today's notice (one transaction)."""
         if not principal.can_see(body.village_code):
             raise NotFound(f"no village {body.village_code} in your region", code="out_of_scope")
-        guard = Idempotency(principal, "notices.publish", key, body)
+        guard = Idempotency(principal, "POST /v1/notices", key, body)
         today = self.runtime.today()
 
         async def work() -> tuple[int, NoticeRead]:
@@ -244,7 +244,7 @@ or the township. 公示编号 Notice: {notice.id}</p>
     ) -> tuple[int, ObjectionRead]:
         notice = await self._visible(principal, notice_id)
         today = self.runtime.today()
-        guard = Idempotency(principal, f"notices.{notice_id}.objections", key, body)
+        guard = Idempotency(principal, "POST /v1/notices/{notice_id}/objections", key, body, resource=notice_id)
         cipher = self.runtime.cipher() if body.objector else None
 
         async def work() -> tuple[int, ObjectionRead]:

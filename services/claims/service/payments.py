@@ -142,7 +142,7 @@ class PaymentService:
         return lines
 
     async def create_batch(self, principal: Principal, body: BatchCreate, key: str | None) -> tuple[int, BatchRead]:
-        guard = Idempotency(principal, "payments.batches", key, body)
+        guard = Idempotency(principal, "POST /v1/payments/batches", key, body)
         replayed = await guard.replay(self.session, BatchRead)
         await self.session.rollback()
         if replayed is not None:
