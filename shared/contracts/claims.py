@@ -23,6 +23,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from shared.contracts.types import Code, ContractModel, CountyCode, IdText, VillageCode
+
 Category = Literal["illness", "disaster_accident", "school_entry", "in_school", "income_drop", "industry_loss"]
 
 FEED_KIND_TO_CATEGORY: dict[str, Category] = {
@@ -34,23 +36,23 @@ FEED_KIND_TO_CATEGORY: dict[str, Category] = {
 }
 
 
-class LeadEvidence(BaseModel):
-    department: str | None = None
+class LeadEvidence(ContractModel):
+    department: Code | None = None
     batch_id: UUID | None = None
     feed_record_id: UUID | None = None
     run_id: UUID | None = None
-    kind: str = Field(examples=["medical_expense"])
+    kind: Code = Field(examples=["medical_expense"])
 
 
-class ClaimLead(BaseModel):
+class ClaimLead(ContractModel):
     source: Literal["feed", "screening_run"]
-    source_record_id: str = Field(
-        max_length=200, description="unique per lead: `<department>:<source_record_id>` or `run:<run>:<household>`"
+    source_record_id: IdText = Field(
+        description="unique per lead: `<department>:<source_record_id>` or `run:<run>:<household>`"
     )
     household_id: UUID
     member_id: UUID | None = None
-    county_code: str = Field(pattern=r"^\d{6}$")
-    village_code: str = Field(pattern=r"^\d{12}$")
+    county_code: CountyCode
+    village_code: VillageCode
     category: Category
     incident_date: date
     reported_date: date

@@ -38,10 +38,16 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.types import Code, ContractModel, IdText, Line, PositiveMoney, Year, string_rule
+
+_Purpose = Annotated[str, Field(min_length=4, max_length=500), string_rule(multiline=True, max_length=500)]
+_Reason = Annotated[str, Field(min_length=1, max_length=500), string_rule(multiline=True, max_length=500)]
+_NationalId = Annotated[str, Field(min_length=1, max_length=40), string_rule(multiline=False, max_length=40)]
 
 HouseholdStatus = Literal["ordinary", "lifted_out", "unstable", "marginal", "sudden_hardship"]
 MonitoringType = Literal["unstable", "marginal", "sudden_hardship"]
@@ -78,8 +84,8 @@ class HouseholdFacts(BaseModel):
     members: list[MemberFacts] = Field(default_factory=list)
 
 
-class RevealRequest(BaseModel):
-    purpose: str = Field(min_length=4, max_length=500, examples=["claim payment 理赔支付 (claim 7f3…)"])
+class RevealRequest(ContractModel):
+    purpose: _Purpose = Field(examples=["claim payment 理赔支付 (claim 7f3…)"])
 
 
 class BankAccountReveal(BaseModel):
@@ -89,11 +95,11 @@ class BankAccountReveal(BaseModel):
     account_holder: str | None = None
 
 
-class MonitoringStatusChange(BaseModel):
+class MonitoringStatusChange(ContractModel):
     action: Literal["set", "clear"]
     monitoring_type: MonitoringType | None = Field(default=None, description="required when action=set")
     case_id: UUID
-    reason: str = Field(max_length=500)
+    reason: _Reason
     effective_date: date
 
 
@@ -104,23 +110,27 @@ class MonitoringStatusRead(BaseModel):
     version: int
 
 
-class BenefitCreate(BaseModel):
-    source: str = Field(examples=["claims"], description="the programme or service that paid")
-    source_ref: str = Field(description="the payer's id for this payment, unique per source")
-    programme: str = Field(examples=["anti_poverty_insurance"], description="防贫保险 etc.")
-    category: str | None = Field(default=None, examples=["illness"])
-    amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
+class BenefitCreate(ContractModel):
+    source: Code = Field(examples=["claims"], description="the programme or service that paid")
+    source_ref: IdText = Field(description="the payer's id for this payment, unique per source")
+    programme: Annotated[Line, Field(max_length=100)] = Field(
+        examples=["anti_poverty_insurance"], description="防贫保险 etc."
+    )
+    category: Code | None = Field(default=None, examples=["illness"])
+    amount: PositiveMoney = Field(description="yuan, a decimal string with at most two places")
     paid_date: date
-    year: int = Field(ge=2000, le=2100, description="the income year it counts for (转移性收入)")
+    year: Year = Field(description="the income year it counts for (转移性收入)")
 
 
 class BenefitRead(BenefitCreate):
+    model_config = ConfigDict(extra="ignore")
+
     id: UUID
     household_id: UUID
 
 
-class ResolveRequest(BaseModel):
-    national_ids: list[str] = Field(max_length=10000)
+class ResolveRequest(ContractModel):
+    national_ids: list[_NationalId] = Field(max_length=10000)
 
 
 class ResolvedMember(BaseModel):

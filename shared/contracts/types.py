@@ -54,6 +54,7 @@ from shared.errors import FieldError, Unprocessable
 __all__ = [
     "MAX_STRING",
     "Code",
+    "ContractModel",
     "Count",
     "CountyCode",
     "Cursor",
@@ -77,6 +78,7 @@ __all__ = [
     "check_tree",
     "forbidden_character",
     "query_model",
+    "string_rule",
 ]
 
 #: No string anywhere is longer than this unless its field says more (a 1 MB "comment" is a 422).
@@ -91,8 +93,13 @@ _FORBIDDEN_ANYWHERE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\ud
 # Refused in single-line values: all of the above plus tab, LF, CR and the Unicode line/paragraph separators.
 _FORBIDDEN_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
-_NAMES = {"\t": "tab", "\n": "line feed", "\r": "carriage return", "\u2028": "line separator",
-          "\u2029": "paragraph separator"}
+_NAMES = {
+    "\t": "tab",
+    "\n": "line feed",
+    "\r": "carriage return",
+    "\u2028": "line separator",
+    "\u2029": "paragraph separator",
+}
 
 
 def forbidden_character(value: str, *, multiline: bool = False) -> str | None:
@@ -117,15 +124,13 @@ def _refuse(message: str) -> PydanticCustomError:
     return PydanticCustomError("invalid_characters", message)
 
 
-def _string_rule(*, multiline: bool, max_length: int) -> AfterValidator:
+def string_rule(*, multiline: bool, max_length: int) -> AfterValidator:
     def check(value: str) -> str:
         problem = forbidden_character(value, multiline=multiline)
         if problem is not None:
             raise _refuse(problem)
         if len(value) > max_length:
-            raise PydanticCustomError(
-                "string_too_long", "at most {max_length} characters", {"max_length": max_length}
-            )
+            raise PydanticCustomError("string_too_long", "at most {max_length} characters", {"max_length": max_length})
         return value
 
     return AfterValidator(check)
@@ -143,7 +148,8 @@ def check_tree(value: Any, *, path: str = "", depth: int = 0) -> Any:
             raise _refuse(f"{path}: {problem}" if path else problem)
         if len(value) > MAX_STRING:
             raise PydanticCustomError(
-                "string_too_long", "{where}at most {max_length} characters",
+                "string_too_long",
+                "{where}at most {max_length} characters",
                 {"where": f"{path}: " if path else "", "max_length": MAX_STRING},
             )
         return value
@@ -178,7 +184,8 @@ def check_text(value: str, field: str, *, multiline: bool = False, max_length: i
         problem, code = f"at most {max_length} characters", "string_too_long"
     if problem is not None:
         raise Unprocessable(
-            f"{field}: {problem}", code="validation_failed",
+            f"{field}: {problem}",
+            code="validation_failed",
             errors=[FieldError(field=field, message=problem, code=code)],
         )
     return value
@@ -189,13 +196,13 @@ def check_text(value: str, field: str, *, multiline: bool = False, max_length: i
 #: A machine code or id: ASCII letters, digits and ``._:-``, starting with a letter or digit (≤ 64).
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 #: An identifier another system chose (a payer's reference, a feed's record id): one line, ≤ 200, not blank.
-IdText = Annotated[str, Field(min_length=1, max_length=200), _string_rule(multiline=False, max_length=200)]
+IdText = Annotated[str, Field(min_length=1, max_length=200), string_rule(multiline=False, max_length=200)]
 #: One line of text (titles, bank and school names, addresses): no tab or newline, ≤ 200.
-Line = Annotated[str, Field(min_length=1, max_length=200), _string_rule(multiline=False, max_length=200)]
+Line = Annotated[str, Field(min_length=1, max_length=200), string_rule(multiline=False, max_length=200)]
 #: A person's name: one line, ≤ 50.
-Name = Annotated[str, Field(min_length=1, max_length=50), _string_rule(multiline=False, max_length=50)]
+Name = Annotated[str, Field(min_length=1, max_length=50), string_rule(multiline=False, max_length=50)]
 #: Free text (comments, reasons, findings, descriptions): tab and newlines allowed, ≤ 2000.
-Text = Annotated[str, Field(min_length=1, max_length=2000), _string_rule(multiline=True, max_length=2000)]
+Text = Annotated[str, Field(min_length=1, max_length=2000), string_rule(multiline=True, max_length=2000)]
 #: An opaque pagination cursor as this API issues them (URL-safe base64).
 Cursor = Annotated[str, Field(max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")]
 
@@ -250,7 +257,8 @@ def _parse_money(value: object, *, negative: bool) -> Decimal:
         result = Decimal(value)
     else:  # JSON numbers (int, float), booleans, null, objects
         raise PydanticCustomError(
-            "invalid_money", "must be a decimal string like '1234.56', not a JSON {kind}",
+            "invalid_money",
+            "must be a decimal string like '1234.56', not a JSON {kind}",
             {"kind": "boolean" if isinstance(value, bool) else type(value).__name__},
         )
     if result.is_zero():
@@ -272,8 +280,12 @@ def _money_out(value: Decimal) -> str:
     return format(Decimal(value).quantize(CENT, ROUND_HALF_UP), "f")
 
 
-_MONEY_JSON = {"type": "string", "format": "decimal", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
-               "examples": ["12000.00"]}
+_MONEY_JSON = {
+    "type": "string",
+    "format": "decimal",
+    "pattern": r"^[0-9]{1,12}(\.[0-9]{1,2})?$",
+    "examples": ["12000.00"],
+}
 _SIGNED_MONEY_JSON = {**_MONEY_JSON, "pattern": r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"}
 
 #: Money in and out of every service: a plain decimal string, ≥ 0, at most 2 places, below 10^12.
@@ -296,8 +308,9 @@ SignedMoney = Annotated[
 MoneyOut = Annotated[
     Decimal,
     PlainSerializer(_money_out, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "decimal", "pattern": r"^-?[0-9]+\.[0-9]{2}$",
-                    "examples": ["12000.00"]}),
+    WithJsonSchema(
+        {"type": "string", "format": "decimal", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "examples": ["12000.00"]}
+    ),
 ]
 
 # ---------------------------------------------------------------- the base of every request model
@@ -319,6 +332,13 @@ class WireModel(BaseModel):
         if isinstance(value, str | Mapping | list | tuple):
             check_tree(value)
         return value
+
+
+class ContractModel(WireModel):
+    """A request model of a contract between services: the string rule, but unknown fields ignored, so a
+    newer caller can send a field an older callee does not know yet during a rolling upgrade."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 # ---------------------------------------------------------------- query models

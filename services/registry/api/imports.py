@@ -84,7 +84,7 @@ async def submit_import(
     file_format: Annotated[
         Literal["csv", "xlsx"] | None, Query(alias="format", description="default: from the file")
     ] = None,
-    filename: Annotated[str | None, Query(max_length=200, description="file name, for a raw-body upload")] = None,
+    filename: Annotated[Line | None, Query(description="file name, for a raw-body upload")] = None,
 ) -> JSONResponse:
     key = validate_idempotency_key(request.headers.get("idempotency-key"))
     max_bytes = request.app.state.settings.import_max_bytes
@@ -144,7 +144,7 @@ async def import_errors(
     job_id: JobId,
     imports: ImportServiceDep,
     _: Importer,
-    cursor: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[Cursor | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> Page[ImportRowError]:
     return await imports.errors(job_id, cursor=cursor, limit=limit)

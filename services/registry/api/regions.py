@@ -9,8 +9,12 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from services.registry.api.deps import Admin, Reader, RegionServiceDep
+from shared.contracts.types import Cursor
 from shared.errors import FieldError, problem_responses
 from shared.pagination import Page, decode_cursor, encode_cursor
+
+#: A division code as a path or query value (normalised by the service; 2–12 digits).
+RegionCode = Annotated[str, Field(pattern=r"^[0-9]{2,12}$", examples=["410602100201"])]
 
 router = APIRouter(prefix="/v1/regions", tags=["regions"])
 
@@ -36,9 +40,9 @@ class RegionImportResult(BaseModel):
 async def list_regions(
     regions: RegionServiceDep,
     principal: Reader,
-    parent: Annotated[str | None, Query(description="only the children of this code")] = None,
+    parent: Annotated[RegionCode | None, Query(description="only the children of this code")] = None,
     level: Annotated[Level | None, Query()] = None,
-    cursor: Annotated[str | None, Query(description="opaque cursor from next_cursor")] = None,
+    cursor: Annotated[Cursor | None, Query(description="opaque cursor from next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[RegionRead]:
     after = decode_cursor(cursor, 1)
@@ -51,13 +55,13 @@ async def list_regions(
 
 
 @router.get("/{code}", summary="One region (行政区划)", responses=problem_responses(404))
-async def get_region(code: str, regions: RegionServiceDep, principal: Reader) -> RegionRead:
+async def get_region(code: RegionCode, regions: RegionServiceDep, principal: Reader) -> RegionRead:
     return RegionRead.model_validate(await regions.get(principal, code))
 
 
 @router.get("/{code}/children", summary="Direct children of a region (下级区划)", response_model=Page[RegionRead])
 async def region_children(
-    code: str,
+    code: RegionCode,
     regions: RegionServiceDep,
     principal: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 500,

@@ -11,15 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
 
 from services.registry.domain.model import (
     DibaoClass,
@@ -46,13 +38,21 @@ from shared.contracts.registry import (
     ResolveResponse,
     RevealRequest,
 )
+from shared.contracts.types import (
+    MAX_STRING,
+    Cursor,
+    HouseholdNumber,
+    Money,
+    MoneyOut,
+    RegionPrefix,
+    WireModel,
+    string_rule,
+)
 
 __all__ = [
     "BankAccountReveal", "BenefitCreate", "BenefitRead", "HouseholdFacts", "MemberFacts", "MonitoringStatusChange",
     "MonitoringStatusRead", "ResolveRequest", "ResolveResponse", "ResolvedMember", "RevealRequest",
 ]
-
-CENT = Decimal("0.01")
 
 # Example numbers are valid (check digit and all) but made up.
 EXAMPLE_HEAD_ID = "410602196803151312"
@@ -60,51 +60,25 @@ EXAMPLE_SPOUSE_ID = "410602197008022428"
 EXAMPLE_CHILD_ID = "410602201209014159"
 
 
-def _no_control_characters(value: str) -> str:
-    # PostgreSQL text cannot hold NUL or lone surrogates; other control characters are typos.
-    for ch in value:
-        if (ord(ch) < 32 and ch not in "\t\n") or "\ud800" <= ch <= "\udfff":
-            raise ValueError("contains control characters or invalid code points")
-    return value
-
-
-_Clean = AfterValidator(_no_control_characters)
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), _Clean]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), _Clean]
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _Clean]
-Text500 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), _Clean]
+# The string rule, money and strict scalars are the kernel's (shared/contracts/types.py); these add the
+# registry's lengths and strip surrounding blanks.
+_Line = string_rule(multiline=False, max_length=MAX_STRING)
+_Free = string_rule(multiline=True, max_length=MAX_STRING)
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), _Line]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), _Line]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _Line]
+Text500 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), _Free]
+NationalIdText = Annotated[str, StringConstraints(min_length=1, max_length=40), _Line]
 Reason = Annotated[
-    str | None,
-    Field(default=None, max_length=500, description="why the change is made (变更原因), kept in the history"),
-    AfterValidator(lambda v: _no_control_characters(v) if v is not None else v),
+    Text500 | None,
+    Field(default=None, description="why the change is made (变更原因), kept in the history"),
 ]
 
-MoneyIn = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, examples=["12000.00"])]
-MoneyOut = Annotated[
-    Decimal,
-    PlainSerializer(lambda v: format(Decimal(v).quantize(CENT), "f"), return_type=str, when_used="json"),
-    Field(json_schema_extra={"type": "string", "format": "decimal", "examples": ["12000.00"]}),
-]
-Year = Annotated[int, Field(ge=2000, le=2100, examples=[2025])]
+MoneyIn = Annotated[Money, Field(examples=["12000.00"])]
+Year = Annotated[StrictInt, Field(ge=2000, le=2100, examples=[2025])]
 VillageCode = Annotated[
     str,
     Field(pattern=r"^[0-9]{12}$", description="12-digit village code (村级行政区划代码)", examples=["410602100201"]),
-]
-RegionPrefix = Annotated[
-    str,
-    Field(
-        pattern=r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$",
-        description="division-code prefix: 2, 4, 6, 9 or 12 digits (行政区划代码前缀)",
-        examples=["410602100"],
-    ),
-]
-HouseholdNumber = Annotated[
-    str,
-    Field(
-        pattern=r"^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$",
-        description="household number (户编号), unique in the county",
-        examples=["4106021002010001"],
-    ),
 ]
 Phone = Annotated[
     str,
@@ -125,17 +99,12 @@ BankAccount = Annotated[
 BaseStatus = Literal["ordinary", "lifted_out"]
 
 
-class WireModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # ---------------------------------------------------------------- members
 
 
 class MemberFields(WireModel):
     name: Name = Field(description="姓名", examples=["张建国"])
-    national_id: str = Field(
-        min_length=1, max_length=40,
+    national_id: NationalIdText = Field(
         description="公民身份号码, 18 characters (GB 11643 check digit). Stored encrypted; shown masked.",
         examples=[EXAMPLE_HEAD_ID],
     )
@@ -145,7 +114,7 @@ class MemberFields(WireModel):
     )
     relation: Relation = Field(description="与户主关系 (relation to the head)")
     health: Health = Field(default=Health.healthy, description="健康状况")
-    disability_grade: int | None = Field(default=None, ge=1, le=4, description="残疾等级 1–4, when disabled")
+    disability_grade: StrictInt | None = Field(default=None, ge=1, le=4, description="残疾等级 1–4, when disabled")
     labour_ability: LabourAbility = Field(default=LabourAbility.normal, description="劳动能力")
     education_stage: EducationStage | None = Field(default=None, description="在校/学历阶段")
     school: ShortText | None = Field(default=None, description="学校", examples=["鹤壁市第一中学"])
@@ -192,12 +161,12 @@ class MemberUpdate(WireModel):
     """Only the fields sent change; `null` clears an optional field."""
 
     name: Name | None = None
-    national_id: str | None = Field(default=None, min_length=1, max_length=40, description="a corrected ID number")
+    national_id: NationalIdText | None = Field(default=None, description="a corrected ID number")
     sex: Sex | None = None
     birth_date: date | None = None
     relation: Relation | None = None
     health: Health | None = None
-    disability_grade: int | None = Field(default=None, ge=1, le=4)
+    disability_grade: StrictInt | None = Field(default=None, ge=1, le=4)
     labour_ability: LabourAbility | None = None
     education_stage: EducationStage | None = None
     school: ShortText | None = None
@@ -312,8 +281,8 @@ class HouseholdCreate(WireModel):
         "/monitoring-status.",
     )
     dibao: DibaoClass | None = Field(default=None, description="低保 class A/B/C, or null")
-    tekun: bool = Field(default=False, description="特困供养")
-    negative_list: bool = Field(default=False, description="负面清单 (e.g. a member on the public payroll)")
+    tekun: StrictBool = Field(default=False, description="特困供养")
+    negative_list: StrictBool = Field(default=False, description="负面清单 (e.g. a member on the public payroll)")
     negative_list_reason: Text500 | None = None
     bank_account: BankAccount | None = None
     bank_name: ShortText | None = Field(default=None, examples=["中国农业银行鹤壁分行"])
@@ -377,8 +346,8 @@ class HouseholdUpdate(WireModel):
         default=None, description="ordinary or lifted_out; not while the household is monitored"
     )
     dibao: DibaoClass | None = None
-    tekun: bool | None = None
-    negative_list: bool | None = None
+    tekun: StrictBool | None = None
+    negative_list: StrictBool | None = None
     negative_list_reason: Text500 | None = None
     bank_account: BankAccount | None = None
     bank_name: ShortText | None = None
@@ -457,20 +426,20 @@ class HouseholdSearch(WireModel):
     """All filters combine with AND; everything is limited to the caller's region."""
 
     name_prefix: Name | None = Field(default=None, description="an active member's name starts with this")
-    national_id: str | None = Field(
-        default=None, min_length=1, max_length=40, description="exact ID of an active member (blind-index lookup)"
+    national_id: NationalIdText | None = Field(
+        default=None, description="exact ID of an active member (blind-index lookup)"
     )
     household_number: HouseholdNumber | None = None
     region: RegionPrefix | None = None
     status: list[HouseholdStatus] | None = Field(default=None, max_length=5)
-    dibao: bool | None = Field(default=None, description="on dibao (any class) or not")
+    dibao: StrictBool | None = Field(default=None, description="on dibao (any class) or not")
     dibao_class: DibaoClass | None = None
-    tekun: bool | None = None
-    negative_list: bool | None = None
+    tekun: StrictBool | None = None
+    negative_list: StrictBool | None = None
     insured_year: Year | None = Field(default=None, description="insured in this year")
-    include_archived: bool = False
-    cursor: str | None = Field(default=None, max_length=500)
-    limit: int = Field(default=50, ge=1, le=500)
+    include_archived: StrictBool = False
+    cursor: Cursor | None = None
+    limit: StrictInt = Field(default=50, ge=1, le=500)
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -554,6 +523,10 @@ class ImportResult(BaseModel):
     households_without_head: int = Field(
         default=0, description="valid_rows mode: households imported although their head's row was rejected"
     )
+    stored_errors: int | None = Field(
+        default=None,
+        description="row errors kept (the first ones, at most `import_max_stored_errors`); `error_count` counts all",
+    )
 
 
 class ImportJobRead(BaseModel):
@@ -578,11 +551,11 @@ class ImportJobRead(BaseModel):
 class ExportCreate(WireModel):
     region: RegionPrefix = Field(description="the region to export (must be inside yours)")
     format: Literal["csv", "xlsx"] = "csv"
-    reveal: bool = Field(
+    reveal: StrictBool = Field(
         default=False, description="full ID numbers and bank accounts (county officers only; audited)"
     )
     purpose: Text500 | None = Field(default=None, description="required with reveal (用途)")
-    include_former_members: bool = False
+    include_former_members: StrictBool = False
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"region": "410602100", "format": "xlsx"}]}
     )
