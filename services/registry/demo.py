@@ -8,8 +8,6 @@ import file (tests and `bench/registry_import.py` use them).
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ from services.registry.domain.model import (
 from services.registry.domain.national_id import make_national_id
 from services.registry.regions import region_row
 from services.registry.services import bulk
+from shared import spreadsheets
 from shared.auth import Principal, Role
 
 DEMO_COUNTY = "410602"
@@ -312,10 +311,8 @@ def household_csv_rows(households: Sequence[DemoHousehold], *, lang: str = "zh")
 
 
 def households_csv(households: Sequence[DemoHousehold]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows(household_csv_rows(households))
-    return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+    rows = household_csv_rows(households)
+    return spreadsheets.csv_bytes(next(rows), rows)  # UTF-8 with a BOM
 
 
 async def seed_regions(session: AsyncSession) -> int:

@@ -203,8 +203,9 @@ async def test_exports_have_chinese_headers(screening_client: httpx.AsyncClient,
     assert summary[0] == ("指标", "分项", "数值")
     assert ("监测对象户数(月末)", "边缘易致贫户", 1) in summary
     assert ("本月风险消除户数", "帮扶消除", 1) in summary
-    assert ("防贫保险理赔支付(元)", "合计", "21000.00") in summary
-    assert ("防贫保险理赔支付(元)", "因病", "16000.00") in summary
+    # amounts are numbers in the XLSX (issue 9/14: SUM must add them up), decimal strings in JSON
+    assert ("防贫保险理赔支付(元)", "合计", 21000) in summary
+    assert ("防贫保险理赔支付(元)", "因病", 16000) in summary
     assert ("防贫保险理赔支付(户)", "合计", 1) in summary
     detail = [list(r) for r in book["监测对象明细"].iter_rows(values_only=True)]
     assert detail[0][:5] == ["户编号", "乡镇代码", "村代码", "监测对象类型", "风险类型"]
@@ -213,7 +214,7 @@ async def test_exports_have_chinese_headers(screening_client: httpx.AsyncClient,
     assert rows["A-1"][3] == "边缘易致贫户"
     assert rows["A-1"][4] == "因病、收入低"
     assert rows["A-1"][8] == 1  # measures delivered by the month's end
-    assert rows["B-2"][9] == "2026-03-20"
+    assert rows["B-2"][9] == datetime(2026, 3, 20)  # a date cell, not text
     assert rows["B-2"][10] == "帮扶消除"
 
     plain = await screening_client.get("/v1/ledger/export", params={**params, "format": "csv"}, headers=OFFICER)

@@ -34,6 +34,7 @@ from services.claims.schemas import (
     ReconciliationReport,
 )
 from services.claims.service.common import Idempotency, Runtime, idempotent, write_audit
+from shared import spreadsheets
 from shared.auth import Principal
 from shared.contracts.registry import BankAccountReveal, BenefitCreate
 from shared.errors import Conflict, FieldError, NotFound, ServiceError, Unprocessable
@@ -320,18 +321,15 @@ class PaymentService:
         """The instructions for the bank, with the full account numbers (each export is audited)."""
         await self._visible_batch(principal, batch_id)
         cipher = self.runtime.cipher()
-        out = io.StringIO()
-        out.write("\ufeff")  # so spreadsheet programs read UTF-8 Chinese correctly
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(BANK_FILE_COLUMNS)
         lines = await self.repo.batch_lines(batch_id)
+        rows: list[list[spreadsheets.Cell]] = []
         for line in lines:
             holder = (
                 cipher.decrypt(line["account_holder_enc"], purpose="account_holder")
                 if line["account_holder_enc"]
                 else ""
             )
-            writer.writerow(
+            rows.append(
                 [
                     str(line["id"]),
                     line["attempt"],
@@ -342,11 +340,14 @@ class PaymentService:
                     f"防贫保险理赔 anti-poverty insurance {line['category']} claim {line['claim_id']}",
                 ]
             )
+        # UTF-8 with a BOM (spreadsheet programs read Chinese correctly); a holder or bank name that
+        # starts like a formula is written with a quote in front (shared/spreadsheets.py)
+        out = spreadsheets.csv_text(BANK_FILE_COLUMNS, rows)
         await write_audit(
             self.session, principal, "claims.bank_file.exported", "payment_batch", batch_id, {"lines": len(lines)}
         )
         await self.session.commit()
-        return out.getvalue()
+        return out
 
     # ------------------------------------------------------------ confirmations
 

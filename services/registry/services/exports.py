@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import csv
-import io
 import time
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,7 +36,7 @@ from services.registry.domain.model import (
 )
 from services.registry.services.common import EXPORT_REVEALERS, SERVICE, may
 from services.registry.services.ids import uuid7
-from shared import audit
+from shared import audit, spreadsheets
 from shared.auth import Principal, Role
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
 from shared.logging import get_logger
@@ -48,10 +46,7 @@ from shared.pii import PiiCipher
 log = get_logger("fangpin.registry.exports")
 
 EXTRA_HEADERS = (("active", "成员状态"), ("left_on", "离开日期"), ("leave_reason", "离开原因"))
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
+CONTENT_TYPES = {"csv": spreadsheets.CSV_MEDIA_TYPE, "xlsx": spreadsheets.XLSX_MEDIA_TYPE}
 _ENUMS: dict[str, Any] = {
     "household_status": HouseholdStatus, "dibao": DibaoClass, "sex": Sex, "relation": Relation, "health": Health,
     "labour_ability": LabourAbility, "education_stage": EducationStage, "join_reason": JoinReason,
@@ -107,7 +102,7 @@ def _cells(row: Row, secrets: dict[str, str | None]) -> list[Any]:
         "member_name": row["name"],
         "national_id": secrets.get("national_id", row["national_id_masked"]),
         "sex": _label("sex", row["sex"]),
-        "birth_date": row["birth_date"].isoformat(),
+        "birth_date": row["birth_date"],
         "relation": _label("relation", row["relation"]),
         "health": _label("health", row["health"]),
         "disability_grade": row["disability_grade"],
@@ -122,7 +117,7 @@ def _cells(row: Row, secrets: dict[str, str | None]) -> list[Any]:
         "production_costs": row["production_costs"],
         "income_year": row["income_year"],
         "active": "在册" if row["active"] else "已离开",
-        "left_on": row["left_on"].isoformat() if row["left_on"] else None,
+        "left_on": row["left_on"],
         "leave_reason": _label("leave_reason", row["leave_reason"]),
     }
     keys = [c.key for c in COLUMNS] + [k for k, _ in EXTRA_HEADERS]
@@ -134,34 +129,28 @@ def headers() -> list[str]:
 
 
 def build_file(rows: Sequence[Row], fmt: str, pii: PiiCipher | None) -> bytes:
-    """The export file (CPU-bound: a worker thread). `pii` given = reveal (decrypt the secrets)."""
-    table: list[list[Any]] = []
-    for row in rows:
-        secrets: dict[str, str | None] = {}
-        if pii is not None:
-            secrets["national_id"] = pii.decrypt(bytes(row["national_id_enc"]), purpose="national_id")
-            secrets["bank_account"] = (
-                pii.decrypt(bytes(row["bank_account_enc"]), purpose="bank_account") if row["bank_account_enc"] else None
-            )
-            secrets["phone"] = pii.decrypt(bytes(row["phone_enc"]), purpose="phone") if row["phone_enc"] else None
-        table.append(_cells(row, secrets))
-    if fmt == "xlsx":
-        from openpyxl import Workbook
+    """The export file (CPU-bound: a worker thread). `pii` given = reveal (decrypt the secrets).
 
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet("户籍成员")
-        sheet.append(headers())
-        for cells in table:
-            # Everything as text: ID and account numbers must not become floats in Excel.
-            sheet.append([None if v is None else str(v) for v in cells])
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        return buffer.getvalue()
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\r\n")
-    writer.writerow(headers())
-    writer.writerows(table)
-    return b"\xef\xbb\xbf" + text.getvalue().encode("utf-8")
+    Written by shared/spreadsheets.py: text that starts like a formula is neutralised; amounts,
+    years and grades are numbers; ID, account and phone numbers stay text.
+    """
+
+    def table() -> Iterator[list[Any]]:
+        for row in rows:
+            secrets: dict[str, str | None] = {}
+            if pii is not None:
+                secrets["national_id"] = pii.decrypt(bytes(row["national_id_enc"]), purpose="national_id")
+                secrets["bank_account"] = (
+                    pii.decrypt(bytes(row["bank_account_enc"]), purpose="bank_account")
+                    if row["bank_account_enc"]
+                    else None
+                )
+                secrets["phone"] = pii.decrypt(bytes(row["phone_enc"]), purpose="phone") if row["phone_enc"] else None
+            yield _cells(row, secrets)
+
+    if fmt == "xlsx":
+        return spreadsheets.xlsx_bytes([spreadsheets.Sheet("户籍成员", headers(), table())])
+    return spreadsheets.csv_bytes(headers(), table())
 
 
 def seal(pii: PiiCipher, content: bytes) -> bytes:

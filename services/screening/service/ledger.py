@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
-from openpyxl import Workbook
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +15,7 @@ from services.screening.domain.calendar import parse_period, screening_window
 from services.screening.domain.risk import RISK_LABELS, RiskCode
 from services.screening.schemas import Row
 from services.screening.service.common import Context, record_audit, require_county_read
+from shared import spreadsheets
 from shared.auth import Principal
 from shared.errors import Unprocessable
 
@@ -111,7 +110,7 @@ def household_cells(row: Row) -> list[object]:
         elif key == "elimination_kind":
             value = ELIMINATION_LABELS.get(value, value or "")
         elif isinstance(value, date):
-            value = value.isoformat()
+            pass  # a date cell in XLSX, YYYY-MM-DD in CSV (shared/spreadsheets.py)
         elif value is None:
             value = ""
         else:
@@ -143,9 +142,12 @@ def summary_rows(county: str, period: str, summary: Mapping[str, Any]) -> list[t
     run = summary.get("run")
     rows.append(("本月筛查预警线索", "", run["leads"] if run else "未筛查"))
     paid = summary["claims_paid"]
-    rows.append(("防贫保险理赔支付(元)", "合计", paid["amount"]))
+    # amounts as numbers (the JSON ledger carries them as decimal strings)
+    rows.append(("防贫保险理赔支付(元)", "合计", Decimal(paid["amount"])))
     rows.append(("防贫保险理赔支付(户)", "合计", paid["households"]))
-    rows += [("防贫保险理赔支付(元)", CLAIM_CATEGORY_LABELS.get(k, k), v) for k, v in paid["by_category"].items()]
+    rows += [
+        ("防贫保险理赔支付(元)", CLAIM_CATEGORY_LABELS.get(k, k), Decimal(v)) for k, v in paid["by_category"].items()
+    ]
     return rows
 
 
@@ -180,10 +182,10 @@ class LedgerService:
         name = f"监测台账_{prefix}_{period}"
         if fmt == "csv":
             content = self._csv(households)
-            media, filename = "text/csv; charset=utf-8", f"{name}.csv"
+            media, filename = spreadsheets.CSV_MEDIA_TYPE, f"{name}.csv"
         else:
             content = self._xlsx(county_code, period, summary, households)
-            media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            media = spreadsheets.XLSX_MEDIA_TYPE
             filename = f"{name}.xlsx"
         await record_audit(
             self.session,
@@ -198,27 +200,16 @@ class LedgerService:
 
     @staticmethod
     def _csv(households: list[RowMapping]) -> bytes:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([label for _, label in HOUSEHOLD_HEADERS])
-        for row in households:
-            writer.writerow(household_cells(row))
-        # BOM: spreadsheet programs in China open UTF-8 CSV correctly only with it
-        return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        # UTF-8 with a BOM, formula-leading text neutralised (shared/spreadsheets.py)
+        return spreadsheets.csv_bytes([label for _, label in HOUSEHOLD_HEADERS], map(household_cells, households))
 
     @staticmethod
     def _xlsx(county: str, period: str, summary: Mapping[str, Any], households: list[RowMapping]) -> bytes:
-        book = Workbook()
-        sheet = book.active
-        assert sheet is not None
-        sheet.title = "汇总"
-        sheet.append(["指标", "分项", "数值"])
-        for row in summary_rows(county, period, summary):
-            sheet.append(list(row))
-        detail = book.create_sheet("监测对象明细")
-        detail.append([label for _, label in HOUSEHOLD_HEADERS])
-        for household in households:
-            detail.append(household_cells(household))
-        buffer = io.BytesIO()
-        book.save(buffer)
-        return buffer.getvalue()
+        return spreadsheets.xlsx_bytes(
+            [
+                spreadsheets.Sheet("汇总", ["指标", "分项", "数值"], summary_rows(county, period, summary)),
+                spreadsheets.Sheet(
+                    "监测对象明细", [label for _, label in HOUSEHOLD_HEADERS], map(household_cells, households)
+                ),
+            ]
+        )
