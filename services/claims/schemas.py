@@ -352,6 +352,17 @@ class NoticeEntry(BaseModel):
     payout: Money | None
 
 
+class NoticeScheme(BaseModel):
+    """The scheme behind a notice's payouts, with its insurer (承保机构) when the scheme names one."""
+
+    code: str
+    version: int
+    insurer: str | None
+    policy_number: str | None
+    contract_start: date | None
+    contract_end: date | None
+
+
 class NoticeRead(BaseModel):
     id: UUID
     county_code: str
@@ -363,6 +374,9 @@ class NoticeRead(BaseModel):
     window_open: bool
     status: Literal["open", "closed"]
     entries: list[NoticeEntry]
+    schemes: list[NoticeScheme] = Field(
+        default_factory=list, description="the scheme versions the listed payouts were assessed under"
+    )
     open_objections: int
     created_at: datetime
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -12,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims.db.tables import scheme_version
 from services.claims.demo import seed_schemes
+from services.claims.domain.assessment import assess, parse_claim_input
 from services.claims.domain.reference import reference_scheme_data
+from services.claims.domain.scheme import parse_scheme
 from tests.claims.conftest import (
     COUNTY,
     E1_EXPENSE,
@@ -159,6 +162,8 @@ async def test_seed_puts_the_reference_scheme_in_force_once(session: AsyncSessio
         await session.execute(select(scheme_version.c.body).where(scheme_version.c.code == "reference-2026"))
     ).scalar_one()
     assert row["categories"]["illness"]["cap"] == "100000.00"
+    assert row["insurer"] == "中国人寿财产保险股份有限公司鹤壁市中心支公司"
+    assert (row["contract_start"], row["contract_end"]) == ("2026-01-01", "2026-12-31")
 
 
 # ---------------------------------------------------------------- enrolments
@@ -264,3 +269,166 @@ async def test_all_rural_pool_shares(claims_client: httpx.AsyncClient) -> None:
     assert summary["insured_people"] == 35000
     assert summary["premium"] == "3500000.00"
     assert summary["county_code"] == DEMO_COUNTY
+
+
+# ---------------------------------------------------------------- issue 10: counties' real schemes
+
+OTHER_COUNTY_CODE = "410621"
+OTHER_COUNTY = auth("county_officer", OTHER_COUNTY_CODE)
+REF_INSURER = "中国人寿财产保险股份有限公司鹤壁市中心支公司"
+
+
+def second_county_scheme() -> dict[str, object]:
+    """浚县-like: postgraduate entry, four illness tiers, the line as 4000.00 × 1.5."""
+    body = reference_scheme_data()
+    body.pop("protection_line")
+    body.update(
+        code="qixian-2026",
+        county_code=OTHER_COUNTY_CODE,
+        insurer="中华联合财产保险股份有限公司浚县支公司",
+        policy_number="ZH-410621-2026-07",
+        contract_start="2026-01-01",
+        contract_end="2026-12-31",
+        poverty_standard="4000.00",
+        protection_line_multiplier="1.5",
+    )
+    categories = body["categories"]
+    assert isinstance(categories, dict)
+    categories["illness"]["tiers"] = [
+        {"from": "0", "to": "10000", "rate": "0.40"},
+        {"from": "10000", "to": "30000", "rate": "0.55"},
+        {"from": "30000", "to": "60000", "rate": "0.65"},
+        {"from": "60000", "to": None, "rate": "0.75"},
+    ]
+    categories["school_entry"]["lump_sums"] = {"senior_high": "1500.00", "postgraduate": "8000.00"}
+    return body
+
+
+def _preview_facts(category: str, expense: dict[str, str], **household: object) -> dict[str, object]:
+    return {
+        "category": category,
+        "household": {
+            "status": "unstable",
+            "members": 4,
+            "annual_net_income": "30000.00",
+            "insured": True,
+            "negative_list": False,
+            **household,
+        },
+        "incident_date": "2026-09-01",
+        "reported_date": "2026-09-05",
+        "expense": expense,
+    }
+
+
+async def test_the_reference_scheme_with_an_insurer_stores_previews_assesses_and_shows_on_the_notice(
+    claims_client: httpx.AsyncClient, registry: FakeRegistry
+) -> None:
+    created = await create_reference_scheme(
+        claims_client, insurer=REF_INSURER, policy_number="PICC-2026-001", contract_start="2026-01-01"
+    )
+    assert created["scheme"]["insurer"] == REF_INSURER
+    assert created["scheme"]["policy_number"] == "PICC-2026-001"
+    preview = await claims_client.post(
+        "/v1/assessments:preview",
+        json={"scheme_code": "reference-2026", "facts": _preview_facts("illness", E1_EXPENSE)},
+        headers=COUNTY,
+    )
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["payout"] == "16000.00"  # E1
+    household = registry.add_household()
+    await enrol(claims_client, household)
+    claim_id = (await apply(claims_client, household, headers=COUNTY, **E1_EXPENSE)).json()["id"]
+    assessed = await to_assessed(claims_client, claim_id)
+    assert assessed["assessment"]["payout"] == "16000.00"
+    notice = await claims_client.post("/v1/notices", json={"village_code": DEMO_VILLAGE}, headers=COUNTY)
+    assert notice.status_code == 201, notice.text
+    assert notice.json()["schemes"] == [
+        {
+            "code": "reference-2026",
+            "version": 1,
+            "insurer": REF_INSURER,
+            "policy_number": "PICC-2026-001",
+            "contract_start": "2026-01-01",
+            "contract_end": None,
+        }
+    ]
+    page = await claims_client.get(f"/v1/notices/{notice.json()['id']}/print", headers=COUNTY)
+    assert page.status_code == 200
+    assert f"承保机构 Insurer: {REF_INSURER}" in page.text
+    assert "保单号 Policy No.: PICC-2026-001" in page.text
+
+
+async def test_a_second_countys_scheme_with_postgraduate_entry_and_four_tiers(
+    claims_client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    body = second_county_scheme()
+    response = await claims_client.post("/v1/schemes", json=body, headers=OTHER_COUNTY)
+    assert response.status_code == 201, response.text
+    stored = response.json()["scheme"]
+    assert (stored["protection_line"], stored["poverty_standard"], stored["protection_line_multiplier"]) == (
+        "6000.00",
+        "4000.00",
+        "1.5",
+    )
+    assert stored["categories"]["school_entry"]["lump_sums"]["postgraduate"] == "8000.00"
+    cases = [
+        (_preview_facts("school_entry", {"level": "postgraduate"}, members=5, annual_net_income="25000"), "8000.00"),
+        # b = 80000, X = 75000: 10000×0.40 + 20000×0.55 + 30000×0.65 + 15000×0.75
+        (_preview_facts("illness", {"total_cost": "120000", "basic_insurance_paid": "40000"}), "45750.00"),
+    ]
+    for facts, payout in cases:
+        preview = await claims_client.post(
+            "/v1/assessments:preview", json={"scheme_code": "qixian-2026", "facts": facts}, headers=OTHER_COUNTY
+        )
+        assert preview.status_code == 200, preview.text
+        assert preview.json()["payout"] == payout
+        inline = await claims_client.post(
+            "/v1/assessments:preview", json={"scheme": body, "facts": facts}, headers=OTHER_COUNTY
+        )
+        assert inline.json()["payout"] == payout
+    # assess through the engine with the stored version, as a claim would
+    row = (
+        await session.execute(select(scheme_version.c.body).where(scheme_version.c.code == "qixian-2026"))
+    ).scalar_one()
+    facts, prior = parse_claim_input(cases[0][0])
+    assert assess(parse_scheme(row, stored=True), facts, prior).payout == Decimal("8000.00")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"protection_line": "6500.00"}, "protection_line"),
+        ({"contract_start": "2026-12-31", "contract_end": "2026-01-01"}, "contract_end"),
+        ({"protection_line_multiplier": "0"}, "protection_line_multiplier"),
+    ],
+)
+async def test_inconsistent_line_or_contract_is_422_naming_the_field(
+    claims_client: httpx.AsyncClient, changes: dict[str, str], field: str
+) -> None:
+    body = {**second_county_scheme(), **changes}
+    response = await claims_client.post("/v1/schemes", json=body, headers=OTHER_COUNTY)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_scheme"
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+async def test_a_lump_sum_of_zero_is_422(claims_client: httpx.AsyncClient) -> None:
+    body = reference_scheme_data()
+    body["categories"]["school_entry"]["lump_sums"]["senior_high"] = "0.00"
+    response = await claims_client.post("/v1/schemes", json=body, headers=COUNTY)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["categories.school_entry.lump_sums.senior_high"]
+
+
+async def test_income_drop_preview_with_prior_payment_is_already_paid(claims_client: httpx.AsyncClient) -> None:
+    await create_reference_scheme(claims_client)
+    facts = _preview_facts(
+        "income_drop", {}, status="ordinary", annual_net_income="20000", previous_annual_net_income="40000"
+    )
+    facts["prior"] = {"category_paid": "4000.00", "household_paid": "4000.00"}
+    response = await claims_client.post(
+        "/v1/assessments:preview", json={"scheme_code": "reference-2026", "facts": facts}, headers=COUNTY
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["eligible"], response.json()["rejection_code"]) == (False, "already_paid_this_year")

@@ -53,7 +53,15 @@ async def test_simulate_a_draft_on_the_years_claims(claims_client: httpx.AsyncCl
     await step(claims_client, rejected, "start_investigation", INSURER)
     await step(claims_client, rejected, "reject", INSURER, reason_code="fraud")  # a reviewer's no: left out
 
-    draft = reference_scheme_data() | {"code": "draft-2027", "year": 2027, "premium_per_person": "150.00"}
+    draft = reference_scheme_data() | {
+        "code": "draft-2027",
+        "year": 2027,
+        "premium_per_person": "150.00",
+        "insurer": "中原农业保险股份有限公司",  # issue 10: the insurer is shown in the simulation
+        "policy_number": "ZY-2027-1",
+        "poverty_standard": "4000.00",
+        "protection_line_multiplier": "1.5",
+    }
     draft["categories"]["illness"]["tiers"][0]["rate"] = "0.60"  # 20000×0.6 + 10000×0.6 = 18000
     response = await claims_client.post(
         "/v1/simulations", json={"county_code": "410602", "year": 2026, "scheme": draft}, headers=INSURER
@@ -62,7 +70,18 @@ async def test_simulate_a_draft_on_the_years_claims(claims_client: httpx.AsyncCl
     job = await wait_for(claims_client, response.headers["location"])
     assert job["status"] == "succeeded", job
     result = job["result"]
-    assert result["scheme"] == {"code": "draft-2027", "version": 1, "applied_as_year": 2026}
+    assert result["scheme"] == {
+        "code": "draft-2027",
+        "version": 1,
+        "applied_as_year": 2026,
+        "insurer": "中原农业保险股份有限公司",
+        "policy_number": "ZY-2027-1",
+        "contract_start": None,
+        "contract_end": None,
+        "protection_line": "6000.00",
+        "poverty_standard": "4000.00",
+        "protection_line_multiplier": "1.5",
+    }
     assert (result["claims"], result["eligible"], result["payout"]) == (2, 2, "28000.00")
     assert result["current_payout"] == "16000.00"
     assert result["by_category"] == {

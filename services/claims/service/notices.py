@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.claims.db.claims import ClaimRepository
 from services.claims.db.notices import NoticeRepository
-from services.claims.db.tables import claim
+from services.claims.db.schemes import SchemeRepository
+from services.claims.db.tables import assessment, claim, notice_claim
 from services.claims.domain.assessment import CATEGORY_LABELS
 from services.claims.domain.workflow import ClaimAction, ClaimState, notice_window_open
 from services.claims.schemas import (
@@ -26,12 +27,14 @@ from services.claims.schemas import (
     NoticeCreate,
     NoticeEntry,
     NoticeRead,
+    NoticeScheme,
     ObjectionCreate,
     ObjectionDecision,
     ObjectionRead,
 )
 from services.claims.service.claims import ClaimService
 from services.claims.service.common import Idempotency, Runtime, idempotent, write_audit
+from services.claims.service.schemes import stored_scheme
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.logging import get_logger
@@ -57,6 +60,20 @@ def _people(facts: Mapping[Any, Any] | None, member_id: uuid.UUID | None) -> tup
         mask_name(person.get("name")) if person else None,
         mask_national_id(who.get("national_id_masked")) if who else None,
     )
+
+
+def _cover_line(scheme: NoticeScheme) -> str:
+    """One printed line per scheme: its code, and insurer, policy number and contract period when known."""
+    parts = [f"保险方案 Scheme: {html.escape(scheme.code)} v{scheme.version}"]
+    if scheme.insurer:
+        parts.append(f"承保机构 Insurer: {html.escape(scheme.insurer)}")
+    if scheme.policy_number:
+        parts.append(f"保单号 Policy No.: {html.escape(scheme.policy_number)}")
+    if scheme.contract_start or scheme.contract_end:
+        start = scheme.contract_start.isoformat() if scheme.contract_start else "—"
+        end = scheme.contract_end.isoformat() if scheme.contract_end else "—"
+        parts.append(f"保险期间 Contract period: {start} 至 {end}")
+    return f"<p class=cover>{'　'.join(parts)}</p>"
 
 
 def _objection_read(row: Mapping[Any, Any]) -> ObjectionRead:
@@ -116,9 +133,40 @@ class NoticeService:
             window_open=notice_window_open(row["published_on"], row["notice_days"], today),
             status=row["status"],
             entries=entries,
+            schemes=await self._schemes(row["id"]),
             open_objections=await self.repo.open_objections(notice_id=row["id"]),
             created_at=row["created_at"],
         )
+
+    async def _schemes(self, notice_id: uuid.UUID) -> list[NoticeScheme]:
+        """The scheme versions of the notice's active assessments, with insurer and contract (rules.md §2.1)."""
+        pairs = (
+            await self.session.execute(
+                select(assessment.c.scheme_code, assessment.c.scheme_version)
+                .join(notice_claim, notice_claim.c.claim_id == assessment.c.claim_id)
+                .where(notice_claim.c.notice_id == notice_id, assessment.c.status == "active")
+                .distinct()
+                .order_by(assessment.c.scheme_code, assessment.c.scheme_version)
+            )
+        ).all()
+        schemes = SchemeRepository(self.session)
+        shown = []
+        for code, version in pairs:
+            row = await schemes.get_version(code, version)
+            if row is None:
+                continue
+            scheme = stored_scheme(row)
+            shown.append(
+                NoticeScheme(
+                    code=scheme.code,
+                    version=scheme.version,
+                    insurer=scheme.insurer,
+                    policy_number=scheme.policy_number,
+                    contract_start=scheme.contract_start,
+                    contract_end=scheme.contract_end,
+                )
+            )
+        return shown
 
     async def get(self, principal: Principal, notice_id: uuid.UUID) -> NoticeRead:
         return await self._read(await self._visible(principal, notice_id), self.runtime.today())
@@ -211,6 +259,7 @@ class NoticeService:
             )
             for i, e in enumerate((x for x in notice.entries if x.status != "withdrawn"), start=1)
         )
+        cover = "\n".join(_cover_line(s) for s in notice.schemes)
         return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>防贫保险理赔公示 {html.escape(notice.village_code)}</title>
@@ -226,6 +275,7 @@ class NoticeService:
 <h1>防贫保险理赔公示<br><small>Anti-poverty insurance claims: public notice</small></h1>
 <p>村 Village: {html.escape(notice.village_code)}　公示期 Notice period:
 {notice.published_on.isoformat()} 至 {notice.last_day.isoformat()}（{notice.notice_days} 天 days）</p>
+{cover}
 <table>
 <thead><tr><th>序号 No.</th><th>户主 Household head</th><th>当事人 Person</th><th>身份证号 ID</th>
 <th>类别 Category</th><th>拟赔付金额（元） Payout (yuan)</th></tr></thead>

@@ -272,7 +272,17 @@ async def _simulate(session: AsyncSession, job: Mapping[Any, Any]) -> dict[str, 
     pool = scheme.premium_per_person * insured_people
     loss_ratio = (total.payout / pool).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if pool > 0 else None
     return {
-        "scheme": {"code": scheme.code, "version": scheme.version, "applied_as_year": year},
+        "scheme": {
+            "code": scheme.code,
+            "version": scheme.version,
+            "applied_as_year": year,
+            **scheme.contract_info(),
+            "protection_line": _money(scheme.protection_line),
+            "poverty_standard": None if scheme.poverty_standard is None else _money(scheme.poverty_standard),
+            "protection_line_multiplier": None
+            if scheme.protection_line_multiplier is None
+            else format(scheme.protection_line_multiplier, "f"),
+        },
         "claims": total.claims,
         "eligible": total.eligible,
         "payout": _money(total.payout),
