@@ -22,7 +22,7 @@ from services.registry.services.common import (
 )
 from services.registry.services.exports import ExportService
 from services.registry.services.households import HouseholdService
-from services.registry.services.imports import ImportService
+from services.registry.services.imports import ImportService, import_limits
 from services.registry.services.jobs import JobRunner
 from services.registry.services.search import SearchService
 from shared.auth import CurrentPrincipal, Principal, Role, require_roles
@@ -80,7 +80,10 @@ def search_service(session: SessionDep, request: Request, principal: CurrentPrin
 
 
 def import_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> ImportService:
-    return ImportService(session, request.app.state.sessionmaker, cipher_of(request.app.state.pii), principal)
+    return ImportService(
+        session, request.app.state.sessionmaker, cipher_of(request.app.state.pii), principal,
+        limits=import_limits(request.app.state.settings),
+    )
 
 
 def export_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> ExportService:

@@ -149,9 +149,9 @@ def template_headers(lang: Lang = "zh") -> list[str]:
 
 def template_csv(lang: Lang = "zh") -> bytes:
     """A header-only CSV template, UTF-8 with a BOM so that Excel opens it as UTF-8."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(template_headers(lang))
-    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+    from shared.spreadsheets import csv_bytes  # the one spreadsheet writer
+
+    return csv_bytes(template_headers(lang), [])
 
 
 # --------------------------------------------------------------------------------------------

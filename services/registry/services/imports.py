@@ -24,7 +24,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -75,7 +75,7 @@ class ImportLimits:
 
     max_rows: int = 200_000  # rows read from the file (header and blank rows included)
     max_stored_errors: int = 1_000  # row errors kept for GET …/errors; all are counted in error_count
-    xlsx: XlsxLimits = XlsxLimits()
+    xlsx: XlsxLimits = field(default_factory=XlsxLimits)
 
 
 def import_limits(settings: Any) -> ImportLimits:
