@@ -113,6 +113,22 @@ class Idempotency:
     resource: object | None = None
     authorize: Callable[[], Awaitable[object]] = no_checks
 
+    async def replay(self, session: AsyncSession, model: type[M]) -> tuple[int, M] | None:
+        """The stored answer of the caller's key, after `authorize`, without acting (a use case that
+        looks early, before remote reads; it runs `idempotent` afterwards, which looks again)."""
+        attempt = await KEYS.begin(
+            session,
+            self.principal,
+            route=self.route,
+            resource=self.resource,
+            key=self.key,
+            payload=self.payload,
+            authorize=self.authorize,
+        )
+        if attempt.replay is None:
+            return None
+        return attempt.replay.status_code, model.model_validate(attempt.replay.body)
+
 
 async def idempotent(
     session: AsyncSession,
