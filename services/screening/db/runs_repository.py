@@ -461,7 +461,7 @@ class RunRepository:
     async def database_now(self) -> datetime:
         """The database clock now (the registry's income versions are stamped with it): clock_timestamp(),
         not the start of the run's transaction, so that rows committed before the evaluation are in it."""
-        return (await self.session.execute(text("SELECT clock_timestamp()"))).scalar_one()  # type: ignore[no-any-return]
+        return (await self.session.execute(text("SELECT clock_timestamp()"))).scalar_one()
 
     async def first_data_as_of(self, county_code: str, period: str) -> dict[str, Any] | None:
         """`result.data_as_of` of the period's first succeeded run (the data every re-run sees)."""
