@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -10,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from services.registry.db.tables import idempotency, region
 from services.registry.regions import region_row
-from shared.errors import Conflict, Unprocessable
-from shared.idempotency import IdempotencyStore, _validate_key, fingerprint
+from shared.auth import Principal, Role
+from shared.errors import Conflict, NotFound, Unprocessable
+from shared.idempotency import Idempotency, IdempotencyStore, _validate_key, caller_scope, fingerprint
 from shared.settings import async_database_url
 
 store = IdempotencyStore(idempotency)
@@ -77,3 +79,61 @@ async def test_concurrent_requests_with_one_key_act_once(committed_url: str) -> 
 def test_key_format_is_checked(bad: str) -> None:
     with pytest.raises(Unprocessable):
         _validate_key(bad)
+
+
+# --- the one mechanism: caller- and route-scoped keys, checks before any replay (issue 9) -----
+
+keys = Idempotency(idempotency)
+CADRE = Principal(sub="cadre-1", roles=frozenset({Role.VILLAGE_CADRE}), region="410602100201")
+
+
+def test_scopes_name_route_resource_and_caller() -> None:
+    route = "POST /v1/cases/{case_id}/transitions"
+    scope = caller_scope(CADRE, route, "c-1")
+    assert scope == "POST /v1/cases/{case_id}/transitions|c-1|cadre-1@410602100201"
+    assert caller_scope(CADRE, route, "c-2") != scope
+    assert caller_scope(CADRE, "POST /v1/cases/{case_id}/measures", "c-1") != scope
+    other_region = Principal(sub="cadre-1", roles=CADRE.roles, region="410602100209")
+    assert caller_scope(other_region, route, "c-1") != scope
+    long = caller_scope(Principal(sub="x" * 300, roles=CADRE.roles), route, "c-1")
+    assert len(long) <= 200
+    assert long != caller_scope(Principal(sub="x" * 299, roles=CADRE.roles), route, "c-1")
+
+
+async def _act(session: AsyncSession, principal: Principal, key: str, *, visible: bool = True) -> object:
+    async def authorize() -> str:
+        if not visible:
+            raise NotFound("no such thing")
+        return "the resource"
+
+    attempt = await keys.begin(
+        session, principal, route="POST /v1/things/{id}", resource="t-1", key=key,
+        payload={"a": 1}, authorize=authorize,
+    )
+    if attempt.replay is not None:
+        await session.rollback()
+        return ("replayed", attempt.replay.body)
+    assert attempt.checked == "the resource"
+    await attempt.save(session, 201, {"by": principal.sub})
+    await session.commit()
+    return ("fresh", {"by": principal.sub})
+
+
+async def test_checks_run_before_the_key_and_keys_belong_to_their_caller(session: AsyncSession) -> None:
+    assert await _act(session, CADRE, "k-scope") == ("fresh", {"by": "cadre-1"})
+    assert await _act(session, CADRE, "k-scope") == ("replayed", {"by": "cadre-1"})
+    with pytest.raises(NotFound):  # the same caller, now outside the resource's scope: no replay
+        await _act(session, CADRE, "k-scope", visible=False)
+    colleague = Principal(sub="cadre-2", roles=CADRE.roles, region=CADRE.region)
+    assert await _act(session, colleague, "k-scope") == ("fresh", {"by": "cadre-2"})
+
+
+def test_services_use_only_the_one_mechanism() -> None:
+    """No service reaches the key store around `Idempotency.begin`, nor spells its own replay header."""
+    root = Path(__file__).resolve().parents[2] / "services"
+    offenders = []
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        if "IdempotencyStore" in text or ".lookup(" in text or "Idempotent-Replayed" in text:
+            offenders.append(str(path.relative_to(root)))
+    assert offenders == []
