@@ -391,8 +391,8 @@ async def test_a_second_countys_scheme_with_postgraduate_entry_and_four_tiers(
     row = (
         await session.execute(select(scheme_version.c.body).where(scheme_version.c.code == "qixian-2026"))
     ).scalar_one()
-    facts, prior = parse_claim_input(cases[0][0])
-    assert assess(parse_scheme(row, stored=True), facts, prior).payout == Decimal("8000.00")
+    engine_facts, prior = parse_claim_input(cases[0][0])
+    assert assess(parse_scheme(row, stored=True), engine_facts, prior).payout == Decimal("8000.00")
 
 
 @pytest.mark.parametrize(

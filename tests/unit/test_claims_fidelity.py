@@ -28,7 +28,14 @@ from services.claims.domain.assessment import (
     parse_claim_input,
 )
 from services.claims.domain.reference import reference_scheme_data
-from services.claims.domain.scheme import SchemeInvalid, SchoolLevel, parse_scheme, scheme_to_dict
+from services.claims.domain.scheme import (
+    Category,
+    HouseholdStatus,
+    SchemeInvalid,
+    SchoolLevel,
+    parse_scheme,
+    scheme_to_dict,
+)
 from tests.unit.test_claims_assessment import claims_for, priors
 from tests.unit.test_claims_scheme import scheme_dicts
 
@@ -144,8 +151,8 @@ def test_every_level_of_rules_2_1_is_known() -> None:
 
 def _school_entry(level: str, n: int = 5, income: str = "25000") -> ClaimFacts:
     return ClaimFacts(
-        "school_entry",
-        HouseholdFacts("ordinary", n, D(income), None, True, False),
+        Category.SCHOOL_ENTRY,
+        HouseholdFacts(HouseholdStatus.ORDINARY, n, D(income), None, True, False),
         date(2026, 9, 1),
         date(2026, 9, 5),
         {"level": level, "student_member_id": "s1"},
@@ -168,8 +175,8 @@ def test_a_postgraduate_lump_sum_is_stored_and_paid() -> None:
 def test_four_illness_tiers() -> None:
     scheme = parse_scheme(second_county())
     facts = ClaimFacts(
-        "illness",
-        HouseholdFacts("unstable", 4, D("30000"), None, True, False),
+        Category.ILLNESS,
+        HouseholdFacts(HouseholdStatus.UNSTABLE, 4, D("30000"), None, True, False),
         date(2026, 3, 5),
         date(2026, 3, 20),
         {"total_cost": "120000", "basic_insurance_paid": "40000"},
@@ -242,8 +249,8 @@ def test_bad_line_parameters_name_the_field(drop: tuple[str, ...], changes: dict
 
 def _income_drop() -> ClaimFacts:
     return ClaimFacts(
-        "income_drop",
-        HouseholdFacts("ordinary", 4, D("20000"), D("40000"), True, False),
+        Category.INCOME_DROP,
+        HouseholdFacts(HouseholdStatus.ORDINARY, 4, D("20000"), D("40000"), True, False),
         date(2026, 6, 1),
         date(2026, 6, 2),
     )

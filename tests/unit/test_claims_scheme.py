@@ -77,7 +77,7 @@ def tiers_data(draw: st.DrawFn) -> list[dict[str, Any]]:
         }
         for lo, hi in zip(lowers, uppers, strict=True)
     ]
-    if all(Decimal(t["rate"]) == 0 for t in tiers):  # all rates 0 pays nothing: refused (issue 10)
+    if all(Decimal(str(t["rate"])) == 0 for t in tiers):  # all rates 0 pays nothing: refused (issue 10)
         tiers[draw(st.integers(0, count - 1))]["rate"] = draw(st.sampled_from(["0.000001", "0.01", "0.5", "1"]))
     return tiers
 

@@ -643,6 +643,7 @@ def parse_scheme(data: Mapping[str, Any], *, stored: bool = False) -> Scheme:
     if errors.items:
         raise SchemeInvalid(errors.items)
     assert categories is not None
+    assert protection_line is not None  # without errors, given or derived
     return Scheme(
         code=code,
         version=version,
