@@ -33,7 +33,8 @@ from decimal import Decimal
 from itertools import islice
 from typing import IO, Any
 
-Cell = str | int | float | Decimal | date | datetime | bool | None
+Cell = str | int | float | Decimal | date | datetime | bool | None  # what is written typed; else str()
+Row = Sequence[object]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -50,7 +51,7 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-def _csv_value(value: Cell) -> str:
+def _csv_value(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -58,7 +59,7 @@ def _csv_value(value: Cell) -> str:
     if isinstance(value, Decimal):
         return format(value, "f")  # plain digits, never an exponent
     if isinstance(value, int | float):
-        return str(value)
+        return str(value)  # a number: never neutralised (a negative amount is not a formula)
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, date):
@@ -66,7 +67,7 @@ def _csv_value(value: Cell) -> str:
     return neutralise(str(value))
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[Cell]], *, bom: bool = True) -> str:
+def csv_text(header: Sequence[str], rows: Iterable[Row], *, bom: bool = True) -> str:
     """The CSV as text (with the BOM character first unless `bom=False`)."""
     buffer = io.StringIO()
     if bom:
@@ -78,7 +79,7 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Cell]], *, bom: bool
     return buffer.getvalue()
 
 
-def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Cell]], *, bom: bool = True) -> bytes:
+def csv_bytes(header: Sequence[str], rows: Iterable[Row], *, bom: bool = True) -> bytes:
     """The CSV as UTF-8 bytes, with a BOM unless `bom=False`."""
     return csv_text(header, rows, bom=bom).encode("utf-8")
 
@@ -89,10 +90,10 @@ class Sheet:
 
     title: str
     header: Sequence[str]
-    rows: Iterable[Sequence[Cell]]
+    rows: Iterable[Row]
 
 
-def display_width(value: Cell) -> int:
+def display_width(value: object) -> int:
     """How many character cells the value takes on screen (CJK and full-width count two)."""
     if value is None:
         return 0
@@ -113,7 +114,7 @@ def _column_letter(index: int) -> str:
     return get_column_letter(index)
 
 
-def _xlsx_cell(sheet: Any, value: Cell) -> Any:
+def _xlsx_cell(sheet: Any, value: object) -> Any:
     from openpyxl.cell import WriteOnlyCell
 
     if isinstance(value, str):
@@ -138,7 +139,9 @@ def _xlsx_cell(sheet: Any, value: Cell) -> Any:
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = DATE_FORMAT
         return cell
-    return WriteOnlyCell(sheet, value=value)
+    if isinstance(value, float):
+        return WriteOnlyCell(sheet, value=value)
+    return _xlsx_cell(sheet, str(value))  # anything else (a UUID, an enum) as text
 
 
 def write_xlsx(sheets: Iterable[Sheet], out: IO[bytes]) -> None:
@@ -173,7 +176,7 @@ def xlsx_bytes(sheets: Iterable[Sheet]) -> bytes:
     return buffer.getvalue()
 
 
-def _chain(first: list[Sequence[Cell]], rest: Iterator[Sequence[Cell]]) -> Iterator[Sequence[Cell]]:
+def _chain(first: list[Row], rest: Iterator[Row]) -> Iterator[Row]:
     yield from first
     first.clear()
     yield from rest
