@@ -8,22 +8,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import RowMapping
 
 from services.screening.domain.cases import CaseAction, CaseSource
 from services.screening.domain.risk import RiskCode
+from shared.contracts.types import CountyCode, Document, MoneyOut, Text, WireModel
 
 CENT = Decimal("0.01")
 
 #: A database row as the repositories return it, or any mapping with the same keys.
 Row = Mapping[str, Any] | RowMapping
 
-Money = Annotated[
-    Decimal,
-    PlainSerializer(lambda v: format(v.quantize(CENT), "f"), return_type=str, when_used="json"),
-    Field(description="yuan, a decimal string with two places", examples=["6000.00"]),
-]
+Money = Annotated[MoneyOut, Field(description="yuan, a decimal string with two places", examples=["6000.00"])]
+Text4000 = Annotated[Text, Field(max_length=4000)]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "rejected"]
 MeasureType = Literal[
     "industry",
@@ -83,8 +81,8 @@ class ThresholdRead(BaseModel):
     created_at: datetime
 
 
-class ThresholdWrite(BaseModel):
-    values: dict[str, Any] = Field(
+class ThresholdWrite(WireModel):
+    values: Document = Field(
         default_factory=dict,
         description="the values to set; decimals as strings. Unnamed values are kept from the current version "
         "(the first version needs the seven money/ratio lines of rules.md §1.1)",
@@ -95,7 +93,7 @@ class ThresholdWrite(BaseModel):
         description="a source note for every value you set or change",
         examples=[{"monitoring_line": "[S] 云南省 2025 年监测范围"}],
     )
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = None
 
 
 def threshold_read(row: Row) -> ThresholdRead:
@@ -203,9 +201,11 @@ def feed_record_read(row: Row) -> FeedRecordRead:
 # --- runs and leads -------------------------------------------------------------------------
 
 
-class RunCreate(BaseModel):
-    county_code: str = Field(pattern=r"^\d{6}$", examples=["410602"])
-    period: str = Field(pattern=r"^\d{4}-\d{2}$", examples=["2026-03"], description="the month screened (YYYY-MM)")
+class RunCreate(WireModel):
+    county_code: CountyCode
+    period: str = Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}$", examples=["2026-03"], description="the month screened (YYYY-MM)"
+    )
 
 
 class RunRead(BaseModel):
@@ -321,27 +321,27 @@ def lead_read(row: Row, evidence: Sequence[Row], *, superseded: bool) -> LeadRea
 # --- cases ----------------------------------------------------------------------------------
 
 
-class CaseCreate(BaseModel):
+class CaseCreate(WireModel):
     source: CaseSource = Field(description="screening (a lead), self_report 农户自主申报, cadre_visit 基层干部排查")
     lead_id: uuid.UUID | None = Field(default=None, description="source screening: the lead")
     household_id: uuid.UUID | None = Field(default=None, description="self_report / cadre_visit: the household")
     risk_codes: list[RiskCode] = Field(default_factory=list, description="self_report / cadre_visit: risks seen")
-    evidence: dict[str, Any] = Field(
+    evidence: Document = Field(
         default_factory=dict,
         description="self_report: application_date, signed_application=true; cadre_visit: home_visit_findings, "
         "visit_date",
         examples=[{"home_visit_findings": "户主住院，务工收入中断", "visit_date": "2026-03-02"}],
     )
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: Text | None = None
 
 
-class TransitionCreate(BaseModel):
+class TransitionCreate(WireModel):
     action: CaseAction = Field(description="the step: see the case's allowed_actions")
-    evidence: dict[str, Any] = Field(
+    evidence: Document = Field(
         default_factory=dict,
         examples=[{"home_visit_findings": "入户核实属实", "visit_date": "2026-03-03", "signed_consent": True}],
     )
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: Text | None = None
 
 
 class CaseRead(BaseModel):
@@ -407,15 +407,15 @@ def transition_read(row: Row) -> TransitionRead:
     return TransitionRead.model_validate({k: row[k] for k in TransitionRead.model_fields})
 
 
-class MeasureCreate(BaseModel):
+class MeasureCreate(WireModel):
     measure_type: MeasureType = Field(description="帮扶措施类型")
-    description: str = Field(min_length=1, max_length=2000, examples=["安排公益性岗位（护林员）"])
+    description: Text = Field(examples=["安排公益性岗位（护林员）"])
     start_date: date
     delivered_date: date | None = Field(default=None, description="set when delivered (已落实)")
 
 
-class MeasureUpdate(BaseModel):
-    description: str | None = Field(default=None, min_length=1, max_length=2000)
+class MeasureUpdate(WireModel):
+    description: Text | None = None
     delivered_date: date | None = None
 
 
@@ -438,13 +438,13 @@ def measure_read(row: Row) -> MeasureRead:
     return MeasureRead(**data, delivered=row["delivered_date"] is not None)
 
 
-class ObjectionCreate(BaseModel):
-    content: str = Field(min_length=1, max_length=4000, description="the objection as raised (异议内容)")
+class ObjectionCreate(WireModel):
+    content: Text4000 = Field(description="the objection as raised (异议内容)")
 
 
-class ObjectionResolve(BaseModel):
+class ObjectionResolve(WireModel):
     status: Literal["upheld", "dismissed"]
-    resolution: str = Field(min_length=1, max_length=4000)
+    resolution: Text4000
 
 
 class ObjectionRead(BaseModel):

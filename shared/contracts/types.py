@@ -77,6 +77,8 @@ __all__ = [
     "check_text",
     "check_tree",
     "forbidden_character",
+    "is_plain_money",
+    "parse_money",
     "query_model",
     "string_rule",
 ]
@@ -266,6 +268,22 @@ def _parse_money(value: object, *, negative: bool) -> Decimal:
     if result < 0 and not negative:
         raise PydanticCustomError("invalid_money", "must not be negative")
     return result
+
+
+def parse_money(value: object, field: str, *, negative: bool = False) -> Decimal:
+    """`Money`'s rule for input parsed by hand (a form field, a CSV cell): the amount, or a 422 naming ``field``."""
+    try:
+        return _parse_money(value, negative=negative)
+    except PydanticCustomError as exc:
+        raise Unprocessable(
+            f"{field}: {exc.message()}", code="validation_failed",
+            errors=[FieldError(field=field, message=exc.message(), code="invalid_money")],
+        ) from None
+
+
+def is_plain_money(text: str) -> bool:
+    """True when ``text`` is written as `Money` wants it: ``-?digits[.d[d]]``, at most 12 integer digits."""
+    return _PLAIN_MONEY.fullmatch(text) is not None
 
 
 def _money_in(value: object) -> Decimal:

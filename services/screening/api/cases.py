@@ -41,6 +41,7 @@ from services.screening.schemas import (
 )
 from services.screening.service.cases import CaseService, OpenCase, blockers_json
 from shared.auth import Principal
+from shared.contracts.types import CountyCode, Cursor, TownshipCode, VillageCode
 from shared.errors import problem_responses
 from shared.idempotency import StoredResponse
 from shared.pagination import Page, decode_cursor, encode_cursor
@@ -110,13 +111,13 @@ async def open_case(
 async def list_cases(
     cases: CaseServiceDep,
     principal: CaseReader,
-    county_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    township_code: Annotated[str | None, Query(pattern=r"^\d{9}$")] = None,
-    village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    county_code: Annotated[CountyCode | None, Query()] = None,
+    township_code: Annotated[TownshipCode | None, Query()] = None,
+    village_code: Annotated[VillageCode | None, Query()] = None,
     state: Annotated[CaseState | None, Query()] = None,
     household_id: Annotated[uuid.UUID | None, Query()] = None,
     overdue: Annotated[bool, Query(description="only cases past the identification limit (20 working days)")] = False,
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[CaseRead]:
     rows = await cases.list_cases(

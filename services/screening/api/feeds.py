@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.screening.api.deps import FeedReader, FeedServiceDep, FeedWriter, IdempotencyKey, replay
-from services.screening.domain.feeds import FeedFormat
+from services.screening.domain.feeds import MAX_CONTROL_TOTAL, FeedFormat, plain_decimal
 from services.screening.schemas import BatchRead, FeedRecordRead, batch_read, feed_record_read
+from shared.contracts.types import CountyCode, Cursor
 from shared.errors import FieldError, Unprocessable, problem_responses
 from shared.idempotency import StoredResponse
 from shared.limits import body_limit, read_upload
@@ -47,15 +48,14 @@ EXAMPLE_JSONL = (
 
 
 def _control_total(value: str) -> Decimal:
-    try:
-        total = Decimal(value.strip())
-    except InvalidOperation:
-        total = Decimal("NaN")
-    if not total.is_finite():
+    # a checksum over the amounts as sent (a bad amount with three places included), so not `Money`;
+    # but written plainly: no exponent, no blanks inside, no NaN
+    total = plain_decimal(value.strip())
+    if total is None or total >= MAX_CONTROL_TOTAL:
         raise Unprocessable(
-            "control_total must be a decimal number",
+            "control_total must be a decimal number written like '1234.56'",
             code="validation_failed",
-            errors=[FieldError(field="query.control_total", message="not a decimal number")],
+            errors=[FieldError(field="query.control_total", message="not a plain decimal", code="invalid_money")],
         )
     return total
 
@@ -111,12 +111,16 @@ async def submit_batch(
     feeds: FeedServiceDep,
     principal: FeedWriter,
     key: IdempotencyKey,
-    county_code: Annotated[str | None, Query(pattern=r"^\d{6}$", description="county the batch is about")] = None,
+    county_code: Annotated[CountyCode | None, Query(description="county the batch is about")] = None,
     record_count: Annotated[int | None, Query(ge=0, description="records in the batch (declared)")] = None,
     control_total: Annotated[
-        str | None, Query(description="sum of every amount in the batch (declared)", examples=["12000.00"])
+        str | None,
+        Query(
+            pattern=r"^[0-9]{1,16}(\.[0-9]{1,12})?$", description="sum of every amount in the batch (declared)",
+            examples=["12000.00"],
+        ),
     ] = None,
-    period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="month reported")] = None,
+    period: Annotated[str | None, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="month reported")] = None,
     format: Annotated[Literal["jsonl", "csv"] | None, Query(description="else from Content-Type")] = None,
 ) -> JSONResponse:
     content, fmt, fields = await _read_body(request, format, feeds.ctx.settings.feed_max_bytes)
@@ -134,7 +138,7 @@ async def submit_batch(
             code="validation_failed",
             errors=[FieldError(field=f"query.{m}", message="required") for m in missing],
         )
-    if not (isinstance(county, str) and len(county) == 6 and county.isdigit()):
+    if not (isinstance(county, str) and len(county) == 6 and county.isascii() and county.isdigit()):
         raise Unprocessable(
             "county_code must be 6 digits", errors=[FieldError(field="query.county_code", message="6 digits")]
         )
@@ -167,8 +171,8 @@ async def list_batches(
     department: Department,
     feeds: FeedServiceDep,
     principal: FeedReader,
-    county_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    cursor: Annotated[str | None, Query()] = None,
+    county_code: Annotated[CountyCode | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[BatchRead]:
     rows = await feeds.list_batches(
@@ -206,7 +210,7 @@ async def batch_records(
     feeds: FeedServiceDep,
     principal: FeedReader,
     unmatched: Annotated[bool, Query(description="only records that matched no one")] = False,
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[FeedRecordRead]:
     after = decode_cursor(cursor, 1)

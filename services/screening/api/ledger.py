@@ -12,8 +12,8 @@ from shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 
-CountyQuery = Annotated[str, Query(pattern=r"^\d{6}$", examples=["410602"])]
-PeriodQuery = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", examples=["2026-03"])]
+CountyQuery = Annotated[str, Query(pattern=r"^[0-9]{6}$", examples=["410602"])]
+PeriodQuery = Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", examples=["2026-03"])]
 
 
 @router.get(

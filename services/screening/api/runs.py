@@ -19,6 +19,7 @@ from services.screening.schemas import (
     lead_read,
     run_read,
 )
+from shared.contracts.types import CountyCode, Cursor, TownshipCode, VillageCode
 from shared.errors import problem_responses
 from shared.idempotency import StoredResponse
 from shared.pagination import Page, decode_cursor, encode_cursor
@@ -51,9 +52,9 @@ async def submit_run(body: RunCreate, runs: RunServiceDep, principal: RunWriter,
 async def list_runs(
     runs: RunServiceDep,
     principal: RunReader,
-    county_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
-    cursor: Annotated[str | None, Query()] = None,
+    county_code: Annotated[CountyCode | None, Query()] = None,
+    period: Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}$")] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[RunRead]:
     rows = await runs.list_runs(
@@ -84,11 +85,11 @@ async def run_leads(
     run_id: uuid.UUID,
     runs: RunServiceDep,
     principal: RunReader,
-    township_code: Annotated[str | None, Query(pattern=r"^\d{9}$")] = None,
-    village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    township_code: Annotated[TownshipCode | None, Query()] = None,
+    village_code: Annotated[VillageCode | None, Query()] = None,
     code: Annotated[RiskCode | None, Query(description="only leads with this risk code")] = None,
     routing: Annotated[Literal["new_lead", "case_evidence"], Query()] = "new_lead",
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[LeadRead]:
     run, rows, evidence = await runs.leads(
@@ -131,8 +132,8 @@ async def run_no_income(
     run_id: uuid.UUID,
     runs: RunServiceDep,
     principal: RunReader,
-    village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
-    cursor: Annotated[str | None, Query()] = None,
+    village_code: Annotated[VillageCode | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[DataQualityRead]:
     rows = await runs.data_quality(

@@ -13,7 +13,7 @@ from shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/thresholds", tags=["thresholds"])
 
-County = Annotated[str, Path(pattern=r"^\d{6}$", description="county code (县级区划代码)", examples=["410602"])]
+County = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="county code (县级区划代码)", examples=["410602"])]
 Year = Annotated[int, Path(ge=2000, le=2100, examples=[2026])]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,12 +25,17 @@ from typing import Final, Literal
 
 from stdnum.cn import ric
 
+from shared.contracts.types import forbidden_character
+
 from .risk import DEPARTMENT_KINDS, FEED_AMOUNT_FIELDS, Department, FeedKind, screening_amount
 
 FeedFormat = Literal["jsonl", "csv"]
 
 EARLIEST_EVENT: Final = date(2000, 1, 1)
 MAX_AMOUNT: Final = Decimal("1000000000000")  # 10^12 yuan: anything larger is a typo
+MAX_CONTROL_TOTAL: Final = Decimal("10") ** 16  # declared sums: far beyond any real batch, bounded all the same
+MAX_TEXT: Final = 2000  # any other string of a record (details, names of fields)
+_PLAIN_DECIMAL: Final = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # no exponent, no blanks, no underscores
 ALL_AMOUNT_FIELDS: Final[frozenset[str]] = frozenset(f for fs in FEED_AMOUNT_FIELDS.values() for f in fs)
 
 #: Amounts a record of each kind must carry; the kind's other amounts default to 0.
@@ -159,12 +165,57 @@ def parse_batch(content: bytes, fmt: FeedFormat, department: Department | str, t
 # --- rows -----------------------------------------------------------------------------------
 
 
+def plain_decimal(text: str) -> Decimal | None:
+    """``text`` as a Decimal when written plainly (``-?digits[.digits]``: no exponent, blanks or NaN), else None."""
+    return Decimal(text) if len(text) <= 40 and _PLAIN_DECIMAL.fullmatch(text) else None
+
+
+class _ExponentNumber(str):
+    """A JSON number written with an exponent (``1e5``): kept as text, refused where an amount is expected."""
+
+    __slots__ = ()
+
+
+def _json_number(text: str) -> Decimal | str:
+    return _ExponentNumber(text) if "e" in text or "E" in text else Decimal(text)
+
+
+def _bad_string(value: object, path: str, depth: int = 0) -> tuple[str, str] | None:
+    """The first string of a record that breaks the string rule (shared/contracts/types.py): (field, problem).
+
+    Keys must be single-line; values may hold tab and newlines (details can be free text); every string
+    has a bound. ``path`` is the field as errors name it (``details.diagnosis``).
+    """
+    if isinstance(value, str):
+        problem = forbidden_character(value, multiline=True)
+        if problem is None and len(value) > MAX_TEXT:
+            problem = f"at most {MAX_TEXT} characters"
+        return (path, problem) if problem else None
+    if depth > 16:
+        return path, "nested too deeply"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = str(key)
+            problem = forbidden_character(name) or ("is longer than 200 characters" if len(name) > 200 else None)
+            if problem:
+                return (path or "record"), f"a field name {problem}"
+            found = _bad_string(item, f"{path}.{name}" if path else name, depth + 1)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _bad_string(item, f"{path}[{index}]", depth + 1)
+            if found:
+                return found
+    return None
+
+
 def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, object], str | None]]:
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            value = json.loads(line, parse_float=Decimal)
+            value = json.loads(line, parse_float=_json_number)
         except ValueError:
             yield line_no, {}, "not a JSON object"
             continue
@@ -235,8 +286,11 @@ def _parse_amount(value: object) -> tuple[Decimal | None, str | None]:
     if isinstance(value, (int, Decimal)):
         parsed = Decimal(value)
     elif isinstance(value, str):
+        text = value.strip()
+        if not _PLAIN_DECIMAL.fullmatch(text):  # "1E+5", "1_000", "NaN": not how money is written
+            return None, "must be a decimal number written like '1234.56' (no exponent)"
         try:
-            parsed = Decimal(value.strip())
+            parsed = Decimal(text)
         except InvalidOperation:
             return None, "must be a decimal number"
     else:
@@ -265,6 +319,10 @@ def _text(raw: Mapping[str, object], key: str) -> str | None:
 def _parse_record(
     line_no: int, raw: Mapping[str, object], dept: Department, today: date
 ) -> tuple[ParsedRecord | None, list[RecordError]]:
+    bad = _bad_string(raw, "")
+    if bad is not None:
+        # nothing of the record is kept or echoed: not even its id (it may be the bad string)
+        return None, [RecordError(line_no, bad[0], bad[1], "invalid_characters")]
     source_id = _text(raw, "source_record_id")
     errors: list[RecordError] = []
 
@@ -273,7 +331,7 @@ def _parse_record(
 
     if source_id is None:
         fail("source_record_id", "required", "missing_field")
-    elif len(source_id) > 200 or not source_id.isprintable():
+    elif len(source_id) > 200 or forbidden_character(source_id) is not None:
         fail("source_record_id", "must be 1–200 printable characters", "invalid_source_record_id")
 
     kind: FeedKind | None = None
@@ -317,8 +375,8 @@ def _parse_record(
         if not valid_national_id(national_id, today):
             fail("national_id", "not a valid resident ID number", "invalid_national_id")
             national_id = None
-    if household_number is not None and len(household_number) > 64:
-        fail("household_number", "at most 64 characters", "invalid_household_number")
+    if household_number is not None and (len(household_number) > 64 or forbidden_character(household_number)):
+        fail("household_number", "at most 64 characters, one line", "invalid_household_number")
     if _text(raw, "national_id") is None and household_number is None:
         fail("national_id", "give the person's national_id or the household_number", "missing_field")
 
