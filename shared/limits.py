@@ -77,13 +77,16 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
 
 
 class _Plan:
-    __slots__ = ("authenticated", "limit", "methods", "regex")
+    __slots__ = ("authenticated", "limit", "methods", "regex", "route")
 
-    def __init__(self, limit: int, authenticated: bool, regex: Any = None, methods: Any = None) -> None:
+    def __init__(
+        self, limit: int, authenticated: bool, regex: Any = None, methods: Any = None, route: Any = None
+    ) -> None:
         self.limit = limit
         self.authenticated = authenticated
         self.regex = regex
         self.methods = methods
+        self.route = route  # what scope["route"] would be: metrics and logs name the route of a 401/413
 
 
 def _route_contexts(application: Any) -> Iterator[Any]:
@@ -120,7 +123,7 @@ class RequestGuardMiddleware:
             authenticated = isinstance(dependant, Dependant) and any(
                 d.call is authenticate for d in _dependants(dependant)
             )
-            plans.append(_Plan(limit, authenticated, regex, getattr(route, "methods", None)))
+            plans.append(_Plan(limit, authenticated, regex, getattr(route, "methods", None), route))
         return plans
 
     def _plan(self, application: Any, scope: Scope) -> _Plan:
@@ -147,6 +150,8 @@ class RequestGuardMiddleware:
         application = scope["app"]
         plan = self._plan(application, scope)
         path = scope.get("path")
+        if plan.route is not None:
+            scope.setdefault("route", plan.route)
         if plan.authenticated:
             from shared.auth import verify_header
 
@@ -241,7 +246,7 @@ def header_limited_protocol(max_bytes: int) -> type[Any]:
         b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
     )
 
-    class LimitedHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
+    class LimitedHttpToolsProtocol(HttpToolsProtocol):
         header_max_bytes = max_bytes
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]

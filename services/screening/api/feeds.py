@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -74,7 +74,7 @@ async def _read_body(
             "say the format: Content-Type text/csv or application/x-ndjson, or ?format=csv|jsonl",
             code="unsupported_format",
         )
-    return content, chosen, fields
+    return content, cast(FeedFormat, chosen), fields
 
 
 @router.post(
