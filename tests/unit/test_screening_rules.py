@@ -28,6 +28,7 @@ from services.screening.domain.risk import (
     department_may_send,
     evaluate_household,
     floor_per_capita,
+    income_as_of,
     rank_key,
     route_evaluation,
     screening_amount,
@@ -276,8 +277,10 @@ THRESHOLD_TABLE = [
     (RiskCode.ILLNESS, {"members": 2, "income": D("15000"), "medical_self_pay": D("7499.99")}, False),
     (RiskCode.ILLNESS, {"members": 2, "income": D("15000"), "medical_self_pay": D("7500.00")}, True),
     (RiskCode.ILLNESS, {"members": 2, "income": D("15000"), "medical_self_pay": D("7500.01")}, True),
-    # ... but it needs some medical spending (decision: M > 0), even with income ≤ 0
+    # ... but it needs some medical spending (rules.md §1.3 "Precisely": M > 0), even with income ≤ 0:
+    # with I = 0 the share amount is 0, so M = 0 is "at" it and M = 0.01 above it
     (RiskCode.ILLNESS, {"income": D("0"), "medical_self_pay": D("0")}, False),
+    (RiskCode.ILLNESS, {"income": D("0"), "medical_self_pay": D("0.01")}, True),
     (RiskCode.ILLNESS, {"income": D("-500"), "medical_self_pay": D("0")}, False),
     (RiskCode.ILLNESS, {"income": D("-500"), "medical_self_pay": D("0.01")}, True),
     # education: E ≥ 8000
@@ -432,6 +435,187 @@ def test_other_codes_alone_do_not_make_a_lead() -> None:
     assert not e.is_lead
 
 
+# --- rules.md §1.3 "Precisely": I as of P's year, no income on file --------------------------
+
+INCOMES = {2022: D("30000"), 2023: D("32000"), 2024: D("20000")}
+
+
+@pytest.mark.parametrize(
+    ("incomes", "period_year", "expected"),
+    [
+        # the latest year ≤ P's year: below, at and above the latest year on file
+        (INCOMES, 2023, (2023, D("32000"), D("30000"))),
+        (INCOMES, 2024, (2024, D("20000"), D("32000"))),
+        (INCOMES, 2025, (2024, D("20000"), D("32000"))),
+        # the earliest year: no year before it, I_prev absent
+        (INCOMES, 2022, (2022, D("30000"), None)),
+        # before every year on file: no income on file
+        (INCOMES, 2021, (None, None, None)),
+        ({}, 2024, (None, None, None)),
+        # a gap is not bridged: I_prev is the year just before I's, or absent
+        ({2021: D("50000"), 2023: D("10000")}, 2023, (2023, D("10000"), None)),
+        ({2021: D("50000"), 2023: D("10000")}, 2022, (2021, D("50000"), None)),
+    ],
+)
+def test_income_as_of_the_periods_year(
+    incomes: dict[int, Decimal], period_year: int, expected: tuple[int | None, Decimal | None, Decimal | None]
+) -> None:
+    assert income_as_of(incomes, period_year) == expected
+
+
+def test_income_drop_as_of_a_past_period_ignores_later_years() -> None:
+    # 2024's drop (32000 → 20000, 37.5 %) is not yet on file for a 2023 period
+    for period_year, drops in ((2023, False), (2024, True), (2025, True)):
+        _, income, prev = income_as_of(INCOMES, period_year)
+        e = evaluate_household(_fig(income=income, income_prev=prev), T)
+        assert (RiskCode.INCOME_DROP in e.codes) is drops, period_year
+
+
+NO_INCOME = dataclasses.replace(BASE, income=None)
+
+# Without income the income-based tests never fire, whatever the figures that would make them fire;
+# every other code is evaluated as usual, below, at and above its line.
+NO_INCOME_TABLE = [
+    # income_low: not evaluated, whatever n
+    (RiskCode.INCOME_LOW, {}, False),
+    (RiskCode.INCOME_LOW, {"members": 1, "labour_count": 1}, False),
+    # illness by income share: not evaluated (any M > 0 would be ≥ 0.5 × I for I ≤ 0) ...
+    (RiskCode.ILLNESS, {"medical_self_pay": D("0.01")}, False),
+    (RiskCode.ILLNESS, {"medical_self_pay": D("5000")}, False),
+    # ... illness by the warning line still is
+    (RiskCode.ILLNESS, {"medical_self_pay": D("9999.99")}, False),
+    (RiskCode.ILLNESS, {"medical_self_pay": D("10000.00")}, True),
+    (RiskCode.ILLNESS, {"medical_self_pay": D("10000.01")}, True),
+    # unstable_employment: a job loss, but no I to compare with 1.5 × line
+    (RiskCode.UNSTABLE_EMPLOYMENT, {"has_job_loss": True}, False),
+    (RiskCode.UNSTABLE_EMPLOYMENT, {"has_job_loss": True, "members": 1, "labour_count": 1}, False),
+    # the other codes
+    (RiskCode.EDUCATION, {"education_self_pay": D("7999.99")}, False),
+    (RiskCode.EDUCATION, {"education_self_pay": D("8000.00")}, True),
+    (RiskCode.EDUCATION, {"education_self_pay": D("8000.01")}, True),
+    (RiskCode.DISASTER, {"disaster_loss": D("4999.99")}, False),
+    (RiskCode.DISASTER, {"disaster_loss": D("5000.00")}, True),
+    (RiskCode.DISASTER, {"disaster_loss": D("5000.01")}, True),
+    (RiskCode.ACCIDENT, {"accident_loss": D("4999.99")}, False),
+    (RiskCode.ACCIDENT, {"accident_loss": D("5000.00")}, True),
+    (RiskCode.ACCIDENT, {"accident_loss": D("5000.01")}, True),
+    (RiskCode.INDUSTRY_FAILURE, {"industry_loss": D("9999.99")}, False),
+    (RiskCode.INDUSTRY_FAILURE, {"industry_loss": D("10000.00")}, True),
+    (RiskCode.INDUSTRY_FAILURE, {"industry_loss": D("10000.01")}, True),
+    (RiskCode.DISABILITY, {"new_disability_grade": 2}, True),
+    (RiskCode.DISABILITY, {"new_disability_grade": 3}, False),
+    (RiskCode.LACK_OF_LABOUR, {"labour_count": 0}, True),
+    (RiskCode.LACK_OF_LABOUR, {"labour_count": 1}, False),
+    (RiskCode.HOUSING, {"housing_unsafe": True}, True),
+    (RiskCode.WATER, {"water_unsafe": True}, True),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "changes", "fires"),
+    NO_INCOME_TABLE,
+    ids=[f"{c}-{'fires' if f else 'quiet'}-{i}" for i, (c, _, f) in enumerate(NO_INCOME_TABLE)],
+)
+def test_no_income_on_file_evaluates_every_code_that_does_not_need_income(
+    code: RiskCode, changes: dict[str, object], fires: bool
+) -> None:
+    e = evaluate_household(dataclasses.replace(NO_INCOME, **changes), T)  # type: ignore[arg-type]
+    assert e.outcome is EvaluationOutcome.EVALUATED
+    assert e.income_on_file is False
+    assert (code in e.codes) is fires
+    assert (e.figures(code) is not None) is fires
+    assert not {RiskCode.INCOME_LOW, RiskCode.INCOME_DROP, RiskCode.UNSTABLE_EMPLOYMENT} & set(e.codes)
+    assert (e.adjusted_income, e.per_capita_income, e.adjusted_per_capita) == (None, None, None)
+
+
+def test_no_income_illness_by_the_line_shows_the_share_as_not_evaluated() -> None:
+    e = evaluate_household(dataclasses.replace(NO_INCOME, medical_self_pay=D("12000")), T)
+    assert e.figures(RiskCode.ILLNESS) == {
+        "medical_self_pay": D("12000"),
+        "medical_warning_line": D("10000.00"),
+        "income": None,
+        "illness_income_share": T.illness_income_share,
+        "income_share_amount": None,
+        "by_warning_line": True,
+        "by_income_share": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "is_lead", "basis"),
+    [
+        # housing and water still make a lead
+        ({"housing_unsafe": True}, True, (LeadBasis.HOUSING,)),
+        ({"water_unsafe": True}, True, (LeadBasis.WATER,)),
+        ({"housing_unsafe": True, "water_unsafe": True}, True, (LeadBasis.HOUSING, LeadBasis.WATER)),
+        # the I_adj condition is not evaluated: window sums far above any income do not make a lead
+        ({}, False, ()),
+        ({"medical_self_pay": D("1000000"), "disaster_loss": D("50000")}, False, ()),
+        ({"labour_count": 0, "new_disability_grade": 1}, False, ()),
+        ({"medical_self_pay": D("1000000"), "water_unsafe": True}, True, (LeadBasis.WATER,)),
+    ],
+)
+def test_no_income_on_file_a_lead_only_by_housing_or_water(
+    changes: dict[str, object], is_lead: bool, basis: tuple[LeadBasis, ...]
+) -> None:
+    e = evaluate_household(dataclasses.replace(NO_INCOME, **changes), T)  # type: ignore[arg-type]
+    assert e.is_lead is is_lead
+    assert e.lead_basis == basis
+    assert (e.suggested_type is not None) is is_lead
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        # as the SQL run: lifted_out → unstable, else sudden hardship ("I / n < line" needs I)
+        (HouseholdStatus.LIFTED_OUT, MonitoringType.UNSTABLE),
+        (HouseholdStatus.ORDINARY, MonitoringType.SUDDEN_HARDSHIP),
+        (HouseholdStatus.MARGINAL, MonitoringType.SUDDEN_HARDSHIP),
+        (HouseholdStatus.UNSTABLE, MonitoringType.SUDDEN_HARDSHIP),
+        (HouseholdStatus.SUDDEN_HARDSHIP, MonitoringType.SUDDEN_HARDSHIP),
+    ],
+)
+def test_no_income_on_file_suggested_type(status: HouseholdStatus, expected: MonitoringType) -> None:
+    e = evaluate_household(dataclasses.replace(NO_INCOME, status=status, housing_unsafe=True), T)
+    assert e.suggested_type is expected
+    assert suggest_type(status, None, 4, T) is expected
+
+
+def test_income_prev_needs_an_income() -> None:
+    with pytest.raises(ValueError, match="income_prev"):
+        HouseholdFigures(members=2, income=None, labour_count=1, income_prev=D("30000"))
+
+
+def test_no_income_leads_rank_after_leads_with_as_many_codes() -> None:
+    # SQL: ORDER BY cardinality(codes) DESC, adj / n (nulls last)
+    two_rich = _eval(income=D("1000000"), housing_unsafe=True, labour_count=0)
+    two_no_income = evaluate_household(dataclasses.replace(NO_INCOME, housing_unsafe=True, labour_count=0), T)
+    one_poor = _eval(income=D("26000"), housing_unsafe=True)
+    one_rich = _eval(income=D("1000000"), housing_unsafe=True)
+    one_no_income = evaluate_household(dataclasses.replace(NO_INCOME, water_unsafe=True), T)
+    no_members = evaluate_household(HouseholdFigures(members=0, income=None, labour_count=0), T)
+    assert [len(e.codes) for e in (two_rich, two_no_income, one_poor, one_rich, one_no_income)] == [2, 2, 1, 1, 1]
+    shuffled = [no_members, one_no_income, one_rich, two_no_income, one_poor, two_rich]
+    assert sorted(shuffled, key=rank_key) == [two_rich, two_no_income, one_poor, one_rich, one_no_income, no_members]
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "open_case", "routing"),
+    [
+        ({"housing_unsafe": True}, HouseholdStatus.ORDINARY, False, LeadRouting.NEW_LEAD),
+        ({"labour_count": 0}, HouseholdStatus.ORDINARY, False, LeadRouting.NONE),
+        ({"labour_count": 0}, HouseholdStatus.MARGINAL, False, LeadRouting.CASE_EVIDENCE),
+        ({"medical_self_pay": D("10000")}, HouseholdStatus.ORDINARY, True, LeadRouting.CASE_EVIDENCE),
+        ({"medical_self_pay": D("9999.99")}, HouseholdStatus.ORDINARY, True, LeadRouting.NONE),
+    ],
+)
+def test_no_income_on_file_routing(
+    changes: dict[str, object], status: HouseholdStatus, open_case: bool, routing: LeadRouting
+) -> None:
+    e = evaluate_household(dataclasses.replace(NO_INCOME, **changes), T)  # type: ignore[arg-type]
+    assert route_evaluation(e, status, open_case) is routing
+
+
 # --- suggested type --------------------------------------------------------------------------
 
 
@@ -488,6 +672,7 @@ def test_a_household_without_members_is_not_evaluable() -> None:
         ({"income": 40000.0}, TypeError),
         ({"income": D("NaN")}, TypeError),
         ({"income_prev": "1"}, TypeError),
+        ({"income": None, "income_prev": D("1")}, ValueError),
         ({"new_disability_grade": 0}, ValueError),
         ({"new_disability_grade": 5}, ValueError),
         ({"members": True}, ValueError),
@@ -570,11 +755,12 @@ ratio = st.integers(min_value=1, max_value=100).map(lambda c: D(c).scaleb(-2))
 @st.composite
 def households(draw: st.DrawFn) -> HouseholdFigures:
     members = draw(st.integers(min_value=0, max_value=12))
+    income = draw(st.none() | cents)  # None: no income on file as of the period
     return HouseholdFigures(
         members=members,
-        income=draw(cents),
+        income=income,
         labour_count=draw(st.integers(min_value=0, max_value=members)),
-        income_prev=draw(st.none() | cents),
+        income_prev=None if income is None else draw(st.none() | cents),
         status=draw(st.sampled_from(HouseholdStatus)),
         medical_self_pay=draw(non_negative_cents),
         education_self_pay=draw(non_negative_cents),
@@ -604,19 +790,22 @@ def thresholds(draw: st.DrawFn) -> Thresholds:
 
 
 def _oracle(h: HouseholdFigures, t: Thresholds) -> tuple[set[RiskCode], bool, MonitoringType | None]:
-    """rules.md §1.3 read literally, with exact rational division (independent of the code)."""
+    """rules.md §1.3 read literally, with exact rational division (independent of the code), and
+    its "Precisely" readings: without income on file (I is None) the income-based tests and the
+    I_adj condition are not evaluated; illness by income share needs M > 0."""
     n = h.members
     q = Fraction
-    per_capita = q(h.income) / n
+    income = None if h.income is None else q(h.income)
+    per_capita = None if income is None else income / n
     line = q(t.monitoring_line)
     codes: set[RiskCode] = set()
-    if per_capita < line:
+    if per_capita is not None and per_capita < line:
         codes.add(RiskCode.INCOME_LOW)
     prev = h.income_prev
-    if prev is not None and prev > 0 and (q(prev) - q(h.income)) / q(prev) >= q(t.income_drop_ratio):
+    if income is not None and prev is not None and prev > 0 and (q(prev) - income) / q(prev) >= q(t.income_drop_ratio):
         codes.add(RiskCode.INCOME_DROP)
     m = q(h.medical_self_pay)
-    if m >= q(t.medical_warning_line) or (m > 0 and m >= q(t.illness_income_share) * q(h.income)):
+    if m >= q(t.medical_warning_line) or (income is not None and m > 0 and m >= q(t.illness_income_share) * income):
         codes.add(RiskCode.ILLNESS)
     if h.education_self_pay >= t.education_warning_line:
         codes.add(RiskCode.EDUCATION)
@@ -626,7 +815,7 @@ def _oracle(h: HouseholdFigures, t: Thresholds) -> tuple[set[RiskCode], bool, Mo
         codes.add(RiskCode.ACCIDENT)
     if h.industry_loss >= t.industry_warning_line:
         codes.add(RiskCode.INDUSTRY_FAILURE)
-    if h.has_job_loss and per_capita < q(t.employment_line_factor) * line:
+    if h.has_job_loss and per_capita is not None and per_capita < q(t.employment_line_factor) * line:
         codes.add(RiskCode.UNSTABLE_EMPLOYMENT)
     if h.new_disability_grade in (1, 2):
         codes.add(RiskCode.DISABILITY)
@@ -636,17 +825,20 @@ def _oracle(h: HouseholdFigures, t: Thresholds) -> tuple[set[RiskCode], bool, Mo
         codes.add(RiskCode.HOUSING)
     if h.water_unsafe:
         codes.add(RiskCode.WATER)
-    adjusted = q(h.income) - sum(
+    window = sum(
         (q(x) for x in (h.medical_self_pay, h.education_self_pay, h.disaster_loss, h.accident_loss, h.industry_loss)),
         q(0),
     )
-    lead = adjusted / n < line or h.housing_unsafe or h.water_unsafe
+    by_income = income is not None and (income - window) / n < line
+    lead = by_income or h.housing_unsafe or h.water_unsafe
     kind = None
     if lead:
         if h.status is HouseholdStatus.LIFTED_OUT:
             kind = MonitoringType.UNSTABLE
+        elif per_capita is not None and per_capita < line:
+            kind = MonitoringType.MARGINAL
         else:
-            kind = MonitoringType.MARGINAL if per_capita < line else MonitoringType.SUDDEN_HARDSHIP
+            kind = MonitoringType.SUDDEN_HARDSHIP
     return codes, lead, kind
 
 
@@ -661,6 +853,7 @@ def test_evaluation_matches_a_literal_reading_of_the_spec(h: HouseholdFigures, t
     assert set(e.codes) == codes
     assert e.is_lead is lead
     assert e.suggested_type is kind
+    assert e.income_on_file is (h.income is not None)
     assert list(e.codes) == sorted(e.codes, key=list(RiskCode).index)
 
 
@@ -668,6 +861,10 @@ def test_evaluation_matches_a_literal_reading_of_the_spec(h: HouseholdFigures, t
 def test_adjusted_income_formula_and_per_capita_rounding(h: HouseholdFigures, t: Thresholds) -> None:
     e = evaluate_household(h, t)
     if h.members == 0:
+        return
+    if h.income is None:  # no income on file: I_adj and the per-person figures are not computed
+        assert (e.adjusted_income, e.per_capita_income, e.adjusted_per_capita) == (None, None, None)
+        assert RiskCode.INCOME_LOW not in e.codes
         return
     expected = (
         h.income - h.medical_self_pay - h.education_self_pay - h.disaster_loss - h.accident_loss - h.industry_loss
@@ -725,11 +922,12 @@ def households_on_the_edges(draw: st.DrawFn) -> tuple[HouseholdFigures, Threshol
         sums["industry_loss"] = max(
             D(0), income - near(t.monitoring_line * n) - sum(sums.values()) + sums["industry_loss"]
         )
+    no_income = draw(st.integers(min_value=0, max_value=9)) == 0  # now and then: no income on file
     h = HouseholdFigures(
         members=n,
-        income=income,
+        income=None if no_income else income,
         labour_count=draw(st.integers(min_value=0, max_value=n)),
-        income_prev=prev,
+        income_prev=None if no_income else prev,
         status=draw(st.sampled_from(HouseholdStatus)),
         has_job_loss=draw(st.booleans()),
         medical_self_pay=sums["medical_self_pay"],

@@ -7,10 +7,22 @@ comparison here is written exactly as in the spec (``<`` vs ``≥``), and divisi
 "I / n < line" is evaluated as "I < line × n", which is exact in ``Decimal`` (and in SQL
 ``numeric``) where a division would round.
 
-One reading of the spec differs from its literal text, on purpose (mirror it in SQL):
-``illness`` by income share needs some medical self-pay (M > 0 and M ≥ 0.5 × I); read
-literally, a household with zero or negative income and no medical spending at all would
-"fire" illness.
+The readings of rules.md §1.3 "Precisely" (the SQL run in ``db/runs_repository.py`` does the
+same; tests pin both):
+
+- A run of P sees the data as of P: I is the household's latest annual income whose year is
+  ≤ P's year, I_prev the income of the year just before that one (:func:`income_as_of`);
+  ``income_prev=None`` (absent) means ``income_drop`` cannot fire.
+- No income on file (``income=None``): the income-based codes (``income_low``, ``income_drop``,
+  ``illness`` by income share, ``unstable_employment``) and the I_adj condition are not
+  evaluated; every other code is, and ``housing``/``water`` still make the household a lead.
+  Such a lead's suggested type is ``unstable`` for a ``lifted_out`` household, else
+  ``sudden_hardship`` ("marginal if I / n < line" cannot hold without I; the SQL's
+  ``i < line × n`` is null there and falls to its ELSE). Its I_adj and per-person figures are
+  ``None``, and it ranks after the leads with as many codes that have them (SQL: NULLS LAST).
+- ``illness`` by income share needs some medical self-pay (M > 0 and M ≥ 0.5 × I); read
+  literally, a household with zero or negative income and no medical spending at all would
+  "fire" illness.
 """
 
 from __future__ import annotations
@@ -207,12 +219,14 @@ class HouseholdFigures:
     ``new_disability_grade`` is the most severe grade (1 = most severe … 4) among the
     ``disability_new`` records of the window, ``None`` when there are none.
     ``labour_count`` is the number of members able to work.
+    ``income`` is I as of the period (:func:`income_as_of`), ``None`` when the household has no
+    income on file for a year ≤ P's; then ``income_prev`` must be ``None`` too.
     """
 
     members: int  # n
-    income: Decimal  # I, latest annual net income (may be negative)
+    income: Decimal | None  # I, the latest annual net income as of P (may be negative); None: none on file
     labour_count: int
-    income_prev: Decimal | None = None  # I_prev, the year before; None when unknown
+    income_prev: Decimal | None = None  # I_prev, the year just before I's; None when absent
     status: HouseholdStatus = HouseholdStatus.ORDINARY
     medical_self_pay: Decimal = ZERO  # M
     education_self_pay: Decimal = ZERO  # E
@@ -230,9 +244,11 @@ class HouseholdFigures:
             raise ValueError("members must be an integer ≥ 0")
         if not _is_int(self.labour_count) or not 0 <= self.labour_count <= self.members:
             raise ValueError("labour_count must be an integer between 0 and members")
+        if self.income is None and self.income_prev is not None:
+            raise ValueError("income_prev without income: I_prev is the income of the year before I's")
         for name in ("income", "income_prev", *_WINDOW_SUMS):
             value = getattr(self, name)
-            if value is None and name == "income_prev":
+            if value is None and name in ("income", "income_prev"):
                 continue
             if not isinstance(value, Decimal) or not value.is_finite():
                 raise TypeError(f"{name} must be a finite Decimal")
@@ -248,9 +264,9 @@ class HouseholdFigures:
         return sum((getattr(self, name) for name in _WINDOW_SUMS), ZERO)
 
     @property
-    def adjusted_income(self) -> Decimal:
-        """I_adj = I − M − E − Dz − Ac − Id."""
-        return self.income - self.window_total
+    def adjusted_income(self) -> Decimal | None:
+        """I_adj = I − M − E − Dz − Ac − Id; None without I (not evaluated)."""
+        return None if self.income is None else self.income - self.window_total
 
 
 _WINDOW_SUMS: Final = (
@@ -294,6 +310,7 @@ class Evaluation:
     is_lead: bool = False
     lead_basis: tuple[LeadBasis, ...] = ()
     suggested_type: MonitoringType | None = None  # set for leads only
+    income_on_file: bool = True  # False: income-based codes and I_adj not evaluated (listed apart)
 
     @property
     def codes(self) -> tuple[RiskCode, ...]:
@@ -322,32 +339,47 @@ def _floor_ratio(numerator: Decimal, denominator: Decimal) -> Decimal:
     return Decimal(units).scaleb(-4).quantize(Decimal("0.0001"))
 
 
-def suggest_type(status: HouseholdStatus, income: Decimal, members: int, t: Thresholds) -> MonitoringType:
+def income_as_of(incomes: Mapping[int, Decimal], period_year: int) -> tuple[int | None, Decimal | None, Decimal | None]:
+    """rules.md §1.3 "Precisely": (I's year, I, I_prev) for a period of ``period_year``.
+
+    ``incomes`` are the household's annual net incomes by year, as registered when the period was
+    first run. I is the latest whose year is ≤ ``period_year``; I_prev is the income of the year
+    just before I's (None when there is none: a gap is not bridged). No such year: all None.
+    """
+    years = [y for y in incomes if y <= period_year]
+    if not years:
+        return None, None, None
+    year = max(years)
+    return year, incomes[year], incomes.get(year - 1)
+
+
+def suggest_type(status: HouseholdStatus, income: Decimal | None, members: int, t: Thresholds) -> MonitoringType:
     """rules.md §1.3: ``lifted_out`` → unstable; else marginal if I / n < line, else sudden hardship.
 
     Also used for self-reports and cadre visits, which have no lead. ``members`` must be > 0.
+    Without income on file (``None``) "I / n < line" is not evaluated: unstable or sudden hardship.
     """
     if members <= 0:
         raise ValueError("members must be > 0")
     if status is HouseholdStatus.LIFTED_OUT:
         return MonitoringType.UNSTABLE
-    if income < t.monitoring_line * members:
+    if income is not None and income < t.monitoring_line * members:
         return MonitoringType.MARGINAL
     return MonitoringType.SUDDEN_HARDSHIP
 
 
 def evaluate_household(h: HouseholdFigures, t: Thresholds) -> Evaluation:
-    """Evaluate one household for one period (rules.md §1.3)."""
+    """Evaluate one household for one period (rules.md §1.3, with its "Precisely" readings)."""
     n = h.members
     if n == 0:
         return Evaluation(outcome=EvaluationOutcome.NO_MEMBERS, members=0)
 
-    income = h.income
+    income = h.income  # None: no income on file, the income-based tests below are not evaluated
     line_total = t.monitoring_line * n  # line × n: "I / n < line" ⇔ "I < line × n"
-    per_capita = floor_per_capita(income, n)
+    per_capita = None if income is None else floor_per_capita(income, n)
     hits: list[RiskHit] = []
 
-    if income < line_total:
+    if income is not None and income < line_total:
         hits.append(
             RiskHit(
                 RiskCode.INCOME_LOW,
@@ -361,7 +393,7 @@ def evaluate_household(h: HouseholdFigures, t: Thresholds) -> Evaluation:
         )
 
     prev = h.income_prev
-    if prev is not None and prev > 0 and prev - income >= t.income_drop_ratio * prev:
+    if income is not None and prev is not None and prev > 0 and prev - income >= t.income_drop_ratio * prev:
         hits.append(
             RiskHit(
                 RiskCode.INCOME_DROP,
@@ -375,9 +407,10 @@ def evaluate_household(h: HouseholdFigures, t: Thresholds) -> Evaluation:
         )
 
     m = h.medical_self_pay
-    share_amount = t.illness_income_share * income
     by_line = m >= t.medical_warning_line
-    by_share = m > 0 and m >= share_amount
+    # by income share: M > 0 and M ≥ share × I; not evaluated (None) without income
+    share_amount = None if income is None else t.illness_income_share * income
+    by_share = None if share_amount is None else (m > 0 and m >= share_amount)
     if by_line or by_share:
         hits.append(
             RiskHit(
@@ -408,7 +441,7 @@ def evaluate_household(h: HouseholdFigures, t: Thresholds) -> Evaluation:
             hits.append(RiskHit(code, {amount_name: amount, line_name: line}))
 
     employment_line = t.employment_line_factor * t.monitoring_line
-    if h.has_job_loss and income < employment_line * n:
+    if h.has_job_loss and income is not None and income < employment_line * n:
         hits.append(
             RiskHit(
                 RiskCode.UNSTABLE_EMPLOYMENT,
@@ -433,9 +466,9 @@ def evaluate_household(h: HouseholdFigures, t: Thresholds) -> Evaluation:
     if h.water_unsafe:
         hits.append(RiskHit(RiskCode.WATER, {"water_unsafe": True}))
 
-    adjusted = h.adjusted_income
+    adjusted = h.adjusted_income  # None without income: the I_adj condition is not evaluated
     basis: list[LeadBasis] = []
-    if adjusted < line_total:
+    if adjusted is not None and adjusted < line_total:
         basis.append(LeadBasis.ADJUSTED_INCOME)
     if h.housing_unsafe:
         basis.append(LeadBasis.HOUSING)
@@ -449,21 +482,26 @@ def evaluate_household(h: HouseholdFigures, t: Thresholds) -> Evaluation:
         hits=tuple(hits),
         adjusted_income=adjusted,
         per_capita_income=per_capita,
-        adjusted_per_capita=floor_per_capita(adjusted, n),
+        adjusted_per_capita=None if adjusted is None else floor_per_capita(adjusted, n),
         is_lead=is_lead,
         lead_basis=tuple(basis),
         suggested_type=suggest_type(h.status, income, n, t) if is_lead else None,
+        income_on_file=income is not None,
     )
 
 
-def rank_key(evaluation: Evaluation) -> tuple[int, int, Fraction]:
+def rank_key(evaluation: Evaluation) -> tuple[int, int, int, Fraction]:
     """Sort key for leads: more codes first, then lower I_adj / n (exact), unevaluable last.
 
+    Among leads with as many codes, those without income on file (no I_adj) come after the
+    others, as in the SQL run (``ORDER BY cardinality(codes) DESC, adj / n`` puts nulls last).
     Ties are left to the caller (add the household id for a stable order).
     """
-    if evaluation.outcome is not EvaluationOutcome.EVALUATED or evaluation.adjusted_income is None:
-        return (1, 0, Fraction(0))
-    return (0, -len(evaluation.hits), Fraction(evaluation.adjusted_income) / evaluation.members)
+    if evaluation.outcome is not EvaluationOutcome.EVALUATED:
+        return (1, 0, 0, Fraction(0))
+    if evaluation.adjusted_income is None:
+        return (0, -len(evaluation.hits), 1, Fraction(0))
+    return (0, -len(evaluation.hits), 0, Fraction(evaluation.adjusted_income) / evaluation.members)
 
 
 class LeadRouting(StrEnum):
