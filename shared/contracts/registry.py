@@ -24,6 +24,22 @@ SQL read contracts (set-based, for screening runs; owned and versioned by the re
     + benefits recorded for that year − production_costs), previous_annual_net_income
     numeric(14,2) (the year before income_year; null if none), dibao text null (A/B/C),
     tekun bool, negative_list bool, insured_years int[]
+    (income_* are the latest on record today; a screening run reads incomes as of its period from
+    household_income_v1 below, and only the other columns from here)
+
+`registry.household_income_v1` — one row per version of a household's annual net income
+(migration 0006):
+    household_id uuid, county_code text(6), year int, net_income numeric(14,2) (that year's
+    wage + business + property + transfer + benefits recorded for that year − production_costs,
+    as annual_net_income above), valid_from timestamptz, valid_to timestamptz null
+    (net_income was the registry's value for that year from valid_from, inclusive, to valid_to,
+    exclusive; null: the current value; database clock). The value as of T:
+    `valid_from <= T AND (valid_to IS NULL OR valid_to > T)`; a year deleted from the registry keeps
+    its versions, none current. Earlier versions are kept by the registry (a trigger on
+    registry.income records a value when an UPDATE changes it or a DELETE removes it). Rows of
+    archived households are included: join with household_snapshot_v1. Filter by county_code.
+    Screening (rules.md §1.3 "Precisely") takes I = the latest year ≤ P's year as of the first run's
+    cutoff, I_prev = the year just before it.
 
 `registry.member_identity_v1` — one row per membership:
     member_id uuid, household_id uuid, county_code text(6), national_id_index bytea
