@@ -3,42 +3,27 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from services.claims.domain.reference import REFERENCE_SCHEME
-from services.claims.domain.values import CENT, money
 from shared.contracts.claims import Category
+from shared.contracts.types import Code, IdText, MoneyOut, Text, WireModel
+from shared.contracts.types import CountyCode as CountyCode
+from shared.contracts.types import Money as MoneyIn
+from shared.contracts.types import TownshipCode as TownshipCode
+from shared.contracts.types import VillageCode as VillageCode
 from shared.errors import FieldError
 
-
-def _money_in(value: object) -> Decimal:
-    return money(value)  # ValueError → 422 with the domain's message
-
-
-def _money_out(value: Decimal) -> str:
-    return format(value.quantize(CENT), "f")
+# Money, codes and the string rule are the kernel's (shared/contracts/types.py): one definition for the
+# three services. `Money` here is what the service shows (two places), `MoneyIn` what it accepts.
+Money = MoneyOut
 
 
-_MONEY_SCHEMA = WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["16000.00"]})
-
-Money = Annotated[Decimal, PlainSerializer(_money_out, return_type=str), _MONEY_SCHEMA]
-MoneyIn = Annotated[
-    Decimal,
-    BeforeValidator(_money_in),
-    PlainSerializer(_money_out, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["16000.00"]}),
-]
-VillageCode = Annotated[str, Field(pattern=r"^\d{12}$", examples=["410602100201"])]
-TownshipCode = Annotated[str, Field(pattern=r"^\d{9}$", examples=["410602100"])]
-CountyCode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["410602"])]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(WireModel):
+    """Base of the claims request models: unknown fields refused, every string under the boundary rule."""
 
 
 # ---------------------------------------------------------------- schemes
@@ -79,16 +64,18 @@ class SchemeVersionSummary(BaseModel):
 class EnrolledHousehold(Strict):
     household_id: UUID
     village_code: VillageCode
-    insured_people: int = Field(ge=1, le=1000, description="people covered (the premium is per person)")
+    insured_people: StrictInt = Field(ge=1, le=1000, description="people covered (the premium is per person)")
 
 
 class PoolShare(Strict):
     township_code: TownshipCode
-    insured_people: int = Field(ge=1, le=10_000_000, description="notional insured people bought for the township")
+    insured_people: StrictInt = Field(
+        ge=1, le=10_000_000, description="notional insured people bought for the township"
+    )
 
 
 class EnrolmentCreate(Strict):
-    scheme_code: str = Field(examples=["reference-2026"])
+    scheme_code: Code = Field(examples=["reference-2026"])
     households: list[EnrolledHousehold] = Field(default_factory=list, max_length=20_000)
     pool: list[PoolShare] = Field(
         default_factory=list,
@@ -164,8 +151,8 @@ _PREVIEW_FACTS_EXAMPLE: dict[str, Any] = {
 
 class PreviewRequest(Strict):
     scheme: dict[str, Any] | None = Field(default=None, description="a full scheme inline (a draft is fine)")
-    scheme_code: str | None = Field(default=None, description="or a stored scheme's code")
-    scheme_version: int | None = Field(default=None, ge=1, description="with scheme_code; default the latest")
+    scheme_code: Code | None = Field(default=None, description="or a stored scheme's code")
+    scheme_version: StrictInt | None = Field(default=None, ge=1, description="with scheme_code; default the latest")
     facts: dict[str, Any] = Field(examples=[_PREVIEW_FACTS_EXAMPLE])
 
     model_config = ConfigDict(
@@ -220,7 +207,7 @@ class ClaimCreate(Strict):
         description="the category's expense facts as decimal strings; school_entry: level (and student_member_id)",
         examples=[{"total_cost": "120000.00", "basic_insurance_paid": "60000.00"}],
     )
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: Text | None = None
 
 
 class AssessmentSummary(BaseModel):
@@ -283,7 +270,7 @@ class TransitionCreate(Strict):
         "reject",
         "return",
     ]
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: Text | None = None
     reason_code: str | None = Field(
         default=None,
         max_length=64,
@@ -383,7 +370,9 @@ class NoticeRead(BaseModel):
 
 class ObjectionCreate(Strict):
     claim_id: UUID
-    objector: str | None = Field(default=None, max_length=100, description="who objects (stored encrypted)")
+    objector: Annotated[IdText, Field(max_length=100)] | None = Field(
+        default=None, description="who objects (stored encrypted)"
+    )
     reason: str = Field(min_length=2, max_length=2000)
 
 
@@ -418,7 +407,7 @@ class AdvanceResult(BaseModel):
 
 class BatchCreate(Strict):
     claim_ids: list[UUID] = Field(min_length=1, max_length=5000)
-    declared_count: int = Field(ge=1)
+    declared_count: StrictInt = Field(ge=1)
     declared_total: MoneyIn
 
 
@@ -453,8 +442,8 @@ class BatchRead(BaseModel):
 class PaymentConfirmation(Strict):
     status: Literal["paid", "failed"]
     paid_date: date | None = Field(default=None, description="required when paid")
-    bank_reference: str | None = Field(default=None, max_length=200)
-    reason: str | None = Field(default=None, max_length=500, description="required when failed")
+    bank_reference: IdText | None = None
+    reason: Annotated[Text, Field(max_length=500)] | None = Field(default=None, description="required when failed")
 
 
 class ConfirmationOutcome(BaseModel):
@@ -477,10 +466,10 @@ class ReconciliationReport(BaseModel):
 
 class SimulationCreate(Strict):
     county_code: CountyCode
-    year: int = Field(ge=2000, le=2100)
+    year: StrictInt = Field(ge=2000, le=2100)
     scheme: dict[str, Any] | None = Field(default=None, description="a draft scheme inline")
-    scheme_code: str | None = None
-    scheme_version: int | None = Field(default=None, ge=1)
+    scheme_code: Code | None = None
+    scheme_version: StrictInt | None = Field(default=None, ge=1)
 
 
 class JobProgress(BaseModel):

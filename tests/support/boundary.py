@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 NUL = "a\u0000b"
@@ -15,5 +17,6 @@ def assert_refused(response: httpx.Response, field: str, *, status: int = 422) -
     assert body["code"] == "validation_failed", body
     fields = [e["field"] for e in body.get("errors") or []]
     assert any(f == field or f.startswith(f"{field}.") or f.startswith(f"{field}[") for f in fields), (field, body)
-    assert "\u0000" not in response.text, "the refused value is echoed back"
-    assert "\\u0000" not in response.text, "the refused value is echoed back"
+    # the value is not quoted back (`instance` is the request path as sent, which may hold it)
+    echoed = json.dumps({k: v for k, v in body.items() if k != "instance"})
+    assert "\\u0000" not in echoed, "the refused value is echoed back"

@@ -26,6 +26,7 @@ from services.claims.schemas import (
     TransitionResult,
 )
 from shared.contracts.claims import Category, ClaimLead, ClaimLeadAccepted
+from shared.contracts.types import Cursor, VillageCode
 from shared.errors import problem_responses
 from shared.pagination import Page
 
@@ -75,10 +76,10 @@ async def list_claims(
     principal: ClaimReader,
     state: Annotated[ClaimState | None, Query()] = None,
     category: Annotated[Category | None, Query()] = None,
-    village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    village_code: Annotated[VillageCode | None, Query()] = None,
     household_id: Annotated[UUID | None, Query()] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[ClaimRead]:
     return await claims.search(

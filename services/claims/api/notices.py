@@ -17,6 +17,7 @@ from services.claims.api.deps import (
     NoticeServiceDep,
 )
 from services.claims.schemas import NoticeCreate, NoticeRead, ObjectionCreate, ObjectionDecision, ObjectionRead
+from shared.contracts.types import Cursor, VillageCode
 from shared.errors import problem_responses
 from shared.pagination import Page
 
@@ -47,9 +48,9 @@ async def publish(
 async def list_notices(
     notices: NoticeServiceDep,
     principal: ClaimReader,
-    village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+    village_code: Annotated[VillageCode | None, Query()] = None,
     status: Annotated[Literal["open", "closed"] | None, Query()] = None,
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[NoticeRead]:
     return await notices.search(principal, village_code=village_code, status=status, cursor=cursor, limit=limit)

@@ -30,6 +30,7 @@ from services.claims.schemas import (
 )
 from services.claims.service.simulations import run_simulation
 from shared.app import wake_outbox
+from shared.contracts.types import Cursor
 from shared.errors import PayloadTooLarge, problem_responses
 from shared.pagination import Page
 
@@ -110,7 +111,7 @@ async def list_payments(
     batch_id: Annotated[UUID | None, Query()] = None,
     status: Annotated[Literal["pending", "paid", "failed"] | None, Query()] = None,
     claim_id: Annotated[UUID | None, Query()] = None,
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[PaymentRead]:
     return await payments.search(

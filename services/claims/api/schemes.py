@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Path, Query, Response
@@ -28,13 +28,17 @@ from services.claims.schemas import (
     SchemeSummary,
     SchemeVersionSummary,
 )
+from shared.contracts.types import Code, CountyCode, Cursor, Document
 from shared.errors import problem_responses
 from shared.pagination import Page
 
 router = APIRouter(tags=["schemes"])
 
+#: A scheme's code in a path: the same rule as the `code` of a scheme document.
+SchemeCode = Annotated[Code, Path(description="the scheme's code", examples=["reference-2026"])]
+
 SchemeBody = Annotated[
-    dict[str, Any],
+    Document,
     Body(
         description="A scheme as in rules.md §2.1; `status` (active | draft) may ride along. Versions are "
         "assigned by the server.",
@@ -70,7 +74,7 @@ async def create_scheme(
     responses=problem_responses(404, 409, 412, 422, 428),
 )
 async def edit_scheme(
-    code: str,
+    code: SchemeCode,
     body: SchemeBody,
     schemes: SchemeServiceDep,
     principal: CountyOfficer,
@@ -86,10 +90,10 @@ async def edit_scheme(
 async def list_schemes(
     schemes: SchemeServiceDep,
     principal: AnyCaller,
-    county_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    county_code: Annotated[CountyCode | None, Query()] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     status: Annotated[Literal["active", "draft"] | None, Query()] = None,
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[SchemeSummary]:
     return await schemes.search(
@@ -98,14 +102,18 @@ async def list_schemes(
 
 
 @router.get("/v1/schemes/{code}", summary="A scheme's latest version (方案)", responses=problem_responses(404))
-async def get_scheme(code: str, schemes: SchemeServiceDep, principal: AnyCaller, response: Response) -> SchemeRead:
+async def get_scheme(
+    code: SchemeCode, schemes: SchemeServiceDep, principal: AnyCaller, response: Response
+) -> SchemeRead:
     scheme = await schemes.get(principal, code)
     _etag(response, scheme.version)
     return scheme
 
 
 @router.get("/v1/schemes/{code}/versions", summary="A scheme's versions", responses=problem_responses(404))
-async def scheme_versions(code: str, schemes: SchemeServiceDep, principal: AnyCaller) -> list[SchemeVersionSummary]:
+async def scheme_versions(
+    code: SchemeCode, schemes: SchemeServiceDep, principal: AnyCaller
+) -> list[SchemeVersionSummary]:
     return await schemes.versions(principal, code)
 
 
@@ -113,7 +121,7 @@ async def scheme_versions(code: str, schemes: SchemeServiceDep, principal: AnyCa
     "/v1/schemes/{code}/versions/{version}", summary="One version of a scheme", responses=problem_responses(404)
 )
 async def get_scheme_version(
-    code: str,
+    code: SchemeCode,
     version: Annotated[int, Path(ge=1, le=2**31 - 1)],
     schemes: SchemeServiceDep,
     principal: AnyCaller,
@@ -164,9 +172,9 @@ async def enrol(
 async def list_enrolments(
     enrolments: EnrolmentServiceDep,
     principal: ClaimReader,
-    scheme_code: Annotated[str | None, Query()] = None,
+    scheme_code: Annotated[Code | None, Query()] = None,
     household_id: Annotated[UUID | None, Query()] = None,
-    cursor: Annotated[str | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[EnrolmentRead]:
     return await enrolments.search(
@@ -181,6 +189,6 @@ async def list_enrolments(
     responses=problem_responses(404),
 )
 async def enrolment_summary(
-    enrolments: EnrolmentServiceDep, principal: ClaimReader, scheme_code: Annotated[str, Query()]
+    enrolments: EnrolmentServiceDep, principal: ClaimReader, scheme_code: Annotated[Code, Query()]
 ) -> EnrolmentSummary:
     return await enrolments.summary(principal, scheme_code)
