@@ -10,9 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.tables import metadata
-from shared.pii import PiiCipher
 from tests.registry.conftest import CreateHousehold, member
-from tests.support.tokens import PII_INDEX_KEY, PII_KEY, auth
+from tests.support.pii import suite_cipher
+from tests.support.tokens import auth
 
 pytestmark = pytest.mark.usefixtures("demo_regions")
 OFFICER = auth("county_officer")
@@ -105,7 +105,7 @@ async def test_member_identity_joins_on_the_shared_blind_index(
 ) -> None:
     created = await create_household()
     plain = created["_body"]["members"][1]["national_id"]
-    index = PiiCipher(PII_KEY, PII_INDEX_KEY).blind_index(plain, purpose="national_id")
+    index = suite_cipher().blind_index(plain, purpose="national_id")  # the apps' index algorithm
     row = (await session.execute(text(
         "SELECT household_id, active FROM registry.member_identity_v1 WHERE national_id_index = :i AND active"
     ), {"i": index})).one()

@@ -19,10 +19,9 @@ from services.registry.domain.model import HouseholdStatus
 from services.registry.domain.monitoring import MonitoringRefused, MonitoringState, change_monitoring
 from services.registry.domain.national_id import validate_national_id
 from services.registry.services.ids import uuid7, uuid7_batch
-from shared.pii import PiiCipher
-from tests.support.tokens import PII_INDEX_KEY, PII_KEY
+from tests.support.pii import suite_cipher
 
-CIPHER = PiiCipher(PII_KEY, PII_INDEX_KEY)
+CIPHER = suite_cipher()  # follows FANGPIN_PII_ALGORITHM like the apps
 
 
 async def test_seed_households_writes_realistic_households(session: AsyncSession) -> None:

@@ -16,10 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import ric
 
-from shared.pii import PiiCipher
-from tests.support.tokens import PII_INDEX_KEY, PII_KEY
+from tests.support.pii import suite_cipher
 
-CIPHER = PiiCipher(PII_KEY, PII_INDEX_KEY)
+CIPHER = suite_cipher()  # follows FANGPIN_PII_ALGORITHM like the apps
 COUNTY = "410602"
 TOWNSHIP = "410602100"
 VILLAGE = "410602100201"
