@@ -10,7 +10,7 @@ header value, a CSV/XLSX cell, a JSON-lines feed record — may hold
 Free text (comments, reasons, findings, descriptions, the values inside free-form JSON
 documents) may also hold tab, line feed and carriage return; codes, names, ids and every other
 single-line value may not. Every string has a maximum length. A violation is a 422
-``validation_failed`` naming the field, with the field error's code ``invalid_characters``.
+``validation_failed`` naming the field, with the field error's code ``invalid_character``.
 
 Use the Annotated types (`Code`, `Line`, `Name`, `Text`, `Cursor`, …) for fields and for
 query/path parameters, `WireModel` as the base of every request model (it applies the rule to
@@ -123,7 +123,7 @@ def forbidden_character(value: str, *, multiline: bool = False) -> str | None:
 
 
 def _refuse(message: str) -> PydanticCustomError:
-    return PydanticCustomError("invalid_characters", message)
+    return PydanticCustomError("invalid_character", message)
 
 
 def string_rule(*, multiline: bool, max_length: int) -> AfterValidator:
@@ -178,10 +178,10 @@ def check_text(value: str, field: str, *, multiline: bool = False, max_length: i
     """The string rule for input parsed by hand: returns ``value`` or raises a 422 naming ``field``.
 
     Raises `shared.errors.Unprocessable` (``validation_failed``) with one field error
-    (code ``invalid_characters`` or ``string_too_long``).
+    (code ``invalid_character`` or ``string_too_long``).
     """
     problem = forbidden_character(value, multiline=multiline)
-    code = "invalid_characters"
+    code = "invalid_character"
     if problem is None and len(value) > max_length:
         problem, code = f"at most {max_length} characters", "string_too_long"
     if problem is not None:

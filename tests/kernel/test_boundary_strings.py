@@ -60,19 +60,19 @@ def test_control_characters_and_surrogates_are_refused_in_every_kind_of_field(fi
     found = errors_of({field: value})
     assert found, found
     assert found[0][0] == field, found
-    assert found[0][1] in ("invalid_characters", "string_unicode")  # pydantic itself refuses some surrogates
+    assert found[0][1] in ("invalid_character", "string_unicode")  # pydantic itself refuses some surrogates
 
 
 @pytest.mark.parametrize("ch", ["\t", "\n", "\r", "\u2028"])
 def test_line_breaks_and_tabs_only_in_free_text(ch: str) -> None:
     for field in ("line", "name"):
-        assert errors_of({field: f"a{ch}b"}) == [(field, "invalid_characters")]
+        assert errors_of({field: f"a{ch}b"}) == [(field, "invalid_character")]
     assert errors_of({"code": f"a{ch}b"})[0][0] == "code"
     if ch != "\u2028":
         assert Sample.model_validate({"text": f"第一行{ch}第二行"}).text == f"第一行{ch}第二行"
         assert Sample.model_validate({"doc": {"findings": f"a{ch}b"}}).doc == {"findings": f"a{ch}b"}
     # keys of documents are single-line
-    assert errors_of({"doc": {f"k{ch}": "v"}})[0] == ("doc", "invalid_characters")
+    assert errors_of({"doc": {f"k{ch}": "v"}})[0] == ("doc", "invalid_character")
 
 
 def test_ordinary_text_passes() -> None:
@@ -180,7 +180,7 @@ def test_check_text_for_hand_parsed_input() -> None:
     assert problem.code == "validation_failed"
     assert problem.errors
     assert problem.errors[0].field == "facts.expense.total_cost"
-    assert problem.errors[0].code == "invalid_characters"
+    assert problem.errors[0].code == "invalid_character"
     with pytest.raises(Unprocessable):
         check_text("a\tb", "scheme.name")
     with pytest.raises(Unprocessable):

@@ -178,3 +178,23 @@ async def test_years_are_strict_integers(registry_client: httpx.AsyncClient, val
         ),
         "incomes[0].year",
     )
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("member_name", "张\u0000三"),
+        ("address", "三组\u001b12号"),
+        ("school", "中学\n二部"),
+        ("member_name", "张\ud800"),
+        ("household_number", "H\u0085001"),
+        ("address", "三组\t12号"),
+    ],
+)
+def test_import_cells_follow_the_string_rule(column: str, value: str) -> None:
+    from tests.unit.test_registry_import_rows import codes_at, head, member, parse
+
+    result = parse([head(), member(**{column: value})])
+    assert (column, "invalid_character") in codes_at(result, 3), result.errors
+    assert codes_at(result, 2) == []  # the good row is untouched
+    assert all(value not in e.message for e in result.errors)  # the cell is not quoted back

@@ -126,7 +126,7 @@ async def test_feed_records_with_control_characters_are_refused_naming_the_field
     batch = response.json()
     assert batch["status"] == "succeeded", batch
     assert (batch["counts"]["accepted"], batch["counts"]["invalid"]) == (1, 1)
-    assert [(e["line"], e["field"], e["code"]) for e in batch["errors"]] == [(2, field, "invalid_characters")]
+    assert [(e["line"], e["field"], e["code"]) for e in batch["errors"]] == [(2, field, "invalid_character")]
     assert "\\u0000" not in response.text
     records_page = await screening_client.get(
         f"/v1/feeds/medical_insurance/batches/{batch['id']}/records", headers=OFFICER

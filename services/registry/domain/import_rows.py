@@ -45,6 +45,7 @@ from services.registry.domain.model import (
 )
 from services.registry.domain.national_id import InvalidNationalId, validate_national_id
 from services.registry.domain.regions import InvalidRegionCode, RegionLevel, parse_region_code
+from shared.contracts.types import forbidden_character
 
 # --------------------------------------------------------------------------------------------
 # Template
@@ -677,6 +678,11 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date) -> ParseResult:
                     row_errors.append(RowError(row_number, key, "required", "required"))
                 continue
             blank = False
+            if not text.isprintable() and (bad := forbidden_character(text)) is not None:
+                # the boundary's string rule (shared/contracts/types.py): every column is single-line
+                row_errors.append(RowError(row_number, key, bad, "invalid_character"))
+                values[key] = None
+                continue
             if memo is not None:
                 value = memo.get(text, missing)
                 if value is missing:

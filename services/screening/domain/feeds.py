@@ -322,7 +322,7 @@ def _parse_record(
     bad = _bad_string(raw, "")
     if bad is not None:
         # nothing of the record is kept or echoed: not even its id (it may be the bad string)
-        return None, [RecordError(line_no, bad[0], bad[1], "invalid_characters")]
+        return None, [RecordError(line_no, bad[0], bad[1], "invalid_character")]
     source_id = _text(raw, "source_record_id")
     errors: list[RecordError] = []
 
