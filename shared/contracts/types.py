@@ -205,8 +205,8 @@ Line = Annotated[str, Field(min_length=1, max_length=200), string_rule(multiline
 Name = Annotated[str, Field(min_length=1, max_length=50), string_rule(multiline=False, max_length=50)]
 #: Free text (comments, reasons, findings, descriptions): tab and newlines allowed, ≤ 2000.
 Text = Annotated[str, Field(min_length=1, max_length=2000), string_rule(multiline=True, max_length=2000)]
-#: An opaque pagination cursor as this API issues them (URL-safe base64).
-Cursor = Annotated[str, Field(max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")]
+#: An opaque pagination cursor (URL-safe base64 as issued; anything else is the pagination's `invalid_cursor`).
+Cursor = Annotated[str, Field(max_length=500), string_rule(multiline=False, max_length=500)]
 
 CountyCode = Annotated[str, Field(pattern=r"^[0-9]{6}$", examples=["410602"])]
 TownshipCode = Annotated[str, Field(pattern=r"^[0-9]{9}$", examples=["410602100"])]
