@@ -264,7 +264,7 @@ def import_file(
                        err=True)
             raise typer.Exit(1)
         job = response.json()
-        if response.headers.get("idempotent-replayed"):
+        if response.headers.get("idempotency-replayed"):
             typer.echo(f"this file was already submitted (job {job['id']}): nothing is imported twice")
         done = 0
         with typer.progressbar(length=max(job["progress"]["total"] or 1, 1), label="import") as bar:
