@@ -29,9 +29,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import CurrentPrincipal, ServiceTokenProvider, TokenVerifier
 from shared.db import create_engine, create_sessionmaker
-from shared.errors import FieldError, Problem, ServiceError
+from shared.errors import FieldError, Problem, ServiceError, instance_of
 from shared.http import ServiceClient
-from shared.limits import RequestGuardMiddleware
+from shared.limits import RequestGuardMiddleware, is_authenticated, route_contexts
 from shared.logging import configure_logging, get_logger, request_id_var
 from shared.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
 from shared.migrate import head_revision, known_revisions
@@ -243,7 +243,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code >= 500:
             log.warning("http.service_error", code=exc.code, status=exc.status_code)
         return _problem_response(
-            exc.problem(instance=request.url.path, request_id=request_id_var.get()), exc.headers
+            exc.problem(instance=instance_of(request.scope), request_id=request_id_var.get()), exc.headers
         )
 
     @app.exception_handler(RequestValidationError)
@@ -259,7 +259,7 @@ def install_error_handlers(app: FastAPI) -> None:
             status=422,
             code="validation_failed",
             detail="; ".join(f"{e.field}: {e.message}" for e in errors[:5]),
-            instance=request.url.path,
+            instance=instance_of(request.scope),
             request_id=request_id_var.get(),
             errors=errors,
         )
@@ -272,7 +272,7 @@ def install_error_handlers(app: FastAPI) -> None:
             title=str(exc.detail) if isinstance(exc.detail, str) else "HTTP error",
             status=exc.status_code,
             code=codes.get(exc.status_code, f"http_{exc.status_code}"),
-            instance=request.url.path,
+            instance=instance_of(request.scope),
             request_id=request_id_var.get(),
         )
         return _problem_response(problem, getattr(exc, "headers", None))
@@ -411,10 +411,64 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.include_router(router)
     # Inner to outer: the guard (token, then body limit) runs before routing reads the body; the
     # request context wraps everything, so even a guard's 401/413 carries the request id and is counted.
+    install_openapi(app)
     app.add_middleware(RequestGuardMiddleware)
     app.add_middleware(RequestContextMiddleware, service=spec.name)
     tracing_shutdown = setup_tracing(app, spec.name, settings.otel_exporter_otlp_endpoint)
     return app
+
+
+# ---------------------------------------------------------------- the OpenAPI document
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_ADDED = {
+    "403": "Forbidden: the caller's role (or department) may not do this (`role_not_allowed`)",
+    "404": "Not found, or outside the caller's region (the same answer either way)",
+}
+
+
+def _document_problems(app: FastAPI, document: dict[str, Any]) -> None:
+    """Make the document say what the kernel answers: every error as problem+json, and 403/404
+    on every authenticated operation that can return them (role checks; region scope)."""
+    authenticated = {
+        (route.path, method.lower())
+        for route in route_contexts(app)
+        if is_authenticated(route)
+        for method in (getattr(route, "methods", None) or ())
+    }
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if (path, method) in authenticated:
+                responses.setdefault("403", {"description": _ADDED["403"]})
+                if operation.get("parameters") or "{" in path:
+                    responses.setdefault("404", {"description": _ADDED["404"]})
+            for status, response in responses.items():
+                if status[:1] not in ("4", "5"):
+                    continue
+                content = response.setdefault("content", {})
+                schema = content.pop("application/json", {}).get("schema", _PROBLEM_REF)
+                if schema.get("$ref", "").endswith("/HTTPValidationError"):
+                    schema = _PROBLEM_REF
+                content.setdefault(PROBLEM_JSON, {"schema": schema})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        document.get("components", {}).get("schemas", {}).pop(unused, None)
+
+
+def install_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if getattr(app.state, "openapi_completed", False) and app.openapi_schema:
+            return app.openapi_schema
+        document = generate()
+        _document_problems(app, document)
+        app.state.openapi_completed = True
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def wake_outbox(request_or_app: Request | FastAPI) -> None:

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, Field
+
+
+def instance_of(scope: Mapping[str, Any]) -> str:
+    """A problem's `instance`: the request path as it came, percent-encoded, bounded.
+
+    The raw path, not the decoded one, so that a NUL or a control character a caller sent in the
+    path is never echoed back (or into a log) as a character.
+    """
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes | bytearray) else quote(str(scope.get("path", "")))
+    return path.split("?", 1)[0][:512]
 
 
 class FieldError(BaseModel):

@@ -28,7 +28,7 @@ from typing import Any
 from fastapi.dependencies.models import Dependant
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import Problem, ServiceError
+from shared.errors import Problem, ServiceError, instance_of
 from shared.logging import get_logger, request_id_var
 
 log = get_logger("fangpin.limits")
@@ -89,7 +89,7 @@ class _Plan:
         self.route = route  # what scope["route"] would be: metrics and logs name the route of a 401/413
 
 
-def _route_contexts(application: Any) -> Iterator[Any]:
+def route_contexts(application: Any) -> Iterator[Any]:
     """Every route of the app, included routers expanded (FastAPI resolves includes lazily)."""
     try:
         from fastapi.routing import iter_route_contexts
@@ -97,6 +97,14 @@ def _route_contexts(application: Any) -> Iterator[Any]:
         yield from application.router.routes
         return
     yield from iter_route_contexts(application.router.routes)
+
+
+def is_authenticated(route: Any) -> bool:
+    """Whether the route's dependency tree verifies a bearer token."""
+    from shared.auth import authenticate
+
+    dependant = getattr(route, "dependant", None)
+    return isinstance(dependant, Dependant) and any(d.call is authenticate for d in _dependants(dependant))
 
 
 class RequestGuardMiddleware:
@@ -107,23 +115,18 @@ class RequestGuardMiddleware:
         self._plans: list[_Plan] | None = None
 
     def _compile(self, application: Any) -> list[_Plan]:
-        from shared.auth import authenticate
 
         settings = application.state.settings
         default = int(settings.body_max_bytes)
         plans = []
-        for route in _route_contexts(application):
+        for route in route_contexts(application):
             regex = getattr(route, "path_regex", None)
             if regex is None:
                 continue
             extra = getattr(route, "openapi_extra", None) or {}
             setting = extra.get(BODY_LIMIT_KEY)
             limit = int(getattr(settings, setting)) + MULTIPART_SLACK if setting else default
-            dependant = getattr(route, "dependant", None)
-            authenticated = isinstance(dependant, Dependant) and any(
-                d.call is authenticate for d in _dependants(dependant)
-            )
-            plans.append(_Plan(limit, authenticated, regex, getattr(route, "methods", None), route))
+            plans.append(_Plan(limit, is_authenticated(route), regex, getattr(route, "methods", None), route))
         return plans
 
     def _plan(self, application: Any, scope: Scope) -> _Plan:
@@ -149,7 +152,7 @@ class RequestGuardMiddleware:
             return
         application = scope["app"]
         plan = self._plan(application, scope)
-        path = scope.get("path")
+        path = instance_of(scope)
         if plan.route is not None:
             scope.setdefault("route", plan.route)
         if plan.authenticated:

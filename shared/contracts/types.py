@@ -239,7 +239,7 @@ Document = Annotated[dict[str, Any], AfterValidator(_free_text_value)]
 # ---------------------------------------------------------------- numbers
 
 #: A count or other integer whose meaning coercion would change: ``1.5``, ``"12"``, ``true`` refused.
-Count = Annotated[StrictInt, Field(ge=0)]
+Count = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]  # an int4 column holds it
 Year = Annotated[StrictInt, Field(ge=2000, le=2100, examples=[2026])]
 
 CENT: Final = Decimal("0.01")

@@ -46,7 +46,9 @@ async def test_tokens_from_a_real_identity_provider_verify_through_jwks() -> Non
         assert principal.roles == frozenset({Role.INSURER_ADJUSTER})
         assert principal.region == "410602"
         with pytest.raises(Unauthorized) as expired:
-            await verifier.verify(_rs256({"sub": "u1", "roles": [], "exp": now - 10, "aud": "fangpin", "iss": "fangpin"}))
+            await verifier.verify(
+                _rs256({"sub": "u1", "roles": [], "exp": now - 10, "aud": "fangpin", "iss": "fangpin"})
+            )
         assert expired.value.code == "token_expired"
         with pytest.raises(Unauthorized):
             await verifier.verify(_rs256({"sub": "u1", "roles": [], "exp": now + 60, "aud": "fangpin"}, kid="nope"))

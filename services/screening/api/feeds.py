@@ -112,7 +112,7 @@ async def submit_batch(
     principal: FeedWriter,
     key: IdempotencyKey,
     county_code: Annotated[CountyCode | None, Query(description="county the batch is about")] = None,
-    record_count: Annotated[int | None, Query(ge=0, description="records in the batch (declared)")] = None,
+    record_count: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="records in the batch")] = None,
     control_total: Annotated[
         str | None,
         Query(

@@ -15,6 +15,7 @@ router = APIRouter(prefix="/v1/thresholds", tags=["thresholds"])
 
 County = Annotated[str, Path(pattern=r"^[0-9]{6}$", description="county code (县级区划代码)", examples=["410602"])]
 Year = Annotated[int, Path(ge=2000, le=2100, examples=[2026])]
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, examples=[1])]
 
 
 @router.get("/{county_code}", summary="The current thresholds of each year of a county (各年度监测参数)")
@@ -74,7 +75,7 @@ async def versions(
 async def version(
     county_code: County,
     year: Year,
-    version: int,
+    version: VersionNumber,
     thresholds: ThresholdServiceDep,
     principal: ThresholdReader,
     response: Response,
@@ -93,7 +94,7 @@ async def version(
 async def withdraw(
     county_code: County,
     year: Year,
-    version: int,
+    version: VersionNumber,
     thresholds: ThresholdServiceDep,
     principal: ThresholdWriter,
     if_match: IfMatch = None,
