@@ -115,3 +115,12 @@ def test_a_ragged_csv_row_is_a_record_error() -> None:
     batch = parse_batch(text.encode(), "csv", "housing", TODAY)
     assert batch.record_count == 1
     assert batch.errors[0].code == "invalid_record"
+
+
+def test_every_school_level_a_scheme_may_pay_is_a_feed_level() -> None:
+    """A school-admission record must be able to name any level of rules.md §2.1, or the claim
+    lead for, say, a 高职 entrant could never be made."""
+    from services.claims.domain.scheme import SchoolLevel
+    from services.screening.domain.feeds import SCHOOL_LEVELS
+
+    assert {level.value for level in SchoolLevel} <= SCHOOL_LEVELS

@@ -26,6 +26,7 @@ from services.claims.domain.assessment import (
     YearToDate,
     assess,
     parse_claim_input,
+    same_breakdown,
 )
 from services.claims.domain.reference import reference_scheme_data
 from services.claims.domain.scheme import (
@@ -404,3 +405,13 @@ def test_no_scheme_gives_an_eligible_zero_payout(data: st.DataObject) -> None:
     result = assess(scheme, facts, prior)
     assert result.eligible == (result.payout > 0)
     assert result.eligible == (result.rejection_code is None)
+
+
+def test_a_breakdown_stored_with_the_old_flag_recomputes_as_the_same() -> None:
+    recomputed = {"prior": {"category_paid": "0.00", "household_paid": "0.00"}, "payout": "4000.00"}
+    stored = copy.deepcopy(recomputed)
+    stored["prior"]["income_drop_paid_this_year"] = False
+    assert same_breakdown(stored, recomputed)
+    stored["prior"]["category_paid"] = "10.00"  # a real difference still shows
+    assert not same_breakdown(stored, recomputed)
+    assert not same_breakdown({**recomputed, "payout": "1.00"}, recomputed)

@@ -394,6 +394,19 @@ def parse_claim_input(data: Mapping[str, Any]) -> tuple[ClaimFacts, YearToDate]:
 _LEGACY_PAID_FLAG = "income_drop_paid_this_year"
 
 
+def same_breakdown(stored: Mapping[str, Any], recomputed: Mapping[str, Any]) -> bool:
+    """Whether a recomputed breakdown says what the stored one says.
+
+    A breakdown stored before "already paid this year" became ``category_paid`` alone carries the
+    old flag among its prior figures; it was read only when it agreed with ``category_paid``, so
+    it is no difference.
+    """
+    prior = stored.get("prior")
+    if isinstance(prior, Mapping) and _LEGACY_PAID_FLAG in prior:
+        stored = {**stored, "prior": {k: v for k, v in prior.items() if k != _LEGACY_PAID_FLAG}}
+    return dict(stored) == dict(recomputed)
+
+
 def _check_legacy_flag(category: object, flag: object, category_paid: object) -> None:
     """The old flag is read only when it says what category_paid says (income drop); else 422."""
     path = f"prior.{_LEGACY_PAID_FLAG}"

@@ -31,6 +31,7 @@ from services.claims.domain.assessment import (
     explain,
     facts_to_dict,
     parse_claim_input,
+    same_breakdown,
 )
 from services.claims.domain.scheme import Category
 from services.claims.domain.workflow import (
@@ -331,7 +332,7 @@ class ClaimService:
             "assessment_id": str(stored["id"]),
             "stored_payout": format(stored["payout"], "f"),
             "recomputed_payout": format(again.payout, "f"),
-            "same": again.breakdown == stored["breakdown"] and again.payout == stored["payout"],
+            "same": same_breakdown(stored["breakdown"], again.breakdown) and again.payout == stored["payout"],
         }
 
     # ------------------------------------------------------------ intake

@@ -54,6 +54,7 @@ SCHOOL_LEVELS: Final[frozenset[str]] = frozenset(
         "junior_high",
         "senior_high",
         "secondary_vocational",
+        "higher_vocational",
         "junior_college",
         "undergraduate",
         "postgraduate",
