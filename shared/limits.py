@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from fastapi.dependencies.models import Dependant
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -292,16 +292,82 @@ def header_limited_protocol(max_bytes: int) -> type[Any]:
 
 # ---------------------------------------------------------------- uploads
 
+UPLOAD_CHUNK = 256 * 1024
 
-async def read_upload(
-    request: Any, max_bytes: int, *, max_fields: int = 10
-) -> tuple[bytes, str | None, str | None, dict[str, str]]:
-    """An uploaded file: the `file` part of a multipart form, or the raw body.
 
-    The body streams (the guard bounds it at the route's limit first): multipart parts spool to a
-    temporary file, a raw body is written to one chunk by chunk, and only the file itself, at most
-    `max_bytes`, is read back. Returns (bytes, filename, content type, the form's text fields).
+class Upload:
+    """An uploaded file, spooled to an anonymous temporary file (never held whole in memory).
+
+    `file` is a binary file positioned at the start; `size` and `sha256` were computed while the
+    body streamed in. The file has no name on disk (`tempfile.TemporaryFile`: unlinked at once), so
+    it is gone when it is closed or when the process dies, whatever the job was doing. Whoever
+    holds the upload closes it (`close()`, or `with upload:`); a background job may take it over.
     """
+
+    __slots__ = ("content_type", "fields", "file", "filename", "sha256", "size")
+
+    def __init__(
+        self,
+        file: IO[bytes],
+        *,
+        size: int,
+        sha256: str,
+        filename: str | None,
+        content_type: str | None,
+        fields: dict[str, str],
+    ) -> None:
+        self.file = file
+        self.size = size
+        self.sha256 = sha256
+        self.filename = filename
+        self.content_type = content_type
+        self.fields = fields
+
+    def head(self, n: int) -> bytes:
+        """The first `n` bytes (the file is left at the start)."""
+        self.file.seek(0)
+        data = self.file.read(n)
+        self.file.seek(0)
+        return data
+
+    def chunks(self, size: int = UPLOAD_CHUNK) -> Iterator[bytes]:
+        """The file from the start, `size` bytes at a time."""
+        self.file.seek(0)
+        while chunk := self.file.read(size):
+            yield chunk
+        self.file.seek(0)
+
+    def read_all(self) -> bytes:
+        """The whole file as bytes: only for callers whose limit is small."""
+        self.file.seek(0)
+        data = self.file.read()
+        self.file.seek(0)
+        return data
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.file.closed)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> Upload:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+async def spool_upload(request: Any, max_bytes: int, *, max_fields: int = 10) -> Upload:
+    """An uploaded file: the `file` part of a multipart form, or the raw body, as an `Upload`.
+
+    The body streams (the guard bounds it at the route's limit first): a raw body is written to
+    an anonymous temporary file chunk by chunk, hashed on the way; a multipart file part is
+    spooled to disk by the form parser and taken over (hashed in chunks). Memory stays at one
+    chunk whatever the size; above `max_bytes` it is 413 `payload_too_large`.
+    """
+    import hashlib
+    import io
     import tempfile
 
     from starlette.datastructures import UploadFile
@@ -328,20 +394,57 @@ async def read_upload(
                 )
             if upload.size is not None and upload.size > max_bytes:
                 raise PayloadTooLarge(f"the file is larger than {max_bytes} bytes")
-            data = await upload.read(max_bytes + 1)
-            if len(data) > max_bytes:
-                raise PayloadTooLarge(f"the file is larger than {max_bytes} bytes")
+            # Take the part's spool file over (the form's close() then closes a stand-in).
+            spooled = upload.file
+            upload.file = io.BytesIO()
+            digest, size = hashlib.sha256(), 0
+            try:
+                spooled.seek(0)
+                while chunk := spooled.read(UPLOAD_CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise PayloadTooLarge(f"the file is larger than {max_bytes} bytes")
+                    digest.update(chunk)
+                spooled.seek(0)
+            except BaseException:
+                spooled.close()
+                raise
             fields = {k: v for k, v in form.items() if isinstance(v, str)}
-            return data, upload.filename, upload.content_type, fields
+            return Upload(
+                spooled,
+                size=size,
+                sha256=digest.hexdigest(),
+                filename=upload.filename,
+                content_type=upload.content_type,
+                fields=fields,
+            )
         finally:
             await form.close()
     size = 0
-    with tempfile.TemporaryFile(prefix="fangpin-upload-") as spool:
+    digest = hashlib.sha256()
+    spool = tempfile.TemporaryFile(prefix="fangpin-upload-")  # noqa: SIM115 (the Upload owns it)
+    try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > max_bytes:
                 raise PayloadTooLarge(f"the file is larger than {max_bytes} bytes")
             spool.write(chunk)
+            digest.update(chunk)
         spool.seek(0)
-        data = spool.read()
-    return data, None, content_type or None, {}
+    except BaseException:
+        spool.close()
+        raise
+    return Upload(
+        spool, size=size, sha256=digest.hexdigest(), filename=None, content_type=content_type or None, fields={}
+    )
+
+
+async def read_upload(
+    request: Any, max_bytes: int, *, max_fields: int = 10
+) -> tuple[bytes, str | None, str | None, dict[str, str]]:
+    """`spool_upload`, read back as bytes: only for routes whose limit is small enough to hold.
+
+    Returns (bytes, filename, content type, the form's text fields).
+    """
+    with await spool_upload(request, max_bytes, max_fields=max_fields) as upload:
+        return upload.read_all(), upload.filename, upload.content_type, upload.fields

@@ -15,7 +15,7 @@ from services.registry.services.imports import detect_format
 from shared.contracts.types import Cursor, Line
 from shared.errors import problem_responses
 from shared.idempotency import REPLAY_HEADERS, validate_idempotency_key
-from shared.limits import body_limit, read_upload
+from shared.limits import body_limit, spool_upload
 from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
@@ -88,18 +88,25 @@ async def submit_import(
 ) -> JSONResponse:
     key = validate_idempotency_key(request.headers.get("idempotency-key"))
     max_bytes = request.app.state.settings.import_max_bytes
-    data, upload_name, content_type, _fields = await read_upload(request, max_bytes, max_fields=5)
-    fmt = detect_format(data, upload_name or filename, content_type, file_format)
-    job, created = await imports.submit(
-        data, filename=upload_name or filename, fmt=fmt, mode=mode, idempotency_key=key, max_bytes=max_bytes
-    )
-    location = f"/v1/imports/{job.id}"
-    if created:
-        if wait:
-            await imports.run(job.id, data, fmt=fmt, mode=mode)
-        else:
-            runner.spawn(imports.run(job.id, data, fmt=fmt, mode=mode), name=f"import-{job.id}")
-        del data
+    # Spooled to an anonymous temporary file as it streams in (hashed on the way): never in memory.
+    upload = await spool_upload(request, max_bytes, max_fields=5)
+    owned = True  # until a job takes the file over
+    try:
+        fmt = detect_format(upload.head(4), upload.filename or filename, upload.content_type, file_format)
+        job, created = await imports.submit(
+            upload, filename=upload.filename or filename, fmt=fmt, mode=mode, idempotency_key=key,
+            max_bytes=max_bytes,
+        )
+        location = f"/v1/imports/{job.id}"
+        if created:
+            owned = False  # the job closes the file when it ends, however it ends
+            if wait:
+                await imports.run(job.id, upload, fmt=fmt, mode=mode)
+            else:
+                runner.spawn(imports.run(job.id, upload, fmt=fmt, mode=mode), name=f"import-{job.id}")
+    finally:
+        if owned:
+            upload.close()
     if wait or not created:
         job = await imports.get(job.id)
     finished = job.status in ("succeeded", "failed")

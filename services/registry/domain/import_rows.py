@@ -9,9 +9,10 @@ Household-level fields (village, address, status, flags, bank account, incomes�
 filled on every row of the household or on just one of them (merged cells in a spreadsheet
 arrive as one filled cell and blanks); blanks inherit, filled cells must agree.
 
-``read_csv`` / ``read_xlsx`` turn a file's bytes into rows of strings for ``parse_rows``.
+``read_csv`` / ``read_xlsx`` turn a file (bytes, or a binary file read as it goes) into rows of
+strings for ``parse_rows``.
 
-Pure apart from parsing bytes handed in: no I/O, no clock (``today`` is passed in). Messages
+Pure apart from reading the file handed in: no other I/O, no clock (``today`` is passed in). Messages
 never repeat a national ID or bank account, so errors can be stored and shown safely.
 """
 
@@ -25,11 +26,11 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, Literal
+from typing import IO, Any, Final, Literal
 
 from services.registry.domain.model import (
     DibaoClass,
@@ -227,17 +228,23 @@ class MemberRow:
 @dataclass(frozen=True, slots=True)
 class ParseResult:
     rows: list[MemberRow]  # the valid rows, in file order
-    errors: list[RowError]  # ordered by row, then by template column
+    errors: list[RowError]  # ordered by row, then by template column; the first `max_errors` only
     total_rows: int  # data rows read (blank rows are skipped and not counted)
     ignored_columns: tuple[str, ...] = ()  # headers that are not template columns
     invalid_row_numbers: frozenset[int] = frozenset()
     # Household numbers with at least one invalid row: an importer that keeps households whole
     # skips these.
     households_with_errors: frozenset[str] = frozenset()
+    # Every error found, kept or not (None: as many as `errors` holds).
+    error_count: int | None = None
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def total_errors(self) -> int:
+        return len(self.errors) if self.error_count is None else self.error_count
 
     @property
     def households(self) -> list[HouseholdRow]:
@@ -548,17 +555,69 @@ class _Household:
     income_rows: list[int] = field(default_factory=list)  # rows that give an income amount
 
 
-def parse_rows(rows: Iterable[Sequence[str]], *, today: date) -> ParseResult:
+def parse_rows(rows: Iterable[Sequence[str]], *, today: date, max_errors: int | None = None) -> ParseResult:
     """Validate an import file given as rows of cell strings, the first row being the header.
 
-    Every problem of every row is reported; ``ParseResult.rows`` holds only rows without any.
-    Rows whose cells are all blank are skipped.
+    Every problem of every row is counted (``error_count``) and, up to ``max_errors`` (None: no
+    bound), reported: the first ones in row and column order. ``ParseResult.rows`` holds only
+    rows without any problem. Rows whose cells are all blank are skipped.
     """
     # A large file makes a few hundred thousand objects that live until the end and hold no
     # cycles; the cyclic collector would traverse them again and again (measured: 60% of the
     # time for 100,000 rows), so it waits until the parse is done.
     with _collector_paused():
-        return _parse_rows(rows, today)
+        return _parse_rows(rows, today, max_errors)
+
+
+def error_order(error: RowError) -> tuple[int, int]:
+    """The order errors are reported in: by row, then by template column (whole-row errors first)."""
+    return error.row_number, _COLUMN_ORDER.get(error.column or "", -1)
+
+
+class ErrorLog:
+    """Every error counted; only the first ``limit`` in report order kept (None: all of them).
+
+    Memory stays at most twice the limit whatever a file of junk makes (about twenty errors a
+    row): the list is sorted and cut whenever it reaches that. The sort is stable, so errors
+    with the same row and column keep the order they were found in, exactly as one sort of
+    every error would have them.
+    """
+
+    __slots__ = ("_kept", "count", "limit")
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.count = 0
+        self._kept: list[RowError] = []
+
+    def add(self, error: RowError) -> None:
+        self.count += 1
+        self._kept.append(error)
+        if self.limit is not None and len(self._kept) >= 2 * self.limit + 64:
+            self._cut()
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            self.add(error)
+
+    def merge(self, other: ErrorLog) -> None:
+        """Add another log's errors: its count, and its kept ones (the first of all are among them)."""
+        kept = other.first()
+        self.count += other.count - len(kept)
+        self.extend(kept)
+
+    def _cut(self) -> None:
+        self._kept.sort(key=error_order)
+        if self.limit is not None:
+            del self._kept[self.limit:]
+
+    def first(self) -> list[RowError]:
+        """The kept errors in report order."""
+        self._cut()
+        return self._kept
+
+    def __bool__(self) -> bool:
+        return self.count > 0
 
 
 class _CollectorPause:
@@ -588,14 +647,25 @@ class _CollectorPause:
 _collector_paused = _CollectorPause()
 
 
-def _parse_rows(rows: Iterable[Sequence[str]], today: date) -> ParseResult:
+# Columns whose problems may be reported for a whole household on each of its rows (unless the
+# row's own cell already has an error).
+_HOUSEHOLD_PROBLEM_KEYS: Final = frozenset(
+    {key for key in HOUSEHOLD_KEYS if _COLUMN_BY_KEY[key].required} | {"income_year", "relation"}
+)
+# Memoised cell values per column: repeated labels, dates and amounts are parsed once. Problems
+# are memoised only while few, so that a file of distinct junk cannot grow the memo.
+_MEMO_MAX: Final = 50_000
+_MEMO_PROBLEMS_MAX: Final = 1_000
+
+
+def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | None = None) -> ParseResult:
     iterator = iter(rows)
     header = next(iterator, None)
     if header is None or not any(_cell(c) for c in header):
         return ParseResult(rows=[], errors=[RowError(1, None, "the file has no header row", "empty_file")],
                            total_rows=0)
 
-    errors: list[RowError] = []
+    errors = ErrorLog(max_errors)
     positions: dict[str, int] = {}
     ignored: list[str] = []
     for index, cell in enumerate(header):
@@ -606,16 +676,16 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date) -> ParseResult:
         if key is None:
             ignored.append(text)
         elif key in positions:
-            errors.append(RowError(1, key, f"column {text!r} appears twice", "duplicate_column"))
+            errors.add(RowError(1, key, f"column {text!r} appears twice", "duplicate_column"))
         else:
             positions[key] = index
     for column in COLUMNS:
         if column.required and column.key not in positions:
-            errors.append(RowError(
+            errors.add(RowError(
                 1, column.key, f"missing column {column.header_zh} ({column.key})", "missing_column"))
     if errors:
-        return ParseResult(rows=[], errors=errors, total_rows=0, ignored_columns=tuple(ignored),
-                           invalid_row_numbers=frozenset({1}))
+        return ParseResult(rows=[], errors=errors.first(), total_rows=0, ignored_columns=tuple(ignored),
+                           invalid_row_numbers=frozenset({1}), error_count=errors.count)
 
     parsers: dict[str, Callable[[str], Any]] = {
         "household_number": _text(64),
@@ -658,8 +728,11 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date) -> ParseResult:
     # Every data row, as parallel lists (fewer objects for the garbage collector to track).
     row_numbers: list[int] = []
     row_households: list[str | None] = []
-    row_values: list[dict[str, Any]] = []
+    row_values: list[dict[str, Any] | None] = []  # None for a row with an error: never imported
     bad_rows: set[int] = set()
+    # Rows whose own cell has an error, for the columns a household problem is reported in.
+    problem_cells: dict[str, set[int]] = {key: set() for key in _HOUSEHOLD_PROBLEM_KEYS}
+    memo_problems = dict.fromkeys(positions, 0)
     seen = 0
     head = Relation.head
     missing = _MISSING
@@ -690,7 +763,12 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date) -> ParseResult:
                         value = parse(text)
                     except _Problem as problem:
                         value = problem
-                    memo[text] = value
+                        if memo_problems[key] < _MEMO_PROBLEMS_MAX and len(memo) < _MEMO_MAX:
+                            memo_problems[key] += 1
+                            memo[text] = value
+                    else:
+                        if len(memo) < _MEMO_MAX:
+                            memo[text] = value
                 if value.__class__ is _Problem:
                     values[key] = None
                     row_errors.append(RowError(row_number, key, value.message, value.code))
@@ -775,12 +853,18 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date) -> ParseResult:
                     household.income_rows.append(row_number)
                     break
 
+        row_numbers.append(row_number)
+        row_households.append(number)
         if row_errors:
             errors.extend(row_errors)
             bad_rows.add(row_number)
-        row_numbers.append(row_number)
-        row_households.append(number)
-        row_values.append(values)
+            for error in row_errors:
+                cells = problem_cells.get(error.column or "")
+                if cells is not None:
+                    cells.add(row_number)
+            row_values.append(None)  # the row's values are not needed any more
+        else:
+            row_values.append(values)
 
     # Checks across rows.
     for id_rows in ids.values():
@@ -788,13 +872,12 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date) -> ParseResult:
             for row_number in id_rows:
                 others = ", ".join(str(n) for n in id_rows if n != row_number)
                 message = f"the same ID number is also on row {others}"
-                errors.append(RowError(row_number, "national_id", message, "duplicate_national_id"))
+                errors.add(RowError(row_number, "national_id", message, "duplicate_national_id"))
                 bad_rows.add(row_number)
 
     # Problems of a whole household are reported on each of its rows: a household is imported
     # with its village, status, income year and exactly one head, or not at all.
     resolved: dict[str, HouseholdRow] = {}
-    cell_errors = {(e.row_number, e.column) for e in errors}
     for household in households.values():
         label = f"household {household.number[:64]!r}"
         problems: list[tuple[str, str, str]] = []
@@ -812,17 +895,18 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date) -> ParseResult:
             problems.append(("relation", f"{label} has more than one head (户主): rows {rows_text}",
                              "multiple_heads"))
         for key, message, code in problems:
+            own = problem_cells[key]
             for row_number in household.row_numbers:
                 # A row whose value for this column was itself invalid already says so.
-                if (row_number, key) not in cell_errors:
-                    errors.append(RowError(row_number, key, message, code))
+                if row_number not in own:
+                    errors.add(RowError(row_number, key, message, code))
             bad_rows.update(household.row_numbers)
         if not problems:
             resolved[household.number] = _resolve(household)
 
     valid: list[MemberRow] = []
     for row_number, number, values in zip(row_numbers, row_households, row_values, strict=True):
-        if number is None or row_number in bad_rows:
+        if number is None or values is None or row_number in bad_rows:
             continue
         valid.append(MemberRow(
             row_number=row_number,
@@ -840,13 +924,13 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date) -> ParseResult:
             join_reason=values.get("join_reason") or JoinReason.registration,
         ))
 
-    errors.sort(key=lambda e: (e.row_number, _COLUMN_ORDER.get(e.column or "", -1)))
     households_with_errors = frozenset(
         number for row_number, number in zip(row_numbers, row_households, strict=True)
         if number is not None and row_number in bad_rows)
     return ParseResult(
         rows=valid,
-        errors=errors,
+        errors=errors.first(),
+        error_count=errors.count,
         total_rows=seen,
         ignored_columns=tuple(ignored),
         invalid_row_numbers=frozenset(bad_rows),
@@ -897,34 +981,65 @@ class InvalidImportFile(ValueError):
     code = "invalid_file"
 
 
-def read_csv(data: bytes) -> Iterator[list[str]]:
+def _binary(source: bytes | IO[bytes]) -> IO[bytes]:
+    return io.BytesIO(source) if isinstance(source, bytes | bytearray | memoryview) else source
+
+
+_READ_CHUNK: Final = 1024 * 1024
+
+
+def _decodes(stream: IO[bytes], start: int, encoding: str) -> bool:
+    """Whether the file from `start` is text in `encoding` (read a chunk at a time, nothing kept)."""
+    stream.seek(start)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        while chunk := stream.read(_READ_CHUNK):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def read_csv(source: bytes | IO[bytes]) -> Iterator[list[str]]:
     """Rows of a CSV file: UTF-8 (with or without a BOM), else GB18030 (what Excel on a
     Chinese Windows writes when saving "CSV (逗号分隔)").
+
+    ``source`` is the file's bytes or a binary file (an upload spooled to disk), which is read
+    as the rows are, never whole: the encoding is found by a first pass that keeps nothing. A
+    file handed in is left open (the caller closes it).
 
     Raises ``InvalidImportFile`` for bytes in neither encoding and, while iterating, for
     malformed CSV.
     """
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("gb18030")
-        except UnicodeDecodeError:
-            raise InvalidImportFile("the CSV file is neither UTF-8 nor GB18030 text") from None
-    return _csv_rows(csv.reader(io.StringIO(text, newline=""), strict=True))
+    stream = _binary(source)
+    stream.seek(0)
+    start = len(codecs.BOM_UTF8) if stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8 else 0
+    for encoding in ("utf-8", "gb18030"):
+        if _decodes(stream, start, encoding):
+            break
+    else:
+        raise InvalidImportFile("the CSV file is neither UTF-8 nor GB18030 text")
+    stream.seek(start)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    return _csv_rows(csv.reader(text, strict=True), text)
 
 
-def _csv_rows(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+def _csv_rows(reader: Iterator[list[str]], text: io.TextIOWrapper) -> Iterator[list[str]]:
     try:
         yield from reader
     except csv.Error as exc:
         raise InvalidImportFile(f"malformed CSV: {exc}") from None
+    finally:
+        with suppress(ValueError):  # already detached or closed
+            text.detach()  # the binary file stays open: its owner closes it
 
 
-def read_xlsx(data: bytes) -> Iterator[list[str]]:
+def read_xlsx(source: bytes | IO[bytes]) -> Iterator[list[str]]:
     """Rows of the first worksheet of an XLSX file, as the strings a CSV export would hold.
+
+    ``source`` is the file's bytes or a seekable binary file (read by openpyxl in read-only
+    mode, row by row; the file is left open).
 
     Dates become ``YYYY-MM-DD`` (``YYYY-MM-DD HH:MM:SS`` with a time of day), whole numbers lose
     their ``.0``, other numbers show up to 15 significant digits (what Excel keeps), booleans
@@ -936,8 +1051,10 @@ def read_xlsx(data: bytes) -> Iterator[list[str]]:
     """
     from openpyxl import load_workbook  # imported here: only XLSX imports pay for it
 
+    stream = _binary(source)
+    stream.seek(0)
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        workbook = load_workbook(stream, read_only=True, data_only=True)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, XML errors…
         raise InvalidImportFile("the file is not an XLSX workbook (save it as .xlsx or .csv)") from exc
     if not workbook.worksheets:

@@ -11,6 +11,13 @@ Modes: `all_or_nothing` imports nothing when any row has an error; `valid_rows` 
 valid row (a household whose own fields are invalid is skipped whole; a household whose head's
 row is rejected is imported without a head and counted in `households_without_head`).
 Households are created, never merged: a household number already registered is a row error.
+
+The file is never held whole in memory: `read_upload`'s spool (an anonymous temporary file,
+shared/limits.py `Upload`) is hashed while it streams in, scanned in chunks, and parsed from
+disk (openpyxl read-only, CSV through a text wrapper). The job takes the spool over and closes
+it when it ends, however it ends; the file has no name on disk, so a crash leaves nothing
+behind (and the job is failed at the next start, services/registry/services/jobs.py).
+Only the first `import_max_stored_errors` errors are ever kept, in the parser too; all are counted.
 """
 
 from __future__ import annotations
@@ -20,13 +27,12 @@ import contextlib
 import ctypes
 import ctypes.util
 import gc
-import hashlib
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,6 +45,7 @@ from services.registry.api.schemas import (
 from services.registry.db.repository import RegistryRepository, Row
 from services.registry.db.tables import idempotency
 from services.registry.domain.import_rows import (
+    ErrorLog,
     InvalidImportFile,
     MemberRow,
     ParseResult,
@@ -56,6 +63,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound, PayloadTooLarge, Unprocessable
 from shared.idempotency import Idempotency, no_checks
+from shared.limits import Upload
 from shared.logging import get_logger, request_id_var
 from shared.metrics import JOB_DURATION, JOB_ROWS
 from shared.pagination import Page, decode_cursor, encode_cursor
@@ -120,10 +128,11 @@ def _load_libc() -> ctypes.CDLL | None:
 _libc = _load_libc()
 
 
-def detect_format(data: bytes, filename: str | None, content_type: str | None, explicit: str | None) -> str:
+def detect_format(head: bytes, filename: str | None, content_type: str | None, explicit: str | None) -> str:
+    """The file's format: as asked, else from its first bytes (`head`: a zip), its name, its type."""
     if explicit:
         return explicit
-    if data[:4] == b"PK\x03\x04":
+    if head[:4] == b"PK\x03\x04":
         return "xlsx"
     if filename and filename.lower().endswith(".xlsx"):
         return "xlsx"
@@ -179,6 +188,32 @@ class _Counter:
             yield row
 
 
+@dataclass(frozen=True)
+class FileFacts:
+    """What a pass over the file in chunks tells before parsing."""
+
+    newlines: int
+    has_nul: bool
+    blank: bool  # nothing but whitespace
+
+
+_SCAN_CHUNK = 1024 * 1024
+
+
+def scan_file(source: bytes | IO[bytes]) -> FileFacts:
+    """Count lines and look for NUL and content, a chunk at a time (the file is left at the start)."""
+    if isinstance(source, bytes | bytearray):
+        return FileFacts(source.count(b"\n"), b"\x00" in source, not source.strip())
+    newlines, nul, blank = 0, False, True
+    source.seek(0)
+    while chunk := source.read(_SCAN_CHUNK):
+        newlines += chunk.count(b"\n")
+        nul = nul or b"\x00" in chunk
+        blank = blank and not chunk.strip()
+    source.seek(0)
+    return FileFacts(newlines, nul, blank)
+
+
 @dataclass
 class Parsed:
     result: ParseResult | None
@@ -187,17 +222,17 @@ class Parsed:
 
 
 def parse_file(
-    data: bytes, fmt: str, day: date, counter_box: list[_Counter], limits: ImportLimits | None = None
+    source: bytes | IO[bytes], fmt: str, day: date, counter_box: list[_Counter], limits: ImportLimits | None = None
 ) -> Parsed:
-    """Read and validate the file (CPU-bound: runs in a worker thread)."""
+    """Read and validate the file, bytes or a binary file read as it goes (CPU-bound: a worker thread)."""
     limits = limits or ImportLimits()
     try:
         if fmt == "xlsx":
-            check_xlsx_archive(data, limits.xlsx)  # before any XML parser sees a part
-        rows = read_xlsx(data) if fmt == "xlsx" else read_csv(data)
+            check_xlsx_archive(source, limits.xlsx)  # before any XML parser sees a part
+        rows = read_xlsx(source) if fmt == "xlsx" else read_csv(source)
         counter = _Counter(rows, limits.max_rows)
         counter_box.append(counter)
-        return Parsed(parse_rows(counter, today=day))
+        return Parsed(parse_rows(counter, today=day, max_errors=limits.max_stored_errors))
     except TooManyRows as exc:
         log.info("registry.import.too_many_rows", format=fmt, limit=limits.max_rows)
         return Parsed(None, f"the file cannot be read: {exc}", RowError(exc.row_number, None, str(exc), exc.code))
@@ -271,7 +306,7 @@ class ImportService:
 
     async def submit(
         self,
-        data: bytes,
+        upload: Upload,
         *,
         filename: str | None,
         fmt: str,
@@ -279,20 +314,22 @@ class ImportService:
         idempotency_key: str | None,
         max_bytes: int,
     ) -> tuple[ImportJobRead, bool]:
-        """Create the job (committed). Returns (job, created); `created` is False for a replay."""
-        if len(data) > max_bytes:
+        """Create the job (committed). Returns (job, created); `created` is False for a replay.
+
+        The upload stays the caller's (it is read, never closed here)."""
+        if upload.size > max_bytes:
             raise PayloadTooLarge(f"the file is larger than {max_bytes} bytes", code="payload_too_large")
-        if not data.strip():
+        if upload.size == 0 or (await asyncio.to_thread(scan_file, upload.file)).blank:
             raise Unprocessable("the file is empty", code="empty_file")
         if fmt == "xlsx":
             # From the zip directory alone: a small file that would expand beyond the bounds
             # (an "XLSX bomb") is refused before a job exists. An unreadable zip fails its job.
             try:
-                check_xlsx_archive(data, self.limits.xlsx)
+                await asyncio.to_thread(check_xlsx_archive, upload.file, self.limits.xlsx)
             except XlsxRefused as exc:
                 if exc.code != "invalid_file":
                     raise PayloadTooLarge(str(exc), code=exc.code) from None
-        digest = hashlib.sha256(data).hexdigest()
+        digest = upload.sha256  # computed while the body streamed in
         # the Importer dependency checked the role; the job is the caller's (key scope: sub@region)
         attempt = await keys.begin(
             self.session, self.principal, route="POST /v1/imports", key=idempotency_key,
@@ -311,7 +348,7 @@ class ImportService:
                 "format": fmt,
                 "filename": (filename or "")[:200] or None,
                 "file_sha256": digest,
-                "file_bytes": len(data),
+                "file_bytes": upload.size,
                 "scope_region": self.principal.region,
                 "created_by": self.principal.sub,
                 "phase": "queued",
@@ -320,23 +357,24 @@ class ImportService:
         await attempt.save(self.session, 202, {"id": str(job_id)})
         await audit.append(
             self.session, service=SERVICE, actor=self.principal, action="import.submit", resource_type="import_job",
-            resource_id=str(job_id), detail={"mode": mode, "format": fmt, "file_sha256": digest, "bytes": len(data)},
+            resource_id=str(job_id), detail={"mode": mode, "format": fmt, "file_sha256": digest, "bytes": upload.size},
         )
         await self.session.commit()
         return job_read(row, []), True
 
     # ------------------------------------------------------------------ run
 
-    async def run(self, job_id: uuid.UUID, data: bytes, *, fmt: str, mode: str) -> None:
-        """Do the import. Never raises for bad input: every outcome ends in the job row."""
+    async def run(self, job_id: uuid.UUID, upload: Upload, *, fmt: str, mode: str) -> None:
+        """Do the import. Never raises for bad input: every outcome ends in the job row.
+
+        The job owns `upload` and closes it (the temporary file is gone then) whatever happens."""
         started = time.perf_counter()
         try:
             # The parse makes a million-odd long-lived objects; with the cyclic collector on, its first
             # passes afterwards re-examine all of them (measured: over a second for 100,000 rows). They
             # hold no cycles and die with the job, so the collector waits until the job is done.
             with bulk.collector_paused():
-                await self._run(job_id, data, fmt=fmt, mode=mode)
-            del data
+                await self._run(job_id, upload, fmt=fmt, mode=mode)
         except asyncio.CancelledError:
             await self._fail(job_id, "interrupted: the service stopped; submit it again")
             raise
@@ -344,6 +382,8 @@ class ImportService:
             log.error("registry.import.failed", job_id=str(job_id), error_type=type(exc).__name__)
             await self._fail(job_id, "the import failed unexpectedly; nothing was imported")
         finally:
+            with contextlib.suppress(Exception):
+                upload.close()
             JOB_DURATION.labels(SERVICE, "import").observe(time.perf_counter() - started)
             release_memory()  # the parse's objects are gone: give their memory back
 
@@ -360,9 +400,10 @@ class ImportService:
         except Exception as exc:
             log.error("registry.import.fail_record_failed", job_id=str(job_id), error_type=type(exc).__name__)
 
-    async def _run(self, job_id: uuid.UUID, data: bytes, *, fmt: str, mode: str) -> None:
+    async def _run(self, job_id: uuid.UUID, upload: Upload, *, fmt: str, mode: str) -> None:
         day = today()
-        estimate = max(data.count(b"\n") - 1, 0) if fmt == "csv" else None
+        facts = await asyncio.to_thread(scan_file, upload.file) if fmt == "csv" else None
+        estimate = max(facts.newlines - 1, 0) if facts is not None else None
         await self._update(
             job_id, status="running", phase="parsing", started_at=datetime.now(UTC), total_rows=estimate
         )
@@ -373,13 +414,13 @@ class ImportService:
         stop = asyncio.Event()
         ticker = asyncio.create_task(self._tick(job_id, box, stop))
         try:
-            parsed = await asyncio.to_thread(parse_file, data, fmt, day, box, self.limits)
+            parsed = await asyncio.to_thread(parse_file, upload.file, fmt, day, box, self.limits)
         finally:
             stop.set()
             await ticker
         # PostgreSQL text cannot hold NUL: look row by row only when the file has one (XLSX cannot).
-        may_hold_nul = fmt == "csv" and b"\x00" in data
-        del data  # the plain file is not needed any more
+        may_hold_nul = facts is not None and facts.has_nul
+        upload.close()  # the plain file is not needed any more
         timings["parse"] = time.perf_counter() - mark
         cpu["parse"] = time.process_time() - cpu_mark
         if parsed.result is None:
@@ -392,18 +433,20 @@ class ImportService:
         header_errors = [e for e in result.errors if e.row_number == 1]
         if header_errors or result.total_rows == 0:
             failure = "the file does not follow the import template" if header_errors else "the file has no data rows"
-            await self._finish_failed(job_id, failure, result.errors, total=result.total_rows)
+            await self._finish_failed(
+                job_id, failure, result.errors, total=result.total_rows, error_total=result.total_errors
+            )
             return
         await self._update(job_id, phase="checking", total_rows=result.total_rows, processed_rows=result.total_rows)
 
         rows = result.rows
-        extra: list[RowError] = []
+        extra = ErrorLog(self.limits.max_stored_errors)
         nul_rows = set()
         if may_hold_nul:
             for row in rows:
                 column = _has_nul(row)
                 if column is not None:
-                    extra.append(RowError(row.row_number, column, "contains a NUL character", "invalid_character"))
+                    extra.add(RowError(row.row_number, column, "contains a NUL character", "invalid_character"))
                     nul_rows.add(row.row_number)
             rows = [r for r in rows if r.row_number not in nul_rows]
         # The blind indexes are computed (worker thread) while the database checks the households.
@@ -434,15 +477,17 @@ class ImportService:
                 people_errors, people_rejected = await self._check_people(repo, rows, indexes, rejected)
                 timings["check"] = time.perf_counter() - mark
                 cpu["check"] = time.process_time() - cpu_mark
-                db_errors += people_errors
+                db_errors.merge(people_errors)
                 rejected |= people_rejected
-                errors = sorted(
-                    [*result.errors, *extra, *db_errors], key=lambda e: (e.row_number, e.column or "")
-                )
                 # Every error is counted; only the first ones are kept (a file of junk rows makes
-                # twenty per row). The parse's own list goes now, before the writes.
-                error_total = len(errors)
-                del errors[self.limits.max_stored_errors:]
+                # twenty per row): each part kept its own first ones, so the first of all are among them.
+                merged = ErrorLog(self.limits.max_stored_errors)
+                merged.extend(result.errors)
+                merged.count = result.total_errors
+                merged.merge(extra)
+                merged.merge(db_errors)
+                error_total = merged.count
+                errors = merged.first()
                 result.errors.clear()
                 rejected_rows = set(result.invalid_row_numbers) | nul_rows | rejected
                 if errors and mode == "all_or_nothing":
@@ -519,15 +564,15 @@ class ImportService:
 
     async def _check_households(
         self, repo: RegistryRepository, rows: Sequence[MemberRow], groups: dict[str, list[int]]
-    ) -> tuple[list[RowError], set[int]]:
+    ) -> tuple[ErrorLog, set[int]]:
         """Villages in the region tree and the caller's region, importable statuses, new household numbers."""
-        errors: list[RowError] = []
+        errors = ErrorLog(self.limits.max_stored_errors)
         rejected: set[int] = set()
         by_household = {number: [rows[p] for p in positions] for number, positions in groups.items()}
 
         def reject_household(number: str, column: str, message: str, code: str) -> None:
             for member_row in by_household[number]:
-                errors.append(RowError(member_row.row_number, column, message, code))
+                errors.add(RowError(member_row.row_number, column, message, code))
                 rejected.add(member_row.row_number)
 
         villages = {members[0].household.village_code for members in by_household.values()}
@@ -557,15 +602,15 @@ class ImportService:
 
     async def _check_people(
         self, repo: RegistryRepository, rows: Sequence[MemberRow], indexes: Sequence[bytes], rejected: set[int]
-    ) -> tuple[list[RowError], set[int]]:
+    ) -> tuple[ErrorLog, set[int]]:
         """People already active in a household (by blind index), among the rows not yet rejected."""
-        errors: list[RowError] = []
+        errors = ErrorLog(self.limits.max_stored_errors)
         newly: set[int] = set()
         taken = await repo.active_indexes_among(list(indexes))
         for row, index in zip(rows, indexes, strict=True):
             found = taken.get(index) if taken else None
             if found is not None and row.row_number not in rejected:
-                errors.append(RowError(
+                errors.add(RowError(
                     row.row_number, "national_id",
                     f"this person is an active member of household {mask_reference(found['household_number'])}",
                     "person_in_other_household",
