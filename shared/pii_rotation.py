@@ -1,6 +1,7 @@
 """Re-encrypt stored personal data under the current PII key and algorithm (`fangpin rotate-pii-key`).
 
-Each service lists its encrypted columns as `ENCRYPTED_COLUMNS` in its `db/tables.py`; a column
+Each service lists its encrypted columns as `ENCRYPTED_COLUMNS` in its `db/tables.py` (the CLI,
+`services/cli/database.py`, collects them: the kernel imports no service); a column
 with a blind index names it (`index_column`). Two passes per column:
 
 1. Ciphertext. Rows whose first five bytes (version byte = algorithm, key id) are not the current
@@ -187,11 +188,3 @@ async def rotate(
         done[col.index_label] = reindexed
     return done
 
-
-def service_columns() -> list[EncryptedColumn]:
-    """Every service's declared encrypted columns."""
-    columns: list[EncryptedColumn] = []
-    for service in ("registry", "screening", "claims"):
-        module = __import__(f"services.{service}.db.tables", fromlist=["ENCRYPTED_COLUMNS"])
-        columns += list(getattr(module, "ENCRYPTED_COLUMNS", []))
-    return columns

@@ -19,7 +19,7 @@ from tests.deploy.conftest import CONTRACT_ENV, K8S, SECRET_ENV, SERVICE_PORTS, 
 from tests.deploy.kustomize import identity, render
 
 SERVICES = tuple(SERVICE_PORTS)
-UVICORN_GRACEFUL_SHUTDOWN_SECONDS = 20  # shared/cli.py: serve(timeout_graceful_shutdown=...)
+UVICORN_GRACEFUL_SHUTDOWN_SECONDS = 20  # services/cli/processes.py: uvicorn_options(timeout_graceful_shutdown=...)
 
 
 def objects_of(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:

@@ -117,7 +117,7 @@ def test_gateway_header_buffers_fit_the_service_header_limit() -> None:
 
 def test_every_service_process_gets_the_header_limit() -> None:
     """Compose, Kubernetes and the tests all run `fangpin serve`, which sets the protocol class."""
-    from shared.cli import uvicorn_options
+    from services.cli import uvicorn_options
 
     options = uvicorn_options(ServiceSettings(jwt_secret="x" * 40, port=1))
     assert options["http"].header_max_bytes == ServiceSettings.model_fields["header_max_bytes"].default

@@ -44,7 +44,7 @@ def national_id(birth: date, sex: str) -> str:
 def services(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
     env = {**service_env(e2e_database_url), "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false"}
     # demo regions and the reference scheme, as `fangpin seed` loads them
-    seeded = subprocess.run([sys.executable, "-m", "shared.cli", "seed"], cwd=ROOT, env={**os.environ, **env},
+    seeded = subprocess.run([sys.executable, "-m", "services.cli", "seed"], cwd=ROOT, env={**os.environ, **env},
                             capture_output=True, text=True, timeout=120, check=False)
     assert seeded.returncode == 0, seeded.stderr
     assert "'schemes'" in seeded.stdout
@@ -117,7 +117,7 @@ def claim_to_approved(claims: httpx.Client, household: dict[str, Any], database_
     assert claim_id in {e["claim_id"] for e in notice["entries"]}
     after_window = date.fromisoformat(notice["last_day"]) + timedelta(days=1)
     advanced = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "advance-notices", "--today", after_window.isoformat()],
+        [sys.executable, "-m", "services.cli", "advance-notices", "--today", after_window.isoformat()],
         cwd=ROOT, env={**os.environ, **service_env(database_url)}, capture_output=True, text=True, timeout=60,
         check=False,
     )

@@ -44,7 +44,7 @@ def services(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         "FANGPIN_SCREENING_SCHEDULE_ENABLED": "false",
         "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false",
     }
-    seeded = subprocess.run([sys.executable, "-m", "shared.cli", "seed"], cwd=ROOT, env={**os.environ, **env},
+    seeded = subprocess.run([sys.executable, "-m", "services.cli", "seed"], cwd=ROOT, env={**os.environ, **env},
                             capture_output=True, text=True, timeout=120, check=False)
     assert seeded.returncode == 0, seeded.stderr
     procs = service_processes(["registry", "screening", "claims"], env, tmp_path_factory.mktemp("main-flow"))

@@ -39,7 +39,7 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     for name, port in ports.items():
         env[f"FANGPIN_{name.upper()}_PORT"] = str(port)
     up = subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "up", "--households", "50"],
+        [sys.executable, "-m", "services.cli", "up", "--households", "50"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

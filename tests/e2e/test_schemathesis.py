@@ -53,7 +53,7 @@ def services(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         "FANGPIN_LOG_LEVEL": "WARNING",
     }
     seeded = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "seed", "--households", "200"],
+        [sys.executable, "-m", "services.cli", "seed", "--households", "200"],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,

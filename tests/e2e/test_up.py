@@ -31,7 +31,7 @@ def _start(home: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
     for name, port in ports.items():
         env[f"FANGPIN_{name.upper()}_PORT"] = str(port)
     return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "up", "--households", "30"],
+        [sys.executable, "-m", "services.cli", "up", "--households", "30"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 

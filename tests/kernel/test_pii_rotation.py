@@ -56,14 +56,14 @@ async def test_rotation_re_encrypts_old_rows_and_is_rerunnable(engine: AsyncEngi
 
 def test_every_encrypted_column_is_declared_for_rotation() -> None:
     """A `*_enc` column missing from ENCRYPTED_COLUMNS would keep the old key and break when it is retired."""
-    from shared.pii_rotation import service_columns
+    from services.cli.database import encrypted_columns
 
     found = set()
     for service in ("registry", "screening", "claims"):
         tables = __import__(f"services.{service}.db.tables", fromlist=["metadata"])
         for table in tables.metadata.tables.values():
             found |= {(table.schema, table.name, c.name) for c in table.columns if c.name.endswith("_enc")}
-    declared = {(c.schema, c.table, c.column) for c in service_columns()}
+    declared = {(c.schema, c.table, c.column) for c in encrypted_columns()}
     assert ("screening", "feed_record", "national_id_enc") in found
     assert found == declared
 
@@ -193,9 +193,9 @@ async def _search(client: httpx.AsyncClient, national_id: str) -> list[str]:
 
 
 async def test_aes_to_sm4_over_every_declared_column_keeps_the_lookups(rotation_url: str) -> None:
+    from services.cli.database import encrypted_columns
     from services.registry.demo import seed_regions
     from services.screening.db.feeds_repository import FeedRepository
-    from shared.pii_rotation import service_columns
     from tests.registry.conftest import household_body, member, new_id
 
     aes = PiiCipher(PII_KEY, PII_INDEX_KEY)
@@ -269,7 +269,7 @@ async def test_aes_to_sm4_over_every_declared_column_keeps_the_lookups(rotation_
                 {"id": uuid.uuid4(), "enc": aes.encrypt("李四", purpose="objector")},
             )
 
-        columns = service_columns()
+        columns = encrypted_columns()
         async with engine.connect() as conn:
             for col in columns:  # a row in every declared column, all under AES-256-GCM
                 heads = (

@@ -39,7 +39,7 @@ def test_fangpin_import_twice_imports_once(pg_server: str, tmp_path: Path) -> No
         registry = service_processes(["registry"], service_env(url), tmp_path)["registry"]
         registry.start()
         try:
-            command = [sys.executable, "-m", "shared.cli", "import", str(file), "--mode", "valid_rows",
+            command = [sys.executable, "-m", "services.cli", "import", str(file), "--mode", "valid_rows",
                        "--url", registry.url]
             env = {"FANGPIN_TOKEN": token("county_officer", "410602"), "PATH": "/usr/bin:/bin"}
             first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

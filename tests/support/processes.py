@@ -33,7 +33,7 @@ class ServiceProcess:
     def start(self, *, wait: bool = True, timeout: float = 30) -> None:
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "serve", self.name, "--port", str(self.port)],
+            [sys.executable, "-m", "services.cli", "serve", self.name, "--port", str(self.port)],
             env={**os.environ, **self.env}, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
         )
         if wait:
