@@ -62,8 +62,11 @@ create households and never merge into existing ones.
         "requestBody": {
             "content": {
                 "multipart/form-data": {
-                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}},
-                               "required": ["file"]}
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
                 },
                 "text/csv": {"schema": {"type": "string"}},
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
@@ -71,7 +74,7 @@ create households and never merge into existing ones.
                 },
             },
             "required": True,
-        }
+        },
     },
 )
 async def submit_import(
@@ -94,7 +97,11 @@ async def submit_import(
     try:
         fmt = detect_format(upload.head(4), upload.filename or filename, upload.content_type, file_format)
         job, created = await imports.submit(
-            upload, filename=upload.filename or filename, fmt=fmt, mode=mode, idempotency_key=key,
+            upload,
+            filename=upload.filename or filename,
+            fmt=fmt,
+            mode=mode,
+            idempotency_key=key,
             max_bytes=max_bytes,
         )
         location = f"/v1/imports/{job.id}"
@@ -124,7 +131,8 @@ async def submit_import(
 )
 async def import_template(_: Importer, lang: Literal["zh", "en"] = "zh") -> Response:
     return Response(
-        template_csv(lang), media_type="text/csv; charset=utf-8",
+        template_csv(lang),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="registry-import-template-{lang}.csv"'},
     )
 

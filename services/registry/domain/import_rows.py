@@ -68,29 +68,42 @@ COLUMNS: Final[tuple[Column, ...]] = (
     Column("village_code", "村代码", True, True, "12-digit division code of the village."),
     Column("address", "地址", False, True, "Address."),
     Column("phone", "联系电话", False, True, "Mobile (11 digits) or landline with area code."),
-    Column("household_status", "户类型", True, True,
-           "一般农户/脱贫户/脱贫不稳定户/边缘易致贫户/突发严重困难户 or ordinary/lifted_out/…"),
-    Column("bank_account", "银行账号", False, True,
-           "Account for payouts, digits only (format the column as text)."),
+    Column(
+        "household_status",
+        "户类型",
+        True,
+        True,
+        "一般农户/脱贫户/脱贫不稳定户/边缘易致贫户/突发严重困难户 or ordinary/lifted_out/…",
+    ),
+    Column("bank_account", "银行账号", False, True, "Account for payouts, digits only (format the column as text)."),
     Column("dibao", "低保", False, True, "A/B/C (A类, B类, C类), blank or 无 when not on dibao."),
     Column("tekun", "特困", False, True, "是/否 (yes/no); blank means no."),
     Column("insured_year", "参保年度", False, True, "Year the household is insured for (防贫保险)."),
     Column("member_name", "姓名", True, False, "Member's name."),
     Column("national_id", "身份证号", True, False, "18-character resident ID (format the column as text)."),
     Column("sex", "性别", False, False, "男/女 (male/female); blank: taken from the ID."),
-    Column("birth_date", "出生日期", False, False,
-           "YYYY-MM-DD (or 1990/1/1, 19900101); blank: taken from the ID."),
+    Column("birth_date", "出生日期", False, False, "YYYY-MM-DD (or 1990/1/1, 19900101); blank: taken from the ID."),
     Column("relation", "与户主关系", True, False, "户主, 配偶, 之子, 之女, … (head, spouse, son, …)."),
-    Column("health", "健康状况", True, False,
-           "健康/长期慢性病/患有大病/残疾 (healthy/chronic/serious_illness/disabled)."),
+    Column(
+        "health", "健康状况", True, False, "健康/长期慢性病/患有大病/残疾 (healthy/chronic/serious_illness/disabled)."
+    ),
     Column("disability_grade", "残疾等级", False, False, "1–4 (一级…四级); required when health is 残疾."),
-    Column("labour_ability", "劳动能力", True, False,
-           "普通劳动力/弱劳动力或半劳动力/无劳动力 (normal/weak/none)."),
-    Column("education_stage", "在校/学历阶段", False, False,
-           "无, 学前教育, 小学, 初中, 高中, 中职, 大专, 本科, 研究生 (none, preschool, …)."),
+    Column("labour_ability", "劳动能力", True, False, "普通劳动力/弱劳动力或半劳动力/无劳动力 (normal/weak/none)."),
+    Column(
+        "education_stage",
+        "在校/学历阶段",
+        False,
+        False,
+        "无, 学前教育, 小学, 初中, 高中, 中职, 大专, 本科, 研究生 (none, preschool, …).",
+    ),
     Column("school", "学校", False, False, "School attended, if in school."),
-    Column("join_reason", "加入原因", False, False,
-           "出生/婚入/迁入/建档 (birth/marriage_in/moved_in/registration); blank: 建档."),
+    Column(
+        "join_reason",
+        "加入原因",
+        False,
+        False,
+        "出生/婚入/迁入/建档 (birth/marriage_in/moved_in/registration); blank: 建档.",
+    ),
     Column("wage_income", "工资性收入", False, True, "Yuan per year, up to 2 decimals."),
     Column("business_income", "经营性收入", False, True, "Yuan per year."),
     Column("property_income", "财产性收入", False, True, "Yuan per year."),
@@ -102,7 +115,11 @@ COLUMN_KEYS: Final = tuple(column.key for column in COLUMNS)
 _COLUMN_BY_KEY: Final = {column.key: column for column in COLUMNS}
 _COLUMN_ORDER: Final = {key: i for i, key in enumerate(COLUMN_KEYS)}
 INCOME_KEYS: Final = (
-    "wage_income", "business_income", "property_income", "transfer_income", "production_costs",
+    "wage_income",
+    "business_income",
+    "property_income",
+    "transfer_income",
+    "production_costs",
 )
 HOUSEHOLD_KEYS: Final = tuple(column.key for column in COLUMNS if column.household_level)
 
@@ -179,12 +196,23 @@ class IncomeRow:
 
     @property
     def net_income(self) -> Decimal:
-        return (self.wage_income + self.business_income + self.property_income + self.transfer_income
-                - self.production_costs)
+        return (
+            self.wage_income
+            + self.business_income
+            + self.property_income
+            + self.transfer_income
+            - self.production_costs
+        )
 
     def per_capita(self, members: int) -> Decimal | None:
-        return per_capita_net_income(self.wage_income, self.business_income, self.property_income,
-                                     self.transfer_income, self.production_costs, members)
+        return per_capita_net_income(
+            self.wage_income,
+            self.business_income,
+            self.property_income,
+            self.transfer_income,
+            self.production_costs,
+            members,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,8 +317,7 @@ def _text(max_length: int) -> Callable[[str], str]:
     return parse
 
 
-def _enum_lookup(enum: type[LabelledEnum], aliases: Mapping[str, LabelledEnum] | None = None
-                 ) -> dict[str, Any]:
+def _enum_lookup(enum: type[LabelledEnum], aliases: Mapping[str, LabelledEnum] | None = None) -> dict[str, Any]:
     table: dict[str, Any] = {}
     for member in enum:
         table[member.value.lower()] = member
@@ -316,61 +343,146 @@ def _enum(enum: type[LabelledEnum], table: dict[str, Any]) -> Callable[[str], An
 
 _MISSING: Final = object()
 
-_STATUS = _enum_lookup(HouseholdStatus, {
-    "一般户": HouseholdStatus.ordinary, "已脱贫户": HouseholdStatus.lifted_out,
-    "稳定脱贫户": HouseholdStatus.lifted_out, "脱贫不稳定": HouseholdStatus.unstable,
-    "边缘户": HouseholdStatus.marginal, "边缘易致贫": HouseholdStatus.marginal,
-    "突发困难户": HouseholdStatus.sudden_hardship, "突发严重困难": HouseholdStatus.sudden_hardship,
-})
-_RELATION = _enum_lookup(Relation, {
-    "本人": Relation.head, "户主本人": Relation.head,
-    "妻": Relation.spouse, "妻子": Relation.spouse, "之妻": Relation.spouse, "夫": Relation.spouse,
-    "丈夫": Relation.spouse, "之夫": Relation.spouse,
-    "子": Relation.son, "儿子": Relation.son, "女": Relation.daughter, "女儿": Relation.daughter,
-    "女婿": Relation.son_in_law, "儿媳": Relation.daughter_in_law, "儿媳妇": Relation.daughter_in_law,
-    "之媳": Relation.daughter_in_law,
-    "孙子": Relation.grandson, "外孙子": Relation.grandson, "之外孙子": Relation.grandson,
-    "外孙": Relation.grandson, "孙女": Relation.granddaughter, "外孙女": Relation.granddaughter,
-    "之外孙女": Relation.granddaughter,
-    "父": Relation.father, "父亲": Relation.father, "之父亲": Relation.father,
-    "母": Relation.mother, "母亲": Relation.mother, "之母亲": Relation.mother,
-    "岳父": Relation.father_in_law, "公公": Relation.father_in_law, "之公公": Relation.father_in_law,
-    "岳母": Relation.mother_in_law, "婆婆": Relation.mother_in_law, "之婆婆": Relation.mother_in_law,
-    "祖父": Relation.grandfather, "外祖父": Relation.grandfather, "之外祖父": Relation.grandfather,
-    "祖母": Relation.grandmother, "外祖母": Relation.grandmother, "之外祖母": Relation.grandmother,
-    "兄弟": Relation.brother, "之兄": Relation.brother, "之弟": Relation.brother, "哥哥": Relation.brother,
-    "弟弟": Relation.brother, "姐妹": Relation.sister, "之姐": Relation.sister, "之妹": Relation.sister,
-    "姐姐": Relation.sister, "妹妹": Relation.sister,
-})
-_HEALTH = _enum_lookup(Health, {
-    "慢性病": Health.chronic, "大病": Health.serious_illness, "重病": Health.serious_illness,
-    "重大疾病": Health.serious_illness, "残疾人": Health.disabled,
-})
-_LABOUR = _enum_lookup(LabourAbility, {
-    "普通": LabourAbility.normal, "技能劳动力": LabourAbility.normal, "正常": LabourAbility.normal,
-    "弱劳动力": LabourAbility.weak, "半劳动力": LabourAbility.weak,
-    "丧失劳动力": LabourAbility.none, "无": LabourAbility.none,
-})
-_EDUCATION = _enum_lookup(EducationStage, {
-    "未上学": EducationStage.none, "文盲或半文盲": EducationStage.none, "文盲": EducationStage.none,
-    "学前": EducationStage.preschool, "幼儿园": EducationStage.preschool,
-    "初中生": EducationStage.junior, "高中生": EducationStage.senior_high, "小学生": EducationStage.primary,
-    "中专": EducationStage.secondary_vocational, "中等职业教育": EducationStage.secondary_vocational,
-    "技校": EducationStage.secondary_vocational, "职高": EducationStage.secondary_vocational,
-    "高职": EducationStage.junior_college, "高职高专": EducationStage.junior_college,
-    "专科": EducationStage.junior_college, "大学本科": EducationStage.undergraduate,
-    "硕士": EducationStage.postgraduate, "博士": EducationStage.postgraduate,
-})
-_JOIN = _enum_lookup(JoinReason, {
-    "婚姻迁入": JoinReason.marriage_in, "嫁入": JoinReason.marriage_in, "新生儿": JoinReason.birth,
-    "建档立卡": JoinReason.registration, "初始建档": JoinReason.registration, "登记": JoinReason.registration,
-})
+_STATUS = _enum_lookup(
+    HouseholdStatus,
+    {
+        "一般户": HouseholdStatus.ordinary,
+        "已脱贫户": HouseholdStatus.lifted_out,
+        "稳定脱贫户": HouseholdStatus.lifted_out,
+        "脱贫不稳定": HouseholdStatus.unstable,
+        "边缘户": HouseholdStatus.marginal,
+        "边缘易致贫": HouseholdStatus.marginal,
+        "突发困难户": HouseholdStatus.sudden_hardship,
+        "突发严重困难": HouseholdStatus.sudden_hardship,
+    },
+)
+_RELATION = _enum_lookup(
+    Relation,
+    {
+        "本人": Relation.head,
+        "户主本人": Relation.head,
+        "妻": Relation.spouse,
+        "妻子": Relation.spouse,
+        "之妻": Relation.spouse,
+        "夫": Relation.spouse,
+        "丈夫": Relation.spouse,
+        "之夫": Relation.spouse,
+        "子": Relation.son,
+        "儿子": Relation.son,
+        "女": Relation.daughter,
+        "女儿": Relation.daughter,
+        "女婿": Relation.son_in_law,
+        "儿媳": Relation.daughter_in_law,
+        "儿媳妇": Relation.daughter_in_law,
+        "之媳": Relation.daughter_in_law,
+        "孙子": Relation.grandson,
+        "外孙子": Relation.grandson,
+        "之外孙子": Relation.grandson,
+        "外孙": Relation.grandson,
+        "孙女": Relation.granddaughter,
+        "外孙女": Relation.granddaughter,
+        "之外孙女": Relation.granddaughter,
+        "父": Relation.father,
+        "父亲": Relation.father,
+        "之父亲": Relation.father,
+        "母": Relation.mother,
+        "母亲": Relation.mother,
+        "之母亲": Relation.mother,
+        "岳父": Relation.father_in_law,
+        "公公": Relation.father_in_law,
+        "之公公": Relation.father_in_law,
+        "岳母": Relation.mother_in_law,
+        "婆婆": Relation.mother_in_law,
+        "之婆婆": Relation.mother_in_law,
+        "祖父": Relation.grandfather,
+        "外祖父": Relation.grandfather,
+        "之外祖父": Relation.grandfather,
+        "祖母": Relation.grandmother,
+        "外祖母": Relation.grandmother,
+        "之外祖母": Relation.grandmother,
+        "兄弟": Relation.brother,
+        "之兄": Relation.brother,
+        "之弟": Relation.brother,
+        "哥哥": Relation.brother,
+        "弟弟": Relation.brother,
+        "姐妹": Relation.sister,
+        "之姐": Relation.sister,
+        "之妹": Relation.sister,
+        "姐姐": Relation.sister,
+        "妹妹": Relation.sister,
+    },
+)
+_HEALTH = _enum_lookup(
+    Health,
+    {
+        "慢性病": Health.chronic,
+        "大病": Health.serious_illness,
+        "重病": Health.serious_illness,
+        "重大疾病": Health.serious_illness,
+        "残疾人": Health.disabled,
+    },
+)
+_LABOUR = _enum_lookup(
+    LabourAbility,
+    {
+        "普通": LabourAbility.normal,
+        "技能劳动力": LabourAbility.normal,
+        "正常": LabourAbility.normal,
+        "弱劳动力": LabourAbility.weak,
+        "半劳动力": LabourAbility.weak,
+        "丧失劳动力": LabourAbility.none,
+        "无": LabourAbility.none,
+    },
+)
+_EDUCATION = _enum_lookup(
+    EducationStage,
+    {
+        "未上学": EducationStage.none,
+        "文盲或半文盲": EducationStage.none,
+        "文盲": EducationStage.none,
+        "学前": EducationStage.preschool,
+        "幼儿园": EducationStage.preschool,
+        "初中生": EducationStage.junior,
+        "高中生": EducationStage.senior_high,
+        "小学生": EducationStage.primary,
+        "中专": EducationStage.secondary_vocational,
+        "中等职业教育": EducationStage.secondary_vocational,
+        "技校": EducationStage.secondary_vocational,
+        "职高": EducationStage.secondary_vocational,
+        "高职": EducationStage.junior_college,
+        "高职高专": EducationStage.junior_college,
+        "专科": EducationStage.junior_college,
+        "大学本科": EducationStage.undergraduate,
+        "硕士": EducationStage.postgraduate,
+        "博士": EducationStage.postgraduate,
+    },
+)
+_JOIN = _enum_lookup(
+    JoinReason,
+    {
+        "婚姻迁入": JoinReason.marriage_in,
+        "嫁入": JoinReason.marriage_in,
+        "新生儿": JoinReason.birth,
+        "建档立卡": JoinReason.registration,
+        "初始建档": JoinReason.registration,
+        "登记": JoinReason.registration,
+    },
+)
 _SEX = _enum_lookup(Sex, {"m": Sex.male, "f": Sex.female, "男性": Sex.male, "女性": Sex.female})
-_DIBAO = _enum_lookup(DibaoClass, {
-    "一类": DibaoClass.A, "二类": DibaoClass.B, "三类": DibaoClass.C,
-    "a类低保": DibaoClass.A, "b类低保": DibaoClass.B, "c类低保": DibaoClass.C,
-    "一类低保": DibaoClass.A, "二类低保": DibaoClass.B, "三类低保": DibaoClass.C,
-})
+_DIBAO = _enum_lookup(
+    DibaoClass,
+    {
+        "一类": DibaoClass.A,
+        "二类": DibaoClass.B,
+        "三类": DibaoClass.C,
+        "a类低保": DibaoClass.A,
+        "b类低保": DibaoClass.B,
+        "c类低保": DibaoClass.C,
+        "一类低保": DibaoClass.A,
+        "二类低保": DibaoClass.B,
+        "三类低保": DibaoClass.C,
+    },
+)
 _DIBAO.update(dict.fromkeys(("无", "否", "非低保", "none", "no", "n"), _NO))
 _BOOL: Final[dict[str, bool]] = {
     **dict.fromkeys(("是", "有", "y", "yes", "true", "1", "√", "特困", "特困供养"), True),
@@ -418,16 +530,24 @@ _DATE_RE: Final = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", r
 
 def _parse_date_text(text: str) -> date:
     text = _nfkc(text)
-    if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii() \
-            and (text[:4] + text[5:7] + text[8:]).isdigit():  # the common case, without a regex
+    if (
+        len(text) == 10
+        and text[4] == "-"
+        and text[7] == "-"
+        and text.isascii()
+        and (text[:4] + text[5:7] + text[8:]).isdigit()
+    ):  # the common case, without a regex
         parts: tuple[str, str, str] = (text[:4], text[5:7], text[8:10])
     elif len(text) == 8 and text.isascii() and text.isdigit():
         parts = (text[:4], text[4:6], text[6:8])
     else:
         match = _DATE_RE.fullmatch(text)
         if match is None:
-            hint = (" (it looks like an Excel serial number: format the cell as a date)"
-                    if text.isdigit() and len(text) == 5 else "")
+            hint = (
+                " (it looks like an Excel serial number: format the cell as a date)"
+                if text.isdigit() and len(text) == 5
+                else ""
+            )
             raise _Problem("invalid_date", f"not a date like 1990-01-31{hint}")
         parts = (match[1], match[2], match[3])
     try:
@@ -470,8 +590,7 @@ def _parse_village_code(text: str) -> str:
     except InvalidRegionCode as exc:
         raise _Problem("invalid_village_code", str(exc)) from None
     if region.level is not RegionLevel.village:
-        raise _Problem("invalid_village_code",
-                       f"{text[:20]!r} is a {region.level} code, not a 12-digit village code")
+        raise _Problem("invalid_village_code", f"{text[:20]!r} is a {region.level} code, not a 12-digit village code")
     return region.code12
 
 
@@ -519,11 +638,11 @@ _GRADES: Final = {"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, 
 
 _NUMBER_MESSAGES: Final = {
     "national_id": "the ID number was stored as a number by the spreadsheet, which keeps only 15 digits "
-                   "and drops a final X: format the column as text and enter the numbers again",
+    "and drops a final X: format the column as text and enter the numbers again",
     "bank_account": "the account number was stored as a number by the spreadsheet, which keeps only "
-                    "15 digits: format the column as text and enter the numbers again",
+    "15 digits: format the column as text and enter the numbers again",
     "household_number": "the household number was stored as a number by the spreadsheet, which keeps only "
-                        "15 digits: format the column as text and enter the numbers again",
+    "15 digits: format the column as text and enter the numbers again",
 }
 # A spreadsheet number is exact up to 15 digits: a shorter account or household number survives;
 # an ID number never does (18 digits, or a final X).
@@ -609,7 +728,7 @@ class ErrorLog:
     def _cut(self) -> None:
         self._kept.sort(key=error_order)
         if self.limit is not None:
-            del self._kept[self.limit:]
+            del self._kept[self.limit :]
 
     def first(self) -> list[RowError]:
         """The kept errors in report order."""
@@ -662,8 +781,9 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
     iterator = iter(rows)
     header = next(iterator, None)
     if header is None or not any(_cell(c) for c in header):
-        return ParseResult(rows=[], errors=[RowError(1, None, "the file has no header row", "empty_file")],
-                           total_rows=0)
+        return ParseResult(
+            rows=[], errors=[RowError(1, None, "the file has no header row", "empty_file")], total_rows=0
+        )
 
     errors = ErrorLog(max_errors)
     positions: dict[str, int] = {}
@@ -681,11 +801,16 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
             positions[key] = index
     for column in COLUMNS:
         if column.required and column.key not in positions:
-            errors.add(RowError(
-                1, column.key, f"missing column {column.header_zh} ({column.key})", "missing_column"))
+            errors.add(RowError(1, column.key, f"missing column {column.header_zh} ({column.key})", "missing_column"))
     if errors:
-        return ParseResult(rows=[], errors=errors.first(), total_rows=0, ignored_columns=tuple(ignored),
-                           invalid_row_numbers=frozenset({1}), error_count=errors.count)
+        return ParseResult(
+            rows=[],
+            errors=errors.first(),
+            total_rows=0,
+            ignored_columns=tuple(ignored),
+            invalid_row_numbers=frozenset({1}),
+            error_count=errors.count,
+        )
 
     parsers: dict[str, Callable[[str], Any]] = {
         "household_number": _text(64),
@@ -716,9 +841,16 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
     uncached = {"household_number", "member_name", "national_id", "address", "school", "bank_account"}
     # The plan: (position in the row, key, parser, required on every row, numbers not allowed, memo)
     plan: list[tuple[int, str, Callable[[str], Any], bool, bool, dict[str, Any] | None]] = [
-        (positions[c.key], c.key, parsers[c.key], c.required and not c.household_level,
-         c.key in _NUMBER_MESSAGES, None if c.key in uncached else {})
-        for c in COLUMNS if c.key in positions
+        (
+            positions[c.key],
+            c.key,
+            parsers[c.key],
+            c.required and not c.household_level,
+            c.key in _NUMBER_MESSAGES,
+            None if c.key in uncached else {},
+        )
+        for c in COLUMNS
+        if c.key in positions
     ]
     household_keys = [key for key in HOUSEHOLD_KEYS if key in positions]
     income_keys = [key for key in INCOME_KEYS if key in positions]
@@ -775,8 +907,11 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
                 else:
                     values[key] = value
                 continue
-            if text_only and isinstance(raw, NumericCell) and (
-                    key in _ALWAYS_TEXT or len(text) > _EXACT_DIGITS or not text.isdigit()):
+            if (
+                text_only
+                and isinstance(raw, NumericCell)
+                and (key in _ALWAYS_TEXT or len(text) > _EXACT_DIGITS or not text.isdigit())
+            ):
                 row_errors.append(RowError(row_number, key, _NUMBER_MESSAGES[key], "stored_as_number"))
                 values[key] = None
                 continue
@@ -797,8 +932,9 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
             except InvalidNationalId as exc:
                 values["national_id"] = None
                 if "E+" in raw_id.upper():  # 4.10602E+17: Excel's rendering of a number
-                    row_errors.append(RowError(row_number, "national_id", _NUMBER_MESSAGES["national_id"],
-                                               "stored_as_number"))
+                    row_errors.append(
+                        RowError(row_number, "national_id", _NUMBER_MESSAGES["national_id"], "stored_as_number")
+                    )
                 else:
                     row_errors.append(RowError(row_number, "national_id", exc.message, exc.code))
             else:
@@ -809,22 +945,33 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
                     if "birth_date" not in positions or not _filled(row, positions["birth_date"]):
                         values["birth_date"] = person.birth_date
                 elif given_birth != person.birth_date:
-                    row_errors.append(RowError(
-                        row_number, "birth_date",
-                        "the birth date does not agree with the one in the ID number", "birth_date_mismatch"))
+                    row_errors.append(
+                        RowError(
+                            row_number,
+                            "birth_date",
+                            "the birth date does not agree with the one in the ID number",
+                            "birth_date_mismatch",
+                        )
+                    )
                 given_sex = values.get("sex")
                 if given_sex is None:
                     if "sex" not in positions or not _filled(row, positions["sex"]):
                         values["sex"] = person.sex
                 elif given_sex != person.sex:
-                    row_errors.append(RowError(
-                        row_number, "sex", "the sex does not agree with the ID number (17th digit)",
-                        "sex_mismatch"))
+                    row_errors.append(
+                        RowError(
+                            row_number, "sex", "the sex does not agree with the ID number (17th digit)", "sex_mismatch"
+                        )
+                    )
 
-        if values["health"] is Health.disabled and values.get("disability_grade") is None \
-                and not _filled(row, positions.get("disability_grade")):
-            row_errors.append(RowError(row_number, "disability_grade",
-                                       "required when health is 残疾 (disabled)", "required"))
+        if (
+            values["health"] is Health.disabled
+            and values.get("disability_grade") is None
+            and not _filled(row, positions.get("disability_grade"))
+        ):
+            row_errors.append(
+                RowError(row_number, "disability_grade", "required when health is 残疾 (disabled)", "required")
+            )
 
         number = values["household_number"]
         if number is not None:
@@ -844,10 +991,14 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
                     given[key] = (value, row_number)
                 elif first[0] != value:
                     column = _COLUMN_BY_KEY[key]
-                    row_errors.append(RowError(
-                        row_number, key,
-                        f"household {number[:64]!r}: {column.header_zh} ({key}) differs from row {first[1]}",
-                        "household_mismatch"))
+                    row_errors.append(
+                        RowError(
+                            row_number,
+                            key,
+                            f"household {number[:64]!r}: {column.header_zh} ({key}) differs from row {first[1]}",
+                            "household_mismatch",
+                        )
+                    )
             for key in income_keys:
                 if values[key] is not None:
                     household.income_rows.append(row_number)
@@ -886,14 +1037,12 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
                 problems.append((key, f"required on at least one row of {label}", "required"))
         if household.income_rows and "income_year" not in household.values:
             rows_text = ", ".join(str(n) for n in household.income_rows)
-            problems.append(("income_year", f"{label} gives incomes (row {rows_text}) but no income year",
-                             "required"))
+            problems.append(("income_year", f"{label} gives incomes (row {rows_text}) but no income year", "required"))
         if not household.heads:
             problems.append(("relation", f"{label} has no head (户主)", "no_head"))
         elif len(household.heads) > 1:
             rows_text = ", ".join(str(n) for n in household.heads)
-            problems.append(("relation", f"{label} has more than one head (户主): rows {rows_text}",
-                             "multiple_heads"))
+            problems.append(("relation", f"{label} has more than one head (户主): rows {rows_text}", "multiple_heads"))
         for key, message, code in problems:
             own = problem_cells[key]
             for row_number in household.row_numbers:
@@ -908,25 +1057,29 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
     for row_number, number, values in zip(row_numbers, row_households, row_values, strict=True):
         if number is None or values is None or row_number in bad_rows:
             continue
-        valid.append(MemberRow(
-            row_number=row_number,
-            household=resolved[number],
-            member_name=values["member_name"],
-            national_id=values["national_id"],
-            sex=values["sex"],
-            birth_date=values["birth_date"],
-            relation=values["relation"],
-            health=values["health"],
-            disability_grade=values.get("disability_grade"),
-            labour_ability=values["labour_ability"],
-            education_stage=values.get("education_stage"),
-            school=values.get("school"),
-            join_reason=values.get("join_reason") or JoinReason.registration,
-        ))
+        valid.append(
+            MemberRow(
+                row_number=row_number,
+                household=resolved[number],
+                member_name=values["member_name"],
+                national_id=values["national_id"],
+                sex=values["sex"],
+                birth_date=values["birth_date"],
+                relation=values["relation"],
+                health=values["health"],
+                disability_grade=values.get("disability_grade"),
+                labour_ability=values["labour_ability"],
+                education_stage=values.get("education_stage"),
+                school=values.get("school"),
+                join_reason=values.get("join_reason") or JoinReason.registration,
+            )
+        )
 
     households_with_errors = frozenset(
-        number for row_number, number in zip(row_numbers, row_households, strict=True)
-        if number is not None and row_number in bad_rows)
+        number
+        for row_number, number in zip(row_numbers, row_households, strict=True)
+        if number is not None and row_number in bad_rows
+    )
     return ParseResult(
         rows=valid,
         errors=errors.first(),

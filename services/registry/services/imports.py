@@ -252,7 +252,9 @@ def parse_file(
 
 def _has_nul(row: MemberRow) -> str | None:
     for column, value in (
-        ("member_name", row.member_name), ("school", row.school), ("address", row.household.address),
+        ("member_name", row.member_name),
+        ("school", row.school),
+        ("address", row.household.address),
         ("household_number", row.household.household_number),
     ):
         if value is not None and "\x00" in value:
@@ -332,8 +334,12 @@ class ImportService:
         digest = upload.sha256  # computed while the body streamed in
         # the Importer dependency checked the role; the job is the caller's (key scope: sub@region)
         attempt = await keys.begin(
-            self.session, self.principal, route="POST /v1/imports", key=idempotency_key,
-            payload={"sha256": digest, "mode": mode, "format": fmt}, authorize=no_checks,
+            self.session,
+            self.principal,
+            route="POST /v1/imports",
+            key=idempotency_key,
+            payload={"sha256": digest, "mode": mode, "format": fmt},
+            authorize=no_checks,
         )
         if attempt.replay is not None:
             job_id = uuid.UUID(str(attempt.replay.body["id"]))
@@ -356,8 +362,13 @@ class ImportService:
         )
         await attempt.save(self.session, 202, {"id": str(job_id)})
         await audit.append(
-            self.session, service=SERVICE, actor=self.principal, action="import.submit", resource_type="import_job",
-            resource_id=str(job_id), detail={"mode": mode, "format": fmt, "file_sha256": digest, "bytes": upload.size},
+            self.session,
+            service=SERVICE,
+            actor=self.principal,
+            action="import.submit",
+            resource_type="import_job",
+            resource_id=str(job_id),
+            detail={"mode": mode, "format": fmt, "file_sha256": digest, "bytes": upload.size},
         )
         await self.session.commit()
         return job_read(row, []), True
@@ -394,9 +405,7 @@ class ImportService:
 
     async def _fail(self, job_id: uuid.UUID, message: str) -> None:
         try:
-            await self._update(
-                job_id, status="failed", phase="done", failure=message, finished_at=datetime.now(UTC)
-            )
+            await self._update(job_id, status="failed", phase="done", failure=message, finished_at=datetime.now(UTC))
         except Exception as exc:
             log.error("registry.import.fail_record_failed", job_id=str(job_id), error_type=type(exc).__name__)
 
@@ -404,9 +413,7 @@ class ImportService:
         day = today()
         facts = await asyncio.to_thread(scan_file, upload.file) if fmt == "csv" else None
         estimate = max(facts.newlines - 1, 0) if facts is not None else None
-        await self._update(
-            job_id, status="running", phase="parsing", started_at=datetime.now(UTC), total_rows=estimate
-        )
+        await self._update(job_id, status="running", phase="parsing", started_at=datetime.now(UTC), total_rows=estimate)
         timings: dict[str, float] = {}
         cpu: dict[str, float] = {}
         mark, cpu_mark = time.perf_counter(), time.process_time()
@@ -425,7 +432,9 @@ class ImportService:
         cpu["parse"] = time.process_time() - cpu_mark
         if parsed.result is None:
             await self._finish_failed(
-                job_id, parsed.failure or "unreadable file", [parsed.error] if parsed.error else [],
+                job_id,
+                parsed.failure or "unreadable file",
+                [parsed.error] if parsed.error else [],
                 total=box[0].count - 1 if box and parsed.error else 0,
             )
             return
@@ -451,9 +460,7 @@ class ImportService:
             rows = [r for r in rows if r.row_number not in nul_rows]
         # The blind indexes are computed (worker thread) while the database checks the households.
         mark, cpu_mark = time.perf_counter(), time.process_time()
-        indexing = asyncio.ensure_future(
-            asyncio.to_thread(bulk.blind_indexes, self.pii, [r.national_id for r in rows])
-        )
+        indexing = asyncio.ensure_future(asyncio.to_thread(bulk.blind_indexes, self.pii, [r.national_id for r in rows]))
         history = bulk.HistoryContext(
             actor=self.principal, request_id=request_id_var.get(), reason=f"import {job_id}", on=day
         )
@@ -470,10 +477,16 @@ class ImportService:
                     # Plan the writes (ids, households, history; worker thread) while the database
                     # checks the people; rarely, a person is active elsewhere and it is planned again.
                     candidates = [p for p, row in enumerate(rows) if row.row_number not in rejected]
-                    planning = asyncio.ensure_future(asyncio.to_thread(
-                        bulk.plan_records, [rows[p] for p in candidates], [indexes[p] for p in candidates],
-                        pii=self.pii, job_id=job_id, history=history,
-                    ))
+                    planning = asyncio.ensure_future(
+                        asyncio.to_thread(
+                            bulk.plan_records,
+                            [rows[p] for p in candidates],
+                            [indexes[p] for p in candidates],
+                            pii=self.pii,
+                            job_id=job_id,
+                            history=history,
+                        )
+                    )
                 people_errors, people_rejected = await self._check_people(repo, rows, indexes, rejected)
                 timings["check"] = time.perf_counter() - mark
                 cpu["check"] = time.process_time() - cpu_mark
@@ -493,8 +506,12 @@ class ImportService:
                 if errors and mode == "all_or_nothing":
                     await session.rollback()
                     await self._finish_failed(
-                        job_id, f"{len(rejected_rows)} rows have errors; nothing was imported (all_or_nothing)",
-                        errors, total=result.total_rows, rejected=len(rejected_rows), error_total=error_total,
+                        job_id,
+                        f"{len(rejected_rows)} rows have errors; nothing was imported (all_or_nothing)",
+                        errors,
+                        total=result.total_rows,
+                        rejected=len(rejected_rows),
+                        error_total=error_total,
                     )
                     return
                 await self._update(job_id, phase="writing")  # its own short transaction: visible now
@@ -503,8 +520,12 @@ class ImportService:
                 if plan is None or people_rejected:
                     keep = [p for p, row in enumerate(rows) if row.row_number not in rejected]
                     plan = await asyncio.to_thread(
-                        bulk.plan_records, [rows[p] for p in keep], [indexes[p] for p in keep], pii=self.pii,
-                        job_id=job_id, history=history,
+                        bulk.plan_records,
+                        [rows[p] for p in keep],
+                        [indexes[p] for p in keep],
+                        pii=self.pii,
+                        job_id=job_id,
+                        history=history,
                     )
                 written = await bulk.write_plan(repo, plan)
                 timings["write"] = time.perf_counter() - mark
@@ -521,15 +542,24 @@ class ImportService:
                 await repo.update_import_job(
                     job_id,
                     {
-                        "status": "succeeded", "phase": "done", "processed_rows": result.total_rows,
-                        "error_count": error_total, "imported_households": summary.imported_households,
-                        "imported_members": summary.imported_members, "result": summary.model_dump(),
+                        "status": "succeeded",
+                        "phase": "done",
+                        "processed_rows": result.total_rows,
+                        "error_count": error_total,
+                        "imported_households": summary.imported_households,
+                        "imported_members": summary.imported_members,
+                        "result": summary.model_dump(),
                         "finished_at": datetime.now(UTC),
                     },
                 )
                 await audit.append(
-                    session, service=SERVICE, actor=self.principal, action="import.complete",
-                    resource_type="import_job", resource_id=str(job_id), detail={"mode": mode, **summary.model_dump()},
+                    session,
+                    service=SERVICE,
+                    actor=self.principal,
+                    action="import.complete",
+                    resource_type="import_job",
+                    resource_id=str(job_id),
+                    detail={"mode": mode, **summary.model_dump()},
                 )
                 mark, cpu_mark = time.perf_counter(), time.process_time()
                 await session.commit()
@@ -541,10 +571,15 @@ class ImportService:
                     await asyncio.wait([future])
         JOB_ROWS.labels(SERVICE, "import", "imported").inc(summary.imported_members)
         JOB_ROWS.labels(SERVICE, "import", "rejected").inc(summary.rejected_rows)
-        log.info("registry.import.succeeded", job_id=str(job_id), households=summary.imported_households,
-                 members=summary.imported_members, rejected_rows=summary.rejected_rows,
-                 seconds={k: round(v, 3) for k, v in timings.items()},
-                 cpu_seconds={k: round(v, 3) for k, v in cpu.items()})
+        log.info(
+            "registry.import.succeeded",
+            job_id=str(job_id),
+            households=summary.imported_households,
+            members=summary.imported_members,
+            rejected_rows=summary.rejected_rows,
+            seconds={k: round(v, 3) for k, v in timings.items()},
+            cpu_seconds={k: round(v, 3) for k, v in cpu.items()},
+        )
 
     async def _tick(self, job_id: uuid.UUID, box: list[_Counter], stop: asyncio.Event) -> None:
         """Progress while the parser runs: rows read so far, every half second."""
@@ -582,22 +617,27 @@ class ImportService:
             household = members[0].household
             village = household.village_code
             if village not in known:
-                reject_household(number, "village_code", "no such village in the region tree (行政区划)",
-                                 "unknown_village")
+                reject_household(
+                    number, "village_code", "no such village in the region tree (行政区划)", "unknown_village"
+                )
             elif not self.principal.can_see(village):
                 reject_household(number, "village_code", "the village is outside your region", "out_of_scope")
             elif household.household_status in MONITORING_TYPES:
                 reject_household(
-                    number, "household_status",
+                    number,
+                    "household_status",
                     "monitoring types (监测类型) are set through /monitoring-status; import as 一般农户 or 脱贫户",
                     "monitoring_status_not_importable",
                 )
             else:
                 pairs.append((village[:6], number))
         for _county, number in await repo.taken_household_numbers(pairs):
-            reject_household(number, "household_number",
-                             "the household number is already registered in the county (imports add new households)",
-                             "household_exists")
+            reject_household(
+                number,
+                "household_number",
+                "the household number is already registered in the county (imports add new households)",
+                "household_exists",
+            )
         return errors, rejected
 
     async def _check_people(
@@ -610,11 +650,14 @@ class ImportService:
         for row, index in zip(rows, indexes, strict=True):
             found = taken.get(index) if taken else None
             if found is not None and row.row_number not in rejected:
-                errors.add(RowError(
-                    row.row_number, "national_id",
-                    f"this person is an active member of household {mask_reference(found['household_number'])}",
-                    "person_in_other_household",
-                ))
+                errors.add(
+                    RowError(
+                        row.row_number,
+                        "national_id",
+                        f"this person is an active member of household {mask_reference(found['household_number'])}",
+                        "person_in_other_household",
+                    )
+                )
                 newly.add(row.row_number)
         return errors, newly
 
@@ -630,29 +673,47 @@ class ImportService:
         return len(kept)
 
     async def _finish_failed(
-        self, job_id: uuid.UUID, failure: str, errors: Sequence[RowError], *, total: int, rejected: int | None = None,
+        self,
+        job_id: uuid.UUID,
+        failure: str,
+        errors: Sequence[RowError],
+        *,
+        total: int,
+        rejected: int | None = None,
         error_total: int | None = None,
     ) -> None:
         async with self.sessionmaker() as session:
             repo = RegistryRepository(session)
             stored = await self._write_errors(repo, job_id, errors)
             summary = ImportResult(
-                imported_households=0, imported_members=0,
+                imported_households=0,
+                imported_members=0,
                 rejected_rows=rejected if rejected is not None else len({e.row_number for e in errors}),
-                total_rows=total, stored_errors=stored,
+                total_rows=total,
+                stored_errors=stored,
             )
             error_total = len(errors) if error_total is None else error_total
             await repo.update_import_job(
                 job_id,
                 {
-                    "status": "failed", "phase": "done", "failure": failure, "error_count": error_total,
-                    "processed_rows": total, "total_rows": total, "result": summary.model_dump(),
+                    "status": "failed",
+                    "phase": "done",
+                    "failure": failure,
+                    "error_count": error_total,
+                    "processed_rows": total,
+                    "total_rows": total,
+                    "result": summary.model_dump(),
                     "finished_at": datetime.now(UTC),
                 },
             )
             await audit.append(
-                session, service=SERVICE, actor=self.principal, action="import.failed", resource_type="import_job",
-                resource_id=str(job_id), detail={"failure": failure, "errors": error_total},
+                session,
+                service=SERVICE,
+                actor=self.principal,
+                action="import.failed",
+                resource_type="import_job",
+                resource_id=str(job_id),
+                detail={"failure": failure, "errors": error_total},
             )
             await session.commit()
         JOB_ROWS.labels(SERVICE, "import", "rejected").inc(total)

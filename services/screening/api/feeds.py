@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -12,10 +12,12 @@ from fastapi.responses import JSONResponse
 from services.screening.api.deps import FeedReader, FeedServiceDep, FeedWriter, IdempotencyKey, replay
 from services.screening.domain.feeds import MAX_CONTROL_TOTAL, FeedFormat, plain_decimal
 from services.screening.schemas import BatchRead, FeedRecordRead, batch_read, feed_record_read
+from services.screening.service.feeds import FeedService
+from shared.auth import Principal
 from shared.contracts.types import CountyCode, Cursor
 from shared.errors import FieldError, Unprocessable, problem_responses
 from shared.idempotency import StoredResponse
-from shared.limits import body_limit, read_upload
+from shared.limits import Upload, body_limit, spool_upload
 from shared.pagination import Page, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
@@ -60,21 +62,18 @@ def _control_total(value: str) -> Decimal:
     return total
 
 
-async def _read_body(
-    request: Request, fmt: Literal["jsonl", "csv"] | None, max_bytes: int
-) -> tuple[bytes, FeedFormat, dict[str, Any]]:
-    """The batch bytes and its format: a raw body, or the `file` part of a multipart form."""
-    content, name, upload_type, fields = await read_upload(request, max_bytes)
-    media = (upload_type or "").split(";")[0].strip().lower()
-    if (name or "").lower().endswith(".csv"):
+def _format(upload: Upload, fmt: Literal["jsonl", "csv"] | None) -> FeedFormat:
+    """The batch's format: as asked, else the form's `format` field, the file name or the content type."""
+    media = (upload.content_type or "").split(";")[0].strip().lower()
+    if (upload.filename or "").lower().endswith(".csv"):
         media = "text/csv"
-    chosen = fmt or fields.get("format") or _MEDIA_FORMATS.get(media)
+    chosen = fmt or upload.fields.get("format") or _MEDIA_FORMATS.get(media)
     if chosen not in ("jsonl", "csv"):
         raise Unprocessable(
             "say the format: Content-Type text/csv or application/x-ndjson, or ?format=csv|jsonl",
             code="unsupported_format",
         )
-    return content, cast(FeedFormat, chosen), fields
+    return cast(FeedFormat, chosen)
 
 
 @router.post(
@@ -102,7 +101,7 @@ async def _read_body(
                     "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
                 },
             },
-        }
+        },
     },
 )
 async def submit_batch(
@@ -116,14 +115,36 @@ async def submit_batch(
     control_total: Annotated[
         str | None,
         Query(
-            pattern=r"^[0-9]{1,16}(\.[0-9]{1,12})?$", description="sum of every amount in the batch (declared)",
+            pattern=r"^[0-9]{1,16}(\.[0-9]{1,12})?$",
+            description="sum of every amount in the batch (declared)",
             examples=["12000.00"],
         ),
     ] = None,
     period: Annotated[str | None, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="month reported")] = None,
     format: Annotated[Literal["jsonl", "csv"] | None, Query(description="else from Content-Type")] = None,
 ) -> JSONResponse:
-    content, fmt, fields = await _read_body(request, format, feeds.ctx.settings.feed_max_bytes)
+    # The batch (raw body or the `file` part of a form) spooled to an anonymous temporary file as
+    # it streams in; it is parsed from there within this request and closed when the request ends.
+    with await spool_upload(request, feeds.ctx.settings.feed_max_bytes) as upload:
+        return await _submit(
+            department, upload, feeds, principal, key, format, county_code, record_count, control_total, period
+        )
+
+
+async def _submit(
+    department: str,
+    upload: Upload,
+    feeds: FeedService,
+    principal: Principal,
+    key: str | None,
+    format: Literal["jsonl", "csv"] | None,
+    county_code: str | None,
+    record_count: int | None,
+    control_total: str | None,
+    period: str | None,
+) -> JSONResponse:
+    fmt = _format(upload, format)
+    fields = upload.fields
     county = county_code or fields.get("county_code")
     count = record_count if record_count is not None else fields.get("record_count")
     total = control_total if control_total is not None else fields.get("control_total")
@@ -155,7 +176,7 @@ async def submit_batch(
         fmt=fmt,
         record_count=int(str(count)),
         control_total=_control_total(str(total)),
-        content=content,
+        content=upload,
         idempotency_key=key,
     )
     if replayed:

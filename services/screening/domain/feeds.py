@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Final, Literal
+from typing import IO, Final, Literal
 
 from stdnum.cn import ric
 
@@ -137,13 +137,25 @@ def mask_id(value: str) -> str:
     return value[:6] + "*" * (len(value) - 10) + value[-4:] if len(value) > 10 else "*" * len(value)
 
 
-def parse_batch(content: bytes, fmt: FeedFormat, department: Department | str, today: date) -> ParsedBatch:
-    """Parse and validate every record; a batch-level problem (encoding, CSV header) raises ValueError."""
+def parse_batch(content: bytes | IO[bytes], fmt: FeedFormat, department: Department | str, today: date) -> ParsedBatch:
+    """Parse and validate every record; a batch-level problem (encoding, CSV header) raises ValueError.
+
+    ``content`` is the batch's bytes or a binary file (an upload spooled to disk), read line by
+    line (JSON lines) or row by row (CSV), never whole; a file handed in is left open.
+    """
     dept = Department(department)
+    stream = io.BytesIO(content) if isinstance(content, bytes | bytearray | memoryview) else content
+    stream.seek(0)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline=None if fmt == "jsonl" else "")
     try:
-        text = content.decode("utf-8-sig")
+        return _parse_lines(text, fmt, dept, today)
     except UnicodeDecodeError as exc:
         raise ValueError("the batch is not UTF-8 text") from exc
+    finally:
+        text.detach()  # the binary file stays open: its owner closes it
+
+
+def _parse_lines(text: IO[str], fmt: FeedFormat, dept: Department, today: date) -> ParsedBatch:
     rows = _jsonl_rows(text) if fmt == "jsonl" else _csv_rows(text)
     records: list[ParsedRecord] = []
     errors: list[RecordError] = []
@@ -211,8 +223,16 @@ def _bad_string(value: object, path: str, depth: int = 0) -> tuple[str, str] | N
     return None
 
 
-def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, object], str | None]]:
-    for line_no, line in enumerate(text.splitlines(), start=1):
+def _lines(text: IO[str]) -> Iterator[str]:
+    """The lines of the text as ``str.splitlines`` would cut them, one physical line at a time
+    (universal newlines first, then the other boundaries splitlines knows: \\v, \\f, \\x1c-\\x1e, \\x85,
+    U+2028, U+2029), so line numbers are what they were when the whole text was split at once."""
+    for physical in text:
+        yield from physical.splitlines()
+
+
+def _jsonl_rows(text: IO[str]) -> Iterator[tuple[int, dict[str, object], str | None]]:
+    for line_no, line in enumerate(_lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -226,8 +246,8 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, dict[str, object], str | None]
         yield line_no, value, None
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, object], str | None]]:
-    reader = csv.reader(io.StringIO(text))
+def _csv_rows(text: IO[str]) -> Iterator[tuple[int, dict[str, object], str | None]]:
+    reader = csv.reader(text)
     header: list[str] | None = None
     for row in reader:
         if header is None:

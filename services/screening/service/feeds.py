@@ -6,16 +6,19 @@ IDs, and stages the records (a source record id the department sent before is sk
 counted as a duplicate). The job then matches the records to members and households in SQL
 through the registry's read contract and sends claim leads for insured households through the
 outbox. Plain national IDs exist only in this request's memory.
+
+The batch itself is never held whole: the request's upload is an anonymous temporary file
+(shared/limits.py `Upload`, hashed while it streamed in) that the parser reads line by line; the
+route closes it when the request ends (the job works from the staged records, not the file).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +34,7 @@ from services.screening.service.common import Context, record_audit, require_cou
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, Unprocessable
 from shared.idempotency import Idempotency, StoredResponse
+from shared.limits import Upload
 from shared.logging import get_logger, request_id_var
 from shared.metrics import JOB_DURATION, JOB_ROWS
 from shared.pii import PiiCipher
@@ -91,7 +95,7 @@ def _record_row(
 
 
 def _prepare(
-    content: bytes,
+    content: IO[bytes],
     fmt: FeedFormat,
     department: Department,
     today: Any,
@@ -125,7 +129,7 @@ class FeedService:
         fmt: FeedFormat,
         record_count: int,
         control_total: Decimal,
-        content: bytes,
+        content: Upload,
         idempotency_key: str | None,
     ) -> tuple[RowMapping | StoredResponse, bool]:
         """Returns (batch row, False) or (the stored first response, True) on a replay."""
@@ -136,9 +140,9 @@ class FeedService:
             require_county_write(principal, county_code)
             return department
 
-        if len(content) > self.ctx.settings.feed_max_bytes:
+        if content.size > self.ctx.settings.feed_max_bytes:
             raise PayloadTooLarge(f"a feed batch may have at most {self.ctx.settings.feed_max_bytes} bytes")
-        digest = hashlib.sha256(content).hexdigest()
+        digest = content.sha256  # computed while the body streamed in
         attempt = await self.idempotency.begin(
             self.session,
             principal,
@@ -164,7 +168,7 @@ class FeedService:
         cipher = self.ctx.cipher()
         try:
             parsed, rows = await asyncio.to_thread(
-                _prepare, content, fmt, department, self.ctx.today(), batch_id, county_code, cipher
+                _prepare, content.file, fmt, department, self.ctx.today(), batch_id, county_code, cipher
             )
         except ValueError as exc:
             raise Unprocessable(str(exc), code="invalid_batch") from exc
