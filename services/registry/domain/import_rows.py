@@ -1054,9 +1054,10 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
             resolved[household.number] = _resolve(household)
 
     valid: list[MemberRow] = []
-    for row_number, number, values in zip(row_numbers, row_households, row_values, strict=True):
-        if number is None or values is None or row_number in bad_rows:
+    for row_number, number, kept in zip(row_numbers, row_households, row_values, strict=True):
+        if number is None or kept is None or row_number in bad_rows:
             continue
+        values = kept
         valid.append(
             MemberRow(
                 row_number=row_number,
