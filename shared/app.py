@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import traceback
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -32,7 +31,7 @@ from shared.db import create_engine, create_sessionmaker
 from shared.errors import FieldError, Problem, ServiceError, instance_of
 from shared.http import ServiceClient
 from shared.limits import RequestGuardMiddleware, is_authenticated, route_contexts
-from shared.logging import configure_logging, get_logger, request_id_var
+from shared.logging import configure_logging, get_logger, log_failure, request_id_var
 from shared.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
 from shared.migrate import head_revision, known_revisions
 from shared.outbox import OutboxDispatcher
@@ -97,12 +96,13 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
             # Rendered here, inside the request context, so the problem carries the request id.
-            (log.warning if is_database_unavailable(exc) else log.error)(
+            # frames only: exception messages may quote data (PIPL: no personal data in logs)
+            log_failure(
+                log,
                 "http.unhandled_exception",
+                exc,
+                level="warning" if is_database_unavailable(exc) else "error",
                 path=scope.get("path"),
-                error_type=type(exc).__name__,
-                # frames only: exception messages may quote data (PIPL: no personal data in logs)
-                stack="".join(traceback.format_tb(exc.__traceback__)[-8:]),
             )
             if not status_holder["started"]:
                 if is_database_unavailable(exc):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from contextvars import ContextVar
 from typing import Any
 
@@ -34,9 +35,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact,
     ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
-    )
+    renderer: Any = structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[*processors, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
@@ -64,3 +63,20 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
 
 def get_logger(name: str | None = None) -> Any:
     return structlog.get_logger(name)
+
+
+def failure_fields(exc: BaseException, *, frames: int = 8) -> dict[str, str]:
+    """What a log may say about an exception: its class and its last stack frames, never its message.
+
+    An exception's text can quote the input that caused it (a national ID in a constraint error, a
+    name in a validation message), so `log.exception` and `exc_info` are not used (PIPL).
+    """
+    return {
+        "error_type": type(exc).__name__,
+        "stack": "".join(traceback.format_tb(exc.__traceback__)[-frames:]),
+    }
+
+
+def log_failure(log: Any, event: str, exc: BaseException, *, level: str = "error", **fields: Any) -> None:
+    """Log `event` for a caught exception: the ids in `fields`, the exception's class and frames only."""
+    getattr(log, level)(event, **fields, **failure_fields(exc))

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.errors import ServiceUnavailable
 from shared.http import ServiceClient
-from shared.logging import get_logger, request_id_var
+from shared.logging import get_logger, log_failure, request_id_var
 from shared.metrics import OUTBOX_DELIVERED, OUTBOX_FAILURES, OUTBOX_PENDING
 
 log = get_logger("fangpin.outbox")
@@ -110,8 +110,8 @@ class OutboxDispatcher:
         while not self._stopping.is_set():
             try:
                 delivered = await self.dispatch_once()
-            except Exception:
-                log.exception("outbox.round.failed", service=self.service)
+            except Exception as exc:
+                log_failure(log, "outbox.round.failed", exc, service=self.service)
                 delivered = 0
             if delivered >= self._batch:
                 continue  # more may be waiting

@@ -27,7 +27,7 @@ from services.claims.service.simulations import resume_simulations
 from shared.db import create_engine, create_sessionmaker
 from shared.errors import ServiceUnavailable
 from shared.http import ServiceClient
-from shared.logging import get_logger
+from shared.logging import get_logger, log_failure
 
 log = get_logger("fangpin.claims.scheduler")
 
@@ -61,8 +61,8 @@ async def _loop(runtime: Runtime, interval: float) -> None:
     while True:
         try:
             await run_once(runtime)
-        except Exception:
-            log.exception("claims.scheduler.round_failed")
+        except Exception as exc:
+            log_failure(log, "claims.scheduler.round_failed", exc)
         await asyncio.sleep(interval)
 
 

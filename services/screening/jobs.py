@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.logging import get_logger
+from shared.logging import get_logger, log_failure
 
 log = get_logger("fangpin.screening.jobs")
 
@@ -70,9 +70,9 @@ class JobRunner:
         except asyncio.CancelledError:
             log.warning("screening.job.cancelled", job=name, job_id=str(job_id))
             raise
-        except Exception:
+        except Exception as exc:
             # the work records its own failure on the job row; this is the last resort
-            log.exception("screening.job.crashed", job=name, job_id=str(job_id))
+            log_failure(log, "screening.job.crashed", exc, job=name, job_id=str(job_id))
 
     async def stop(self, grace_seconds: float = 20.0) -> None:
         """Let running jobs finish for a while, then cancel; an interrupted job is recovered later."""

@@ -23,7 +23,7 @@ from services.screening.jobs import JobRunner, orphaned_jobs, utc_now
 from services.screening.service import feeds as feed_jobs
 from services.screening.service import runs as run_jobs
 from services.screening.service.common import context_from_app
-from shared.logging import get_logger
+from shared.logging import get_logger, log_failure
 
 log = get_logger("fangpin.screening.workers")
 
@@ -110,8 +110,8 @@ async def _schedule_loop(app: FastAPI) -> None:
             await schedule_tick(app)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("screening.scheduler.tick_failed")
+        except Exception as exc:
+            log_failure(log, "screening.scheduler.tick_failed", exc)
         await asyncio.sleep(settings.schedule_check_seconds)
 
 

@@ -32,7 +32,7 @@ from services.claims.service.common import Idempotency, Runtime, idempotent, see
 from services.claims.service.schemes import read_scheme_body, stored_scheme
 from shared.auth import Principal
 from shared.errors import FieldError, NotFound, Unprocessable
-from shared.logging import get_logger
+from shared.logging import get_logger, log_failure
 from shared.metrics import JOB_DURATION, JOB_ROWS
 
 log = get_logger("fangpin.claims.simulations")
@@ -163,7 +163,7 @@ async def run_simulation(sessionmaker: async_sessionmaker[AsyncSession], job_id:
         JOB_ROWS.labels("claims", "simulation", "assessed").inc(result["claims"])
         log.info("claims.simulation.succeeded", job_id=str(job_id), claims=result["claims"])
     except Exception as exc:
-        log.exception("claims.simulation.failed", job_id=str(job_id))
+        log_failure(log, "claims.simulation.failed", exc, job_id=str(job_id))
         async with sessionmaker() as session:
             await session.execute(
                 update(simulation)

@@ -35,7 +35,7 @@ from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, Unprocessable
 from shared.idempotency import Idempotency, StoredResponse
 from shared.limits import Upload
-from shared.logging import get_logger, request_id_var
+from shared.logging import get_logger, log_failure, request_id_var
 from shared.metrics import JOB_DURATION, JOB_ROWS
 from shared.pii import PiiCipher
 
@@ -382,7 +382,7 @@ async def process_batch(session: AsyncSession, ctx: Context, batch_id: uuid.UUID
         await session.commit()
     except Exception as exc:
         await session.rollback()
-        log.exception("screening.feed_batch.failed", batch_id=str(batch_id))
+        log_failure(log, "screening.feed_batch.failed", exc, batch_id=str(batch_id))
         await repo.update_batch(
             batch_id,
             status="failed",

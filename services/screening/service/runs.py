@@ -30,7 +30,7 @@ from services.screening.service.thresholds import ensure_current, thresholds_of
 from shared.auth import Principal
 from shared.errors import NotFound, Unprocessable
 from shared.idempotency import Idempotency, StoredResponse
-from shared.logging import get_logger, request_id_var
+from shared.logging import get_logger, log_failure, request_id_var
 from shared.metrics import JOB_DURATION, JOB_ROWS
 
 log = get_logger("fangpin.screening.runs")
@@ -339,7 +339,7 @@ async def execute_run(
             await progress(len(STEPS), len(STEPS), STEPS[-1])
     except Exception as exc:
         await session.rollback()
-        log.exception("screening.run.failed", run_id=str(run_id), county_code=county, period=period)
+        log_failure(log, "screening.run.failed", exc, run_id=str(run_id), county_code=county, period=period)
         await repo.update_run(
             run_id,
             status="failed",
