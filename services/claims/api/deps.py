@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from services.claims.service.claims import ClaimService
 from services.claims.service.common import Runtime
@@ -11,6 +11,7 @@ from services.claims.service.payments import PaymentService
 from services.claims.service.schemes import EnrolmentService, SchemeService
 from services.claims.service.simulations import SimulationService
 from shared.auth import Principal, Role, require_roles
+from shared.concurrency import IfMatch as IfMatch  # the routes take it from here
 from shared.db import SessionDep
 from shared.idempotency import idempotency_key_header
 
@@ -54,9 +55,6 @@ PaymentServiceDep = Annotated[PaymentService, Depends(_payments)]
 SimulationServiceDep = Annotated[SimulationService, Depends(_simulations)]
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
-IfMatch = Annotated[
-    str | None, Header(alias="If-Match", description="the version (ETag) you read; 412 if it changed since")
-]
 
 R = Role
 # Anyone signed in may read schemes and use the calculator.

@@ -57,13 +57,13 @@ from services.claims.schemas import (
 from services.claims.service.common import KEYS, Idempotency, Runtime, field_errors, idempotent, write_audit
 from services.claims.service.schemes import stored_scheme
 from shared.auth import Principal, Role
+from shared.concurrency import require_version
 from shared.contracts.claims import ClaimLead, ClaimLeadAccepted
 from shared.contracts.registry import HouseholdFacts as RegistryFacts
 from shared.errors import (
     Conflict,
     FieldError,
     NotFound,
-    PreconditionFailed,
     ServiceUnavailable,
     Unprocessable,
 )
@@ -646,7 +646,7 @@ class ClaimService:
         principal: Principal,
         claim_id: uuid.UUID,
         body: TransitionCreate,
-        if_match: str | None,
+        if_match: int | None,
         key: str | None = None,
     ) -> TransitionResult:
         action = ClaimAction(body.action)
@@ -683,10 +683,7 @@ class ClaimService:
             await self.session.rollback()
             return TransitionResult.model_validate(attempt.replay.body)
         locked = attempt.checked
-        if if_match is not None and if_match.strip().removeprefix("W/").strip('"') != str(locked["version"]):
-            raise PreconditionFailed(
-                f"claim {claim_id} is at version {locked['version']}", extra={"version": locked["version"]}
-            )
+        require_version(if_match, locked["version"], what=f"claim {claim_id}", required=False)
         role, to_state = self.authorize_step(principal, locked, action)
         today = self.runtime.today()
         update: dict[str, Any] = {"state": to_state.value}

@@ -30,13 +30,12 @@ from services.claims.schemas import (
 )
 from services.claims.service.common import Idempotency, Runtime, idempotent, invalid, sees_county, write_audit
 from shared.auth import Principal
+from shared.concurrency import require_version
 from shared.errors import (
     Conflict,
     FieldError,
     Forbidden,
     NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
     Unprocessable,
 )
 from shared.pagination import Page, decode_cursor, encode_cursor
@@ -166,20 +165,14 @@ class SchemeService:
             )
 
     async def new_version(
-        self, principal: Principal, code: str, body: dict[str, Any], if_match: str | None
+        self, principal: Principal, code: str, body: dict[str, Any], if_match: int | None
     ) -> SchemeRead:
         """An edit makes a new version; versions already used never change."""
         current = await self.repo.get(code, lock=True)
         if current is None or not sees_county(principal, current["county_code"]):
             raise NotFound(f"no scheme {code}", code="scheme_not_found")
         self._check_writable(principal, current["county_code"])
-        if if_match is None:
-            raise PreconditionRequired("send If-Match with the scheme's latest version (its ETag)")
-        if if_match.strip().strip("W/").strip('"') != str(current["latest_version"]):
-            raise PreconditionFailed(
-                f"scheme {code} is at version {current['latest_version']}",
-                extra={"latest_version": current["latest_version"]},
-            )
+        require_version(if_match, current["latest_version"], what=f"scheme {code}")
         parsed, status = read_scheme_body(body, prefix="")
         status = status or current["status"]
         changed = [

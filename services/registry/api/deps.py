@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from services.registry.regions import RegionService
 from services.registry.services.common import (
@@ -18,7 +18,6 @@ from services.registry.services.common import (
     RESOLVERS,
     REVEALERS,
     cipher_of,
-    parse_if_match,
 )
 from services.registry.services.exports import ExportService
 from services.registry.services.households import HouseholdService
@@ -26,6 +25,7 @@ from services.registry.services.imports import ImportService, import_limits
 from services.registry.services.jobs import JobRunner
 from services.registry.services.search import SearchService
 from shared.auth import CurrentPrincipal, Principal, Role, require_roles
+from shared.concurrency import IfMatch as IfMatch  # the routes take it from here
 from shared.db import SessionDep
 from shared.idempotency import idempotency_key_header
 
@@ -56,19 +56,6 @@ Exporter = Annotated[Principal, Depends(require_roles(*EXPORTERS))]
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
 
-async def if_match_header(
-    if_match: Annotated[
-        str | None,
-        Header(
-            alias="If-Match",
-            description="the ETag (version) you read; a stale one gets 412, a missing one 428 (乐观锁)",
-        ),
-    ] = None,
-) -> int | None:
-    return parse_if_match(if_match)
-
-
-IfMatch = Annotated[int | None, Depends(if_match_header)]
 
 
 def household_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> HouseholdService:

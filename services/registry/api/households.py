@@ -53,8 +53,9 @@ from services.registry.api.schemas import (
     RevealRequest,
 )
 from services.registry.domain.model import DibaoClass
-from services.registry.services.common import etag, member_not_found
+from services.registry.services.common import member_not_found
 from services.registry.services.households import Outcome
+from shared.concurrency import etag
 from shared.contracts.types import Cursor, HouseholdNumber, RegionPrefix, query_model
 from shared.errors import problem_responses
 from shared.idempotency import REPLAY_HEADERS

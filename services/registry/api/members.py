@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Response
 
 from services.registry.api.deps import HouseholdReader, HouseholdServiceDep, Resolver, Revealer, SearchServiceDep
 from services.registry.api.schemas import MemberRead, MemberReveal, ResolveRequest, ResolveResponse, RevealRequest
-from services.registry.services.common import etag
+from shared.concurrency import etag
 from shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/members", tags=["members"])

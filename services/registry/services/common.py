@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.db.repository import RegistryRepository, Row
+from services.registry.db.repository import RegistryRepository
 from services.registry.domain.history import FieldChange
 from shared import audit
 from shared.auth import Principal, Role
-from shared.errors import NotFound, PreconditionFailed, PreconditionRequired
+from shared.errors import NotFound
 from shared.logging import request_id_var
 from shared.pii import PiiCipher
 
@@ -55,37 +55,6 @@ def household_not_found() -> NotFound:
 
 def member_not_found() -> NotFound:
     return NotFound("no such member", code="member_not_found")
-
-
-def check_version(row: Row, expected: int | None, *, what: str = "resource") -> None:
-    """Optimistic concurrency: `If-Match` must name the current version."""
-    if expected is None:
-        raise PreconditionRequired(
-            f"send If-Match with the {what}'s current ETag (version) to change it", code="if_match_required"
-        )
-    if expected != row["version"]:
-        raise PreconditionFailed(
-            f"the {what} is at version {row['version']}, not {expected}: read it again",
-            code="version_conflict",
-            extra={"current_version": row["version"]},
-        )
-
-
-def parse_if_match(header: str | None) -> int | None:
-    """`"3"`, `W/"3"` or `3` → 3; `*` → -1 (any version); absent → None."""
-    if header is None:
-        return None
-    value = header.strip()
-    if value == "*":
-        return -1
-    value = value.removeprefix("W/").strip().strip('"')
-    if not value.isdigit() or len(value) > 9:
-        raise PreconditionFailed("If-Match must be an ETag this API issued", code="version_conflict")
-    return int(value)
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
 
 
 class HistoryWriter:

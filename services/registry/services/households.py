@@ -45,7 +45,6 @@ from services.registry.domain.regions import InvalidRegionCode, parse_region_cod
 from services.registry.services.common import (
     SERVICE,
     HistoryWriter,
-    check_version,
     household_not_found,
     member_not_found,
     today,
@@ -53,6 +52,7 @@ from services.registry.services.common import (
 from services.registry.services.ids import uuid7
 from shared import audit
 from shared.auth import Principal
+from shared.concurrency import ANY_VERSION, require_version
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from shared.idempotency import Attempt, Idempotency
 from shared.pii import PiiCipher, mask_bank_account, mask_phone
@@ -459,8 +459,7 @@ class HouseholdService:
 
     async def update(self, household_id: uuid.UUID, body: HouseholdUpdate, *, if_match: int | None) -> HouseholdRead:
         row = await self._open_household(household_id)
-        if if_match != -1:
-            check_version(row, if_match, what="household")
+        require_version(if_match, row["version"], what="household")
         sent = body.model_fields_set - {"reason"}
         new: Row = {}
         changes: list[FieldChange] = []
@@ -558,8 +557,7 @@ class HouseholdService:
 
     async def archive(self, household_id: uuid.UUID, reason: str, *, if_match: int | None) -> HouseholdRead:
         row = await self._open_household(household_id)
-        if if_match != -1:
-            check_version(row, if_match, what="household")
+        require_version(if_match, row["version"], what="household")
         ended = await self.repo.end_memberships(
             household_id, left_on=today(), reason="other", note=f"archived: {reason}"
         )
@@ -611,8 +609,7 @@ class HouseholdService:
         if replay is not None:
             return replay
         household = attempt.checked
-        if if_match is not None and if_match != -1:
-            check_version(household, if_match, what="household")
+        require_version(if_match, household["version"], what="household", required=False)
         person = self._national_id(body.national_id, birth_date=body.birth_date, sex=body.sex, prefix="")
         if isinstance(person, FieldError):
             self._raise_id_errors([person])
@@ -660,8 +657,7 @@ class HouseholdService:
         self, household_id: uuid.UUID, member_id: uuid.UUID, body: MemberUpdate, *, if_match: int | None
     ) -> MemberRead:
         household, row = await self._member_for_change(household_id, member_id)
-        if if_match != -1:
-            check_version(row, if_match, what="member")
+        require_version(if_match, row["version"], what="member")
         sent = body.model_fields_set - {"reason"}
         for name in ("name", "national_id", "sex", "birth_date", "relation", "health", "labour_ability"):
             if name in sent and getattr(body, name) is None:
@@ -744,8 +740,7 @@ class HouseholdService:
         self, household_id: uuid.UUID, member_id: uuid.UUID, body: MemberEnd, *, if_match: int | None
     ) -> MemberRead:
         household, row = await self._member_for_change(household_id, member_id)
-        if if_match != -1:
-            check_version(row, if_match, what="member")
+        require_version(if_match, row["version"], what="member")
         if not row["active"]:
             raise Conflict("the membership has already ended", code="membership_ended")
         if body.effective_date > today():
@@ -810,7 +805,7 @@ class HouseholdService:
         amounts = {f: getattr(body, f) for f in INCOME_FIELDS}
         prefix = f"incomes.{year}."
         if existing is None:
-            if if_match is not None and if_match != -1:
+            if if_match is not None and if_match != ANY_VERSION:
                 raise PreconditionFailed(f"there is no income record for {year} yet", code="version_conflict")
             row = await self.repo.insert_income(
                 {"household_id": household_id, "year": year, "county_code": household["county_code"], **amounts}
@@ -818,8 +813,7 @@ class HouseholdService:
             changes = created({prefix + k: v for k, v in amounts.items()}, [prefix + f for f in INCOME_FIELDS])
             action, was_created = "income.create", True
         else:
-            if if_match != -1:
-                check_version(existing, if_match, what=f"income record of {year}")
+            require_version(if_match, existing["version"], what=f"income record of {year}")
             changes = diff(
                 {prefix + f: existing[f] for f in INCOME_FIELDS}, {prefix + f: amounts[f] for f in INCOME_FIELDS},
                 [prefix + f for f in INCOME_FIELDS],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from services.screening.service.cases import CaseService
@@ -14,6 +14,7 @@ from services.screening.service.ledger import LedgerService
 from services.screening.service.runs import RunService
 from services.screening.service.thresholds import ThresholdService
 from shared.auth import Principal, Role, require_roles
+from shared.concurrency import IfMatch as IfMatch  # the routes take it from here
 from shared.db import SessionDep
 from shared.idempotency import REPLAY_HEADERS, StoredResponse, idempotency_key_header
 
@@ -52,9 +53,6 @@ CaseServiceDep = Annotated[CaseService, Depends(case_service)]
 LedgerServiceDep = Annotated[LedgerService, Depends(ledger_service)]
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
-IfMatch = Annotated[
-    str | None, Header(alias="If-Match", description="the ETag you read (乐观锁): the update fails with 412 if stale")
-]
 
 _VC, _TO, _CO = Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER
 _AU, _DF, _SV = Role.AUDITOR, Role.DEPARTMENT_FEEDER, Role.SERVICE

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from services.screening.api.deps import IfMatch, ThresholdReader, ThresholdServiceDep, ThresholdWriter
 from services.screening.schemas import ThresholdRead, ThresholdWrite, threshold_read
-from services.screening.service.thresholds import etag
+from shared.concurrency import etag
 from shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/thresholds", tags=["thresholds"])

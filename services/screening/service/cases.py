@@ -28,8 +28,9 @@ from services.screening.schemas import Row, case_read, measure_read, objection_r
 from services.screening.service.common import Context, record_audit, transition_refused
 from services.screening.service.thresholds import ensure_current, thresholds_of
 from shared.auth import Principal, Role
+from shared.concurrency import require_version
 from shared.contracts.registry import MonitoringStatusChange
-from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
+from shared.errors import Conflict, FieldError, NotFound, Unprocessable
 from shared.idempotency import Idempotency, StoredResponse, no_checks
 from shared.outbox import enqueue
 
@@ -99,14 +100,6 @@ def blockers_json(blockers: list[Blocker]) -> list[dict[str, Any]]:
         {"code": b.code.value, "message_zh": b.message_zh, "message_en": b.message_en, "figures": jsonable(b.figures)}
         for b in blockers
     ]
-
-
-def check_if_match(if_match: str | None, version: int) -> None:
-    if if_match is None:
-        return
-    cleaned = if_match.strip().removeprefix("W/").strip('"')
-    if cleaned != str(version):
-        raise PreconditionFailed(f"the resource is at version {version}", extra={"current_version": version})
 
 
 @dataclass(frozen=True)
@@ -384,7 +377,7 @@ class CaseService:
         action: str,
         evidence: Mapping[str, Any],
         comment: str | None,
-        if_match: str | None,
+        if_match: int | None,
         idempotency_key: str | None,
     ) -> tuple[RowMapping | StoredResponse, bool]:
         attempt = await self.idempotency.begin(
@@ -400,7 +393,7 @@ class CaseService:
             await self.session.rollback()
             return attempt.replay, True
         row = attempt.checked
-        check_if_match(if_match, row["version"])
+        require_version(if_match, row["version"], what="case", required=False)
         case = snapshot_of(row)
         now = self.ctx.now()
         # the county's parameters in force today (notice minimum, elimination rules); the step records them
@@ -671,15 +664,13 @@ class CaseService:
         measure_id: uuid.UUID,
         *,
         changes: Mapping[str, Any],
-        if_match: str | None,
+        if_match: int | None,
     ) -> RowMapping:
         case = await self.get(principal, case_id)
         measure = await self.repo.measure(case_id, measure_id, for_update=True)
         if measure is None:
             raise NotFound("no such measure")
-        if if_match is None:
-            raise PreconditionRequired("send If-Match with the measure's ETag", code="if_match_required")
-        check_if_match(if_match, measure["version"])
+        require_version(if_match, measure["version"], what="measure")
         values = {k: v for k, v in changes.items() if k in ("description", "delivered_date")}
         self._check_dates(measure["start_date"], values.get("delivered_date", measure["delivered_date"]))
         await self.repo.update_measure(measure_id, **values, version=measure["version"] + 1, updated_at=self.ctx.now())
@@ -752,13 +743,13 @@ class CaseService:
         *,
         status: str,
         resolution: str,
-        if_match: str | None,
+        if_match: int | None,
     ) -> RowMapping:
         await self.get(principal, case_id)
         objection = await self.repo.objection(case_id, objection_id, for_update=True)
         if objection is None:
             raise NotFound("no such objection")
-        check_if_match(if_match, objection["version"])
+        require_version(if_match, objection["version"], what="objection", required=False)
         if objection["status"] != "open":
             raise Conflict(f"the objection was already {objection['status']}", code="objection_resolved")
         await self.repo.update_objection(

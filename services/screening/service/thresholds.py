@@ -22,7 +22,8 @@ from services.screening.service.common import (
     thresholds_invalid,
 )
 from shared.auth import Principal
-from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
+from shared.concurrency import require_version
+from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
 
 FIELD_NAMES = tuple(f.name for f in fields(Thresholds))
 DEMO_NOTE = "demo defaults of rules.md §1.1 (演示默认值); replace with the county's published values"
@@ -30,19 +31,6 @@ DEMO_NOTE = "demo defaults of rules.md §1.1 (演示默认值); replace with the
 
 def thresholds_of(row: Row) -> Thresholds:
     return parse_thresholds(row["values"])
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def parse_if_match(value: str | None) -> int | None:
-    if value is None:
-        return None
-    cleaned = value.strip().removeprefix("W/").strip('"')
-    if not cleaned.isdigit():
-        raise PreconditionFailed('If-Match must be the ETag you read, e.g. "3"', code="invalid_if_match")
-    return int(cleaned)
 
 
 async def ensure_current(session: AsyncSession, county_code: str, year: int, *, actor: str | None) -> RowMapping:
@@ -105,24 +93,16 @@ class ThresholdService:
         values: Mapping[str, Any],
         sources: Mapping[str, str],
         note: str | None,
-        if_match: str | None,
+        if_match: int | None,
     ) -> tuple[RowMapping, bool]:
         """A new version from the current one (If-Match) or the first one; returns (row, created_first)."""
         require_county_write(principal, county_code)
-        expected = parse_if_match(if_match)
+        expected = if_match
         await self.repo.lock(county_code, year)
         current = await self.repo.current(county_code, year)
-        if current is not None and expected is None:
-            raise PreconditionRequired(
-                f"thresholds {county_code}/{year} exist (version {current['version']}); send If-Match",
-                code="if_match_required",
-            )
-        if current is not None and expected != current["version"]:
-            raise PreconditionFailed(
-                f"thresholds {county_code}/{year} are at version {current['version']}, not {expected}",
-                extra={"current_version": current["version"]},
-            )
-        if current is None and expected not in (None, 0):
+        if current is not None:
+            require_version(expected, current["version"], what=f"thresholds {county_code}/{year}")
+        elif expected not in (None, 0):
             raise PreconditionFailed(f"thresholds {county_code}/{year} do not exist yet", code="version_conflict")
 
         base = thresholds_of(current) if current is not None else None
@@ -189,7 +169,7 @@ class ThresholdService:
         return row, current is None
 
     async def delete_version(
-        self, principal: Principal, county_code: str, year: int, version: int, if_match: str | None
+        self, principal: Principal, county_code: str, year: int, version: int, if_match: int | None
     ) -> None:
         """Withdraw the latest version, if no run or case used it (a decision keeps its version)."""
         require_county_write(principal, county_code)
@@ -199,11 +179,7 @@ class ThresholdService:
             raise NotFound(f"thresholds {county_code}/{year} have no version {version}")
         if current["version"] != version:
             raise Conflict("only the latest version can be withdrawn", code="not_latest_version")
-        expected = parse_if_match(if_match)
-        if expected is None:
-            raise PreconditionRequired("send If-Match with the version's ETag", code="if_match_required")
-        if expected != version:
-            raise PreconditionFailed(f"the latest version is {version}")
+        require_version(if_match, version, what=f"thresholds {county_code}/{year}")
         if await self.repo.in_use(current["id"]):
             raise Conflict(
                 f"version {version} was used by a screening run or a case and is kept",
