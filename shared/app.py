@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import CurrentPrincipal, ServiceTokenProvider, TokenVerifier
+from shared.clock import BusinessClock
 from shared.db import create_engine, create_sessionmaker
 from shared.errors import FieldError, Problem, ServiceError, instance_of
 from shared.http import ServiceClient
@@ -355,6 +356,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         app.state.head_revision = head_revision()
         app.state.known_revisions = known_revisions()
         app.state.pii = settings.pii_cipher()
+        app.state.clock = BusinessClock.from_settings(settings)  # the county's calendar (shared/clock.py)
         tokens = ServiceTokenProvider(settings)
         app.state.clients = {
             peer: ServiceClient(

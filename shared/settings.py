@@ -7,6 +7,7 @@ one env file can configure all three services and still override one of them.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
@@ -42,6 +43,12 @@ class ServiceSettings(BaseSettings):
     port: int = 0
     log_level: str = "INFO"
     log_json: bool = True
+    timezone: str = Field(
+        default="Asia/Shanghai", description="the county's time zone: business days (deadlines, notice days) are local"
+    )
+    today: date | None = Field(
+        default=None, description="pin the business date (YYYY-MM-DD), for tests and rehearsals; unset: the real date"
+    )
 
     jwt_secret: SecretStr | None = None
     jwt_audience: str = "fangpin"

@@ -24,6 +24,7 @@ from services.claims.service.claims import ClaimService
 from services.claims.service.common import Runtime
 from services.claims.service.notices import advance_notices
 from services.claims.service.simulations import resume_simulations
+from shared.clock import BusinessClock
 from shared.db import create_engine, create_sessionmaker
 from shared.errors import ServiceUnavailable
 from shared.http import ServiceClient
@@ -90,9 +91,13 @@ async def advance_from_cli(database_url: str, today: date | None = None) -> Adva
     client = ServiceClient("registry", settings.peer_url("registry"), token_provider=lambda: "")
     try:
         runtime = Runtime(
-            settings=settings, registry=RegistryClient(client), pii=None, sessionmaker=create_sessionmaker(engine)
+            settings=settings,
+            registry=RegistryClient(client),
+            pii=None,
+            sessionmaker=create_sessionmaker(engine),
+            clock=BusinessClock(settings.timezone, today=today or settings.today),
         )
-        return await advance_notices(runtime.sessionmaker, runtime, today or settings.today())
+        return await advance_notices(runtime.sessionmaker, runtime, runtime.today())
     finally:
         await client.aclose()
         await engine.dispose()

@@ -18,9 +18,10 @@ Progress = Callable[[int, int, str], Awaitable[None]]
 async def screen_from_cli(url: str, county: str, period: str, progress: Progress | None = None) -> Any:
     """Create and execute the run; returns the finished run row. Raises ServiceError on bad input."""
     from services.screening.config import ScreeningSettings
-    from services.screening.jobs import JobRunner, utc_now
+    from services.screening.jobs import JobRunner
     from services.screening.service.common import Context
     from services.screening.service.runs import create_run, execute_run
+    from shared.clock import BusinessClock
     from shared.db import create_engine, create_sessionmaker
     from shared.errors import ServiceError
 
@@ -29,7 +30,8 @@ async def screen_from_cli(url: str, county: str, period: str, progress: Progress
     settings = ScreeningSettings(database_url=url, outbox_enabled=False)
     engine = create_engine(settings, application_name="fangpin-screen-cli")
     sessionmaker = create_sessionmaker(engine)
-    ctx = Context(settings=settings, pii=None, clock=utc_now, jobs=JobRunner(lambda: sessionmaker, background=False))
+    clock = BusinessClock.from_settings(settings)
+    ctx = Context(settings=settings, pii=None, clock=clock, jobs=JobRunner(lambda: sessionmaker, background=False))
     try:
         async with sessionmaker() as session:
             row = await create_run(

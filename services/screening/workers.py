@@ -19,7 +19,7 @@ from services.screening.db.tables import feed_batch, run
 from services.screening.db.thresholds_repository import ThresholdRepository
 from services.screening.domain.calendar import add_months
 from services.screening.domain.cases import local_date
-from services.screening.jobs import JobRunner, orphaned_jobs, utc_now
+from services.screening.jobs import JobRunner, orphaned_jobs
 from services.screening.service import feeds as feed_jobs
 from services.screening.service import runs as run_jobs
 from services.screening.service.common import context_from_app
@@ -34,7 +34,6 @@ MAX_SCHEDULED_ATTEMPTS = 3  # a period whose scheduled run failed this often wai
 @asynccontextmanager
 async def job_runner(app: FastAPI) -> AsyncIterator[None]:
     settings: ScreeningSettings = app.state.settings
-    app.state.clock = utc_now
     app.state.jobs = JobRunner(lambda: app.state.sessionmaker, background=settings.workers_on)
     try:
         yield

@@ -7,6 +7,7 @@ shared/contracts/registry.py), which can also be taken down to test outages.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,8 +20,8 @@ import pytest
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
-from services.claims.config import ClaimsSettings
 from services.claims.domain.reference import reference_scheme_data
+from shared.clock import pinned_today
 from shared.contracts.registry import BenefitCreate, HouseholdFacts, MemberFacts
 from shared.http import ServiceClient
 from tests.conftest import AppHarness
@@ -163,25 +164,17 @@ async def registry(app_harness: AppHarness) -> AsyncIterator[FakeRegistry]:
 
 @pytest.fixture
 def today() -> Iterator[Any]:
-    """Set the claims service's calendar: `today.set(date)`."""
+    """Set the claims service's calendar: `today.set(date)` pins the business clock (shared/clock.py)."""
 
     class Clock:
         value: date | None = None
 
         def set(self, value: date) -> None:
             self.value = value
+            stack.enter_context(pinned_today(value))
 
-    clock = Clock()
-    original = ClaimsSettings.today
-
-    def fake_today(self: ClaimsSettings) -> date:
-        return clock.value or original(self)
-
-    ClaimsSettings.today = fake_today  # type: ignore[method-assign]
-    try:
-        yield clock
-    finally:
-        ClaimsSettings.today = original  # type: ignore[method-assign]
+    with contextlib.ExitStack() as stack:
+        yield Clock()
 
 
 # ---------------------------------------------------------------- API helpers

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from stdnum.cn import ric
 
+from shared.clock import BusinessClock
 from tests.support.pii import suite_cipher
 
 CIPHER = suite_cipher()  # follows FANGPIN_PII_ALGORITHM like the apps
@@ -36,14 +37,12 @@ def national_id(n: int | None = None, region: str = COUNTY) -> str:
     return body + ric.calc_check_digit(body + "0")  # it expects a placeholder check digit
 
 
-class Clock:
-    """A settable clock for the service (`app.state.clock`)."""
+class Clock(BusinessClock):
+    """A settable business clock for the service (`app.state.clock`)."""
 
     def __init__(self, moment: datetime) -> None:
+        super().__init__(source=lambda: self.moment)
         self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
 
     def set(self, moment: datetime) -> None:
         self.moment = moment

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from services.claims.db.tables import idempotency
 from services.claims.domain.values import InvalidInput
 from shared import audit
 from shared.auth import Principal
+from shared.clock import BusinessClock
 from shared.errors import FieldError, ServiceUnavailable, Unprocessable
 from shared.idempotency import Idempotency as KeyedRequests
 from shared.idempotency import no_checks
@@ -35,6 +36,7 @@ class Runtime:
     registry: RegistryClient
     pii: PiiCipher | None
     sessionmaker: async_sessionmaker[AsyncSession]
+    clock: BusinessClock = field(default_factory=BusinessClock)
 
     @classmethod
     def from_app(cls, app: FastAPI) -> Runtime:
@@ -43,10 +45,12 @@ class Runtime:
             registry=RegistryClient(app.state.clients["registry"]),
             pii=app.state.pii,
             sessionmaker=app.state.sessionmaker,
+            clock=app.state.clock,
         )
 
     def today(self) -> date:
-        return self.settings.today()
+        """The county's business date (shared/clock.py)."""
+        return self.clock.today()
 
     def cipher(self) -> PiiCipher:
         if self.pii is None:

@@ -59,17 +59,17 @@ IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
 
 def household_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> HouseholdService:
-    return HouseholdService(session, cipher_of(request.app.state.pii), principal)
+    return HouseholdService(session, cipher_of(request.app.state.pii), principal, request.app.state.clock)
 
 
 def search_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> SearchService:
-    return SearchService(session, cipher_of(request.app.state.pii), principal)
+    return SearchService(session, cipher_of(request.app.state.pii), principal, request.app.state.clock)
 
 
 def import_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> ImportService:
     return ImportService(
         session, request.app.state.sessionmaker, cipher_of(request.app.state.pii), principal,
-        limits=import_limits(request.app.state.settings),
+        limits=import_limits(request.app.state.settings), clock=request.app.state.clock,
     )
 
 

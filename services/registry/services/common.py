@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,11 +13,11 @@ from services.registry.db.repository import RegistryRepository
 from services.registry.domain.history import FieldChange
 from shared import audit
 from shared.auth import Principal, Role
+from shared.clock import BusinessClock
 from shared.errors import NotFound
 from shared.logging import request_id_var
 from shared.pii import PiiCipher
 
-CHINA = ZoneInfo("Asia/Shanghai")
 SERVICE = "registry"
 
 # Who may do what (admin always may; see shared.auth.require_roles).
@@ -40,11 +39,6 @@ EXPORTERS = (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER, Rol
 EXPORT_REVEALERS = (Role.COUNTY_OFFICER,)
 
 
-def today() -> date:
-    """The business date: counties work on China Standard Time."""
-    return datetime.now(CHINA).date()
-
-
 def may(principal: Principal, roles: Sequence[Role]) -> bool:
     return principal.has_any(Role.ADMIN, *roles)
 
@@ -60,10 +54,13 @@ def member_not_found() -> NotFound:
 class HistoryWriter:
     """Writes one history entry per change, and the matching audit record (no plain personal data)."""
 
-    def __init__(self, session: AsyncSession, repo: RegistryRepository, principal: Principal) -> None:
+    def __init__(
+        self, session: AsyncSession, repo: RegistryRepository, principal: Principal, clock: BusinessClock
+    ) -> None:
         self.session = session
         self.repo = repo
         self.principal = principal
+        self.clock = clock
         self._audits: list[dict[str, Any]] = []
 
     async def record(
@@ -87,7 +84,7 @@ class HistoryWriter:
                 "action": action,
                 "changes": [c.as_dict() for c in changes],
                 "reason": reason,
-                "effective_date": effective_date or today(),
+                "effective_date": effective_date or self.clock.today(),
                 "actor_sub": self.principal.sub,
                 "actor_role": self.principal.primary_role.value,
                 "actor_region": self.principal.region,

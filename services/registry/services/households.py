@@ -47,11 +47,11 @@ from services.registry.services.common import (
     HistoryWriter,
     household_not_found,
     member_not_found,
-    today,
 )
 from services.registry.services.ids import uuid7
 from shared import audit
 from shared.auth import Principal
+from shared.clock import BusinessClock
 from shared.concurrency import ANY_VERSION, require_version
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from shared.idempotency import Attempt, Idempotency
@@ -168,12 +168,15 @@ def status_as_of(changes: Sequence[Row], as_of: date, current: str) -> str:
 
 
 class HouseholdService:
-    def __init__(self, session: AsyncSession, pii: PiiCipher, principal: Principal) -> None:
+    def __init__(
+        self, session: AsyncSession, pii: PiiCipher, principal: Principal, clock: BusinessClock | None = None
+    ) -> None:
         self.session = session
         self.repo = RegistryRepository(session)
         self.pii = pii
         self.principal = principal
-        self.history = HistoryWriter(session, self.repo, principal)
+        self.clock = clock or BusinessClock()
+        self.history = HistoryWriter(session, self.repo, principal, self.clock)
 
     # ================================================================ helpers
 
@@ -207,7 +210,7 @@ class HouseholdService:
         self, raw: str, *, birth_date: date | None, sex: Sex | None, prefix: str
     ) -> NationalId | FieldError:
         try:
-            return validate_national_id(raw, birth_date=birth_date, sex=sex, today=today())
+            return validate_national_id(raw, birth_date=birth_date, sex=sex, today=self.clock.today())
         except InvalidNationalId as exc:
             field = {"birth_date_mismatch": "birth_date", "sex_mismatch": "sex"}.get(exc.code, "national_id")
             return FieldError(field=f"{prefix}{field}", message=exc.message, code=exc.code)
@@ -559,7 +562,7 @@ class HouseholdService:
         row = await self._open_household(household_id)
         require_version(if_match, row["version"], what="household")
         ended = await self.repo.end_memberships(
-            household_id, left_on=today(), reason="other", note=f"archived: {reason}"
+            household_id, left_on=self.clock.today(), reason="other", note=f"archived: {reason}"
         )
         updated = await self.repo.update_household(
             household_id, {"archived_at": await self.repo.now(), "archive_reason": reason}
@@ -628,7 +631,7 @@ class HouseholdService:
         member_id = uuid7()
         values = {"id": member_id, **self._member_values(body, person, household)}
         if values["joined_on"] is None:
-            values["joined_on"] = person.birth_date if body.join_reason.value == "birth" else today()
+            values["joined_on"] = person.birth_date if body.join_reason.value == "birth" else self.clock.today()
         try:
             await self.repo.insert_member(values)
             if becomes_head:
@@ -743,7 +746,7 @@ class HouseholdService:
         require_version(if_match, row["version"], what="member")
         if not row["active"]:
             raise Conflict("the membership has already ended", code="membership_ended")
-        if body.effective_date > today():
+        if body.effective_date > self.clock.today():
             raise Unprocessable(
                 "effective_date cannot be in the future",
                 errors=[FieldError(field="effective_date", message="in the future")],
@@ -960,7 +963,7 @@ class HouseholdService:
 
     async def facts(self, household_id: uuid.UUID, as_of: date | None) -> HouseholdFacts:
         row = await self._household(household_id)
-        day = as_of or today()
+        day = as_of or self.clock.today()
         members = await self.repo.members_of(household_id, include_former=True)
         present = [
             m for m in members

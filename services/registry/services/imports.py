@@ -56,11 +56,12 @@ from services.registry.domain.import_rows import (
 )
 from services.registry.domain.model import MONITORING_TYPES
 from services.registry.services import bulk
-from services.registry.services.common import SERVICE, today
+from services.registry.services.common import SERVICE
 from services.registry.services.households import mask_reference
 from services.registry.services.ids import uuid7
 from shared import audit
 from shared.auth import Principal
+from shared.clock import BusinessClock
 from shared.errors import NotFound, PayloadTooLarge, Unprocessable
 from shared.idempotency import Idempotency, no_checks
 from shared.limits import Upload
@@ -270,7 +271,9 @@ class ImportService:
         pii: PiiCipher,
         principal: Principal,
         limits: ImportLimits | None = None,
+        clock: BusinessClock | None = None,
     ) -> None:
+        self.clock = clock or BusinessClock()
         self.session = session
         self.sessionmaker = sessionmaker
         self.repo = RegistryRepository(session)
@@ -410,7 +413,7 @@ class ImportService:
             log.error("registry.import.fail_record_failed", job_id=str(job_id), error_type=type(exc).__name__)
 
     async def _run(self, job_id: uuid.UUID, upload: Upload, *, fmt: str, mode: str) -> None:
-        day = today()
+        day = self.clock.today()
         facts = await asyncio.to_thread(scan_file, upload.file) if fmt == "csv" else None
         estimate = max(facts.newlines - 1, 0) if facts is not None else None
         await self._update(job_id, status="running", phase="parsing", started_at=datetime.now(UTC), total_rows=estimate)

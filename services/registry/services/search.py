@@ -16,9 +16,10 @@ from services.registry.api.schemas import (
 )
 from services.registry.db.repository import RegistryRepository
 from services.registry.domain.national_id import InvalidNationalId, validate_national_id
-from services.registry.services.common import SERVICE, today
+from services.registry.services.common import SERVICE
 from shared import audit
 from shared.auth import Principal
+from shared.clock import BusinessClock
 from shared.errors import FieldError, Unprocessable
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.pii import PiiCipher, mask_national_id
@@ -27,7 +28,10 @@ NATIONAL_ID = "national_id"
 
 
 class SearchService:
-    def __init__(self, session: AsyncSession, pii: PiiCipher, principal: Principal) -> None:
+    def __init__(
+        self, session: AsyncSession, pii: PiiCipher, principal: Principal, clock: BusinessClock | None = None
+    ) -> None:
+        self.clock = clock or BusinessClock()
         self.session = session
         self.repo = RegistryRepository(session)
         self.pii = pii
@@ -37,7 +41,7 @@ class SearchService:
         index: bytes | None = None
         if query.national_id is not None:
             try:
-                person = validate_national_id(query.national_id, today=today())
+                person = validate_national_id(query.national_id, today=self.clock.today())
             except InvalidNationalId as exc:
                 raise Unprocessable(
                     exc.message, code="invalid_national_id",
@@ -86,7 +90,7 @@ class SearchService:
 
     async def resolve(self, body: ResolveRequest) -> ResolveResponse:
         """National IDs → active member and household, in request order; unknown or invalid → nulls."""
-        day: date = today()
+        day: date = self.clock.today()
         normalised: list[str | None] = []
         for raw in body.national_ids:
             try:

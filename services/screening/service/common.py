@@ -10,12 +10,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.screening.config import ScreeningSettings
-from services.screening.domain.cases import local_date
 from services.screening.domain.errors import ThresholdsInvalid, TransitionRefused
-from services.screening.jobs import Clock, JobRunner
+from services.screening.jobs import JobRunner
 from shared import audit
 from shared.app import wake_outbox
 from shared.auth import Principal
+from shared.clock import BusinessClock
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from shared.pii import PiiCipher
 
@@ -28,15 +28,16 @@ class Context:
 
     settings: ScreeningSettings
     pii: PiiCipher | None
-    clock: Clock
+    clock: BusinessClock
     jobs: JobRunner
     app: FastAPI | None = None
 
     def now(self) -> datetime:
-        return self.clock()
+        return self.clock.now()
 
     def today(self) -> date:
-        return local_date(self.clock())
+        """The county's business date (shared/clock.py)."""
+        return self.clock.today()
 
     def cipher(self) -> PiiCipher:
         if self.pii is None:
