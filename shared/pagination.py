@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -12,6 +13,7 @@ from pydantic import BaseModel, Field
 from shared.errors import Unprocessable
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -36,10 +38,36 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable("cursor is not one this API issued", code="invalid_cursor") from exc
+        raise _invalid_cursor() from exc
     if not isinstance(values, list) or len(values) != arity:
-        raise Unprocessable("cursor is not one this API issued", code="invalid_cursor")
+        raise _invalid_cursor()
     return values
+
+
+def _invalid_cursor() -> Unprocessable:
+    return Unprocessable("cursor is not one this API issued", code="invalid_cursor")
+
+
+def convert_cursor(values: Sequence[Any] | None, *kinds: Callable[[str], Any]) -> tuple[Any, ...] | None:
+    """Decoded cursor values → typed (`uuid.UUID`, `datetime.fromisoformat`, `str`…); a bad one is `invalid_cursor`."""
+    if values is None:
+        return None
+    if len(values) != len(kinds):
+        raise _invalid_cursor()
+    try:
+        return tuple(kind(str(value)) for kind, value in zip(kinds, values, strict=True))
+    except (ValueError, TypeError) as exc:
+        raise _invalid_cursor() from exc
+
+
+def read_cursor(cursor: str | None, *kinds: Callable[[str], Any]) -> tuple[Any, ...] | None:
+    """`?cursor=` → a tuple typed by `kinds` (None: the first page); a cursor not issued here is `invalid_cursor`."""
+    return convert_cursor(decode_cursor(cursor, len(kinds)), *kinds)
+
+
+def next_cursor(rows: Sequence[R], limit: int, key: Callable[[R], list[Any]]) -> str | None:
+    """Rows fetched with `limit + 1`: the cursor after the `limit`-th row when there is one more, else None."""
+    return encode_cursor(key(rows[limit - 1])) if len(rows) > limit else None
 
 
 class PageParams(BaseModel):

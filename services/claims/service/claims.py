@@ -68,7 +68,7 @@ from shared.errors import (
     Unprocessable,
 )
 from shared.logging import get_logger
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pagination import Page, next_cursor, read_cursor
 from shared.pii import mask_name
 
 log = get_logger("fangpin.claims")
@@ -286,13 +286,7 @@ class ClaimService:
         cursor: str | None,
         limit: int,
     ) -> Page[ClaimRead]:
-        after_raw = decode_cursor(cursor, 2)
-        after = None
-        if after_raw is not None:
-            try:
-                after = (datetime.fromisoformat(str(after_raw[0])), uuid.UUID(str(after_raw[1])))
-            except ValueError as exc:
-                raise Unprocessable("cursor is not one this API issued", code="invalid_cursor") from exc
+        after = read_cursor(cursor, datetime.fromisoformat, uuid.UUID)
         rows = await self.repo.search(
             region=principal.region,
             state=state,
@@ -304,11 +298,9 @@ class ClaimService:
             limit=limit + 1,
         )
         items = [claim_read(r, principal) for r in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            next_cursor = encode_cursor([last["created_at"].isoformat(), str(last["id"])])
-        return Page[ClaimRead](items=items, next_cursor=next_cursor)
+        return Page[ClaimRead](
+            items=items, next_cursor=next_cursor(rows, limit, lambda r: [r["created_at"].isoformat(), str(r["id"])])
+        )
 
     async def transitions(self, principal: Principal, claim_id: uuid.UUID) -> list[TransitionRead]:
         await self._visible(principal, claim_id)

@@ -36,9 +36,9 @@ from services.claims.service.claims import ClaimService
 from services.claims.service.common import Idempotency, Runtime, idempotent, write_audit
 from services.claims.service.schemes import stored_scheme
 from shared.auth import Principal, Role
-from shared.errors import Conflict, NotFound, Unprocessable
+from shared.errors import Conflict, NotFound
 from shared.logging import get_logger
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pagination import Page, next_cursor, read_cursor
 from shared.pii import mask_name, mask_national_id
 
 log = get_logger("fangpin.claims.notices")
@@ -174,19 +174,14 @@ class NoticeService:
     async def search(
         self, principal: Principal, *, village_code: str | None, status: str | None, cursor: str | None, limit: int
     ) -> Page[NoticeRead]:
-        after = decode_cursor(cursor, 1)
-        try:
-            after_id = uuid.UUID(str(after[0])) if after else None
-        except ValueError as exc:
-            raise Unprocessable("cursor is not one this API issued", code="invalid_cursor") from exc
+        after = read_cursor(cursor, uuid.UUID)
+        after_id = after[0] if after else None
         rows = await self.repo.search(
             region=principal.region, village_code=village_code, status=status, after=after_id, limit=limit + 1
         )
         today = self.runtime.today()
         items = [await self._read(r, today) for r in rows[:limit]]
-        return Page[NoticeRead](
-            items=items, next_cursor=encode_cursor([str(items[-1].id)]) if len(rows) > limit else None
-        )
+        return Page[NoticeRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r["id"])]))
 
     async def publish(self, principal: Principal, body: NoticeCreate, key: str | None) -> tuple[int, NoticeRead]:
         """Put every assessed claim of a village on today's notice (one transaction)."""

@@ -40,7 +40,7 @@ from shared.contracts.registry import BankAccountReveal, BenefitCreate
 from shared.errors import Conflict, FieldError, NotFound, ServiceError, Unprocessable
 from shared.logging import get_logger
 from shared.outbox import enqueue
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pagination import Page, next_cursor, read_cursor
 from shared.pii import mask_bank_account
 
 log = get_logger("fangpin.claims.payments")
@@ -536,11 +536,8 @@ class PaymentService:
         cursor: str | None,
         limit: int,
     ) -> Page[PaymentRead]:
-        after = decode_cursor(cursor, 1)
-        try:
-            after_id = uuid.UUID(str(after[0])) if after else None
-        except ValueError as exc:
-            raise Unprocessable("cursor is not one this API issued", code="invalid_cursor") from exc
+        after = read_cursor(cursor, uuid.UUID)
+        after_id = after[0] if after else None
         rows = await self.repo.search(
             region=principal.region,
             batch_id=batch_id,
@@ -551,5 +548,5 @@ class PaymentService:
         )
         items = [payment_read(r) for r in rows[:limit]]
         return Page[PaymentRead](
-            items=items, next_cursor=encode_cursor([str(items[-1].id)]) if len(rows) > limit else None
+            items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r["id"])])
         )

@@ -38,7 +38,7 @@ from shared.errors import (
     NotFound,
     Unprocessable,
 )
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pagination import Page, next_cursor, read_cursor
 
 SCHEME_STATUSES = ("active", "draft")
 
@@ -220,19 +220,17 @@ class SchemeService:
         cursor: str | None,
         limit: int,
     ) -> Page[SchemeSummary]:
-        after = decode_cursor(cursor, 1)
+        after = read_cursor(cursor, str)
         rows = await self.repo.search(
             region=principal.region,
             county_code=county_code,
             year=year,
             status=status,
-            after=str(after[0]) if after else None,
+            after=after[0] if after else None,
             limit=limit + 1,
         )
         items = [SchemeSummary.model_validate(dict(r)) for r in rows[:limit]]
-        return Page[SchemeSummary](
-            items=items, next_cursor=encode_cursor([items[-1].code]) if len(rows) > limit else None
-        )
+        return Page[SchemeSummary](items=items, next_cursor=next_cursor(rows, limit, lambda r: [r["code"]]))
 
     async def versions(self, principal: Principal, code: str) -> list[SchemeVersionSummary]:
         current = await self.repo.get(code)
@@ -411,11 +409,8 @@ class EnrolmentService:
         cursor: str | None,
         limit: int,
     ) -> Page[EnrolmentRead]:
-        after = decode_cursor(cursor, 1)
-        try:
-            after_id = UUID(str(after[0])) if after else None
-        except ValueError as exc:
-            raise Unprocessable("cursor is not one this API issued", code="invalid_cursor") from exc
+        after = read_cursor(cursor, UUID)
+        after_id = after[0] if after else None
         rows = await self.repo.search(
             region=principal.region,
             scheme_code=scheme_code,
@@ -424,6 +419,4 @@ class EnrolmentService:
             limit=limit + 1,
         )
         items = [EnrolmentRead.model_validate(dict(r)) for r in rows[:limit]]
-        return Page[EnrolmentRead](
-            items=items, next_cursor=encode_cursor([str(items[-1].id)]) if len(rows) > limit else None
-        )
+        return Page[EnrolmentRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r["id"])]))

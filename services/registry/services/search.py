@@ -21,7 +21,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.clock import BusinessClock
 from shared.errors import FieldError, Unprocessable
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pagination import Page, next_cursor, read_cursor
 from shared.pii import PiiCipher, mask_national_id
 
 NATIONAL_ID = "national_id"
@@ -48,13 +48,7 @@ class SearchService:
                     errors=[FieldError(field="national_id", message=exc.message, code=exc.code)],
                 ) from None
             index = self.pii.blind_index(person.value, purpose=NATIONAL_ID)
-        after = decode_cursor(query.cursor, 3)
-        cursor_key: tuple[str, str, uuid.UUID] | None = None
-        if after is not None:
-            try:
-                cursor_key = (str(after[0]), str(after[1]), uuid.UUID(str(after[2])))
-            except ValueError:
-                raise Unprocessable("cursor is not one this API issued", code="invalid_cursor") from None
+        cursor_key = read_cursor(query.cursor, str, str, uuid.UUID)
         region = query.region
         scope = self.principal.region
         if region and scope and not (region.startswith(scope) or scope.startswith(region)):
@@ -82,11 +76,12 @@ class SearchService:
             )
             for r in rows[: query.limit]
         ]
-        next_cursor = None
-        if len(rows) > query.limit:
-            last = rows[query.limit - 1]
-            next_cursor = encode_cursor([last["village_code"], last["household_number"], str(last["id"])])
-        return Page[HouseholdSummary](items=items, next_cursor=next_cursor)
+        return Page[HouseholdSummary](
+            items=items,
+            next_cursor=next_cursor(
+                rows, query.limit, lambda r: [r["village_code"], r["household_number"], str(r["id"])]
+            ),
+        )
 
     async def resolve(self, body: ResolveRequest) -> ResolveResponse:
         """National IDs → active member and household, in request order; unknown or invalid → nulls."""

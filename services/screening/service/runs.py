@@ -32,6 +32,7 @@ from shared.errors import NotFound, Unprocessable
 from shared.idempotency import Idempotency, StoredResponse
 from shared.logging import get_logger, log_failure, request_id_var
 from shared.metrics import JOB_DURATION, JOB_ROWS
+from shared.pagination import convert_cursor
 
 log = get_logger("fangpin.screening.runs")
 
@@ -185,11 +186,8 @@ class RunService:
     ) -> list[RowMapping]:
         """The households the run listed apart with no income on file (rules.md §1.3), in the caller's region."""
         await self.get(principal, run_id)
-        if after is not None:
-            try:
-                after = [str(after[0]), str(uuid.UUID(str(after[1])))]
-            except (ValueError, TypeError) as exc:
-                raise Unprocessable("cursor is not one this API issued", code="invalid_cursor") from exc
+        typed = convert_cursor(after, str, uuid.UUID)
+        after = [str(v) for v in typed] if typed is not None else None
         return await self.repo.data_quality(
             run_id,
             "no_income_on_file",
