@@ -112,3 +112,29 @@ async def verify_chain(conn: AsyncConnection | AsyncSession, *, batch: int = 500
             prev_hash = bytes(row["hash"])
             checked += 1
             last_id = row["id"]
+
+
+@dataclass(frozen=True)
+class Auditor:
+    """Who audits: the service, the session of the use case's transaction, the acting principal.
+
+    `await Auditor(session, "claims", principal).record("claims.claim.approve", "claim", claim_id, {...})`
+    appends one row to the hash chain. Call it last before the commit: it takes the chain's lock.
+    """
+
+    session: AsyncSession
+    service: str
+    principal: Principal | None
+
+    async def record(
+        self, action: str, resource_type: str, resource_id: object, detail: dict[str, Any] | None = None
+    ) -> int:
+        return await append(
+            self.session,
+            service=self.service,
+            actor=self.principal,
+            action=action,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            detail=detail,
+        )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.regions_repository import RegionRepository
 from services.registry.domain.regions import parent_code, parse_region_code
-from shared import audit
+from shared.audit import Auditor
 from shared.auth import Principal
 from shared.errors import FieldError, NotFound, Unprocessable
 
@@ -113,9 +113,11 @@ class RegionService:
                 continue
             rows[parsed["code"]] = parsed
         imported = await self.repo.upsert_many(list(rows.values()))
-        await audit.append(
-            self.session, service="registry", actor=principal, action="region.import",
-            resource_type="region", resource_id=None, detail={"imported": imported, "rejected": len(errors)},
+        await Auditor(self.session, "registry", principal).record(
+            action="region.import",
+            resource_type="region",
+            resource_id=None,
+            detail={"imported": imported, "rejected": len(errors)},
         )
         await self.session.commit()
         return ImportReport(imported=imported, errors=errors)

@@ -57,3 +57,23 @@ async def test_log_is_append_only_for_ordinary_writes(session: AsyncSession) -> 
     with pytest.raises(DBAPIError, match="append-only"):
         async with session.begin_nested():
             await session.execute(text("UPDATE audit.audit_log SET action = 'x' WHERE id = :id"), {"id": ids[0]})
+
+
+async def test_the_auditor_records_who_did_what_on_the_chain(session: AsyncSession) -> None:
+    auditor = audit.Auditor(session, "claims", ACTOR)
+    first = await auditor.record("claims.claim.approve", "claim", 42, {"today": "2026-04-05"})
+    second = await audit.Auditor(session, "claims", None).record("claims.claim.close", "claim", "c-1")
+    rows = (
+        await session.execute(
+            text(
+                "SELECT service, actor_sub, actor_roles, actor_region, action, resource_type, resource_id, detail"
+                " FROM audit.audit_log WHERE id IN (:a, :b) ORDER BY id"
+            ),
+            {"a": first, "b": second},
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        ("claims", "u1", "county_officer", "410602", "claims.claim.approve", "claim", "42", {"today": "2026-04-05"}),
+        ("claims", None, None, None, "claims.claim.close", "claim", "c-1", {}),
+    ]
+    assert (await audit.verify_chain(session)).ok

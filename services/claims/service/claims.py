@@ -54,8 +54,9 @@ from services.claims.schemas import (
     TransitionRead,
     TransitionResult,
 )
-from services.claims.service.common import KEYS, Idempotency, Runtime, field_errors, idempotent, write_audit
+from services.claims.service.common import KEYS, SERVICE, Idempotency, Runtime, field_errors, idempotent
 from services.claims.service.schemes import stored_scheme
+from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.concurrency import require_version
 from shared.contracts.claims import ClaimLead, ClaimLeadAccepted
@@ -725,8 +726,8 @@ class ClaimService:
             detail: dict[str, Any] = {"from": locked["state"], "to": update["state"], "reason_code": reason_code}
             if assessment_row is not None:
                 detail["payout"] = format(assessment_row["payout"], "f")
-            await write_audit(
-                self.session, principal, f"claims.claim.{recorded_action.value}", "claim", claim_id, detail
+            await Auditor(self.session, SERVICE, principal).record(
+                f"claims.claim.{recorded_action.value}", "claim", claim_id, detail
             )
         view = await self.repo.view(claim_id)
         assert view is not None

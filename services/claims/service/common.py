@@ -15,7 +15,6 @@ from services.claims.clients.registry import RegistryClient
 from services.claims.config import ClaimsSettings
 from services.claims.db.tables import idempotency
 from services.claims.domain.values import InvalidInput
-from shared import audit
 from shared.auth import Principal
 from shared.clock import BusinessClock
 from shared.errors import FieldError, ServiceUnavailable, Unprocessable
@@ -78,25 +77,6 @@ def field_errors(exc: InvalidInput, prefix: str = "") -> list[FieldError]:
 
 def invalid(exc: InvalidInput, prefix: str, code: str, detail: str) -> Unprocessable:
     return Unprocessable(detail, code=code, errors=field_errors(exc, prefix))
-
-
-async def write_audit(
-    session: AsyncSession,
-    principal: Principal | None,
-    action: str,
-    resource_type: str,
-    resource_id: object,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    await audit.append(
-        session,
-        service=SERVICE,
-        actor=principal,
-        action=action,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        detail=detail,
-    )
 
 
 KEYS = KeyedRequests(idempotency)

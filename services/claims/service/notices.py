@@ -33,8 +33,9 @@ from services.claims.schemas import (
     ObjectionRead,
 )
 from services.claims.service.claims import ClaimService
-from services.claims.service.common import Idempotency, Runtime, idempotent, write_audit
+from services.claims.service.common import SERVICE, Idempotency, Runtime, idempotent
 from services.claims.service.schemes import stored_scheme
+from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound
 from shared.logging import get_logger
@@ -229,9 +230,7 @@ class NoticeService:
             assert listing is not None
             notice = await self.repo.get(listing["notice_id"])
             assert notice is not None
-            await write_audit(
-                self.session,
-                principal,
+            await Auditor(self.session, SERVICE, principal).record(
                 "claims.notice.published",
                 "notice",
                 notice["id"],
@@ -316,9 +315,7 @@ or the township. 公示编号 Notice: {notice.id}</p>
                     "filed_by": principal.sub,
                 }
             )
-            await write_audit(
-                self.session,
-                principal,
+            await Auditor(self.session, SERVICE, principal).record(
                 "claims.objection.filed",
                 "claim",
                 body.claim_id,
@@ -376,9 +373,7 @@ or the township. 公示编号 Notice: {notice.id}</p>
         decided = await self.repo.decide(
             objection_id, status=body.decision, decided_by=principal.sub, comment=body.comment
         )
-        await write_audit(
-            self.session,
-            principal,
+        await Auditor(self.session, SERVICE, principal).record(
             f"claims.objection.{body.decision}",
             "claim",
             claim_row["id"],
@@ -449,6 +444,8 @@ async def _approve_one(session: AsyncSession, runtime: Runtime, claim_id: uuid.U
             "evidence": {},
         }
     )
-    await write_audit(session, SYSTEM, "claims.claim.approve", "claim", claim_id, {"today": today.isoformat()})
+    await Auditor(session, SERVICE, SYSTEM).record(
+        "claims.claim.approve", "claim", claim_id, {"today": today.isoformat()}
+    )
     await session.commit()
     return True

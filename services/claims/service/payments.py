@@ -33,8 +33,9 @@ from services.claims.schemas import (
     PaymentRead,
     ReconciliationReport,
 )
-from services.claims.service.common import Idempotency, Runtime, idempotent, write_audit
+from services.claims.service.common import SERVICE, Idempotency, Runtime, idempotent
 from shared import spreadsheets
+from shared.audit import Auditor
 from shared.auth import Principal
 from shared.contracts.registry import BankAccountReveal, BenefitCreate
 from shared.errors import Conflict, FieldError, NotFound, ServiceError, Unprocessable
@@ -270,9 +271,7 @@ class PaymentService:
                     }
                 )
             for household, account in accounts.items():
-                await write_audit(
-                    self.session,
-                    principal,
+                await Auditor(self.session, SERVICE, principal).record(
                     "claims.bank_account.revealed",
                     "household",
                     household,
@@ -282,9 +281,7 @@ class PaymentService:
                         "bank_account": mask_bank_account(account.bank_account),
                     },
                 )
-            await write_audit(
-                self.session,
-                principal,
+            await Auditor(self.session, SERVICE, principal).record(
                 "claims.payment_batch.created",
                 "payment_batch",
                 batch_id,
@@ -343,8 +340,8 @@ class PaymentService:
         # UTF-8 with a BOM (spreadsheet programs read Chinese correctly); a holder or bank name that
         # starts like a formula is written with a quote in front (shared/spreadsheets.py)
         out = spreadsheets.csv_text(BANK_FILE_COLUMNS, rows)
-        await write_audit(
-            self.session, principal, "claims.bank_file.exported", "payment_batch", batch_id, {"lines": len(lines)}
+        await Auditor(self.session, SERVICE, principal).record(
+            "claims.bank_file.exported", "payment_batch", batch_id, {"lines": len(lines)}
         )
         await self.session.commit()
         return out
@@ -449,9 +446,7 @@ class PaymentService:
         )
         if not await self.repo.open_attempts(current["batch_id"]):
             await self.repo.set_batch_status(current["batch_id"], "reconciled")
-        await write_audit(
-            self.session,
-            principal,
+        await Auditor(self.session, SERVICE, principal).record(
             f"claims.payment.{body.status}",
             "payment",
             payment_id,

@@ -28,7 +28,8 @@ from services.claims.schemas import (
     SchemeVersionSummary,
     TownshipPremium,
 )
-from services.claims.service.common import Idempotency, Runtime, idempotent, invalid, sees_county, write_audit
+from services.claims.service.common import SERVICE, Idempotency, Runtime, idempotent, invalid, sees_county
+from shared.audit import Auditor
 from shared.auth import Principal
 from shared.concurrency import require_version
 from shared.errors import (
@@ -133,8 +134,8 @@ class SchemeService:
             await self._check_one_active(parsed, status)
             stored = scheme_to_dict(dataclasses.replace(parsed, version=1))
             await self.repo.insert_version(code=parsed.code, version=1, body=stored, created_by=principal.sub)
-            await write_audit(
-                self.session, principal, "claims.scheme.created", "scheme", f"{parsed.code}@1", {"status": status}
+            await Auditor(self.session, SERVICE, principal).record(
+                "claims.scheme.created", "scheme", f"{parsed.code}@1", {"status": status}
             )
             row = await self.repo.get_version(parsed.code, 1)
             assert row is not None
@@ -191,8 +192,8 @@ class SchemeService:
         stored = scheme_to_dict(dataclasses.replace(parsed, version=version))
         await self.repo.insert_version(code=code, version=version, body=stored, created_by=principal.sub)
         await self.repo.set_latest(code, version, status)
-        await write_audit(
-            self.session, principal, "claims.scheme.versioned", "scheme", f"{code}@{version}", {"status": status}
+        await Auditor(self.session, SERVICE, principal).record(
+            "claims.scheme.versioned", "scheme", f"{code}@{version}", {"status": status}
         )
         row = await self.repo.get_version(code, version)
         assert row is not None
@@ -363,9 +364,7 @@ class EnrolmentService:
                     for s in body.pool
                 ]
             )
-            await write_audit(
-                self.session,
-                principal,
+            await Auditor(self.session, SERVICE, principal).record(
                 "claims.enrolment.created",
                 "scheme",
                 scheme.code,

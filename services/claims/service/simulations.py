@@ -28,8 +28,9 @@ from services.claims.domain.assessment import FactsInvalid, YearToDate, assess
 from services.claims.domain.scheme import Category, Scheme, parse_scheme, scheme_to_dict
 from services.claims.schemas import JobProgress, SimulationCreate, SimulationRead
 from services.claims.service.claims import engine_facts
-from services.claims.service.common import Idempotency, Runtime, idempotent, sees_county, write_audit
+from services.claims.service.common import SERVICE, Idempotency, Runtime, idempotent, sees_county
 from services.claims.service.schemes import read_scheme_body, stored_scheme
+from shared.audit import Auditor
 from shared.auth import Principal
 from shared.errors import FieldError, NotFound, Unprocessable
 from shared.logging import get_logger, log_failure
@@ -118,9 +119,7 @@ class SimulationService:
                 )
                 .returning(*simulation.c)
             )
-            await write_audit(
-                self.session,
-                principal,
+            await Auditor(self.session, SERVICE, principal).record(
                 "claims.simulation.created",
                 "simulation",
                 job_id,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.repository import RegistryRepository
 from services.registry.domain.history import FieldChange
-from shared import audit
+from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.clock import BusinessClock
 from shared.errors import NotFound
@@ -110,7 +110,7 @@ class HistoryWriter:
     async def flush_audit(self) -> None:
         """Append the audit records: last in the transaction, to hold the audit lock briefly."""
         for entry in self._audits:
-            await audit.append(self.session, service=SERVICE, actor=self.principal, **entry)
+            await Auditor(self.session, SERVICE, self.principal).record(**entry)
         self._audits.clear()
 
 

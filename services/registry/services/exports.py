@@ -36,7 +36,8 @@ from services.registry.domain.model import (
 )
 from services.registry.services.common import EXPORT_REVEALERS, SERVICE, may
 from services.registry.services.ids import uuid7
-from shared import audit, spreadsheets
+from shared import spreadsheets
+from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.errors import FieldError, Forbidden, NotFound, Unprocessable
 from shared.logging import get_logger
@@ -207,8 +208,9 @@ class ExportService:
                 "expires_at": datetime.now(UTC) + timedelta(hours=ttl_hours),
             }
         )
-        await audit.append(
-            self.session, service=SERVICE, actor=self.principal, action="export.submit", resource_type="export_job",
+        await Auditor(self.session, SERVICE, self.principal).record(
+            action="export.submit",
+            resource_type="export_job",
             resource_id=str(job_id),
             detail={"region": body.region, "format": body.format, "reveal": body.reveal, "purpose": body.purpose},
         )
@@ -264,9 +266,9 @@ class ExportService:
                     "finished_at": datetime.now(UTC),
                 },
             )
-            await audit.append(
-                session, service=SERVICE, actor=self.principal,
-                action="export.reveal" if job["reveal"] else "export.complete", resource_type="export_job",
+            await Auditor(session, SERVICE, self.principal).record(
+                action="export.reveal" if job["reveal"] else "export.complete",
+                resource_type="export_job",
                 resource_id=str(job_id),
                 detail={"region": job["region"], "rows": len(rows), "reveal": job["reveal"], "purpose": job["purpose"]},
             )
@@ -285,9 +287,10 @@ class ExportService:
                            code="export_not_available")
         content = await asyncio.to_thread(unseal, self.pii, bytes(full["content_enc"]))
         if job["reveal"]:
-            await audit.append(
-                self.session, service=SERVICE, actor=self.principal, action="export.download",
-                resource_type="export_job", resource_id=str(job_id),
+            await Auditor(self.session, SERVICE, self.principal).record(
+                action="export.download",
+                resource_type="export_job",
+                resource_id=str(job_id),
                 detail={"region": job["region"], "reveal": True},
             )
             await self.session.commit()

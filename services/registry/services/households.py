@@ -49,7 +49,7 @@ from services.registry.services.common import (
     member_not_found,
 )
 from services.registry.services.ids import uuid7
-from shared import audit
+from shared.audit import Auditor
 from shared.auth import Principal
 from shared.clock import BusinessClock
 from shared.concurrency import ANY_VERSION, require_version
@@ -784,11 +784,16 @@ class HouseholdService:
             raise member_not_found()
         household = await self._member_scope(row)
         value = self.pii.decrypt(bytes(row["national_id_enc"]), purpose=NATIONAL_ID)
-        audit_id = await audit.append(
-            self.session, service=SERVICE, actor=self.principal, action="member.national_id.reveal",
-            resource_type="member", resource_id=str(member_id),
-            detail={"household_id": str(row["household_id"]), "county_code": household["county_code"],
-                    "purpose": purpose, "national_id_masked": row["national_id_masked"]},
+        audit_id = await Auditor(self.session, SERVICE, self.principal).record(
+            action="member.national_id.reveal",
+            resource_type="member",
+            resource_id=str(member_id),
+            detail={
+                "household_id": str(row["household_id"]),
+                "county_code": household["county_code"],
+                "purpose": purpose,
+                "national_id_masked": row["national_id_masked"],
+            },
         )
         await self.session.commit()
         return MemberReveal(member_id=member_id, national_id=value, purpose=purpose, audit_id=audit_id)
@@ -1007,11 +1012,15 @@ class HouseholdService:
         if row["bank_account_enc"] is None:
             raise NotFound("the household has no bank account on record", code="no_bank_account")
         value = self.pii.decrypt(bytes(row["bank_account_enc"]), purpose=BANK_ACCOUNT)
-        await audit.append(
-            self.session, service=SERVICE, actor=self.principal, action="household.bank_account.reveal",
-            resource_type="household", resource_id=str(household_id),
-            detail={"county_code": row["county_code"], "purpose": purpose,
-                    "bank_account_masked": row["bank_account_masked"]},
+        await Auditor(self.session, SERVICE, self.principal).record(
+            action="household.bank_account.reveal",
+            resource_type="household",
+            resource_id=str(household_id),
+            detail={
+                "county_code": row["county_code"],
+                "purpose": purpose,
+                "bank_account_masked": row["bank_account_masked"],
+            },
         )
         await self.session.commit()
         return BankAccountReveal(
@@ -1022,9 +1031,10 @@ class HouseholdService:
     async def reveal_phone(self, household_id: uuid.UUID, purpose: str) -> tuple[str | None, int]:
         row = await self._household(household_id)
         value = self.pii.decrypt(bytes(row["phone_enc"]), purpose=PHONE) if row["phone_enc"] is not None else None
-        audit_id = await audit.append(
-            self.session, service=SERVICE, actor=self.principal, action="household.phone.reveal",
-            resource_type="household", resource_id=str(household_id),
+        audit_id = await Auditor(self.session, SERVICE, self.principal).record(
+            action="household.phone.reveal",
+            resource_type="household",
+            resource_id=str(household_id),
             detail={"county_code": row["county_code"], "purpose": purpose, "phone_masked": row["phone_masked"]},
         )
         await self.session.commit()

@@ -59,7 +59,7 @@ from services.registry.services import bulk
 from services.registry.services.common import SERVICE
 from services.registry.services.households import mask_reference
 from services.registry.services.ids import uuid7
-from shared import audit
+from shared.audit import Auditor
 from shared.auth import Principal
 from shared.clock import BusinessClock
 from shared.errors import NotFound, PayloadTooLarge, Unprocessable
@@ -364,10 +364,7 @@ class ImportService:
             }
         )
         await attempt.save(self.session, 202, {"id": str(job_id)})
-        await audit.append(
-            self.session,
-            service=SERVICE,
-            actor=self.principal,
+        await Auditor(self.session, SERVICE, self.principal).record(
             action="import.submit",
             resource_type="import_job",
             resource_id=str(job_id),
@@ -555,10 +552,7 @@ class ImportService:
                         "finished_at": datetime.now(UTC),
                     },
                 )
-                await audit.append(
-                    session,
-                    service=SERVICE,
-                    actor=self.principal,
+                await Auditor(session, SERVICE, self.principal).record(
                     action="import.complete",
                     resource_type="import_job",
                     resource_id=str(job_id),
@@ -709,10 +703,7 @@ class ImportService:
                     "finished_at": datetime.now(UTC),
                 },
             )
-            await audit.append(
-                session,
-                service=SERVICE,
-                actor=self.principal,
+            await Auditor(session, SERVICE, self.principal).record(
                 action="import.failed",
                 resource_type="import_job",
                 resource_id=str(job_id),

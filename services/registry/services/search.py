@@ -17,7 +17,7 @@ from services.registry.api.schemas import (
 from services.registry.db.repository import RegistryRepository
 from services.registry.domain.national_id import InvalidNationalId, validate_national_id
 from services.registry.services.common import SERVICE
-from shared import audit
+from shared.audit import Auditor
 from shared.auth import Principal
 from shared.clock import BusinessClock
 from shared.errors import FieldError, Unprocessable
@@ -107,9 +107,11 @@ class SearchService:
                     county_code=hit["county_code"] if hit else None,
                 )
             )
-        await audit.append(
-            self.session, service=SERVICE, actor=self.principal, action="member.resolve", resource_type="member",
-            resource_id=None, detail={"requested": len(body.national_ids), "matched": matched},
+        await Auditor(self.session, SERVICE, self.principal).record(
+            action="member.resolve",
+            resource_type="member",
+            resource_id=None,
+            detail={"requested": len(body.national_ids), "matched": matched},
         )
         await self.session.commit()
         return ResolveResponse(results=results)

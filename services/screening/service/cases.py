@@ -25,8 +25,9 @@ from services.screening.domain.elimination import Blocker, EliminationFacts, eli
 from services.screening.domain.errors import TransitionRefused
 from services.screening.domain.risk import RiskCode, suggest_type
 from services.screening.schemas import Row, case_read, measure_read, objection_read
-from services.screening.service.common import Context, record_audit, transition_refused
+from services.screening.service.common import SERVICE, Context, transition_refused
 from services.screening.service.thresholds import ensure_current, thresholds_of
+from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.concurrency import require_version
 from shared.contracts.registry import MonitoringStatusChange
@@ -330,9 +331,7 @@ class CaseService:
             201,
             case_read(row, allowed_actions=self.allowed_actions(principal, row), overdue=False).model_dump(mode="json"),
         )
-        await record_audit(
-            self.session,
-            principal,
+        await Auditor(self.session, SERVICE, principal).record(
             "screening.case.opened",
             "case",
             case_id,
@@ -486,9 +485,7 @@ class CaseService:
                 fresh, allowed_actions=self.allowed_actions(principal, fresh), overdue=self.is_overdue(fresh)
             ).model_dump(mode="json"),
         )
-        await record_audit(
-            self.session,
-            principal,
+        await Auditor(self.session, SERVICE, principal).record(
             f"screening.case.{act.value}",
             "case",
             case_id,
@@ -636,9 +633,7 @@ class CaseService:
         measure = await self.repo.measure(case_id, measure_id)
         assert measure is not None
         await attempt.save(self.session, 201, measure_read(measure).model_dump(mode="json"))
-        await record_audit(
-            self.session,
-            principal,
+        await Auditor(self.session, SERVICE, principal).record(
             "screening.measure.added",
             "measure",
             measure_id,
@@ -676,9 +671,7 @@ class CaseService:
         await self.repo.update_measure(measure_id, **values, version=measure["version"] + 1, updated_at=self.ctx.now())
         fresh = await self.repo.measure(case_id, measure_id)
         assert fresh is not None
-        await record_audit(
-            self.session,
-            principal,
+        await Auditor(self.session, SERVICE, principal).record(
             "screening.measure.updated",
             "measure",
             measure_id,
@@ -729,8 +722,8 @@ class CaseService:
         objection = await self.repo.objection(case_id, objection_id)
         assert objection is not None
         await attempt.save(self.session, 201, objection_read(objection).model_dump(mode="json"))
-        await record_audit(
-            self.session, principal, "screening.objection.raised", "objection", objection_id, {"case_id": str(case_id)}
+        await Auditor(self.session, SERVICE, principal).record(
+            "screening.objection.raised", "objection", objection_id, {"case_id": str(case_id)}
         )
         await self.session.commit()
         return objection, False
@@ -762,9 +755,7 @@ class CaseService:
         )
         fresh = await self.repo.objection(case_id, objection_id)
         assert fresh is not None
-        await record_audit(
-            self.session,
-            principal,
+        await Auditor(self.session, SERVICE, principal).record(
             "screening.objection.resolved",
             "objection",
             objection_id,

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from fastapi import FastAPI
 
 from services.screening.config import ScreeningSettings
 from services.screening.domain.errors import ThresholdsInvalid, TransitionRefused
 from services.screening.jobs import JobRunner
-from shared import audit
 from shared.app import wake_outbox
 from shared.auth import Principal
 from shared.clock import BusinessClock
@@ -99,24 +97,4 @@ def transition_refused(exc: TransitionRefused) -> Conflict:
         exc.message,
         code=exc.code,
         errors=[FieldError(field=f"evidence.{f}", message=exc.message, code=exc.code) for f in exc.fields] or None,
-    )
-
-
-async def record_audit(
-    session: Any,
-    principal: Principal | None,
-    action: str,
-    resource_type: str,
-    resource_id: object,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """Append the audit row; call last before the commit (it takes the chain's lock)."""
-    await audit.append(
-        session,
-        service=SERVICE,
-        actor=principal,
-        action=action,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        detail=detail,
     )

@@ -30,7 +30,8 @@ from services.screening.domain.feeds import FeedFormat, ParsedBatch, ParsedRecor
 from services.screening.domain.risk import Department
 from services.screening.jobs import lock_job
 from services.screening.schemas import Row, batch_read
-from services.screening.service.common import Context, record_audit, require_county_read, require_county_write
+from services.screening.service.common import SERVICE, Context, require_county_read, require_county_write
+from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, Unprocessable
 from shared.idempotency import Idempotency, StoredResponse
@@ -243,9 +244,7 @@ class FeedService:
         row = await self.repo.batch(batch_id)
         assert row is not None
         await attempt.save(self.session, 202, batch_read(row).model_dump(mode="json"))
-        await record_audit(
-            self.session,
-            principal,
+        await Auditor(self.session, SERVICE, principal).record(
             "screening.feed_batch.received",
             "feed_batch",
             batch_id,

@@ -14,8 +14,9 @@ from services.screening.db.ledger_repository import LedgerRepository
 from services.screening.domain.calendar import parse_period, screening_window
 from services.screening.domain.risk import RISK_LABELS, RiskCode
 from services.screening.schemas import Row
-from services.screening.service.common import Context, record_audit, require_county_read
+from services.screening.service.common import SERVICE, Context, require_county_read
 from shared import spreadsheets
+from shared.audit import Auditor
 from shared.auth import Principal
 from shared.errors import Unprocessable
 
@@ -187,9 +188,7 @@ class LedgerService:
             content = self._xlsx(county_code, period, summary, households)
             media = spreadsheets.XLSX_MEDIA_TYPE
             filename = f"{name}.xlsx"
-        await record_audit(
-            self.session,
-            principal,
+        await Auditor(self.session, SERVICE, principal).record(
             "screening.ledger.exported",
             "ledger",
             f"{prefix}:{period}",

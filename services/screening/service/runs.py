@@ -20,13 +20,14 @@ from services.screening.domain.calendar import parse_period, screening_window
 from services.screening.jobs import lock_job
 from services.screening.schemas import run_read
 from services.screening.service.common import (
+    SERVICE,
     Context,
-    record_audit,
     require_county_read,
     require_county_write,
     sees_county,
 )
 from services.screening.service.thresholds import ensure_current, thresholds_of
+from shared.audit import Auditor
 from shared.auth import Principal
 from shared.errors import NotFound, Unprocessable
 from shared.idempotency import Idempotency, StoredResponse
@@ -111,9 +112,7 @@ class RunService:
             self.session, self.ctx, county_code=county_code, period=period, trigger="api", created_by=principal.sub
         )
         await attempt.save(self.session, 202, run_read(row).model_dump(mode="json"))
-        await record_audit(
-            self.session,
-            principal,
+        await Auditor(self.session, SERVICE, principal).record(
             "screening.run.requested",
             "run",
             row["id"],

@@ -15,12 +15,13 @@ from services.screening.domain.errors import ThresholdsInvalid
 from services.screening.domain.thresholds import DEMO_SOURCES, DEMO_THRESHOLDS, Thresholds, parse_thresholds
 from services.screening.schemas import Row
 from services.screening.service.common import (
+    SERVICE,
     Context,
-    record_audit,
     require_county_read,
     require_county_write,
     thresholds_invalid,
 )
+from shared.audit import Auditor
 from shared.auth import Principal
 from shared.concurrency import require_version
 from shared.errors import Conflict, FieldError, NotFound, PreconditionFailed, Unprocessable
@@ -152,9 +153,7 @@ class ThresholdService:
                 "created_by": principal.sub,
             }
         )
-        await record_audit(
-            self.session,
-            principal,
+        await Auditor(self.session, SERVICE, principal).record(
             "screening.thresholds.versioned",
             "threshold_version",
             row["id"],
@@ -186,9 +185,7 @@ class ThresholdService:
                 code="threshold_version_in_use",
             )
         await self.repo.delete(current["id"])
-        await record_audit(
-            self.session,
-            principal,
+        await Auditor(self.session, SERVICE, principal).record(
             "screening.thresholds.withdrawn",
             "threshold_version",
             current["id"],
