@@ -21,8 +21,9 @@ ENDPOINTS = {"registry": "/v1/regions", "screening": "/v1/me", "claims": "/v1/me
 
 
 def _hs256(**claims: object) -> str:
+    # minted at collection time: the expiry must outlive the whole run
     now = int(time.time())
-    base: dict[str, object] = {"sub": "x", "roles": ["admin"], "region": "", "exp": now + 60, "aud": "fangpin"}
+    base: dict[str, object] = {"sub": "x", "roles": ["admin"], "region": "", "exp": now + 3600, "aud": "fangpin"}
     base.update(claims)
     return jwt.encode({k: v for k, v in base.items() if v is not None}, JWT_SECRET, "HS256")
 
@@ -81,7 +82,7 @@ async def test_jwks_tokens_have_their_issuer_checked() -> None:
     now = int(time.time())
 
     def rs256(**claims: object) -> str:
-        base: dict[str, object] = {"sub": "u", "roles": ["auditor"], "exp": now + 60, "aud": "fangpin"}
+        base: dict[str, object] = {"sub": "u", "roles": ["auditor"], "exp": now + 3600, "aud": "fangpin"}
         base.update(claims)
         return jwt.encode({k: v for k, v in base.items() if v is not None}, KEY, "RS256", headers={"kid": "k1"})
 
