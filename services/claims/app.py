@@ -5,11 +5,11 @@ from fastapi import FastAPI
 from services.claims.api.claims import router as claims_router
 from services.claims.api.notices import router as notices_router
 from services.claims.api.payments import router as payments_router
-from services.claims.api.payments import simulations as simulations_router
 from services.claims.api.schemes import router as schemes_router
+from services.claims.api.simulations import router as simulations_router
 from services.claims.config import ClaimsSettings
 from services.claims.db.tables import outbox
-from services.claims.scheduler import scheduler
+from services.claims.jobs import scheduler
 from shared.app import ServiceSpec, build_app
 
 DESCRIPTION = """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.claims.db.schemes import SchemeRepository
+from services.claims.db.scheme_repository import SchemeRepository
 from services.claims.domain.reference import reference_scheme_data
 from services.claims.domain.scheme import parse_scheme, scheme_to_dict
 

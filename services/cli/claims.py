@@ -15,7 +15,7 @@ def advance_notices(
     today: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default: today in the county's time zone")] = None,
 ) -> None:
     """Approve the claims whose public notice (公示) ended without an undecided or upheld objection."""
-    from services.claims.scheduler import advance_from_cli
+    from services.claims.jobs import advance_from_cli
 
     try:
         day = dt.date.fromisoformat(today) if today else None

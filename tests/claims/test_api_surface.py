@@ -13,7 +13,7 @@ import pytest
 
 from services.claims.app import create_app
 from services.claims.config import ClaimsSettings
-from services.claims.scheduler import advance_from_cli, run_once
+from services.claims.jobs import advance_from_cli, run_once
 from services.claims.service.common import Runtime
 from tests.claims.conftest import COUNTY, E1_EXPENSE, FakeRegistry, apply, create_reference_scheme, enrol, to_assessed
 from tests.conftest import AppHarness, make_settings

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.claims.scheduler import refresh_pending_facts
+from services.claims.jobs import refresh_pending_facts
 from services.claims.service.claims import ClaimService
 from services.claims.service.common import Runtime
 from tests.claims.conftest import (

@@ -104,7 +104,7 @@ STEP_2 = pytest.mark.xfail(strict=True, reason="issue 11 step 2")
     [
         pytest.param("registry", marks=STEP_2),
         pytest.param("screening", marks=STEP_2),
-        pytest.param("claims", marks=STEP_2),
+        pytest.param("claims"),
     ],
 )
 def test_the_service_has_the_one_layout(service: str) -> None:

@@ -16,7 +16,7 @@ from services.claims.api.deps import (
     ServiceCaller,
     WorkflowActor,
 )
-from services.claims.schemas import (
+from services.claims.api.schemas import (
     AssessmentRead,
     ClaimCreate,
     ClaimRead,

@@ -16,7 +16,7 @@ from services.claims.api.deps import (
     NoticePublisher,
     NoticeServiceDep,
 )
-from services.claims.schemas import NoticeCreate, NoticeRead, ObjectionCreate, ObjectionDecision, ObjectionRead
+from services.claims.api.schemas import NoticeCreate, NoticeRead, ObjectionCreate, ObjectionDecision, ObjectionRead
 from shared.contracts.types import Cursor, VillageCode
 from shared.errors import problem_responses
 from shared.pagination import Page

@@ -1,41 +1,33 @@
-"""Payments (赔款支付) and simulations (测算)."""
+"""Payments (赔款支付): batches, the bank file, confirmations."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from services.claims.api.deps import (
-    Actuary,
-    ActuaryReader,
     IdempotencyKey,
     PaymentOfficer,
     PaymentReader,
     PaymentServiceDep,
-    RuntimeDep,
-    SimulationServiceDep,
 )
-from services.claims.schemas import (
+from services.claims.api.schemas import (
     BatchCreate,
     BatchRead,
     ConfirmationOutcome,
     PaymentConfirmation,
     PaymentRead,
     ReconciliationReport,
-    SimulationCreate,
-    SimulationRead,
 )
-from services.claims.service.simulations import run_simulation
 from shared.app import wake_outbox
 from shared.contracts.types import Cursor
 from shared.errors import PayloadTooLarge, problem_responses
 from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
-simulations = APIRouter(prefix="/v1/simulations", tags=["simulations"])
 
 MAX_FILE = 20 * 1024 * 1024
 
@@ -142,33 +134,3 @@ async def confirm(
     if outcome.changed:
         wake_outbox(request)
     return outcome
-
-
-@simulations.post(
-    "",
-    status_code=202,
-    summary="Simulate a (draft) scheme on a year's claims (测算; a job)",
-    description="Re-assesses the year's stored claim facts under the scheme, applied as if in force that year: "
-    "totals by category and township, premium pool and loss ratio. Poll the `Location`.",
-    responses=problem_responses(404, 422),
-)
-async def create_simulation(
-    body: SimulationCreate,
-    jobs: SimulationServiceDep,
-    principal: Actuary,
-    key: IdempotencyKey,
-    response: Response,
-    background: BackgroundTasks,
-    runtime: RuntimeDep,
-) -> SimulationRead:
-    status, job = await jobs.create(principal, body, key)
-    response.status_code = status
-    response.headers["Location"] = f"/v1/simulations/{job.id}"
-    if job.status == "queued":
-        background.add_task(run_simulation, runtime.sessionmaker, job.id)
-    return job
-
-
-@simulations.get("/{job_id}", summary="A simulation job", responses=problem_responses(404))
-async def get_simulation(job_id: UUID, jobs: SimulationServiceDep, principal: ActuaryReader) -> SimulationRead:
-    return await jobs.get(principal, job_id)

@@ -16,8 +16,7 @@ from services.claims.api.deps import (
     IfMatch,
     SchemeServiceDep,
 )
-from services.claims.domain.reference import REFERENCE_SCHEME
-from services.claims.schemas import (
+from services.claims.api.schemas import (
     EnrolmentCreate,
     EnrolmentRead,
     EnrolmentResult,
@@ -28,6 +27,7 @@ from services.claims.schemas import (
     SchemeSummary,
     SchemeVersionSummary,
 )
+from services.claims.domain.reference import REFERENCE_SCHEME
 from shared.contracts.types import Code, CountyCode, Cursor, Document
 from shared.errors import problem_responses
 from shared.pagination import Page

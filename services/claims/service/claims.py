@@ -18,10 +18,20 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.claims.api.schemas import (
+    AssessmentRead,
+    AssessmentSummary,
+    ClaimCreate,
+    ClaimRead,
+    PaymentSummary,
+    TransitionCreate,
+    TransitionRead,
+    TransitionResult,
+)
 from services.claims.clients.registry import HouseholdUnknown
-from services.claims.db.claims import ClaimRepository
-from services.claims.db.notices import NoticeRepository
-from services.claims.db.schemes import EnrolmentRepository, SchemeRepository
+from services.claims.db.claim_repository import ClaimRepository
+from services.claims.db.notice_repository import NoticeRepository
+from services.claims.db.scheme_repository import EnrolmentRepository, SchemeRepository
 from services.claims.domain.assessment import (
     ClaimFacts,
     FactsInvalid,
@@ -44,16 +54,6 @@ from services.claims.domain.workflow import (
     notice_window_open,
 )
 from services.claims.metrics import ASSESSED_PAYOUT, ASSESSMENTS, LEADS
-from services.claims.schemas import (
-    AssessmentRead,
-    AssessmentSummary,
-    ClaimCreate,
-    ClaimRead,
-    PaymentSummary,
-    TransitionCreate,
-    TransitionRead,
-    TransitionResult,
-)
 from services.claims.service.common import KEYS, SERVICE, Idempotency, Runtime, field_errors, idempotent
 from services.claims.service.schemes import stored_scheme
 from shared.audit import Auditor

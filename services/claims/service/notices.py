@@ -16,13 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.claims.db.claims import ClaimRepository
-from services.claims.db.notices import NoticeRepository
-from services.claims.db.schemes import SchemeRepository
-from services.claims.db.tables import assessment, claim, notice_claim
-from services.claims.domain.assessment import CATEGORY_LABELS
-from services.claims.domain.workflow import ClaimAction, ClaimState, notice_window_open
-from services.claims.schemas import (
+from services.claims.api.schemas import (
     AdvanceResult,
     NoticeCreate,
     NoticeEntry,
@@ -32,6 +26,12 @@ from services.claims.schemas import (
     ObjectionDecision,
     ObjectionRead,
 )
+from services.claims.db.claim_repository import ClaimRepository
+from services.claims.db.notice_repository import NoticeRepository
+from services.claims.db.scheme_repository import SchemeRepository
+from services.claims.db.tables import assessment, claim, notice_claim
+from services.claims.domain.assessment import CATEGORY_LABELS
+from services.claims.domain.workflow import ClaimAction, ClaimState, notice_window_open
 from services.claims.service.claims import ClaimService
 from services.claims.service.common import SERVICE, Idempotency, Runtime, idempotent
 from services.claims.service.schemes import stored_scheme

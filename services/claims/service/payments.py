@@ -19,13 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.claims.clients.registry import BankAccountMissing
-from services.claims.db.claims import ClaimRepository
-from services.claims.db.payments import PaymentRepository
-from services.claims.db.tables import outbox
-from services.claims.domain.workflow import ClaimAction, ClaimState, authorize
-from services.claims.metrics import PAYMENTS
-from services.claims.schemas import (
+from services.claims.api.schemas import (
     BatchCreate,
     BatchRead,
     ConfirmationOutcome,
@@ -33,6 +27,12 @@ from services.claims.schemas import (
     PaymentRead,
     ReconciliationReport,
 )
+from services.claims.clients.registry import BankAccountMissing
+from services.claims.db.claim_repository import ClaimRepository
+from services.claims.db.payment_repository import PaymentRepository
+from services.claims.db.tables import outbox
+from services.claims.domain.workflow import ClaimAction, ClaimState, authorize
+from services.claims.metrics import PAYMENTS
 from services.claims.service.common import SERVICE, Idempotency, Runtime, idempotent
 from shared import spreadsheets
 from shared.audit import Auditor
@@ -542,6 +542,4 @@ class PaymentService:
             limit=limit + 1,
         )
         items = [payment_read(r) for r in rows[:limit]]
-        return Page[PaymentRead](
-            items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r["id"])])
-        )
+        return Page[PaymentRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r["id"])]))

@@ -11,11 +11,7 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.claims.db.schemes import EnrolmentRepository, SchemeRepository
-from services.claims.domain.assessment import FactsInvalid, assess, explain, parse_claim_input
-from services.claims.domain.scheme import PoolMode, Scheme, SchemeInvalid, parse_scheme, scheme_to_dict
-from services.claims.domain.values import ClaimsDomainError
-from services.claims.schemas import (
+from services.claims.api.schemas import (
     EnrolmentCreate,
     EnrolmentRead,
     EnrolmentResult,
@@ -28,6 +24,10 @@ from services.claims.schemas import (
     SchemeVersionSummary,
     TownshipPremium,
 )
+from services.claims.db.scheme_repository import EnrolmentRepository, SchemeRepository
+from services.claims.domain.assessment import FactsInvalid, assess, explain, parse_claim_input
+from services.claims.domain.scheme import PoolMode, Scheme, SchemeInvalid, parse_scheme, scheme_to_dict
+from services.claims.domain.values import ClaimsDomainError
 from services.claims.service.common import SERVICE, Idempotency, Runtime, idempotent, invalid, sees_county
 from shared.audit import Auditor
 from shared.auth import Principal

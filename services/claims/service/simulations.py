@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.claims.db.claims import ClaimRepository
-from services.claims.db.schemes import EnrolmentRepository, SchemeRepository
+from services.claims.api.schemas import JobProgress, SimulationCreate, SimulationRead
+from services.claims.db.claim_repository import ClaimRepository
+from services.claims.db.scheme_repository import EnrolmentRepository, SchemeRepository
 from services.claims.db.tables import assessment, simulation
 from services.claims.domain.assessment import FactsInvalid, YearToDate, assess
 from services.claims.domain.scheme import Category, Scheme, parse_scheme, scheme_to_dict
-from services.claims.schemas import JobProgress, SimulationCreate, SimulationRead
 from services.claims.service.claims import engine_facts
 from services.claims.service.common import SERVICE, Idempotency, Runtime, idempotent, sees_county
 from services.claims.service.schemes import read_scheme_body, stored_scheme

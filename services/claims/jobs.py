@@ -16,10 +16,10 @@ from datetime import date
 
 from fastapi import FastAPI
 
+from services.claims.api.schemas import AdvanceResult
 from services.claims.clients.registry import RegistryClient
 from services.claims.config import ClaimsSettings
-from services.claims.db.claims import ClaimRepository
-from services.claims.schemas import AdvanceResult
+from services.claims.db.claim_repository import ClaimRepository
 from services.claims.service.claims import ClaimService
 from services.claims.service.common import Runtime
 from services.claims.service.notices import advance_notices

@@ -1,0 +1,44 @@
+"""Simulations (测算): a draft scheme re-assessed on a year's claims, as a job."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, BackgroundTasks, Response
+
+from services.claims.api.deps import Actuary, ActuaryReader, IdempotencyKey, RuntimeDep, SimulationServiceDep
+from services.claims.api.schemas import SimulationCreate, SimulationRead
+from services.claims.service.simulations import run_simulation
+from shared.errors import problem_responses
+
+router = APIRouter(prefix="/v1/simulations", tags=["simulations"])
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Simulate a (draft) scheme on a year's claims (测算; a job)",
+    description="Re-assesses the year's stored claim facts under the scheme, applied as if in force that year: "
+    "totals by category and township, premium pool and loss ratio. Poll the `Location`.",
+    responses=problem_responses(404, 422),
+)
+async def create_simulation(
+    body: SimulationCreate,
+    jobs: SimulationServiceDep,
+    principal: Actuary,
+    key: IdempotencyKey,
+    response: Response,
+    background: BackgroundTasks,
+    runtime: RuntimeDep,
+) -> SimulationRead:
+    status, job = await jobs.create(principal, body, key)
+    response.status_code = status
+    response.headers["Location"] = f"/v1/simulations/{job.id}"
+    if job.status == "queued":
+        background.add_task(run_simulation, runtime.sessionmaker, job.id)
+    return job
+
+
+@router.get("/{job_id}", summary="A simulation job", responses=problem_responses(404))
+async def get_simulation(job_id: UUID, jobs: SimulationServiceDep, principal: ActuaryReader) -> SimulationRead:
+    return await jobs.get(principal, job_id)
