@@ -87,7 +87,7 @@ async def _seed_regions(url: str) -> None:
 
 async def bare_copy(url: str, rows: list, cipher: PiiCipher) -> float:  # type: ignore[type-arg]
     """COPY the same member rows, already encrypted, into an unindexed scratch table: the floor."""
-    from services.registry.services.bulk import MEMBER_COLUMNS, blind_indexes
+    from services.registry.service.bulk import MEMBER_COLUMNS, blind_indexes
 
     indexes = blind_indexes(cipher, [r.national_id for r in rows])
     household_ids = {r.household.household_number: uuid.uuid4() for r in rows}

@@ -9,7 +9,7 @@ from services.registry.api.members import router as members_router
 from services.registry.api.regions import router as regions_router
 from services.registry.config import RegistrySettings
 from services.registry.db.tables import outbox
-from services.registry.services.jobs import registry_lifespan
+from services.registry.jobs import registry_lifespan
 from shared.app import ServiceSpec, build_app
 
 DESCRIPTION = """

@@ -33,8 +33,8 @@ from services.registry.domain.model import (
     Sex,
 )
 from services.registry.domain.national_id import make_national_id
-from services.registry.regions import region_row
-from services.registry.services import bulk
+from services.registry.service import bulk
+from services.registry.service.regions import region_row
 from shared import spreadsheets
 from shared.auth import Principal, Role
 

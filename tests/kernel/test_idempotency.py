@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from services.registry.db.tables import idempotency, region
-from services.registry.regions import region_row
+from services.registry.service.regions import region_row
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.idempotency import Idempotency, IdempotencyStore, _validate_key, caller_scope, fingerprint

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.demo import generate_households, households_csv, seed_households
 from services.registry.domain.history import FieldChange, created, diff, plain
+from services.registry.domain.ids import uuid7, uuid7_batch
 from services.registry.domain.import_rows import parse_rows, read_csv
 from services.registry.domain.model import HouseholdStatus
 from services.registry.domain.monitoring import MonitoringRefused, MonitoringState, change_monitoring
 from services.registry.domain.national_id import validate_national_id
-from services.registry.services.ids import uuid7, uuid7_batch
 from tests.support.pii import suite_cipher
 
 CIPHER = suite_cipher()  # follows FANGPIN_PII_ALGORITHM like the apps

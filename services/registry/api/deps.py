@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.registry.regions import RegionService
-from services.registry.services.common import (
+from services.registry.jobs import JobRunner
+from services.registry.service.common import (
     ARCHIVERS,
     BANK_REVEALERS,
     BENEFIT_RECORDERS,
@@ -19,11 +19,11 @@ from services.registry.services.common import (
     REVEALERS,
     cipher_of,
 )
-from services.registry.services.exports import ExportService
-from services.registry.services.households import HouseholdService
-from services.registry.services.imports import ImportService, import_limits
-from services.registry.services.jobs import JobRunner
-from services.registry.services.search import SearchService
+from services.registry.service.exports import ExportService
+from services.registry.service.households import HouseholdService
+from services.registry.service.imports import ImportService, import_limits
+from services.registry.service.regions import RegionService
+from services.registry.service.search import SearchService
 from shared.auth import CurrentPrincipal, Principal, Role, require_roles
 from shared.concurrency import IfMatch as IfMatch  # the routes take it from here
 from shared.db import SessionDep

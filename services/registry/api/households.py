@@ -53,8 +53,8 @@ from services.registry.api.schemas import (
     RevealRequest,
 )
 from services.registry.domain.model import DibaoClass
-from services.registry.services.common import member_not_found
-from services.registry.services.households import Outcome
+from services.registry.service.common import member_not_found
+from services.registry.service.households import Outcome
 from shared.concurrency import etag
 from shared.contracts.types import Cursor, HouseholdNumber, RegionPrefix, query_model
 from shared.errors import problem_responses

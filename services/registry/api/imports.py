@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from services.registry.api.deps import Importer, ImportServiceDep, JobRunnerDep
 from services.registry.api.schemas import ImportJobRead, ImportMode, ImportRowError
 from services.registry.domain.import_rows import COLUMNS, template_csv
-from services.registry.services.imports import detect_format
+from services.registry.service.imports import detect_format
 from shared.contracts.types import Cursor, Line
 from shared.errors import problem_responses
 from shared.idempotency import REPLAY_HEADERS, validate_idempotency_key

@@ -27,9 +27,9 @@ from datetime import date
 from typing import Any
 
 from services.registry.db.repository import RegistryRepository
+from services.registry.domain.ids import uuid7_batch
 from services.registry.domain.import_rows import HouseholdRow, IncomeRow, MemberRow
 from services.registry.domain.model import Relation
-from services.registry.services.ids import uuid7_batch
 from shared.auth import Principal
 from shared.pii import PiiCipher, mask_bank_account, mask_phone
 

@@ -16,7 +16,7 @@ from services.registry.api.schemas import (
 )
 from services.registry.db.repository import RegistryRepository
 from services.registry.domain.national_id import InvalidNationalId, validate_national_id
-from services.registry.services.common import SERVICE
+from services.registry.service.common import SERVICE
 from shared.audit import Auditor
 from shared.auth import Principal
 from shared.clock import BusinessClock

@@ -16,7 +16,7 @@ The file is never held whole in memory: `read_upload`'s spool (an anonymous temp
 shared/limits.py `Upload`) is hashed while it streams in, scanned in chunks, and parsed from
 disk (openpyxl read-only, CSV through a text wrapper). The job takes the spool over and closes
 it when it ends, however it ends; the file has no name on disk, so a crash leaves nothing
-behind (and the job is failed at the next start, services/registry/services/jobs.py).
+behind (and the job is failed at the next start, services/registry/jobs.py).
 Only the first `import_max_stored_errors` errors are ever kept, in the parser too; all are counted.
 """
 
@@ -44,6 +44,7 @@ from services.registry.api.schemas import (
 )
 from services.registry.db.repository import RegistryRepository, Row
 from services.registry.db.tables import idempotency
+from services.registry.domain.ids import uuid7
 from services.registry.domain.import_rows import (
     ErrorLog,
     InvalidImportFile,
@@ -55,10 +56,9 @@ from services.registry.domain.import_rows import (
     read_xlsx,
 )
 from services.registry.domain.model import MONITORING_TYPES
-from services.registry.services import bulk
-from services.registry.services.common import SERVICE
-from services.registry.services.households import mask_reference
-from services.registry.services.ids import uuid7
+from services.registry.service import bulk
+from services.registry.service.common import SERVICE
+from services.registry.service.households import mask_reference
 from shared.audit import Auditor
 from shared.auth import Principal
 from shared.clock import BusinessClock

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.api.schemas import ExportCreate, ExportJobRead
 from services.registry.db.repository import RegistryRepository, Row
+from services.registry.domain.ids import uuid7
 from services.registry.domain.import_rows import COLUMNS
 from services.registry.domain.model import (
     LABELS_ZH,
@@ -34,8 +35,7 @@ from services.registry.domain.model import (
     Relation,
     Sex,
 )
-from services.registry.services.common import EXPORT_REVEALERS, SERVICE, may
-from services.registry.services.ids import uuid7
+from services.registry.service.common import EXPORT_REVEALERS, SERVICE, may
 from shared import spreadsheets
 from shared.audit import Auditor
 from shared.auth import Principal, Role

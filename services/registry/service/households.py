@@ -38,17 +38,17 @@ from services.registry.api.schemas import (
 from services.registry.db.repository import RegistryRepository, Row
 from services.registry.db.tables import idempotency
 from services.registry.domain.history import FieldChange, created, diff, plain
+from services.registry.domain.ids import uuid7
 from services.registry.domain.model import HouseholdStatus, Relation, Sex, per_capita_net_income
 from services.registry.domain.monitoring import MonitoringRefused, MonitoringState, change_monitoring
 from services.registry.domain.national_id import InvalidNationalId, NationalId, validate_national_id
 from services.registry.domain.regions import InvalidRegionCode, parse_region_code
-from services.registry.services.common import (
+from services.registry.service.common import (
     SERVICE,
     HistoryWriter,
     household_not_found,
     member_not_found,
 )
-from services.registry.services.ids import uuid7
 from shared.audit import Auditor
 from shared.auth import Principal
 from shared.clock import BusinessClock
