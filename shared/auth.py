@@ -13,25 +13,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
 
+from shared.contracts.vocabulary import Role as Role  # re-exported: the vocabulary owns it
 from shared.errors import Forbidden, Unauthorized
 from shared.settings import ServiceSettings
-
-
-class Role(StrEnum):
-    VILLAGE_CADRE = "village_cadre"
-    TOWNSHIP_OFFICER = "township_officer"
-    COUNTY_OFFICER = "county_officer"
-    DEPARTMENT_FEEDER = "department_feeder"
-    INSURER_ADJUSTER = "insurer_adjuster"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-    SERVICE = "service"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,13 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+# Masking moved to the shared vocabulary (pure, importable by domain code); re-exported here.
+from shared.contracts.vocabulary import mask_bank_account as mask_bank_account
+from shared.contracts.vocabulary import mask_household_number as mask_household_number
+from shared.contracts.vocabulary import mask_name as mask_name
+from shared.contracts.vocabulary import mask_national_id as mask_national_id
+from shared.contracts.vocabulary import mask_phone as mask_phone
+
 Algorithm = Literal["aes", "sm4"]
 IndexAlgorithm = Literal["hmac-sha256", "hmac-sm3"]
 ALGORITHMS: tuple[str, ...] = get_args(Algorithm)
@@ -230,35 +237,3 @@ class PiiCipher:
             digest.update(normalize(value).encode())
             out.append(digest.digest())
         return out
-
-
-def mask_national_id(value: str | None) -> str | None:
-    """`410602199001011234` → `410602********1234`."""
-    if not value:
-        return value
-    if len(value) <= 10:
-        return "*" * len(value)
-    return value[:6] + "*" * (len(value) - 10) + value[-4:]
-
-
-def mask_bank_account(value: str | None) -> str | None:
-    """Keep the last four digits: `6222021234567890123` → `***************0123`."""
-    if not value:
-        return value
-    return "*" * max(len(value) - 4, 0) + value[-4:]
-
-
-def mask_phone(value: str | None) -> str | None:
-    """`13812345678` → `138****5678`."""
-    if not value:
-        return value
-    if len(value) < 7:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
-
-
-def mask_name(value: str | None) -> str | None:
-    """Public-notice form: keep the surname, `张三丰` → `张**`, `李四` → `李*`."""
-    if not value:
-        return value
-    return value[0] + "*" * (len(value) - 1)
