@@ -18,8 +18,7 @@ Progress = Callable[[int, int, str], Awaitable[None]]
 async def screen_from_cli(url: str, county: str, period: str, progress: Progress | None = None) -> Any:
     """Create and execute the run; returns the finished run row. Raises ServiceError on bad input."""
     from services.screening.config import ScreeningSettings
-    from services.screening.jobs import JobRunner
-    from services.screening.service.common import Context
+    from services.screening.service.common import Context, JobRunner
     from services.screening.service.runs import create_run, execute_run
     from shared.clock import BusinessClock
     from shared.db import create_engine, create_sessionmaker

@@ -9,7 +9,7 @@ from services.screening.api.runs import router as runs_router
 from services.screening.api.thresholds import router as thresholds_router
 from services.screening.config import ScreeningSettings
 from services.screening.db.tables import outbox
-from services.screening.workers import job_runner, scheduler
+from services.screening.jobs import job_runner, scheduler
 from shared.app import ServiceSpec, build_app
 
 DESCRIPTION = """

@@ -1,107 +1,131 @@
-"""Jobs (feed batches, screening runs): a row that says how far the work got, and the work.
-
-The row is committed by the request that submits it (status `queued`); the work runs in a
-background task of the service (or, on an instance without background workers, inside the
-request itself). Each execution first takes a transaction-scoped advisory lock on the job and
-re-reads its status, so a job is executed once even when a restart's recovery and the original
-task race; after a crash, `recover` finds queued or running jobs that nobody holds and runs them
-again (both kinds of work are safe to repeat from the start).
-"""
+"""The service's background jobs and schedules: the job runner (feed batches and screening runs,
+service/common.py) and the recovery of jobs a crash interrupted, as lifespan hooks; and the monthly
+scheduler that starts the previous month's run on the configured day (default the 5th, so the
+suggested lists reach townships before the 10th)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
 
-from sqlalchemy import Table, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from fastapi import FastAPI
 
+from services.screening.config import ScreeningSettings
+from services.screening.db.runs_repository import RunRepository
+from services.screening.db.tables import feed_batch, run
+from services.screening.db.thresholds_repository import ThresholdRepository
+from services.screening.domain.calendar import add_months
+from services.screening.domain.cases import local_date
+from services.screening.service import feeds as feed_jobs
+from services.screening.service import runs as run_jobs
+from services.screening.service.common import JobRunner, context_from_app, orphaned_jobs
 from shared.logging import get_logger, log_failure
 
-log = get_logger("fangpin.screening.jobs")
+log = get_logger("fangpin.screening.workers")
 
-JobWork = Callable[[AsyncSession], Awaitable[None]]
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+ORPHAN_AFTER_SECONDS = 60.0
+MAX_SCHEDULED_ATTEMPTS = 3  # a period whose scheduled run failed this often waits for a person
 
 
-def job_lock_key(kind: str, job_id: uuid.UUID) -> Any:
-    return func.hashtextextended(f"screening-job:{kind}:{job_id}", 0)
+@asynccontextmanager
+async def job_runner(app: FastAPI) -> AsyncIterator[None]:
+    settings: ScreeningSettings = app.state.settings
+    app.state.jobs = JobRunner(lambda: app.state.sessionmaker, background=settings.workers_on)
+    try:
+        yield
+    finally:
+        await app.state.jobs.stop()
 
 
-async def lock_job(session: AsyncSession, kind: str, job_id: uuid.UUID) -> None:
-    await session.execute(select(func.pg_advisory_xact_lock(job_lock_key(kind, job_id))))
+async def recover_jobs(app: FastAPI) -> int:
+    """Run again the jobs whose task died with its process (nobody holds their lock)."""
+    ctx = context_from_app(app)
+    recovered = 0
+    async with app.state.sessionmaker() as session:
+        batches = await orphaned_jobs(session, feed_batch, feed_jobs.JOB_KIND, ORPHAN_AFTER_SECONDS)
+        runs = await orphaned_jobs(session, run, run_jobs.JOB_KIND, ORPHAN_AFTER_SECONDS)
+    for batch_id in batches:
+        log.warning("screening.job.recovered", job=feed_jobs.JOB_KIND, job_id=str(batch_id))
+        await ctx.jobs.submit(feed_jobs.JOB_KIND, batch_id, lambda s, b=batch_id: feed_jobs.process_batch(s, ctx, b))  # type: ignore[misc]
+        recovered += 1
+    for run_id in runs:
+        log.warning("screening.job.recovered", job=run_jobs.JOB_KIND, job_id=str(run_id))
+        await run_jobs.submit_run(ctx, run_id)
+        recovered += 1
+    return recovered
 
 
-async def try_lock_job(session: AsyncSession, kind: str, job_id: uuid.UUID) -> bool:
-    return bool((await session.execute(select(func.pg_try_advisory_xact_lock(job_lock_key(kind, job_id))))).scalar())
+def period_due(now: datetime, schedule_day: int) -> str | None:
+    """The period the scheduler runs on `now` (China date): last month, from the schedule day on."""
+    today = local_date(now)
+    if today.day < schedule_day:
+        return None
+    previous = add_months(today.replace(day=1), -1)
+    return f"{previous.year:04d}-{previous.month:02d}"
 
 
-class JobRunner:
-    """Runs job work in the background, or inline when background workers are off."""
+async def schedule_tick(app: FastAPI, now: datetime | None = None) -> list[uuid.UUID]:
+    """Start the due monthly run of every county that has none for the period yet."""
+    settings: ScreeningSettings = app.state.settings
+    ctx = context_from_app(app)
+    period = period_due(now or ctx.now(), settings.schedule_day)
+    if period is None:
+        return []
+    started: list[uuid.UUID] = []
+    async with app.state.sessionmaker() as session:
+        counties = list(settings.scheduled_counties) or await ThresholdRepository(session).counties_in_use()
+        await session.rollback()
+    for county in counties:
+        async with app.state.sessionmaker() as session:
+            runs = RunRepository(session)
+            if not await runs.try_lock_schedule(county, period):
+                continue  # another replica is on it
+            if await runs.has_run(county, period):
+                await session.rollback()
+                continue
+            if await runs.failed_runs(county, period, "scheduler") >= MAX_SCHEDULED_ATTEMPTS:
+                log.error("screening.run.schedule_gave_up", county_code=county, period=period)
+                await session.rollback()
+                continue
+            row = await run_jobs.create_run(
+                session, ctx, county_code=county, period=period, trigger="scheduler", created_by="service:scheduler"
+            )
+            await session.commit()
+        log.info("screening.run.scheduled", county_code=county, period=period, run_id=str(row["id"]))
+        await run_jobs.submit_run(ctx, row["id"])
+        started.append(row["id"])
+    return started
 
-    def __init__(self, sessionmaker: Callable[[], async_sessionmaker[AsyncSession]], *, background: bool) -> None:
-        # a callable so a test that swaps app.state.sessionmaker is followed
-        self._sessionmaker = sessionmaker
-        self.background = background
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    def new_session(self) -> AsyncSession:
-        return self._sessionmaker()()
-
-    async def submit(self, name: str, job_id: uuid.UUID, work: JobWork) -> None:
-        if not self.background:
-            await self._execute(name, job_id, work)
-            return
-        task = asyncio.create_task(self._execute(name, job_id, work), name=f"screening-{name}-{job_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _execute(self, name: str, job_id: uuid.UUID, work: JobWork) -> None:
+async def _schedule_loop(app: FastAPI) -> None:
+    settings: ScreeningSettings = app.state.settings
+    while True:
         try:
-            async with self._sessionmaker()() as session:
-                await work(session)
+            await recover_jobs(app)
+            await schedule_tick(app)
         except asyncio.CancelledError:
-            log.warning("screening.job.cancelled", job=name, job_id=str(job_id))
             raise
         except Exception as exc:
-            # the work records its own failure on the job row; this is the last resort
-            log_failure(log, "screening.job.crashed", exc, job=name, job_id=str(job_id))
+            log_failure(log, "screening.scheduler.tick_failed", exc)
+        await asyncio.sleep(settings.schedule_check_seconds)
 
-    async def stop(self, grace_seconds: float = 20.0) -> None:
-        """Let running jobs finish for a while, then cancel; an interrupted job is recovered later."""
-        if not self._tasks:
-            return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
-        for task in pending:
+
+@asynccontextmanager
+async def scheduler(app: FastAPI) -> AsyncIterator[None]:
+    settings: ScreeningSettings = app.state.settings
+    task: asyncio.Task[None] | None = None
+    if settings.scheduler_on:
+        task = asyncio.create_task(_schedule_loop(app), name="screening-scheduler")
+    elif settings.workers_on:
+        task = asyncio.create_task(recover_jobs(app), name="screening-recovery")  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        if task is not None:
             task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=5)
-
-
-async def orphaned_jobs(session: AsyncSession, table: Table, kind: str, older_than_seconds: float) -> list[uuid.UUID]:
-    """Queued or running jobs that no one holds: their task died with its process."""
-    rows = (
-        (
-            await session.execute(
-                select(table.c.id).where(
-                    table.c.status.in_(("queued", "running")),
-                    table.c.created_at < func.now() - text(f"interval '{int(older_than_seconds)} seconds'"),
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
-    orphans = []
-    for job_id in rows:
-        if await try_lock_job(session, kind, job_id):
-            orphans.append(job_id)
-    await session.rollback()  # release the probe locks
-    return orphans
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

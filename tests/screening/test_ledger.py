@@ -91,13 +91,23 @@ async def _paid_claim(
             "VALUES (:id, :county, :township, :village, :household, :subject, :category, :day, :day, 2026, '{}', "
             "'application', '{}', 'ready', :state)"
         ),
-        {"id": claim_id, "county": COUNTY, "township": TOWNSHIP, "village": VILLAGE, "household": household,
-         "subject": uuid.uuid4(), "category": category, "day": date(2026, 1, 10),
-         "state": "paid" if paid else "payment_failed"},
+        {
+            "id": claim_id,
+            "county": COUNTY,
+            "township": TOWNSHIP,
+            "village": VILLAGE,
+            "household": household,
+            "subject": uuid.uuid4(),
+            "category": category,
+            "day": date(2026, 1, 10),
+            "state": "paid" if paid else "payment_failed",
+        },
     )
     await session.execute(
-        text("INSERT INTO claims.payment_batch (id, county_code, declared_count, declared_total, status) "
-             "VALUES (:id, :county, 1, :amount, 'reconciled')"),
+        text(
+            "INSERT INTO claims.payment_batch (id, county_code, declared_count, declared_total, status) "
+            "VALUES (:id, :county, 1, :amount, 'reconciled')"
+        ),
         {"id": batch_id, "county": COUNTY, "amount": Decimal(amount)},
     )
     await session.execute(
@@ -106,9 +116,18 @@ async def _paid_claim(
             "status, attempts, bank_account_enc, bank_account_masked, paid_date) VALUES (:id, :claim, :batch, "
             ":county, :household, :category, :amount, :status, 1, :enc, '****0123', :paid_date)"
         ),
-        {"id": uuid.uuid4(), "claim": claim_id, "batch": batch_id, "county": COUNTY, "household": household,
-         "category": category, "amount": Decimal(amount), "status": "paid" if paid else "failed", "enc": b"\x00",
-         "paid_date": paid_on if paid else None},
+        {
+            "id": uuid.uuid4(),
+            "claim": claim_id,
+            "batch": batch_id,
+            "county": COUNTY,
+            "household": household,
+            "category": category,
+            "amount": Decimal(amount),
+            "status": "paid" if paid else "failed",
+            "enc": b"\x00",
+            "paid_date": paid_on if paid else None,
+        },
     )
 
 
@@ -172,7 +191,9 @@ async def test_the_ledger_of_a_month(screening_client: httpx.AsyncClient, ledger
     assert ledger["cases_opened_by_source"] == {"screening": 1}
     assert ledger["identification_overdue"] == 1  # d: past its deadline, still verifying
     assert ledger["claims_paid"] == {
-        "claims": 2, "households": 1, "amount": "21000.00",
+        "claims": 2,
+        "households": 1,
+        "amount": "21000.00",
         "by_category": {"illness": "16000.00", "school_entry": "5000.00"},
     }
     february = (

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from services.cli import app as cli
 from services.screening.db.tables import outbox, run
-from services.screening.workers import period_due, recover_jobs, schedule_tick
+from services.screening.jobs import period_due, recover_jobs, schedule_tick
 from shared.contracts.claims import ClaimLead
 from shared.settings import async_database_url
 from tests.screening.conftest import PostFeed, RunScreening, all_leads

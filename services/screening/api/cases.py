@@ -18,8 +18,7 @@ from services.screening.api.deps import (
     ObjectionResolver,
     replay,
 )
-from services.screening.domain.cases import CaseState
-from services.screening.schemas import (
+from services.screening.api.schemas import (
     BlockerRead,
     CaseCreate,
     CaseEvidenceRead,
@@ -39,6 +38,7 @@ from services.screening.schemas import (
     objection_read,
     transition_read,
 )
+from services.screening.domain.cases import CaseState
 from services.screening.service.cases import CaseService, OpenCase, blockers_json
 from shared.auth import Principal
 from shared.contracts.types import CountyCode, Cursor, TownshipCode, VillageCode
@@ -63,9 +63,7 @@ def _case(cases: CaseService, principal: Principal, row: Row | StoredResponse, s
     )
 
 
-def _replayed_or(
-    outcome: tuple[Row | StoredResponse, bool], respond: Callable[[Row], JSONResponse]
-) -> JSONResponse:
+def _replayed_or(outcome: tuple[Row | StoredResponse, bool], respond: Callable[[Row], JSONResponse]) -> JSONResponse:
     """The stored first response of an Idempotency-Key, or `respond` to the fresh row."""
     row, replayed = outcome
     if replayed:

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.screening.api.deps import FeedReader, FeedServiceDep, FeedWriter, IdempotencyKey, replay
+from services.screening.api.schemas import BatchRead, FeedRecordRead, batch_read, feed_record_read
 from services.screening.domain.feeds import MAX_CONTROL_TOTAL, FeedFormat, plain_decimal
-from services.screening.schemas import BatchRead, FeedRecordRead, batch_read, feed_record_read
 from services.screening.service.feeds import FeedService
 from shared.auth import Principal
 from shared.contracts.types import CountyCode, Cursor

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from services.screening.api.deps import IdempotencyKey, RunReader, RunServiceDep, RunWriter, replay
-from services.screening.domain.risk import RiskCode
-from services.screening.schemas import (
+from services.screening.api.schemas import (
     DataQualityRead,
     LeadRead,
     RunCreate,
@@ -19,6 +18,7 @@ from services.screening.schemas import (
     lead_read,
     run_read,
 )
+from services.screening.domain.risk import RiskCode
 from shared.contracts.types import CountyCode, Cursor, TownshipCode, VillageCode
 from shared.errors import problem_responses
 from shared.idempotency import StoredResponse

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from services.screening.api.deps import IfMatch, ThresholdReader, ThresholdServiceDep, ThresholdWriter
-from services.screening.schemas import ThresholdRead, ThresholdWrite, threshold_read
+from services.screening.api.schemas import ThresholdRead, ThresholdWrite, threshold_read
 from shared.concurrency import etag
 from shared.errors import problem_responses
 

@@ -4,22 +4,76 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.screening.db.tables import case_transition, measure, monitoring_case, objection
+from services.screening.db.tables import (
+    SNAPSHOT,
+    SNAPSHOT_COLUMNS,
+    case_transition,
+    measure,
+    monitoring_case,
+    objection,
+)
 from services.screening.domain.cases import IDENTIFICATION_STATES, OPEN_STATES
 
 C = monitoring_case
 
 
+@dataclass(frozen=True, slots=True)
+class HouseholdSnapshot:
+    """A household as the registry's read contract shows it (registry.household_snapshot_v1)."""
+
+    household_id: uuid.UUID
+    household_number: str | None
+    county_code: str
+    township_code: str
+    village_code: str
+    status: str
+    member_count: int
+    labour_count: int
+    income_year: int | None
+    annual_net_income: Decimal | None
+    previous_annual_net_income: Decimal | None
+    insured_years: tuple[int, ...]
+
+    @classmethod
+    def from_row(cls, row: Any) -> HouseholdSnapshot:
+        return cls(
+            household_id=row.household_id,
+            household_number=row.household_number,
+            county_code=row.county_code,
+            township_code=row.township_code,
+            village_code=row.village_code,
+            status=row.status,
+            member_count=int(row.member_count or 0),
+            labour_count=int(row.labour_count or 0),
+            income_year=row.income_year,
+            annual_net_income=row.annual_net_income,
+            previous_annual_net_income=row.previous_annual_net_income,
+            insured_years=tuple(row.insured_years or ()),
+        )
+
+
 class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    # --- the household, from the registry's read contract ----------------------------------
+
+    async def household(self, household_id: uuid.UUID) -> HouseholdSnapshot | None:
+        row = (
+            await self.session.execute(
+                text(f"SELECT {SNAPSHOT_COLUMNS} FROM {SNAPSHOT} WHERE household_id = :id"), {"id": household_id}
+            )
+        ).one_or_none()
+        return HouseholdSnapshot.from_row(row) if row is not None else None
 
     # --- cases -----------------------------------------------------------------------------
 

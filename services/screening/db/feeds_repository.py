@@ -13,8 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.screening.db.registry_views import MEMBER_IDENTITY, SNAPSHOT
-from services.screening.db.tables import feed_batch, feed_record
+from services.screening.db.tables import MEMBER_IDENTITY, SNAPSHOT, feed_batch, feed_record
 
 B = feed_batch
 R = feed_record

@@ -123,16 +123,20 @@ class LedgerRepository:
     async def claims_paid(self, county: str, prefix: str, first: date, last: date) -> dict[str, Any]:
         """Anti-poverty insurance paid in the month, from the claims service's read contract."""
         rows = (
-            await self.session.execute(
-                text(
-                    "SELECT category, count(*) AS claims, count(DISTINCT household_id) AS households, "
-                    "sum(amount) AS amount FROM claims.payment_paid_v1 "
-                    "WHERE county_code = :county AND village_code LIKE :prefix "
-                    "AND paid_date BETWEEN :first AND :last GROUP BY category ORDER BY category"
-                ),
-                {"county": county, "prefix": prefix + "%", "first": first, "last": last},
+            (
+                await self.session.execute(
+                    text(
+                        "SELECT category, count(*) AS claims, count(DISTINCT household_id) AS households, "
+                        "sum(amount) AS amount FROM claims.payment_paid_v1 "
+                        "WHERE county_code = :county AND village_code LIKE :prefix "
+                        "AND paid_date BETWEEN :first AND :last GROUP BY category ORDER BY category"
+                    ),
+                    {"county": county, "prefix": prefix + "%", "first": first, "last": last},
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         total = sum((r["amount"] for r in rows), Decimal("0.00"))
         households = (
             await self.session.execute(

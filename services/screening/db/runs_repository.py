@@ -30,8 +30,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.screening.db.registry_views import SNAPSHOT
-from services.screening.db.tables import lead, lead_evidence, run
+from services.screening.db.tables import HOUSEHOLD_INCOME, SNAPSHOT, lead, lead_evidence, run
 from services.screening.domain.cases import OPEN_STATES
 from services.screening.domain.thresholds import Thresholds
 
@@ -84,11 +83,11 @@ SELECT f.household_id,
 #: the values the registry held at `registry_as_of`, and the year just before that one (absent when
 #: the household has no income for it). One pass over the county's income versions in household
 #: order; `lead()` looks at the next older year.
-INCOME_AS_OF_SQL = """
+INCOME_AS_OF_SQL = f"""
 SELECT v.household_id, v.year, v.net_income,
        CASE WHEN lead(v.year) OVER w = v.year - 1 THEN lead(v.net_income) OVER w END AS prev_income,
        row_number() OVER w AS nth
-  FROM registry.household_income_v1 v
+  FROM {HOUSEHOLD_INCOME} v
  WHERE v.county_code = :county
    AND v.year <= CAST(:year AS integer)
    AND v.valid_from <= CAST(:registry_as_of AS timestamptz)

@@ -271,6 +271,23 @@ claim_lead = Table(
     _created_at(),
 )
 
+# --- read contracts of other services: views screening reads, never their tables ----------------
+#
+# `registry.household_snapshot_v1` and `registry.member_identity_v1` are versioned views the
+# registry owns (shared/contracts/registry.py); `claims.payment_paid_v1` is the claims service's
+# (shared/contracts/claims.py). The set-based SQL of the repositories names them through these.
+
+SNAPSHOT = "registry.household_snapshot_v1"
+MEMBER_IDENTITY = "registry.member_identity_v1"
+HOUSEHOLD_INCOME = "registry.household_income_v1"
+PAYMENT_PAID = "claims.payment_paid_v1"
+
+SNAPSHOT_COLUMNS = (
+    "household_id, household_number, county_code, township_code, village_code, status, member_count, "
+    "labour_count, income_year, annual_net_income, previous_annual_net_income, dibao, tekun, negative_list, "
+    "insured_years"
+)
+
 # Columns `fangpin rotate-pii-key` re-encrypts under the current key (shared/pii_rotation.py).
 ENCRYPTED_COLUMNS = [
     EncryptedColumn(

@@ -15,7 +15,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.screening.db import registry_views
+from services.screening.api.schemas import Row, case_read, measure_read, objection_read
 from services.screening.db.cases_repository import CaseRepository
 from services.screening.db.runs_repository import RunRepository
 from services.screening.db.tables import idempotency, outbox
@@ -24,7 +24,6 @@ from services.screening.domain.calendar import add_months, identification_deadli
 from services.screening.domain.elimination import Blocker, EliminationFacts, elimination_blockers
 from services.screening.domain.errors import TransitionRefused
 from services.screening.domain.risk import RiskCode, suggest_type
-from services.screening.schemas import Row, case_read, measure_read, objection_read
 from services.screening.service.common import SERVICE, Context, transition_refused
 from services.screening.service.thresholds import ensure_current, thresholds_of
 from shared.audit import Auditor
@@ -254,7 +253,7 @@ class CaseService:
                     code="validation_failed",
                     errors=[FieldError(field="household_id", message="required")],
                 )
-            household = await registry_views.household(self.session, command.household_id)
+            household = await self.repo.household(command.household_id)
             if household is None or not principal.can_see(household.village_code):
                 raise NotFound("no such household in your region", code="household_not_found")
             household_id = household.household_id
@@ -549,7 +548,7 @@ class CaseService:
 
     async def _elimination_facts(self, row: Row) -> EliminationFacts:
         today = self.ctx.today()
-        household = await registry_views.household(self.session, row["household_id"])
+        household = await self.repo.household(row["household_id"])
         t = thresholds_of(await ensure_current(self.session, row["county_code"], today.year, actor=None))
         housing, water = await self.repo.open_unsafe_risks(
             row["county_code"], row["household_id"], add_months(today, -12)

@@ -23,14 +23,19 @@ from typing import IO, Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.screening.api.schemas import Row, batch_read
 from services.screening.db.feeds_repository import FeedRepository
 from services.screening.db.tables import idempotency
 from services.screening.domain.cases import local_date
 from services.screening.domain.feeds import FeedFormat, ParsedBatch, ParsedRecord, mask_id, parse_batch
 from services.screening.domain.risk import Department
-from services.screening.jobs import lock_job
-from services.screening.schemas import Row, batch_read
-from services.screening.service.common import SERVICE, Context, require_county_read, require_county_write
+from services.screening.service.common import (
+    SERVICE,
+    Context,
+    lock_job,
+    require_county_read,
+    require_county_write,
+)
 from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, Unprocessable

@@ -10,10 +10,10 @@ from typing import Any, Literal
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.screening.api.schemas import Row
 from services.screening.db.ledger_repository import LedgerRepository
 from services.screening.domain.calendar import parse_period, screening_window
 from services.screening.domain.risk import RISK_LABELS, RiskCode
-from services.screening.schemas import Row
 from services.screening.service.common import SERVICE, Context, require_county_read
 from shared import spreadsheets
 from shared.audit import Auditor

@@ -12,16 +12,16 @@ from sqlalchemy import update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.screening.api.schemas import run_read
 from services.screening.db.feeds_repository import FeedRepository
 from services.screening.db.runs_repository import RunRepository
 from services.screening.db.tables import idempotency
 from services.screening.db.tables import run as run_table
 from services.screening.domain.calendar import parse_period, screening_window
-from services.screening.jobs import lock_job
-from services.screening.schemas import run_read
 from services.screening.service.common import (
     SERVICE,
     Context,
+    lock_job,
     require_county_read,
     require_county_write,
     sees_county,

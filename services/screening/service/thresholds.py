@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.screening.api.schemas import Row
 from services.screening.db.thresholds_repository import ThresholdRepository
 from services.screening.domain.errors import ThresholdsInvalid
 from services.screening.domain.thresholds import DEMO_SOURCES, DEMO_THRESHOLDS, Thresholds, parse_thresholds
-from services.screening.schemas import Row
 from services.screening.service.common import (
     SERVICE,
     Context,
