@@ -45,8 +45,9 @@ router = APIRouter(prefix="/v1/claims", tags=["claims"])
 async def accept_lead(
     lead: ClaimLead, claims: ClaimServiceDep, principal: ServiceCaller, key: IdempotencyKey, response: Response
 ) -> ClaimLeadAccepted:
-    status, accepted = await claims.accept_lead(principal, lead, key)
-    response.status_code = status
+    result = await claims.accept_lead(principal, lead, key)
+    accepted = result.value
+    response.status_code = 201 if result.created else 200
     response.headers["Location"] = f"/v1/claims/{accepted.claim_id}"
     return accepted
 
@@ -63,8 +64,9 @@ async def accept_lead(
 async def apply(
     body: ClaimCreate, claims: ClaimServiceDep, principal: Cadre, key: IdempotencyKey, response: Response
 ) -> ClaimRead:
-    status, claim = await claims.apply(principal, body, key)
-    response.status_code = status
+    result = await claims.apply(principal, body, key)
+    claim = result.value
+    response.status_code = 201 if result.created else 200
     response.headers["Location"] = f"/v1/claims/{claim.id}"
     response.headers["ETag"] = f'"{claim.version}"'
     return claim

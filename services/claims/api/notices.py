@@ -38,8 +38,9 @@ async def publish(
     key: IdempotencyKey,
     response: Response,
 ) -> NoticeRead:
-    status, notice = await notices.publish(principal, body, key)
-    response.status_code = status
+    result = await notices.publish(principal, body, key)
+    notice = result.value
+    response.status_code = 201 if result.created else 200
     response.headers["Location"] = f"/v1/notices/{notice.id}"
     return notice
 
@@ -86,8 +87,9 @@ async def object_to(
     key: IdempotencyKey,
     response: Response,
 ) -> ObjectionRead:
-    status, objection = await notices.object(principal, notice_id, body, key)
-    response.status_code = status
+    result = await notices.object(principal, notice_id, body, key)
+    objection = result.value
+    response.status_code = 201 if result.created else 200
     return objection
 
 

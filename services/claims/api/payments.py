@@ -47,8 +47,9 @@ async def create_batch(
     key: IdempotencyKey,
     response: Response,
 ) -> BatchRead:
-    status, batch = await payments.create_batch(principal, body, key)
-    response.status_code = status
+    result = await payments.create_batch(principal, body, key)
+    batch = result.value
+    response.status_code = 201 if result.created else 200
     response.headers["Location"] = f"/v1/payments/batches/{batch.id}"
     return batch
 

@@ -60,8 +60,9 @@ def _etag(response: Response, version: int) -> None:
 async def create_scheme(
     body: SchemeBody, schemes: SchemeServiceDep, principal: CountyOfficer, key: IdempotencyKey, response: Response
 ) -> SchemeRead:
-    status, scheme = await schemes.create(principal, body, key)
-    response.status_code = status
+    result = await schemes.create(principal, body, key)
+    scheme = result.value
+    response.status_code = 201 if result.created else 200
     response.headers["Location"] = f"/v1/schemes/{scheme.code}"
     _etag(response, scheme.version)
     return scheme
@@ -161,8 +162,9 @@ async def enrol(
     key: IdempotencyKey,
     response: Response,
 ) -> EnrolmentResult:
-    status, result = await enrolments.enrol(principal, body, key)
-    response.status_code = status
+    created = await enrolments.enrol(principal, body, key)
+    result = created.value
+    response.status_code = 201 if created.created else 200
     return result
 
 

@@ -31,8 +31,9 @@ async def create_simulation(
     background: BackgroundTasks,
     runtime: RuntimeDep,
 ) -> SimulationRead:
-    status, job = await jobs.create(principal, body, key)
-    response.status_code = status
+    result = await jobs.create(principal, body, key)
+    job = result.value
+    response.status_code = 202 if result.created else 200
     response.headers["Location"] = f"/v1/simulations/{job.id}"
     if job.status == "queued":
         background.add_task(run_simulation, runtime.sessionmaker, job.id)

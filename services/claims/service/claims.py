@@ -54,7 +54,7 @@ from services.claims.domain.workflow import (
     notice_window_open,
 )
 from services.claims.metrics import ASSESSED_PAYOUT, ASSESSMENTS, LEADS
-from services.claims.service.common import KEYS, SERVICE, Idempotency, Runtime, field_errors, idempotent
+from services.claims.service.common import KEYS, SERVICE, Created, Idempotency, Runtime, field_errors, idempotent
 from services.claims.service.schemes import stored_scheme
 from shared.audit import Auditor
 from shared.auth import Principal, Role
@@ -408,7 +408,7 @@ class ClaimService:
             }
         )
 
-    async def apply(self, principal: Principal, body: ClaimCreate, key: str | None) -> tuple[int, ClaimRead]:
+    async def apply(self, principal: Principal, body: ClaimCreate, key: str | None) -> Created[ClaimRead]:
         """An application entered by a cadre. The registry must answer: facts are frozen now."""
         today = self.runtime.today()
         reported = body.reported_date or today
@@ -465,13 +465,13 @@ class ClaimService:
         )
         guard = Idempotency(principal, "POST /v1/claims", key, body)
 
-        async def work() -> tuple[int, ClaimRead]:
+        async def work() -> Created[ClaimRead]:
             if await self.repo.insert(values):
                 await self._record_intake(values["id"], principal, values["county_code"], body.comment, {})
                 row = await self.repo.view(values["id"])
                 assert row is not None
                 log.info("claims.claim.reported", claim_id=str(values["id"]), source="application")
-                return 201, claim_read(row, principal)
+                return Created(claim_read(row, principal))
             existing = await self.repo.same_event(
                 source_record_id=None,
                 subject_id=values["subject_id"],
@@ -489,9 +489,7 @@ class ClaimService:
 
         return await idempotent(self.session, guard, ClaimRead, work)
 
-    async def accept_lead(
-        self, principal: Principal, lead: ClaimLead, key: str | None
-    ) -> tuple[int, ClaimLeadAccepted]:
+    async def accept_lead(self, principal: Principal, lead: ClaimLead, key: str | None) -> Created[ClaimLeadAccepted]:
         """A claim lead from screening: one claim per source record, whatever the retries.
 
         If the registry is unreachable the lead is still accepted (the sender's outbox would
@@ -510,7 +508,7 @@ class ClaimService:
         existing = await self.repo.by_source_record(lead.source_record_id)
         if existing is not None:
             await self.session.rollback()
-            return 200, ClaimLeadAccepted(claim_id=existing["id"], created=False)
+            return Created(ClaimLeadAccepted(claim_id=existing["id"], created=False), created=False)
         facts: RegistryFacts | None
         try:
             facts = await self._facts(lead.household_id, lead.incident_date)
@@ -540,7 +538,7 @@ class ClaimService:
         )
         guard = Idempotency(principal, "POST /v1/claims/leads", key, lead)
 
-        async def work() -> tuple[int, ClaimLeadAccepted]:
+        async def work() -> Created[ClaimLeadAccepted]:
             if await self.repo.insert(values):
                 await self._record_intake(
                     values["id"],
@@ -550,7 +548,7 @@ class ClaimService:
                     {"lead": lead.evidence.model_dump(mode="json")},
                 )
                 log.info("claims.claim.reported", claim_id=str(values["id"]), source=lead.source)
-                return 201, ClaimLeadAccepted(claim_id=values["id"], created=True)
+                return Created(ClaimLeadAccepted(claim_id=values["id"], created=True))
             same = await self.repo.same_event(
                 source_record_id=lead.source_record_id,
                 subject_id=values["subject_id"],
@@ -558,11 +556,11 @@ class ClaimService:
                 incident_date=lead.incident_date,
             )
             assert same is not None
-            return 200, ClaimLeadAccepted(claim_id=same["id"], created=False)
+            return Created(ClaimLeadAccepted(claim_id=same["id"], created=False), created=False)
 
-        status, accepted = await idempotent(self.session, guard, ClaimLeadAccepted, work)
-        LEADS.labels("created" if accepted.created else "repeat").inc()
-        return status, accepted
+        accepted = await idempotent(self.session, guard, ClaimLeadAccepted, work)
+        LEADS.labels("created" if accepted.value.created else "repeat").inc()
+        return accepted
 
     async def refresh_facts(self, claim_id: uuid.UUID) -> bool:
         """Fetch and freeze the facts of a claim accepted while the registry was down. True when ready."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -97,7 +97,7 @@ class Idempotency:
     resource: object | None = None
     authorize: Callable[[], Awaitable[object]] = no_checks
 
-    async def replay(self, session: AsyncSession, model: type[M]) -> tuple[int, M] | None:
+    async def replay(self, session: AsyncSession, model: type[M]) -> Created[M] | None:
         """The stored answer of the caller's key, after `authorize`, without acting (a use case that
         looks early, before remote reads; it runs `idempotent` afterwards, which looks again)."""
         attempt = await KEYS.begin(
@@ -111,15 +111,33 @@ class Idempotency:
         )
         if attempt.replay is None:
             return None
-        return attempt.replay.status_code, model.model_validate(attempt.replay.body)
+        return _stored(attempt.replay.status_code, model.model_validate(attempt.replay.body))
+
+
+@dataclass(frozen=True)
+class Created(Generic[M]):
+    """What a create use case answers: the resource, and whether this call created it (False: it
+    existed already, e.g. a repeated lead). The route turns it into its status code."""
+
+    value: M
+    created: bool = True
+
+
+# The kernel's key store keeps a status column: a created answer is stored as 201, an existing one
+# as 200 (so rows written before this type, 201/202 or 200, read back the same way).
+_CREATED, _EXISTING = 201, 200
+
+
+def _stored(status_code: int, value: M) -> Created[M]:
+    return Created(value, created=status_code != _EXISTING)
 
 
 async def idempotent(
     session: AsyncSession,
     guard: Idempotency,
     model: type[M],
-    work: Callable[[], Awaitable[tuple[int, M]]],
-) -> tuple[int, M]:
+    work: Callable[[], Awaitable[Created[M]]],
+) -> Created[M]:
     """The checks, then the stored answer of the caller's key (marked `Idempotency-Replayed`), or
     `work` in the session's transaction with its answer stored and committed."""
     attempt = await KEYS.begin(
@@ -133,8 +151,8 @@ async def idempotent(
     )
     if attempt.replay is not None:
         await session.rollback()
-        return attempt.replay.status_code, model.model_validate(attempt.replay.body)
-    status_code, body = await work()
-    await attempt.save(session, status_code, body)
+        return _stored(attempt.replay.status_code, model.model_validate(attempt.replay.body))
+    result = await work()
+    await attempt.save(session, _CREATED if result.created else _EXISTING, result.value)
     await session.commit()
-    return status_code, body
+    return result

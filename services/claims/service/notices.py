@@ -33,7 +33,7 @@ from services.claims.db.tables import assessment, claim, notice_claim
 from services.claims.domain.assessment import CATEGORY_LABELS
 from services.claims.domain.workflow import ClaimAction, ClaimState, notice_window_open
 from services.claims.service.claims import ClaimService
-from services.claims.service.common import SERVICE, Idempotency, Runtime, idempotent
+from services.claims.service.common import SERVICE, Created, Idempotency, Runtime, idempotent
 from services.claims.service.schemes import stored_scheme
 from shared.audit import Auditor
 from shared.auth import Principal, Role
@@ -184,14 +184,14 @@ class NoticeService:
         items = [await self._read(r, today) for r in rows[:limit]]
         return Page[NoticeRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r["id"])]))
 
-    async def publish(self, principal: Principal, body: NoticeCreate, key: str | None) -> tuple[int, NoticeRead]:
+    async def publish(self, principal: Principal, body: NoticeCreate, key: str | None) -> Created[NoticeRead]:
         """Put every assessed claim of a village on today's notice (one transaction)."""
         if not principal.can_see(body.village_code):
             raise NotFound(f"no village {body.village_code} in your region", code="out_of_scope")
         guard = Idempotency(principal, "POST /v1/notices", key, body)
         today = self.runtime.today()
 
-        async def work() -> tuple[int, NoticeRead]:
+        async def work() -> Created[NoticeRead]:
             ids = (
                 (
                     await self.session.execute(
@@ -236,7 +236,7 @@ class NoticeService:
                 notice["id"],
                 {"village_code": body.village_code, "claims": len(rows)},
             )
-            return 201, await self._read(notice, today)
+            return Created(await self._read(notice, today))
 
         return await idempotent(self.session, guard, NoticeRead, work)
 
@@ -285,13 +285,13 @@ or the township. 公示编号 Notice: {notice.id}</p>
 
     async def object(
         self, principal: Principal, notice_id: uuid.UUID, body: ObjectionCreate, key: str | None
-    ) -> tuple[int, ObjectionRead]:
+    ) -> Created[ObjectionRead]:
         notice = await self._visible(principal, notice_id)
         today = self.runtime.today()
         guard = Idempotency(principal, "POST /v1/notices/{notice_id}/objections", key, body, resource=notice_id)
         cipher = self.runtime.cipher() if body.objector else None
 
-        async def work() -> tuple[int, ObjectionRead]:
+        async def work() -> Created[ObjectionRead]:
             if not notice_window_open(notice["published_on"], notice["notice_days"], today):
                 raise Conflict(
                     f"the notice window was {notice['published_on'].isoformat()} to {notice['last_day'].isoformat()}",
@@ -321,7 +321,7 @@ or the township. 公示编号 Notice: {notice.id}</p>
                 body.claim_id,
                 {"objection_id": str(row["id"]), "notice_id": str(notice_id)},
             )
-            return 201, _objection_read(row)
+            return Created(_objection_read(row))
 
         return await idempotent(self.session, guard, ObjectionRead, work)
 

@@ -33,7 +33,7 @@ from services.claims.db.payment_repository import PaymentRepository
 from services.claims.db.tables import outbox
 from services.claims.domain.workflow import ClaimAction, ClaimState, authorize
 from services.claims.metrics import PAYMENTS
-from services.claims.service.common import SERVICE, Idempotency, Runtime, idempotent
+from services.claims.service.common import SERVICE, Created, Idempotency, Runtime, idempotent
 from shared import spreadsheets
 from shared.audit import Auditor
 from shared.auth import Principal
@@ -143,7 +143,7 @@ class PaymentService:
             )
         return lines
 
-    async def create_batch(self, principal: Principal, body: BatchCreate, key: str | None) -> tuple[int, BatchRead]:
+    async def create_batch(self, principal: Principal, body: BatchCreate, key: str | None) -> Created[BatchRead]:
         guard = Idempotency(principal, "POST /v1/payments/batches", key, body)
         replayed = await guard.replay(self.session, BatchRead)
         await self.session.rollback()
@@ -173,7 +173,7 @@ class PaymentService:
                 extra={"claim_ids": missing[:200]},
             )
 
-        async def work() -> tuple[int, BatchRead]:
+        async def work() -> Created[BatchRead]:
             locked = {r["id"]: r for r in await self.claims.lock_many(r["id"] for r, _ in lines)}
             county = lines[0][0]["county_code"]
             await self.repo.add_batch(
@@ -287,7 +287,7 @@ class PaymentService:
                 batch_id,
                 {"count": body.declared_count, "total": f"{body.declared_total:.2f}"},
             )
-            return 201, await self._batch_read(batch_id)
+            return Created(await self._batch_read(batch_id))
 
         return await idempotent(self.session, guard, BatchRead, work)
 

@@ -28,7 +28,7 @@ from services.claims.db.scheme_repository import EnrolmentRepository, SchemeRepo
 from services.claims.domain.assessment import FactsInvalid, assess, explain, parse_claim_input
 from services.claims.domain.scheme import PoolMode, Scheme, SchemeInvalid, parse_scheme, scheme_to_dict
 from services.claims.domain.values import ClaimsDomainError
-from services.claims.service.common import SERVICE, Idempotency, Runtime, idempotent, invalid, sees_county
+from services.claims.service.common import SERVICE, Created, Idempotency, Runtime, idempotent, invalid, sees_county
 from shared.audit import Auditor
 from shared.auth import Principal
 from shared.concurrency import require_version
@@ -113,13 +113,13 @@ class SchemeService:
         if not principal.can_see(county_code):
             raise Forbidden(f"county {county_code} is outside your region", code="out_of_scope")
 
-    async def create(self, principal: Principal, body: dict[str, Any], key: str | None) -> tuple[int, SchemeRead]:
+    async def create(self, principal: Principal, body: dict[str, Any], key: str | None) -> Created[SchemeRead]:
         parsed, status = read_scheme_body(body, prefix="")
         self._check_writable(principal, parsed.county_code)
         status = status or "active"
         guard = Idempotency(principal, "POST /v1/schemes", key, body)
 
-        async def work() -> tuple[int, SchemeRead]:
+        async def work() -> Created[SchemeRead]:
             if not await self.repo.insert(
                 code=parsed.code,
                 county_code=parsed.county_code,
@@ -139,11 +139,11 @@ class SchemeService:
             )
             row = await self.repo.get_version(parsed.code, 1)
             assert row is not None
-            return 201, _scheme_read(row)
+            return Created(_scheme_read(row))
 
         return await self._guarded(guard, work)
 
-    async def _guarded(self, guard: Idempotency, work: Any) -> tuple[int, SchemeRead]:
+    async def _guarded(self, guard: Idempotency, work: Any) -> Created[SchemeRead]:
         try:
             return await idempotent(self.session, guard, SchemeRead, work)
         except IntegrityError as exc:
@@ -289,7 +289,7 @@ class EnrolmentService:
         self.schemes = SchemeRepository(session)
         self.repo = EnrolmentRepository(session)
 
-    async def enrol(self, principal: Principal, body: EnrolmentCreate, key: str | None) -> tuple[int, EnrolmentResult]:
+    async def enrol(self, principal: Principal, body: EnrolmentCreate, key: str | None) -> Created[EnrolmentResult]:
         row = await self.schemes.get_version(body.scheme_code)
         if row is None or not sees_county(principal, row["county_code"]):
             raise NotFound(f"no scheme {body.scheme_code}", code="scheme_not_found")
@@ -331,7 +331,7 @@ class EnrolmentService:
         premium = scheme.premium_per_person
         guard = Idempotency(principal, "POST /v1/enrolments", key, body)
 
-        async def work() -> tuple[int, EnrolmentResult]:
+        async def work() -> Created[EnrolmentResult]:
             base = {
                 "county_code": scheme.county_code,
                 "year": scheme.year,
@@ -370,12 +370,14 @@ class EnrolmentService:
                 scheme.code,
                 {"households": len(body.households), "new": new, "pool_rows": pool},
             )
-            return 201, EnrolmentResult(
-                scheme_code=scheme.code,
-                year=scheme.year,
-                enrolled=new,
-                already_enrolled=len(body.households) - new,
-                pool_rows=pool,
+            return Created(
+                EnrolmentResult(
+                    scheme_code=scheme.code,
+                    year=scheme.year,
+                    enrolled=new,
+                    already_enrolled=len(body.households) - new,
+                    pool_rows=pool,
+                )
             )
 
         return await idempotent(self.session, guard, EnrolmentResult, work)

@@ -28,7 +28,7 @@ from services.claims.db.tables import assessment, simulation
 from services.claims.domain.assessment import FactsInvalid, YearToDate, assess
 from services.claims.domain.scheme import Category, Scheme, parse_scheme, scheme_to_dict
 from services.claims.service.claims import engine_facts
-from services.claims.service.common import SERVICE, Idempotency, Runtime, idempotent, sees_county
+from services.claims.service.common import SERVICE, Created, Idempotency, Runtime, idempotent, sees_county
 from services.claims.service.schemes import read_scheme_body, stored_scheme
 from shared.audit import Auditor
 from shared.auth import Principal
@@ -79,7 +79,7 @@ class SimulationService:
         self.session = session
         self.runtime = runtime
 
-    async def create(self, principal: Principal, body: SimulationCreate, key: str | None) -> tuple[int, SimulationRead]:
+    async def create(self, principal: Principal, body: SimulationCreate, key: str | None) -> Created[SimulationRead]:
         if not principal.can_see(body.county_code):
             raise NotFound(f"county {body.county_code} is outside your region", code="out_of_scope")
         if (body.scheme is None) == (body.scheme_code is None):
@@ -104,7 +104,7 @@ class SimulationService:
             )
         guard = Idempotency(principal, "POST /v1/simulations", key, body)
 
-        async def work() -> tuple[int, SimulationRead]:
+        async def work() -> Created[SimulationRead]:
             job_id = uuid.uuid4()
             result = await self.session.execute(
                 simulation.insert()
@@ -125,7 +125,7 @@ class SimulationService:
                 job_id,
                 {"scheme": f"{scheme.code}@{scheme.version}", "year": body.year},
             )
-            return 202, simulation_read(result.mappings().one())
+            return Created(simulation_read(result.mappings().one()))
 
         return await idempotent(self.session, guard, SimulationRead, work)
 
