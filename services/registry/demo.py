@@ -17,8 +17,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.db.household_repository import HouseholdRepository
 from services.registry.db.regions_repository import RegionRepository
-from services.registry.db.repository import RegistryRepository
 from services.registry.db.tables import household
 from services.registry.domain.import_rows import COLUMN_KEYS, HouseholdRow, IncomeRow, MemberRow, template_headers
 from services.registry.domain.model import (
@@ -340,7 +340,7 @@ async def seed_households(session: AsyncSession, n: int, *, pii: object | None =
     start = int((await session.execute(
         select(func.count()).select_from(household).where(household.c.county_code == DEMO_COUNTY)
     )).scalar_one())
-    repo = RegistryRepository(session)
+    repo = HouseholdRepository(session)
     today = date.today()  # noqa: DTZ011 - demo data, the local date is right
     generated = list(generate_households(n, seed=start + 1, start=start, today=today))
     rows = member_rows(generated)

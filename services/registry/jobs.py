@@ -18,7 +18,8 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.registry.db.repository import RegistryRepository
+from services.registry.db.export_job_repository import ExportJobRepository
+from services.registry.db.import_job_repository import ImportJobRepository
 from shared.logging import get_logger
 
 log = get_logger("fangpin.registry.jobs")
@@ -58,9 +59,9 @@ class JobRunner:
 
 async def fail_stale_jobs(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     async with sessionmaker() as session:
-        count = await RegistryRepository(session).fail_stale_jobs(
-            older_than_seconds=STALE_AFTER_SECONDS, message="interrupted: the service stopped; submit it again"
-        )
+        message = "interrupted: the service stopped; submit it again"
+        count = await ImportJobRepository(session).fail_stale(older_than_seconds=STALE_AFTER_SECONDS, message=message)
+        count += await ExportJobRepository(session).fail_stale(older_than_seconds=STALE_AFTER_SECONDS, message=message)
         await session.commit()
     return count
 

@@ -335,7 +335,7 @@ async def test_background_job_is_committed_first_then_done_in_its_own_transactio
 
 
 async def test_jobs_whose_process_died_are_marked_failed(session: AsyncSession) -> None:
-    from services.registry.db.repository import RegistryRepository
+    from services.registry.db.import_job_repository import ImportJobRepository
 
     stale, fresh = uuid.uuid4(), uuid.uuid4()
     for job_id, age in ((stale, "1 hour"), (fresh, "1 second")):
@@ -344,7 +344,7 @@ async def test_jobs_whose_process_died_are_marked_failed(session: AsyncSession) 
             f"created_by, heartbeat_at) VALUES (:id, 'running', 'valid_rows', 'csv', 'x', 1, '410602', 't', "
             f"now() - interval '{age}')"
         ), {"id": job_id})
-    assert await RegistryRepository(session).fail_stale_jobs(older_than_seconds=600, message="interrupted") >= 1
+    assert await ImportJobRepository(session).fail_stale(older_than_seconds=600, message="interrupted") >= 1
     statuses = dict((await session.execute(text(
         "SELECT id, status FROM registry.import_job WHERE id IN (:a, :b)"), {"a": stale, "b": fresh})).all())
     assert statuses == {stale: "failed", fresh: "running"}

@@ -44,6 +44,20 @@ class RegionRepository:
         rows = (await self.session.execute(query.order_by(region.c.code).limit(limit))).mappings().all()
         return [dict(r) for r in rows]
 
+    async def village(self, code12: str) -> dict[str, Any] | None:
+        row = (
+            await self.session.execute(select(region).where(region.c.code == code12, region.c.level == "village"))
+        ).mappings().one_or_none()
+        return dict(row) if row else None
+
+    async def existing_villages(self, codes: Sequence[str]) -> set[str]:
+        if not codes:
+            return set()
+        rows = await self.session.execute(
+            select(region.c.code).where(region.c.level == "village", region.c.code.in_(list(codes)))
+        )
+        return {r[0] for r in rows}
+
     async def upsert_many(self, rows: Sequence[dict[str, Any]]) -> int:
         if not rows:
             return 0

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from services.registry.db.repository import RegistryRepository
+from services.registry.db.household_repository import HouseholdRepository
 from services.registry.domain.ids import uuid7_batch
 from services.registry.domain.import_rows import HouseholdRow, IncomeRow, MemberRow
 from services.registry.domain.model import Relation
@@ -246,7 +246,7 @@ class BulkSummary:
 
 
 async def write(
-    repo: RegistryRepository,
+    repo: HouseholdRepository,
     rows: Sequence[MemberRow],
     indexes: Sequence[bytes],
     *,
@@ -266,7 +266,7 @@ async def write(
         return await write_plan(repo, plan)
 
 
-async def write_plan(repo: RegistryRepository, plan: BulkPlan) -> BulkSummary:
+async def write_plan(repo: HouseholdRepository, plan: BulkPlan) -> BulkSummary:
     """COPY a planned bulk write (see `write`)."""
     if not plan.rows:
         return BulkSummary()

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.db.repository import RegistryRepository
+from services.registry.db.household_repository import HouseholdRepository
 from services.registry.domain.history import FieldChange
 from shared.audit import Auditor
 from shared.auth import Principal, Role
@@ -55,7 +55,7 @@ class HistoryWriter:
     """Writes one history entry per change, and the matching audit record (no plain personal data)."""
 
     def __init__(
-        self, session: AsyncSession, repo: RegistryRepository, principal: Principal, clock: BusinessClock
+        self, session: AsyncSession, repo: HouseholdRepository, principal: Principal, clock: BusinessClock
     ) -> None:
         self.session = session
         self.repo = repo

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.api.schemas import ExportCreate, ExportJobRead
-from services.registry.db.repository import RegistryRepository, Row
+from services.registry.db.export_job_repository import ExportJobRepository, Row
 from services.registry.domain.ids import uuid7
 from services.registry.domain.import_rows import COLUMNS
 from services.registry.domain.model import (
@@ -172,7 +172,7 @@ class ExportService:
     ) -> None:
         self.session = session
         self.sessionmaker = sessionmaker
-        self.repo = RegistryRepository(session)
+        self.repo = ExportJobRepository(session)
         self.pii = pii
         self.principal = principal
 
@@ -233,7 +233,7 @@ class ExportService:
     async def _fail(self, job_id: uuid.UUID, message: str) -> None:
         try:
             async with self.sessionmaker() as session:
-                await RegistryRepository(session).update_export_job(
+                await ExportJobRepository(session).update_export_job(
                     job_id, {"status": "failed", "failure": message, "finished_at": datetime.now(UTC)}
                 )
                 await session.commit()
@@ -242,7 +242,7 @@ class ExportService:
 
     async def _run(self, job_id: uuid.UUID) -> None:
         async with self.sessionmaker() as session:
-            repo = RegistryRepository(session)
+            repo = ExportJobRepository(session)
             job = await repo.get_export_job(job_id)
             if job is None:
                 return

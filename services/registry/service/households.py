@@ -35,7 +35,8 @@ from services.registry.api.schemas import (
     MonitoringStatusChange,
     MonitoringStatusRead,
 )
-from services.registry.db.repository import RegistryRepository, Row
+from services.registry.db.household_repository import HouseholdRepository, Row
+from services.registry.db.regions_repository import RegionRepository
 from services.registry.db.tables import idempotency
 from services.registry.domain.history import FieldChange, created, diff, plain
 from services.registry.domain.ids import uuid7
@@ -172,7 +173,7 @@ class HouseholdService:
         self, session: AsyncSession, pii: PiiCipher, principal: Principal, clock: BusinessClock | None = None
     ) -> None:
         self.session = session
-        self.repo = RegistryRepository(session)
+        self.repo = HouseholdRepository(session)
         self.pii = pii
         self.principal = principal
         self.clock = clock or BusinessClock()
@@ -199,7 +200,7 @@ class HouseholdService:
             raise Unprocessable(
                 str(exc), code="unknown_village", errors=[FieldError(field=field, message=str(exc))]
             ) from None
-        if await self.repo.village(parsed.code12) is None:
+        if await RegionRepository(self.session).village(parsed.code12) is None:
             message = "no such village in the region tree (行政区划)"
             raise Unprocessable(message, code="unknown_village", errors=[FieldError(field=field, message=message)])
         if not self.principal.can_see(parsed.code12):

@@ -42,7 +42,9 @@ from services.registry.api.schemas import (
     ImportRowError,
     JobProgress,
 )
-from services.registry.db.repository import RegistryRepository, Row
+from services.registry.db.household_repository import HouseholdRepository
+from services.registry.db.import_job_repository import ImportJobRepository, Row
+from services.registry.db.regions_repository import RegionRepository
 from services.registry.db.tables import idempotency
 from services.registry.domain.ids import uuid7
 from services.registry.domain.import_rows import (
@@ -276,7 +278,7 @@ class ImportService:
         self.clock = clock or BusinessClock()
         self.session = session
         self.sessionmaker = sessionmaker
-        self.repo = RegistryRepository(session)
+        self.repo = ImportJobRepository(session)
         self.pii = pii
         self.principal = principal
         self.limits = limits or ImportLimits()
@@ -400,7 +402,7 @@ class ImportService:
 
     async def _update(self, job_id: uuid.UUID, **values: Any) -> None:
         async with self.sessionmaker() as session:
-            await RegistryRepository(session).update_import_job(job_id, values)
+            await ImportJobRepository(session).update_import_job(job_id, values)
             await session.commit()
 
     async def _fail(self, job_id: uuid.UUID, message: str) -> None:
@@ -467,9 +469,10 @@ class ImportService:
         planning: asyncio.Future[bulk.BulkPlan] | None = None
         try:
             async with self.sessionmaker() as session:
-                repo = RegistryRepository(session)
+                repo = HouseholdRepository(session)
+                jobs = ImportJobRepository(session)
                 # One import at a time: rows are checked against the database, then written.
-                await repo.advisory_xact_lock("registry.import")
+                await jobs.advisory_xact_lock("registry.import")
                 groups = bulk.group_by_household(rows)
                 db_errors, rejected = await self._check_households(repo, rows, groups)
                 indexes = await indexing
@@ -530,7 +533,7 @@ class ImportService:
                 written = await bulk.write_plan(repo, plan)
                 timings["write"] = time.perf_counter() - mark
                 cpu["write"] = time.process_time() - cpu_mark
-                stored = await self._write_errors(repo, job_id, errors)
+                stored = await self._write_errors(jobs, job_id, errors)
                 summary = ImportResult(
                     imported_households=written.households,
                     imported_members=written.members,
@@ -539,7 +542,7 @@ class ImportService:
                     households_without_head=written.households_without_head,
                     stored_errors=stored,
                 )
-                await repo.update_import_job(
+                await jobs.update_import_job(
                     job_id,
                     {
                         "status": "succeeded",
@@ -595,7 +598,7 @@ class ImportService:
                     log.warning("registry.import.progress_failed", error_type=type(exc).__name__)
 
     async def _check_households(
-        self, repo: RegistryRepository, rows: Sequence[MemberRow], groups: dict[str, list[int]]
+        self, repo: HouseholdRepository, rows: Sequence[MemberRow], groups: dict[str, list[int]]
     ) -> tuple[ErrorLog, set[int]]:
         """Villages in the region tree and the caller's region, importable statuses, new household numbers."""
         errors = ErrorLog(self.limits.max_stored_errors)
@@ -608,7 +611,7 @@ class ImportService:
                 rejected.add(member_row.row_number)
 
         villages = {members[0].household.village_code for members in by_household.values()}
-        known = await repo.existing_villages(sorted(villages))
+        known = await RegionRepository(repo.session).existing_villages(sorted(villages))
         pairs: list[tuple[str, str]] = []
         for number, members in by_household.items():
             household = members[0].household
@@ -638,7 +641,7 @@ class ImportService:
         return errors, rejected
 
     async def _check_people(
-        self, repo: RegistryRepository, rows: Sequence[MemberRow], indexes: Sequence[bytes], rejected: set[int]
+        self, repo: HouseholdRepository, rows: Sequence[MemberRow], indexes: Sequence[bytes], rejected: set[int]
     ) -> tuple[ErrorLog, set[int]]:
         """People already active in a household (by blind index), among the rows not yet rejected."""
         errors = ErrorLog(self.limits.max_stored_errors)
@@ -658,14 +661,12 @@ class ImportService:
                 newly.add(row.row_number)
         return errors, newly
 
-    async def _write_errors(self, repo: RegistryRepository, job_id: uuid.UUID, errors: Sequence[RowError]) -> int:
+    async def _write_errors(self, jobs: ImportJobRepository, job_id: uuid.UUID, errors: Sequence[RowError]) -> int:
         """Store the first `max_stored_errors` errors; returns how many were stored."""
         kept = errors[: self.limits.max_stored_errors]
         if kept:
-            await repo.copy_records(
-                "import_job_error",
-                ("job_id", "seq", "row_number", "column_key", "message", "code"),
-                [(job_id, i, e.row_number, e.column, e.message[:1000], e.code[:40]) for i, e in enumerate(kept, 1)],
+            await jobs.insert_errors(
+                [(job_id, i, e.row_number, e.column, e.message[:1000], e.code[:40]) for i, e in enumerate(kept, 1)]
             )
         return len(kept)
 
@@ -680,7 +681,7 @@ class ImportService:
         error_total: int | None = None,
     ) -> None:
         async with self.sessionmaker() as session:
-            repo = RegistryRepository(session)
+            repo = ImportJobRepository(session)
             stored = await self._write_errors(repo, job_id, errors)
             summary = ImportResult(
                 imported_households=0,

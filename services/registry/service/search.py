@@ -14,7 +14,7 @@ from services.registry.api.schemas import (
     ResolveRequest,
     ResolveResponse,
 )
-from services.registry.db.repository import RegistryRepository
+from services.registry.db.household_repository import HouseholdRepository
 from services.registry.domain.national_id import InvalidNationalId, validate_national_id
 from services.registry.service.common import SERVICE
 from shared.audit import Auditor
@@ -33,7 +33,7 @@ class SearchService:
     ) -> None:
         self.clock = clock or BusinessClock()
         self.session = session
-        self.repo = RegistryRepository(session)
+        self.repo = HouseholdRepository(session)
         self.pii = pii
         self.principal = principal
 

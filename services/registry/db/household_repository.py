@@ -1,9 +1,10 @@
-"""Every query of the registry (apart from regions, in regions_repository.py). Flushes, never commits."""
+"""Every query of the household aggregate: households, their members, incomes, benefits and history,
+search and resolve, and the COPY path of bulk writes. Flushes, never commits."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,19 +20,15 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.tables import (
     benefit,
-    export_job,
     household,
     household_history,
-    import_job,
-    import_job_error,
     income,
     member,
-    region,
 )
 
 Row = dict[str, Any]
@@ -46,17 +43,33 @@ def _like_prefix(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-class RegistryRepository:
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under this session's transaction (for COPY)."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+async def copy_records(
+    session: AsyncSession,
+    table_name: str,
+    columns: Sequence[str],
+    records: Iterable[tuple[Any, ...]] | AsyncIterable[tuple[Any, ...]],
+) -> int:
+    """COPY rows into a registry table, in the session's transaction. Returns the row count."""
+    driver = await driver_connection(session)
+    status = await driver.copy_records_to_table(
+        table_name, schema_name="registry", columns=list(columns), records=records
+    )
+    return int(status.rsplit(" ", 1)[-1]) if isinstance(status, str) and status.startswith("COPY") else 0
+
+
+class HouseholdRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    # ------------------------------------------------------------------ raw connection / COPY
-
     async def driver_connection(self) -> Any:
-        """The asyncpg connection under this session's transaction (for COPY)."""
-        conn = await self.session.connection()
-        raw = await conn.get_raw_connection()
-        return raw.driver_connection
+        return await driver_connection(self.session)
 
     async def copy_records(
         self,
@@ -64,28 +77,7 @@ class RegistryRepository:
         columns: Sequence[str],
         records: Iterable[tuple[Any, ...]] | AsyncIterable[tuple[Any, ...]],
     ) -> int:
-        """COPY rows into a registry table, in the session's transaction. Returns the row count."""
-        driver = await self.driver_connection()
-        status = await driver.copy_records_to_table(
-            table_name, schema_name="registry", columns=list(columns), records=records
-        )
-        return int(status.rsplit(" ", 1)[-1]) if isinstance(status, str) and status.startswith("COPY") else 0
-
-    # ------------------------------------------------------------------ regions
-
-    async def village(self, code12: str) -> Row | None:
-        row = (
-            await self.session.execute(select(region).where(region.c.code == code12, region.c.level == "village"))
-        ).mappings().one_or_none()
-        return dict(row) if row else None
-
-    async def existing_villages(self, codes: Sequence[str]) -> set[str]:
-        if not codes:
-            return set()
-        rows = await self.session.execute(
-            select(region.c.code).where(region.c.level == "village", region.c.code.in_(list(codes)))
-        )
-        return {r[0] for r in rows}
+        return await copy_records(self.session, table_name, columns, records)
 
     # ------------------------------------------------------------------ households
 
@@ -403,151 +395,7 @@ class RegistryRepository:
             return found
         return {k: v for k, v in found.items() if str(v["village_code"]).startswith(scope_prefix)}
 
-    # ------------------------------------------------------------------ import jobs
-
-    async def insert_import_job(self, values: Row) -> Row:
-        row = (await self.session.execute(import_job.insert().values(**values).returning(import_job))).mappings()
-        return dict(row.one())
-
-    async def get_import_job(self, job_id: uuid.UUID) -> Row | None:
-        row = (await self.session.execute(select(import_job).where(import_job.c.id == job_id))).mappings()
-        found = row.one_or_none()
-        return dict(found) if found else None
-
-    async def update_import_job(self, job_id: uuid.UUID, values: Row) -> None:
-        await self.session.execute(
-            update(import_job).where(import_job.c.id == job_id).values(**values, heartbeat_at=func.now())
-        )
-
-    async def list_import_jobs(self, *, scope_prefix: str, before: datetime | None, limit: int) -> list[Row]:
-        query = select(import_job)
-        if scope_prefix:
-            query = query.where(import_job.c.scope_region.startswith(scope_prefix))
-        if before is not None:
-            query = query.where(import_job.c.created_at < before)
-        query = query.order_by(import_job.c.created_at.desc()).limit(limit)
-        return [dict(r) for r in (await self.session.execute(query)).mappings()]
-
-    async def import_errors(self, job_id: uuid.UUID, *, after_seq: int, limit: int) -> list[Row]:
-        query = (
-            select(import_job_error)
-            .where(import_job_error.c.job_id == job_id, import_job_error.c.seq > after_seq)
-            .order_by(import_job_error.c.seq)
-            .limit(limit)
-        )
-        return [dict(r) for r in (await self.session.execute(query)).mappings()]
-
-    async def fail_stale_jobs(self, *, older_than_seconds: int, message: str) -> int:
-        """Jobs whose runner stopped heartbeating (a crash or a restart): failed, so nobody waits forever."""
-        total = 0
-        for table in (import_job, export_job):
-            result = await self.session.execute(
-                update(table)
-                .where(
-                    table.c.status.in_(("queued", "running")),
-                    table.c.heartbeat_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds),
-                )
-                .values(status="failed", failure=message, finished_at=func.now())
-            )
-            total += int(getattr(result, "rowcount", 0) or 0)
-        return total
-
-    # ------------------------------------------------------------------ export jobs
-
-    async def insert_export_job(self, values: Row) -> Row:
-        stmt = export_job.insert().values(**values).returning(*_export_columns())
-        return dict((await self.session.execute(stmt)).mappings().one())
-
-    async def get_export_job(self, job_id: uuid.UUID, *, with_content: bool = False) -> Row | None:
-        columns = [*_export_columns(), export_job.c.content_enc] if with_content else _export_columns()
-        row = (await self.session.execute(select(*columns).where(export_job.c.id == job_id))).mappings()
-        found = row.one_or_none()
-        return dict(found) if found else None
-
-    async def update_export_job(self, job_id: uuid.UUID, values: Row) -> None:
-        await self.session.execute(
-            update(export_job).where(export_job.c.id == job_id).values(**values, heartbeat_at=func.now())
-        )
-
-    async def purge_expired_exports(self) -> int:
-        result = await self.session.execute(
-            update(export_job)
-            .where(export_job.c.expires_at < func.now(), export_job.c.content_enc.is_not(None))
-            .values(content_enc=None)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
-
-    async def export_rows(
-        self, *, region_prefix: str, include_former: bool, with_secrets: bool
-    ) -> AsyncIterator[Row]:
-        """Members with their household's fields and latest income, in register order (streamed)."""
-        latest = (
-            select(income)
-            .ext(distinct_on(income.c.household_id))
-            .order_by(income.c.household_id, income.c.year.desc())
-            .subquery("latest")
-        )
-        columns: list[Any] = [
-            household.c.household_number,
-            household.c.village_code,
-            household.c.address,
-            household.c.phone_masked,
-            household.c.status,
-            household.c.bank_account_masked,
-            household.c.dibao,
-            household.c.tekun,
-            household.c.insured_years,
-            member.c.name,
-            member.c.national_id_masked,
-            member.c.sex,
-            member.c.birth_date,
-            member.c.relation,
-            member.c.health,
-            member.c.disability_grade,
-            member.c.labour_ability,
-            member.c.education_stage,
-            member.c.school,
-            member.c.join_reason,
-            member.c.active,
-            member.c.left_on,
-            member.c.leave_reason,
-            latest.c.year.label("income_year"),
-            latest.c.wage_income,
-            latest.c.business_income,
-            latest.c.property_income,
-            (latest.c.transfer_income + latest.c.benefit_income).label("transfer_income"),
-            latest.c.production_costs,
-        ]
-        if with_secrets:
-            columns += [member.c.national_id_enc, household.c.bank_account_enc, household.c.phone_enc]
-        low, high = region_range(region_prefix)
-        query = (
-            select(*columns)
-            .join(member, member.c.household_id == household.c.id)
-            .outerjoin(latest, latest.c.household_id == household.c.id)
-            .where(household.c.village_code.between(low, high), household.c.archived_at.is_(None))
-        )
-        if not include_former:
-            query = query.where(member.c.active)
-        query = query.order_by(
-            household.c.village_code, household.c.household_number, member.c.active.desc(),
-            (member.c.relation != "head"), member.c.birth_date, member.c.id,
-        )
-        result = await self.session.stream(query.execution_options(yield_per=2000))
-        async for row in result.mappings():
-            yield dict(row)
-
-    # ------------------------------------------------------------------ misc
-
-    async def advisory_xact_lock(self, name: str) -> None:
-        await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
 
     async def now(self) -> datetime:
         value: datetime = (await self.session.execute(text("SELECT now()"))).scalar_one()
         return value
-
-
-def _export_columns() -> list[Any]:
-    return [c for c in export_job.c if c.name != "content_enc"]
-
-

@@ -1,0 +1,115 @@
+"""Every query on export jobs (`registry.export_job`) and the export's read of the register. Flushes, never commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.db.household_repository import region_range
+from services.registry.db.import_job_repository import fail_stale
+from services.registry.db.tables import export_job, household, income, member
+
+Row = dict[str, Any]
+
+
+class ExportJobRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+
+    async def insert_export_job(self, values: Row) -> Row:
+        stmt = export_job.insert().values(**values).returning(*_export_columns())
+        return dict((await self.session.execute(stmt)).mappings().one())
+
+    async def get_export_job(self, job_id: uuid.UUID, *, with_content: bool = False) -> Row | None:
+        columns = [*_export_columns(), export_job.c.content_enc] if with_content else _export_columns()
+        row = (await self.session.execute(select(*columns).where(export_job.c.id == job_id))).mappings()
+        found = row.one_or_none()
+        return dict(found) if found else None
+
+    async def update_export_job(self, job_id: uuid.UUID, values: Row) -> None:
+        await self.session.execute(
+            update(export_job).where(export_job.c.id == job_id).values(**values, heartbeat_at=func.now())
+        )
+
+    async def purge_expired_exports(self) -> int:
+        result = await self.session.execute(
+            update(export_job)
+            .where(export_job.c.expires_at < func.now(), export_job.c.content_enc.is_not(None))
+            .values(content_enc=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def export_rows(
+        self, *, region_prefix: str, include_former: bool, with_secrets: bool
+    ) -> AsyncIterator[Row]:
+        """Members with their household's fields and latest income, in register order (streamed)."""
+        latest = (
+            select(income)
+            .ext(distinct_on(income.c.household_id))
+            .order_by(income.c.household_id, income.c.year.desc())
+            .subquery("latest")
+        )
+        columns: list[Any] = [
+            household.c.household_number,
+            household.c.village_code,
+            household.c.address,
+            household.c.phone_masked,
+            household.c.status,
+            household.c.bank_account_masked,
+            household.c.dibao,
+            household.c.tekun,
+            household.c.insured_years,
+            member.c.name,
+            member.c.national_id_masked,
+            member.c.sex,
+            member.c.birth_date,
+            member.c.relation,
+            member.c.health,
+            member.c.disability_grade,
+            member.c.labour_ability,
+            member.c.education_stage,
+            member.c.school,
+            member.c.join_reason,
+            member.c.active,
+            member.c.left_on,
+            member.c.leave_reason,
+            latest.c.year.label("income_year"),
+            latest.c.wage_income,
+            latest.c.business_income,
+            latest.c.property_income,
+            (latest.c.transfer_income + latest.c.benefit_income).label("transfer_income"),
+            latest.c.production_costs,
+        ]
+        if with_secrets:
+            columns += [member.c.national_id_enc, household.c.bank_account_enc, household.c.phone_enc]
+        low, high = region_range(region_prefix)
+        query = (
+            select(*columns)
+            .join(member, member.c.household_id == household.c.id)
+            .outerjoin(latest, latest.c.household_id == household.c.id)
+            .where(household.c.village_code.between(low, high), household.c.archived_at.is_(None))
+        )
+        if not include_former:
+            query = query.where(member.c.active)
+        query = query.order_by(
+            household.c.village_code, household.c.household_number, member.c.active.desc(),
+            (member.c.relation != "head"), member.c.birth_date, member.c.id,
+        )
+        result = await self.session.stream(query.execution_options(yield_per=2000))
+        async for row in result.mappings():
+            yield dict(row)
+
+    async def fail_stale(self, *, older_than_seconds: int, message: str) -> int:
+        return await fail_stale(self.session, export_job, older_than_seconds=older_than_seconds, message=message)
+
+
+def _export_columns() -> list[Any]:
+    return [c for c in export_job.c if c.name != "content_enc"]
+
+

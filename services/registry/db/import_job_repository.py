@@ -1,0 +1,80 @@
+"""Every query on import jobs (`registry.import_job`, `registry.import_job_error`). Flushes, never commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.db.household_repository import copy_records
+from services.registry.db.tables import import_job, import_job_error
+
+Row = dict[str, Any]
+
+ERROR_COLUMNS = ("job_id", "seq", "row_number", "column_key", "message", "code")
+
+
+class ImportJobRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+
+    async def insert_import_job(self, values: Row) -> Row:
+        row = (await self.session.execute(import_job.insert().values(**values).returning(import_job))).mappings()
+        return dict(row.one())
+
+    async def get_import_job(self, job_id: uuid.UUID) -> Row | None:
+        row = (await self.session.execute(select(import_job).where(import_job.c.id == job_id))).mappings()
+        found = row.one_or_none()
+        return dict(found) if found else None
+
+    async def update_import_job(self, job_id: uuid.UUID, values: Row) -> None:
+        await self.session.execute(
+            update(import_job).where(import_job.c.id == job_id).values(**values, heartbeat_at=func.now())
+        )
+
+    async def list_import_jobs(self, *, scope_prefix: str, before: datetime | None, limit: int) -> list[Row]:
+        query = select(import_job)
+        if scope_prefix:
+            query = query.where(import_job.c.scope_region.startswith(scope_prefix))
+        if before is not None:
+            query = query.where(import_job.c.created_at < before)
+        query = query.order_by(import_job.c.created_at.desc()).limit(limit)
+        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+
+    async def import_errors(self, job_id: uuid.UUID, *, after_seq: int, limit: int) -> list[Row]:
+        query = (
+            select(import_job_error)
+            .where(import_job_error.c.job_id == job_id, import_job_error.c.seq > after_seq)
+            .order_by(import_job_error.c.seq)
+            .limit(limit)
+        )
+        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+
+    async def insert_errors(self, records: Sequence[tuple[Any, ...]]) -> int:
+        """COPY row errors (`ERROR_COLUMNS` order)."""
+        return await copy_records(self.session, "import_job_error", ERROR_COLUMNS, records)
+
+    async def fail_stale(self, *, older_than_seconds: int, message: str) -> int:
+        """Jobs whose runner stopped heartbeating (a crash or a restart): failed, so nobody waits forever."""
+        return await fail_stale(self.session, import_job, older_than_seconds=older_than_seconds, message=message)
+
+    async def advisory_xact_lock(self, name: str) -> None:
+        await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
+
+
+async def fail_stale(session: AsyncSession, table: Any, *, older_than_seconds: int, message: str) -> int:
+    """Queued or running jobs of `table` not heartbeating for `older_than_seconds`: failed."""
+    result = await session.execute(
+        update(table)
+        .where(
+            table.c.status.in_(("queued", "running")),
+            table.c.heartbeat_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds),
+        )
+        .values(status="failed", failure=message, finished_at=func.now())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
