@@ -19,10 +19,10 @@ from services.screening.db.runs_repository import RunRepository
 from services.screening.db.tables import feed_batch, run
 from services.screening.db.thresholds_repository import ThresholdRepository
 from services.screening.domain.calendar import add_months
-from services.screening.domain.cases import local_date
 from services.screening.service import feeds as feed_jobs
 from services.screening.service import runs as run_jobs
 from services.screening.service.common import JobRunner, context_from_app, orphaned_jobs
+from shared.clock import BusinessClock
 from shared.logging import get_logger, log_failure
 
 log = get_logger("fangpin.screening.workers")
@@ -59,9 +59,10 @@ async def recover_jobs(app: FastAPI) -> int:
     return recovered
 
 
-def period_due(now: datetime, schedule_day: int) -> str | None:
-    """The period the scheduler runs on `now` (China date): last month, from the schedule day on."""
-    today = local_date(now)
+def period_due(now: datetime, schedule_day: int, clock: BusinessClock | None = None) -> str | None:
+    """The period the scheduler runs on `now` (the county's date by the business clock, default
+    time zone without one): last month, from the schedule day on."""
+    today = (clock or BusinessClock()).local_date(now)
     if today.day < schedule_day:
         return None
     previous = add_months(today.replace(day=1), -1)
@@ -72,7 +73,7 @@ async def schedule_tick(app: FastAPI, now: datetime | None = None) -> list[uuid.
     """Start the due monthly run of every county that has none for the period yet."""
     settings: ScreeningSettings = app.state.settings
     ctx = context_from_app(app)
-    period = period_due(now or ctx.now(), settings.schedule_day)
+    period = period_due(now or ctx.now(), settings.schedule_day, ctx.clock)
     if period is None:
         return []
     started: list[uuid.UUID] = []

@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from stdnum.cn import ric
 
-from services.screening.domain.feeds import mask_id, parse_batch, valid_national_id
+from services.screening.domain.feeds import parse_batch, valid_national_id
 from services.screening.domain.risk import FeedKind
+from shared.contracts.vocabulary import mask_national_id
 from tests.screening.support import national_id
 
 TODAY = date(2026, 4, 5)
@@ -26,7 +27,7 @@ def test_valid_national_ids() -> None:
     assert not valid_national_id(born_tomorrow + ric.calc_check_digit(born_tomorrow + "0"), TODAY)
     feb30 = "410602" + "20000230" + "001"
     assert not valid_national_id(feb30 + ric.calc_check_digit(feb30 + "0"), TODAY)
-    assert mask_id(nid) == nid[:6] + "********" + nid[-4:]
+    assert mask_national_id(nid) == nid[:6] + "********" + nid[-4:]
 
 
 def test_jsonl_records_are_normalised() -> None:

@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.screening.db.tables import measure, monitoring_case
-from tests.screening.support import COUNTY, OTHER_TOWNSHIP_VILLAGE, TOWNSHIP, VILLAGE
+from tests.screening.support import COUNTY, OTHER_TOWNSHIP_VILLAGE, TOWNSHIP, VILLAGE, Clock
 from tests.support.tokens import auth
 
 pytestmark = pytest.mark.usefixtures("clock")
@@ -260,3 +261,27 @@ async def test_ledger_roles_and_scope(screening_client: httpx.AsyncClient) -> No
     assert (
         await screening_client.get("/v1/ledger/export", params={**params, "format": "pdf"}, headers=OFFICER)
     ).status_code == 422
+
+
+async def test_month_boundaries_are_the_business_clocks_dates(
+    screening_client: httpx.AsyncClient, session: AsyncSession, clock: Clock
+) -> None:
+    """A case confirmed at 2026-03-31 17:00 UTC was confirmed on 1 April in China: the ledger reads
+    instants in the business clock's zone (FANGPIN_TIMEZONE), not a time zone written into the SQL."""
+    case_id = await _case(session, opened=date(2026, 3, 2), state="monitoring", monitoring_type="marginal")
+    late = datetime(2026, 3, 31, 17, 0, tzinfo=UTC)
+    await session.execute(
+        text("UPDATE screening.monitoring_case SET confirmed_at = :at WHERE id = :id"), {"at": late, "id": case_id}
+    )
+    await session.commit()
+
+    async def confirmations(period: str) -> int:
+        response = await screening_client.get(
+            "/v1/ledger", params={"county_code": COUNTY, "period": period}, headers=OFFICER
+        )
+        assert response.status_code == 200, response.text
+        return int(response.json()["new_confirmations"])
+
+    assert (await confirmations("2026-03"), await confirmations("2026-04")) == (0, 1)  # Asia/Shanghai
+    clock.zone = ZoneInfo("UTC")  # a county clock kept on UTC
+    assert (await confirmations("2026-03"), await confirmations("2026-04")) == (1, 0)

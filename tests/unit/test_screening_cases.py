@@ -5,15 +5,15 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.screening.domain.cases import (
-    CHINA_TZ,
     FORWARD_TRANSITIONS,
     IDENTIFICATION_STATES,
     OPEN_STATES,
@@ -65,9 +65,14 @@ ACTORS: Mapping[Role, Actor] = {
     Role.COUNTY_OFFICER: Actor(Role.COUNTY_OFFICER, COUNTY),
     Role.ADMIN: Actor(Role.ADMIN, COUNTY),
     Role.SERVICE: Actor(Role.SERVICE, ""),
+    # the shared Role has roles outside the workflow too: they may take no step
+    Role.AUDITOR: Actor(Role.AUDITOR, COUNTY),
+    Role.DEPARTMENT_FEEDER: Actor(Role.DEPARTMENT_FEEDER, COUNTY),
+    Role.INSURER_ADJUSTER: Actor(Role.INSURER_ADJUSTER, COUNTY),
 }
 MIN_DAYS = DEMO_THRESHOLDS.notice_min_days
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday
+CHINA = ZoneInfo("Asia/Shanghai")  # the business clock's default zone (shared/clock.py)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA)  # a Monday
 
 
 def evidence_for(action: CaseAction, now: datetime) -> dict[str, object]:
@@ -594,20 +599,24 @@ def test_a_notice_cannot_start_before_the_village_review_but_may_start_later(act
 )
 def test_review_waits_until_the_notice_has_run_its_days(review: CaseAction, publish: CaseAction) -> None:
     case, _, vc, evidence = _at_step(publish)
-    start = datetime(2026, 6, 1, 8, 0, tzinfo=CHINA_TZ)
+    start = datetime(2026, 6, 1, 8, 0, tzinfo=CHINA)
     case = dataclasses.replace(case, state_entered_at=start - timedelta(days=1))
     case = apply(case, publish, vc, evidence | {"notice_start_date": "2026-06-01"}, start, notice_min_days=5).case
     township = ACTORS[Role.TOWNSHIP_OFFICER]
     # the notice runs 1–5 June: the fifth day is still a notice day, the review comes on the sixth
-    last_day = datetime(2026, 6, 5, 23, 59, tzinfo=CHINA_TZ)
+    last_day = datetime(2026, 6, 5, 23, 59, tzinfo=CHINA)
     error = refused(case, review, township, {"objection_count": 0}, last_day)
     assert error.code == "notice_not_elapsed"
     assert "2026-06-06" in error.message
     # 5 June 16:30 UTC is already 6 June in China
-    first_day = datetime(2026, 6, 5, 16, 30, tzinfo=CHINA_TZ.utc)
+    first_day = datetime(2026, 6, 5, 16, 30, tzinfo=UTC)
     assert apply(case, review, township, {"objection_count": 0}, first_day, notice_min_days=5).state is (
         TRANSITION_INDEX[(review, case.state)].to_state
     )
+    # the days are the business clock's: in a county kept on UTC, 16:30 on 5 June is still the fifth
+    with pytest.raises(TransitionRefused) as info:
+        apply(case, review, township, {"objection_count": 0}, first_day, notice_min_days=5, zone=UTC)
+    assert info.value.code == "notice_not_elapsed"
 
 
 def test_reject_during_a_notice_does_not_wait_for_it() -> None:

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.screening.domain.cases import HouseholdStatus, MonitoringType
 from services.screening.domain.errors import ThresholdsInvalid
 from services.screening.domain.risk import (
     CODE_SOURCE_KINDS,
@@ -43,6 +42,7 @@ from services.screening.domain.thresholds import (
     Thresholds,
     parse_thresholds,
 )
+from shared.contracts.vocabulary import HouseholdStatus, MonitoringType
 
 D = Decimal
 T = DEMO_THRESHOLDS

@@ -1,5 +1,6 @@
 """The monitoring ledger (台账, rules.md §1.5): per county and month, from the cases, measures
-and runs of screening. Month boundaries are China dates (UTC+8)."""
+and runs of screening. Month boundaries are the county's dates: instants are read in the
+business clock's time zone (shared/clock.py, `FANGPIN_TIMEZONE`), the bind parameter `:tz`."""
 
 from __future__ import annotations
 
@@ -11,25 +12,28 @@ from sqlalchemy import text
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.screening.db.tables import PAYMENT_PAID
+
 #: A case counts as monitored at the end of the month when it was confirmed by then and not
 #: eliminated by then.
 _MONITORED_AT_END = """
     c.county_code = :county AND c.village_code LIKE :prefix
-    AND c.confirmed_at IS NOT NULL AND (c.confirmed_at AT TIME ZONE 'Asia/Shanghai')::date <= :last
-    AND (c.eliminated_at IS NULL OR (c.eliminated_at AT TIME ZONE 'Asia/Shanghai')::date > :last)
+    AND c.confirmed_at IS NOT NULL AND (c.confirmed_at AT TIME ZONE :tz)::date <= :last
+    AND (c.eliminated_at IS NULL OR (c.eliminated_at AT TIME ZONE :tz)::date > :last)
 """
 
 
 class LedgerRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, zone: str) -> None:
         self.session = session
+        self.zone = zone  # an IANA name PostgreSQL knows, e.g. Asia/Shanghai
 
     async def _pairs(self, sql: str, params: dict[str, Any]) -> dict[str, int]:
         rows = (await self.session.execute(text(sql), params)).all()
         return {str(key) if key is not None else "unknown": int(count) for key, count in rows}
 
     async def summary(self, county: str, prefix: str, first: date, last: date) -> dict[str, Any]:
-        p = {"county": county, "prefix": prefix + "%", "first": first, "last": last}
+        p = {"county": county, "prefix": prefix + "%", "first": first, "last": last, "tz": self.zone}
         monitored_by_type = await self._pairs(
             f"SELECT c.monitoring_type, count(*) FROM screening.monitoring_case c WHERE {_MONITORED_AT_END} "
             "GROUP BY 1 ORDER BY 1",
@@ -43,14 +47,14 @@ class LedgerRepository:
         confirmations = await self._pairs(
             """SELECT c.monitoring_type, count(*) FROM screening.monitoring_case c
                 WHERE c.county_code = :county AND c.village_code LIKE :prefix
-                  AND (c.confirmed_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :first AND :last
+                  AND (c.confirmed_at AT TIME ZONE :tz)::date BETWEEN :first AND :last
                 GROUP BY 1 ORDER BY 1""",
             p,
         )
         eliminations = await self._pairs(
             """SELECT c.elimination_kind, count(*) FROM screening.monitoring_case c
                 WHERE c.county_code = :county AND c.village_code LIKE :prefix
-                  AND (c.eliminated_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :first AND :last
+                  AND (c.eliminated_at AT TIME ZONE :tz)::date BETWEEN :first AND :last
                 GROUP BY 1 ORDER BY 1""",
             p,
         )
@@ -65,7 +69,7 @@ class LedgerRepository:
         opened = await self._pairs(
             """SELECT c.source, count(*) FROM screening.monitoring_case c
                 WHERE c.county_code = :county AND c.village_code LIKE :prefix
-                  AND (c.opened_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :first AND :last
+                  AND (c.opened_at AT TIME ZONE :tz)::date BETWEEN :first AND :last
                 GROUP BY 1 ORDER BY 1""",
             p,
         )
@@ -93,9 +97,9 @@ class LedgerRepository:
                     """SELECT count(*) FROM screening.monitoring_case c
                         WHERE c.county_code = :county AND c.village_code LIKE :prefix
                           AND c.identification_deadline < :last
-                          AND (c.opened_at AT TIME ZONE 'Asia/Shanghai')::date <= :last
-                          AND coalesce((c.confirmed_at AT TIME ZONE 'Asia/Shanghai')::date,
-                                       (c.closed_at AT TIME ZONE 'Asia/Shanghai')::date, DATE '9999-12-31')
+                          AND (c.opened_at AT TIME ZONE :tz)::date <= :last
+                          AND coalesce((c.confirmed_at AT TIME ZONE :tz)::date,
+                                       (c.closed_at AT TIME ZONE :tz)::date, DATE '9999-12-31')
                               > :last"""
                 ),
                 p,
@@ -127,7 +131,7 @@ class LedgerRepository:
                 await self.session.execute(
                     text(
                         "SELECT category, count(*) AS claims, count(DISTINCT household_id) AS households, "
-                        "sum(amount) AS amount FROM claims.payment_paid_v1 "
+                        f"sum(amount) AS amount FROM {PAYMENT_PAID} "
                         "WHERE county_code = :county AND village_code LIKE :prefix "
                         "AND paid_date BETWEEN :first AND :last GROUP BY category ORDER BY category"
                     ),
@@ -141,7 +145,7 @@ class LedgerRepository:
         households = (
             await self.session.execute(
                 text(
-                    "SELECT count(DISTINCT household_id) FROM claims.payment_paid_v1 "
+                    f"SELECT count(DISTINCT household_id) FROM {PAYMENT_PAID} "
                     "WHERE county_code = :county AND village_code LIKE :prefix AND paid_date BETWEEN :first AND :last"
                 ),
                 {"county": county, "prefix": prefix + "%", "first": first, "last": last},
@@ -163,19 +167,19 @@ class LedgerRepository:
                         f"""
                         SELECT c.id AS case_id, c.household_id, c.household_number, c.township_code, c.village_code,
                                c.monitoring_type, c.risk_codes, c.state, c.source,
-                               (c.confirmed_at AT TIME ZONE 'Asia/Shanghai')::date AS confirmed_on,
-                               (c.eliminated_at AT TIME ZONE 'Asia/Shanghai')::date AS eliminated_on,
+                               (c.confirmed_at AT TIME ZONE :tz)::date AS confirmed_on,
+                               (c.eliminated_at AT TIME ZONE :tz)::date AS eliminated_on,
                                c.elimination_kind,
                                (SELECT count(*) FROM screening.measure m
                                  WHERE m.case_id = c.id AND m.delivered_date <= :last) AS measures_delivered
                           FROM screening.monitoring_case c
                          WHERE ({_MONITORED_AT_END})
                             OR (c.county_code = :county AND c.village_code LIKE :prefix
-                                AND (c.eliminated_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :first AND :last)
+                                AND (c.eliminated_at AT TIME ZONE :tz)::date BETWEEN :first AND :last)
                          ORDER BY c.township_code, c.village_code, c.household_number, c.id
                         """
                     ),
-                    {"county": county, "prefix": prefix + "%", "first": first, "last": last},
+                    {"county": county, "prefix": prefix + "%", "first": first, "last": last, "tz": self.zone},
                 )
             ).mappings()
         )

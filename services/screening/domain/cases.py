@@ -33,35 +33,21 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
+from zoneinfo import ZoneInfo
+
+from shared.clock import DEFAULT_TIMEZONE
+from shared.contracts.vocabulary import MonitoringType, Role
 
 from .calendar import is_overdue
 from .errors import TransitionRefused
 
-#: China has one time zone and no daylight saving: dates of steps are local dates there.
-CHINA_TZ: Final = timezone(timedelta(hours=8), "Asia/Shanghai")
-
-
-class HouseholdStatus(StrEnum):
-    """Household status held by the registry (rules.md, terms)."""
-
-    ORDINARY = "ordinary"  # 一般农户
-    LIFTED_OUT = "lifted_out"  # 脱贫户 (stable)
-    UNSTABLE = "unstable"  # 脱贫不稳定户
-    MARGINAL = "marginal"  # 边缘易致贫户
-    SUDDEN_HARDSHIP = "sudden_hardship"  # 突发严重困难户
-
-
-class MonitoringType(StrEnum):
-    UNSTABLE = "unstable"  # 脱贫不稳定户
-    MARGINAL = "marginal"  # 边缘易致贫户
-    SUDDEN_HARDSHIP = "sudden_hardship"  # 突发严重困难户
-
-
-MONITORED_STATUSES: Final[frozenset[HouseholdStatus]] = frozenset(HouseholdStatus(t.value) for t in MonitoringType)
+#: The county's time zone when a caller names none: the kernel's business-clock default
+#: (shared/clock.py); the service passes its clock's zone (`FANGPIN_TIMEZONE`).
+COUNTY_ZONE: Final[tzinfo] = ZoneInfo(DEFAULT_TIMEZONE)
 
 
 class EliminationKind(StrEnum):
@@ -108,14 +94,6 @@ class CaseAction(StrEnum):
     ELIMINATE = "eliminate"
     REJECT = "reject"
     RETURN = "return"
-
-
-class Role(StrEnum):
-    VILLAGE_CADRE = "village_cadre"
-    TOWNSHIP_OFFICER = "township_officer"
-    COUNTY_OFFICER = "county_officer"
-    ADMIN = "admin"
-    SERVICE = "service"
 
 
 class RegistryEffect(StrEnum):
@@ -419,11 +397,11 @@ class TransitionOutcome:
         return self.transition.effect
 
 
-def local_date(moment: datetime) -> date:
-    """The date in China of an aware datetime."""
+def local_date(moment: datetime, zone: tzinfo = COUNTY_ZONE) -> date:
+    """The county's date of an aware datetime (in `zone`, the business clock's time zone)."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("datetimes must be timezone-aware")
-    return moment.astimezone(CHINA_TZ).date()
+    return moment.astimezone(zone).date()
 
 
 def region_allows(actor: Actor, household_region: str) -> bool:
@@ -442,14 +420,16 @@ def open_case(
     household_region: str,
     evidence: Mapping[str, object],
     now: datetime,
+    *,
+    zone: tzinfo = COUNTY_ZONE,
 ) -> TransitionOutcome:
-    """A new case in state ``lead`` from a lead, a self-report or a cadre visit.
+    """A new case in state ``lead`` from a lead, a self-report or a cadre visit (dates in `zone`).
 
     Refused like a transition: ``wrong_role``, ``wrong_region``, ``missing_evidence``,
     ``invalid_evidence``. The returned ``transition`` is a synthetic ``open`` row (lead → lead)
     carrying the roles and evidence rules of the source, so the service records it like a step.
     """
-    today = local_date(now)
+    today = local_date(now, zone)
     roles = OPENING_ROLES[CaseSource(source)]
     if actor.role not in roles:
         raise TransitionRefused(
@@ -477,6 +457,7 @@ def apply(
     now: datetime,
     *,
     notice_min_days: int,
+    zone: tzinfo = COUNTY_ZONE,
 ) -> TransitionOutcome:
     """Apply one step to a case, or raise :class:`TransitionRefused`.
 
@@ -485,13 +466,14 @@ def apply(
     the household lies in the actor's region at the role's level (``wrong_region``); for a
     review after a notice, the notice has run all its days (``notice_not_elapsed``); the
     evidence (``missing_evidence``, ``invalid_evidence``, ``vote_not_passed``,
-    ``notice_too_short``). ``notice_min_days`` comes from the county's thresholds.
+    ``notice_too_short``). ``notice_min_days`` comes from the county's thresholds; days are
+    dates in ``zone``, the county's time zone.
     """
     try:
         act = CaseAction(action)
     except ValueError:
         raise TransitionRefused("unknown_action", f"no such action: {action!r}") from None
-    today = local_date(now)
+    today = local_date(now, zone)
     row = TRANSITION_INDEX.get((act, case.state))
     if row is None:
         possible = sorted(t.action.value for t in TRANSITIONS if t.from_state is case.state)
@@ -509,7 +491,7 @@ def apply(
     normalised = _validate_evidence(row.evidence, evidence, today)
     changes: dict[str, object] = {"state": row.to_state, "state_entered_at": now}
     if row.notice is NoticeRule.PUBLISH:
-        start, days = _check_notice_publish(case, normalised, notice_min_days)
+        start, days = _check_notice_publish(case, normalised, notice_min_days, zone)
         changes.update(notice_start_date=start, notice_days=days)
     elif row.to_state in _PRE_NOTICE_STATES:
         changes.update(notice_start_date=None, notice_days=None)
@@ -537,11 +519,14 @@ def is_identification_overdue(
     limit_working_days: int,
     holidays: frozenset[date] = frozenset(),
     extra_workdays: frozenset[date] = frozenset(),
+    zone: tzinfo = COUNTY_ZONE,
 ) -> bool:
     """Still being identified and past the working-day limit counted from the opening date."""
     if case.state not in IDENTIFICATION_STATES:
         return False
-    return is_overdue(local_date(case.opened_at), today, limit_working_days, holidays, extra_workdays=extra_workdays)
+    return is_overdue(
+        local_date(case.opened_at, zone), today, limit_working_days, holidays, extra_workdays=extra_workdays
+    )
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -573,7 +558,9 @@ def _check_notice_elapsed(case: CaseSnapshot, today: date) -> None:
         )
 
 
-def _check_notice_publish(case: CaseSnapshot, evidence: Mapping[str, object], notice_min_days: int) -> tuple[date, int]:
+def _check_notice_publish(
+    case: CaseSnapshot, evidence: Mapping[str, object], notice_min_days: int, zone: tzinfo
+) -> tuple[date, int]:
     start = evidence["notice_start_date"]
     days = evidence["notice_days"]
     assert isinstance(start, date)
@@ -584,7 +571,7 @@ def _check_notice_publish(case: CaseSnapshot, evidence: Mapping[str, object], no
             f"a notice must run at least {notice_min_days} days, not {days}",
             ("notice_days",),
         )
-    reviewed_on = local_date(case.state_entered_at)
+    reviewed_on = local_date(case.state_entered_at, zone)
     if start < reviewed_on:
         raise TransitionRefused(
             "invalid_evidence",

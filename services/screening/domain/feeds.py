@@ -133,10 +133,6 @@ def valid_national_id(value: str, today: date) -> bool:
     return date(1900, 1, 1) <= born <= today
 
 
-def mask_id(value: str) -> str:
-    return value[:6] + "*" * (len(value) - 10) + value[-4:] if len(value) > 10 else "*" * len(value)
-
-
 def parse_batch(content: bytes | IO[bytes], fmt: FeedFormat, department: Department | str, today: date) -> ParsedBatch:
     """Parse and validate every record; a batch-level problem (encoding, CSV header) raises ValueError.
 

@@ -36,7 +36,8 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Final
 
-from .cases import MONITORED_STATUSES, HouseholdStatus, MonitoringType
+from shared.contracts.vocabulary import MONITORED_STATUSES, HouseholdStatus, MonitoringType
+
 from .thresholds import Thresholds
 
 ZERO: Final = Decimal(0)

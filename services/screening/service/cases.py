@@ -30,6 +30,7 @@ from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.concurrency import require_version
 from shared.contracts.registry import MonitoringStatusChange
+from shared.contracts.vocabulary import HouseholdStatus
 from shared.errors import Conflict, FieldError, NotFound, Unprocessable
 from shared.idempotency import Idempotency, StoredResponse, no_checks
 from shared.outbox import enqueue
@@ -68,10 +69,10 @@ def jsonable(value: Any) -> Any:
 
 def actors_of(principal: Principal) -> list[wf.Actor]:
     """The workflow roles this token holds (a token may hold several)."""
-    return [wf.Actor(wf.Role(r.value), principal.region) for r in ACTING_ROLES if r in principal.roles]
+    return [wf.Actor(r, principal.region) for r in ACTING_ROLES if r in principal.roles]
 
 
-def actor_for(principal: Principal, allowed: Iterable[wf.Role]) -> wf.Actor:
+def actor_for(principal: Principal, allowed: Iterable[Role]) -> wf.Actor:
     """The token's role fit for a step, else its first workflow role (the domain then says wrong_role)."""
     actors = actors_of(principal)
     if not actors:
@@ -262,7 +263,7 @@ class CaseService:
             t = thresholds_of(await ensure_current(self.session, county, self.ctx.today().year, actor=None))
             suggested = (
                 suggest_type(
-                    wf.HouseholdStatus(household.status), household.annual_net_income, household.member_count, t
+                    HouseholdStatus(household.status), household.annual_net_income, household.member_count, t
                 ).value
                 if household.member_count > 0 and household.annual_net_income is not None
                 else None
@@ -271,7 +272,7 @@ class CaseService:
 
         actor = actor_for(principal, wf.OPENING_ROLES[command.source])
         try:
-            outcome = wf.open_case(command.source, actor, village, evidence, now)
+            outcome = wf.open_case(command.source, actor, village, evidence, now, zone=self.ctx.clock.zone)
         except TransitionRefused as exc:
             raise transition_refused(exc) from exc
 
@@ -287,7 +288,7 @@ class CaseService:
         t = thresholds_of(thresholds_row)
         case_id = uuid.uuid4()
         deadline = identification_deadline(
-            wf.local_date(now),
+            self.ctx.clock.local_date(now),
             t.identification_limit_working_days,
             self.ctx.settings.holiday_dates,
             extra_workdays=self.ctx.settings.extra_workday_dates,
@@ -415,7 +416,9 @@ class CaseService:
                     f"{o['status']}: {o['resolution'] or ''}".strip() for o in objections
                 )
         try:
-            outcome = wf.apply(case, act, actor, evidence, now, notice_min_days=t.notice_min_days)
+            outcome = wf.apply(
+                case, act, actor, evidence, now, notice_min_days=t.notice_min_days, zone=self.ctx.clock.zone
+            )
         except TransitionRefused as exc:
             raise transition_refused(exc) from exc
         if objections is not None:
@@ -436,9 +439,15 @@ class CaseService:
         outcomes = [(outcome, actor, comment)]
         if outcome.case.state is wf.CaseState.CONFIRMED:
             # Confirmation starts monitoring at once; the service records the hand-off as its own step.
-            service_actor = wf.Actor(wf.Role.SERVICE, "")
+            service_actor = wf.Actor(Role.SERVICE, "")
             follow = wf.apply(
-                outcome.case, wf.CaseAction.START_MONITORING, service_actor, {}, now, notice_min_days=t.notice_min_days
+                outcome.case,
+                wf.CaseAction.START_MONITORING,
+                service_actor,
+                {},
+                now,
+                notice_min_days=t.notice_min_days,
+                zone=self.ctx.clock.zone,
             )
             outcomes.append((follow, service_actor, "monitoring starts on confirmation (认定后纳入监测)"))
 
@@ -520,7 +529,7 @@ class CaseService:
                 monitoring_type=step.case.monitoring_type.value,
                 case_id=case_id,
                 reason="county confirmation of a monitoring case (县级认定为监测对象)",
-                effective_date=wf.local_date(step.at),
+                effective_date=self.ctx.clock.local_date(step.at),
             )
             key = f"screening:case:{case_id}:set"
         else:
@@ -529,7 +538,7 @@ class CaseService:
                 case_id=case_id,
                 reason=f"risk eliminated ({step.case.elimination_kind.value if step.case.elimination_kind else ''}) "
                 "(风险消除)",
-                effective_date=wf.local_date(step.at),
+                effective_date=self.ctx.clock.local_date(step.at),
             )
             key = f"screening:case:{case_id}:clear"
         await enqueue(
@@ -555,7 +564,7 @@ class CaseService:
         )
         confirmed = row["confirmed_at"]
         return EliminationFacts(
-            confirmed_on=wf.local_date(confirmed) if confirmed is not None else today,
+            confirmed_on=self.ctx.clock.local_date(confirmed) if confirmed is not None else today,
             measures_delivered=await self.repo.delivered_measures(row["id"], today),
             members=household.member_count if household else 0,
             latest_income=household.annual_net_income if household else None,

@@ -26,8 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.screening.api.schemas import Row, batch_read
 from services.screening.db.feeds_repository import FeedRepository
 from services.screening.db.tables import idempotency
-from services.screening.domain.cases import local_date
-from services.screening.domain.feeds import FeedFormat, ParsedBatch, ParsedRecord, mask_id, parse_batch
+from services.screening.domain.feeds import FeedFormat, ParsedBatch, ParsedRecord, parse_batch
 from services.screening.domain.risk import Department
 from services.screening.service.common import (
     SERVICE,
@@ -38,6 +37,7 @@ from services.screening.service.common import (
 )
 from shared.audit import Auditor
 from shared.auth import Principal, Role
+from shared.contracts.vocabulary import mask_national_id
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, Unprocessable
 from shared.idempotency import Idempotency, StoredResponse
 from shared.limits import Upload
@@ -91,7 +91,7 @@ def _record_row(
         "event_date": record.event_date,
         "national_id_enc": cipher.encrypt(nid, purpose="national_id") if nid else None,
         "national_id_index": cipher.blind_index(nid, purpose="national_id") if nid else None,
-        "national_id_masked": mask_id(nid) if nid else None,
+        "national_id_masked": mask_national_id(nid) if nid else None,
         "household_number": record.household_number,
         "amount": record.amount.quantize(CENT),
         "amounts": {k: _money(v) for k, v in record.amounts.items()},
@@ -355,7 +355,7 @@ async def process_batch(session: AsyncSession, ctx: Context, batch_id: uuid.UUID
         unmatched_rows = await repo.unmatched(batch_id, ctx.settings.feed_error_limit)
         claim_leads = await repo.enqueue_claim_leads(
             county_code=county,
-            reported=local_date(batch["created_at"]),
+            reported=ctx.clock.local_date(batch["created_at"]),
             request_id=request_id_var.get(),
             batch_id=batch_id,
         )

@@ -156,7 +156,7 @@ class LedgerService:
     def __init__(self, session: AsyncSession, ctx: Context) -> None:
         self.session = session
         self.ctx = ctx
-        self.repo = LedgerRepository(session)
+        self.repo = LedgerRepository(session, zone=ctx.clock.zone.key)
 
     def _prefix(self, principal: Principal, county_code: str) -> str:
         require_county_read(principal, county_code, "county")
