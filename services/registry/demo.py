@@ -242,7 +242,7 @@ def generate_households(
             village_code=village,
             address=f"{town}{village_name}{rng.randrange(1, 9)}组{rng.randrange(1, 80)}号",
             phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}" if rng.random() < 0.9 else None,
-            status=HouseholdStatus.lifted_out if rng.random() < 0.35 else HouseholdStatus.ordinary,
+            status=HouseholdStatus.LIFTED_OUT if rng.random() < 0.35 else HouseholdStatus.ORDINARY,
             bank_account=f"622848{rng.randrange(10**13):013d}" if rng.random() < 0.85 else None,
             dibao=dibao,
             tekun=single_old and rng.random() < 0.2,

@@ -63,15 +63,15 @@ def test_demo_file_passes_the_import_validation() -> None:
 
 CASE = uuid.UUID("2b0e6a8e-3c1f-4c55-9a57-0d7c7d0c1a11")
 OTHER = uuid.UUID("9f1f5b9e-0000-4000-8000-000000000001")
-LIFTED = MonitoringState(HouseholdStatus.lifted_out, HouseholdStatus.lifted_out, None, None)
+LIFTED = MonitoringState(HouseholdStatus.LIFTED_OUT, HouseholdStatus.LIFTED_OUT, None, None)
 DAY = date(2026, 5, 10)
 
 
-@pytest.mark.parametrize("kind", [HouseholdStatus.unstable, HouseholdStatus.marginal, HouseholdStatus.sudden_hardship])
+@pytest.mark.parametrize("kind", [HouseholdStatus.UNSTABLE, HouseholdStatus.MARGINAL, HouseholdStatus.SUDDEN_HARDSHIP])
 def test_set_then_clear_returns_to_the_base_status(kind: HouseholdStatus) -> None:
     monitored = change_monitoring(LIFTED, action="set", monitoring_type=kind, case_id=CASE, effective_date=DAY)
     assert monitored.changed
-    assert monitored.state == MonitoringState(kind, HouseholdStatus.lifted_out, CASE, DAY)
+    assert monitored.state == MonitoringState(kind, HouseholdStatus.LIFTED_OUT, CASE, DAY)
     cleared = change_monitoring(monitored.state, action="clear", monitoring_type=None, case_id=CASE,
                                 effective_date=date(2026, 12, 1))
     assert cleared.changed
@@ -79,17 +79,17 @@ def test_set_then_clear_returns_to_the_base_status(kind: HouseholdStatus) -> Non
 
 
 def test_repeats_change_nothing_and_other_cases_are_refused() -> None:
-    monitored = change_monitoring(LIFTED, action="set", monitoring_type=HouseholdStatus.marginal, case_id=CASE,
+    monitored = change_monitoring(LIFTED, action="set", monitoring_type=HouseholdStatus.MARGINAL, case_id=CASE,
                                   effective_date=DAY).state
-    again = change_monitoring(monitored, action="set", monitoring_type=HouseholdStatus.marginal, case_id=CASE,
+    again = change_monitoring(monitored, action="set", monitoring_type=HouseholdStatus.MARGINAL, case_id=CASE,
                               effective_date=date(2026, 6, 1))
     assert not again.changed
     assert again.state == monitored
-    retyped = change_monitoring(monitored, action="set", monitoring_type=HouseholdStatus.unstable, case_id=CASE,
+    retyped = change_monitoring(monitored, action="set", monitoring_type=HouseholdStatus.UNSTABLE, case_id=CASE,
                                 effective_date=date(2026, 6, 1))
     assert retyped.state.since == DAY  # the same case: monitored since its first confirmation
     with pytest.raises(MonitoringRefused) as refused:
-        change_monitoring(monitored, action="set", monitoring_type=HouseholdStatus.marginal, case_id=OTHER,
+        change_monitoring(monitored, action="set", monitoring_type=HouseholdStatus.MARGINAL, case_id=OTHER,
                           effective_date=DAY)
     assert refused.value.code == "monitored_by_other_case"
     with pytest.raises(MonitoringRefused):
@@ -97,7 +97,7 @@ def test_repeats_change_nothing_and_other_cases_are_refused() -> None:
     assert not change_monitoring(LIFTED, action="clear", monitoring_type=None, case_id=CASE,
                                  effective_date=DAY).changed
     with pytest.raises(MonitoringRefused):
-        change_monitoring(LIFTED, action="set", monitoring_type=HouseholdStatus.ordinary, case_id=CASE,
+        change_monitoring(LIFTED, action="set", monitoring_type=HouseholdStatus.ORDINARY, case_id=CASE,
                           effective_date=DAY)
 
 
@@ -105,9 +105,9 @@ def test_repeats_change_nothing_and_other_cases_are_refused() -> None:
 
 
 def test_history_values_are_plain_json() -> None:
-    before = {"amount": Decimal("1"), "day": date(2026, 1, 2), "kind": HouseholdStatus.marginal, "same": 1,
+    before = {"amount": Decimal("1"), "day": date(2026, 1, 2), "kind": HouseholdStatus.MARGINAL, "same": 1,
               "years": [2026, 2025]}
-    after = {"amount": Decimal("1.5"), "day": date(2026, 1, 2), "kind": HouseholdStatus.unstable, "same": 1,
+    after = {"amount": Decimal("1.5"), "day": date(2026, 1, 2), "kind": HouseholdStatus.UNSTABLE, "same": 1,
              "years": [2026, 2025]}
     assert diff(before, after, before) == [
         FieldChange("amount", "1.00", "1.50"), FieldChange("kind", "marginal", "unstable"),

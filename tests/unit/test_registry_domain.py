@@ -216,8 +216,8 @@ def test_labels_are_per_enum_even_when_values_collide() -> None:
 
 
 def test_selected_labels() -> None:
-    assert HouseholdStatus.ordinary.label_zh == "一般农户"
-    assert HouseholdStatus.sudden_hardship.label_zh == "突发严重困难户"
+    assert HouseholdStatus.ORDINARY.label_zh == "一般农户"
+    assert HouseholdStatus.SUDDEN_HARDSHIP.label_zh == "突发严重困难户"
     assert Relation.head.label_zh == "户主"
     assert Sex.female.label_zh == "女"
     assert DibaoClass.B.label_zh == "B类"
@@ -225,9 +225,9 @@ def test_selected_labels() -> None:
 
 
 def test_monitoring_types() -> None:
-    assert {HouseholdStatus.unstable, HouseholdStatus.marginal, HouseholdStatus.sudden_hardship} == MONITORING_TYPES
-    assert not HouseholdStatus.lifted_out.is_monitoring
-    assert HouseholdStatus.marginal.is_monitoring
+    assert {HouseholdStatus.UNSTABLE, HouseholdStatus.MARGINAL, HouseholdStatus.SUDDEN_HARDSHIP} == MONITORING_TYPES
+    assert not HouseholdStatus.LIFTED_OUT.is_monitoring
+    assert HouseholdStatus.MARGINAL.is_monitoring
 
 
 def test_enum_values_are_the_wire_strings() -> None:

@@ -129,7 +129,7 @@ def test_chinese_headers_and_labels() -> None:
     h, m = result.rows
     household = HouseholdRow(
         household_number="H001", row_number=2, village_code=VILLAGE, address="文峰区某村三组",
-        phone="13800138000", household_status=HouseholdStatus.lifted_out,
+        phone="13800138000", household_status=HouseholdStatus.LIFTED_OUT,
         bank_account="6228480012345678901", dibao=DibaoClass.A, tekun=False, insured_year=2026,
         income=IncomeRow(2025, Decimal("20000.00"), Decimal("8000.50"), Decimal("0.00"), Decimal("1500.00"),
                          Decimal("6000.00")),
@@ -180,7 +180,7 @@ def test_header_variants_order_and_unknown_columns() -> None:
     assert only.household.tekun is False
     assert only.household.dibao is None
     assert only.household.income is None
-    assert only.household.household_status is HouseholdStatus.ordinary
+    assert only.household.household_status is HouseholdStatus.ORDINARY
 
 
 def test_header_with_bom_and_spaces() -> None:
@@ -327,8 +327,8 @@ def test_disabled_member_needs_a_grade() -> None:
         ({"tekun": "是"}, "tekun", True),
         ({"dibao": "无"}, "dibao", None),
         ({"dibao": "c"}, "dibao", DibaoClass.C),
-        ({"household_status": "Sudden Hardship"}, "status", HouseholdStatus.sudden_hardship),
-        ({"household_status": "边缘易致贫户"}, "status", HouseholdStatus.marginal),
+        ({"household_status": "Sudden Hardship"}, "status", HouseholdStatus.SUDDEN_HARDSHIP),
+        ({"household_status": "边缘易致贫户"}, "status", HouseholdStatus.MARGINAL),
         ({"relation": "本人"}, "relation", Relation.head),
     ],
 )

@@ -346,14 +346,14 @@ _MISSING: Final = object()
 _STATUS = _enum_lookup(
     HouseholdStatus,
     {
-        "一般户": HouseholdStatus.ordinary,
-        "已脱贫户": HouseholdStatus.lifted_out,
-        "稳定脱贫户": HouseholdStatus.lifted_out,
-        "脱贫不稳定": HouseholdStatus.unstable,
-        "边缘户": HouseholdStatus.marginal,
-        "边缘易致贫": HouseholdStatus.marginal,
-        "突发困难户": HouseholdStatus.sudden_hardship,
-        "突发严重困难": HouseholdStatus.sudden_hardship,
+        "一般户": HouseholdStatus.ORDINARY,
+        "已脱贫户": HouseholdStatus.LIFTED_OUT,
+        "稳定脱贫户": HouseholdStatus.LIFTED_OUT,
+        "脱贫不稳定": HouseholdStatus.UNSTABLE,
+        "边缘户": HouseholdStatus.MARGINAL,
+        "边缘易致贫": HouseholdStatus.MARGINAL,
+        "突发困难户": HouseholdStatus.SUDDEN_HARDSHIP,
+        "突发严重困难": HouseholdStatus.SUDDEN_HARDSHIP,
     },
 )
 _RELATION = _enum_lookup(

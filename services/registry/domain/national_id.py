@@ -27,6 +27,7 @@ from typing import Final, Literal
 from stdnum.cn import ric
 
 from services.registry.domain.model import Sex
+from shared.contracts.vocabulary import mask_national_id as mask_national_id  # re-exported: the one masking rule
 
 NationalIdErrorCode = Literal[
     "invalid_format",
@@ -61,7 +62,7 @@ class NationalId:
 
     def masked(self) -> str:
         """``410602********1234``: the form shown in responses and exports."""
-        return mask_national_id(self.value)
+        return mask_national_id(self.value) or ""  # a validated number is never empty
 
 
 def check_digit(first17: str) -> str:
@@ -151,13 +152,6 @@ def sequence_for(sex: Sex | str, n: int) -> int:
     if not 0 <= n < 500:
         raise ValueError("n must be in 0..499")
     return 2 * n + (1 if Sex(sex) is Sex.male else 0)
-
-
-def mask_national_id(value: str) -> str:
-    """Keep the region (6) and the last 4 characters: ``410602********1234``."""
-    if len(value) != 18:
-        return "*" * len(value)
-    return value[:6] + "*" * 8 + value[14:]
 
 
 def _all_digits(text: str) -> bool:

@@ -31,7 +31,8 @@ from services.registry.domain.ids import uuid7_batch
 from services.registry.domain.import_rows import HouseholdRow, IncomeRow, MemberRow
 from services.registry.domain.model import Relation
 from shared.auth import Principal
-from shared.pii import PiiCipher, mask_bank_account, mask_phone
+from shared.contracts.vocabulary import mask_bank_account, mask_national_id, mask_phone
+from shared.pii import PiiCipher
 
 HOUSEHOLD_COLUMNS = (
     "id", "county_code", "township_code", "village_code", "household_number", "address", "phone_enc", "phone_masked",
@@ -171,7 +172,7 @@ def plan_records(
         if row.relation is head:
             heads[number] = member_id
         nid = row.national_id
-        masked = nid[:6] + "********" + nid[14:]
+        masked = mask_national_id(nid) or ""  # a validated number: never empty
         masked_ids[number].append(masked)
         keys.append((member_id, household_id, household.village_code[:6], masked))
 

@@ -54,9 +54,10 @@ from shared.audit import Auditor
 from shared.auth import Principal
 from shared.clock import BusinessClock
 from shared.concurrency import ANY_VERSION, require_version
+from shared.contracts.vocabulary import mask_bank_account, mask_household_number, mask_phone
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from shared.idempotency import Attempt, Idempotency
-from shared.pii import PiiCipher, mask_bank_account, mask_phone
+from shared.pii import PiiCipher
 
 NATIONAL_ID = "national_id"
 BANK_ACCOUNT = "bank_account"
@@ -93,13 +94,6 @@ class Outcome:
 
 def _json(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
-
-
-def mask_reference(household_number: str) -> str:
-    """A household number shown to someone who may not see the household: `4106021002010017` → `410602********17`."""
-    if len(household_number) <= 8:
-        return "*" * len(household_number)
-    return household_number[:6] + "*" * (len(household_number) - 8) + household_number[-2:]
 
 
 def _constraint(exc: IntegrityError) -> str:
@@ -245,7 +239,7 @@ class HouseholdService:
             errors=[FieldError(field=field, message="active in another household")],
             extra={
                 "other_household": {
-                    "household_number_masked": mask_reference(found["household_number"]),
+                    "household_number_masked": mask_household_number(found["household_number"]),
                     "county_code": found["county_code"],
                     "household_id": str(found["household_id"]) if visible else None,
                 }

@@ -60,10 +60,10 @@ from services.registry.domain.import_rows import (
 from services.registry.domain.model import MONITORING_TYPES
 from services.registry.service import bulk
 from services.registry.service.common import SERVICE
-from services.registry.service.households import mask_reference
 from shared.audit import Auditor
 from shared.auth import Principal
 from shared.clock import BusinessClock
+from shared.contracts.vocabulary import mask_household_number
 from shared.errors import NotFound, PayloadTooLarge, Unprocessable
 from shared.idempotency import Idempotency, no_checks
 from shared.limits import Upload
@@ -650,11 +650,12 @@ class ImportService:
         for row, index in zip(rows, indexes, strict=True):
             found = taken.get(index) if taken else None
             if found is not None and row.row_number not in rejected:
+                other = mask_household_number(found["household_number"])
                 errors.add(
                     RowError(
                         row.row_number,
                         "national_id",
-                        f"this person is an active member of household {mask_reference(found['household_number'])}",
+                        f"this person is an active member of household {other}",
                         "person_in_other_household",
                     )
                 )

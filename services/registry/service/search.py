@@ -20,9 +20,10 @@ from services.registry.service.common import SERVICE
 from shared.audit import Auditor
 from shared.auth import Principal
 from shared.clock import BusinessClock
+from shared.contracts.vocabulary import mask_national_id
 from shared.errors import FieldError, Unprocessable
 from shared.pagination import Page, next_cursor, read_cursor
-from shared.pii import PiiCipher, mask_national_id
+from shared.pii import PiiCipher
 
 NATIONAL_ID = "national_id"
 
