@@ -406,3 +406,44 @@ async def test_keys_belong_to_their_caller_and_replay_only_in_scope(
     assert own.json()["code"] == "wrong_order"
     history = (await client.get(f"{url}", headers=COUNTY)).json()
     assert [t["action"] for t in history].count("start_investigation") == 1
+
+
+async def test_the_step_taker_changes_a_claim_only_at_the_version_it_was_read(
+    claims_client: httpx.AsyncClient, ready: FakeRegistry, session: Any
+) -> None:
+    """One step-taker records every step (issue 11); it writes the new state only over the version the
+    step was decided on, so a step decided on a stale read changes nothing, not even the history."""
+    from uuid import UUID
+
+    from sqlalchemy import func, select
+
+    from services.claims.db.tables import claim, claim_transition
+    from services.claims.domain.workflow import Actor, ClaimSnapshot, take_step
+    from services.claims.service.claims import StepTaker
+    from shared.auth import Principal
+    from shared.errors import Conflict
+
+    claim_id, _ = await new_claim(claims_client, ready)
+    await step(claims_client, claim_id, "start_investigation", INSURER)  # version 1 -> 2
+    row = (await session.execute(select(claim).where(claim.c.id == UUID(claim_id)))).mappings().one()
+    assert (row["state"], row["version"]) == ("investigating", 2)
+    history = select(func.count()).select_from(claim_transition).where(claim_transition.c.claim_id == UUID(claim_id))
+    before = (await session.execute(history)).scalar_one()
+    insurer = Principal(sub="insurer-1", roles=frozenset({Role.INSURER_ADJUSTER}), region=DEMO_COUNTY)
+    actor = Actor(insurer.sub, Role.INSURER_ADJUSTER, DEMO_COUNTY)
+    stale = ClaimSnapshot(UUID(claim_id), ClaimState.INVESTIGATING, 1, DEMO_COUNTY, row["village_code"])
+    taker = StepTaker(session, insurer)
+    with pytest.raises(Conflict) as info:
+        await taker.take(take_step(stale, ClaimAction.COMPLETE_INVESTIGATION, actor, evidence={"findings": "x"}))
+    assert info.value.code == "version_conflict"
+    assert (await session.execute(history)).scalar_one() == before
+    current = ClaimSnapshot(UUID(claim_id), ClaimState.INVESTIGATING, 2, DEMO_COUNTY, row["village_code"])
+    transition = await taker.take(take_step(current, ClaimAction.COMPLETE_INVESTIGATION, actor))
+    assert (transition["from_state"], transition["to_state"], transition["actor_role"]) == (
+        "investigating",
+        "investigated",
+        "insurer_adjuster",
+    )
+    after = (await session.execute(select(claim.c.state, claim.c.version).where(claim.c.id == UUID(claim_id)))).one()
+    assert tuple(after) == ("investigated", 3)
+    assert (await session.execute(history)).scalar_one() == before + 1

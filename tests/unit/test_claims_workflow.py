@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from services.claims.domain.workflow import (
+    REPORT,
     REVIEW_STATES,
     TERMINAL_STATES,
     TRANSITIONS,
+    Actor,
     ClaimAction,
+    ClaimSnapshot,
     ClaimState,
+    PaymentOutcome,
     RegionLevel,
+    RejectionStage,
     Role,
     TransitionNotAllowed,
     allowed_actions,
     authorize,
+    choose_role,
     find_transition,
     next_state,
     notice_last_day,
     notice_window_open,
+    report,
+    take_step,
 )
 
 S, A, R = ClaimState, ClaimAction, Role
@@ -300,3 +310,172 @@ def test_notice_window_counts_the_first_day() -> None:
     assert notice_window_open(published, 10, date(2026, 5, 10))
     assert not notice_window_open(published, 10, date(2026, 5, 11))
     assert not notice_window_open(published, 10, date(2026, 4, 30))
+
+
+# --- take_step: the step and its effects (issue 11: the domain answers with everything a step changes)
+
+CLAIM_ID = uuid.UUID("00000000-0000-0000-0000-0000000000c1")
+PAYMENT = PaymentOutcome(
+    payment_id=uuid.UUID("00000000-0000-0000-0000-0000000000d1"),
+    household_id=uuid.UUID("00000000-0000-0000-0000-0000000000e1"),
+    category="illness",
+    amount=Decimal("16000.00"),
+    paid_date=date(2026, 4, 15),
+)
+# Written out by hand: which steps are audited, how, and which send the registry a message.
+AUDIT_OF: dict[ClaimAction, tuple[str, str]] = {
+    A.ASSESS: ("claims.claim.assess", "claim"),
+    A.REJECT: ("claims.claim.reject", "claim"),
+    A.APPROVE: ("claims.claim.approve", "claim"),
+    A.APPROVE_OVERRIDE: ("claims.claim.approve_override", "claim"),
+    A.CONFIRM_PAYMENT: ("claims.payment.paid", "payment"),
+    A.FAIL_PAYMENT: ("claims.payment.failed", "payment"),
+}
+
+
+def _claim(state: ClaimState, version: int = 4) -> ClaimSnapshot:
+    return ClaimSnapshot(CLAIM_ID, state, version, COUNTY, VILLAGE)
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "role"),
+    list(LEGAL),
+    ids=[f"{s.value}-{a.value}-{r.value}" for s, a, r in LEGAL],
+)
+def test_every_legal_step_returns_its_effects(state: ClaimState, action: ClaimAction, role: Role) -> None:
+    to_state, level = LEGAL[(state, action, role)]
+    region = "" if level is None else REGION_FOR[level]
+    actor = Actor("user-1", role, region)
+    step = take_step(
+        _claim(state),
+        action,
+        actor,
+        comment="why",
+        reason_code="R1" if action is A.REJECT else None,
+        evidence={"k": "v"},
+        payment=PAYMENT,
+    )
+    assert step.state is to_state
+    assert step.claim == _claim(state)  # the version the change is made under
+    t = step.transition
+    assert (t.action, t.from_state, t.to_state) == (action.value, state, to_state)
+    assert (t.actor_sub, t.actor_role, t.actor_region) == ("user-1", role.value, region)
+    assert (t.comment, t.evidence) == ("why", {"k": "v"})
+    if action is A.REJECT:
+        assert step.changes == {"rejection_code": "R1", "rejection_stage": "review"}
+        assert t.reason_code == "R1"
+    else:
+        assert step.changes == {}
+    if action in AUDIT_OF:
+        assert step.audit is not None
+        assert (step.audit.action, step.audit.resource_type) == AUDIT_OF[action]
+        if AUDIT_OF[action][1] == "claim":
+            assert step.audit.resource_id == CLAIM_ID
+            assert dict(step.audit.detail) == {
+                "from": state.value,
+                "to": to_state.value,
+                "reason_code": "R1" if action is A.REJECT else None,
+            }
+        else:
+            assert step.audit.resource_id == PAYMENT.payment_id
+            assert dict(step.audit.detail) == {"claim_id": str(CLAIM_ID), "amount": "16000.00"}
+    else:
+        assert step.audit is None
+    if action is A.CONFIRM_PAYMENT:
+        (benefit,) = step.messages
+        assert (benefit.payment_id, benefit.household_id, benefit.county_code) == (
+            PAYMENT.payment_id,
+            PAYMENT.household_id,
+            COUNTY,
+        )
+        assert (benefit.amount, benefit.paid_date, benefit.category) == (
+            Decimal("16000.00"),
+            date(2026, 4, 15),
+            "illness",
+        )
+    else:
+        assert step.messages == ()
+
+
+@pytest.mark.parametrize(("state", "action", "role"), ALL_TRIPLES[::7])
+def test_an_illegal_step_has_no_effects(state: ClaimState, action: ClaimAction, role: Role) -> None:
+    with pytest.raises(TransitionNotAllowed) as info:
+        take_step(_claim(state), action, Actor("u", role, COUNTY), payment=PAYMENT)
+    assert info.value.reason == _expected_reason(state, action, role)
+
+
+@pytest.mark.parametrize(
+    ("role", "region", "reason"),
+    [
+        (R.INSURER_ADJUSTER, "410603", "wrong_region"),  # another county
+        (R.INSURER_ADJUSTER, VILLAGE, "wrong_region"),  # a village code for a county step
+        (R.INSURER_ADJUSTER, "", "wrong_region"),  # national: refused at every region-checked step
+        (R.VILLAGE_CADRE, VILLAGE, "wrong_role"),
+    ],
+)
+def test_take_step_checks_the_region(role: Role, region: str, reason: str) -> None:
+    with pytest.raises(TransitionNotAllowed) as info:
+        take_step(_claim(S.REPORTED), A.START_INVESTIGATION, Actor("u", role, region))
+    assert info.value.reason == reason
+
+
+def test_an_ineligible_assessment_is_a_reject_at_the_assessment_stage_with_the_payout_audited() -> None:
+    actor = Actor("ins", R.INSURER_ADJUSTER, COUNTY)
+    step = take_step(
+        _claim(S.FILED),
+        A.REJECT,
+        actor,
+        reason_code="over_cap",
+        stage=RejectionStage.ASSESSMENT,
+        audit_detail={"payout": "0.00"},
+    )
+    assert step.state is S.REJECTED
+    assert step.changes == {"rejection_code": "over_cap", "rejection_stage": "assessment"}
+    assert step.audit is not None
+    assert dict(step.audit.detail) == {"from": "filed", "to": "rejected", "reason_code": "over_cap", "payout": "0.00"}
+
+
+def test_payment_steps_need_their_payment() -> None:
+    service = Actor("svc", R.SERVICE, "")
+    with pytest.raises(ValueError, match="settles a payment"):
+        take_step(_claim(S.PAYING), A.FAIL_PAYMENT, service)
+    unpaid = PaymentOutcome(PAYMENT.payment_id, PAYMENT.household_id, "illness", Decimal("1.00"))
+    with pytest.raises(ValueError, match="paid_date"):
+        take_step(_claim(S.PAYING), A.CONFIRM_PAYMENT, service, payment=unpaid)
+    assert take_step(_claim(S.PAYING), A.FAIL_PAYMENT, service, payment=unpaid).messages == ()
+
+
+def test_report_is_the_intake_step() -> None:
+    step = report(CLAIM_ID, COUNTY, VILLAGE, Actor("cadre", R.VILLAGE_CADRE, VILLAGE), comment="c", evidence={"a": 1})
+    assert step.state is S.REPORTED
+    t = step.transition
+    assert (t.action, t.from_state, t.to_state, t.actor_role) == (REPORT, None, S.REPORTED, "village_cadre")
+    assert (t.comment, t.evidence, t.reason_code) == ("c", {"a": 1}, None)
+    assert step.audit is None
+    assert step.messages == ()
+    assert step.changes == {}
+
+
+@pytest.mark.parametrize(
+    ("state", "action", "roles", "region", "expected"),
+    [
+        # the one allowed role of several is chosen
+        (S.REPORTED, A.START_INVESTIGATION, {R.AUDITOR, R.INSURER_ADJUSTER}, COUNTY, R.INSURER_ADJUSTER),
+        (S.ASSESSED, A.PUBLISH_NOTICE, {R.COUNTY_OFFICER, R.SERVICE}, COUNTY, R.COUNTY_OFFICER),  # first by name
+        (S.ASSESSED, A.PUBLISH_NOTICE, {R.COUNTY_OFFICER, R.SERVICE}, VILLAGE, R.SERVICE),  # not region-checked
+        # refusals: wrong_region is the most telling, then wrong_order, then wrong_role
+        (S.REPORTED, A.START_INVESTIGATION, {R.INSURER_ADJUSTER, R.VILLAGE_CADRE}, VILLAGE, "wrong_region"),
+        (S.FILED, A.START_INVESTIGATION, {R.INSURER_ADJUSTER, R.VILLAGE_CADRE}, COUNTY, "wrong_order"),
+        (S.REPORTED, A.START_INVESTIGATION, {R.AUDITOR, R.ADMIN}, COUNTY, "wrong_role"),
+        (S.REPORTED, A.START_INVESTIGATION, set(), COUNTY, "wrong_role"),
+    ],
+)
+def test_choose_role(
+    state: ClaimState, action: ClaimAction, roles: set[Role], region: str, expected: Role | str
+) -> None:
+    if isinstance(expected, Role):
+        assert choose_role(state, action, roles, region, VILLAGE) is expected
+    else:
+        with pytest.raises(TransitionNotAllowed) as info:
+            choose_role(state, action, roles, region, VILLAGE)
+        assert info.value.reason == expected

@@ -102,6 +102,16 @@ class ClaimRepository:
             .values(**values, version=claim.c.version + 1, updated_at=func.now())
         )
 
+    async def set_state(self, claim_id: uuid.UUID, version: int, **values: Any) -> int | None:
+        """A workflow step's change, only if the claim is still at `version`: the new version, or None."""
+        result = await self.session.execute(
+            update(claim)
+            .where(claim.c.id == claim_id, claim.c.version == version)
+            .values(**values, version=claim.c.version + 1, updated_at=func.now())
+            .returning(claim.c.version)
+        )
+        return result.scalar_one_or_none()
+
     async def search(
         self,
         *,

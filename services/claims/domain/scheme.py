@@ -53,6 +53,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.claims.domain.values import CENT, InvalidInput, fmt, fmt_rate, has_places, money, rate, to_decimal
+from shared.contracts.vocabulary import HouseholdStatus as HouseholdStatus  # the shared vocabulary (issue 11)
 
 
 class Category(StrEnum):
@@ -69,14 +70,6 @@ class Category(StrEnum):
 CUMULATIVE_CATEGORIES: frozenset[Category] = frozenset(
     {Category.ILLNESS, Category.DISASTER_ACCIDENT, Category.IN_SCHOOL, Category.INDUSTRY_LOSS}
 )
-
-
-class HouseholdStatus(StrEnum):
-    ORDINARY = "ordinary"  # 一般农户
-    LIFTED_OUT = "lifted_out"  # 脱贫户
-    UNSTABLE = "unstable"  # 脱贫不稳定户
-    MARGINAL = "marginal"  # 边缘易致贫户
-    SUDDEN_HARDSHIP = "sudden_hardship"  # 突发严重困难户
 
 
 class SchoolLevel(StrEnum):

@@ -51,8 +51,8 @@ Decisions where the spec is silent:
   are authorised by the HTTP layer, then applied as ``service``). ``paid`` and ``rejected``
   are terminal: no action leaves them, so a claim is paid at most once.
 - ``admin`` administers the system and does no workflow step (separation of duties); nor do
-  ``auditor`` and ``department_feeder``. Role values match ``shared.auth.Role``, so its
-  members can be passed as they are.
+  ``auditor`` and ``department_feeder`` (they get ``wrong_role``). ``Role`` is the shared
+  vocabulary's (shared/contracts/vocabulary.py), the one ``shared.auth`` uses.
 - A region is a division-code prefix as in the JWT ``region`` claim; a human caller with an
   empty (national) region is refused at every region-checked step.
 - ``service`` is never region-checked; every human step requires the caller's region code to
@@ -61,13 +61,16 @@ Decisions where the spec is silent:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from uuid import UUID
 
 from services.claims.domain.values import ClaimsDomainError
+from shared.contracts.vocabulary import Role as Role  # the shared vocabulary; tests and callers take it from here
 
 
 class ClaimState(StrEnum):
@@ -115,18 +118,6 @@ class ClaimAction(StrEnum):
     RETRY_PAYMENT = "retry_payment"
     REJECT = "reject"
     RETURN = "return"
-
-
-class Role(StrEnum):
-    VILLAGE_CADRE = "village_cadre"
-    TOWNSHIP_OFFICER = "township_officer"
-    COUNTY_OFFICER = "county_officer"
-    INSURER_ADJUSTER = "insurer_adjuster"
-    ADMIN = "admin"
-    SERVICE = "service"
-    # Known to shared.auth, no workflow step: listed so their refusals read ``wrong_role``.
-    DEPARTMENT_FEEDER = "department_feeder"
-    AUDITOR = "auditor"
 
 
 class RegionLevel(StrEnum):
@@ -291,3 +282,215 @@ def notice_last_day(published_on: date, notice_days: int) -> date:
 def notice_window_open(published_on: date, notice_days: int, today: date) -> bool:
     """Objections are taken while this is True; ``approve`` only once it is False."""
     return published_on <= today <= notice_last_day(published_on, notice_days)
+
+
+# --- a step and its effects -----------------------------------------------------------------
+# The domain answers a step with everything it changes; the service carries it out in one place
+# (service/claims.py `StepTaker`): the claim's new state under its version, the transition row,
+# the audit entry and the outbox messages.
+
+REPORT = "report"  # the intake row (no state before it); not an action anyone takes
+
+# Steps audited as a decision on the claim ("claims.claim.<action>"); payment outcomes are audited
+# on the payment. Review steps, notices and batch moves are in the transition history only.
+CLAIM_AUDITED: frozenset[ClaimAction] = frozenset(
+    {ClaimAction.ASSESS, ClaimAction.REJECT, ClaimAction.APPROVE, ClaimAction.APPROVE_OVERRIDE}
+)
+PAYMENT_AUDITED: Mapping[ClaimAction, str] = MappingProxyType(
+    {ClaimAction.CONFIRM_PAYMENT: "claims.payment.paid", ClaimAction.FAIL_PAYMENT: "claims.payment.failed"}
+)
+
+
+class RejectionStage(StrEnum):
+    REVIEW = "review"  # a reviewer's reject
+    ASSESSMENT = "assessment"  # the engine found the claim ineligible
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who takes a step: the token's subject, the one role it acts in, and its region."""
+
+    sub: str
+    role: Role
+    region: str | None = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimSnapshot:
+    """What a step needs to know of a claim (the service reads it from the claim's row)."""
+
+    id: UUID
+    state: ClaimState
+    version: int
+    county_code: str
+    village_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentOutcome:
+    """The payment a payment step settles (confirm or fail)."""
+
+    payment_id: UUID
+    household_id: UUID
+    category: str
+    amount: Decimal  # yuan
+    paid_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRecord:
+    """The content of the claim's transition row."""
+
+    action: str
+    from_state: ClaimState | None
+    to_state: ClaimState
+    actor_sub: str
+    actor_role: str
+    actor_region: str | None
+    comment: str | None
+    reason_code: str | None
+    evidence: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    action: str
+    resource_type: str
+    resource_id: object
+    detail: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class BenefitPaid:
+    """Outbox: the registry records the paid benefit on the household."""
+
+    payment_id: UUID
+    household_id: UUID
+    county_code: str
+    category: str
+    amount: Decimal
+    paid_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    claim: ClaimSnapshot  # before the step
+    state: ClaimState  # after it
+    changes: Mapping[str, object]  # claim columns set with the state (rejection code and stage)
+    transition: TransitionRecord
+    audit: AuditEntry | None
+    messages: tuple[BenefitPaid, ...] = ()
+
+
+def _reason_rank(reason: str) -> int:
+    return {"wrong_region": 0, "wrong_order": 1, "wrong_role": 2}.get(reason, 3)
+
+
+def choose_role(
+    current: ClaimState | str,
+    action: ClaimAction | str,
+    roles: Iterable[Role | str],
+    caller_region: str | None,
+    claim_village_code: str,
+) -> Role:
+    """The first of the caller's roles (by name) that may take the step; otherwise the most telling
+    refusal: wrong_region before wrong_order before wrong_role."""
+    refusals: list[TransitionNotAllowed] = []
+    for role in sorted((Role(r) for r in roles if r in _ROLE_VALUES), key=lambda r: r.value):
+        try:
+            authorize(current, action, role, caller_region, claim_village_code)
+            return role
+        except TransitionNotAllowed as exc:
+            refusals.append(exc)
+    if not refusals:
+        raise TransitionNotAllowed("wrong_role")
+    raise min(refusals, key=lambda e: _reason_rank(e.reason))
+
+
+_ROLE_VALUES = frozenset(r.value for r in Role)
+
+
+def take_step(
+    claim: ClaimSnapshot,
+    action: ClaimAction | str,
+    actor: Actor,
+    *,
+    comment: str | None = None,
+    reason_code: str | None = None,
+    evidence: Mapping[str, object] | None = None,
+    stage: RejectionStage = RejectionStage.REVIEW,
+    audit_detail: Mapping[str, object] | None = None,
+    payment: PaymentOutcome | None = None,
+) -> Step:
+    """One workflow step and its effects, or TransitionNotAllowed (role, order, region).
+
+    A reject records its reason code and stage on the claim; ASSESS, REJECT, APPROVE and
+    APPROVE_OVERRIDE are audited on the claim (from, to, reason code and ``audit_detail``);
+    confirming or failing a payment is audited on the ``payment``, and a confirmed one sends the
+    registry the benefit (it needs ``payment`` with its ``paid_date``).
+    """
+    act = ClaimAction(action)
+    to_state = authorize(claim.state, act, actor.role, actor.region, claim.village_code)
+    changes: dict[str, object] = {}
+    if act is ClaimAction.REJECT:
+        changes = {"rejection_code": reason_code, "rejection_stage": RejectionStage(stage).value}
+    audit: AuditEntry | None = None
+    messages: tuple[BenefitPaid, ...] = ()
+    if act in CLAIM_AUDITED:
+        detail = {"from": claim.state.value, "to": to_state.value, "reason_code": reason_code, **(audit_detail or {})}
+        audit = AuditEntry(f"claims.claim.{act.value}", "claim", claim.id, detail)
+    elif act in PAYMENT_AUDITED:
+        if payment is None:
+            raise ValueError(f"{act.value} settles a payment: pass it")
+        detail = {"claim_id": str(claim.id), "amount": f"{payment.amount:.2f}", **(audit_detail or {})}
+        audit = AuditEntry(PAYMENT_AUDITED[act], "payment", payment.payment_id, detail)
+        if act is ClaimAction.CONFIRM_PAYMENT:
+            if payment.paid_date is None:
+                raise ValueError("a confirmed payment has its paid_date")
+            messages = (
+                BenefitPaid(
+                    payment_id=payment.payment_id,
+                    household_id=payment.household_id,
+                    county_code=claim.county_code,
+                    category=payment.category,
+                    amount=payment.amount,
+                    paid_date=payment.paid_date,
+                ),
+            )
+    record = TransitionRecord(
+        action=act.value,
+        from_state=claim.state,
+        to_state=to_state,
+        actor_sub=actor.sub,
+        actor_role=actor.role.value,
+        actor_region=actor.region,
+        comment=comment,
+        reason_code=reason_code,
+        evidence=dict(evidence or {}),
+    )
+    return Step(claim, to_state, changes, record, audit, messages)
+
+
+def report(
+    claim_id: UUID,
+    county_code: str,
+    village_code: str,
+    actor: Actor,
+    *,
+    comment: str | None = None,
+    evidence: Mapping[str, object] | None = None,
+) -> Step:
+    """The intake step: a new claim, ``reported``, recorded like any other step (no audit)."""
+    claim = ClaimSnapshot(claim_id, ClaimState.REPORTED, 1, county_code, village_code)
+    record = TransitionRecord(
+        action=REPORT,
+        from_state=None,
+        to_state=ClaimState.REPORTED,
+        actor_sub=actor.sub,
+        actor_role=actor.role.value,
+        actor_region=actor.region,
+        comment=comment,
+        reason_code=None,
+        evidence=dict(evidence or {}),
+    )
+    return Step(claim, ClaimState.REPORTED, {}, record, None)

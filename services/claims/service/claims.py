@@ -32,6 +32,7 @@ from services.claims.clients.registry import HouseholdUnknown
 from services.claims.db.claim_repository import ClaimRepository
 from services.claims.db.notice_repository import NoticeRepository
 from services.claims.db.scheme_repository import EnrolmentRepository, SchemeRepository
+from services.claims.db.tables import outbox
 from services.claims.domain.assessment import (
     ClaimFacts,
     FactsInvalid,
@@ -45,21 +46,39 @@ from services.claims.domain.assessment import (
 )
 from services.claims.domain.scheme import Category
 from services.claims.domain.workflow import (
+    Actor,
+    BenefitPaid,
     ClaimAction,
+    ClaimSnapshot,
     ClaimState,
+    RejectionStage,
+    Step,
     TransitionNotAllowed,
     allowed_actions,
     authorize,
+    choose_role,
     notice_last_day,
     notice_window_open,
+    report,
+    take_step,
 )
 from services.claims.metrics import ASSESSED_PAYOUT, ASSESSMENTS, LEADS
-from services.claims.service.common import KEYS, SERVICE, Created, Idempotency, Runtime, field_errors, idempotent
+from services.claims.service.common import (
+    KEYS,
+    SERVICE,
+    Created,
+    Idempotency,
+    Runtime,
+    field_errors,
+    idempotent,
+    save_answer,
+)
 from services.claims.service.schemes import stored_scheme
 from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.concurrency import require_version
 from shared.contracts.claims import ClaimLead, ClaimLeadAccepted
+from shared.contracts.registry import BenefitCreate
 from shared.contracts.registry import HouseholdFacts as RegistryFacts
 from shared.errors import (
     Conflict,
@@ -69,6 +88,7 @@ from shared.errors import (
     Unprocessable,
 )
 from shared.logging import get_logger
+from shared.outbox import enqueue
 from shared.pagination import Page, next_cursor, read_cursor
 from shared.pii import mask_name
 
@@ -98,10 +118,6 @@ REQUIRED_EVIDENCE: Mapping[ClaimAction, tuple[str, ...]] = {
 MAX_EVIDENCE_BYTES = 64 * 1024
 ZERO = Decimal("0")
 _PLACEHOLDER_HOUSEHOLD = HouseholdFacts(status="ordinary", members=1, annual_net_income=ZERO)  # type: ignore[arg-type]
-
-
-def _reason_rank(reason: str) -> int:
-    return {"wrong_region": 0, "wrong_order": 1, "wrong_role": 2}.get(reason, 3)
 
 
 def check_expense(category: str, expense: Mapping[Any, Any], incident: date, reported: date) -> dict[str, str]:
@@ -255,6 +271,88 @@ def _regions(village_code: str) -> dict[str, str]:
     return {"county_code": village_code[:6], "township_code": village_code[:9], "village_code": village_code}
 
 
+PROGRAMME = "anti_poverty_insurance"  # the registry's benefit programme of a claim payment
+
+
+def snapshot(row: Mapping[Any, Any]) -> ClaimSnapshot:
+    """The workflow's view of a claim row."""
+    return ClaimSnapshot(
+        id=row["id"],
+        state=ClaimState(row["state"]),
+        version=row["version"],
+        county_code=row["county_code"],
+        village_code=row["village_code"],
+    )
+
+
+class StepTaker:
+    """Carries out a workflow step the domain returned (`take_step`, `report`): the claim's new state
+    under the version it was read at, the transition row, the audit entry, the outbox messages; in the
+    caller's transaction (it flushes, the use case commits). The one place a claim changes state."""
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self.session = session
+        self.principal = principal
+        self.repo = ClaimRepository(session)
+
+    async def take(self, step: Step) -> RowMapping:
+        claim_id = step.claim.id
+        if step.transition.from_state is not None:  # intake inserted the claim itself
+            changed = await self.repo.set_state(claim_id, step.claim.version, state=step.state.value, **step.changes)
+            if changed is None:
+                raise Conflict(
+                    f"claim {claim_id} changed meanwhile; read it again",
+                    code="version_conflict",
+                    extra={"expected_version": step.claim.version},
+                )
+        t = step.transition
+        row = await self.repo.add_transition(
+            {
+                "claim_id": claim_id,
+                "county_code": step.claim.county_code,
+                "action": t.action,
+                "from_state": None if t.from_state is None else t.from_state.value,
+                "to_state": t.to_state.value,
+                "actor_sub": t.actor_sub,
+                "actor_role": t.actor_role,
+                "actor_region": t.actor_region,
+                "comment": t.comment,
+                "reason_code": t.reason_code,
+                "evidence": dict(t.evidence),
+            }
+        )
+        for message in step.messages:
+            await self._send(message)
+        if step.audit is not None:
+            a = step.audit
+            await Auditor(self.session, SERVICE, self.principal).record(
+                a.action, a.resource_type, a.resource_id, dict(a.detail)
+            )
+        return row
+
+    async def _send(self, benefit: BenefitPaid) -> None:
+        body = BenefitCreate(
+            source="claims",
+            source_ref=str(benefit.payment_id),
+            programme=PROGRAMME,
+            category=benefit.category,
+            amount=benefit.amount,
+            paid_date=benefit.paid_date,
+            year=benefit.paid_date.year,
+        )
+        await enqueue(
+            self.session,
+            outbox,
+            target="registry",
+            method="POST",
+            path=f"/v1/households/{benefit.household_id}/benefits",
+            body=body.model_dump(mode="json"),
+            idempotency_key=f"claims:benefit:{benefit.payment_id}",
+            ordering_key=f"household:{benefit.household_id}",
+            county_code=benefit.county_code,
+        )
+
+
 class ClaimService:
     def __init__(self, session: AsyncSession, runtime: Runtime) -> None:
         self.session = session
@@ -391,22 +489,17 @@ class ClaimService:
             )
 
     async def _record_intake(
-        self, claim_id: uuid.UUID, principal: Principal, county_code: str, comment: str | None, evidence: dict[str, Any]
+        self,
+        values: Mapping[str, Any],
+        principal: Principal,
+        comment: str | None,
+        evidence: Mapping[str, object],
     ) -> None:
-        await self.repo.add_transition(
-            {
-                "claim_id": claim_id,
-                "county_code": county_code,
-                "action": "report",
-                "from_state": None,
-                "to_state": ClaimState.REPORTED.value,
-                "actor_sub": principal.sub,
-                "actor_role": principal.primary_role.value,
-                "actor_region": principal.region,
-                "comment": comment,
-                "evidence": evidence,
-            }
+        actor = Actor(principal.sub, principal.primary_role, principal.region)
+        step = report(
+            values["id"], values["county_code"], values["village_code"], actor, comment=comment, evidence=evidence
         )
+        await StepTaker(self.session, principal).take(step)
 
     async def apply(self, principal: Principal, body: ClaimCreate, key: str | None) -> Created[ClaimRead]:
         """An application entered by a cadre. The registry must answer: facts are frozen now."""
@@ -467,7 +560,7 @@ class ClaimService:
 
         async def work() -> Created[ClaimRead]:
             if await self.repo.insert(values):
-                await self._record_intake(values["id"], principal, values["county_code"], body.comment, {})
+                await self._record_intake(values, principal, body.comment, {})
                 row = await self.repo.view(values["id"])
                 assert row is not None
                 log.info("claims.claim.reported", claim_id=str(values["id"]), source="application")
@@ -540,13 +633,7 @@ class ClaimService:
 
         async def work() -> Created[ClaimLeadAccepted]:
             if await self.repo.insert(values):
-                await self._record_intake(
-                    values["id"],
-                    principal,
-                    values["county_code"],
-                    None,
-                    {"lead": lead.evidence.model_dump(mode="json")},
-                )
+                await self._record_intake(values, principal, None, {"lead": lead.evidence.model_dump(mode="json")})
                 log.info("claims.claim.reported", claim_id=str(values["id"]), source=lead.source)
                 return Created(ClaimLeadAccepted(claim_id=values["id"], created=True))
             same = await self.repo.same_event(
@@ -591,28 +678,21 @@ class ClaimService:
 
     # ------------------------------------------------------------ workflow
 
-    def authorize_step(
-        self, principal: Principal, row: Mapping[Any, Any], action: ClaimAction
-    ) -> tuple[str, ClaimState]:
-        """The role the caller acts in and the next state, or 409 naming why not."""
-        refusals: list[TransitionNotAllowed] = []
-        for role in sorted(principal.roles, key=lambda r: r.value):
-            try:
-                return role.value, authorize(row["state"], action, role.value, principal.region, row["village_code"])
-            except TransitionNotAllowed as exc:
-                refusals.append(exc)
-        refusal = (
-            min(refusals, key=lambda e: _reason_rank(e.reason)) if refusals else TransitionNotAllowed("wrong_role")
-        )
-        raise Conflict(
-            str(refusal),
-            code=refusal.reason,
-            extra={
-                "state": row["state"],
-                "action": action.value,
-                "allowed_actions": workflow_actions(principal, row["state"], row["village_code"]),
-            },
-        )
+    def authorize_step(self, principal: Principal, row: Mapping[Any, Any], action: ClaimAction) -> Actor:
+        """The caller in the role it may take the step in, or 409 naming why not."""
+        try:
+            role = choose_role(row["state"], action, principal.roles, principal.region, row["village_code"])
+        except TransitionNotAllowed as refusal:
+            raise Conflict(
+                str(refusal),
+                code=refusal.reason,
+                extra={
+                    "state": row["state"],
+                    "action": action.value,
+                    "allowed_actions": workflow_actions(principal, row["state"], row["village_code"]),
+                },
+            ) from None
+        return Actor(principal.sub, role, principal.region)
 
     @staticmethod
     def _check_step_input(action: ClaimAction, body: TransitionCreate) -> None:
@@ -675,58 +755,39 @@ class ClaimService:
             return TransitionResult.model_validate(attempt.replay.body)
         locked = attempt.checked
         require_version(if_match, locked["version"], what=f"claim {claim_id}", required=False)
-        role, to_state = self.authorize_step(principal, locked, action)
+        actor = self.authorize_step(principal, locked, action)
         today = self.runtime.today()
-        update: dict[str, Any] = {"state": to_state.value}
-        reason_code = body.reason_code
-        comment = body.comment
+        claim_now = snapshot(locked)
         assessment_row: RowMapping | None = None
-        recorded_action = action
-
         if action is ClaimAction.ASSESS:
             assessment_row = await self._assess(principal, locked)
-            if not assessment_row["eligible"]:
+            payout = {"payout": format(assessment_row["payout"], "f")}
+            if assessment_row["eligible"]:
+                step = take_step(
+                    claim_now, action, actor, comment=body.comment, evidence=body.evidence, audit_detail=payout
+                )
+            else:
                 # ineligible: the insurer's reject from `filed`, with the engine's code as the reason
-                recorded_action = ClaimAction.REJECT
-                role, to_state = self.authorize_step(principal, locked, ClaimAction.REJECT)
-                reason_code = assessment_row["rejection_code"]
-                update = {"state": to_state.value, "rejection_code": reason_code, "rejection_stage": "assessment"}
-                comment = comment or f"assessment: {reason_code}"
-        elif action is ClaimAction.PUBLISH_NOTICE:
-            await self.list_on_notice(principal, locked, today)
-        elif action in (ClaimAction.APPROVE, ClaimAction.APPROVE_OVERRIDE):
-            await self.approve_listing(locked, today)
-        elif action is ClaimAction.REJECT:
-            update.update(rejection_code=reason_code, rejection_stage="review")
-
-        await self.repo.update(claim_id, **update)
-        transition = await self.repo.add_transition(
-            {
-                "claim_id": claim_id,
-                "county_code": locked["county_code"],
-                "action": recorded_action.value,
-                "from_state": locked["state"],
-                "to_state": update["state"],
-                "actor_sub": principal.sub,
-                "actor_role": role,
-                "actor_region": principal.region,
-                "comment": comment,
-                "reason_code": reason_code,
-                "evidence": body.evidence,
-            }
-        )
-        if recorded_action in (
-            ClaimAction.ASSESS,
-            ClaimAction.REJECT,
-            ClaimAction.APPROVE,
-            ClaimAction.APPROVE_OVERRIDE,
-        ):
-            detail: dict[str, Any] = {"from": locked["state"], "to": update["state"], "reason_code": reason_code}
-            if assessment_row is not None:
-                detail["payout"] = format(assessment_row["payout"], "f")
-            await Auditor(self.session, SERVICE, principal).record(
-                f"claims.claim.{recorded_action.value}", "claim", claim_id, detail
+                reason = assessment_row["rejection_code"]
+                step = take_step(
+                    claim_now,
+                    ClaimAction.REJECT,
+                    self.authorize_step(principal, locked, ClaimAction.REJECT),
+                    comment=body.comment or f"assessment: {reason}",
+                    reason_code=reason,
+                    evidence=body.evidence,
+                    stage=RejectionStage.ASSESSMENT,
+                    audit_detail=payout,
+                )
+        else:
+            if action is ClaimAction.PUBLISH_NOTICE:
+                await self.list_on_notice(principal, locked, today)
+            elif action in (ClaimAction.APPROVE, ClaimAction.APPROVE_OVERRIDE):
+                await self.approve_listing(locked, today)
+            step = take_step(
+                claim_now, action, actor, comment=body.comment, reason_code=body.reason_code, evidence=body.evidence
             )
+        transition = await StepTaker(self.session, principal).take(step)
         view = await self.repo.view(claim_id)
         assert view is not None
         result = TransitionResult(
@@ -734,14 +795,14 @@ class ClaimService:
             transition=transition_read(transition),
             assessment=assessment_read(assessment_row) if assessment_row is not None else None,
         )
-        await attempt.save(self.session, 200, result)
+        await save_answer(self.session, attempt, result)
         await self.session.commit()
         if assessment_row is not None:
             outcome = assessment_row["rejection_code"] or "eligible"
             ASSESSMENTS.labels(assessment_row["category"], outcome).inc()
             ASSESSED_PAYOUT.labels(assessment_row["category"]).inc(float(assessment_row["payout"]))
         log.info(
-            "claims.claim.transition", claim_id=str(claim_id), action=recorded_action.value, to_state=update["state"]
+            "claims.claim.transition", claim_id=str(claim_id), action=step.transition.action, to_state=step.state.value
         )
         return result
 

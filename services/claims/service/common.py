@@ -18,8 +18,8 @@ from services.claims.domain.values import InvalidInput
 from shared.auth import Principal
 from shared.clock import BusinessClock
 from shared.errors import FieldError, ServiceUnavailable, Unprocessable
+from shared.idempotency import Attempt, no_checks
 from shared.idempotency import Idempotency as KeyedRequests
-from shared.idempotency import no_checks
 from shared.pii import PiiCipher
 
 SERVICE = "claims"
@@ -130,6 +130,11 @@ _CREATED, _EXISTING = 201, 200
 
 def _stored(status_code: int, value: M) -> Created[M]:
     return Created(value, created=status_code != _EXISTING)
+
+
+async def save_answer(session: AsyncSession, attempt: Attempt[Any], value: BaseModel) -> None:
+    """Store the answer of a use case that changes an existing resource (no create) under its key."""
+    await attempt.save(session, _EXISTING, value)
 
 
 async def idempotent(

@@ -31,8 +31,8 @@ from services.claims.db.notice_repository import NoticeRepository
 from services.claims.db.scheme_repository import SchemeRepository
 from services.claims.db.tables import assessment, claim, notice_claim
 from services.claims.domain.assessment import CATEGORY_LABELS
-from services.claims.domain.workflow import ClaimAction, ClaimState, notice_window_open
-from services.claims.service.claims import ClaimService
+from services.claims.domain.workflow import ClaimAction, ClaimState, notice_window_open, take_step
+from services.claims.service.claims import ClaimService, StepTaker, snapshot
 from services.claims.service.common import SERVICE, Created, Idempotency, Runtime, idempotent
 from services.claims.service.schemes import stored_scheme
 from shared.audit import Auditor
@@ -207,25 +207,11 @@ class NoticeService:
             rows = [r for r in rows if r["state"] == ClaimState.ASSESSED.value]
             if not rows:
                 raise Conflict("no assessed claim in this village waits for a notice", code="nothing_to_publish")
+            steps = StepTaker(self.session, principal)
             for row in rows:
-                role, to_state = self.claim_service.authorize_step(principal, row, ClaimAction.PUBLISH_NOTICE)
+                actor = self.claim_service.authorize_step(principal, row, ClaimAction.PUBLISH_NOTICE)
                 await self.claim_service.list_on_notice(principal, row, today)
-                await self.claims.update(row["id"], state=to_state.value)
-                await self.claims.add_transition(
-                    {
-                        "claim_id": row["id"],
-                        "county_code": row["county_code"],
-                        "action": "publish_notice",
-                        "from_state": row["state"],
-                        "to_state": to_state.value,
-                        "actor_sub": principal.sub,
-                        "actor_role": role,
-                        "actor_region": principal.region,
-                        "comment": None,
-                        "reason_code": None,
-                        "evidence": {},
-                    }
-                )
+                await steps.take(take_step(snapshot(row), ClaimAction.PUBLISH_NOTICE, actor))
             listing = await self.repo.listing_of(rows[0]["id"])
             assert listing is not None
             notice = await self.repo.get(listing["notice_id"])
@@ -347,29 +333,21 @@ or the township. 公示编号 Notice: {notice.id}</p>
                 return _objection_read(objection)
             raise Conflict(f"the objection was already {objection['status']}", code="objection_decided")
         # whoever may uphold decides either way: a county officer of the claim's county, while in notice
-        role, to_state = self.claim_service.authorize_step(principal, claim_row, ClaimAction.UPHOLD_OBJECTION)
+        actor = self.claim_service.authorize_step(principal, claim_row, ClaimAction.UPHOLD_OBJECTION)
         if body.decision == "upheld":
             await self.claim_service.release_assessment(claim_row)
             listing = await self.repo.listing_of(claim_row["id"])
             if listing is not None:
                 await self.repo.set_entry_status(listing["notice_id"], claim_row["id"], "withdrawn")
                 await self.repo.close_finished([listing["notice_id"]])
-            await self.claims.update(claim_row["id"], state=to_state.value)
-            await self.claims.add_transition(
-                {
-                    "claim_id": claim_row["id"],
-                    "county_code": claim_row["county_code"],
-                    "action": "uphold_objection",
-                    "from_state": claim_row["state"],
-                    "to_state": to_state.value,
-                    "actor_sub": principal.sub,
-                    "actor_role": role,
-                    "actor_region": principal.region,
-                    "comment": body.comment,
-                    "reason_code": None,
-                    "evidence": {"objection_id": str(objection_id)},
-                }
+            step = take_step(
+                snapshot(claim_row),
+                ClaimAction.UPHOLD_OBJECTION,
+                actor,
+                comment=body.comment,
+                evidence={"objection_id": str(objection_id)},
             )
+            await StepTaker(self.session, principal).take(step)
         decided = await self.repo.decide(
             objection_id, status=body.decision, decided_by=principal.sub, comment=body.comment
         )
@@ -423,29 +401,18 @@ async def _approve_one(session: AsyncSession, runtime: Runtime, claim_id: uuid.U
         return False
     service = ClaimService(session, runtime)
     try:
-        role, to_state = service.authorize_step(SYSTEM, row, ClaimAction.APPROVE)
+        actor = service.authorize_step(SYSTEM, row, ClaimAction.APPROVE)
         await service.approve_listing(row, today)
     except Conflict:
         await session.rollback()
         return False
-    await claims.update(claim_id, state=to_state.value)
-    await claims.add_transition(
-        {
-            "claim_id": claim_id,
-            "county_code": row["county_code"],
-            "action": "approve",
-            "from_state": row["state"],
-            "to_state": to_state.value,
-            "actor_sub": SYSTEM.sub,
-            "actor_role": role,
-            "actor_region": "",
-            "comment": "notice window ended without an upheld objection",
-            "reason_code": None,
-            "evidence": {},
-        }
+    step = take_step(
+        snapshot(row),
+        ClaimAction.APPROVE,
+        actor,
+        comment="notice window ended without an upheld objection",
+        audit_detail={"today": today.isoformat()},
     )
-    await Auditor(session, SERVICE, SYSTEM).record(
-        "claims.claim.approve", "claim", claim_id, {"today": today.isoformat()}
-    )
+    await StepTaker(session, SYSTEM).take(step)
     await session.commit()
     return True

@@ -30,23 +30,21 @@ from services.claims.api.schemas import (
 from services.claims.clients.registry import BankAccountMissing
 from services.claims.db.claim_repository import ClaimRepository
 from services.claims.db.payment_repository import PaymentRepository
-from services.claims.db.tables import outbox
-from services.claims.domain.workflow import ClaimAction, ClaimState, authorize
+from services.claims.domain.workflow import Actor, ClaimAction, ClaimState, PaymentOutcome, take_step
 from services.claims.metrics import PAYMENTS
+from services.claims.service.claims import StepTaker, snapshot
 from services.claims.service.common import SERVICE, Created, Idempotency, Runtime, idempotent
 from shared import spreadsheets
 from shared.audit import Auditor
-from shared.auth import Principal
-from shared.contracts.registry import BankAccountReveal, BenefitCreate
+from shared.auth import Principal, Role
+from shared.contracts.registry import BankAccountReveal
 from shared.errors import Conflict, FieldError, NotFound, ServiceError, Unprocessable
 from shared.logging import get_logger
-from shared.outbox import enqueue
 from shared.pagination import Page, next_cursor, read_cursor
 from shared.pii import mask_bank_account
 
 log = get_logger("fangpin.claims.payments")
 
-PROGRAMME = "anti_poverty_insurance"
 BANK_FILE_COLUMNS = ("payment_id", "attempt", "account_holder", "bank_name", "bank_account", "amount", "memo")
 CONFIRMATION_COLUMNS = ("payment_id", "status", "reason", "bank_reference", "paid_date")
 MAX_CONFIRMATION_BYTES = 20 * 1024 * 1024
@@ -72,9 +70,9 @@ def payment_read(row: Mapping[Any, Any]) -> PaymentRead:
     )
 
 
-def _service_step(state: str, action: ClaimAction) -> ClaimState:
+def _system(principal: Principal) -> Actor:
     """Payment steps are the system's (role service); the HTTP layer has already checked the caller."""
-    return authorize(state, action, "service", "", "")
+    return Actor(principal.sub, Role.SERVICE, principal.region)
 
 
 class PaymentService:
@@ -174,6 +172,7 @@ class PaymentService:
             )
 
         async def work() -> Created[BatchRead]:
+            steps = StepTaker(self.session, principal)
             locked = {r["id"]: r for r in await self.claims.lock_many(r["id"] for r, _ in lines)}
             county = lines[0][0]["county_code"]
             await self.repo.add_batch(
@@ -243,7 +242,6 @@ class PaymentService:
                         code="claim_not_payable",
                         extra={"claim_ids": [str(row["id"])], "state": current["state"]},
                     )
-                to_state = _service_step(current["state"], action)
                 await self.repo.add_attempt(
                     {
                         "payment_id": payment_id,
@@ -254,22 +252,8 @@ class PaymentService:
                         "status": "pending",
                     }
                 )
-                await self.claims.update(row["id"], state=to_state.value)
-                await self.claims.add_transition(
-                    {
-                        "claim_id": row["id"],
-                        "county_code": county,
-                        "action": action.value,
-                        "from_state": current["state"],
-                        "to_state": to_state.value,
-                        "actor_sub": principal.sub,
-                        "actor_role": "service",
-                        "actor_region": principal.region,
-                        "comment": None,
-                        "reason_code": None,
-                        "evidence": {"batch_id": str(batch_id), "attempt": attempt},
-                    }
-                )
+                evidence = {"batch_id": str(batch_id), "attempt": attempt}
+                await steps.take(take_step(snapshot(current), action, _system(principal), evidence=evidence))
             for household, account in accounts.items():
                 await Auditor(self.session, SERVICE, principal).record(
                     "claims.bank_account.revealed",
@@ -383,36 +367,14 @@ class PaymentService:
             )
         if body.status == "paid":
             assert body.paid_date is not None
-            to_state = _service_step(claim_row["state"], ClaimAction.CONFIRM_PAYMENT)
             await self.repo.update(
                 payment_id, status="paid", paid_date=body.paid_date, bank_reference=body.bank_reference
             )
             await self.repo.close_attempt(
                 payment_id, current["attempts"], status="paid", bank_reference=body.bank_reference
             )
-            benefit = BenefitCreate(
-                source="claims",
-                source_ref=str(payment_id),
-                programme=PROGRAMME,
-                category=current["category"],
-                amount=current["amount"],
-                paid_date=body.paid_date,
-                year=body.paid_date.year,
-            )
-            await enqueue(
-                self.session,
-                outbox,
-                target="registry",
-                method="POST",
-                path=f"/v1/households/{current['household_id']}/benefits",
-                body=benefit.model_dump(mode="json"),
-                idempotency_key=f"claims:benefit:{payment_id}",
-                ordering_key=f"household:{current['household_id']}",
-                county_code=current["county_code"],
-            )
             action = ClaimAction.CONFIRM_PAYMENT
         else:
-            to_state = _service_step(claim_row["state"], ClaimAction.FAIL_PAYMENT)
             await self.repo.update(
                 payment_id, status="failed", failure_reason=body.reason, bank_reference=body.bank_reference
             )
@@ -424,34 +386,28 @@ class PaymentService:
                 bank_reference=body.bank_reference,
             )
             action = ClaimAction.FAIL_PAYMENT
-        await self.claims.update(claim_row["id"], state=to_state.value)
-        await self.claims.add_transition(
-            {
-                "claim_id": claim_row["id"],
-                "county_code": claim_row["county_code"],
-                "action": action.value,
-                "from_state": claim_row["state"],
-                "to_state": to_state.value,
-                "actor_sub": principal.sub,
-                "actor_role": "service",
-                "actor_region": principal.region,
-                "comment": body.reason,
-                "reason_code": None,
-                "evidence": {
-                    "payment_id": str(payment_id),
-                    "attempt": current["attempts"],
-                    "bank_reference": body.bank_reference,
-                },
-            }
+        settled = PaymentOutcome(
+            payment_id=payment_id,
+            household_id=current["household_id"],
+            category=current["category"],
+            amount=current["amount"],
+            paid_date=body.paid_date,
+        )
+        step = take_step(
+            snapshot(claim_row),
+            action,
+            _system(principal),
+            comment=body.reason,
+            evidence={
+                "payment_id": str(payment_id),
+                "attempt": current["attempts"],
+                "bank_reference": body.bank_reference,
+            },
+            payment=settled,
         )
         if not await self.repo.open_attempts(current["batch_id"]):
             await self.repo.set_batch_status(current["batch_id"], "reconciled")
-        await Auditor(self.session, SERVICE, principal).record(
-            f"claims.payment.{body.status}",
-            "payment",
-            payment_id,
-            {"claim_id": str(claim_row["id"]), "amount": f"{current['amount']:.2f}"},
-        )
+        await StepTaker(self.session, principal).take(step)
         await self.session.commit()
         PAYMENTS.labels(body.status).inc()
         log.info(f"claims.payment.{body.status}", payment_id=str(payment_id), claim_id=str(claim_row["id"]))
