@@ -65,10 +65,11 @@ async def get_export(job_id: JobId, exports: ExportServiceDep, _: Exporter) -> E
     },
 )
 async def download_export(job_id: JobId, exports: ExportServiceDep, _: Exporter) -> Response:
-    content, filename, content_type = await exports.download(job_id)
+    file = await exports.download(job_id)
+    filename = file.filename
     return Response(
-        content,
-        media_type=content_type,
+        file.content,
+        media_type=file.content_type,
         headers={
             "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}",
             "Cache-Control": "no-store",

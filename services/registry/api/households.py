@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
@@ -53,13 +53,12 @@ from services.registry.api.schemas import (
     RevealRequest,
 )
 from services.registry.domain.model import DibaoClass
-from services.registry.service.common import member_not_found
-from services.registry.service.households import Outcome
+from services.registry.service.common import Created
 from shared.concurrency import etag
 from shared.contracts.types import Cursor, HouseholdNumber, RegionPrefix, query_model
 from shared.errors import problem_responses
 from shared.idempotency import REPLAY_HEADERS
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/households", tags=["households"])
 
@@ -68,15 +67,18 @@ MemberId = Annotated[uuid.UUID, Path(description="member id (成员 id)")]
 IncludeFormer = Annotated[bool, Query(description="also list members whose membership ended")]
 
 
-def _json(outcome: Outcome, *, location: str | None = None) -> JSONResponse:
+def _json(result: Created[Any], *, location: str | None = None) -> JSONResponse:
+    """201 for a created resource, else 200; its ETag when it has a version; replays marked."""
     headers: dict[str, str] = {}
-    if outcome.version is not None:
-        headers["ETag"] = etag(outcome.version)
+    version = getattr(result.value, "version", None)
+    if isinstance(version, int):
+        headers["ETag"] = etag(version)
     if location:
         headers["Location"] = location
-    if outcome.replayed:
+    if result.replayed:
         headers.update(REPLAY_HEADERS)
-    return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
+    body = result.value.model_dump(mode="json")
+    return JSONResponse(body, status_code=201 if result.created else 200, headers=headers)
 
 
 # ---------------------------------------------------------------- collection
@@ -96,8 +98,8 @@ def _json(outcome: Outcome, *, location: str | None = None) -> JSONResponse:
 async def create_household(
     body: HouseholdCreate, households: HouseholdServiceDep, _: Editor, key: IdempotencyKey
 ) -> JSONResponse:
-    outcome = await households.create(body, idempotency_key=key)
-    return _json(outcome, location=f"/v1/households/{outcome.body['id']}")
+    result = await households.create(body, idempotency_key=key)
+    return _json(result, location=f"/v1/households/{result.value.id}")
 
 
 @router.get(
@@ -219,8 +221,8 @@ async def add_member(
     household_id: HouseholdId, body: MemberAdd, households: HouseholdServiceDep, _: Editor, if_match: IfMatch,
     key: IdempotencyKey,
 ) -> JSONResponse:
-    outcome = await households.add_member(household_id, body, if_match=if_match, idempotency_key=key)
-    return _json(outcome, location=f"/v1/households/{household_id}/members/{outcome.body['id']}")
+    result = await households.add_member(household_id, body, if_match=if_match, idempotency_key=key)
+    return _json(result, location=f"/v1/households/{household_id}/members/{result.value.id}")
 
 
 @router.post(
@@ -244,9 +246,7 @@ async def get_member(
     household_id: HouseholdId, member_id: MemberId, households: HouseholdServiceDep, _: HouseholdReader,
     response: Response,
 ) -> MemberRead:
-    read = await households.get_member(member_id)
-    if read.household_id != household_id:
-        raise member_not_found()
+    read = await households.get_member(member_id, household_id=household_id)
     response.headers["ETag"] = etag(read.version)
     return read
 
@@ -293,10 +293,7 @@ async def put_income(
     _: Editor,
     if_match: IfMatch,
 ) -> JSONResponse:
-    read, created = await households.put_income(household_id, year, body, if_match=if_match, reason=body.reason)
-    return JSONResponse(
-        read.model_dump(mode="json"), status_code=201 if created else 200, headers={"ETag": etag(read.version)}
-    )
+    return _json(await households.put_income(household_id, year, body, if_match=if_match, reason=body.reason))
 
 
 @router.get("/{household_id}/benefits", summary="Benefits received (帮扶/理赔收入)", responses=problem_responses(404))
@@ -321,8 +318,7 @@ async def record_benefit(
         "category": "illness", "amount": "16000.00", "paid_date": "2026-04-18", "year": 2026}])],
     households: HouseholdServiceDep, _: BenefitRecorder, key: IdempotencyKey,
 ) -> JSONResponse:
-    outcome = await households.record_benefit(household_id, body, idempotency_key=key)
-    return _json(outcome)
+    return _json(await households.record_benefit(household_id, body, idempotency_key=key))
 
 
 # ---------------------------------------------------------------- monitoring status
@@ -354,8 +350,7 @@ _MONITORING_EXAMPLES = [
 async def _change_monitoring(
     household_id: uuid.UUID, body: MonitoringStatusChange, households: HouseholdServiceDep, key: str | None
 ) -> JSONResponse:
-    outcome = await households.change_monitoring_status(household_id, body, idempotency_key=key)
-    return _json(outcome)
+    return _json(await households.change_monitoring_status(household_id, body, idempotency_key=key))
 
 
 @router.put(
@@ -408,11 +403,7 @@ async def household_history(
     cursor: Annotated[Cursor | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[HistoryEntry]:
-    after = decode_cursor(cursor, 1)
-    before_id = after[0] if after and isinstance(after[0], int) else None
-    entries = await households.history_page(household_id, before_id=before_id, limit=limit + 1)
-    next_cursor = encode_cursor([entries[limit - 1].id]) if len(entries) > limit else None
-    return Page[HistoryEntry](items=entries[:limit], next_cursor=next_cursor)
+    return await households.history_page(household_id, cursor=cursor, limit=limit)
 
 
 @router.get(
@@ -450,5 +441,4 @@ async def reveal_bank_account(
 async def reveal_phone(
     household_id: HouseholdId, body: RevealRequest, households: HouseholdServiceDep, _: PhoneRevealer
 ) -> PhoneReveal:
-    phone, audit_id = await households.reveal_phone(household_id, body.purpose)
-    return PhoneReveal(household_id=household_id, phone=phone, purpose=body.purpose, audit_id=audit_id)
+    return await households.reveal_phone(household_id, body.purpose)

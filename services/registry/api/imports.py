@@ -96,7 +96,7 @@ async def submit_import(
     owned = True  # until a job takes the file over
     try:
         fmt = detect_format(upload.head(4), upload.filename or filename, upload.content_type, file_format)
-        job, created = await imports.submit(
+        submitted = await imports.submit(
             upload,
             filename=upload.filename or filename,
             fmt=fmt,
@@ -104,6 +104,7 @@ async def submit_import(
             idempotency_key=key,
             max_bytes=max_bytes,
         )
+        job, created = submitted.value, submitted.created
         location = f"/v1/imports/{job.id}"
         if created:
             owned = False  # the job closes the file when it ends, however it ends
@@ -118,7 +119,7 @@ async def submit_import(
         job = await imports.get(job.id)
     finished = job.status in ("succeeded", "failed")
     headers = {"Location": location}
-    if not created:
+    if submitted.replayed:
         headers.update(REPLAY_HEADERS)
     return JSONResponse(job.model_dump(mode="json"), status_code=200 if finished else 202, headers=headers)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.household_repository import HouseholdRepository
@@ -15,6 +17,7 @@ from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.clock import BusinessClock
 from shared.errors import NotFound
+from shared.idempotency import Attempt, StoredResponse
 from shared.logging import request_id_var
 from shared.pii import PiiCipher
 
@@ -37,6 +40,37 @@ RESOLVERS = (Role.SERVICE, Role.DEPARTMENT_FEEDER, Role.COUNTY_OFFICER)
 IMPORTERS = (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER)
 EXPORTERS = (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER, Role.AUDITOR)
 EXPORT_REVEALERS = (Role.COUNTY_OFFICER,)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Created(Generic[M]):
+    """What a write use case answers: the read model; whether this call created the resource
+    (False: it existed, or the command changed an existing one); whether it is the stored answer of
+    an earlier identical request (`Idempotency-Key`, or a benefit's source reference posted again).
+    The route turns it into its status code and headers."""
+
+    value: M
+    created: bool = True
+    replayed: bool = False
+
+
+# The kernel's key store keeps a status column: a created answer is stored as 201, any other as
+# 200 (what the routes answered, so keys stored before this type read back the same way).
+_CREATED, _EXISTING = 201, 200
+
+
+def replayed(stored: StoredResponse, model: type[M]) -> Created[M]:
+    """The first answer of a repeated request, from the key store."""
+    return Created(model.model_validate(stored.body), created=stored.status_code == _CREATED, replayed=True)
+
+
+async def store(attempt: Attempt[Any], session: AsyncSession, result: Created[Any]) -> None:
+    """Keep `result` as the answer to the attempt's key."""
+    status = _CREATED if result.created else _EXISTING
+    await attempt.save(session, status, result.value.model_dump(mode="json"))
 
 
 def may(principal: Principal, roles: Sequence[Role]) -> bool:

@@ -14,6 +14,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -162,6 +163,15 @@ def unseal(pii: PiiCipher, blob: bytes) -> bytes:
     return zlib.decompress(base64.b64decode(pii.decrypt(blob, purpose="export")))
 
 
+@dataclass(frozen=True)
+class ExportFile:
+    """A finished export, decrypted, for its download."""
+
+    content: bytes
+    filename: str
+    content_type: str
+
+
 class ExportService:
     def __init__(
         self,
@@ -275,7 +285,7 @@ class ExportService:
             await session.commit()
         JOB_ROWS.labels(SERVICE, "export", "exported").inc(len(rows))
 
-    async def download(self, job_id: uuid.UUID) -> tuple[bytes, str, str]:
+    async def download(self, job_id: uuid.UUID) -> ExportFile:
         job = await self._job(job_id)
         if job["reveal"] and job["created_by"] != self.principal.sub and Role.ADMIN not in self.principal.roles:
             raise export_not_found()
@@ -294,4 +304,4 @@ class ExportService:
                 detail={"region": job["region"], "reveal": True},
             )
             await self.session.commit()
-        return content, str(full["filename"]), str(full["content_type"])
+        return ExportFile(content, str(full["filename"]), str(full["content_type"]))

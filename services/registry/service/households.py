@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
@@ -34,6 +33,7 @@ from services.registry.api.schemas import (
     MonitoringInfo,
     MonitoringStatusChange,
     MonitoringStatusRead,
+    PhoneReveal,
 )
 from services.registry.db.household_repository import HouseholdRepository, Row
 from services.registry.db.regions_repository import RegionRepository
@@ -46,9 +46,12 @@ from services.registry.domain.national_id import InvalidNationalId, NationalId, 
 from services.registry.domain.regions import InvalidRegionCode, parse_region_code
 from services.registry.service.common import (
     SERVICE,
+    Created,
     HistoryWriter,
     household_not_found,
     member_not_found,
+    replayed,
+    store,
 )
 from shared.audit import Auditor
 from shared.auth import Principal
@@ -57,6 +60,7 @@ from shared.concurrency import ANY_VERSION, require_version
 from shared.contracts.vocabulary import mask_bank_account, mask_household_number, mask_phone
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from shared.idempotency import Attempt, Idempotency
+from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.pii import PiiCipher
 
 NATIONAL_ID = "national_id"
@@ -76,24 +80,7 @@ INCOME_FIELDS = ("wage_income", "business_income", "property_income", "transfer_
 
 keys = Idempotency(idempotency)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A JSON response a use case decided on (possibly replayed from an earlier identical request)."""
-
-    status_code: int
-    body: dict[str, Any]
-    replayed: bool = False
-
-    @property
-    def version(self) -> int | None:
-        value = self.body.get("version")
-        return value if isinstance(value, int) else None
-
-
-def _json(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json")
+M = TypeVar("M", bound=BaseModel)
 
 
 def _constraint(exc: IntegrityError) -> str:
@@ -319,25 +306,25 @@ class HouseholdService:
         )
 
     async def _begin(
-        self, route: str, key: str | None, body: Any, authorize: Callable[[], Awaitable[T]],
+        self, route: str, key: str | None, body: Any, authorize: Callable[[], Awaitable[T]], model: type[M],
         resource: object | None = None,
-    ) -> tuple[Attempt[T], Outcome | None]:
+    ) -> tuple[Attempt[T], Created[M] | None]:
         """The caller's checks (`authorize`: the resource under the caller's scope, 404 outside), then
-        the key under this caller and route: (attempt, the stored first response or None)."""
+        the key under this caller and route: (attempt, the stored first answer or None)."""
         attempt = await keys.begin(
             self.session, self.principal, route=route, resource=resource, key=key, payload=body, authorize=authorize
         )
         if attempt.replay is None:
             return attempt, None
         await self.session.rollback()
-        return attempt, Outcome(attempt.replay.status_code, attempt.replay.body, replayed=True)
+        return attempt, replayed(attempt.replay, model)
 
-    async def _finish(self, outcome: Outcome, *, attempt: Attempt[Any] | None = None) -> Outcome:
+    async def _finish(self, result: Created[M], *, attempt: Attempt[Any] | None = None) -> Created[M]:
         if attempt is not None:
-            await attempt.save(self.session, outcome.status_code, outcome.body)
+            await store(attempt, self.session, result)
         await self.history.flush_audit()
         await self.session.commit()
-        return outcome
+        return result
 
     async def _commit(self) -> None:
         await self.history.flush_audit()
@@ -361,9 +348,10 @@ class HouseholdService:
     async def get(self, household_id: uuid.UUID, *, include_former: bool = False) -> HouseholdRead:
         return await self._read(await self._household(household_id), include_former=include_former)
 
-    async def create(self, body: HouseholdCreate, *, idempotency_key: str | None) -> Outcome:
+    async def create(self, body: HouseholdCreate, *, idempotency_key: str | None) -> Created[HouseholdRead]:
         attempt, replay = await self._begin(
-            "POST /v1/households", idempotency_key, body, lambda: self._village(body.village_code, "village_code")
+            "POST /v1/households", idempotency_key, body, lambda: self._village(body.village_code, "village_code"),
+            HouseholdRead,
         )
         if replay is not None:
             return replay
@@ -451,7 +439,7 @@ class HouseholdService:
                 )
             row = await self._household(household_id)
             read = await self._read(row)
-            return await self._finish(Outcome(201, _json(read)), attempt=attempt)
+            return await self._finish(Created(read), attempt=attempt)
         except IntegrityError as exc:
             raise await self._integrity(exc) from None
 
@@ -580,9 +568,10 @@ class HouseholdService:
 
     # ================================================================ members
 
-    async def get_member(self, member_id: uuid.UUID) -> MemberRead:
+    async def get_member(self, member_id: uuid.UUID, *, household_id: uuid.UUID | None = None) -> MemberRead:
+        """A member in the caller's region; with `household_id`, only a member of that household."""
         row = await self.repo.get_member(member_id)
-        if row is None:
+        if row is None or (household_id is not None and row["household_id"] != household_id):
             raise member_not_found()
         await self._member_scope(row)
         return member_read(row)
@@ -599,10 +588,10 @@ class HouseholdService:
 
     async def add_member(
         self, household_id: uuid.UUID, body: MemberAdd, *, if_match: int | None, idempotency_key: str | None
-    ) -> Outcome:
+    ) -> Created[MemberRead]:
         attempt, replay = await self._begin(
             "POST /v1/households/{household_id}/members", idempotency_key, body,
-            lambda: self._open_household(household_id), resource=household_id,
+            lambda: self._open_household(household_id), MemberRead, resource=household_id,
         )
         if replay is not None:
             return replay
@@ -640,7 +629,7 @@ class HouseholdService:
             )
             row = await self.repo.get_member(member_id)
             assert row is not None
-            return await self._finish(Outcome(201, _json(member_read(row))), attempt=attempt)
+            return await self._finish(Created(member_read(row)), attempt=attempt)
         except IntegrityError as exc:
             raise await self._integrity(exc) from None
 
@@ -802,7 +791,7 @@ class HouseholdService:
 
     async def put_income(
         self, household_id: uuid.UUID, year: int, body: IncomeAmounts, *, if_match: int | None, reason: str | None
-    ) -> tuple[IncomeRead, bool]:
+    ) -> Created[IncomeRead]:
         household = await self._open_household(household_id)
         existing = await self.repo.get_income(household_id, year, for_update=True)
         amounts = {f: getattr(body, f) for f in INCOME_FIELDS}
@@ -823,7 +812,7 @@ class HouseholdService:
             )
             if not changes:
                 total, _ = await self.repo.member_counts(household_id)
-                return income_read(existing, total), False
+                return Created(income_read(existing, total), created=False)
             row = await self.repo.update_income(household_id, year, amounts)
             action, was_created = "income.update", False
         await self.repo.touch_household(household_id)
@@ -834,7 +823,7 @@ class HouseholdService:
         total, _ = await self.repo.member_counts(household_id)
         read = income_read(row, total)
         await self._commit()
-        return read, was_created
+        return Created(read, created=was_created)
 
     async def list_benefits(self, household_id: uuid.UUID) -> list[BenefitRead]:
         await self._household(household_id)
@@ -842,10 +831,10 @@ class HouseholdService:
 
     async def record_benefit(
         self, household_id: uuid.UUID, body: BenefitCreate, *, idempotency_key: str | None
-    ) -> Outcome:
+    ) -> Created[BenefitRead]:
         attempt, replay = await self._begin(
             "POST /v1/households/{household_id}/benefits", idempotency_key, body,
-            lambda: self._household(household_id, for_update=True), resource=household_id,
+            lambda: self._household(household_id, for_update=True), BenefitRead, resource=household_id,
         )
         if replay is not None:
             return replay
@@ -862,7 +851,7 @@ class HouseholdService:
                     code="benefit_reference_conflict",
                     extra={"benefit_id": str(existing["id"])} if existing["household_id"] == household_id else None,
                 )
-            return Outcome(200, _json(read), replayed=True)
+            return Created(read, created=False, replayed=True)  # the same payment, posted again
         benefit_id = uuid7()
         try:
             row = await self.repo.insert_benefit(
@@ -893,7 +882,7 @@ class HouseholdService:
             reason=f"{body.programme} {body.category or ''}".strip(),
             effective_date=body.paid_date,
         )
-        return await self._finish(Outcome(201, _json(benefit_read(row))), attempt=attempt)
+        return await self._finish(Created(benefit_read(row)), attempt=attempt)
 
     # ================================================================ monitoring status
 
@@ -906,10 +895,10 @@ class HouseholdService:
 
     async def change_monitoring_status(
         self, household_id: uuid.UUID, body: MonitoringStatusChange, *, idempotency_key: str | None
-    ) -> Outcome:
+    ) -> Created[MonitoringStatusRead]:
         attempt, replay = await self._begin(
             "PUT /v1/households/{household_id}/monitoring-status", idempotency_key, body,
-            lambda: self._household(household_id, for_update=True), resource=household_id,
+            lambda: self._household(household_id, for_update=True), MonitoringStatusRead, resource=household_id,
         )
         if replay is not None:
             return replay
@@ -952,14 +941,19 @@ class HouseholdService:
             household_id=household_id, status=row["status"], monitoring_case_id=row["monitoring_case_id"],
             version=row["version"],
         )
-        return await self._finish(Outcome(200, _json(read)), attempt=attempt)
+        return await self._finish(Created(read, created=False), attempt=attempt)
 
     # ================================================================ history, facts, bank account
 
-    async def history_page(self, household_id: uuid.UUID, *, before_id: int | None, limit: int) -> list[HistoryEntry]:
+    async def history_page(self, household_id: uuid.UUID, *, cursor: str | None, limit: int) -> Page[HistoryEntry]:
+        """Newest first; the cursor is the last entry's id (a cursor without one starts again at the top)."""
         await self._household(household_id)
-        rows = await self.repo.history_of(household_id, before_id=before_id, limit=limit)
-        return [history_entry(r) for r in rows]
+        after = decode_cursor(cursor, 1)
+        before_id = after[0] if after and isinstance(after[0], int) else None
+        rows = await self.repo.history_of(household_id, before_id=before_id, limit=limit + 1)
+        entries = [history_entry(r) for r in rows]
+        next_cursor = encode_cursor([entries[limit - 1].id]) if len(entries) > limit else None
+        return Page[HistoryEntry](items=entries[:limit], next_cursor=next_cursor)
 
     async def facts(self, household_id: uuid.UUID, as_of: date | None) -> HouseholdFacts:
         row = await self._household(household_id)
@@ -1023,7 +1017,7 @@ class HouseholdService:
             account_holder=row["account_holder"],
         )
 
-    async def reveal_phone(self, household_id: uuid.UUID, purpose: str) -> tuple[str | None, int]:
+    async def reveal_phone(self, household_id: uuid.UUID, purpose: str) -> PhoneReveal:
         row = await self._household(household_id)
         value = self.pii.decrypt(bytes(row["phone_enc"]), purpose=PHONE) if row["phone_enc"] is not None else None
         audit_id = await Auditor(self.session, SERVICE, self.principal).record(
@@ -1033,7 +1027,7 @@ class HouseholdService:
             detail={"county_code": row["county_code"], "purpose": purpose, "phone_masked": row["phone_masked"]},
         )
         await self.session.commit()
-        return value, audit_id
+        return PhoneReveal(household_id=household_id, phone=value, purpose=purpose, audit_id=audit_id)
 
 
 def _digits(value: str | None) -> str:

@@ -59,7 +59,7 @@ from services.registry.domain.import_rows import (
 )
 from services.registry.domain.model import MONITORING_TYPES
 from services.registry.service import bulk
-from services.registry.service.common import SERVICE
+from services.registry.service.common import SERVICE, Created
 from shared.audit import Auditor
 from shared.auth import Principal
 from shared.clock import BusinessClock
@@ -320,8 +320,8 @@ class ImportService:
         mode: str,
         idempotency_key: str | None,
         max_bytes: int,
-    ) -> tuple[ImportJobRead, bool]:
-        """Create the job (committed). Returns (job, created); `created` is False for a replay.
+    ) -> Created[ImportJobRead]:
+        """Create the job (committed). A replay of the caller's key answers the first job (not created).
 
         The upload stays the caller's (it is read, never closed here)."""
         if upload.size > max_bytes:
@@ -349,7 +349,7 @@ class ImportService:
         if attempt.replay is not None:
             job_id = uuid.UUID(str(attempt.replay.body["id"]))
             await self.session.commit()
-            return await self.get(job_id), False
+            return Created(await self.get(job_id), created=False, replayed=True)
         job_id = uuid7()
         row = await self.repo.insert_import_job(
             {
@@ -373,7 +373,7 @@ class ImportService:
             detail={"mode": mode, "format": fmt, "file_sha256": digest, "bytes": upload.size},
         )
         await self.session.commit()
-        return job_read(row, []), True
+        return Created(job_read(row, []))
 
     # ------------------------------------------------------------------ run
 
