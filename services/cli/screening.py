@@ -18,8 +18,9 @@ Progress = Callable[[int, int, str], Awaitable[None]]
 async def screen_from_cli(url: str, county: str, period: str, progress: Progress | None = None) -> Any:
     """Create and execute the run; returns the finished run row. Raises ServiceError on bad input."""
     from services.screening.config import ScreeningSettings
-    from services.screening.service.common import Context, JobRunner
-    from services.screening.service.runs import create_run, execute_run
+    from services.screening.jobs import job_runner_for
+    from services.screening.service.common import Context
+    from services.screening.service.runs import create_run, run_now
     from shared.clock import BusinessClock
     from shared.db import create_engine, create_sessionmaker
     from shared.errors import ServiceError
@@ -30,15 +31,15 @@ async def screen_from_cli(url: str, county: str, period: str, progress: Progress
     engine = create_engine(settings, application_name="fangpin-screen-cli")
     sessionmaker = create_sessionmaker(engine)
     clock = BusinessClock.from_settings(settings)
-    ctx = Context(settings=settings, pii=None, clock=clock, jobs=JobRunner(lambda: sessionmaker, background=False))
+    runner = job_runner_for(lambda: sessionmaker, background=False, context=lambda: ctx)
+    ctx = Context(settings=settings, pii=None, clock=clock, jobs=runner)
     try:
         async with sessionmaker() as session:
             row = await create_run(
                 session, ctx, county_code=county, period=period, trigger="cli", created_by=f"cli:{getpass.getuser()}"
             )
             await session.commit()
-        async with sessionmaker() as session:
-            return await execute_run(session, ctx, row["id"], progress=progress)
+        return await run_now(ctx, row["id"], progress=progress)
     finally:
         await engine.dispose()
 

@@ -9,7 +9,7 @@ from services.screening.api.runs import router as runs_router
 from services.screening.api.thresholds import router as thresholds_router
 from services.screening.config import ScreeningSettings
 from services.screening.db.tables import outbox
-from services.screening.jobs import job_runner, scheduler
+from services.screening.jobs import jobs
 from shared.app import ServiceSpec, build_app
 
 DESCRIPTION = """
@@ -31,7 +31,7 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
         routers=[thresholds_router, feeds_router, runs_router, cases_router, ledger_router],
         outbox=outbox,
         peers=("registry", "claims"),
-        hooks=(job_runner, scheduler),
+        hooks=(jobs,),
         openapi_tags=[
             {"name": "thresholds", "description": "监测参数: per county and year, versioned, with sources"},
             {"name": "feeds", "description": "部门数据: department batches (JSON lines / CSV) as jobs"},

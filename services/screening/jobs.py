@@ -1,16 +1,14 @@
-"""The service's background jobs and schedules: the job runner (feed batches and screening runs,
-service/common.py) and the recovery of jobs a crash interrupted, as lifespan hooks; and the monthly
-scheduler that starts the previous month's run on the configured day (default the 5th, so the
-suggested lists reach townships before the 10th)."""
+"""The service's background jobs and schedules, on the kernel's job runner (shared/jobs.py): feed
+batches and screening runs (the work is in service/feeds.py and service/runs.py), the recovery of
+jobs a crash interrupted, and the monthly scheduler that starts the previous month's run on the
+configured day (default the 5th, so the suggested lists reach townships before the 10th)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 
@@ -21,42 +19,70 @@ from services.screening.db.thresholds_repository import ThresholdRepository
 from services.screening.domain.calendar import add_months
 from services.screening.service import feeds as feed_jobs
 from services.screening.service import runs as run_jobs
-from services.screening.service.common import JobRunner, context_from_app, orphaned_jobs
+from services.screening.service.common import SERVICE, Context, context_from_app
 from shared.clock import BusinessClock
-from shared.logging import get_logger, log_failure
+from shared.jobs import JobKind, JobRunner, Sessions
+from shared.logging import get_logger
 
-log = get_logger("fangpin.screening.workers")
+log = get_logger("fangpin.screening.jobs")
 
-ORPHAN_AFTER_SECONDS = 60.0
+#: A queued or running job younger than this may be a submit whose task has not started yet.
+ORPHAN_AFTER = timedelta(seconds=60)
 MAX_SCHEDULED_ATTEMPTS = 3  # a period whose scheduled run failed this often waits for a person
 
 
+def job_runner_for(
+    sessions: Sessions, *, background: bool, context: Callable[[], Context], grace_seconds: float = 20.0
+) -> JobRunner:
+    """The kernel's job runner with screening's two kinds of job. Both are safe to repeat from the
+    start, so an orphan (its process died: nobody holds its lock) is run again, queued or running.
+    `context` gives the use cases' resources when a job starts."""
+    runner = JobRunner(SERVICE, sessions, background=background, grace_seconds=grace_seconds)
+    runner.register(
+        JobKind(
+            feed_jobs.JOB_KIND,
+            feed_batch,
+            work=lambda job: feed_jobs.batch_job(job, context()),
+            resume_queued=True,
+            resume_running=True,
+            orphan_after=ORPHAN_AFTER,
+        ),
+        JobKind(
+            run_jobs.JOB_KIND,
+            run,
+            work=lambda job: run_jobs.run_job(job, context()),
+            resume_queued=True,
+            resume_running=True,
+            orphan_after=ORPHAN_AFTER,
+        ),
+    )
+    return runner
+
+
 @asynccontextmanager
-async def job_runner(app: FastAPI) -> AsyncIterator[None]:
+async def jobs(app: FastAPI) -> AsyncIterator[None]:
+    """Lifespan hook: `app.state.jobs`; orphans recovered at start (background workers) and, with
+    the scheduler on, in every scheduler round before the monthly runs are started."""
     settings: ScreeningSettings = app.state.settings
-    app.state.jobs = JobRunner(lambda: app.state.sessionmaker, background=settings.workers_on)
-    try:
+    runner = job_runner_for(
+        lambda: app.state.sessionmaker, background=settings.workers_on, context=lambda: context_from_app(app)
+    )
+    if settings.scheduler_on:
+
+        async def tick() -> None:
+            await recover_jobs(app)
+            await schedule_tick(app)
+
+        runner.every("monthly-run", settings.schedule_check_seconds, tick)
+    # the scheduler's first round (at once) recovers; without it, the runner does at start
+    async with runner.serving(app, recover_at_start=not settings.scheduler_on):
         yield
-    finally:
-        await app.state.jobs.stop()
 
 
 async def recover_jobs(app: FastAPI) -> int:
-    """Run again the jobs whose task died with its process (nobody holds their lock)."""
-    ctx = context_from_app(app)
-    recovered = 0
-    async with app.state.sessionmaker() as session:
-        batches = await orphaned_jobs(session, feed_batch, feed_jobs.JOB_KIND, ORPHAN_AFTER_SECONDS)
-        runs = await orphaned_jobs(session, run, run_jobs.JOB_KIND, ORPHAN_AFTER_SECONDS)
-    for batch_id in batches:
-        log.warning("screening.job.recovered", job=feed_jobs.JOB_KIND, job_id=str(batch_id))
-        await ctx.jobs.submit(feed_jobs.JOB_KIND, batch_id, lambda s, b=batch_id: feed_jobs.process_batch(s, ctx, b))  # type: ignore[misc]
-        recovered += 1
-    for run_id in runs:
-        log.warning("screening.job.recovered", job=run_jobs.JOB_KIND, job_id=str(run_id))
-        await run_jobs.submit_run(ctx, run_id)
-        recovered += 1
-    return recovered
+    """Run again the jobs whose task died with its process (nobody holds their lock); how many."""
+    runner: JobRunner = app.state.jobs
+    return len((await runner.recover()).resumed)
 
 
 def period_due(now: datetime, schedule_day: int, clock: BusinessClock | None = None) -> str | None:
@@ -100,33 +126,3 @@ async def schedule_tick(app: FastAPI, now: datetime | None = None) -> list[uuid.
         await run_jobs.submit_run(ctx, row["id"])
         started.append(row["id"])
     return started
-
-
-async def _schedule_loop(app: FastAPI) -> None:
-    settings: ScreeningSettings = app.state.settings
-    while True:
-        try:
-            await recover_jobs(app)
-            await schedule_tick(app)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log_failure(log, "screening.scheduler.tick_failed", exc)
-        await asyncio.sleep(settings.schedule_check_seconds)
-
-
-@asynccontextmanager
-async def scheduler(app: FastAPI) -> AsyncIterator[None]:
-    settings: ScreeningSettings = app.state.settings
-    task: asyncio.Task[None] | None = None
-    if settings.scheduler_on:
-        task = asyncio.create_task(_schedule_loop(app), name="screening-scheduler")
-    elif settings.workers_on:
-        task = asyncio.create_task(recover_jobs(app), name="screening-recovery")  # type: ignore[arg-type]
-    try:
-        yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task

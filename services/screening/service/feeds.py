@@ -15,7 +15,6 @@ route closes it when the request ends (the job works from the staged records, no
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from decimal import Decimal
 from typing import IO, Any
@@ -31,7 +30,6 @@ from services.screening.domain.risk import Department
 from services.screening.service.common import (
     SERVICE,
     Context,
-    lock_job,
     require_county_read,
     require_county_write,
 )
@@ -40,9 +38,10 @@ from shared.auth import Principal, Role
 from shared.contracts.vocabulary import mask_national_id
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, Unprocessable
 from shared.idempotency import Idempotency, StoredResponse
+from shared.jobs import JobContext
 from shared.limits import Upload
 from shared.logging import get_logger, log_failure, request_id_var
-from shared.metrics import JOB_DURATION, JOB_ROWS
+from shared.metrics import JOB_ROWS
 from shared.pii import PiiCipher
 
 log = get_logger("fangpin.screening.feeds")
@@ -269,7 +268,7 @@ class FeedService:
             status=row["status"],
         )
         if row["status"] == "queued":
-            await self.ctx.jobs.submit(JOB_KIND, batch_id, lambda s: process_batch(s, self.ctx, batch_id))
+            await self.ctx.jobs.submit(JOB_KIND, batch_id)  # process_batch (jobs.py registers it)
             row = await self.repo.batch(batch_id)
             assert row is not None
         return row, False
@@ -335,11 +334,16 @@ class FeedService:
         return await self.repo.records(batch_id, unmatched_only=unmatched_only, after_line=after_line, limit=limit)
 
 
+async def batch_job(job: JobContext, ctx: Context) -> None:
+    """The feed-batch job on the kernel's runner (shared/jobs.py), which holds the job's lock."""
+    async with job.session() as session:
+        await process_batch(session, ctx, job.job_id)
+
+
 async def process_batch(session: AsyncSession, ctx: Context, batch_id: uuid.UUID) -> None:
-    """The job: match records in SQL, report the unmatched, send claim leads; once per batch."""
+    """The job: match records in SQL, report the unmatched, send claim leads; once per batch
+    (a batch no longer queued or running is left alone)."""
     repo = FeedRepository(session)
-    started = time.perf_counter()
-    await lock_job(session, JOB_KIND, batch_id)
     batch = await repo.batch(batch_id, for_update=True)
     if batch is None or batch["status"] not in ("queued", "running"):
         await session.rollback()
@@ -347,7 +351,6 @@ async def process_batch(session: AsyncSession, ctx: Context, batch_id: uuid.UUID
     await repo.update_batch(batch_id, status="running", started_at=ctx.now())
     await session.commit()
     try:
-        await lock_job(session, JOB_KIND, batch_id)
         county = batch["county_code"]
         now = ctx.now()
         await repo.match_batch(batch_id, county, now)
@@ -404,7 +407,7 @@ async def process_batch(session: AsyncSession, ctx: Context, batch_id: uuid.UUID
         await session.commit()
         JOB_ROWS.labels("screening", JOB_KIND, "failed").inc(batch["accepted_count"])
         return
-    JOB_DURATION.labels("screening", JOB_KIND).observe(time.perf_counter() - started)
+    # the job's duration is observed by the kernel's runner (JOB_DURATION)
     JOB_ROWS.labels("screening", JOB_KIND, "matched").inc(matched)
     JOB_ROWS.labels("screening", JOB_KIND, "unmatched").inc(unmatched)
     log.info(

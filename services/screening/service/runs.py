@@ -6,9 +6,8 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,12 +15,10 @@ from services.screening.api.schemas import run_read
 from services.screening.db.feeds_repository import FeedRepository
 from services.screening.db.runs_repository import RunRepository
 from services.screening.db.tables import idempotency
-from services.screening.db.tables import run as run_table
 from services.screening.domain.calendar import parse_period, screening_window
 from services.screening.service.common import (
     SERVICE,
     Context,
-    lock_job,
     require_county_read,
     require_county_write,
     sees_county,
@@ -29,10 +26,11 @@ from services.screening.service.common import (
 from services.screening.service.thresholds import ensure_current, thresholds_of
 from shared.audit import Auditor
 from shared.auth import Principal
-from shared.errors import NotFound, Unprocessable
+from shared.errors import Conflict, NotFound, Unprocessable
 from shared.idempotency import Idempotency, StoredResponse
+from shared.jobs import JobContext
 from shared.logging import get_logger, log_failure, request_id_var
-from shared.metrics import JOB_DURATION, JOB_ROWS
+from shared.metrics import JOB_ROWS
 from shared.pagination import convert_cursor
 
 log = get_logger("fangpin.screening.runs")
@@ -207,20 +205,36 @@ class RunService:
 
 
 async def submit_run(ctx: Context, run_id: uuid.UUID) -> None:
-    jobs = ctx.jobs
+    """Hand the queued run to the job runner (run_job, registered by jobs.py)."""
+    await ctx.jobs.submit(JOB_KIND, run_id)
+
+
+async def run_job(job: JobContext, ctx: Context) -> None:
+    """The run job on the kernel's runner (shared/jobs.py), which holds the job's lock."""
     # progress rows are written from a second connection, which only a background job has
-    factory = jobs.new_session if jobs.background else None
-
-    async def work(session: AsyncSession) -> None:
-        await execute_run(session, ctx, run_id, session_factory=factory)
-
-    await jobs.submit(JOB_KIND, run_id, work)
+    persist = job.progress if job.runner.background else None
+    async with job.session() as session:
+        await execute_run(session, ctx, job.job_id, persist=persist)
 
 
-async def _persist_progress(session_factory: Callable[[], Any], run_id: uuid.UUID, done: int) -> None:
-    async with session_factory() as progress_session:
-        await progress_session.execute(update(run_table).where(run_table.c.id == run_id).values(progress_done=done))
-        await progress_session.commit()
+async def run_now(ctx: Context, run_id: uuid.UUID, *, progress: Progress | None = None) -> RowMapping:
+    """Execute the run in this process, through the job runner (so it holds the job's lock like a
+    service would), and return the finished run row; the run's failure is raised here."""
+    outcome: dict[str, Any] = {}
+
+    async def work(job: JobContext) -> None:
+        try:
+            async with job.session() as session:
+                outcome["run"] = await execute_run(session, ctx, job.job_id, progress=progress)
+        except Exception as exc:  # recorded on the run row by execute_run; the caller reports it
+            outcome["error"] = exc
+
+    await ctx.jobs.submit(JOB_KIND, run_id, work)
+    if "error" in outcome:
+        raise outcome["error"]
+    if "run" not in outcome:
+        raise Conflict("the run is being executed by another process", code="run_in_progress")
+    return cast(RowMapping, outcome["run"])
 
 
 async def execute_run(
@@ -229,15 +243,16 @@ async def execute_run(
     run_id: uuid.UUID,
     *,
     progress: Progress | None = None,
-    session_factory: Callable[[], Any] | None = None,
+    persist: Callable[[int], Awaitable[None]] | None = None,
 ) -> RowMapping:
-    """The job: the set-based screening of one county and period, in one transaction.
+    """The job: the set-based screening of one county and period, in one transaction; a run no
+    longer queued or running is left alone. The caller holds the job's lock (the job runner).
 
-    Progress (step of steps) goes to `progress` (the CLI's bar) and, with `session_factory`, to
-    the run row in short transactions of their own so a poller sees it while the run is open.
+    Progress (step of steps) goes to `progress` (the CLI's bar) and, with `persist` (the job's
+    progress reporter), to the run row in short transactions of its own so a poller sees it while
+    the run is open.
     """
     repo = RunRepository(session)
-    await lock_job(session, JOB_KIND, run_id)
     row = await repo.get(run_id)
     if row is None:
         raise NotFound("no such run")
@@ -260,13 +275,12 @@ async def execute_run(
         now = time.perf_counter()
         timings[STEPS[index]] = round(now - step_started, 3)
         step_started = now
-        if session_factory is not None and index + 1 < len(STEPS):
-            await _persist_progress(session_factory, run_id, index + 1)
+        if persist is not None and index + 1 < len(STEPS):
+            await persist(index + 1)
         if progress is not None:
             await progress(index + 1, len(STEPS), STEPS[index])
 
     try:
-        await lock_job(session, JOB_KIND, run_id)
         await repo.lock_county(county)
         await repo.set_work_mem(ctx.settings.run_work_mem)
         feeds = FeedRepository(session)
@@ -345,7 +359,7 @@ async def execute_run(
         )
         await session.commit()
         raise
-    JOB_DURATION.labels("screening", JOB_KIND).observe(time.perf_counter() - started)
+    # the job's duration is observed by the kernel's runner (JOB_DURATION)
     JOB_ROWS.labels("screening", JOB_KIND, "households").inc(households)
     JOB_ROWS.labels("screening", JOB_KIND, "leads").inc(int(stats["leads"]))
     log.info(
