@@ -9,7 +9,7 @@ from services.claims.api.schemes import router as schemes_router
 from services.claims.api.simulations import router as simulations_router
 from services.claims.config import ClaimsSettings
 from services.claims.db.tables import outbox
-from services.claims.jobs import scheduler
+from services.claims.jobs import background_jobs
 from shared.app import ServiceSpec, build_app
 
 DESCRIPTION = """
@@ -41,7 +41,7 @@ def create_app(settings: ClaimsSettings | None = None) -> FastAPI:
         routers=[schemes_router, claims_router, notices_router, payments_router, simulations_router],
         outbox=outbox,
         peers=("registry",),
-        hooks=[scheduler],
+        hooks=[background_jobs],
         openapi_tags=TAGS,
     )
     return build_app(spec, settings or ClaimsSettings())

@@ -1,15 +1,15 @@
-"""Background work of the claims service (a lifespan hook, off with FANGPIN_CLAIMS_SCHEDULER_ENABLED=false).
+"""Background work of the claims service, on the kernel's job runner (shared/jobs.py).
 
-Every `scheduler_interval_seconds`: approve the claims whose notice window has ended without an
-undecided objection, fetch the household facts of leads accepted while the registry was down,
-and pick up simulation jobs left queued by a process that went away. All are safe to run on
-several replicas at once (each claim is changed under its lock, each job claimed atomically).
+Jobs: a simulation (`POST /v1/simulations` commits the queued row, then submits it). The
+scheduler (off with FANGPIN_CLAIMS_SCHEDULER_ENABLED=false), every `scheduler_interval_seconds`:
+approve the claims whose notice window has ended without an undecided objection, fetch the
+household facts of leads accepted while the registry was down, and recover simulations whose
+process went away (queued ones run, running ones fail). All are safe to run on several replicas
+at once (each claim is changed under its lock, each job runs under its advisory lock).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -20,15 +20,17 @@ from services.claims.api.schemas import AdvanceResult
 from services.claims.clients.registry import RegistryClient
 from services.claims.config import ClaimsSettings
 from services.claims.db.claim_repository import ClaimRepository
+from services.claims.db.tables import simulation
 from services.claims.service.claims import ClaimService
 from services.claims.service.common import Runtime
 from services.claims.service.notices import advance_notices
-from services.claims.service.simulations import resume_simulations
+from services.claims.service.simulations import run_simulation
 from shared.clock import BusinessClock
 from shared.db import create_engine, create_sessionmaker
 from shared.errors import ServiceUnavailable
 from shared.http import ServiceClient
-from shared.logging import get_logger, log_failure
+from shared.jobs import JobContext, JobKind, JobRunner
+from shared.logging import get_logger
 
 log = get_logger("fangpin.claims.scheduler")
 
@@ -51,37 +53,46 @@ async def refresh_pending_facts(runtime: Runtime, limit: int = FACTS_PER_ROUND) 
     return done
 
 
-async def run_once(runtime: Runtime) -> None:
+async def run_simulation_job(job: JobContext) -> None:
+    await run_simulation(job.runner.sessions(), job.job_id)
+
+
+SIMULATION = JobKind(
+    "simulation",
+    simulation,
+    work=run_simulation_job,
+    # a queued orphan is run (the work claims it queued -> running atomically); a running one whose
+    # process died is failed: the caller submits it again
+    resume_queued=True,
+    resume_running=False,
+    since="created_at",
+    failure=lambda: {"errors": ["interrupted (the service restarted); submit it again"]},
+)
+
+
+async def run_once(runtime: Runtime, jobs: JobRunner | None = None) -> None:
+    """One scheduler round: approvals, pending facts, and (given the runner) orphaned simulations."""
     await advance_notices(runtime.sessionmaker, runtime, runtime.today())
     await refresh_pending_facts(runtime)
-    await resume_simulations(runtime.sessionmaker)
-
-
-async def _loop(runtime: Runtime, interval: float) -> None:
-    await asyncio.sleep(min(interval, 5.0))
-    while True:
-        try:
-            await run_once(runtime)
-        except Exception as exc:
-            log_failure(log, "claims.scheduler.round_failed", exc)
-        await asyncio.sleep(interval)
+    if jobs is not None:
+        await jobs.recover()
 
 
 @asynccontextmanager
-async def scheduler(app: FastAPI) -> AsyncIterator[None]:
+async def background_jobs(app: FastAPI) -> AsyncIterator[None]:
+    """The lifespan hook: the kernel's job runner as `app.state.jobs` (simulations), and the
+    scheduler round every `scheduler_interval_seconds` when the scheduler is on."""
     settings = app.state.settings
-    if not getattr(settings, "scheduler_enabled", False):
+    runner = JobRunner("claims", lambda: app.state.sessionmaker, background=settings.workers_on)
+    runner.register(SIMULATION)
+    enabled = bool(getattr(settings, "scheduler_enabled", False))
+    if enabled:
+        # captured now: the engine's sessionmaker, whatever a test later swaps into app.state
+        runtime = Runtime.from_app(app)
+        interval = settings.scheduler_interval_seconds
+        runner.every("scheduler", interval, lambda: run_once(runtime, runner), first_delay=min(interval, 5.0))
+    async with runner.serving(app, recover_at_start=enabled):
         yield
-        return
-    # captured now: the engine's sessionmaker, whatever a test later swaps into app.state
-    runtime = Runtime.from_app(app)
-    task = asyncio.create_task(_loop(runtime, settings.scheduler_interval_seconds), name="claims-scheduler")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def advance_from_cli(database_url: str, today: date | None = None) -> AdvanceResult:

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims.db.tables import simulation
 from services.claims.domain.reference import reference_scheme_data
-from services.claims.service.simulations import resume_simulations
 from tests.claims.conftest import (
     COUNTY,
     E1_EXPENSE,
@@ -165,7 +164,10 @@ async def test_jobs_left_behind_are_resumed_or_failed(
     )
     await session.commit()
     app = await app_harness.get("claims")
-    assert await resume_simulations(app.state.sessionmaker) == 1
+    found = await app.state.jobs.recover()  # the kernel's job runner (a scheduler round calls it)
+    await app.state.jobs.drain()
+    assert found.resumed == [("simulation", queued)]
+    assert found.failed == [("simulation", running)]
     done = (await claims_client.get(f"/v1/simulations/{queued}", headers=COUNTY)).json()
     assert done["status"] == "succeeded"
     failed = (await claims_client.get(f"/v1/simulations/{running}", headers=COUNTY)).json()

@@ -14,6 +14,7 @@ from shared.auth import Principal, Role, require_roles
 from shared.concurrency import IfMatch as IfMatch  # the routes take it from here
 from shared.db import SessionDep
 from shared.idempotency import idempotency_key_header
+from shared.jobs import JobRunner
 
 
 async def runtime(request: Request) -> Runtime:
@@ -21,6 +22,14 @@ async def runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+async def _jobs(request: Request) -> JobRunner:
+    runner: JobRunner = request.app.state.jobs
+    return runner
+
+
+JobsDep = Annotated[JobRunner, Depends(_jobs)]  # the kernel's job runner (services/claims/jobs.py)
 
 
 async def _schemes(session: SessionDep, rt: RuntimeDep) -> SchemeService:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, BackgroundTasks, Response
+from fastapi import APIRouter, Response
 
-from services.claims.api.deps import Actuary, ActuaryReader, IdempotencyKey, RuntimeDep, SimulationServiceDep
+from services.claims.api.deps import Actuary, ActuaryReader, IdempotencyKey, JobsDep, SimulationServiceDep
 from services.claims.api.schemas import SimulationCreate, SimulationRead
-from services.claims.service.simulations import run_simulation
 from shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/simulations", tags=["simulations"])
@@ -28,15 +27,14 @@ async def create_simulation(
     principal: Actuary,
     key: IdempotencyKey,
     response: Response,
-    background: BackgroundTasks,
-    runtime: RuntimeDep,
+    runner: JobsDep,
 ) -> SimulationRead:
     result = await jobs.create(principal, body, key)
     job = result.value
     response.status_code = 202 if result.created else 200
     response.headers["Location"] = f"/v1/simulations/{job.id}"
     if job.status == "queued":
-        background.add_task(run_simulation, runtime.sessionmaker, job.id)
+        await runner.submit("simulation", job.id)
     return job
 
 

@@ -10,11 +10,9 @@ with an in-memory ledger, exactly as assessment would have run them.
 from __future__ import annotations
 
 import dataclasses
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -34,7 +32,7 @@ from shared.audit import Auditor
 from shared.auth import Principal
 from shared.errors import FieldError, NotFound, Unprocessable
 from shared.logging import get_logger, log_failure
-from shared.metrics import JOB_DURATION, JOB_ROWS
+from shared.metrics import JOB_ROWS
 
 log = get_logger("fangpin.claims.simulations")
 ZERO = Decimal("0")
@@ -137,8 +135,7 @@ class SimulationService:
 
 
 async def run_simulation(sessionmaker: async_sessionmaker[AsyncSession], job_id: uuid.UUID) -> None:
-    """Run one queued simulation to the end (a background task; failures are recorded on the job)."""
-    started = time.perf_counter()
+    """Run one queued simulation to the end (the job runner's work; failures are recorded on the job)."""
     async with sessionmaker() as session:
         claimed = await session.execute(
             update(simulation)
@@ -174,43 +171,6 @@ async def run_simulation(sessionmaker: async_sessionmaker[AsyncSession], job_id:
                 )
             )
             await session.commit()
-    finally:
-        JOB_DURATION.labels("claims", "simulation").observe(time.perf_counter() - started)
-
-
-async def resume_simulations(
-    sessionmaker: async_sessionmaker[AsyncSession], *, queued_after_seconds: float = 60, stale_after_hours: float = 6
-) -> int:
-    """Jobs whose process went away: run those still queued, fail those stuck running (a scheduler task)."""
-    async with sessionmaker() as session:
-        stuck = await session.execute(
-            update(simulation)
-            .where(
-                simulation.c.status == "running",
-                simulation.c.started_at < func.now() - timedelta(hours=stale_after_hours),
-            )
-            .values(
-                status="failed", errors=["interrupted (the service restarted); submit it again"], finished_at=func.now()
-            )
-        )
-        waiting = (
-            (
-                await session.execute(
-                    select(simulation.c.id).where(
-                        simulation.c.status == "queued",
-                        simulation.c.created_at < func.now() - timedelta(seconds=queued_after_seconds),
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-        await session.commit()
-    if stuck.rowcount:  # type: ignore[attr-defined]
-        log.warning("claims.simulation.interrupted", jobs=stuck.rowcount)  # type: ignore[attr-defined]
-    for job_id in waiting:
-        await run_simulation(sessionmaker, job_id)  # claims the job atomically: safe beside other replicas
-    return len(waiting)
 
 
 async def _simulate(session: AsyncSession, job: Mapping[Any, Any]) -> dict[str, Any]:
