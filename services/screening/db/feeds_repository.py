@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.screening.db.claim_lead_repository import ClaimLeadRepository
 from services.screening.db.tables import MEMBER_IDENTITY, SNAPSHOT, feed_batch, feed_record
 
 B = feed_batch
@@ -24,14 +25,14 @@ _CATEGORY_SQL = """CASE f.kind WHEN 'medical_expense' THEN 'illness' WHEN 'schoo
     WHEN 'industry_loss' THEN 'industry_loss' END"""
 
 #: The claims service's expense facts per category, from the record's amounts and details.
-_EXPENSE_SQL = """jsonb_strip_nulls(CASE c.category
+_EXPENSE_SQL = """jsonb_strip_nulls(CASE r.category
     WHEN 'illness' THEN jsonb_build_object(
-        'total_cost', c.amounts->>'total_cost',
-        'basic_insurance_paid', c.amounts->>'basic_insurance',
-        'critical_illness_paid', c.amounts->>'critical_illness_insurance',
-        'medical_assistance_paid', c.amounts->>'medical_assistance')
-    WHEN 'school_entry' THEN jsonb_build_object('level', c.details->>'level', 'student_member_id', c.member_id::text)
-    ELSE jsonb_build_object('assessed_loss', c.amounts->>'loss') END)"""
+        'total_cost', r.amounts->>'total_cost',
+        'basic_insurance_paid', r.amounts->>'basic_insurance',
+        'critical_illness_paid', r.amounts->>'critical_illness_insurance',
+        'medical_assistance_paid', r.amounts->>'medical_assistance')
+    WHEN 'school_entry' THEN jsonb_build_object('level', r.details->>'level', 'student_member_id', r.member_id::text)
+    ELSE jsonb_build_object('assessed_loss', r.amounts->>'loss') END)"""
 
 
 class FeedRepository:
@@ -190,25 +191,25 @@ class FeedRepository:
         batch_id: uuid.UUID | None = None,
         matched_at: datetime | None = None,
     ) -> int:
-        """Claim leads (rules §2.4) for records of insured households, straight into the outbox.
+        """Claim leads (rules §2.4) for records of insured households, into the outbox.
 
-        One statement for the whole batch: the records of the five insurable kinds whose household
-        was insured in the event's year (the snapshot's insured_years); a record already sent
-        (same department and source record id) is not sent again. The claim-lead row and the
-        outbox message come from one materialised set, so no join back to what was inserted (whose
-        size the planner cannot know); should two jobs race on one record, the unique index keeps
-        one claim-lead row and the claims service, idempotent by source record id, one claim.
+        One statement for the whole batch (claim_lead_repository.py writes the rows and the
+        contract's JSON): the records of the five insurable kinds whose household was insured in
+        the event's year (the snapshot's insured_years); a record already sent (same department
+        and source record id) is not sent again.
         """
         where = "f.batch_id = :batch" if batch_id is not None else "f.county_code = :county AND f.matched_at = :matched"
-        result = await self.session.execute(
-            text(
-                f"""
-                WITH c AS MATERIALIZED (
-                    SELECT f.id AS feed_record_id, f.batch_id, f.department, f.household_id, f.member_id, f.kind,
-                           f.event_date, f.amounts, f.details, s.village_code,
-                           CAST(:county AS varchar) AS county_code, {_CATEGORY_SQL} AS category,
-                           f.department || ':' || f.source_record_id AS source_record_id,
-                           gen_random_uuid() AS message_id
+        source = f"""
+            SELECT r.*, {_EXPENSE_SQL} AS expense
+              FROM (SELECT 'feed' AS source, f.department || ':' || f.source_record_id AS source_record_id,
+                           f.household_id, f.member_id, CAST(:county AS varchar) AS county_code, s.village_code,
+                           {_CATEGORY_SQL} AS category, f.event_date AS incident_date,
+                           CAST(:reported AS date) AS reported_date,
+                           f.department AS evidence_department, f.batch_id AS evidence_batch_id,
+                           f.id AS evidence_feed_record_id, CAST(NULL AS uuid) AS evidence_run_id,
+                           f.kind AS evidence_kind,
+                           extract(year FROM f.event_date)::int AS incident_year, f.id AS feed_record_id,
+                           CAST(NULL AS uuid) AS run_id, f.amounts, f.details
                       FROM screening.feed_record f
                       JOIN {SNAPSHOT} s ON s.household_id = f.household_id
                      WHERE {where} AND f.household_id IS NOT NULL
@@ -217,42 +218,10 @@ class FeedRepository:
                        AND extract(year FROM f.event_date)::int = ANY (s.insured_years)
                        AND NOT EXISTS (SELECT 1 FROM screening.claim_lead cl
                                         WHERE cl.county_code = f.county_code
-                                          AND cl.source_record_id = f.department || ':' || f.source_record_id)
-                ), claim AS (
-                    INSERT INTO screening.claim_lead (id, county_code, source, source_record_id, household_id,
-                                                      category, incident_year, feed_record_id, outbox_message_id)
-                    SELECT gen_random_uuid(), c.county_code, 'feed', c.source_record_id, c.household_id, c.category,
-                           extract(year FROM c.event_date)::int, c.feed_record_id, c.message_id
-                      FROM c
-                    ON CONFLICT DO NOTHING
-                )
-                INSERT INTO screening.outbox_message (id, target, method, path, body, idempotency_key,
-                                                      ordering_key, county_code, request_id)
-                SELECT c.message_id, 'claims', 'POST', '/v1/claims/leads',
-                       jsonb_build_object(
-                           'source', 'feed',
-                           'source_record_id', c.source_record_id,
-                           'household_id', c.household_id,
-                           'member_id', c.member_id,
-                           'county_code', c.county_code,
-                           'village_code', c.village_code,
-                           'category', c.category,
-                           'incident_date', c.event_date,
-                           'reported_date', CAST(:reported AS date),
-                           'expense', {_EXPENSE_SQL},
-                           'evidence', jsonb_build_object('department', c.department, 'batch_id', c.batch_id,
-                                                          'feed_record_id', c.feed_record_id, 'kind', c.kind)),
-                       'claim-lead:' || c.county_code || ':' || c.source_record_id, NULL, c.county_code,
-                       CAST(:request_id AS varchar)
-                  FROM c
-                """
-            ),
-            {
-                "batch": batch_id,
-                "county": county_code,
-                "matched": matched_at,
-                "reported": reported,
-                "request_id": request_id,
-            },
+                                          AND cl.source_record_id = f.department || ':' || f.source_record_id)) r
+        """
+        return await ClaimLeadRepository(self.session).enqueue(
+            source,
+            {"batch": batch_id, "county": county_code, "matched": matched_at, "reported": reported},
+            request_id=request_id,
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -30,6 +30,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.screening.db.claim_lead_repository import ClaimLeadRepository
 from services.screening.db.tables import HOUSEHOLD_INCOME, SNAPSHOT, lead, lead_evidence, run
 from services.screening.domain.cases import OPEN_STATES
 from services.screening.domain.thresholds import Thresholds
@@ -301,43 +302,22 @@ SELECT e.lead_id, f.county_code, k.code, f.id, f.batch_id
 """
 
 #: Income-drop claim leads: the households of this run with the code, insured in the period's year,
-#: that have had none this year. Both rows come from one materialised set (no join back to what was
-#: inserted); runs of a county are serialised, so the NOT EXISTS is the dedup, the index the guard.
+#: that have had none this year (claim_lead_repository.py writes the rows and the contract's JSON);
+#: runs of a county are serialised, so the NOT EXISTS is the dedup, the index the guard.
 INCOME_DROP_CLAIMS_SQL = """
-WITH c AS MATERIALIZED (
-    SELECT e.household_id, e.village_code, CAST(:county AS varchar) AS county_code,
-           'run:' || CAST(:run_id AS text) || ':' || e.household_id AS source_record_id,
-           gen_random_uuid() AS message_id
-      FROM screening_run_eval e
-     WHERE e.chosen AND e.insured AND e.c_income_drop
-       AND NOT EXISTS (SELECT 1 FROM screening.claim_lead cl
-                        WHERE cl.county_code = :county AND cl.household_id = e.household_id
-                          AND cl.category = 'income_drop' AND cl.incident_year = CAST(:year AS integer))
-), claim AS (
-    INSERT INTO screening.claim_lead (id, county_code, source, source_record_id, household_id, category,
-                                      incident_year, run_id, outbox_message_id)
-    SELECT gen_random_uuid(), c.county_code, 'screening_run', c.source_record_id, c.household_id, 'income_drop',
-           CAST(:year AS integer), CAST(:run_id AS uuid), c.message_id
-      FROM c
-    ON CONFLICT DO NOTHING
-)
-INSERT INTO screening.outbox_message (id, target, method, path, body, idempotency_key, ordering_key, county_code,
-                                      request_id)
-SELECT c.message_id, 'claims', 'POST', '/v1/claims/leads',
-       jsonb_build_object(
-           'source', 'screening_run',
-           'source_record_id', c.source_record_id,
-           'household_id', c.household_id,
-           'member_id', NULL,
-           'county_code', c.county_code,
-           'village_code', c.village_code,
-           'category', 'income_drop',
-           'incident_date', CAST(:window_end AS date),
-           'reported_date', CAST(:today AS date),
-           'expense', '{}'::jsonb,
-           'evidence', jsonb_build_object('run_id', CAST(:run_id AS uuid), 'kind', 'income_drop')),
-       'claim-lead:' || c.county_code || ':' || c.source_record_id, NULL, c.county_code, CAST(:request_id AS varchar)
-  FROM c
+SELECT 'screening_run' AS source, 'run:' || CAST(:run_id AS text) || ':' || e.household_id AS source_record_id,
+       e.household_id, CAST(NULL AS uuid) AS member_id, CAST(:county AS varchar) AS county_code, e.village_code,
+       'income_drop' AS category, CAST(:window_end AS date) AS incident_date, CAST(:today AS date) AS reported_date,
+       '{}'::jsonb AS expense,
+       CAST(NULL AS text) AS evidence_department, CAST(NULL AS uuid) AS evidence_batch_id,
+       CAST(NULL AS uuid) AS evidence_feed_record_id, CAST(:run_id AS uuid) AS evidence_run_id,
+       'income_drop' AS evidence_kind,
+       CAST(:year AS integer) AS incident_year, CAST(NULL AS uuid) AS feed_record_id, CAST(:run_id AS uuid) AS run_id
+  FROM screening_run_eval e
+ WHERE e.chosen AND e.insured AND e.c_income_drop
+   AND NOT EXISTS (SELECT 1 FROM screening.claim_lead cl
+                    WHERE cl.county_code = :county AND cl.household_id = e.household_id
+                      AND cl.category = 'income_drop' AND cl.incident_year = CAST(:year AS integer))
 """
 
 
@@ -559,18 +539,11 @@ class RunRepository:
     async def enqueue_income_drop_claims(
         self, run_id: uuid.UUID, county_code: str, year: int, window_end: date, today: date, request_id: str | None
     ) -> int:
-        result = await self.session.execute(
-            text(INCOME_DROP_CLAIMS_SQL),
-            {
-                "run_id": str(run_id),
-                "county": county_code,
-                "year": year,
-                "window_end": window_end,
-                "today": today,
-                "request_id": request_id,
-            },
+        return await ClaimLeadRepository(self.session).enqueue(
+            INCOME_DROP_CLAIMS_SQL,
+            {"run_id": str(run_id), "county": county_code, "year": year, "window_end": window_end, "today": today},
+            request_id=request_id,
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def drop_work_tables(self) -> None:
         # ON COMMIT DROP ends them with the run's transaction; dropped here too for a caller whose
