@@ -1,84 +1,87 @@
-"""Background jobs (imports, exports) inside the service process.
+"""The registry's background jobs (imports, exports) on the kernel's job runner (shared/jobs.py).
 
-A job's row is committed before its work starts; the work runs in its own transaction(s) as an
-asyncio task tracked here, so shutdown can wait for it and tests can await it (`drain`). A job
-whose process died stops heartbeating; at startup such jobs are marked failed, so no client
-polls forever. (The uploaded file is never stored, since it holds plain ID numbers: an
-interrupted import is re-submitted, which is safe because nothing of it was committed.)
+A job's row is committed before its work starts; the work runs in its own transaction(s) under the
+job's advisory lock, as a task the runner tracks, so shutdown can wait for it and tests can await
+it (`app.state.jobs.drain()`). A job whose process died holds no lock any more: at the next start
+the runner fails it, so no client polls forever. Neither kind is resumed: the uploaded file is never
+stored, since it holds plain ID numbers, so an interrupted import is re-submitted (safe, nothing of
+it was committed), and an export is requested again.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Coroutine
+import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from datetime import timedelta
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.registry.db.export_job_repository import ExportJobRepository
-from services.registry.db.import_job_repository import ImportJobRepository
-from shared.logging import get_logger
+from services.registry.db.tables import export_job, import_job
+from shared.jobs import JobKind, JobRunner, JobWork
+from shared.logging import get_logger, log_failure
 
 log = get_logger("fangpin.registry.jobs")
 
-STALE_AFTER_SECONDS = 15 * 60
+SERVICE = "registry"
+
+# An orphan is failed once its heartbeat is this old (a running job heartbeats with each progress
+# update; a queued one since it was accepted), and only if no process holds its lock.
+ORPHAN_AFTER = timedelta(minutes=15)
+
+IMPORT = JobKind(
+    "import",
+    import_job,
+    since="heartbeat_at",
+    heartbeat="heartbeat_at",
+    progress=None,
+    orphan_after=ORPHAN_AFTER,
+    failure=lambda: {"failure": "interrupted: the service stopped; submit it again"},
+)
+EXPORT = JobKind(
+    "export",
+    export_job,
+    since="heartbeat_at",
+    heartbeat="heartbeat_at",
+    progress=None,
+    orphan_after=ORPHAN_AFTER,
+    failure=lambda: {"failure": "interrupted: the service stopped; request the export again"},
+)
+KINDS = (IMPORT, EXPORT)
 
 
-class JobRunner:
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    def spawn(self, coroutine: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
-        task = asyncio.create_task(coroutine, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    @property
-    def running(self) -> int:
-        return len(self._tasks)
-
-    async def drain(self) -> None:
-        """Wait for every job started so far (tests; graceful shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    async def shutdown(self, grace_seconds: float) -> None:
-        if not self._tasks:
-            return
-        _done, pending = await asyncio.wait(list(self._tasks), timeout=grace_seconds)
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(BaseException):
-                await task
+def job_runner(app: FastAPI, *, background: bool = True) -> JobRunner:
+    runner = JobRunner(
+        SERVICE,
+        lambda: app.state.sessionmaker,
+        background=background,
+        grace_seconds=app.state.settings.job_shutdown_grace_seconds,
+    )
+    runner.register(*KINDS)
+    return runner
 
 
-async def fail_stale_jobs(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    async with sessionmaker() as session:
-        message = "interrupted: the service stopped; submit it again"
-        count = await ImportJobRepository(session).fail_stale(older_than_seconds=STALE_AFTER_SECONDS, message=message)
-        count += await ExportJobRepository(session).fail_stale(older_than_seconds=STALE_AFTER_SECONDS, message=message)
-        await session.commit()
-    return count
+async def start(runner: JobRunner, kind: str, job_id: uuid.UUID, work: JobWork, *, wait: bool) -> None:
+    """Run a job in the background, or now when the caller waits for it (`wait=true`): either way
+    under the job's lock and timed by the runner."""
+    if not wait:
+        await runner.submit(kind, job_id, work)
+        return
+    inline = JobRunner(SERVICE, runner.sessions, background=False, grace_seconds=runner.grace_seconds)
+    inline.register(runner.kinds[kind])
+    await inline.submit(kind, job_id, work)
 
 
 @asynccontextmanager
 async def registry_lifespan(app: FastAPI) -> AsyncIterator[None]:
     if app.state.pii is None:
         raise RuntimeError("the registry needs FANGPIN_PII_KEY and FANGPIN_PII_INDEX_KEY (base64, 32 bytes)")
-    runner = JobRunner()
-    app.state.registry_jobs = runner
+    runner = job_runner(app)
+    # Orphans are failed before the first request (as the registry always did), not in a task
+    # racing it: a test harness that rebinds the sessions per test must not see it mid-test.
     try:
-        stale = await fail_stale_jobs(app.state.sessionmaker)
-        if stale:
-            log.warning("registry.jobs.stale_failed", count=stale)
+        await runner.recover()
     except Exception as exc:  # the database may come up later; /readyz reports it
-        log.warning("registry.jobs.stale_check_failed", error_type=type(exc).__name__)
-    try:
+        log_failure(log, "registry.jobs.recovery_failed", exc, level="warning")
+    async with runner.serving(app, recover_at_start=False):  # app.state.jobs; jobs drained at exit
         yield
-    finally:
-        await runner.shutdown(app.state.settings.job_shutdown_grace_seconds)

@@ -38,7 +38,7 @@ async def test_every_spooled_upload_is_closed_after_its_job(
         (b"   \r\n", {}),  # refused before a job: 422
     ):
         outcomes.append(await _import(registry_client, data, **params))
-        await app.state.registry_jobs.drain()  # the harness shares one connection: one job at a time
+        await app.state.jobs.drain()  # the harness shares one connection: one job at a time
     assert [r.status_code for r in outcomes] == [202, 202, 200, 200, 422]
     assert len(made) == 5
     assert all(u.closed for u in made)

@@ -314,7 +314,7 @@ async def test_background_job_is_committed_first_then_done_in_its_own_transactio
         job_id = response.json()["id"]
         assert response.headers["location"] == f"/v1/imports/{job_id}"
         assert response.json()["status"] in ("queued", "running", "succeeded")
-        await app.state.registry_jobs.drain()
+        await app.state.jobs.drain()
         job = (await client.get(f"/v1/imports/{job_id}", headers=OFFICER)).json()
         assert job["status"] == "succeeded", job
         assert job["result"]["imported_members"] == 60
@@ -334,8 +334,11 @@ async def test_background_job_is_committed_first_then_done_in_its_own_transactio
             await _clean_import(committed_url, response.json()["id"])
 
 
-async def test_jobs_whose_process_died_are_marked_failed(session: AsyncSession) -> None:
-    from services.registry.db.import_job_repository import ImportJobRepository
+async def test_jobs_whose_process_died_are_marked_failed(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    from services.registry.jobs import KINDS
+    from shared.jobs import JobRunner
 
     stale, fresh = uuid.uuid4(), uuid.uuid4()
     for job_id, age in ((stale, "1 hour"), (fresh, "1 second")):
@@ -344,7 +347,14 @@ async def test_jobs_whose_process_died_are_marked_failed(session: AsyncSession) 
             f"created_by, heartbeat_at) VALUES (:id, 'running', 'valid_rows', 'csv', 'x', 1, '410602', 't', "
             f"now() - interval '{age}')"
         ), {"id": job_id})
-    assert await ImportJobRepository(session).fail_stale(older_than_seconds=600, message="interrupted") >= 1
+    runner = JobRunner("registry", session_factory)  # the kernel's runner, with the registry's job kinds
+    runner.register(*KINDS)
+    recovered = await runner.recover()
+    assert ("import", stale) in recovered.failed
+    assert ("import", fresh) not in recovered.failed
+    assert not recovered.resumed  # an upload is never stored: nothing to resume
     statuses = dict((await session.execute(text(
         "SELECT id, status FROM registry.import_job WHERE id IN (:a, :b)"), {"a": stale, "b": fresh})).all())
     assert statuses == {stale: "failed", fresh: "running"}
+    failure = (await session.execute(text("SELECT failure FROM registry.import_job WHERE id = :a"), {"a": stale}))
+    assert failure.scalar_one() == "interrupted: the service stopped; submit it again"

@@ -4,7 +4,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.registry.jobs import JobRunner
 from services.registry.service.common import (
     ARCHIVERS,
     BANK_REVEALERS,
@@ -28,6 +27,7 @@ from shared.auth import CurrentPrincipal, Principal, Role, require_roles
 from shared.concurrency import IfMatch as IfMatch  # the routes take it from here
 from shared.db import SessionDep
 from shared.idempotency import idempotency_key_header
+from shared.jobs import JobRunner
 
 
 def region_service(session: SessionDep) -> RegionService:
@@ -78,7 +78,7 @@ def export_service(session: SessionDep, request: Request, principal: CurrentPrin
 
 
 def job_runner(request: Request) -> JobRunner:
-    runner: JobRunner = request.app.state.registry_jobs
+    runner: JobRunner = request.app.state.jobs
     return runner
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.registry.api.deps import Exporter, ExportServiceDep, JobRunnerDep
 from services.registry.api.schemas import ExportCreate, ExportJobRead
+from services.registry.jobs import start
 from shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -38,11 +39,9 @@ async def submit_export(
     wait: Annotated[bool, Query(description="answer when the file is ready")] = False,
 ) -> JSONResponse:
     job = await exports.submit(body, ttl_hours=request.app.state.settings.export_ttl_hours)
+    await start(runner, "export", job.id, lambda _: exports.run(job.id), wait=wait)
     if wait:
-        await exports.run(job.id)
         job = await exports.get(job.id)
-    else:
-        runner.spawn(exports.run(job.id), name=f"export-{job.id}")
     finished = job.status in ("succeeded", "failed")
     return JSONResponse(
         job.model_dump(mode="json"), status_code=200 if finished else 202,

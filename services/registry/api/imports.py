@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from services.registry.api.deps import Importer, ImportServiceDep, JobRunnerDep
 from services.registry.api.schemas import ImportJobRead, ImportMode, ImportRowError
 from services.registry.domain.import_rows import COLUMNS, template_csv
+from services.registry.jobs import start
 from services.registry.service.imports import detect_format
 from shared.contracts.types import Cursor, Line
 from shared.errors import problem_responses
@@ -108,10 +109,7 @@ async def submit_import(
         location = f"/v1/imports/{job.id}"
         if created:
             owned = False  # the job closes the file when it ends, however it ends
-            if wait:
-                await imports.run(job.id, upload, fmt=fmt, mode=mode)
-            else:
-                runner.spawn(imports.run(job.id, upload, fmt=fmt, mode=mode), name=f"import-{job.id}")
+            await start(runner, "import", job.id, lambda _: imports.run(job.id, upload, fmt=fmt, mode=mode), wait=wait)
     finally:
         if owned:
             upload.close()

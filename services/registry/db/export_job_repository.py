@@ -11,7 +11,6 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.household_repository import region_range
-from services.registry.db.import_job_repository import fail_stale
 from services.registry.db.tables import export_job, household, income, member
 
 Row = dict[str, Any]
@@ -104,9 +103,6 @@ class ExportJobRepository:
         result = await self.session.stream(query.execution_options(yield_per=2000))
         async for row in result.mappings():
             yield dict(row)
-
-    async def fail_stale(self, *, older_than_seconds: int, message: str) -> int:
-        return await fail_stale(self.session, export_job, older_than_seconds=older_than_seconds, message=message)
 
 
 def _export_columns() -> list[Any]:

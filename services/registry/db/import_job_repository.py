@@ -58,23 +58,3 @@ class ImportJobRepository:
     async def insert_errors(self, records: Sequence[tuple[Any, ...]]) -> int:
         """COPY row errors (`ERROR_COLUMNS` order)."""
         return await copy_records(self.session, "import_job_error", ERROR_COLUMNS, records)
-
-    async def fail_stale(self, *, older_than_seconds: int, message: str) -> int:
-        """Jobs whose runner stopped heartbeating (a crash or a restart): failed, so nobody waits forever."""
-        return await fail_stale(self.session, import_job, older_than_seconds=older_than_seconds, message=message)
-
-    async def advisory_xact_lock(self, name: str) -> None:
-        await self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
-
-
-async def fail_stale(session: AsyncSession, table: Any, *, older_than_seconds: int, message: str) -> int:
-    """Queued or running jobs of `table` not heartbeating for `older_than_seconds`: failed."""
-    result = await session.execute(
-        update(table)
-        .where(
-            table.c.status.in_(("queued", "running")),
-            table.c.heartbeat_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, older_than_seconds),
-        )
-        .values(status="failed", failure=message, finished_at=func.now())
-    )
-    return int(getattr(result, "rowcount", 0) or 0)

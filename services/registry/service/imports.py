@@ -66,9 +66,10 @@ from shared.clock import BusinessClock
 from shared.contracts.vocabulary import mask_household_number
 from shared.errors import NotFound, PayloadTooLarge, Unprocessable
 from shared.idempotency import Idempotency, no_checks
+from shared.jobs import xact_lock
 from shared.limits import Upload
 from shared.logging import get_logger, request_id_var
-from shared.metrics import JOB_DURATION, JOB_ROWS
+from shared.metrics import JOB_ROWS
 from shared.pagination import Page, decode_cursor, encode_cursor
 from shared.pii import PiiCipher
 from shared.spreadsheets import XlsxLimits, XlsxRefused, check_xlsx_archive
@@ -381,7 +382,6 @@ class ImportService:
         """Do the import. Never raises for bad input: every outcome ends in the job row.
 
         The job owns `upload` and closes it (the temporary file is gone then) whatever happens."""
-        started = time.perf_counter()
         try:
             # The parse makes a million-odd long-lived objects; with the cyclic collector on, its first
             # passes afterwards re-examine all of them (measured: over a second for 100,000 rows). They
@@ -397,7 +397,6 @@ class ImportService:
         finally:
             with contextlib.suppress(Exception):
                 upload.close()
-            JOB_DURATION.labels(SERVICE, "import").observe(time.perf_counter() - started)
             release_memory()  # the parse's objects are gone: give their memory back
 
     async def _update(self, job_id: uuid.UUID, **values: Any) -> None:
@@ -472,7 +471,7 @@ class ImportService:
                 repo = HouseholdRepository(session)
                 jobs = ImportJobRepository(session)
                 # One import at a time: rows are checked against the database, then written.
-                await jobs.advisory_xact_lock("registry.import")
+                await xact_lock(session, "registry.import")  # the kernel's lock
                 groups = bulk.group_by_household(rows)
                 db_errors, rejected = await self._check_households(repo, rows, groups)
                 indexes = await indexing
