@@ -439,7 +439,7 @@ async def test_the_step_taker_changes_a_claim_only_at_the_version_it_was_read(
     assert (await session.execute(history)).scalar_one() == before
     current = ClaimSnapshot(UUID(claim_id), ClaimState.INVESTIGATING, 2, DEMO_COUNTY, row["village_code"])
     transition = await taker.take(take_step(current, ClaimAction.COMPLETE_INVESTIGATION, actor))
-    assert (transition["from_state"], transition["to_state"], transition["actor_role"]) == (
+    assert (transition.from_state, transition.to_state, transition.actor_role) == (
         "investigating",
         "investigated",
         "insurer_adjuster",

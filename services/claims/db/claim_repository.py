@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,8 +16,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims.db.tables import assessment, claim, claim_transition, ledger, notice_claim, payment
 from services.claims.domain.scheme import Category
+from services.claims.domain.workflow import TransitionRecord
 
 CATEGORIES = tuple(c.value for c in Category)
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRow:
+    """One row of a claim's history (claim_transition)."""
+
+    id: int
+    claim_id: uuid.UUID
+    county_code: str
+    action: str
+    from_state: str | None
+    to_state: str
+    actor_sub: str | None
+    actor_role: str | None
+    actor_region: str | None
+    comment: str | None
+    reason_code: str | None
+    evidence: dict[str, Any]  # jsonb
+    at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> TransitionRow:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
 
 
 def claim_view_query() -> Any:
@@ -165,13 +190,26 @@ class ClaimRepository:
 
     # ------------------------------------------------------------ transitions
 
-    async def add_transition(self, values: dict[str, Any]) -> RowMapping:
+    async def add_transition(self, claim_id: uuid.UUID, county_code: str, record: TransitionRecord) -> TransitionRow:
+        values = {
+            "claim_id": claim_id,
+            "county_code": county_code,
+            "action": record.action,
+            "from_state": None if record.from_state is None else record.from_state.value,
+            "to_state": record.to_state.value,
+            "actor_sub": record.actor_sub,
+            "actor_role": record.actor_role,
+            "actor_region": record.actor_region,
+            "comment": record.comment,
+            "reason_code": record.reason_code,
+            "evidence": dict(record.evidence),
+        }
         result = await self.session.execute(claim_transition.insert().values(**values).returning(*claim_transition.c))
-        return result.mappings().one()
+        return TransitionRow.of(result.mappings().one())
 
-    async def transitions(self, claim_id: uuid.UUID) -> Sequence[RowMapping]:
+    async def transitions(self, claim_id: uuid.UUID) -> list[TransitionRow]:
         query = select(claim_transition).where(claim_transition.c.claim_id == claim_id).order_by(claim_transition.c.id)
-        return (await self.session.execute(query)).mappings().all()
+        return [TransitionRow.of(r) for r in (await self.session.execute(query)).mappings()]
 
     # ------------------------------------------------------------ assessments
 

@@ -29,7 +29,7 @@ from services.claims.api.schemas import (
     TransitionResult,
 )
 from services.claims.clients.registry import HouseholdUnknown
-from services.claims.db.claim_repository import ClaimRepository
+from services.claims.db.claim_repository import ClaimRepository, TransitionRow
 from services.claims.db.notice_repository import NoticeRepository
 from services.claims.db.scheme_repository import EnrolmentRepository, SchemeRepository
 from services.claims.db.tables import outbox
@@ -241,8 +241,20 @@ def claim_read(row: Mapping[Any, Any], principal: Principal) -> ClaimRead:
     )
 
 
-def transition_read(row: Mapping[Any, Any]) -> TransitionRead:
-    return TransitionRead.model_validate(dict(row))
+def transition_read(row: TransitionRow) -> TransitionRead:
+    return TransitionRead(
+        id=row.id,
+        action=row.action,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        actor_sub=row.actor_sub,
+        actor_role=row.actor_role,
+        actor_region=row.actor_region,
+        comment=row.comment,
+        reason_code=row.reason_code,
+        evidence=row.evidence,
+        at=row.at,
+    )
 
 
 def assessment_read(row: Mapping[Any, Any]) -> AssessmentRead:
@@ -295,7 +307,7 @@ class StepTaker:
         self.principal = principal
         self.repo = ClaimRepository(session)
 
-    async def take(self, step: Step) -> RowMapping:
+    async def take(self, step: Step) -> TransitionRow:
         claim_id = step.claim.id
         if step.transition.from_state is not None:  # intake inserted the claim itself
             changed = await self.repo.set_state(claim_id, step.claim.version, state=step.state.value, **step.changes)
@@ -305,22 +317,7 @@ class StepTaker:
                     code="version_conflict",
                     extra={"expected_version": step.claim.version},
                 )
-        t = step.transition
-        row = await self.repo.add_transition(
-            {
-                "claim_id": claim_id,
-                "county_code": step.claim.county_code,
-                "action": t.action,
-                "from_state": None if t.from_state is None else t.from_state.value,
-                "to_state": t.to_state.value,
-                "actor_sub": t.actor_sub,
-                "actor_role": t.actor_role,
-                "actor_region": t.actor_region,
-                "comment": t.comment,
-                "reason_code": t.reason_code,
-                "evidence": dict(t.evidence),
-            }
-        )
+        row = await self.repo.add_transition(claim_id, step.claim.county_code, step.transition)
         for message in step.messages:
             await self._send(message)
         if step.audit is not None:
