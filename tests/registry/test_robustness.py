@@ -125,3 +125,19 @@ async def test_nothing_outside_the_api_is_500(registry_client: httpx.AsyncClient
     facts = await registry_client.get(f"/v1/households/00000000-0000-7000-8000-000000000000/facts?as_of={long_ago}",
                                       headers=OFFICER)
     assert facts.status_code == 404
+
+
+@pytest.mark.parametrize("values", [[5], [None], [["410602"]], [{"a": 1}]])
+async def test_a_region_cursor_of_another_shape_is_not_500(
+    registry_client: httpx.AsyncClient, values: list[Any]
+) -> None:
+    # A cursor holds the last code of a page (a string). One holding a number, null, a list or an
+    # object reached the SQL comparison with the code column and answered 500 (issue 11 step 2).
+    from shared.pagination import encode_cursor
+
+    response = await registry_client.get(
+        "/v1/regions", params={"cursor": encode_cursor(values), "limit": 2}, headers=OFFICER
+    )
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        assert response.json()["code"] == "invalid_cursor"

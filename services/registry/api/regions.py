@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
-from pydantic import BaseModel, Field
 
 from services.registry.api.deps import Admin, Reader, RegionServiceDep
+from services.registry.api.schemas import Level, RegionCode, RegionImportResult, RegionRead
 from shared.contracts.types import Cursor
-from shared.errors import FieldError, problem_responses
-from shared.pagination import Page, decode_cursor, encode_cursor
-
-#: A division code as a path or query value (normalised by the service; 2–12 digits).
-RegionCode = Annotated[str, Field(pattern=r"^[0-9]{2,12}$", examples=["410602100201"])]
+from shared.errors import problem_responses
+from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/regions", tags=["regions"])
-
-Level = Literal["province", "city", "county", "township", "village"]
-
-
-class RegionRead(BaseModel):
-    code: str = Field(description="12-digit division code (行政区划代码)", examples=["410602001001"])
-    name: str = Field(examples=["鹤壁集村"])
-    level: Level = Field(description="province 省 / city 市 / county 县 / township 乡镇 / village 村")
-    parent_code: str | None = Field(examples=["410602001000"])
-    prefix: str = Field(description="the significant digits: the scope prefix a token's `region` uses")
-    county_code: str | None
-    updated_at: datetime
-
-
-class RegionImportResult(BaseModel):
-    imported: int
-    errors: list[FieldError] = Field(description="rejected rows, each with its row number")
-
 
 @router.get("", summary="List regions in your scope (行政区划列表)", response_model=Page[RegionRead])
 async def list_regions(
@@ -45,18 +23,12 @@ async def list_regions(
     cursor: Annotated[Cursor | None, Query(description="opaque cursor from next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[RegionRead]:
-    after = decode_cursor(cursor, 1)
-    rows = await regions.list(
-        principal, parent=parent, level=level, after=after[0] if after else None, limit=limit + 1
-    )
-    items = [RegionRead.model_validate(r) for r in rows[:limit]]
-    next_cursor = encode_cursor([items[-1].code]) if len(rows) > limit else None
-    return Page[RegionRead](items=items, next_cursor=next_cursor)
+    return await regions.list(principal, parent=parent, level=level, cursor=cursor, limit=limit)
 
 
 @router.get("/{code}", summary="One region (行政区划)", responses=problem_responses(404))
 async def get_region(code: RegionCode, regions: RegionServiceDep, principal: Reader) -> RegionRead:
-    return RegionRead.model_validate(await regions.get(principal, code))
+    return await regions.get(principal, code)
 
 
 @router.get("/{code}/children", summary="Direct children of a region (下级区划)", response_model=Page[RegionRead])
@@ -66,9 +38,7 @@ async def region_children(
     principal: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
 ) -> Page[RegionRead]:
-    parent = await regions.get(principal, code)
-    rows = await regions.list(principal, parent=parent["code"], level=None, after=None, limit=limit)
-    return Page[RegionRead](items=[RegionRead.model_validate(r) for r in rows])
+    return await regions.children(principal, code, limit=limit)
 
 
 @router.post(
@@ -83,5 +53,4 @@ async def import_regions(
     principal: Admin,
     body: Annotated[bytes, Body(media_type="text/csv", examples=["code,name\n410602001000,鹤壁集镇\n"])],
 ) -> RegionImportResult:
-    report = await regions.import_csv(principal, body)
-    return RegionImportResult(imported=report.imported, errors=report.errors)
+    return await regions.import_csv(principal, body)

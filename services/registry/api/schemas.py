@@ -48,6 +48,7 @@ from shared.contracts.types import (
     WireModel,
     string_rule,
 )
+from shared.errors import FieldError
 
 __all__ = [
     "BankAccountReveal", "BenefitCreate", "BenefitRead", "HouseholdFacts", "MemberFacts", "MonitoringStatusChange",
@@ -579,3 +580,26 @@ class ExportJobRead(BaseModel):
 
 
 INCOME_SOURCES = [s.value for s in IncomeSource]
+
+
+# ---------------------------------------------------------------- regions (行政区划)
+
+#: A division code as a path or query value (normalised by the service; 2–12 digits).
+RegionCode = Annotated[str, Field(pattern=r"^[0-9]{2,12}$", examples=["410602100201"])]
+
+Level = Literal["province", "city", "county", "township", "village"]
+
+
+class RegionRead(BaseModel):
+    code: str = Field(description="12-digit division code (行政区划代码)", examples=["410602001001"])
+    name: str = Field(examples=["鹤壁集村"])
+    level: Level = Field(description="province 省 / city 市 / county 县 / township 乡镇 / village 村")
+    parent_code: str | None = Field(examples=["410602001000"])
+    prefix: str = Field(description="the significant digits: the scope prefix a token's `region` uses")
+    county_code: str | None
+    updated_at: datetime
+
+
+class RegionImportResult(BaseModel):
+    imported: int
+    errors: list[FieldError] = Field(description="rejected rows, each with its row number")

@@ -3,22 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import RowMapping, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.tables import region
 
 
+@dataclass(frozen=True)
+class Region:
+    """A row of `registry.region`: one division of the 12-digit tree."""
+
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    prefix: str
+    county_code: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _region(row: RowMapping) -> Region:
+    return Region(**row)
+
+
 class RegionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, code: str) -> dict[str, Any] | None:
+    async def get(self, code: str) -> Region | None:
         row = (await self.session.execute(select(region).where(region.c.code == code))).mappings().one_or_none()
-        return dict(row) if row else None
+        return _region(row) if row else None
 
     async def list(
         self,
@@ -28,7 +48,7 @@ class RegionRepository:
         level: str | None,
         after_code: str | None,
         limit: int,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Region]:
         query = select(region)
         if scope_prefix:
             # inside the caller's region, or one of its ancestors (so a cadre can name its county)
@@ -42,13 +62,13 @@ class RegionRepository:
         if after_code is not None:
             query = query.where(region.c.code > after_code)
         rows = (await self.session.execute(query.order_by(region.c.code).limit(limit))).mappings().all()
-        return [dict(r) for r in rows]
+        return [_region(r) for r in rows]
 
-    async def village(self, code12: str) -> dict[str, Any] | None:
+    async def village(self, code12: str) -> Region | None:
         row = (
             await self.session.execute(select(region).where(region.c.code == code12, region.c.level == "village"))
         ).mappings().one_or_none()
-        return dict(row) if row else None
+        return _region(row) if row else None
 
     async def existing_villages(self, codes: Sequence[str]) -> set[str]:
         if not codes:

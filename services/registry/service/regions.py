@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.db.regions_repository import RegionRepository
+from services.registry.api.schemas import RegionImportResult, RegionRead
+from services.registry.db.regions_repository import Region, RegionRepository
 from services.registry.domain.regions import parent_code, parse_region_code
 from shared.audit import Auditor
 from shared.auth import Principal
 from shared.errors import FieldError, NotFound, Unprocessable
+from shared.pagination import Page, next_cursor, read_cursor
 
 
 def normalise_code(code: str) -> str:
@@ -21,7 +23,12 @@ def normalise_code(code: str) -> str:
     return parse_region_code(code).code12
 
 
+def region_read(region: Region) -> RegionRead:
+    return RegionRead.model_validate(region, from_attributes=True)
+
+
 def region_row(code: str, name: str) -> dict[str, Any]:
+    """The values of a new region row (what `RegionRepository.upsert_many` writes)."""
     region = parse_region_code(code)
     return {
         "code": region.code12,
@@ -33,30 +40,45 @@ def region_row(code: str, name: str) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class ImportReport:
-    imported: int
-    errors: list[FieldError]
-
-
 class RegionService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.repo = RegionRepository(session)
 
-    async def get(self, principal: Principal, code: str) -> dict[str, Any]:
+    async def _get(self, principal: Principal, code: str) -> Region:
         try:
             code12 = normalise_code(code)
         except ValueError as exc:
             raise NotFound("no such region", code="region_not_found") from exc
         found = await self.repo.get(code12)
-        if found is None or not (principal.can_see(found["prefix"]) or principal.region.startswith(found["prefix"])):
+        if found is None or not (principal.can_see(found.prefix) or principal.region.startswith(found.prefix)):
             raise NotFound("no such region", code="region_not_found")
         return found
 
+    async def get(self, principal: Principal, code: str) -> RegionRead:
+        return region_read(await self._get(principal, code))
+
     async def list(
+        self, principal: Principal, *, parent: str | None, level: str | None, cursor: str | None, limit: int
+    ) -> Page[RegionRead]:
+        """Regions in (or above) the caller's region, by code; the cursor is the last code of a page."""
+        after = read_cursor(cursor, str)
+        rows = await self._list(
+            principal, parent=parent, level=level, after=after[0] if after else None, limit=limit + 1
+        )
+        return Page[RegionRead](
+            items=[region_read(r) for r in rows[:limit]], next_cursor=next_cursor(rows, limit, lambda r: [r.code])
+        )
+
+    async def children(self, principal: Principal, code: str, *, limit: int) -> Page[RegionRead]:
+        """The direct children of a visible region (one page of at most `limit`)."""
+        parent = await self._get(principal, code)
+        rows = await self._list(principal, parent=parent.code, level=None, after=None, limit=limit)
+        return Page[RegionRead](items=[region_read(r) for r in rows])
+
+    async def _list(
         self, principal: Principal, *, parent: str | None, level: str | None, after: str | None, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> Sequence[Region]:
         parent12 = None
         if parent is not None:
             try:
@@ -69,7 +91,7 @@ class RegionService:
             scope_prefix=principal.region, parent_code=parent12, level=level, after_code=after, limit=limit
         )
 
-    async def import_csv(self, principal: Principal, data: bytes) -> ImportReport:
+    async def import_csv(self, principal: Principal, data: bytes) -> RegionImportResult:
         """Upsert regions from `code,name` rows (header required). Bad rows are reported, good ones kept."""
         try:
             text = data.decode("utf-8-sig")
@@ -120,4 +142,4 @@ class RegionService:
             detail={"imported": imported, "rejected": len(errors)},
         )
         await self.session.commit()
-        return ImportReport(imported=imported, errors=errors)
+        return RegionImportResult(imported=imported, errors=errors)
