@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -13,7 +16,71 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.db.household_repository import region_range
 from services.registry.db.tables import export_job, household, income, member
 
-Row = dict[str, Any]
+Row = dict[str, Any]  # the values of a new or changed row (what the use cases write)
+
+
+@dataclass(frozen=True)
+class ExportJob:
+    """A row of `registry.export_job`; `content_enc` only when asked for (the file, sealed)."""
+
+    id: uuid.UUID
+    status: str
+    format: str
+    region: str
+    county_code: str | None
+    reveal: bool
+    purpose: str | None
+    include_former_members: bool
+    created_by: str
+    scope_region: str
+    row_count: int | None
+    filename: str | None
+    content_type: str | None
+    failure: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    expires_at: datetime | None
+    heartbeat_at: datetime
+    content_enc: bytes | None = None
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One member of the register with the household's fields and its latest income, as exported;
+    the sealed columns only for a revealing export."""
+
+    household_number: str
+    village_code: str
+    address: str | None
+    phone_masked: str | None
+    status: str
+    bank_account_masked: str | None
+    dibao: str | None
+    tekun: bool
+    insured_years: list[int] | None
+    name: str
+    national_id_masked: str
+    sex: str
+    birth_date: date
+    relation: str
+    health: str
+    disability_grade: int | None
+    labour_ability: str
+    education_stage: str | None
+    school: str | None
+    join_reason: str
+    active: bool
+    left_on: date | None
+    leave_reason: str | None
+    income_year: int | None
+    wage_income: Decimal | None
+    business_income: Decimal | None
+    property_income: Decimal | None
+    transfer_income: Decimal | None
+    production_costs: Decimal | None
+    national_id_enc: bytes | None = None
+    bank_account_enc: bytes | None = None
+    phone_enc: bytes | None = None
 
 
 class ExportJobRepository:
@@ -21,15 +88,15 @@ class ExportJobRepository:
         self.session = session
 
 
-    async def insert_export_job(self, values: Row) -> Row:
+    async def insert_export_job(self, values: Row) -> ExportJob:
         stmt = export_job.insert().values(**values).returning(*_export_columns())
-        return dict((await self.session.execute(stmt)).mappings().one())
+        return ExportJob(**(await self.session.execute(stmt)).mappings().one())
 
-    async def get_export_job(self, job_id: uuid.UUID, *, with_content: bool = False) -> Row | None:
+    async def get_export_job(self, job_id: uuid.UUID, *, with_content: bool = False) -> ExportJob | None:
         columns = [*_export_columns(), export_job.c.content_enc] if with_content else _export_columns()
         row = (await self.session.execute(select(*columns).where(export_job.c.id == job_id))).mappings()
         found = row.one_or_none()
-        return dict(found) if found else None
+        return ExportJob(**found) if found else None
 
     async def update_export_job(self, job_id: uuid.UUID, values: Row) -> None:
         await self.session.execute(
@@ -46,7 +113,7 @@ class ExportJobRepository:
 
     async def export_rows(
         self, *, region_prefix: str, include_former: bool, with_secrets: bool
-    ) -> AsyncIterator[Row]:
+    ) -> AsyncIterator[ExportRow]:
         """Members with their household's fields and latest income, in register order (streamed)."""
         latest = (
             select(income)
@@ -102,7 +169,7 @@ class ExportJobRepository:
         )
         result = await self.session.stream(query.execution_options(yield_per=2000))
         async for row in result.mappings():
-            yield dict(row)
+            yield ExportRow(**row)
 
 
 def _export_columns() -> list[Any]:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.api.schemas import ExportCreate, ExportJobRead
-from services.registry.db.export_job_repository import ExportJobRepository, Row
+from services.registry.db.export_job_repository import ExportJob, ExportJobRepository, ExportRow
 from services.registry.domain.ids import uuid7
 from services.registry.domain.import_rows import COLUMNS
 from services.registry.domain.model import (
@@ -59,25 +59,25 @@ def export_not_found() -> NotFound:
     return NotFound("no such export job", code="export_not_found")
 
 
-def export_read(row: Row) -> ExportJobRead:
-    available = row["status"] == "succeeded" and (
-        row["expires_at"] is None or row["expires_at"] > datetime.now(UTC)
+def export_read(row: ExportJob) -> ExportJobRead:
+    available = row.status == "succeeded" and (
+        row.expires_at is None or row.expires_at > datetime.now(UTC)
     )
     return ExportJobRead(
-        id=row["id"],
-        status=row["status"],
-        format=row["format"],
-        region=row["region"],
-        reveal=row["reveal"],
-        include_former_members=row["include_former_members"],
-        row_count=row["row_count"],
-        filename=row["filename"],
-        download_url=f"/v1/exports/{row['id']}/file" if available else None,
-        failure=row["failure"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        finished_at=row["finished_at"],
-        expires_at=row["expires_at"],
+        id=row.id,
+        status=row.status,
+        format=row.format,
+        region=row.region,
+        reveal=row.reveal,
+        include_former_members=row.include_former_members,
+        row_count=row.row_count,
+        filename=row.filename,
+        download_url=f"/v1/exports/{row.id}/file" if available else None,
+        failure=row.failure,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        expires_at=row.expires_at,
     )
 
 
@@ -88,38 +88,38 @@ def _label(key: str, value: Any) -> Any:
     return LABELS_ZH[enum].get(value, value)
 
 
-def _cells(row: Row, secrets: dict[str, str | None]) -> list[Any]:
-    insured = sorted(row["insured_years"] or [])
+def _cells(row: ExportRow, secrets: dict[str, str | None]) -> list[Any]:
+    insured = sorted(row.insured_years or [])
     values: dict[str, Any] = {
-        "household_number": row["household_number"],
-        "village_code": row["village_code"],
-        "address": row["address"],
-        "phone": secrets.get("phone", row["phone_masked"]),
-        "household_status": _label("household_status", row["status"]),
-        "bank_account": secrets.get("bank_account", row["bank_account_masked"]),
-        "dibao": _label("dibao", row["dibao"]),
-        "tekun": "是" if row["tekun"] else "否",
+        "household_number": row.household_number,
+        "village_code": row.village_code,
+        "address": row.address,
+        "phone": secrets.get("phone", row.phone_masked),
+        "household_status": _label("household_status", row.status),
+        "bank_account": secrets.get("bank_account", row.bank_account_masked),
+        "dibao": _label("dibao", row.dibao),
+        "tekun": "是" if row.tekun else "否",
         "insured_year": insured[-1] if insured else None,
-        "member_name": row["name"],
-        "national_id": secrets.get("national_id", row["national_id_masked"]),
-        "sex": _label("sex", row["sex"]),
-        "birth_date": row["birth_date"],
-        "relation": _label("relation", row["relation"]),
-        "health": _label("health", row["health"]),
-        "disability_grade": row["disability_grade"],
-        "labour_ability": _label("labour_ability", row["labour_ability"]),
-        "education_stage": _label("education_stage", row["education_stage"]),
-        "school": row["school"],
-        "join_reason": _label("join_reason", row["join_reason"]),
-        "wage_income": row["wage_income"],
-        "business_income": row["business_income"],
-        "property_income": row["property_income"],
-        "transfer_income": row["transfer_income"],
-        "production_costs": row["production_costs"],
-        "income_year": row["income_year"],
-        "active": "在册" if row["active"] else "已离开",
-        "left_on": row["left_on"],
-        "leave_reason": _label("leave_reason", row["leave_reason"]),
+        "member_name": row.name,
+        "national_id": secrets.get("national_id", row.national_id_masked),
+        "sex": _label("sex", row.sex),
+        "birth_date": row.birth_date,
+        "relation": _label("relation", row.relation),
+        "health": _label("health", row.health),
+        "disability_grade": row.disability_grade,
+        "labour_ability": _label("labour_ability", row.labour_ability),
+        "education_stage": _label("education_stage", row.education_stage),
+        "school": row.school,
+        "join_reason": _label("join_reason", row.join_reason),
+        "wage_income": row.wage_income,
+        "business_income": row.business_income,
+        "property_income": row.property_income,
+        "transfer_income": row.transfer_income,
+        "production_costs": row.production_costs,
+        "income_year": row.income_year,
+        "active": "在册" if row.active else "已离开",
+        "left_on": row.left_on,
+        "leave_reason": _label("leave_reason", row.leave_reason),
     }
     keys = [c.key for c in COLUMNS] + [k for k, _ in EXTRA_HEADERS]
     return [values[k] for k in keys]
@@ -129,7 +129,7 @@ def headers() -> list[str]:
     return [c.header_zh for c in COLUMNS] + [h for _, h in EXTRA_HEADERS]
 
 
-def build_file(rows: Sequence[Row], fmt: str, pii: PiiCipher | None) -> bytes:
+def build_file(rows: Sequence[ExportRow], fmt: str, pii: PiiCipher | None) -> bytes:
     """The export file (CPU-bound: a worker thread). `pii` given = reveal (decrypt the secrets).
 
     Written by shared/spreadsheets.py: text that starts like a formula is neutralised; amounts,
@@ -140,13 +140,14 @@ def build_file(rows: Sequence[Row], fmt: str, pii: PiiCipher | None) -> bytes:
         for row in rows:
             secrets: dict[str, str | None] = {}
             if pii is not None:
-                secrets["national_id"] = pii.decrypt(bytes(row["national_id_enc"]), purpose="national_id")
+                if row.national_id_enc is not None:  # always, for a revealing export (the column is NOT NULL)
+                    secrets["national_id"] = pii.decrypt(bytes(row.national_id_enc), purpose="national_id")
                 secrets["bank_account"] = (
-                    pii.decrypt(bytes(row["bank_account_enc"]), purpose="bank_account")
-                    if row["bank_account_enc"]
+                    pii.decrypt(bytes(row.bank_account_enc), purpose="bank_account")
+                    if row.bank_account_enc
                     else None
                 )
-                secrets["phone"] = pii.decrypt(bytes(row["phone_enc"]), purpose="phone") if row["phone_enc"] else None
+                secrets["phone"] = pii.decrypt(bytes(row.phone_enc), purpose="phone") if row.phone_enc else None
             yield _cells(row, secrets)
 
     if fmt == "xlsx":
@@ -185,9 +186,9 @@ class ExportService:
         self.pii = pii
         self.principal = principal
 
-    async def _job(self, job_id: uuid.UUID) -> Row:
+    async def _job(self, job_id: uuid.UUID) -> ExportJob:
         row = await self.repo.get_export_job(job_id)
-        if row is None or not self.principal.can_see(row["scope_region"]):
+        if row is None or not self.principal.can_see(row.scope_region):
             raise export_not_found()
         return row
 
@@ -257,48 +258,48 @@ class ExportService:
             await session.commit()
             rows = [
                 r async for r in repo.export_rows(
-                    region_prefix=job["region"], include_former=job["include_former_members"],
-                    with_secrets=job["reveal"],
+                    region_prefix=job.region, include_former=job.include_former_members,
+                    with_secrets=job.reveal,
                 )
             ]
-            content = await asyncio.to_thread(build_file, rows, job["format"], self.pii if job["reveal"] else None)
+            content = await asyncio.to_thread(build_file, rows, job.format, self.pii if job.reveal else None)
             sealed = await asyncio.to_thread(seal, self.pii, content)
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-            filename = f"registry-{job['region']}-{stamp}{'-revealed' if job['reveal'] else ''}.{job['format']}"
+            filename = f"registry-{job.region}-{stamp}{'-revealed' if job.reveal else ''}.{job.format}"
             await repo.update_export_job(
                 job_id,
                 {
                     "status": "succeeded", "row_count": len(rows), "filename": filename,
-                    "content_type": CONTENT_TYPES[job["format"]], "content_enc": sealed,
+                    "content_type": CONTENT_TYPES[job.format], "content_enc": sealed,
                     "finished_at": datetime.now(UTC),
                 },
             )
             await Auditor(session, SERVICE, self.principal).record(
-                action="export.reveal" if job["reveal"] else "export.complete",
+                action="export.reveal" if job.reveal else "export.complete",
                 resource_type="export_job",
                 resource_id=str(job_id),
-                detail={"region": job["region"], "rows": len(rows), "reveal": job["reveal"], "purpose": job["purpose"]},
+                detail={"region": job.region, "rows": len(rows), "reveal": job.reveal, "purpose": job.purpose},
             )
             await session.commit()
         JOB_ROWS.labels(SERVICE, "export", "exported").inc(len(rows))
 
     async def download(self, job_id: uuid.UUID) -> ExportFile:
         job = await self._job(job_id)
-        if job["reveal"] and job["created_by"] != self.principal.sub and Role.ADMIN not in self.principal.roles:
+        if job.reveal and job.created_by != self.principal.sub and Role.ADMIN not in self.principal.roles:
             raise export_not_found()
         full = await self.repo.get_export_job(job_id, with_content=True)
-        if full is None or full["status"] != "succeeded" or full["content_enc"] is None or (
-            full["expires_at"] is not None and full["expires_at"] <= datetime.now(UTC)
+        if full is None or full.status != "succeeded" or full.content_enc is None or (
+            full.expires_at is not None and full.expires_at <= datetime.now(UTC)
         ):
             raise NotFound("the export file is not available (not ready, failed or expired)",
                            code="export_not_available")
-        content = await asyncio.to_thread(unseal, self.pii, bytes(full["content_enc"]))
-        if job["reveal"]:
+        content = await asyncio.to_thread(unseal, self.pii, bytes(full.content_enc))
+        if job.reveal:
             await Auditor(self.session, SERVICE, self.principal).record(
                 action="export.download",
                 resource_type="export_job",
                 resource_id=str(job_id),
-                detail={"region": job["region"], "reveal": True},
+                detail={"region": job.region, "reveal": True},
             )
             await self.session.commit()
-        return ExportFile(content, str(full["filename"]), str(full["content_type"]))
+        return ExportFile(content, str(full.filename), str(full.content_type))

@@ -43,7 +43,7 @@ from services.registry.api.schemas import (
     JobProgress,
 )
 from services.registry.db.household_repository import HouseholdRepository
-from services.registry.db.import_job_repository import ImportJobRepository, Row
+from services.registry.db.import_job_repository import ImportJob, ImportJobError, ImportJobRepository
 from services.registry.db.regions_repository import RegionRepository
 from services.registry.db.tables import idempotency
 from services.registry.domain.ids import uuid7
@@ -149,30 +149,30 @@ def import_not_found() -> NotFound:
     return NotFound("no such import job", code="import_not_found")
 
 
-def job_read(row: Row, errors: Sequence[Row]) -> ImportJobRead:
-    result = ImportResult.model_validate(row["result"]) if row["result"] else None
+def job_read(row: ImportJob, errors: Sequence[ImportJobError]) -> ImportJobRead:
+    result = ImportResult.model_validate(row.result) if row.result else None
     return ImportJobRead(
-        id=row["id"],
-        status=row["status"],
-        mode=row["mode"],
-        format=row["format"],
-        filename=row["filename"],
-        file_sha256=row["file_sha256"],
-        file_bytes=row["file_bytes"],
-        progress=JobProgress(phase=row["phase"], done=row["processed_rows"], total=row["total_rows"]),
-        error_count=row["error_count"],
+        id=row.id,
+        status=row.status,
+        mode=row.mode,
+        format=row.format,
+        filename=row.filename,
+        file_sha256=row.file_sha256,
+        file_bytes=row.file_bytes,
+        progress=JobProgress(phase=row.phase, done=row.processed_rows, total=row.total_rows),
+        error_count=row.error_count,
         errors=[error_read(e) for e in errors],
         result=result,
-        failure=row["failure"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
+        failure=row.failure,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
     )
 
 
-def error_read(row: Row) -> ImportRowError:
-    return ImportRowError(row=row["row_number"], column=row["column_key"], message=row["message"], code=row["code"])
+def error_read(row: ImportJobError) -> ImportRowError:
+    return ImportRowError(row=row.row_number, column=row.column_key, message=row.message, code=row.code)
 
 
 class _Counter:
@@ -286,9 +286,9 @@ class ImportService:
 
     # ------------------------------------------------------------------ reads
 
-    async def _job(self, job_id: uuid.UUID) -> Row:
+    async def _job(self, job_id: uuid.UUID) -> ImportJob:
         row = await self.repo.get_import_job(job_id)
-        if row is None or not self.principal.can_see(row["scope_region"]):
+        if row is None or not self.principal.can_see(row.scope_region):
             raise import_not_found()
         return row
 
@@ -303,7 +303,7 @@ class ImportService:
         after_seq = int(after[0]) if after and isinstance(after[0], int) else 0
         rows = await self.repo.import_errors(job_id, after_seq=after_seq, limit=limit + 1)
         items = [error_read(r) for r in rows[:limit]]
-        next_cursor = encode_cursor([rows[limit - 1]["seq"]]) if len(rows) > limit else None
+        next_cursor = encode_cursor([rows[limit - 1].seq]) if len(rows) > limit else None
         return Page[ImportRowError](items=items, next_cursor=next_cursor)
 
     async def list_jobs(self, *, limit: int) -> list[ImportJobRead]:
