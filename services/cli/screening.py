@@ -39,7 +39,7 @@ async def screen_from_cli(url: str, county: str, period: str, progress: Progress
                 session, ctx, county_code=county, period=period, trigger="cli", created_by=f"cli:{getpass.getuser()}"
             )
             await session.commit()
-        return await run_now(ctx, row["id"], progress=progress)
+        return await run_now(ctx, row.id, progress=progress)
     finally:
         await engine.dispose()
 
@@ -64,9 +64,9 @@ def screen(
         except Exception as exc:
             typer.echo(f"\nthe run failed ({type(exc).__name__}); see the run's errors and the log", err=True)
             raise typer.Exit(1) from exc
-    result = run["result"] or {}
+    result = run.result or {}
     typer.echo(
-        f"run {run['id']} (version {run['version']}): {result.get('households', 0)} households, "
+        f"run {run.id} (version {run.version}): {result.get('households', 0)} households, "
         f"{result.get('leads', 0)} leads, {result.get('case_evidence', 0)} to open cases, "
         f"{result.get('seconds', {}).get('total', '?')} s"
     )

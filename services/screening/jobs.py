@@ -122,7 +122,7 @@ async def schedule_tick(app: FastAPI, now: datetime | None = None) -> list[uuid.
                 session, ctx, county_code=county, period=period, trigger="scheduler", created_by="service:scheduler"
             )
             await session.commit()
-        log.info("screening.run.scheduled", county_code=county, period=period, run_id=str(row["id"]))
-        await run_jobs.submit_run(ctx, row["id"])
-        started.append(row["id"])
+        log.info("screening.run.scheduled", county_code=county, period=period, run_id=str(row.id))
+        await run_jobs.submit_run(ctx, row.id)
+        started.append(row.id)
     return started

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -19,7 +19,6 @@ from services.screening.api.deps import (
     replay,
 )
 from services.screening.api.schemas import (
-    BlockerRead,
     CaseCreate,
     CaseEvidenceRead,
     CaseRead,
@@ -30,32 +29,22 @@ from services.screening.api.schemas import (
     ObjectionCreate,
     ObjectionRead,
     ObjectionResolve,
-    Row,
     TransitionCreate,
     TransitionRead,
-    case_read,
-    measure_read,
-    objection_read,
-    transition_read,
 )
 from services.screening.domain.cases import CaseState
-from services.screening.service.cases import CaseService, OpenCase, blockers_json
-from shared.auth import Principal
+from services.screening.service.cases import OpenCase
+from services.screening.service.common import Replayed
 from shared.contracts.types import CountyCode, Cursor, TownshipCode, VillageCode
 from shared.errors import problem_responses
-from shared.idempotency import StoredResponse
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
+M = TypeVar("M", CaseRead, MeasureRead, ObjectionRead)
 
-def _case(cases: CaseService, principal: Principal, row: Row | StoredResponse, status: int = 200) -> JSONResponse:
-    assert not isinstance(row, StoredResponse)
-    read = case_read(
-        row,
-        allowed_actions=cases.allowed_actions(principal, row),
-        overdue=cases.is_overdue(row),
-    )
+
+def _case(read: CaseRead, status: int = 200) -> JSONResponse:
     return JSONResponse(
         read.model_dump(mode="json"),
         status_code=status,
@@ -63,18 +52,13 @@ def _case(cases: CaseService, principal: Principal, row: Row | StoredResponse, s
     )
 
 
-def _replayed_or(outcome: tuple[Row | StoredResponse, bool], respond: Callable[[Row], JSONResponse]) -> JSONResponse:
-    """The stored first response of an Idempotency-Key, or `respond` to the fresh row."""
-    row, replayed = outcome
-    if replayed:
-        assert isinstance(row, StoredResponse)
-        return replay(row)
-    assert not isinstance(row, StoredResponse)
-    return respond(row)
-
-
 def _versioned(read: MeasureRead | ObjectionRead, status: int = 200) -> JSONResponse:
     return JSONResponse(read.model_dump(mode="json"), status_code=status, headers={"ETag": f'"{read.version}"'})
+
+
+def _answer(result: M | Replayed, respond: Callable[[M], JSONResponse]) -> JSONResponse:
+    """The stored first response of an Idempotency-Key, or `respond` to the fresh read model."""
+    return replay(result.stored) if isinstance(result, Replayed) else respond(result)
 
 
 @router.post(
@@ -98,7 +82,7 @@ async def open_case(
         ),
         idempotency_key=key,
     )
-    return _replayed_or(outcome, lambda row: _case(cases, principal, row, 201))
+    return _answer(outcome, lambda read: _case(read, 201))
 
 
 @router.get(
@@ -118,7 +102,7 @@ async def list_cases(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[CaseRead]:
-    rows = await cases.list_cases(
+    return await cases.list_cases(
         principal,
         county_code=county_code,
         township_code=township_code,
@@ -126,22 +110,14 @@ async def list_cases(
         state=state.value if state else None,
         household_id=household_id,
         overdue=overdue,
-        after=decode_cursor(cursor, 2),
-        limit=limit + 1,
-    )
-    items = [
-        case_read(r, allowed_actions=cases.allowed_actions(principal, r), overdue=cases.is_overdue(r))
-        for r in rows[:limit]
-    ]
-    last = rows[limit - 1] if len(rows) > limit else None
-    return Page[CaseRead](
-        items=items, next_cursor=encode_cursor([last["opened_at"].isoformat(), str(last["id"])]) if last else None
+        cursor=cursor,
+        limit=limit,
     )
 
 
 @router.get("/{case_id}", summary="A case (监测案件)", response_model=CaseRead, responses=problem_responses(404))
 async def get_case(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseReader) -> JSONResponse:
-    return _case(cases, principal, await cases.get(principal, case_id))
+    return _case(await cases.get(principal, case_id))
 
 
 @router.post(
@@ -174,12 +150,12 @@ async def transition(
         if_match=if_match,
         idempotency_key=key,
     )
-    return _replayed_or(outcome, lambda row: _case(cases, principal, row))
+    return _answer(outcome, _case)
 
 
 @router.get("/{case_id}/transitions", summary="The case's history (办理记录)", responses=problem_responses(404))
 async def transitions(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseReader) -> list[TransitionRead]:
-    return [transition_read(r) for r in await cases.transitions(principal, case_id)]
+    return await cases.transitions(principal, case_id)
 
 
 @router.get(
@@ -188,20 +164,7 @@ async def transitions(case_id: uuid.UUID, cases: CaseServiceDep, principal: Case
     responses=problem_responses(404),
 )
 async def evidence(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseReader) -> list[CaseEvidenceRead]:
-    return [
-        CaseEvidenceRead(
-            lead_id=r["id"],
-            run_id=r["run_id"],
-            period=r["period"],
-            superseded=r["superseded_by"] is not None,
-            is_lead=r["is_lead"],
-            codes=list(r["codes"]),
-            figures=r["figures"],
-            adjusted_per_capita=r["adjusted_per_capita"],
-            created_at=r["created_at"],
-        )
-        for r in await cases.evidence(principal, case_id)
-    ]
+    return await cases.evidence(principal, case_id)
 
 
 @router.get(
@@ -210,12 +173,7 @@ async def evidence(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseRea
     responses=problem_responses(404, 409),
 )
 async def elimination_check(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseReader) -> EliminationCheck:
-    row, blockers = await cases.elimination_check(principal, case_id)
-    return EliminationCheck(
-        case_id=row["id"],
-        may_propose=not blockers,
-        blockers=[BlockerRead.model_validate(b) for b in blockers_json(blockers)],
-    )
+    return await cases.elimination_check(principal, case_id)
 
 
 @router.post(
@@ -236,12 +194,12 @@ async def add_measure(
         delivered_date=body.delivered_date,
         idempotency_key=key,
     )
-    return _replayed_or(outcome, lambda row: _versioned(measure_read(row), 201))
+    return _answer(outcome, lambda read: _versioned(read, 201))
 
 
 @router.get("/{case_id}/measures", summary="Assistance measures of a case", responses=problem_responses(404))
 async def measures(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseReader) -> list[MeasureRead]:
-    return [measure_read(r) for r in await cases.measures(principal, case_id)]
+    return await cases.measures(principal, case_id)
 
 
 @router.patch(
@@ -258,10 +216,10 @@ async def update_measure(
     principal: CaseWriter,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    row = await cases.update_measure(
+    read = await cases.update_measure(
         principal, case_id, measure_id, changes=body.model_dump(exclude_unset=True), if_match=if_match
     )
-    return _versioned(measure_read(row))
+    return _versioned(read)
 
 
 @router.post(
@@ -274,12 +232,12 @@ async def raise_objection(
     case_id: uuid.UUID, body: ObjectionCreate, cases: CaseServiceDep, principal: CaseWriter, key: IdempotencyKey
 ) -> JSONResponse:
     outcome = await cases.raise_objection(principal, case_id, content=body.content, idempotency_key=key)
-    return _replayed_or(outcome, lambda row: _versioned(objection_read(row), 201))
+    return _answer(outcome, lambda read: _versioned(read, 201))
 
 
 @router.get("/{case_id}/objections", summary="Objections to the case's notices", responses=problem_responses(404))
 async def objections(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseReader) -> list[ObjectionRead]:
-    return [objection_read(r) for r in await cases.objections(principal, case_id)]
+    return await cases.objections(principal, case_id)
 
 
 @router.patch(
@@ -296,7 +254,7 @@ async def resolve_objection(
     principal: ObjectionResolver,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    row = await cases.resolve_objection(
+    read = await cases.resolve_objection(
         principal, case_id, objection_id, status=body.status, resolution=body.resolution, if_match=if_match
     )
-    return _versioned(objection_read(row))
+    return _versioned(read)

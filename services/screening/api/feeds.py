@@ -10,15 +10,15 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.screening.api.deps import FeedReader, FeedServiceDep, FeedWriter, IdempotencyKey, replay
-from services.screening.api.schemas import BatchRead, FeedRecordRead, batch_read, feed_record_read
+from services.screening.api.schemas import BatchRead, FeedRecordRead
 from services.screening.domain.feeds import MAX_CONTROL_TOTAL, FeedFormat, plain_decimal
+from services.screening.service.common import Replayed
 from services.screening.service.feeds import FeedService
 from shared.auth import Principal
 from shared.contracts.types import CountyCode, Cursor
 from shared.errors import FieldError, Unprocessable, problem_responses
-from shared.idempotency import StoredResponse
 from shared.limits import Upload, body_limit, spool_upload
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
 
@@ -168,7 +168,7 @@ async def _submit(
             "record_count must be an integer ≥ 0",
             errors=[FieldError(field="query.record_count", message="integer ≥ 0")],
         )
-    result, replayed = await feeds.submit(
+    result = await feeds.submit(
         principal,
         department,
         county_code=county,
@@ -179,12 +179,9 @@ async def _submit(
         content=upload,
         idempotency_key=key,
     )
-    if replayed:
-        assert isinstance(result, StoredResponse)
-        return replay(result)
-    assert not isinstance(result, StoredResponse)
-    body = batch_read(result)
-    return JSONResponse(body.model_dump(mode="json"), status_code=202, headers={"Location": body.links["self"]})
+    if isinstance(result, Replayed):
+        return replay(result.stored)
+    return JSONResponse(result.model_dump(mode="json"), status_code=202, headers={"Location": result.links["self"]})
 
 
 @router.get("/{department}/batches", summary="Batches of a department (报送批次)", response_model=Page[BatchRead])
@@ -196,16 +193,7 @@ async def list_batches(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[BatchRead]:
-    rows = await feeds.list_batches(
-        principal, department, county_code=county_code, after=decode_cursor(cursor, 2), limit=limit + 1
-    )
-    items = [batch_read(r) for r in rows[:limit]]
-    next_cursor = (
-        encode_cursor([rows[limit - 1]["created_at"].isoformat(), str(rows[limit - 1]["id"])])
-        if len(rows) > limit
-        else None
-    )
-    return Page[BatchRead](items=items, next_cursor=next_cursor)
+    return await feeds.list_batches(principal, department, county_code=county_code, cursor=cursor, limit=limit)
 
 
 @router.get(
@@ -216,7 +204,7 @@ async def list_batches(
 async def get_batch(
     department: Department, batch_id: uuid.UUID, feeds: FeedServiceDep, principal: FeedReader
 ) -> BatchRead:
-    return batch_read(await feeds.get(principal, department, batch_id))
+    return await feeds.get(principal, department, batch_id)
 
 
 @router.get(
@@ -234,10 +222,4 @@ async def batch_records(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[FeedRecordRead]:
-    after = decode_cursor(cursor, 1)
-    after_line = int(after[0]) if after and str(after[0]).isdigit() else None
-    rows = await feeds.records(
-        principal, department, batch_id, unmatched_only=unmatched, after_line=after_line, limit=limit + 1
-    )
-    items = [feed_record_read(r) for r in rows[:limit]]
-    return Page[FeedRecordRead](items=items, next_cursor=encode_cursor([items[-1].line]) if len(rows) > limit else None)
+    return await feeds.records(principal, department, batch_id, unmatched_only=unmatched, cursor=cursor, limit=limit)

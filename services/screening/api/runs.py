@@ -9,20 +9,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from services.screening.api.deps import IdempotencyKey, RunReader, RunServiceDep, RunWriter, replay
-from services.screening.api.schemas import (
-    DataQualityRead,
-    LeadRead,
-    RunCreate,
-    RunRead,
-    data_quality_read,
-    lead_read,
-    run_read,
-)
+from services.screening.api.schemas import DataQualityRead, LeadRead, RunCreate, RunRead
 from services.screening.domain.risk import RiskCode
+from services.screening.service.common import Replayed
 from shared.contracts.types import CountyCode, Cursor, TownshipCode, VillageCode
 from shared.errors import problem_responses
-from shared.idempotency import StoredResponse
-from shared.pagination import Page, decode_cursor, encode_cursor
+from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"])
 
@@ -37,14 +29,9 @@ router = APIRouter(prefix="/v1/runs", tags=["runs"])
     responses={202: {"description": "the run job"}, **problem_responses(403, 409, 422)},
 )
 async def submit_run(body: RunCreate, runs: RunServiceDep, principal: RunWriter, key: IdempotencyKey) -> JSONResponse:
-    result, replayed = await runs.submit(
-        principal, county_code=body.county_code, period=body.period, idempotency_key=key
-    )
-    if replayed:
-        assert isinstance(result, StoredResponse)
-        return replay(result)
-    assert not isinstance(result, StoredResponse)
-    read = run_read(result)
+    read = await runs.submit(principal, county_code=body.county_code, period=body.period, idempotency_key=key)
+    if isinstance(read, Replayed):
+        return replay(read.stored)
     return JSONResponse(read.model_dump(mode="json"), status_code=202, headers={"Location": read.links["self"]})
 
 
@@ -57,19 +44,12 @@ async def list_runs(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[RunRead]:
-    rows = await runs.list_runs(
-        principal, county_code=county_code, period=period, after=decode_cursor(cursor, 2), limit=limit + 1
-    )
-    items = [run_read(r) for r in rows[:limit]]
-    last = rows[limit - 1] if len(rows) > limit else None
-    return Page[RunRead](
-        items=items, next_cursor=encode_cursor([last["created_at"].isoformat(), str(last["id"])]) if last else None
-    )
+    return await runs.list_runs(principal, county_code=county_code, period=period, cursor=cursor, limit=limit)
 
 
 @router.get("/{run_id}", summary="A run job: status, progress, counts (筛查结果)", responses=problem_responses(404))
 async def get_run(run_id: uuid.UUID, runs: RunServiceDep, principal: RunReader) -> RunRead:
-    return run_read(await runs.get(principal, run_id))
+    return await runs.get(principal, run_id)
 
 
 @router.get(
@@ -92,21 +72,16 @@ async def run_leads(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[LeadRead]:
-    run, rows, evidence = await runs.leads(
+    return await runs.leads(
         principal,
         run_id,
         township_code=township_code,
         village_code=village_code,
         code=code.value if code else None,
         routing=routing,
-        after=decode_cursor(cursor, 3),
-        limit=limit + 1,
+        cursor=cursor,
+        limit=limit,
     )
-    superseded = run["superseded_by"] is not None
-    items = [lead_read(r, evidence.get(r["id"], []), superseded=superseded) for r in rows[:limit]]
-    last = rows[limit - 1] if len(rows) > limit else None
-    next_cursor = encode_cursor([last["township_code"], last["township_rank"] or 0, str(last["id"])]) if last else None
-    return Page[LeadRead](items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -115,8 +90,7 @@ async def run_leads(
     responses=problem_responses(404),
 )
 async def run_lead(run_id: uuid.UUID, lead_id: uuid.UUID, runs: RunServiceDep, principal: RunReader) -> LeadRead:
-    run, row, evidence = await runs.lead(principal, run_id, lead_id)
-    return lead_read(row, evidence, superseded=run["superseded_by"] is not None)
+    return await runs.lead(principal, run_id, lead_id)
 
 
 @router.get(
@@ -136,11 +110,4 @@ async def run_no_income(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[DataQualityRead]:
-    rows = await runs.data_quality(
-        principal, run_id, village_code=village_code, after=decode_cursor(cursor, 2), limit=limit + 1
-    )
-    last = rows[limit - 1] if len(rows) > limit else None
-    return Page[DataQualityRead](
-        items=[data_quality_read(r) for r in rows[:limit]],
-        next_cursor=encode_cursor([last["village_code"], str(last["household_id"])]) if last else None,
-    )
+    return await runs.data_quality(principal, run_id, village_code=village_code, cursor=cursor, limit=limit)

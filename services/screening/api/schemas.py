@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy.engine import RowMapping
 
 from services.screening.domain.cases import CaseAction, CaseSource
 from services.screening.domain.risk import RiskCode
 from shared.contracts.types import CountyCode, Document, MoneyOut, Text, WireModel
 
 CENT = Decimal("0.01")
-
-#: A database row as the repositories return it, or any mapping with the same keys.
-Row = Mapping[str, Any] | RowMapping
 
 Money = Annotated[MoneyOut, Field(description="yuan, a decimal string with two places", examples=["6000.00"])]
 Text4000 = Annotated[Text, Field(max_length=4000)]
@@ -96,10 +91,6 @@ class ThresholdWrite(WireModel):
     note: Text | None = None
 
 
-def threshold_read(row: Row) -> ThresholdRead:
-    return ThresholdRead.model_validate(dict(row))
-
-
 # --- feeds ----------------------------------------------------------------------------------
 
 
@@ -133,37 +124,6 @@ class BatchRead(BaseModel):
     links: dict[str, str]
 
 
-def batch_read(row: Row) -> BatchRead:
-    base = f"/v1/feeds/{row['department']}/batches/{row['id']}"
-    return BatchRead(
-        id=row["id"],
-        department=row["department"],
-        county_code=row["county_code"],
-        period=row["period"],
-        format=row["format"],
-        status=row["status"],
-        progress=Progress(done=row["progress_done"], total=row["progress_total"]),
-        declared_record_count=row["declared_record_count"],
-        declared_control_total=row["declared_control_total"],
-        control_total=row["control_total"],
-        counts=BatchCounts(
-            records=row["record_count"],
-            accepted=row["accepted_count"],
-            duplicates=row["duplicate_count"],
-            invalid=row["invalid_count"],
-            matched=row["matched_count"],
-            unmatched=row["unmatched_count"],
-            claim_leads=row["claim_lead_count"],
-        ),
-        errors=[JobError.model_validate(e) for e in row["errors"] or []],
-        result=row["result"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        finished_at=row["finished_at"],
-        links={"self": base, "records": f"{base}/records", "unmatched": f"{base}/records?unmatched=true"},
-    )
-
-
 class FeedRecordRead(BaseModel):
     id: uuid.UUID
     line: int
@@ -178,24 +138,6 @@ class FeedRecordRead(BaseModel):
     amount: Money = Field(description="the part counted in the screening window sums")
     amounts: dict[str, str]
     details: dict[str, Any]
-
-
-def feed_record_read(row: Row) -> FeedRecordRead:
-    return FeedRecordRead(
-        id=row["id"],
-        line=row["line_no"],
-        source_record_id=row["source_record_id"],
-        kind=row["kind"],
-        event_date=row["event_date"],
-        national_id_masked=row["national_id_masked"],
-        household_number=row["household_number"],
-        member_id=row["member_id"],
-        household_id=row["household_id"],
-        matched=row["household_id"] is not None,
-        amount=row["amount"],
-        amounts=row["amounts"],
-        details=row["details"],
-    )
 
 
 # --- runs and leads -------------------------------------------------------------------------
@@ -228,30 +170,6 @@ class RunRead(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     links: dict[str, str]
-
-
-def run_read(row: Row) -> RunRead:
-    return RunRead(
-        id=row["id"],
-        county_code=row["county_code"],
-        period=row["period"],
-        version=row["version"],
-        status=row["status"],
-        trigger=row["trigger"],
-        progress=Progress(done=row["progress_done"], total=row["progress_total"]),
-        window_start=row["window_start"],
-        window_end=row["window_end"],
-        threshold_version_id=row["threshold_version_id"],
-        thresholds=row["thresholds"],
-        superseded_by=row["superseded_by"],
-        result=row["result"],
-        errors=row["errors"] or [],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        links={"self": f"/v1/runs/{row['id']}", "leads": f"/v1/runs/{row['id']}/leads"},
-    )
 
 
 class LeadEvidenceRead(BaseModel):
@@ -300,22 +218,6 @@ class DataQualityRead(BaseModel):
     household_number: str | None
     township_code: str
     village_code: str
-
-
-def data_quality_read(row: Row) -> DataQualityRead:
-    return DataQualityRead(**{k: row[k] for k in DataQualityRead.model_fields})
-
-
-def lead_read(row: Row, evidence: Sequence[Row], *, superseded: bool) -> LeadRead:
-    data = {k: row[k] for k in LeadRead.model_fields if k not in ("evidence", "superseded")}
-    return LeadRead(
-        **data,
-        superseded=superseded,
-        evidence=[
-            LeadEvidenceRead(code=e["code"], feed_record_id=e["feed_record_id"], batch_id=e["batch_id"])
-            for e in evidence
-        ],
-    )
 
 
 # --- cases ----------------------------------------------------------------------------------
@@ -372,23 +274,6 @@ class CaseRead(BaseModel):
     links: dict[str, str]
 
 
-def case_read(row: Row, *, allowed_actions: list[str], overdue: bool) -> CaseRead:
-    data = {k: row[k] for k in CaseRead.model_fields if k not in ("allowed_actions", "overdue", "links")}
-    base = f"/v1/cases/{row['id']}"
-    return CaseRead(
-        **data,
-        allowed_actions=allowed_actions,
-        overdue=overdue,
-        links={
-            "self": base,
-            "transitions": f"{base}/transitions",
-            "measures": f"{base}/measures",
-            "objections": f"{base}/objections",
-            "evidence": f"{base}/evidence",
-        },
-    )
-
-
 class TransitionRead(BaseModel):
     seq: int
     action: str
@@ -401,10 +286,6 @@ class TransitionRead(BaseModel):
     comment: str | None
     evidence: dict[str, Any]
     threshold_version_id: uuid.UUID | None = Field(description="the county's parameters the step used")
-
-
-def transition_read(row: Row) -> TransitionRead:
-    return TransitionRead.model_validate({k: row[k] for k in TransitionRead.model_fields})
 
 
 class MeasureCreate(WireModel):
@@ -433,11 +314,6 @@ class MeasureRead(BaseModel):
     updated_at: datetime
 
 
-def measure_read(row: Row) -> MeasureRead:
-    data = {k: row[k] for k in MeasureRead.model_fields if k != "delivered"}
-    return MeasureRead(**data, delivered=row["delivered_date"] is not None)
-
-
 class ObjectionCreate(WireModel):
     content: Text4000 = Field(description="the objection as raised (异议内容)")
 
@@ -461,10 +337,6 @@ class ObjectionRead(BaseModel):
     resolution: str | None
     resolved_by_sub: str | None
     resolved_at: datetime | None
-
-
-def objection_read(row: Row) -> ObjectionRead:
-    return ObjectionRead.model_validate({k: row[k] for k in ObjectionRead.model_fields})
 
 
 class BlockerRead(BaseModel):

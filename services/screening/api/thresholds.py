@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from services.screening.api.deps import IfMatch, ThresholdReader, ThresholdServiceDep, ThresholdWriter
-from services.screening.api.schemas import ThresholdRead, ThresholdWrite, threshold_read
+from services.screening.api.schemas import ThresholdRead, ThresholdWrite
 from shared.concurrency import etag
 from shared.errors import problem_responses
 
@@ -22,7 +22,7 @@ VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, examples=[1])]
 async def list_county(
     county_code: County, thresholds: ThresholdServiceDep, principal: ThresholdReader
 ) -> list[ThresholdRead]:
-    return [threshold_read(r) for r in await thresholds.list_county(principal, county_code)]
+    return await thresholds.list_county(principal, county_code)
 
 
 @router.get(
@@ -34,9 +34,9 @@ async def list_county(
 async def current(
     county_code: County, year: Year, thresholds: ThresholdServiceDep, principal: ThresholdReader, response: Response
 ) -> ThresholdRead:
-    row = await thresholds.current(principal, county_code, year)
-    response.headers["ETag"] = etag(row["version"])
-    return threshold_read(row)
+    read = await thresholds.current(principal, county_code, year)
+    response.headers["ETag"] = etag(read.version)
+    return read
 
 
 @router.put(
@@ -56,19 +56,19 @@ async def replace(
     response: Response,
     if_match: IfMatch = None,
 ) -> ThresholdRead:
-    row, created = await thresholds.replace(
+    result = await thresholds.replace(
         principal, county_code, year, values=body.values, sources=body.sources, note=body.note, if_match=if_match
     )
-    response.status_code = 201 if created else 200
-    response.headers["ETag"] = etag(row["version"])
-    return threshold_read(row)
+    response.status_code = 201 if result.created else 200
+    response.headers["ETag"] = etag(result.value.version)
+    return result.value
 
 
 @router.get("/{county_code}/{year}/versions", summary="Every version of a county-year (历史版本)")
 async def versions(
     county_code: County, year: Year, thresholds: ThresholdServiceDep, principal: ThresholdReader
 ) -> list[ThresholdRead]:
-    return [threshold_read(r) for r in await thresholds.versions(principal, county_code, year)]
+    return await thresholds.versions(principal, county_code, year)
 
 
 @router.get("/{county_code}/{year}/versions/{version}", summary="One version", responses=problem_responses(404))
@@ -80,9 +80,9 @@ async def version(
     principal: ThresholdReader,
     response: Response,
 ) -> ThresholdRead:
-    row = await thresholds.version(principal, county_code, year, version)
-    response.headers["ETag"] = etag(row["version"])
-    return threshold_read(row)
+    read = await thresholds.version(principal, county_code, year, version)
+    response.headers["ETag"] = etag(read.version)
+    return read
 
 
 @router.delete(

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.screening.db.tables import (
@@ -20,10 +19,100 @@ from services.screening.db.tables import (
     measure,
     monitoring_case,
     objection,
+    row_as,
 )
 from services.screening.domain.cases import IDENTIFICATION_STATES, OPEN_STATES
 
 C = monitoring_case
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A monitoring case (监测案件)."""
+
+    id: uuid.UUID
+    county_code: str
+    township_code: str
+    village_code: str
+    household_id: uuid.UUID
+    household_number: str | None
+    source: str
+    state: str
+    risk_codes: list[str]
+    suggested_type: str | None
+    monitoring_type: str | None
+    elimination_kind: str | None
+    lead_id: uuid.UUID | None
+    opened_at: datetime
+    state_entered_at: datetime
+    identification_deadline: date
+    notice_start_date: date | None
+    notice_days: int | None
+    confirmed_at: datetime | None
+    eliminated_at: datetime | None
+    closed_at: datetime | None
+    threshold_version_id: uuid.UUID | None
+    version: int
+    created_by: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTransition:
+    """One recorded step of a case (`evidence` is the stored document)."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    county_code: str
+    seq: int
+    action: str
+    from_state: str
+    to_state: str
+    actor_sub: str
+    actor_role: str
+    actor_region: str
+    at: datetime
+    comment: str | None
+    evidence: dict[str, Any]
+    threshold_version_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """An assistance measure of a case (帮扶措施)."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    county_code: str
+    household_id: uuid.UUID
+    measure_type: str
+    description: str
+    start_date: date
+    delivered_date: date | None
+    version: int
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Objection:
+    """An objection to a case's notice (公示异议)."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    county_code: str
+    notice_state: str
+    notice_start_date: date
+    content: str
+    raised_by_sub: str
+    raised_by_role: str
+    raised_at: datetime
+    status: str
+    resolution: str | None
+    resolved_by_sub: str | None
+    resolved_at: datetime | None
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,14 +169,15 @@ class CaseRepository:
     async def insert_case(self, values: dict[str, Any]) -> None:
         await self.session.execute(insert(C).values(**values))
 
-    async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> RowMapping | None:
+    async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
         query = select(C).where(C.c.id == case_id)
         if for_update:
             query = query.with_for_update()
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return row_as(Case, row) if row is not None else None
 
-    async def open_case_of(self, county_code: str, household_id: uuid.UUID) -> RowMapping | None:
-        return (
+    async def open_case_of(self, county_code: str, household_id: uuid.UUID) -> Case | None:
+        row = (
             (
                 await self.session.execute(
                     select(C).where(
@@ -100,6 +190,7 @@ class CaseRepository:
             .mappings()
             .one_or_none()
         )
+        return row_as(Case, row) if row is not None else None
 
     async def lock_household(self, household_id: uuid.UUID) -> None:
         key = func.hashtextextended(f"screening-case:{household_id}", 0)
@@ -120,7 +211,7 @@ class CaseRepository:
         overdue_on: date | None,
         after: Sequence[Any] | None,
         limit: int,
-    ) -> list[RowMapping]:
+    ) -> list[Case]:
         query = select(C)
         if region_prefix:
             query = query.where(C.c.village_code.startswith(region_prefix, autoescape=True))
@@ -138,11 +229,10 @@ class CaseRepository:
                 C.c.state.in_([s.value for s in IDENTIFICATION_STATES]), C.c.identification_deadline < overdue_on
             )
         if after:
-            stamp = datetime.fromisoformat(str(after[0]))
-            query = query.where(
-                (C.c.opened_at > stamp) | ((C.c.opened_at == stamp) & (C.c.id > uuid.UUID(str(after[1]))))
-            )
-        return list((await self.session.execute(query.order_by(C.c.opened_at, C.c.id).limit(limit))).mappings())
+            stamp, last_id = after  # (opened_at, id) of the last row of the page before
+            query = query.where((C.c.opened_at > stamp) | ((C.c.opened_at == stamp) & (C.c.id > last_id)))
+        rows = await self.session.execute(query.order_by(C.c.opened_at, C.c.id).limit(limit))
+        return [row_as(Case, r) for r in rows.mappings()]
 
     # --- transitions -----------------------------------------------------------------------
 
@@ -156,39 +246,32 @@ class CaseRepository:
         ).scalar_one()
         await self.session.execute(insert(case_transition).values(id=uuid.uuid4(), seq=int(seq) + 1, **values))
 
-    async def transitions(self, case_id: uuid.UUID) -> list[RowMapping]:
-        return list(
-            (
-                await self.session.execute(
-                    select(case_transition).where(case_transition.c.case_id == case_id).order_by(case_transition.c.seq)
-                )
-            ).mappings()
+    async def transitions(self, case_id: uuid.UUID) -> list[CaseTransition]:
+        rows = await self.session.execute(
+            select(case_transition).where(case_transition.c.case_id == case_id).order_by(case_transition.c.seq)
         )
+        return [row_as(CaseTransition, r) for r in rows.mappings()]
 
     # --- measures --------------------------------------------------------------------------
 
     async def insert_measure(self, values: dict[str, Any]) -> None:
         await self.session.execute(insert(measure).values(**values))
 
-    async def measure(
-        self, case_id: uuid.UUID, measure_id: uuid.UUID, *, for_update: bool = False
-    ) -> RowMapping | None:
+    async def measure(self, case_id: uuid.UUID, measure_id: uuid.UUID, *, for_update: bool = False) -> Measure | None:
         query = select(measure).where(measure.c.id == measure_id, measure.c.case_id == case_id)
         if for_update:
             query = query.with_for_update()
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return row_as(Measure, row) if row is not None else None
 
     async def update_measure(self, measure_id: uuid.UUID, **values: Any) -> None:
         await self.session.execute(update(measure).where(measure.c.id == measure_id).values(**values))
 
-    async def measures(self, case_id: uuid.UUID) -> list[RowMapping]:
-        return list(
-            (
-                await self.session.execute(
-                    select(measure).where(measure.c.case_id == case_id).order_by(measure.c.start_date, measure.c.id)
-                )
-            ).mappings()
+    async def measures(self, case_id: uuid.UUID) -> list[Measure]:
+        rows = await self.session.execute(
+            select(measure).where(measure.c.case_id == case_id).order_by(measure.c.start_date, measure.c.id)
         )
+        return [row_as(Measure, r) for r in rows.mappings()]
 
     async def delivered_measures(self, case_id: uuid.UUID, on_or_before: date) -> int:
         return int(
@@ -233,33 +316,28 @@ class CaseRepository:
 
     async def objection(
         self, case_id: uuid.UUID, objection_id: uuid.UUID, *, for_update: bool = False
-    ) -> RowMapping | None:
+    ) -> Objection | None:
         query = select(objection).where(objection.c.id == objection_id, objection.c.case_id == case_id)
         if for_update:
             query = query.with_for_update()
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return row_as(Objection, row) if row is not None else None
 
     async def update_objection(self, objection_id: uuid.UUID, **values: Any) -> None:
         await self.session.execute(update(objection).where(objection.c.id == objection_id).values(**values))
 
-    async def objections(self, case_id: uuid.UUID) -> list[RowMapping]:
-        return list(
-            (
-                await self.session.execute(
-                    select(objection).where(objection.c.case_id == case_id).order_by(objection.c.raised_at)
-                )
-            ).mappings()
+    async def objections(self, case_id: uuid.UUID) -> list[Objection]:
+        rows = await self.session.execute(
+            select(objection).where(objection.c.case_id == case_id).order_by(objection.c.raised_at)
         )
+        return [row_as(Objection, r) for r in rows.mappings()]
 
-    async def notice_objections(self, case_id: uuid.UUID, notice_state: str, notice_start: date) -> list[RowMapping]:
-        return list(
-            (
-                await self.session.execute(
-                    select(objection).where(
-                        objection.c.case_id == case_id,
-                        objection.c.notice_state == notice_state,
-                        objection.c.notice_start_date == notice_start,
-                    )
-                )
-            ).mappings()
+    async def notice_objections(self, case_id: uuid.UUID, notice_state: str, notice_start: date) -> list[Objection]:
+        rows = await self.session.execute(
+            select(objection).where(
+                objection.c.case_id == case_id,
+                objection.c.notice_state == notice_state,
+                objection.c.notice_start_date == notice_start,
+            )
         )
+        return [row_as(Objection, r) for r in rows.mappings()]

@@ -5,19 +5,81 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.screening.db.claim_lead_repository import ClaimLeadRepository
-from services.screening.db.tables import MEMBER_IDENTITY, SNAPSHOT, feed_batch, feed_record
+from services.screening.db.tables import MEMBER_IDENTITY, SNAPSHOT, feed_batch, feed_record, row_as
 
 B = feed_batch
 R = feed_record
+
+
+@dataclass(frozen=True, slots=True)
+class FeedBatch:
+    """A department's batch job (`errors` and `result` are the stored documents)."""
+
+    id: uuid.UUID
+    county_code: str
+    department: str
+    period: str | None
+    format: str
+    declared_record_count: int
+    declared_control_total: Decimal
+    record_count: int
+    control_total: Decimal
+    status: str
+    progress_done: int
+    progress_total: int
+    accepted_count: int
+    duplicate_count: int
+    invalid_count: int
+    matched_count: int
+    unmatched_count: int
+    claim_lead_count: int
+    errors: list[dict[str, Any]]
+    result: dict[str, Any] | None
+    content_sha256: str
+    created_by: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRecord:
+    """A record of a batch as listed: what it says (the national ID only masked) and what it matched."""
+
+    id: uuid.UUID
+    line_no: int
+    source_record_id: str
+    kind: str
+    event_date: date
+    national_id_masked: str | None
+    household_number: str | None
+    member_id: uuid.UUID | None
+    household_id: uuid.UUID | None
+    amount: Decimal
+    amounts: dict[str, str]
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedRecord:
+    """A record that matched no registered person or household."""
+
+    line_no: int
+    source_record_id: str
+    kind: str
+    national_id_masked: str | None
+    household_number: str | None
+
 
 #: Feed kind → insurance category (shared/contracts/claims.py FEED_KIND_TO_CATEGORY), as SQL.
 _CATEGORY_SQL = """CASE f.kind WHEN 'medical_expense' THEN 'illness' WHEN 'school_admission' THEN 'school_entry'
@@ -44,30 +106,29 @@ class FeedRepository:
     async def insert_batch(self, values: dict[str, Any]) -> None:
         await self.session.execute(insert(B).values(**values))
 
-    async def batch(self, batch_id: uuid.UUID, *, for_update: bool = False) -> RowMapping | None:
+    async def batch(self, batch_id: uuid.UUID, *, for_update: bool = False) -> FeedBatch | None:
         query = select(B).where(B.c.id == batch_id)
         if for_update:
             query = query.with_for_update()
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return row_as(FeedBatch, row) if row is not None else None
 
     async def update_batch(self, batch_id: uuid.UUID, **values: Any) -> None:
         await self.session.execute(update(B).where(B.c.id == batch_id).values(**values))
 
     async def list_batches(
         self, *, department: str, county_prefix: str, county_code: str | None, after: Sequence[Any] | None, limit: int
-    ) -> list[RowMapping]:
+    ) -> list[FeedBatch]:
         query = select(B).where(
             B.c.department == department, B.c.county_code.startswith(county_prefix, autoescape=True)
         )
         if county_code:
             query = query.where(B.c.county_code == county_code)
         if after:
-            query = query.where(
-                (B.c.created_at < datetime.fromisoformat(after[0]))
-                | ((B.c.created_at == datetime.fromisoformat(after[0])) & (B.c.id < uuid.UUID(after[1])))
-            )
+            stamp, last_id = after  # (created_at, id) of the last row of the page before
+            query = query.where((B.c.created_at < stamp) | ((B.c.created_at == stamp) & (B.c.id < last_id)))
         query = query.order_by(B.c.created_at.desc(), B.c.id.desc()).limit(limit)
-        return list((await self.session.execute(query)).mappings())
+        return [row_as(FeedBatch, r) for r in (await self.session.execute(query)).mappings()]
 
     # --- records ---------------------------------------------------------------------------
 
@@ -84,7 +145,7 @@ class FeedRepository:
 
     async def records(
         self, batch_id: uuid.UUID, *, unmatched_only: bool, after_line: int | None, limit: int
-    ) -> list[RowMapping]:
+    ) -> list[FeedRecord]:
         query = select(
             R.c.id,
             R.c.line_no,
@@ -103,7 +164,8 @@ class FeedRepository:
             query = query.where(R.c.household_id.is_(None))
         if after_line is not None:
             query = query.where(R.c.line_no > after_line)
-        return list((await self.session.execute(query.order_by(R.c.line_no).limit(limit))).mappings())
+        rows = await self.session.execute(query.order_by(R.c.line_no).limit(limit))
+        return [row_as(FeedRecord, r) for r in rows.mappings()]
 
     async def match_batch(self, batch_id: uuid.UUID, county_code: str, now: datetime) -> None:
         """Match by the national ID's blind index (active membership first), then by household number."""
@@ -170,17 +232,14 @@ class FeedRepository:
         ).one()
         return int(row[0]), int(row[1])
 
-    async def unmatched(self, batch_id: uuid.UUID, limit: int) -> list[RowMapping]:
-        return list(
-            (
-                await self.session.execute(
-                    select(R.c.line_no, R.c.source_record_id, R.c.kind, R.c.national_id_masked, R.c.household_number)
-                    .where(R.c.batch_id == batch_id, R.c.household_id.is_(None))
-                    .order_by(R.c.line_no)
-                    .limit(limit)
-                )
-            ).mappings()
+    async def unmatched(self, batch_id: uuid.UUID, limit: int) -> list[UnmatchedRecord]:
+        rows = await self.session.execute(
+            select(R.c.line_no, R.c.source_record_id, R.c.kind, R.c.national_id_masked, R.c.household_number)
+            .where(R.c.batch_id == batch_id, R.c.household_id.is_(None))
+            .order_by(R.c.line_no)
+            .limit(limit)
         )
+        return [row_as(UnmatchedRecord, r) for r in rows.mappings()]
 
     async def enqueue_claim_leads(
         self,

@@ -4,15 +4,16 @@ business clock's time zone (shared/clock.py, `FANGPIN_TIMEZONE`), the bind param
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.screening.db.tables import PAYMENT_PAID
+from services.screening.db.tables import PAYMENT_PAID, row_as
 
 #: A case counts as monitored at the end of the month when it was confirmed by then and not
 #: eliminated by then.
@@ -21,6 +22,25 @@ _MONITORED_AT_END = """
     AND c.confirmed_at IS NOT NULL AND (c.confirmed_at AT TIME ZONE :tz)::date <= :last
     AND (c.eliminated_at IS NULL OR (c.eliminated_at AT TIME ZONE :tz)::date > :last)
 """
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerHousehold:
+    """A household line of the ledger: monitored at the end of the month, or eliminated in it."""
+
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    household_number: str | None
+    township_code: str
+    village_code: str
+    monitoring_type: str | None
+    risk_codes: list[str]
+    state: str
+    source: str
+    confirmed_on: date | None
+    eliminated_on: date | None
+    elimination_kind: str | None
+    measures_delivered: int
 
 
 class LedgerRepository:
@@ -158,10 +178,11 @@ class LedgerRepository:
             "by_category": {r["category"]: f"{r['amount']:.2f}" for r in rows},
         }
 
-    async def households(self, county: str, prefix: str, first: date, last: date) -> list[RowMapping]:
+    async def households(self, county: str, prefix: str, first: date, last: date) -> list[LedgerHousehold]:
         """One row per household monitored at the end of the month or eliminated in it."""
-        return list(
-            (
+        return [
+            row_as(LedgerHousehold, r)
+            for r in (
                 await self.session.execute(
                     text(
                         f"""
@@ -182,4 +203,4 @@ class LedgerRepository:
                     {"county": county, "prefix": prefix + "%", "first": first, "last": last, "tz": self.zone},
                 )
             ).mappings()
-        )
+        ]

@@ -23,19 +23,129 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.screening.db.claim_lead_repository import ClaimLeadRepository
-from services.screening.db.tables import HOUSEHOLD_INCOME, SNAPSHOT, lead, lead_evidence, run
+from services.screening.db.tables import HOUSEHOLD_INCOME, SNAPSHOT, lead, lead_evidence, row_as, run
 from services.screening.domain.cases import OPEN_STATES
 from services.screening.domain.thresholds import Thresholds
 
 L = lead
+
+
+# --- rows -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A screening run job (`thresholds`, `result`, `errors` are the stored documents)."""
+
+    id: uuid.UUID
+    county_code: str
+    period: str
+    version: int
+    status: str
+    trigger: str
+    threshold_version_id: uuid.UUID | None
+    thresholds: dict[str, Any] | None
+    window_start: date
+    window_end: date
+    progress_done: int
+    progress_total: int
+    result: dict[str, Any] | None
+    errors: list[dict[str, Any]]
+    superseded_by: uuid.UUID | None
+    superseded_at: datetime | None
+    created_by: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """A household a run recorded: a new lead, or new evidence for its open case (`routing`)."""
+
+    id: uuid.UUID
+    run_id: uuid.UUID
+    county_code: str
+    township_code: str
+    village_code: str
+    household_id: uuid.UUID
+    household_number: str | None
+    household_status: str
+    members: int
+    labour_count: int
+    income_year: int | None
+    income: Decimal | None
+    income_prev: Decimal | None
+    window_total: Decimal
+    adjusted_income: Decimal | None
+    per_capita_income: Decimal | None
+    adjusted_per_capita: Decimal | None
+    codes: list[str]
+    figures: dict[str, Any]
+    lead_basis: list[str]
+    is_lead: bool
+    suggested_type: str | None
+    insured_this_year: bool
+    routing: str
+    case_id: uuid.UUID | None
+    rank: int | None
+    township_rank: int | None
+    state: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LeadEvidenceLink:
+    """Which feed record (and batch) a lead's code rests on."""
+
+    lead_id: uuid.UUID
+    code: str
+    feed_record_id: uuid.UUID
+    batch_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFinding:
+    """A lead routed to a case, with its run's period and whether that run was superseded."""
+
+    lead: Lead
+    period: str
+    superseded_by: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class DataQualityEntry:
+    """A household a run listed apart (rules.md §1.3: no income on file)."""
+
+    issue: str
+    township_code: str
+    village_code: str
+    household_id: uuid.UUID
+    household_number: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunStats:
+    """The counts of one evaluation (STATS_SQL); the `by_*` are jsonb objects of counts."""
+
+    households: int
+    no_members: int
+    no_income: int
+    no_income_by_village: dict[str, int]
+    leads: int
+    case_evidence: int
+    by_township: dict[str, int]
+    by_code: dict[str, int]
+
 
 _OPEN_STATES_SQL = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES))
 _MONITORED_SQL = "'unstable', 'marginal', 'sudden_hardship'"
@@ -348,8 +458,9 @@ class RunRepository:
     async def insert_run(self, values: dict[str, Any]) -> None:
         await self.session.execute(insert(run).values(**values))
 
-    async def get(self, run_id: uuid.UUID) -> RowMapping | None:
-        return (await self.session.execute(select(run).where(run.c.id == run_id))).mappings().one_or_none()
+    async def get(self, run_id: uuid.UUID) -> Run | None:
+        row = (await self.session.execute(select(run).where(run.c.id == run_id))).mappings().one_or_none()
+        return row_as(Run, row) if row is not None else None
 
     async def update_run(self, run_id: uuid.UUID, **values: Any) -> None:
         await self.session.execute(update(run).where(run.c.id == run_id).values(**values))
@@ -362,22 +473,17 @@ class RunRepository:
         period: str | None,
         after: Sequence[Any] | None,
         limit: int,
-    ) -> list[RowMapping]:
+    ) -> list[Run]:
         query = select(run).where(run.c.county_code.startswith(county_prefix, autoescape=True))
         if county_code:
             query = query.where(run.c.county_code == county_code)
         if period:
             query = query.where(run.c.period == period)
         if after:
-            stamp = datetime.fromisoformat(after[0])
-            query = query.where(
-                (run.c.created_at < stamp) | ((run.c.created_at == stamp) & (run.c.id < uuid.UUID(after[1])))
-            )
-        return list(
-            (
-                await self.session.execute(query.order_by(run.c.created_at.desc(), run.c.id.desc()).limit(limit))
-            ).mappings()
-        )
+            stamp, last_id = after  # (created_at, id) of the last row of the page before
+            query = query.where((run.c.created_at < stamp) | ((run.c.created_at == stamp) & (run.c.id < last_id)))
+        rows = await self.session.execute(query.order_by(run.c.created_at.desc(), run.c.id.desc()).limit(limit))
+        return [row_as(Run, r) for r in rows.mappings()]
 
     async def has_run(self, county_code: str, period: str, trigger: str | None = None) -> bool:
         query = (
@@ -477,10 +583,20 @@ class RunRepository:
         await self.session.execute(text(EVALUATE_SQL), params)
         await self.session.execute(text("ANALYZE pg_temp.screening_run_eval"))
 
-    async def write_leads(self, run_id: uuid.UUID, county_code: str, t: Thresholds) -> RowMapping:
+    async def write_leads(self, run_id: uuid.UUID, county_code: str, t: Thresholds) -> RunStats:
         params = {"run_id": run_id, "county": county_code, **self._threshold_params(t)}
         await self.session.execute(text(INSERT_LEADS_SQL), params)
-        return (await self.session.execute(text(STATS_SQL))).mappings().one()
+        row = (await self.session.execute(text(STATS_SQL))).mappings().one()
+        return RunStats(
+            households=int(row["households"] or 0),
+            no_members=int(row["no_members"] or 0),
+            no_income=int(row["no_income"] or 0),
+            no_income_by_village=row["no_income_by_village"],
+            leads=int(row["leads"] or 0),
+            case_evidence=int(row["case_evidence"] or 0),
+            by_township=row["by_township"],
+            by_code=row["by_code"],
+        )
 
     async def record_evidence(
         self, county_code: str, window_start: date, window_end: date, *, feeds_as_of: datetime
@@ -519,7 +635,7 @@ class RunRepository:
         village_code: str | None,
         after: Sequence[Any] | None,
         limit: int,
-    ) -> list[RowMapping]:
+    ) -> list[DataQualityEntry]:
         """A run's data-quality list in village, household order (cursor: village, household id)."""
         where = ["run_id = :run", "issue = :issue", "starts_with(village_code, :prefix)"]
         params: dict[str, Any] = {"run": run_id, "issue": issue, "prefix": region_prefix, "limit": limit}
@@ -534,7 +650,7 @@ class RunRepository:
             f"FROM screening.run_data_quality WHERE {' AND '.join(where)} "
             "ORDER BY village_code, household_id LIMIT :limit"
         )
-        return list((await self.session.execute(text(query), params)).mappings())
+        return [row_as(DataQualityEntry, r) for r in (await self.session.execute(text(query), params)).mappings()]
 
     async def enqueue_income_drop_claims(
         self, run_id: uuid.UUID, county_code: str, year: int, window_end: date, today: date, request_id: str | None
@@ -563,7 +679,7 @@ class RunRepository:
         routing: str,
         after: Sequence[Any] | None,
         limit: int,
-    ) -> list[RowMapping]:
+    ) -> list[Lead]:
         """Grouped by township, best-ranked first inside each (stable cursor: township, rank, id)."""
         query = select(L).where(L.c.run_id == run_id, L.c.routing == routing)
         if region_prefix:
@@ -576,38 +692,36 @@ class RunRepository:
             query = query.where(L.c.codes.contains([code]))
         rank = func.coalesce(L.c.township_rank, 0)
         if after:
-            t_code, t_rank, lead_id = str(after[0]), int(after[1]), uuid.UUID(str(after[2]))
+            t_code, t_rank, lead_id = after  # (township, rank, id) of the last row of the page before
             query = query.where(
                 (L.c.township_code > t_code)
                 | ((L.c.township_code == t_code) & (rank > t_rank))
                 | ((L.c.township_code == t_code) & (rank == t_rank) & (L.c.id > lead_id))
             )
         query = query.order_by(L.c.township_code, rank, L.c.id).limit(limit)
-        return list((await self.session.execute(query)).mappings())
+        return [row_as(Lead, r) for r in (await self.session.execute(query)).mappings()]
 
-    async def lead(self, lead_id: uuid.UUID, *, for_update: bool = False) -> RowMapping | None:
+    async def lead(self, lead_id: uuid.UUID, *, for_update: bool = False) -> Lead | None:
         query = select(L).where(L.c.id == lead_id)
         if for_update:
             query = query.with_for_update()
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return row_as(Lead, row) if row is not None else None
 
-    async def evidence(self, lead_ids: Sequence[uuid.UUID]) -> list[RowMapping]:
+    async def evidence(self, lead_ids: Sequence[uuid.UUID]) -> list[LeadEvidenceLink]:
         if not lead_ids:
             return []
-        return list(
-            (
-                await self.session.execute(
-                    select(lead_evidence)
-                    .where(lead_evidence.c.lead_id.in_(lead_ids))
-                    .order_by(lead_evidence.c.lead_id, lead_evidence.c.code, lead_evidence.c.feed_record_id)
-                )
-            ).mappings()
+        rows = await self.session.execute(
+            select(lead_evidence)
+            .where(lead_evidence.c.lead_id.in_(lead_ids))
+            .order_by(lead_evidence.c.lead_id, lead_evidence.c.code, lead_evidence.c.feed_record_id)
         )
+        return [row_as(LeadEvidenceLink, r) for r in rows.mappings()]
 
     async def update_lead(self, lead_id: uuid.UUID, **values: Any) -> None:
         await self.session.execute(update(L).where(L.c.id == lead_id).values(**values))
 
-    async def case_evidence(self, case_id: uuid.UUID, household_id: uuid.UUID, county_code: str) -> list[RowMapping]:
+    async def case_evidence(self, case_id: uuid.UUID, household_id: uuid.UUID, county_code: str) -> list[CaseFinding]:
         """Screening findings for a household since its case was open: rows routed to the case."""
         query = (
             select(L, run.c.period, run.c.superseded_by)
@@ -620,7 +734,10 @@ class RunRepository:
             )
             .order_by(run.c.period.desc(), run.c.version.desc())
         )
-        return list((await self.session.execute(query)).mappings())
+        return [
+            CaseFinding(lead=row_as(Lead, r), period=r["period"], superseded_by=r["superseded_by"])
+            for r in (await self.session.execute(query)).mappings()
+        ]
 
     async def recent_lead_periods(self, county_code: str, household_id: uuid.UUID, runs: int) -> list[str]:
         """Periods among the county's last `runs` monthly runs in which the household evaluated as a lead."""

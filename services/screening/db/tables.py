@@ -1,5 +1,8 @@
 """Tables of schema `screening` (DDL: migrations/versions/0003_screening.py)."""
 
+from dataclasses import fields
+from typing import TypeVar
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -17,6 +20,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.engine import RowMapping
 
 from shared.db import make_metadata
 from shared.kernel_tables import idempotency_table, outbox_table
@@ -294,3 +298,11 @@ ENCRYPTED_COLUMNS = [
         "screening", "feed_record", "id", "national_id_enc", "national_id", index_column="national_id_index"
     ),
 ]
+
+
+R = TypeVar("R")
+
+
+def row_as(cls: type[R], row: RowMapping) -> R:
+    """A result row as the repository's frozen dataclass `cls` (its fields name the columns it reads)."""
+    return cls(**{f.name: row[f.name] for f in fields(cls)})  # type: ignore[arg-type]

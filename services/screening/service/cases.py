@@ -11,20 +11,27 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.screening.api.schemas import Row, case_read, measure_read, objection_read
-from services.screening.db.cases_repository import CaseRepository
-from services.screening.db.runs_repository import RunRepository
+from services.screening.api.schemas import (
+    BlockerRead,
+    CaseEvidenceRead,
+    CaseRead,
+    EliminationCheck,
+    MeasureRead,
+    ObjectionRead,
+    TransitionRead,
+)
+from services.screening.db.cases_repository import Case, CaseRepository, CaseTransition, Measure, Objection
+from services.screening.db.runs_repository import CaseFinding, Lead, RunRepository
 from services.screening.db.tables import idempotency, outbox
 from services.screening.domain import cases as wf
 from services.screening.domain.calendar import add_months, identification_deadline
 from services.screening.domain.elimination import Blocker, EliminationFacts, elimination_blockers
 from services.screening.domain.errors import TransitionRefused
 from services.screening.domain.risk import RiskCode, suggest_type
-from services.screening.service.common import SERVICE, Context, transition_refused
+from services.screening.service.common import SERVICE, Context, Replayed, transition_refused
 from services.screening.service.thresholds import ensure_current, thresholds_of
 from shared.audit import Auditor
 from shared.auth import Principal, Role
@@ -32,8 +39,9 @@ from shared.concurrency import require_version
 from shared.contracts.registry import MonitoringStatusChange
 from shared.contracts.vocabulary import HouseholdStatus
 from shared.errors import Conflict, FieldError, NotFound, Unprocessable
-from shared.idempotency import Idempotency, StoredResponse, no_checks
+from shared.idempotency import Idempotency, no_checks
 from shared.outbox import enqueue
+from shared.pagination import Page, next_cursor, read_cursor
 
 ACTING_ROLES = (Role.VILLAGE_CADRE, Role.TOWNSHIP_OFFICER, Role.COUNTY_OFFICER, Role.SERVICE, Role.ADMIN)
 MONITORED_CASE_STATES = frozenset(
@@ -81,18 +89,18 @@ def actor_for(principal: Principal, allowed: Iterable[Role]) -> wf.Actor:
     return next((a for a in actors if a.role in allowed_set), actors[0])
 
 
-def snapshot_of(row: Row) -> wf.CaseSnapshot:
+def snapshot_of(row: Case) -> wf.CaseSnapshot:
     return wf.CaseSnapshot(
-        state=row["state"],
-        source=row["source"],
-        household_region=row["village_code"],
-        opened_at=row["opened_at"],
-        state_entered_at=row["state_entered_at"],
-        notice_start_date=row["notice_start_date"],
-        notice_days=row["notice_days"],
-        monitoring_type=row["monitoring_type"],
-        confirmed_at=row["confirmed_at"],
-        elimination_kind=row["elimination_kind"],
+        state=wf.CaseState(row.state),
+        source=wf.CaseSource(row.source),
+        household_region=row.village_code,
+        opened_at=row.opened_at,
+        state_entered_at=row.state_entered_at,
+        notice_start_date=row.notice_start_date,
+        notice_days=row.notice_days,
+        monitoring_type=wf.MonitoringType(row.monitoring_type) if row.monitoring_type else None,
+        confirmed_at=row.confirmed_at,
+        elimination_kind=wf.EliminationKind(row.elimination_kind) if row.elimination_kind else None,
     )
 
 
@@ -101,6 +109,54 @@ def blockers_json(blockers: list[Blocker]) -> list[dict[str, Any]]:
         {"code": b.code.value, "message_zh": b.message_zh, "message_en": b.message_en, "figures": jsonable(b.figures)}
         for b in blockers
     ]
+
+
+# --- read models -------------------------------------------------------------------------------
+
+
+def case_read(row: Case, *, allowed_actions: list[str], overdue: bool) -> CaseRead:
+    data = {k: getattr(row, k) for k in CaseRead.model_fields if k not in ("allowed_actions", "overdue", "links")}
+    base = f"/v1/cases/{row.id}"
+    return CaseRead(
+        **data,
+        allowed_actions=allowed_actions,
+        overdue=overdue,
+        links={
+            "self": base,
+            "transitions": f"{base}/transitions",
+            "measures": f"{base}/measures",
+            "objections": f"{base}/objections",
+            "evidence": f"{base}/evidence",
+        },
+    )
+
+
+def transition_read(row: CaseTransition) -> TransitionRead:
+    return TransitionRead.model_validate(row, from_attributes=True)
+
+
+def measure_read(row: Measure) -> MeasureRead:
+    data = {k: getattr(row, k) for k in MeasureRead.model_fields if k != "delivered"}
+    return MeasureRead(**data, delivered=row.delivered_date is not None)
+
+
+def objection_read(row: Objection) -> ObjectionRead:
+    return ObjectionRead.model_validate(row, from_attributes=True)
+
+
+def case_evidence_read(finding: CaseFinding) -> CaseEvidenceRead:
+    lead = finding.lead
+    return CaseEvidenceRead(
+        lead_id=lead.id,
+        run_id=lead.run_id,
+        period=finding.period,
+        superseded=finding.superseded_by is not None,
+        is_lead=lead.is_lead,
+        codes=list(lead.codes),
+        figures=lead.figures,
+        adjusted_per_capita=lead.adjusted_per_capita,
+        created_at=lead.created_at,
+    )
 
 
 @dataclass(frozen=True)
@@ -123,13 +179,20 @@ class CaseService:
 
     # --- reading ---------------------------------------------------------------------------
 
-    async def get(self, principal: Principal, case_id: uuid.UUID) -> RowMapping:
+    async def _case(self, principal: Principal, case_id: uuid.UUID) -> Case:
         row = await self.repo.get(case_id)
-        if row is None or not principal.can_see(row["village_code"]):
+        if row is None or not principal.can_see(row.village_code):
             raise NotFound("no such case")
         return row
 
-    def allowed_actions(self, principal: Principal, row: Row) -> list[str]:
+    async def get(self, principal: Principal, case_id: uuid.UUID) -> CaseRead:
+        return self.read(principal, await self._case(principal, case_id))
+
+    def read(self, principal: Principal, row: Case) -> CaseRead:
+        """The case as the caller sees it: with the steps it may take now."""
+        return case_read(row, allowed_actions=self.allowed_actions(principal, row), overdue=self.is_overdue(row))
+
+    def allowed_actions(self, principal: Principal, row: Case) -> list[str]:
         case = snapshot_of(row)
         actions: list[str] = []
         for actor in actors_of(principal):
@@ -138,10 +201,9 @@ class CaseService:
                     actions.append(action.value)
         return actions
 
-    def is_overdue(self, row: Row) -> bool:
+    def is_overdue(self, row: Case) -> bool:
         return (
-            row["state"] in {s.value for s in wf.IDENTIFICATION_STATES}
-            and row["identification_deadline"] < self.ctx.today()
+            row.state in {s.value for s in wf.IDENTIFICATION_STATES} and row.identification_deadline < self.ctx.today()
         )
 
     async def list_cases(
@@ -154,10 +216,10 @@ class CaseService:
         state: str | None,
         household_id: uuid.UUID | None,
         overdue: bool,
-        after: list[Any] | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[RowMapping]:
-        return await self.repo.list_cases(
+    ) -> Page[CaseRead]:
+        rows = await self.repo.list_cases(
             region_prefix=principal.region,
             county_code=county_code,
             township_code=township_code,
@@ -165,31 +227,36 @@ class CaseService:
             state=state,
             household_id=household_id,
             overdue_on=self.ctx.today() if overdue else None,
-            after=after,
-            limit=limit,
+            after=read_cursor(cursor, datetime.fromisoformat, uuid.UUID),
+            limit=limit + 1,
+        )
+        return Page[CaseRead](
+            items=[self.read(principal, r) for r in rows[:limit]],
+            next_cursor=next_cursor(rows, limit, lambda r: [r.opened_at.isoformat(), str(r.id)]),
         )
 
-    async def transitions(self, principal: Principal, case_id: uuid.UUID) -> list[RowMapping]:
-        await self.get(principal, case_id)
-        return await self.repo.transitions(case_id)
+    async def transitions(self, principal: Principal, case_id: uuid.UUID) -> list[TransitionRead]:
+        await self._case(principal, case_id)
+        return [transition_read(t) for t in await self.repo.transitions(case_id)]
 
-    async def evidence(self, principal: Principal, case_id: uuid.UUID) -> list[RowMapping]:
-        case = await self.get(principal, case_id)
-        return await self.runs.case_evidence(case_id, case["household_id"], case["county_code"])
+    async def evidence(self, principal: Principal, case_id: uuid.UUID) -> list[CaseEvidenceRead]:
+        case = await self._case(principal, case_id)
+        findings = await self.runs.case_evidence(case_id, case.household_id, case.county_code)
+        return [case_evidence_read(f) for f in findings]
 
-    async def measures(self, principal: Principal, case_id: uuid.UUID) -> list[RowMapping]:
-        await self.get(principal, case_id)
-        return await self.repo.measures(case_id)
+    async def measures(self, principal: Principal, case_id: uuid.UUID) -> list[MeasureRead]:
+        await self._case(principal, case_id)
+        return [measure_read(m) for m in await self.repo.measures(case_id)]
 
-    async def objections(self, principal: Principal, case_id: uuid.UUID) -> list[RowMapping]:
-        await self.get(principal, case_id)
-        return await self.repo.objections(case_id)
+    async def objections(self, principal: Principal, case_id: uuid.UUID) -> list[ObjectionRead]:
+        await self._case(principal, case_id)
+        return [objection_read(o) for o in await self.repo.objections(case_id)]
 
-    async def _case_in_scope(self, principal: Principal, case_id: uuid.UUID) -> RowMapping:
+    async def _case_in_scope(self, principal: Principal, case_id: uuid.UUID) -> Case:
         """The case locked for a write, or 404 when it does not exist or lies outside the caller's
         region (the same answer as a GET, before any state, order or role of the case shows)."""
         row = await self.repo.get(case_id, for_update=True)
-        if row is None or not principal.can_see(row["village_code"]):
+        if row is None or not principal.can_see(row.village_code):
             raise NotFound("no such case")
         return row
 
@@ -197,7 +264,7 @@ class CaseService:
 
     async def open(
         self, principal: Principal, command: OpenCase, *, idempotency_key: str | None
-    ) -> tuple[RowMapping | StoredResponse, bool]:
+    ) -> CaseRead | Replayed:
         # the lead or household is checked against the caller's region below; a replay answers
         # only the caller (sub and region) that opened the case
         attempt = await self.idempotency.begin(
@@ -217,10 +284,10 @@ class CaseService:
         )
         if attempt.replay is not None:
             await self.session.rollback()
-            return attempt.replay, True
+            return Replayed(attempt.replay)
         now = self.ctx.now()
         evidence = dict(command.evidence)
-        lead_row: RowMapping | None = None
+        lead_row: Lead | None = None
         if command.source is wf.CaseSource.SCREENING:
             if command.lead_id is None:
                 raise Unprocessable(
@@ -229,24 +296,24 @@ class CaseService:
                     errors=[FieldError(field="lead_id", message="required")],
                 )
             lead_row = await self.runs.lead(command.lead_id, for_update=True)
-            if lead_row is None or not principal.can_see(lead_row["village_code"]):
+            if lead_row is None or not principal.can_see(lead_row.village_code):
                 raise NotFound("no such lead")
-            run = await self.runs.get(lead_row["run_id"])
+            run = await self.runs.get(lead_row.run_id)
             assert run is not None
-            if run["superseded_by"] is not None:
+            if run.superseded_by is not None:
                 raise Conflict(
                     "this lead's run was superseded by a newer run of the period; open the new lead",
                     code="lead_superseded",
-                    extra={"superseded_by": str(run["superseded_by"])},
+                    extra={"superseded_by": str(run.superseded_by)},
                 )
-            if lead_row["routing"] != "new_lead" or lead_row["state"] != "open":
-                raise Conflict(f"this lead is {lead_row['state']}", code="lead_not_open")
+            if lead_row.routing != "new_lead" or lead_row.state != "open":
+                raise Conflict(f"this lead is {lead_row.state}", code="lead_not_open")
             evidence["lead_id"] = str(command.lead_id)
-            household_id = lead_row["household_id"]
-            county, township, village = lead_row["county_code"], lead_row["township_code"], lead_row["village_code"]
-            household_number = lead_row["household_number"]
-            suggested = lead_row["suggested_type"]
-            risk_codes = list(lead_row["codes"])
+            household_id = lead_row.household_id
+            county, township, village = lead_row.county_code, lead_row.township_code, lead_row.village_code
+            household_number = lead_row.household_number
+            suggested = lead_row.suggested_type
+            risk_codes = list(lead_row.codes)
         else:
             if command.household_id is None:
                 raise Unprocessable(
@@ -282,7 +349,7 @@ class CaseService:
             raise Conflict(
                 "the household already has an open case; add to it instead",
                 code="case_already_open",
-                extra={"case_id": str(existing["id"]), "state": existing["state"]},
+                extra={"case_id": str(existing.id), "state": existing.state},
             )
         thresholds_row = await ensure_current(self.session, county, self.ctx.today().year, actor=None)
         t = thresholds_of(thresholds_row)
@@ -310,7 +377,7 @@ class CaseService:
                     "opened_at": now,
                     "state_entered_at": now,
                     "identification_deadline": deadline,
-                    "threshold_version_id": thresholds_row["id"],
+                    "threshold_version_id": thresholds_row.id,
                     "created_by": principal.sub,
                     "updated_at": now,
                 }
@@ -319,18 +386,15 @@ class CaseService:
             raise Conflict("the household already has an open case", code="case_already_open") from exc
         await self.repo.add_transition(
             self._transition_values(
-                case_id, county, outcome, actor, principal, command.comment, threshold_version_id=thresholds_row["id"]
+                case_id, county, outcome, actor, principal, command.comment, threshold_version_id=thresholds_row.id
             )
         )
         if lead_row is not None:
-            await self.runs.update_lead(lead_row["id"], state="case_opened", case_id=case_id)
+            await self.runs.update_lead(lead_row.id, state="case_opened", case_id=case_id)
         row = await self.repo.get(case_id)
         assert row is not None
-        await attempt.save(
-            self.session,
-            201,
-            case_read(row, allowed_actions=self.allowed_actions(principal, row), overdue=False).model_dump(mode="json"),
-        )
+        read = case_read(row, allowed_actions=self.allowed_actions(principal, row), overdue=False)
+        await attempt.save(self.session, 201, read.model_dump(mode="json"))
         await Auditor(self.session, SERVICE, principal).record(
             "screening.case.opened",
             "case",
@@ -338,7 +402,7 @@ class CaseService:
             {"source": command.source.value, "household_id": str(household_id)},
         )
         await self.session.commit()
-        return row, False
+        return self.read(principal, row)
 
     def _transition_values(
         self,
@@ -378,7 +442,7 @@ class CaseService:
         comment: str | None,
         if_match: int | None,
         idempotency_key: str | None,
-    ) -> tuple[RowMapping | StoredResponse, bool]:
+    ) -> CaseRead | Replayed:
         attempt = await self.idempotency.begin(
             self.session,
             principal,
@@ -390,13 +454,13 @@ class CaseService:
         )
         if attempt.replay is not None:
             await self.session.rollback()
-            return attempt.replay, True
+            return Replayed(attempt.replay)
         row = attempt.checked
-        require_version(if_match, row["version"], what="case", required=False)
+        require_version(if_match, row.version, what="case", required=False)
         case = snapshot_of(row)
         now = self.ctx.now()
         # the county's parameters in force today (notice minimum, elimination rules); the step records them
-        thresholds_row = await ensure_current(self.session, row["county_code"], self.ctx.today().year, actor=None)
+        thresholds_row = await ensure_current(self.session, row.county_code, self.ctx.today().year, actor=None)
         t = thresholds_of(thresholds_row)
         try:
             act = wf.CaseAction(action)
@@ -406,14 +470,14 @@ class CaseService:
         actor = actor_for(principal, table_row.roles if table_row is not None else ())
         evidence = dict(evidence)
         notice_state = TOWNSHIP_REVIEWS.get(act)
-        objections: list[RowMapping] | None = None
+        objections: list[Objection] | None = None
         if notice_state is not None and case.state is notice_state and case.notice_start_date is not None:
-            objections = await self.repo.notice_objections(row["id"], notice_state.value, case.notice_start_date)
+            objections = await self.repo.notice_objections(row.id, notice_state.value, case.notice_start_date)
             given_count = evidence.get("objection_count")
             evidence.setdefault("objection_count", len(objections))
             if objections and not evidence.get("objection_handling"):
                 evidence["objection_handling"] = "; ".join(
-                    f"{o['status']}: {o['resolution'] or ''}".strip() for o in objections
+                    f"{o.status}: {o.resolution or ''}".strip() for o in objections
                 )
         try:
             outcome = wf.apply(
@@ -460,7 +524,7 @@ class CaseService:
             "monitoring_type": final.monitoring_type.value if final.monitoring_type else None,
             "confirmed_at": final.confirmed_at,
             "elimination_kind": final.elimination_kind.value if final.elimination_kind else None,
-            "version": row["version"] + 1,
+            "version": row.version + 1,
             "updated_at": now,
         }
         if final.state in wf.TERMINAL_STATES:
@@ -474,44 +538,38 @@ class CaseService:
             await self.repo.add_transition(
                 self._transition_values(
                     case_id,
-                    row["county_code"],
+                    row.county_code,
                     step,
                     step_actor,
                     who,
                     step_comment,
-                    threshold_version_id=thresholds_row["id"],
+                    threshold_version_id=thresholds_row.id,
                 )
             )
             if step.effect is not None:
                 await self._registry_effect(row, step, case_id)
         fresh = await self.repo.get(case_id)
         assert fresh is not None
-        await attempt.save(
-            self.session,
-            200,
-            case_read(
-                fresh, allowed_actions=self.allowed_actions(principal, fresh), overdue=self.is_overdue(fresh)
-            ).model_dump(mode="json"),
-        )
+        await attempt.save(self.session, 200, self.read(principal, fresh).model_dump(mode="json"))
         await Auditor(self.session, SERVICE, principal).record(
             f"screening.case.{act.value}",
             "case",
             case_id,
-            {"from": row["state"], "to": fresh["state"]},
+            {"from": row.state, "to": fresh.state},
         )
         await self.session.commit()
         if any(step.effect is not None for step, _, _ in outcomes):
             self.ctx.wake_outbox()
-        return fresh, False
+        return self.read(principal, fresh)
 
     @staticmethod
-    def _check_objections(objections: list[RowMapping], given_count: object) -> None:
-        open_ones = [o for o in objections if o["status"] == "open"]
+    def _check_objections(objections: list[Objection], given_count: object) -> None:
+        open_ones = [o for o in objections if o.status == "open"]
         if open_ones:
             raise Conflict(
                 f"{len(open_ones)} objection(s) to the notice are not resolved yet",
                 code="objections_unresolved",
-                extra={"objection_ids": [str(o["id"]) for o in open_ones]},
+                extra={"objection_ids": [str(o.id) for o in open_ones]},
             )
         if given_count is not None and given_count != len(objections):
             raise Conflict(
@@ -520,8 +578,8 @@ class CaseService:
                 errors=[FieldError(field="evidence.objection_count", message="differs from the recorded objections")],
             )
 
-    async def _registry_effect(self, row: Row, step: wf.TransitionOutcome, case_id: uuid.UUID) -> None:
-        household_id = row["household_id"]
+    async def _registry_effect(self, row: Case, step: wf.TransitionOutcome, case_id: uuid.UUID) -> None:
+        household_id = row.household_id
         if step.effect is wf.RegistryEffect.SET_MONITORING_STATUS:
             assert step.case.monitoring_type is not None
             change = MonitoringStatusChange(
@@ -550,40 +608,41 @@ class CaseService:
             body=change.model_dump(mode="json"),
             idempotency_key=key,
             ordering_key=str(household_id),
-            county_code=row["county_code"],
+            county_code=row.county_code,
         )
 
     # --- elimination -----------------------------------------------------------------------
 
-    async def _elimination_facts(self, row: Row) -> EliminationFacts:
+    async def _elimination_facts(self, row: Case) -> EliminationFacts:
         today = self.ctx.today()
-        household = await self.repo.household(row["household_id"])
-        t = thresholds_of(await ensure_current(self.session, row["county_code"], today.year, actor=None))
-        housing, water = await self.repo.open_unsafe_risks(
-            row["county_code"], row["household_id"], add_months(today, -12)
-        )
-        confirmed = row["confirmed_at"]
+        household = await self.repo.household(row.household_id)
+        t = thresholds_of(await ensure_current(self.session, row.county_code, today.year, actor=None))
+        housing, water = await self.repo.open_unsafe_risks(row.county_code, row.household_id, add_months(today, -12))
+        confirmed = row.confirmed_at
         return EliminationFacts(
             confirmed_on=self.ctx.clock.local_date(confirmed) if confirmed is not None else today,
-            measures_delivered=await self.repo.delivered_measures(row["id"], today),
+            measures_delivered=await self.repo.delivered_measures(row.id, today),
             members=household.member_count if household else 0,
             latest_income=household.annual_net_income if household else None,
             labour_count=household.labour_count if household else 0,
             recent_lead_periods=tuple(
-                await self.runs.recent_lead_periods(
-                    row["county_code"], row["household_id"], t.elimination_lead_free_runs
-                )
+                await self.runs.recent_lead_periods(row.county_code, row.household_id, t.elimination_lead_free_runs)
             ),
             open_housing_risk=housing,
             open_water_risk=water,
         )
 
-    async def elimination_check(self, principal: Principal, case_id: uuid.UUID) -> tuple[RowMapping, list[Blocker]]:
-        row = await self.get(principal, case_id)
-        if row["confirmed_at"] is None:
+    async def elimination_check(self, principal: Principal, case_id: uuid.UUID) -> EliminationCheck:
+        row = await self._case(principal, case_id)
+        if row.confirmed_at is None:
             raise Conflict("the case is not confirmed; there is nothing to eliminate", code="case_not_monitored")
-        t = thresholds_of(await ensure_current(self.session, row["county_code"], self.ctx.today().year, actor=None))
-        return row, elimination_blockers(await self._elimination_facts(row), t, self.ctx.today())
+        t = thresholds_of(await ensure_current(self.session, row.county_code, self.ctx.today().year, actor=None))
+        blockers = elimination_blockers(await self._elimination_facts(row), t, self.ctx.today())
+        return EliminationCheck(
+            case_id=row.id,
+            may_propose=not blockers,
+            blockers=[BlockerRead.model_validate(b) for b in blockers_json(blockers)],
+        )
 
     # --- measures --------------------------------------------------------------------------
 
@@ -597,7 +656,7 @@ class CaseService:
         start_date: date,
         delivered_date: date | None,
         idempotency_key: str | None,
-    ) -> tuple[RowMapping | StoredResponse, bool]:
+    ) -> MeasureRead | Replayed:
         attempt = await self.idempotency.begin(
             self.session,
             principal,
@@ -614,12 +673,10 @@ class CaseService:
         )
         if attempt.replay is not None:
             await self.session.rollback()
-            return attempt.replay, True
+            return Replayed(attempt.replay)
         row = attempt.checked
-        if wf.CaseState(row["state"]) not in MONITORED_CASE_STATES:
-            raise Conflict(
-                f"measures belong to confirmed cases; this case is {row['state']}", code="case_not_monitored"
-            )
+        if wf.CaseState(row.state) not in MONITORED_CASE_STATES:
+            raise Conflict(f"measures belong to confirmed cases; this case is {row.state}", code="case_not_monitored")
         self._check_dates(start_date, delivered_date)
         measure_id = uuid.uuid4()
         now = self.ctx.now()
@@ -627,8 +684,8 @@ class CaseService:
             {
                 "id": measure_id,
                 "case_id": case_id,
-                "county_code": row["county_code"],
-                "household_id": row["household_id"],
+                "county_code": row.county_code,
+                "household_id": row.household_id,
                 "measure_type": measure_type,
                 "description": description,
                 "start_date": start_date,
@@ -640,7 +697,8 @@ class CaseService:
         )
         measure = await self.repo.measure(case_id, measure_id)
         assert measure is not None
-        await attempt.save(self.session, 201, measure_read(measure).model_dump(mode="json"))
+        read = measure_read(measure)
+        await attempt.save(self.session, 201, read.model_dump(mode="json"))
         await Auditor(self.session, SERVICE, principal).record(
             "screening.measure.added",
             "measure",
@@ -648,7 +706,7 @@ class CaseService:
             {"case_id": str(case_id), "measure_type": measure_type},
         )
         await self.session.commit()
-        return measure, False
+        return read
 
     def _check_dates(self, start_date: date, delivered_date: date | None) -> None:
         today = self.ctx.today()
@@ -668,31 +726,31 @@ class CaseService:
         *,
         changes: Mapping[str, Any],
         if_match: int | None,
-    ) -> RowMapping:
-        case = await self.get(principal, case_id)
+    ) -> MeasureRead:
+        case = await self._case(principal, case_id)
         measure = await self.repo.measure(case_id, measure_id, for_update=True)
         if measure is None:
             raise NotFound("no such measure")
-        require_version(if_match, measure["version"], what="measure")
+        require_version(if_match, measure.version, what="measure")
         values = {k: v for k, v in changes.items() if k in ("description", "delivered_date")}
-        self._check_dates(measure["start_date"], values.get("delivered_date", measure["delivered_date"]))
-        await self.repo.update_measure(measure_id, **values, version=measure["version"] + 1, updated_at=self.ctx.now())
+        self._check_dates(measure.start_date, values.get("delivered_date", measure.delivered_date))
+        await self.repo.update_measure(measure_id, **values, version=measure.version + 1, updated_at=self.ctx.now())
         fresh = await self.repo.measure(case_id, measure_id)
         assert fresh is not None
         await Auditor(self.session, SERVICE, principal).record(
             "screening.measure.updated",
             "measure",
             measure_id,
-            {"case_id": str(case["id"]), "fields": sorted(values)},
+            {"case_id": str(case.id), "fields": sorted(values)},
         )
         await self.session.commit()
-        return fresh
+        return measure_read(fresh)
 
     # --- objections to a notice ------------------------------------------------------------
 
     async def raise_objection(
         self, principal: Principal, case_id: uuid.UUID, *, content: str, idempotency_key: str | None
-    ) -> tuple[RowMapping | StoredResponse, bool]:
+    ) -> ObjectionRead | Replayed:
         attempt = await self.idempotency.begin(
             self.session,
             principal,
@@ -704,11 +762,11 @@ class CaseService:
         )
         if attempt.replay is not None:
             await self.session.rollback()
-            return attempt.replay, True
+            return Replayed(attempt.replay)
         row = attempt.checked
-        state = wf.CaseState(row["state"])
+        state = wf.CaseState(row.state)
         today = self.ctx.today()
-        start, days = row["notice_start_date"], row["notice_days"]
+        start, days = row.notice_start_date, row.notice_days
         if state not in NOTICE_STATES or start is None or days is None:
             raise Conflict("objections are raised while the case's notice (公示) runs", code="notice_not_open")
         if not start <= today < add_days(start, days):
@@ -718,7 +776,7 @@ class CaseService:
             {
                 "id": objection_id,
                 "case_id": case_id,
-                "county_code": row["county_code"],
+                "county_code": row.county_code,
                 "notice_state": state.value,
                 "notice_start_date": start,
                 "content": content,
@@ -729,12 +787,13 @@ class CaseService:
         )
         objection = await self.repo.objection(case_id, objection_id)
         assert objection is not None
-        await attempt.save(self.session, 201, objection_read(objection).model_dump(mode="json"))
+        read = objection_read(objection)
+        await attempt.save(self.session, 201, read.model_dump(mode="json"))
         await Auditor(self.session, SERVICE, principal).record(
             "screening.objection.raised", "objection", objection_id, {"case_id": str(case_id)}
         )
         await self.session.commit()
-        return objection, False
+        return read
 
     async def resolve_objection(
         self,
@@ -745,21 +804,21 @@ class CaseService:
         status: str,
         resolution: str,
         if_match: int | None,
-    ) -> RowMapping:
-        await self.get(principal, case_id)
+    ) -> ObjectionRead:
+        await self._case(principal, case_id)
         objection = await self.repo.objection(case_id, objection_id, for_update=True)
         if objection is None:
             raise NotFound("no such objection")
-        require_version(if_match, objection["version"], what="objection", required=False)
-        if objection["status"] != "open":
-            raise Conflict(f"the objection was already {objection['status']}", code="objection_resolved")
+        require_version(if_match, objection.version, what="objection", required=False)
+        if objection.status != "open":
+            raise Conflict(f"the objection was already {objection.status}", code="objection_resolved")
         await self.repo.update_objection(
             objection_id,
             status=status,
             resolution=resolution,
             resolved_by_sub=principal.sub,
             resolved_at=self.ctx.now(),
-            version=objection["version"] + 1,
+            version=objection.version + 1,
         )
         fresh = await self.repo.objection(case_id, objection_id)
         assert fresh is not None
@@ -770,7 +829,7 @@ class CaseService:
             {"case_id": str(case_id), "status": status},
         )
         await self.session.commit()
-        return fresh
+        return objection_read(fresh)
 
 
 def add_days(day: date, days: int) -> date:

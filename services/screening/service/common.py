@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Generic, TypeVar
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from services.screening.config import ScreeningSettings
 from services.screening.domain.errors import ThresholdsInvalid, TransitionRefused
@@ -14,10 +16,31 @@ from shared.app import wake_outbox
 from shared.auth import Principal
 from shared.clock import BusinessClock
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ServiceUnavailable, Unprocessable
+from shared.idempotency import StoredResponse
 from shared.jobs import JobRunner
 from shared.pii import PiiCipher
 
 SERVICE = "screening"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+# --- what use cases answer (the route turns it into a status code and headers) ---------------
+
+
+@dataclass(frozen=True)
+class Created(Generic[M]):
+    """The read model of a write; `created` False: the call changed an existing resource."""
+
+    value: M
+    created: bool = True
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """The stored first answer of a repeated `Idempotency-Key`, to be sent again as it was."""
+
+    stored: StoredResponse
 
 
 @dataclass

@@ -16,20 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.screening.api.schemas import Row, batch_read
-from services.screening.db.feeds_repository import FeedRepository
+from services.screening.api.schemas import BatchCounts, BatchRead, FeedRecordRead, JobError, Progress
+from services.screening.db.feeds_repository import FeedBatch, FeedRecord, FeedRepository
 from services.screening.db.tables import idempotency
 from services.screening.domain.feeds import FeedFormat, ParsedBatch, ParsedRecord, parse_batch
 from services.screening.domain.risk import Department
 from services.screening.service.common import (
     SERVICE,
     Context,
+    Replayed,
     require_county_read,
     require_county_write,
 )
@@ -37,11 +38,12 @@ from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.contracts.vocabulary import mask_national_id
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, Unprocessable
-from shared.idempotency import Idempotency, StoredResponse
+from shared.idempotency import Idempotency
 from shared.jobs import JobContext
 from shared.limits import Upload
 from shared.logging import get_logger, log_failure, request_id_var
 from shared.metrics import JOB_ROWS
+from shared.pagination import Page, decode_cursor, next_cursor, read_cursor
 from shared.pii import PiiCipher
 
 log = get_logger("fangpin.screening.feeds")
@@ -117,6 +119,55 @@ def _prepare(
     return parsed, rows
 
 
+def batch_read(row: FeedBatch) -> BatchRead:
+    base = f"/v1/feeds/{row.department}/batches/{row.id}"
+    return BatchRead(
+        id=row.id,
+        department=row.department,
+        county_code=row.county_code,
+        period=row.period,
+        format=row.format,
+        status=row.status,
+        progress=Progress(done=row.progress_done, total=row.progress_total),
+        declared_record_count=row.declared_record_count,
+        declared_control_total=row.declared_control_total,
+        control_total=row.control_total,
+        counts=BatchCounts(
+            records=row.record_count,
+            accepted=row.accepted_count,
+            duplicates=row.duplicate_count,
+            invalid=row.invalid_count,
+            matched=row.matched_count,
+            unmatched=row.unmatched_count,
+            claim_leads=row.claim_lead_count,
+        ),
+        errors=[JobError.model_validate(e) for e in row.errors or []],
+        result=row.result,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        links={"self": base, "records": f"{base}/records", "unmatched": f"{base}/records?unmatched=true"},
+    )
+
+
+def feed_record_read(row: FeedRecord) -> FeedRecordRead:
+    return FeedRecordRead(
+        id=row.id,
+        line=row.line_no,
+        source_record_id=row.source_record_id,
+        kind=row.kind,
+        event_date=row.event_date,
+        national_id_masked=row.national_id_masked,
+        household_number=row.household_number,
+        member_id=row.member_id,
+        household_id=row.household_id,
+        matched=row.household_id is not None,
+        amount=row.amount,
+        amounts=row.amounts,
+        details=row.details,
+    )
+
+
 class FeedService:
     def __init__(self, session: AsyncSession, ctx: Context) -> None:
         self.session = session
@@ -136,8 +187,8 @@ class FeedService:
         control_total: Decimal,
         content: Upload,
         idempotency_key: str | None,
-    ) -> tuple[RowMapping | StoredResponse, bool]:
-        """Returns (batch row, False) or (the stored first response, True) on a replay."""
+    ) -> BatchRead | Replayed:
+        """The batch job, or the stored first response on a replay."""
 
         async def authorize() -> Department:
             department = department_or_404(department_name)
@@ -166,7 +217,7 @@ class FeedService:
         )
         if attempt.replay is not None:
             await self.session.rollback()
-            return attempt.replay, True
+            return Replayed(attempt.replay)
         department = attempt.checked
 
         batch_id = uuid.uuid4()
@@ -256,7 +307,7 @@ class FeedService:
                 "department": department.value,
                 "county_code": county_code,
                 "records": parsed.record_count,
-                "status": row["status"],
+                "status": row.status,
             },
         )
         await self.session.commit()
@@ -265,32 +316,35 @@ class FeedService:
             batch_id=str(batch_id),
             department=department.value,
             records=parsed.record_count,
-            status=row["status"],
+            status=row.status,
         )
-        if row["status"] == "queued":
+        if row.status == "queued":
             await self.ctx.jobs.submit(JOB_KIND, batch_id)  # process_batch (jobs.py registers it)
             row = await self.repo.batch(batch_id)
             assert row is not None
-        return row, False
+        return batch_read(row)
 
     async def _stage(self, batch: dict[str, Any], rows: list[dict[str, Any]]) -> set[int]:
         await self.repo.insert_batch({**batch, "status": "queued"})
         return await self.repo.stage_records(rows)
 
-    async def get(self, principal: Principal, department_name: str, batch_id: uuid.UUID) -> RowMapping:
+    async def _batch(self, principal: Principal, department_name: str, batch_id: uuid.UUID) -> FeedBatch:
         department = department_or_404(department_name)
         row = await self.repo.batch(batch_id)
-        if row is None or row["department"] != department.value:
+        if row is None or row.department != department.value:
             raise NotFound("no such feed batch")
         self._check_read(principal, row)
         return row
 
-    def _check_read(self, principal: Principal, row: Row) -> None:
-        require_county_read(principal, row["county_code"], "feed batch")
+    async def get(self, principal: Principal, department_name: str, batch_id: uuid.UUID) -> BatchRead:
+        return batch_read(await self._batch(principal, department_name, batch_id))
+
+    def _check_read(self, principal: Principal, row: FeedBatch) -> None:
+        require_county_read(principal, row.county_code, "feed batch")
         if (
             principal.has_any(Role.DEPARTMENT_FEEDER)
             and not principal.has_any(Role.COUNTY_OFFICER, Role.AUDITOR, Role.ADMIN)
-            and principal.department != row["department"]
+            and principal.department != row.department
         ):
             raise NotFound("no such feed batch")
 
@@ -300,24 +354,29 @@ class FeedService:
         department_name: str,
         *,
         county_code: str | None,
-        after: list[Any] | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[RowMapping]:
+    ) -> Page[BatchRead]:
         department = department_or_404(department_name)
+        after = read_cursor(cursor, datetime.fromisoformat, uuid.UUID)
         if (
             principal.has_any(Role.DEPARTMENT_FEEDER)
             and not principal.has_any(Role.COUNTY_OFFICER, Role.AUDITOR, Role.ADMIN)
             and principal.department != department.value
         ):
-            return []
+            return Page[BatchRead](items=[])
         if county_code is not None:
             require_county_read(principal, county_code, "county")
-        return await self.repo.list_batches(
+        rows = await self.repo.list_batches(
             department=department.value,
             county_prefix=principal.region[:6],
             county_code=county_code,
             after=after,
-            limit=limit,
+            limit=limit + 1,
+        )
+        return Page[BatchRead](
+            items=[batch_read(r) for r in rows[:limit]],
+            next_cursor=next_cursor(rows, limit, lambda r: [r.created_at.isoformat(), str(r.id)]),
         )
 
     async def records(
@@ -327,11 +386,15 @@ class FeedService:
         batch_id: uuid.UUID,
         *,
         unmatched_only: bool,
-        after_line: int | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[RowMapping]:
-        await self.get(principal, department_name, batch_id)
-        return await self.repo.records(batch_id, unmatched_only=unmatched_only, after_line=after_line, limit=limit)
+    ) -> Page[FeedRecordRead]:
+        await self._batch(principal, department_name, batch_id)
+        after = decode_cursor(cursor, 1)
+        after_line = int(after[0]) if after and str(after[0]).isdigit() else None
+        rows = await self.repo.records(batch_id, unmatched_only=unmatched_only, after_line=after_line, limit=limit + 1)
+        items = [feed_record_read(r) for r in rows[:limit]]
+        return Page[FeedRecordRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [r.line_no]))
 
 
 async def batch_job(job: JobContext, ctx: Context) -> None:
@@ -345,32 +408,32 @@ async def process_batch(session: AsyncSession, ctx: Context, batch_id: uuid.UUID
     (a batch no longer queued or running is left alone)."""
     repo = FeedRepository(session)
     batch = await repo.batch(batch_id, for_update=True)
-    if batch is None or batch["status"] not in ("queued", "running"):
+    if batch is None or batch.status not in ("queued", "running"):
         await session.rollback()
         return
     await repo.update_batch(batch_id, status="running", started_at=ctx.now())
     await session.commit()
     try:
-        county = batch["county_code"]
+        county = batch.county_code
         now = ctx.now()
         await repo.match_batch(batch_id, county, now)
         matched, unmatched = await repo.match_counts(batch_id)
         unmatched_rows = await repo.unmatched(batch_id, ctx.settings.feed_error_limit)
         claim_leads = await repo.enqueue_claim_leads(
             county_code=county,
-            reported=ctx.clock.local_date(batch["created_at"]),
+            reported=ctx.clock.local_date(batch.created_at),
             request_id=request_id_var.get(),
             batch_id=batch_id,
         )
-        result = dict(batch["result"] or {})
+        result = dict(batch.result or {})
         result.update(
             unmatched=[
                 {
-                    "line": r["line_no"],
-                    "source_record_id": r["source_record_id"],
-                    "kind": r["kind"],
-                    "national_id_masked": r["national_id_masked"],
-                    "household_number": r["household_number"],
+                    "line": r.line_no,
+                    "source_record_id": r.source_record_id,
+                    "kind": r.kind,
+                    "national_id_masked": r.national_id_masked,
+                    "household_number": r.household_number,
                 }
                 for r in unmatched_rows
             ],
@@ -382,7 +445,7 @@ async def process_batch(session: AsyncSession, ctx: Context, batch_id: uuid.UUID
             matched_count=matched,
             unmatched_count=unmatched,
             claim_lead_count=claim_leads,
-            progress_done=batch["progress_total"],
+            progress_done=batch.progress_total,
             result=result,
             finished_at=ctx.now(),
         )
@@ -395,7 +458,7 @@ async def process_batch(session: AsyncSession, ctx: Context, batch_id: uuid.UUID
             status="failed",
             finished_at=ctx.now(),
             errors=[
-                *batch["errors"],
+                *batch.errors,
                 {
                     "line": None,
                     "field": "batch",
@@ -405,7 +468,7 @@ async def process_batch(session: AsyncSession, ctx: Context, batch_id: uuid.UUID
             ],
         )
         await session.commit()
-        JOB_ROWS.labels("screening", JOB_KIND, "failed").inc(batch["accepted_count"])
+        JOB_ROWS.labels("screening", JOB_KIND, "failed").inc(batch.accepted_count)
         return
     # the job's duration is observed by the kernel's runner (JOB_DURATION)
     JOB_ROWS.labels("screening", JOB_KIND, "matched").inc(matched)

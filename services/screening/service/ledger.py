@@ -7,11 +7,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.screening.api.schemas import Row
-from services.screening.db.ledger_repository import LedgerRepository
+from services.screening.db.ledger_repository import LedgerHousehold, LedgerRepository
 from services.screening.domain.calendar import parse_period, screening_window
 from services.screening.domain.risk import RISK_LABELS, RiskCode
 from services.screening.service.common import SERVICE, Context, require_county_read
@@ -96,10 +94,10 @@ def _label_codes(codes: Sequence[str]) -> str:
     return "、".join(labels)
 
 
-def household_cells(row: Row) -> list[object]:
+def household_cells(row: LedgerHousehold) -> list[object]:
     cells: list[object] = []
     for key, _ in HOUSEHOLD_HEADERS:
-        value = row[key]
+        value = getattr(row, key)
         if key == "monitoring_type":
             value = MONITORING_TYPE_LABELS.get(value, value or "")
         elif key == "risk_codes":
@@ -198,12 +196,12 @@ class LedgerService:
         return content, media, filename
 
     @staticmethod
-    def _csv(households: list[RowMapping]) -> bytes:
+    def _csv(households: list[LedgerHousehold]) -> bytes:
         # UTF-8 with a BOM, formula-leading text neutralised (shared/spreadsheets.py)
         return spreadsheets.csv_bytes([label for _, label in HOUSEHOLD_HEADERS], map(household_cells, households))
 
     @staticmethod
-    def _xlsx(county: str, period: str, summary: Mapping[str, Any], households: list[RowMapping]) -> bytes:
+    def _xlsx(county: str, period: str, summary: Mapping[str, Any], households: list[LedgerHousehold]) -> bytes:
         return spreadsheets.xlsx_bytes(
             [
                 spreadsheets.Sheet("汇总", ["指标", "分项", "数值"], summary_rows(county, period, summary)),

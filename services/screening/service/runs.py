@@ -4,41 +4,48 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.screening.api.schemas import run_read
+from services.screening.api.schemas import (
+    DataQualityRead,
+    LeadEvidenceRead,
+    LeadRead,
+    Progress,
+    RunRead,
+)
 from services.screening.db.feeds_repository import FeedRepository
-from services.screening.db.runs_repository import RunRepository
+from services.screening.db.runs_repository import DataQualityEntry, Lead, LeadEvidenceLink, Run, RunRepository
 from services.screening.db.tables import idempotency
 from services.screening.domain.calendar import parse_period, screening_window
+from services.screening.domain.thresholds import parse_thresholds
 from services.screening.service.common import (
     SERVICE,
     Context,
+    Replayed,
     require_county_read,
     require_county_write,
     sees_county,
 )
-from services.screening.service.thresholds import ensure_current, thresholds_of
+from services.screening.service.thresholds import ensure_current
 from shared.audit import Auditor
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound, Unprocessable
-from shared.idempotency import Idempotency, StoredResponse
+from shared.idempotency import Idempotency
 from shared.jobs import JobContext
 from shared.logging import get_logger, log_failure, request_id_var
 from shared.metrics import JOB_ROWS
-from shared.pagination import convert_cursor
+from shared.pagination import Page, next_cursor, read_cursor
 
 log = get_logger("fangpin.screening.runs")
 
 JOB_KIND = "run"
 STEPS = ("rematch_feeds", "evaluate", "write_leads", "evidence", "claim_leads", "finish")  # the CLI bar has 6
 
-Progress = Callable[[int, int, str], Awaitable[None]]
+StepProgress = Callable[[int, int, str], Awaitable[None]]
 
 
 def check_period(period: str) -> tuple[int, int]:
@@ -50,7 +57,7 @@ def check_period(period: str) -> tuple[int, int]:
 
 async def create_run(
     session: AsyncSession, ctx: Context, *, county_code: str, period: str, trigger: str, created_by: str
-) -> RowMapping:
+) -> Run:
     """The run row (status queued) with its version, window and thresholds; the caller commits."""
     year, _ = check_period(period)
     window_start, window_end = screening_window(period)
@@ -66,8 +73,8 @@ async def create_run(
             "version": await repo.next_version(county_code, period),
             "status": "queued",
             "trigger": trigger,
-            "threshold_version_id": thresholds["id"],
-            "thresholds": {**thresholds["values"], "version": thresholds["version"]},
+            "threshold_version_id": thresholds.id,
+            "thresholds": {**thresholds.values, "version": thresholds.version},
             "window_start": window_start,
             "window_end": window_end,
             "progress_total": len(STEPS),
@@ -80,6 +87,45 @@ async def create_run(
     return row
 
 
+def run_read(row: Run) -> RunRead:
+    return RunRead(
+        id=row.id,
+        county_code=row.county_code,
+        period=row.period,
+        version=row.version,
+        status=row.status,
+        trigger=row.trigger,
+        progress=Progress(done=row.progress_done, total=row.progress_total),
+        window_start=row.window_start,
+        window_end=row.window_end,
+        threshold_version_id=row.threshold_version_id,
+        thresholds=row.thresholds,
+        superseded_by=row.superseded_by,
+        result=row.result,
+        errors=row.errors or [],
+        created_by=row.created_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        links={"self": f"/v1/runs/{row.id}", "leads": f"/v1/runs/{row.id}/leads"},
+    )
+
+
+_LEAD_FIELDS = tuple(k for k in LeadRead.model_fields if k not in ("evidence", "superseded"))
+
+
+def lead_read(row: Lead, evidence: Sequence[LeadEvidenceLink], *, superseded: bool) -> LeadRead:
+    return LeadRead(
+        **{k: getattr(row, k) for k in _LEAD_FIELDS},
+        superseded=superseded,
+        evidence=[LeadEvidenceRead.model_validate(e, from_attributes=True) for e in evidence],
+    )
+
+
+def data_quality_read(row: DataQualityEntry) -> DataQualityRead:
+    return DataQualityRead.model_validate(row, from_attributes=True)
+
+
 class RunService:
     def __init__(self, session: AsyncSession, ctx: Context) -> None:
         self.session = session
@@ -89,7 +135,7 @@ class RunService:
 
     async def submit(
         self, principal: Principal, *, county_code: str, period: str, idempotency_key: str | None
-    ) -> tuple[RowMapping | StoredResponse, bool]:
+    ) -> RunRead | Replayed:
 
         async def authorize() -> None:
             require_county_write(principal, county_code)
@@ -105,7 +151,7 @@ class RunService:
         )
         if attempt.replay is not None:
             await self.session.rollback()
-            return attempt.replay, True
+            return Replayed(attempt.replay)
         row = await create_run(
             self.session, self.ctx, county_code=county_code, period=period, trigger="api", created_by=principal.sub
         )
@@ -113,21 +159,23 @@ class RunService:
         await Auditor(self.session, SERVICE, principal).record(
             "screening.run.requested",
             "run",
-            row["id"],
-            {"county_code": county_code, "period": period, "version": row["version"]},
+            row.id,
+            {"county_code": county_code, "period": period, "version": row.version},
         )
         await self.session.commit()
-        run_id = row["id"]
-        await submit_run(self.ctx, run_id)
-        fresh = await self.repo.get(run_id)
+        await submit_run(self.ctx, row.id)
+        fresh = await self.repo.get(row.id)
         assert fresh is not None
-        return fresh, False
+        return run_read(fresh)
 
-    async def get(self, principal: Principal, run_id: uuid.UUID) -> RowMapping:
+    async def _run(self, principal: Principal, run_id: uuid.UUID) -> Run:
         row = await self.repo.get(run_id)
-        if row is None or not sees_county(principal, row["county_code"]):
+        if row is None or not sees_county(principal, row.county_code):
             raise NotFound("no such run")
         return row
+
+    async def get(self, principal: Principal, run_id: uuid.UUID) -> RunRead:
+        return run_read(await self._run(principal, run_id))
 
     async def list_runs(
         self,
@@ -135,13 +183,18 @@ class RunService:
         *,
         county_code: str | None,
         period: str | None,
-        after: list[Any] | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[RowMapping]:
+    ) -> Page[RunRead]:
         if county_code is not None:
             require_county_read(principal, county_code, "county")
-        return await self.repo.list_runs(
-            county_code=county_code, county_prefix=principal.region[:6], period=period, after=after, limit=limit
+        after = read_cursor(cursor, datetime.fromisoformat, uuid.UUID)
+        rows = await self.repo.list_runs(
+            county_code=county_code, county_prefix=principal.region[:6], period=period, after=after, limit=limit + 1
+        )
+        return Page[RunRead](
+            items=[run_read(r) for r in rows[:limit]],
+            next_cursor=next_cursor(rows, limit, lambda r: [r.created_at.isoformat(), str(r.id)]),
         )
 
     async def leads(
@@ -153,10 +206,10 @@ class RunService:
         village_code: str | None,
         code: str | None,
         routing: str,
-        after: list[Any] | None,
+        cursor: str | None,
         limit: int,
-    ) -> tuple[RowMapping, list[RowMapping], dict[uuid.UUID, list[RowMapping]]]:
-        run = await self.get(principal, run_id)
+    ) -> Page[LeadRead]:
+        run = await self._run(principal, run_id)
         rows = await self.repo.leads(
             run_id,
             region_prefix=principal.region if len(principal.region) > 6 else "",
@@ -164,13 +217,17 @@ class RunService:
             village_code=village_code,
             code=code,
             routing=routing,
-            after=after,
-            limit=limit,
+            after=read_cursor(cursor, str, int, uuid.UUID),
+            limit=limit + 1,
         )
-        evidence: dict[uuid.UUID, list[RowMapping]] = {}
-        for ev in await self.repo.evidence([r["id"] for r in rows]):
-            evidence.setdefault(ev["lead_id"], []).append(ev)
-        return run, rows, evidence
+        evidence: dict[uuid.UUID, list[LeadEvidenceLink]] = {}
+        for ev in await self.repo.evidence([r.id for r in rows]):
+            evidence.setdefault(ev.lead_id, []).append(ev)
+        superseded = run.superseded_by is not None
+        return Page[LeadRead](
+            items=[lead_read(r, evidence.get(r.id, []), superseded=superseded) for r in rows[:limit]],
+            next_cursor=next_cursor(rows, limit, lambda r: [r.township_code, r.township_rank or 0, str(r.id)]),
+        )
 
     async def data_quality(
         self,
@@ -178,30 +235,31 @@ class RunService:
         run_id: uuid.UUID,
         *,
         village_code: str | None,
-        after: list[Any] | None,
+        cursor: str | None,
         limit: int,
-    ) -> list[RowMapping]:
+    ) -> Page[DataQualityRead]:
         """The households the run listed apart with no income on file (rules.md §1.3), in the caller's region."""
-        await self.get(principal, run_id)
-        typed = convert_cursor(after, str, uuid.UUID)
-        after = [str(v) for v in typed] if typed is not None else None
-        return await self.repo.data_quality(
+        await self._run(principal, run_id)
+        typed = read_cursor(cursor, str, uuid.UUID)
+        rows = await self.repo.data_quality(
             run_id,
             "no_income_on_file",
             region_prefix=principal.region if len(principal.region) > 6 else "",
             village_code=village_code,
-            after=after,
-            limit=limit,
+            after=[str(v) for v in typed] if typed is not None else None,
+            limit=limit + 1,
+        )
+        return Page[DataQualityRead](
+            items=[data_quality_read(r) for r in rows[:limit]],
+            next_cursor=next_cursor(rows, limit, lambda r: [r.village_code, str(r.household_id)]),
         )
 
-    async def lead(
-        self, principal: Principal, run_id: uuid.UUID, lead_id: uuid.UUID
-    ) -> tuple[RowMapping, RowMapping, list[RowMapping]]:
-        run = await self.get(principal, run_id)
+    async def lead(self, principal: Principal, run_id: uuid.UUID, lead_id: uuid.UUID) -> LeadRead:
+        run = await self._run(principal, run_id)
         row = await self.repo.lead(lead_id)
-        if row is None or row["run_id"] != run_id or not principal.can_see(row["village_code"]):
+        if row is None or row.run_id != run_id or not principal.can_see(row.village_code):
             raise NotFound("no such lead")
-        return run, row, await self.repo.evidence([lead_id])
+        return lead_read(row, await self.repo.evidence([lead_id]), superseded=run.superseded_by is not None)
 
 
 async def submit_run(ctx: Context, run_id: uuid.UUID) -> None:
@@ -217,7 +275,7 @@ async def run_job(job: JobContext, ctx: Context) -> None:
         await execute_run(session, ctx, job.job_id, persist=persist)
 
 
-async def run_now(ctx: Context, run_id: uuid.UUID, *, progress: Progress | None = None) -> RowMapping:
+async def run_now(ctx: Context, run_id: uuid.UUID, *, progress: StepProgress | None = None) -> Run:
     """Execute the run in this process, through the job runner (so it holds the job's lock like a
     service would), and return the finished run row; the run's failure is raised here."""
     outcome: dict[str, Any] = {}
@@ -234,7 +292,7 @@ async def run_now(ctx: Context, run_id: uuid.UUID, *, progress: Progress | None 
         raise outcome["error"]
     if "run" not in outcome:
         raise Conflict("the run is being executed by another process", code="run_in_progress")
-    return cast(RowMapping, outcome["run"])
+    return cast(Run, outcome["run"])
 
 
 async def execute_run(
@@ -242,9 +300,9 @@ async def execute_run(
     ctx: Context,
     run_id: uuid.UUID,
     *,
-    progress: Progress | None = None,
+    progress: StepProgress | None = None,
     persist: Callable[[int], Awaitable[None]] | None = None,
-) -> RowMapping:
+) -> Run:
     """The job: the set-based screening of one county and period, in one transaction; a run no
     longer queued or running is left alone. The caller holds the job's lock (the job runner).
 
@@ -256,16 +314,17 @@ async def execute_run(
     row = await repo.get(run_id)
     if row is None:
         raise NotFound("no such run")
-    if row["status"] not in ("queued", "running"):
+    if row.status not in ("queued", "running"):
         await session.rollback()
         return row
     await repo.update_run(run_id, status="running", started_at=ctx.now(), progress_done=0)
     await session.commit()
 
-    county, period = row["county_code"], row["period"]
+    county, period = row.county_code, row.period
     year, _ = parse_period(period)
-    window_start, window_end = row["window_start"], row["window_end"]
-    thresholds = thresholds_of({"values": {k: v for k, v in row["thresholds"].items() if k != "version"}})
+    window_start, window_end = row.window_start, row.window_end
+    recorded = row.thresholds or {}
+    thresholds = parse_thresholds({k: v for k, v in recorded.items() if k != "version"})
     timings: dict[str, float] = {}
     started = time.perf_counter()
     step_started = started
@@ -319,27 +378,27 @@ async def execute_run(
         await repo.drop_work_tables()
         await step_done(4)
         superseded = await repo.supersede(county, period, run_id, ctx.now())
-        households = int(stats["households"] or 0)
-        no_members = int(stats["no_members"] or 0)
-        result = {
+        households = stats.households
+        no_members = stats.no_members
+        result: dict[str, Any] = {
             "households": households,
             # a household with no income on file is evaluated on every code that does not need it
             "evaluated": households - no_members,
             "not_evaluated": {"no_members": no_members},
             "data_quality": {
-                "no_income": int(stats["no_income"] or 0),
-                "no_income_by_village": stats["no_income_by_village"],
+                "no_income": stats.no_income,
+                "no_income_by_village": stats.no_income_by_village,
             },
             "data_as_of": as_of,
-            "leads": int(stats["leads"]),
-            "case_evidence": int(stats["case_evidence"]),
-            "leads_by_township": stats["by_township"],
-            "leads_by_code": stats["by_code"],
+            "leads": stats.leads,
+            "case_evidence": stats.case_evidence,
+            "leads_by_township": stats.by_township,
+            "leads_by_code": stats.by_code,
             "evidence_links": evidence,
             "claim_leads": claims + late_claims,
             "rematched_feed_records": rematched,
             "superseded_runs": [str(s) for s in superseded],
-            "threshold_version": row["thresholds"].get("version"),
+            "threshold_version": recorded.get("version"),
             "seconds": dict(timings, total=round(time.perf_counter() - started, 3)),
         }
         await repo.update_run(
@@ -361,14 +420,14 @@ async def execute_run(
         raise
     # the job's duration is observed by the kernel's runner (JOB_DURATION)
     JOB_ROWS.labels("screening", JOB_KIND, "households").inc(households)
-    JOB_ROWS.labels("screening", JOB_KIND, "leads").inc(int(stats["leads"]))
+    JOB_ROWS.labels("screening", JOB_KIND, "leads").inc(stats.leads)
     log.info(
         "screening.run.succeeded",
         run_id=str(run_id),
         county_code=county,
         period=period,
         households=households,
-        leads=int(stats["leads"]),
+        leads=stats.leads,
         seconds=result["seconds"]["total"],
     )
     if claims or late_claims:

@@ -7,16 +7,16 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.screening.api.schemas import Row
-from services.screening.db.thresholds_repository import ThresholdRepository
+from services.screening.api.schemas import ThresholdRead
+from services.screening.db.thresholds_repository import ThresholdRepository, ThresholdVersion
 from services.screening.domain.errors import ThresholdsInvalid
 from services.screening.domain.thresholds import DEMO_SOURCES, DEMO_THRESHOLDS, Thresholds, parse_thresholds
 from services.screening.service.common import (
     SERVICE,
     Context,
+    Created,
     require_county_read,
     require_county_write,
     thresholds_invalid,
@@ -30,11 +30,15 @@ FIELD_NAMES = tuple(f.name for f in fields(Thresholds))
 DEMO_NOTE = "demo defaults of rules.md §1.1 (演示默认值); replace with the county's published values"
 
 
-def thresholds_of(row: Row) -> Thresholds:
-    return parse_thresholds(row["values"])
+def thresholds_of(row: ThresholdVersion) -> Thresholds:
+    return parse_thresholds(row.values)
 
 
-async def ensure_current(session: AsyncSession, county_code: str, year: int, *, actor: str | None) -> RowMapping:
+def threshold_read(row: ThresholdVersion) -> ThresholdRead:
+    return ThresholdRead.model_validate(row, from_attributes=True)
+
+
+async def ensure_current(session: AsyncSession, county_code: str, year: int, *, actor: str | None) -> ThresholdVersion:
     """The county-year's current version; the demo defaults become version 1 on first use."""
     repo = ThresholdRepository(session)
     row = await repo.current(county_code, year)
@@ -64,26 +68,26 @@ class ThresholdService:
         self.ctx = ctx
         self.repo = ThresholdRepository(session)
 
-    async def current(self, principal: Principal, county_code: str, year: int) -> RowMapping:
+    async def current(self, principal: Principal, county_code: str, year: int) -> ThresholdRead:
         require_county_read(principal, county_code, "thresholds")
         row = await ensure_current(self.session, county_code, year, actor=None)
         await self.session.commit()
-        return row
+        return threshold_read(row)
 
-    async def list_county(self, principal: Principal, county_code: str) -> list[RowMapping]:
+    async def list_county(self, principal: Principal, county_code: str) -> list[ThresholdRead]:
         require_county_read(principal, county_code, "thresholds")
-        return await self.repo.currents_of_county(county_code)
+        return [threshold_read(r) for r in await self.repo.currents_of_county(county_code)]
 
-    async def versions(self, principal: Principal, county_code: str, year: int) -> list[RowMapping]:
+    async def versions(self, principal: Principal, county_code: str, year: int) -> list[ThresholdRead]:
         require_county_read(principal, county_code, "thresholds")
-        return await self.repo.versions(county_code, year)
+        return [threshold_read(r) for r in await self.repo.versions(county_code, year)]
 
-    async def version(self, principal: Principal, county_code: str, year: int, version: int) -> RowMapping:
+    async def version(self, principal: Principal, county_code: str, year: int, version: int) -> ThresholdRead:
         require_county_read(principal, county_code, "thresholds")
         row = await self.repo.get(county_code, year, version)
         if row is None:
             raise NotFound(f"thresholds {county_code}/{year} have no version {version}")
-        return row
+        return threshold_read(row)
 
     async def replace(
         self,
@@ -95,14 +99,14 @@ class ThresholdService:
         sources: Mapping[str, str],
         note: str | None,
         if_match: int | None,
-    ) -> tuple[RowMapping, bool]:
-        """A new version from the current one (If-Match) or the first one; returns (row, created_first)."""
+    ) -> Created[ThresholdRead]:
+        """A new version from the current one (If-Match) or the first one (`created`)."""
         require_county_write(principal, county_code)
         expected = if_match
         await self.repo.lock(county_code, year)
         current = await self.repo.current(county_code, year)
         if current is not None:
-            require_version(expected, current["version"], what=f"thresholds {county_code}/{year}")
+            require_version(expected, current.version, what=f"thresholds {county_code}/{year}")
         elif expected not in (None, 0):
             raise PreconditionFailed(f"thresholds {county_code}/{year} do not exist yet", code="version_conflict")
 
@@ -118,7 +122,7 @@ class ThresholdService:
                 code="invalid_thresholds",
                 errors=[FieldError(field=f"sources.{k}", message="unknown field") for k in unknown_sources],
             )
-        old_sources: dict[str, str] = dict(current["sources"]) if current is not None else {}
+        old_sources: dict[str, str] = dict(current.sources) if current is not None else {}
         new_values = new.as_dict()
         old_values = base.as_dict() if base is not None else {}
         merged: dict[str, str] = {}
@@ -139,14 +143,14 @@ class ThresholdService:
                 code="source_required",
                 errors=[FieldError(field=f"sources.{m}", message="source note required") for m in missing],
             )
-        if current is not None and new_values == old_values and merged == old_sources and note == current["note"]:
+        if current is not None and new_values == old_values and merged == old_sources and note == current.note:
             raise Conflict("nothing changed: the body equals the current version", code="no_change")
         row = await self.repo.insert(
             {
                 "id": uuid.uuid4(),
                 "county_code": county_code,
                 "year": year,
-                "version": (current["version"] + 1) if current is not None else 1,
+                "version": (current.version + 1) if current is not None else 1,
                 "values": new_values,
                 "sources": merged,
                 "note": note,
@@ -156,16 +160,16 @@ class ThresholdService:
         await Auditor(self.session, SERVICE, principal).record(
             "screening.thresholds.versioned",
             "threshold_version",
-            row["id"],
+            row.id,
             {
                 "county_code": county_code,
                 "year": year,
-                "version": row["version"],
+                "version": row.version,
                 "changed": sorted(k for k in FIELD_NAMES if old_values.get(k) != new_values[k]),
             },
         )
         await self.session.commit()
-        return row, current is None
+        return Created(threshold_read(row), created=current is None)
 
     async def delete_version(
         self, principal: Principal, county_code: str, year: int, version: int, if_match: int | None
@@ -174,21 +178,21 @@ class ThresholdService:
         require_county_write(principal, county_code)
         await self.repo.lock(county_code, year)
         current = await self.repo.current(county_code, year)
-        if current is None or current["version"] < version:
+        if current is None or current.version < version:
             raise NotFound(f"thresholds {county_code}/{year} have no version {version}")
-        if current["version"] != version:
+        if current.version != version:
             raise Conflict("only the latest version can be withdrawn", code="not_latest_version")
         require_version(if_match, version, what=f"thresholds {county_code}/{year}")
-        if await self.repo.in_use(current["id"]):
+        if await self.repo.in_use(current.id):
             raise Conflict(
                 f"version {version} was used by a screening run or a case and is kept",
                 code="threshold_version_in_use",
             )
-        await self.repo.delete(current["id"])
+        await self.repo.delete(current.id)
         await Auditor(self.session, SERVICE, principal).record(
             "screening.thresholds.withdrawn",
             "threshold_version",
-            current["id"],
+            current.id,
             {"county_code": county_code, "year": year, "version": version},
         )
         await self.session.commit()
