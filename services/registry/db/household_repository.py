@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -31,7 +32,180 @@ from services.registry.db.tables import (
     member,
 )
 
-Row = dict[str, Any]
+Row = dict[str, Any]  # the values of a new or changed row (what the use cases write)
+
+
+@dataclass(frozen=True)
+class Household:
+    """A row of `registry.household`."""
+
+    id: uuid.UUID
+    county_code: str
+    township_code: str
+    village_code: str
+    household_number: str
+    address: str | None
+    phone_enc: bytes | None
+    phone_masked: str | None
+    status: str
+    base_status: str
+    monitoring_case_id: uuid.UUID | None
+    monitoring_since: date | None
+    dibao: str | None
+    tekun: bool
+    negative_list: bool
+    negative_list_reason: str | None
+    bank_account_enc: bytes | None
+    bank_account_masked: str | None
+    bank_name: str | None
+    account_holder: str | None
+    insured_years: list[int]
+    head_member_id: uuid.UUID | None
+    archived_at: datetime | None
+    archive_reason: str | None
+    import_job_id: uuid.UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Member:
+    """A row of `registry.member` (a membership: a person in a household, active or ended)."""
+
+    id: uuid.UUID
+    household_id: uuid.UUID
+    county_code: str
+    name: str
+    national_id_enc: bytes
+    national_id_index: bytes
+    national_id_masked: str
+    sex: str
+    birth_date: date
+    relation: str
+    health: str
+    disability_grade: int | None
+    labour_ability: str
+    education_stage: str | None
+    school: str | None
+    join_reason: str
+    joined_on: date | None
+    active: bool
+    left_on: date | None
+    leave_reason: str | None
+    leave_note: str | None
+    import_job_id: uuid.UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Income:
+    """A row of `registry.income`: one household's incomes of one year (`net_income` computed)."""
+
+    household_id: uuid.UUID
+    year: int
+    county_code: str
+    wage_income: Decimal
+    business_income: Decimal
+    property_income: Decimal
+    transfer_income: Decimal
+    benefit_income: Decimal
+    production_costs: Decimal
+    net_income: Decimal
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Benefit:
+    """A row of `registry.benefit`: a payment received, by its source reference."""
+
+    id: uuid.UUID
+    household_id: uuid.UUID
+    county_code: str
+    source: str
+    source_ref: str
+    programme: str
+    category: str | None
+    amount: Decimal
+    paid_date: date
+    year: int
+    recorded_by: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    """A row of `registry.household_history`; `changes` is the jsonb list of field changes."""
+
+    id: int
+    household_id: uuid.UUID
+    county_code: str
+    entity_type: str
+    entity_id: uuid.UUID | None
+    action: str
+    changes: list[dict[str, Any]]
+    reason: str | None
+    effective_date: date | None
+    actor_sub: str | None
+    actor_role: str | None
+    actor_region: str | None
+    request_id: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A history entry that changed the status (its changes, when it took effect)."""
+
+    changes: list[dict[str, Any]]
+    effective_date: date | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A person's active membership with its household's codes (found by the ID's blind index)."""
+
+    member_id: uuid.UUID
+    household_id: uuid.UUID
+    county_code: str
+    village_code: str
+    household_number: str
+    household_status: str | None = None
+
+
+@dataclass(frozen=True)
+class EndedMembership:
+    id: uuid.UUID
+    national_id_masked: str
+
+
+@dataclass(frozen=True)
+class HouseholdListing:
+    """A household as search lists it: its own fields, its head, its active member count."""
+
+    id: uuid.UUID
+    household_number: str
+    county_code: str
+    township_code: str
+    village_code: str
+    address: str | None
+    status: str
+    dibao: str | None
+    tekun: bool
+    negative_list: bool
+    insured_years: list[int]
+    archived_at: datetime | None
+    version: int
+    updated_at: datetime
+    head_member_id: uuid.UUID | None
+    head_name: str | None
+    head_national_id_masked: str | None
+    member_count: int
 
 
 def region_range(prefix: str) -> tuple[str, str]:
@@ -84,19 +258,21 @@ class HouseholdRepository:
     async def insert_household(self, values: Row) -> None:
         await self.session.execute(household.insert().values(**values))
 
-    async def get_household(self, household_id: uuid.UUID, *, for_update: bool = False) -> Row | None:
+    async def get_household(self, household_id: uuid.UUID, *, for_update: bool = False) -> Household | None:
         query = select(household).where(household.c.id == household_id)
         if for_update:
             query = query.with_for_update()
         row = (await self.session.execute(query)).mappings().one_or_none()
-        return dict(row) if row else None
+        return Household(**row) if row else None
 
-    async def update_household(self, household_id: uuid.UUID, values: Row, *, bump_version: bool = True) -> Row:
+    async def update_household(
+        self, household_id: uuid.UUID, values: Row, *, bump_version: bool = True
+    ) -> Household:
         stmt = update(household).where(household.c.id == household_id).values(**values, updated_at=func.now())
         if bump_version:
             stmt = stmt.values(version=household.c.version + 1)
         row = (await self.session.execute(stmt.returning(household))).mappings().one()
-        return dict(row)
+        return Household(**row)
 
     async def touch_household(self, household_id: uuid.UUID) -> int:
         """A change below the household (member, income) changes its representation: new version."""
@@ -133,32 +309,32 @@ class HouseholdRepository:
     async def insert_member(self, values: Row) -> None:
         await self.session.execute(member.insert().values(**values))
 
-    async def members_of(self, household_id: uuid.UUID, *, include_former: bool = False) -> list[Row]:
+    async def members_of(self, household_id: uuid.UUID, *, include_former: bool = False) -> list[Member]:
         query = select(member).where(member.c.household_id == household_id)
         if not include_former:
             query = query.where(member.c.active)
         query = query.order_by(
             member.c.active.desc(), (member.c.relation != "head"), member.c.birth_date, member.c.id
         )
-        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+        return [Member(**r) for r in (await self.session.execute(query)).mappings()]
 
-    async def get_member(self, member_id: uuid.UUID, *, for_update: bool = False) -> Row | None:
+    async def get_member(self, member_id: uuid.UUID, *, for_update: bool = False) -> Member | None:
         query = select(member).where(member.c.id == member_id)
         if for_update:
             query = query.with_for_update()
         row = (await self.session.execute(query)).mappings().one_or_none()
-        return dict(row) if row else None
+        return Member(**row) if row else None
 
-    async def update_member(self, member_id: uuid.UUID, values: Row) -> Row:
+    async def update_member(self, member_id: uuid.UUID, values: Row) -> Member:
         stmt = (
             update(member)
             .where(member.c.id == member_id)
             .values(**values, version=member.c.version + 1, updated_at=func.now())
             .returning(member)
         )
-        return dict((await self.session.execute(stmt)).mappings().one())
+        return Member(**(await self.session.execute(stmt)).mappings().one())
 
-    async def active_membership(self, national_id_index: bytes) -> Row | None:
+    async def active_membership(self, national_id_index: bytes) -> Membership | None:
         """The active membership of a person (by blind index) with its household's codes."""
         query = (
             select(
@@ -172,9 +348,9 @@ class HouseholdRepository:
             .where(member.c.active, member.c.national_id_index == national_id_index)
         )
         row = (await self.session.execute(query)).mappings().one_or_none()
-        return dict(row) if row else None
+        return Membership(**row) if row else None
 
-    async def active_indexes_among(self, indexes: Sequence[bytes]) -> dict[bytes, Row]:
+    async def active_indexes_among(self, indexes: Sequence[bytes]) -> dict[bytes, Membership]:
         """Active memberships among many blind indexes, keyed by index (one round trip)."""
         if not indexes:
             return {}
@@ -186,7 +362,14 @@ class HouseholdRepository:
             "WHERE m.active AND m.national_id_index = ANY($1::bytea[])",
             list(indexes),
         )
-        return {bytes(r["national_id_index"]): dict(r) for r in rows}
+        return {
+            bytes(r["national_id_index"]): Membership(
+                member_id=r["member_id"], household_id=r["household_id"], county_code=r["county_code"],
+                village_code=r["village_code"], household_number=r["household_number"],
+                household_status=r["household_status"],
+            )
+            for r in rows
+        }
 
     async def member_counts(self, household_id: uuid.UUID) -> tuple[int, int]:
         query = select(
@@ -196,7 +379,9 @@ class HouseholdRepository:
         total, labour = (await self.session.execute(query)).one()
         return int(total), int(labour)
 
-    async def end_memberships(self, household_id: uuid.UUID, *, left_on: date, reason: str, note: str) -> list[Row]:
+    async def end_memberships(
+        self, household_id: uuid.UUID, *, left_on: date, reason: str, note: str
+    ) -> list[EndedMembership]:
         stmt = (
             update(member)
             .where(member.c.household_id == household_id, member.c.active)
@@ -206,37 +391,37 @@ class HouseholdRepository:
             )
             .returning(member.c.id, member.c.national_id_masked)
         )
-        return [dict(r) for r in (await self.session.execute(stmt)).mappings()]
+        return [EndedMembership(**r) for r in (await self.session.execute(stmt)).mappings()]
 
     # ------------------------------------------------------------------ incomes and benefits
 
-    async def incomes_of(self, household_id: uuid.UUID) -> list[Row]:
+    async def incomes_of(self, household_id: uuid.UUID) -> list[Income]:
         query = select(income).where(income.c.household_id == household_id).order_by(income.c.year.desc())
-        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+        return [Income(**r) for r in (await self.session.execute(query)).mappings()]
 
-    async def get_income(self, household_id: uuid.UUID, year: int, *, for_update: bool = False) -> Row | None:
+    async def get_income(self, household_id: uuid.UUID, year: int, *, for_update: bool = False) -> Income | None:
         query = select(income).where(income.c.household_id == household_id, income.c.year == year)
         if for_update:
             query = query.with_for_update()
         row = (await self.session.execute(query)).mappings().one_or_none()
-        return dict(row) if row else None
+        return Income(**row) if row else None
 
-    async def insert_income(self, values: Row) -> Row:
+    async def insert_income(self, values: Row) -> Income:
         row = (await self.session.execute(income.insert().values(**values).returning(income))).mappings().one()
-        return dict(row)
+        return Income(**row)
 
-    async def update_income(self, household_id: uuid.UUID, year: int, values: Row) -> Row:
+    async def update_income(self, household_id: uuid.UUID, year: int, values: Row) -> Income:
         stmt = (
             update(income)
             .where(income.c.household_id == household_id, income.c.year == year)
             .values(**values, version=income.c.version + 1, updated_at=func.now())
             .returning(income)
         )
-        return dict((await self.session.execute(stmt)).mappings().one())
+        return Income(**(await self.session.execute(stmt)).mappings().one())
 
     async def add_benefit_income(
         self, *, household_id: uuid.UUID, county_code: str, year: int, amount: Decimal
-    ) -> tuple[Row | None, Row]:
+    ) -> tuple[Income | None, Income]:
         """Add a benefit to its year's transfer income (creating the year if needed): (before, after)."""
         before = await self.get_income(household_id, year, for_update=True)
         stmt = insert(income).values(
@@ -250,27 +435,27 @@ class HouseholdRepository:
                 "updated_at": func.now(),
             },
         ).returning(income)
-        after = dict((await self.session.execute(upsert)).mappings().one())
+        after = Income(**(await self.session.execute(upsert)).mappings().one())
         return before, after
 
-    async def insert_benefit(self, values: Row) -> Row:
+    async def insert_benefit(self, values: Row) -> Benefit:
         row = (await self.session.execute(benefit.insert().values(**values).returning(benefit))).mappings().one()
-        return dict(row)
+        return Benefit(**row)
 
-    async def benefit_by_source(self, county_code: str, source: str, source_ref: str) -> Row | None:
+    async def benefit_by_source(self, county_code: str, source: str, source_ref: str) -> Benefit | None:
         query = select(benefit).where(
             benefit.c.county_code == county_code, benefit.c.source == source, benefit.c.source_ref == source_ref
         )
         row = (await self.session.execute(query)).mappings().one_or_none()
-        return dict(row) if row else None
+        return Benefit(**row) if row else None
 
-    async def benefits_of(self, household_id: uuid.UUID) -> list[Row]:
+    async def benefits_of(self, household_id: uuid.UUID) -> list[Benefit]:
         query = (
             select(benefit)
             .where(benefit.c.household_id == household_id)
             .order_by(benefit.c.paid_date.desc(), benefit.c.created_at.desc(), benefit.c.id)
         )
-        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+        return [Benefit(**r) for r in (await self.session.execute(query)).mappings()]
 
     # ------------------------------------------------------------------ history
 
@@ -278,14 +463,14 @@ class HouseholdRepository:
         stmt = household_history.insert().values(**values).returning(household_history.c.id)
         return int((await self.session.execute(stmt)).scalar_one())
 
-    async def history_of(self, household_id: uuid.UUID, *, before_id: int | None, limit: int) -> list[Row]:
+    async def history_of(self, household_id: uuid.UUID, *, before_id: int | None, limit: int) -> list[HistoryRecord]:
         query = select(household_history).where(household_history.c.household_id == household_id)
         if before_id is not None:
             query = query.where(household_history.c.id < before_id)
         query = query.order_by(household_history.c.id.desc()).limit(limit)
-        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+        return [HistoryRecord(**r) for r in (await self.session.execute(query)).mappings()]
 
-    async def status_changes(self, household_id: uuid.UUID) -> list[Row]:
+    async def status_changes(self, household_id: uuid.UUID) -> list[StatusChange]:
         """History entries that changed the status, oldest first."""
         query = (
             select(household_history.c.changes, household_history.c.effective_date, household_history.c.occurred_at)
@@ -295,7 +480,7 @@ class HouseholdRepository:
             )
             .order_by(household_history.c.id)
         )
-        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+        return [StatusChange(**r) for r in (await self.session.execute(query)).mappings()]
 
     # ------------------------------------------------------------------ search
 
@@ -316,7 +501,7 @@ class HouseholdRepository:
         include_archived: bool,
         after: tuple[str, str, uuid.UUID] | None,
         limit: int,
-    ) -> list[Row]:
+    ) -> list[HouseholdListing]:
         head = member.alias("head")
         active = member.alias("active_member")
         member_count = (
@@ -387,13 +572,13 @@ class HouseholdRepository:
                 > tuple_(literal(after[0]), literal(after[1]), literal(after[2]))
             )
         query = query.order_by(household.c.village_code, household.c.household_number, household.c.id).limit(limit)
-        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+        return [HouseholdListing(**r) for r in (await self.session.execute(query)).mappings()]
 
-    async def resolve(self, indexes: Sequence[bytes], *, scope_prefix: str) -> dict[bytes, Row]:
+    async def resolve(self, indexes: Sequence[bytes], *, scope_prefix: str) -> dict[bytes, Membership]:
         found = await self.active_indexes_among(indexes)
         if not scope_prefix:
             return found
-        return {k: v for k, v in found.items() if str(v["village_code"]).startswith(scope_prefix)}
+        return {k: v for k, v in found.items() if v.village_code.startswith(scope_prefix)}
 
 
     async def now(self) -> datetime:

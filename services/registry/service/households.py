@@ -4,7 +4,8 @@ checks, writes, a history entry per change, the audit records last, one commit."
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import asdict
 from datetime import date
 from typing import Any, TypeVar
 
@@ -35,7 +36,16 @@ from services.registry.api.schemas import (
     MonitoringStatusRead,
     PhoneReveal,
 )
-from services.registry.db.household_repository import HouseholdRepository, Row
+from services.registry.db.household_repository import (
+    Benefit,
+    HistoryRecord,
+    Household,
+    HouseholdRepository,
+    Income,
+    Member,
+    Row,
+    StatusChange,
+)
 from services.registry.db.regions_repository import RegionRepository
 from services.registry.db.tables import idempotency
 from services.registry.domain.history import FieldChange, created, diff, plain
@@ -89,61 +99,61 @@ def _constraint(exc: IntegrityError) -> str:
     return str(name or exc.orig)
 
 
-def member_read(row: Row) -> MemberRead:
-    return MemberRead.model_validate(row)
+def member_read(row: Member) -> MemberRead:
+    return MemberRead.model_validate(row, from_attributes=True)
 
 
-def income_read(row: Row, member_count: int) -> IncomeRead:
+def income_read(row: Income, member_count: int) -> IncomeRead:
     per_capita = per_capita_net_income(
-        row["wage_income"], row["business_income"], row["property_income"],
-        row["transfer_income"] + row["benefit_income"], row["production_costs"], member_count,
+        row.wage_income, row.business_income, row.property_income,
+        row.transfer_income + row.benefit_income, row.production_costs, member_count,
     )
     return IncomeRead(
-        household_id=row["household_id"],
-        year=row["year"],
-        wage_income=row["wage_income"],
-        business_income=row["business_income"],
-        property_income=row["property_income"],
-        transfer_income=row["transfer_income"],
-        benefit_income=row["benefit_income"],
-        transfer_total=row["transfer_income"] + row["benefit_income"],
-        production_costs=row["production_costs"],
-        net_income=row["net_income"],
+        household_id=row.household_id,
+        year=row.year,
+        wage_income=row.wage_income,
+        business_income=row.business_income,
+        property_income=row.property_income,
+        transfer_income=row.transfer_income,
+        benefit_income=row.benefit_income,
+        transfer_total=row.transfer_income + row.benefit_income,
+        production_costs=row.production_costs,
+        net_income=row.net_income,
         member_count=member_count,
         per_capita_net_income=per_capita,
-        version=row["version"],
-        updated_at=row["updated_at"],
+        version=row.version,
+        updated_at=row.updated_at,
     )
 
 
-def benefit_read(row: Row) -> BenefitRead:
+def benefit_read(row: Benefit) -> BenefitRead:
     return BenefitRead(
-        id=row["id"], household_id=row["household_id"], source=row["source"], source_ref=row["source_ref"],
-        programme=row["programme"], category=row["category"], amount=row["amount"], paid_date=row["paid_date"],
-        year=row["year"],
+        id=row.id, household_id=row.household_id, source=row.source, source_ref=row.source_ref,
+        programme=row.programme, category=row.category, amount=row.amount, paid_date=row.paid_date,
+        year=row.year,
     )
 
 
-def history_entry(row: Row) -> HistoryEntry:
+def history_entry(row: HistoryRecord) -> HistoryEntry:
     return HistoryEntry.model_validate(
         {
-            **row,
-            "actor": {"sub": row["actor_sub"], "role": row["actor_role"], "region": row["actor_region"]},
+            **asdict(row),
+            "actor": {"sub": row.actor_sub, "role": row.actor_role, "region": row.actor_region},
         }
     )
 
 
-def status_as_of(changes: Sequence[Row], as_of: date, current: str) -> str:
+def status_as_of(changes: Sequence[StatusChange], as_of: date, current: str) -> str:
     """The status on `as_of`, from the history's status changes (oldest first)."""
     status: str | None = None
     first: str | None = None
     for entry in changes:
-        change = next((c for c in entry["changes"] if c.get("field") == "status"), None)
+        change = next((c for c in entry.changes if c.get("field") == "status"), None)
         if change is None:
             continue
         if first is None:
             first = change.get("before") or change.get("after")
-        effective = entry["effective_date"] or entry["occurred_at"].date()
+        effective = entry.effective_date or entry.occurred_at.date()
         if effective <= as_of:
             status = change.get("after")
     return status or first or current
@@ -162,15 +172,15 @@ class HouseholdService:
 
     # ================================================================ helpers
 
-    async def _household(self, household_id: uuid.UUID, *, for_update: bool = False) -> Row:
+    async def _household(self, household_id: uuid.UUID, *, for_update: bool = False) -> Household:
         row = await self.repo.get_household(household_id, for_update=for_update)
-        if row is None or not self.principal.can_see(row["village_code"]):
+        if row is None or not self.principal.can_see(row.village_code):
             raise household_not_found()
         return row
 
-    async def _open_household(self, household_id: uuid.UUID) -> Row:
+    async def _open_household(self, household_id: uuid.UUID) -> Household:
         row = await self._household(household_id, for_update=True)
-        if row["archived_at"] is not None:
+        if row.archived_at is not None:
             raise Conflict("the household is archived (已注销); it can no longer change", code="household_archived")
         return row
 
@@ -212,31 +222,33 @@ class HouseholdService:
         found = await self.repo.active_membership(index)
         if found is None:
             return
-        if household_id is not None and found["household_id"] == household_id:
+        if household_id is not None and found.household_id == household_id:
             raise Conflict(
                 "this person is already an active member of the household",
                 code="person_already_member",
                 errors=[FieldError(field=field, message="already a member of this household")],
-                extra={"member_id": str(found["member_id"])},
+                extra={"member_id": str(found.member_id)},
             )
-        visible = self.principal.can_see(found["village_code"])
+        visible = self.principal.can_see(found.village_code)
         raise Conflict(
             "this person is an active member of another household; end that membership first",
             code="person_in_other_household",
             errors=[FieldError(field=field, message="active in another household")],
             extra={
                 "other_household": {
-                    "household_number_masked": mask_household_number(found["household_number"]),
-                    "county_code": found["county_code"],
-                    "household_id": str(found["household_id"]) if visible else None,
+                    "household_number_masked": mask_household_number(found.household_number),
+                    "county_code": found.county_code,
+                    "household_id": str(found.household_id) if visible else None,
                 }
             },
         )
 
-    def _member_values(self, body: MemberFields, person: NationalId, household: Row) -> Row:
+    def _member_values(
+        self, body: MemberFields, person: NationalId, household_id: uuid.UUID, county_code: str
+    ) -> Row:
         return {
-            "household_id": household["id"],
-            "county_code": household["county_code"],
+            "household_id": household_id,
+            "county_code": county_code,
             "name": body.name,
             "national_id_enc": self.pii.encrypt(person.value, purpose=NATIONAL_ID),
             "national_id_index": self.pii.blind_index(person.value, purpose=NATIONAL_ID),
@@ -254,55 +266,55 @@ class HouseholdService:
         }
 
     @staticmethod
-    def _member_view(values: Row) -> Row:
+    def _member_view(values: Mapping[str, Any]) -> Row:
         """A member as history shows it: the masked ID in place of the secret columns."""
         view = {k: v for k, v in values.items() if k in MEMBER_FIELDS}
         view["national_id"] = values.get("national_id_masked")
         return view
 
     @staticmethod
-    def _household_view(values: Row) -> Row:
+    def _household_view(values: Mapping[str, Any]) -> Row:
         view = {k: v for k, v in values.items() if k in HOUSEHOLD_FIELDS}
         view["phone"] = values.get("phone_masked")
         view["bank_account"] = values.get("bank_account_masked")
         return view
 
-    async def _read(self, row: Row, *, include_former: bool = False) -> HouseholdRead:
-        members = await self.repo.members_of(row["id"], include_former=include_former)
-        active = [m for m in members if m["active"]]
-        incomes = await self.repo.incomes_of(row["id"])
+    async def _read(self, row: Household, *, include_former: bool = False) -> HouseholdRead:
+        members = await self.repo.members_of(row.id, include_former=include_former)
+        active = [m for m in members if m.active]
+        incomes = await self.repo.incomes_of(row.id)
         latest = income_read(incomes[0], len(active)) if incomes else None
         return HouseholdRead(
-            id=row["id"],
-            household_number=row["household_number"],
-            county_code=row["county_code"],
-            township_code=row["township_code"],
-            village_code=row["village_code"],
-            address=row["address"],
-            phone_masked=row["phone_masked"],
-            status=row["status"],
-            base_status=row["base_status"],
-            monitoring=MonitoringInfo(case_id=row["monitoring_case_id"], since=row["monitoring_since"])
-            if row["monitoring_case_id"] else None,
-            dibao=row["dibao"],
-            tekun=row["tekun"],
-            negative_list=row["negative_list"],
-            negative_list_reason=row["negative_list_reason"],
-            has_bank_account=row["bank_account_enc"] is not None,
-            bank_account_masked=row["bank_account_masked"],
-            bank_name=row["bank_name"],
-            account_holder=row["account_holder"],
-            insured_years=sorted(row["insured_years"] or []),
-            head_member_id=row["head_member_id"],
+            id=row.id,
+            household_number=row.household_number,
+            county_code=row.county_code,
+            township_code=row.township_code,
+            village_code=row.village_code,
+            address=row.address,
+            phone_masked=row.phone_masked,
+            status=row.status,
+            base_status=row.base_status,
+            monitoring=MonitoringInfo(case_id=row.monitoring_case_id, since=row.monitoring_since)
+            if row.monitoring_case_id else None,
+            dibao=row.dibao,
+            tekun=row.tekun,
+            negative_list=row.negative_list,
+            negative_list_reason=row.negative_list_reason,
+            has_bank_account=row.bank_account_enc is not None,
+            bank_account_masked=row.bank_account_masked,
+            bank_name=row.bank_name,
+            account_holder=row.account_holder,
+            insured_years=sorted(row.insured_years or []),
+            head_member_id=row.head_member_id,
             member_count=len(active),
-            labour_count=sum(1 for m in active if m["labour_ability"] in LABOUR),
+            labour_count=sum(1 for m in active if m.labour_ability in LABOUR),
             members=[member_read(m) for m in members],
             latest_income=latest,
-            archived_at=row["archived_at"],
-            archive_reason=row["archive_reason"],
-            version=row["version"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
+            archived_at=row.archived_at,
+            archive_reason=row.archive_reason,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
     async def _begin(
@@ -420,7 +432,7 @@ class HouseholdService:
                 action="household.create", changes=created(self._household_view(values), HOUSEHOLD_FIELDS),
             )
             for member_id, m, person in zip(member_ids, body.members, people, strict=True):
-                member_values = {"id": member_id, **self._member_values(m, person, values)}
+                member_values = {"id": member_id, **self._member_values(m, person, household_id, county)}
                 await self.repo.insert_member(member_values)
                 await self.history.record(
                     household_id=household_id, county_code=county, entity_type="member", entity_id=member_id,
@@ -445,7 +457,7 @@ class HouseholdService:
 
     async def update(self, household_id: uuid.UUID, body: HouseholdUpdate, *, if_match: int | None) -> HouseholdRead:
         row = await self._open_household(household_id)
-        require_version(if_match, row["version"], what="household")
+        require_version(if_match, row.version, what="household")
         sent = body.model_fields_set - {"reason"}
         new: Row = {}
         changes: list[FieldChange] = []
@@ -460,7 +472,7 @@ class HouseholdService:
                 raise Unprocessable("village_code cannot be null",
                                     errors=[FieldError(field="village_code", message="cannot be null")])
             village = await self._village(body.village_code, "village_code")
-            if village[:6] != row["county_code"]:
+            if village[:6] != row.county_code:
                 raise Unprocessable(
                     "a household moves only within its county (the household number is unique per county)",
                     code="county_change_not_allowed",
@@ -474,15 +486,15 @@ class HouseholdService:
             new["dibao"] = body.dibao.value if body.dibao else None
         if "insured_years" in sent:
             new["insured_years"] = sorted(set(body.insured_years or []))
-        if "status" in sent and body.status != row["status"]:
-            if row["monitoring_case_id"] is not None:
+        if "status" in sent and body.status != row.status:
+            if row.monitoring_case_id is not None:
                 raise Conflict(
                     "the household is monitored; its status changes through /monitoring-status",
                     code="household_monitored",
                 )
             new.update(status=body.status, base_status=body.status)
-        negative = new.get("negative_list", row["negative_list"])
-        reason_after = new.get("negative_list_reason", row["negative_list_reason"])
+        negative = new.get("negative_list", row.negative_list)
+        reason_after = new.get("negative_list_reason", row.negative_list_reason)
         if negative and not reason_after:
             raise Unprocessable(
                 "negative_list_reason is required when negative_list is true",
@@ -494,47 +506,48 @@ class HouseholdService:
             if name not in sent:
                 continue
             value = _digits(getattr(body, name)) if getattr(body, name) else None
-            old_blob = row[f"{name}_enc"]
+            old_blob = getattr(row, f"{name}_enc")
             old = self.pii.decrypt(bytes(old_blob), purpose=purpose) if old_blob is not None else None
             if value != old:
                 new[f"{name}_enc"] = self.pii.encrypt(value, purpose=purpose) if value else None
                 new[f"{name}_masked"] = masker(value) if value else None
-                changes.append(FieldChange(name, row[f"{name}_masked"], new[f"{name}_masked"]))
-        relation_changes: list[tuple[Row, str]] = []
-        if "head_member_id" in sent and body.head_member_id != row["head_member_id"]:
+                changes.append(FieldChange(name, getattr(row, f"{name}_masked"), new[f"{name}_masked"]))
+        relation_changes: list[tuple[Member, str]] = []
+        if "head_member_id" in sent and body.head_member_id != row.head_member_id:
             if body.head_member_id is None:
                 raise Unprocessable("head_member_id cannot be null",
                                     errors=[FieldError(field="head_member_id", message="cannot be null")])
             head = await self.repo.get_member(body.head_member_id, for_update=True)
-            if head is None or head["household_id"] != household_id or not head["active"]:
+            if head is None or head.household_id != household_id or not head.active:
                 raise Unprocessable(
                     "the new head must be an active member of this household",
                     code="invalid_head",
                     errors=[FieldError(field="head_member_id", message="not an active member of this household")],
                 )
-            new["head_member_id"] = head["id"]
+            new["head_member_id"] = head.id
             relation_changes.append((head, Relation.head.value))
-            if row["head_member_id"] is not None:
-                old_head = await self.repo.get_member(row["head_member_id"], for_update=True)
-                if old_head is not None and old_head["active"]:
+            if row.head_member_id is not None:
+                old_head = await self.repo.get_member(row.head_member_id, for_update=True)
+                if old_head is not None and old_head.active:
                     relation_changes.append((old_head, Relation.other.value))
 
         compared = [f for f in HOUSEHOLD_FIELDS if f not in (PHONE, "bank_account")]
-        changes = diff(row, {**row, **new}, compared) + changes
+        current = asdict(row)
+        changes = diff(current, {**current, **new}, compared) + changes
         if not changes:
             return await self._read(row)
         updated = await self.repo.update_household(household_id, new)
         await self.history.record(
-            household_id=household_id, county_code=row["county_code"], entity_type="household", entity_id=None,
+            household_id=household_id, county_code=row.county_code, entity_type="household", entity_id=None,
             action="household.update", changes=changes, reason=body.reason,
         )
         for member_row, relation in relation_changes:
-            if member_row["relation"] != relation:
-                await self.repo.update_member(member_row["id"], {"relation": relation})
+            if member_row.relation != relation:
+                await self.repo.update_member(member_row.id, {"relation": relation})
                 await self.history.record(
-                    household_id=household_id, county_code=row["county_code"], entity_type="member",
-                    entity_id=member_row["id"], action="member.update",
-                    changes=[FieldChange("relation", member_row["relation"], relation)],
+                    household_id=household_id, county_code=row.county_code, entity_type="member",
+                    entity_id=member_row.id, action="member.update",
+                    changes=[FieldChange("relation", member_row.relation, relation)],
                     reason=body.reason or "head of household changed (户主变更)",
                 )
         read = await self._read(updated)
@@ -543,7 +556,7 @@ class HouseholdService:
 
     async def archive(self, household_id: uuid.UUID, reason: str, *, if_match: int | None) -> HouseholdRead:
         row = await self._open_household(household_id)
-        require_version(if_match, row["version"], what="household")
+        require_version(if_match, row.version, what="household")
         ended = await self.repo.end_memberships(
             household_id, left_on=self.clock.today(), reason="other", note=f"archived: {reason}"
         )
@@ -551,15 +564,15 @@ class HouseholdService:
             household_id, {"archived_at": await self.repo.now(), "archive_reason": reason}
         )
         await self.history.record(
-            household_id=household_id, county_code=row["county_code"], entity_type="household", entity_id=None,
+            household_id=household_id, county_code=row.county_code, entity_type="household", entity_id=None,
             action="household.archive",
-            changes=[FieldChange("archived_at", None, plain(updated["archived_at"])),
+            changes=[FieldChange("archived_at", None, plain(updated.archived_at)),
                      FieldChange("archive_reason", None, reason)],
             reason=reason,
         )
         for m in ended:
             await self.history.record(
-                household_id=household_id, county_code=row["county_code"], entity_type="member", entity_id=m["id"],
+                household_id=household_id, county_code=row.county_code, entity_type="member", entity_id=m.id,
                 action="member.end", changes=[FieldChange("active", True, False)], reason="household archived",
             )
         read = await self._read(updated, include_former=True)
@@ -571,14 +584,14 @@ class HouseholdService:
     async def get_member(self, member_id: uuid.UUID, *, household_id: uuid.UUID | None = None) -> MemberRead:
         """A member in the caller's region; with `household_id`, only a member of that household."""
         row = await self.repo.get_member(member_id)
-        if row is None or (household_id is not None and row["household_id"] != household_id):
+        if row is None or (household_id is not None and row.household_id != household_id):
             raise member_not_found()
         await self._member_scope(row)
         return member_read(row)
 
-    async def _member_scope(self, member_row: Row) -> Row:
-        household = await self.repo.get_household(member_row["household_id"])
-        if household is None or not self.principal.can_see(household["village_code"]):
+    async def _member_scope(self, member_row: Member) -> Household:
+        household = await self.repo.get_household(member_row.household_id)
+        if household is None or not self.principal.can_see(household.village_code):
             raise member_not_found()
         return household
 
@@ -596,7 +609,7 @@ class HouseholdService:
         if replay is not None:
             return replay
         household = attempt.checked
-        require_version(if_match, household["version"], what="household", required=False)
+        require_version(if_match, household.version, what="household", required=False)
         person = self._national_id(body.national_id, birth_date=body.birth_date, sex=body.sex, prefix="")
         if isinstance(person, FieldError):
             self._raise_id_errors([person])
@@ -605,7 +618,7 @@ class HouseholdService:
         await self._person_free(index, field="national_id", household_id=household_id)
         becomes_head = False
         if body.relation is Relation.head:
-            if household["head_member_id"] is not None:
+            if household.head_member_id is not None:
                 raise Conflict(
                     "the household already has a head (户主); change it with PATCH head_member_id",
                     code="head_exists",
@@ -613,7 +626,7 @@ class HouseholdService:
                 )
             becomes_head = True
         member_id = uuid7()
-        values = {"id": member_id, **self._member_values(body, person, household)}
+        values = {"id": member_id, **self._member_values(body, person, household.id, household.county_code)}
         if values["joined_on"] is None:
             values["joined_on"] = person.birth_date if body.join_reason.value == "birth" else self.clock.today()
         try:
@@ -622,7 +635,7 @@ class HouseholdService:
                 await self.repo.update_household(household_id, {"head_member_id": member_id}, bump_version=False)
             await self.repo.touch_household(household_id)
             await self.history.record(
-                household_id=household_id, county_code=household["county_code"], entity_type="member",
+                household_id=household_id, county_code=household.county_code, entity_type="member",
                 entity_id=member_id, action="member.add",
                 changes=created(self._member_view(values), MEMBER_FIELDS), reason=body.reason,
                 effective_date=values["joined_on"],
@@ -633,10 +646,10 @@ class HouseholdService:
         except IntegrityError as exc:
             raise await self._integrity(exc) from None
 
-    async def _member_for_change(self, household_id: uuid.UUID, member_id: uuid.UUID) -> tuple[Row, Row]:
+    async def _member_for_change(self, household_id: uuid.UUID, member_id: uuid.UUID) -> tuple[Household, Member]:
         household = await self._open_household(household_id)
         row = await self.repo.get_member(member_id, for_update=True)
-        if row is None or row["household_id"] != household_id:
+        if row is None or row.household_id != household_id:
             raise member_not_found()
         return household, row
 
@@ -644,7 +657,7 @@ class HouseholdService:
         self, household_id: uuid.UUID, member_id: uuid.UUID, body: MemberUpdate, *, if_match: int | None
     ) -> MemberRead:
         household, row = await self._member_for_change(household_id, member_id)
-        require_version(if_match, row["version"], what="member")
+        require_version(if_match, row.version, what="member")
         sent = body.model_fields_set - {"reason"}
         for name in ("name", "national_id", "sex", "birth_date", "relation", "health", "labour_ability"):
             if name in sent and getattr(body, name) is None:
@@ -659,8 +672,8 @@ class HouseholdService:
                 new[name] = value.value if value is not None else None
         if "disability_grade" in sent:
             new["disability_grade"] = body.disability_grade
-        health = new.get("health", row["health"])
-        grade = new.get("disability_grade", row["disability_grade"])
+        health = new.get("health", row.health)
+        grade = new.get("disability_grade", row.disability_grade)
         if health == "disabled" and grade is None:
             raise Unprocessable(
                 "disability_grade (残疾等级 1–4) is required when health is disabled",
@@ -673,8 +686,8 @@ class HouseholdService:
                     errors=[FieldError(field="disability_grade", message="only when health is disabled")],
                 )
             new["disability_grade"] = None
-        if "relation" in sent and body.relation is not None and body.relation.value != row["relation"]:
-            if Relation.head.value in (body.relation.value, row["relation"]):
+        if "relation" in sent and body.relation is not None and body.relation.value != row.relation:
+            if Relation.head.value in (body.relation.value, row.relation):
                 raise Conflict(
                     "the head (户主) changes with PATCH /v1/households/{id} head_member_id",
                     code="head_via_household",
@@ -683,7 +696,7 @@ class HouseholdService:
             new["relation"] = body.relation.value
         if sent & {"national_id", "sex", "birth_date"}:
             raw = body.national_id if "national_id" in sent and body.national_id else (
-                self.pii.decrypt(bytes(row["national_id_enc"]), purpose=NATIONAL_ID)
+                self.pii.decrypt(bytes(row.national_id_enc), purpose=NATIONAL_ID)
             )
             person = self._national_id(
                 raw,
@@ -695,8 +708,8 @@ class HouseholdService:
                 self._raise_id_errors([person])
                 raise AssertionError  # unreachable
             index = self.pii.blind_index(person.value, purpose=NATIONAL_ID)
-            if index != bytes(row["national_id_index"]):
-                if row["active"]:
+            if index != bytes(row.national_id_index):
+                if row.active:
                     await self._person_free(index, field="national_id", household_id=None)
                 new.update(
                     national_id_enc=self.pii.encrypt(person.value, purpose=NATIONAL_ID),
@@ -704,11 +717,12 @@ class HouseholdService:
                     national_id_masked=person.masked(),
                 )
             new.update(sex=person.sex.value, birth_date=person.birth_date)
-        before = self._member_view(row)
-        after = self._member_view({**row, **new})
+        current = asdict(row)
+        before = self._member_view(current)
+        after = self._member_view({**current, **new})
         changes = diff(before, after, MEMBER_FIELDS)
         if "national_id_index" in new and not any(c.field == "national_id" for c in changes):
-            changes.append(FieldChange("national_id", row["national_id_masked"], new["national_id_masked"]))
+            changes.append(FieldChange("national_id", row.national_id_masked, new["national_id_masked"]))
         if not changes:
             return member_read(row)
         try:
@@ -717,7 +731,7 @@ class HouseholdService:
         except IntegrityError as exc:
             raise await self._integrity(exc) from None
         await self.history.record(
-            household_id=household_id, county_code=household["county_code"], entity_type="member",
+            household_id=household_id, county_code=household.county_code, entity_type="member",
             entity_id=member_id, action="member.update", changes=changes, reason=body.reason,
         )
         await self._commit()
@@ -727,15 +741,15 @@ class HouseholdService:
         self, household_id: uuid.UUID, member_id: uuid.UUID, body: MemberEnd, *, if_match: int | None
     ) -> MemberRead:
         household, row = await self._member_for_change(household_id, member_id)
-        require_version(if_match, row["version"], what="member")
-        if not row["active"]:
+        require_version(if_match, row.version, what="member")
+        if not row.active:
             raise Conflict("the membership has already ended", code="membership_ended")
         if body.effective_date > self.clock.today():
             raise Unprocessable(
                 "effective_date cannot be in the future",
                 errors=[FieldError(field="effective_date", message="in the future")],
             )
-        if row["joined_on"] is not None and body.effective_date < row["joined_on"]:
+        if row.joined_on is not None and body.effective_date < row.joined_on:
             raise Unprocessable(
                 "effective_date is before the member joined",
                 errors=[FieldError(field="effective_date", message="before joined_on")],
@@ -750,12 +764,12 @@ class HouseholdService:
             FieldChange("left_on", None, plain(body.effective_date)),
             FieldChange("leave_reason", None, body.reason.value),
         ]
-        if household["head_member_id"] == member_id:
+        if household.head_member_id == member_id:
             await self.repo.update_household(household_id, {"head_member_id": None}, bump_version=False)
             changes.append(FieldChange("head_member_id", str(member_id), None))
         await self.repo.touch_household(household_id)
         await self.history.record(
-            household_id=household_id, county_code=household["county_code"], entity_type="member",
+            household_id=household_id, county_code=household.county_code, entity_type="member",
             entity_id=member_id, action="member.end", changes=changes, reason=body.note or body.reason.value,
             effective_date=body.effective_date,
         )
@@ -767,16 +781,16 @@ class HouseholdService:
         if row is None:
             raise member_not_found()
         household = await self._member_scope(row)
-        value = self.pii.decrypt(bytes(row["national_id_enc"]), purpose=NATIONAL_ID)
+        value = self.pii.decrypt(bytes(row.national_id_enc), purpose=NATIONAL_ID)
         audit_id = await Auditor(self.session, SERVICE, self.principal).record(
             action="member.national_id.reveal",
             resource_type="member",
             resource_id=str(member_id),
             detail={
-                "household_id": str(row["household_id"]),
-                "county_code": household["county_code"],
+                "household_id": str(row.household_id),
+                "county_code": household.county_code,
                 "purpose": purpose,
-                "national_id_masked": row["national_id_masked"],
+                "national_id_masked": row.national_id_masked,
             },
         )
         await self.session.commit()
@@ -800,14 +814,15 @@ class HouseholdService:
             if if_match is not None and if_match != ANY_VERSION:
                 raise PreconditionFailed(f"there is no income record for {year} yet", code="version_conflict")
             row = await self.repo.insert_income(
-                {"household_id": household_id, "year": year, "county_code": household["county_code"], **amounts}
+                {"household_id": household_id, "year": year, "county_code": household.county_code, **amounts}
             )
             changes = created({prefix + k: v for k, v in amounts.items()}, [prefix + f for f in INCOME_FIELDS])
             action, was_created = "income.create", True
         else:
-            require_version(if_match, existing["version"], what=f"income record of {year}")
+            require_version(if_match, existing.version, what=f"income record of {year}")
             changes = diff(
-                {prefix + f: existing[f] for f in INCOME_FIELDS}, {prefix + f: amounts[f] for f in INCOME_FIELDS},
+                {prefix + f: getattr(existing, f) for f in INCOME_FIELDS},
+                {prefix + f: amounts[f] for f in INCOME_FIELDS},
                 [prefix + f for f in INCOME_FIELDS],
             )
             if not changes:
@@ -817,7 +832,7 @@ class HouseholdService:
             action, was_created = "income.update", False
         await self.repo.touch_household(household_id)
         await self.history.record(
-            household_id=household_id, county_code=household["county_code"], entity_type="income", entity_id=None,
+            household_id=household_id, county_code=household.county_code, entity_type="income", entity_id=None,
             action=action, changes=changes, reason=reason,
         )
         total, _ = await self.repo.member_counts(household_id)
@@ -839,45 +854,45 @@ class HouseholdService:
         if replay is not None:
             return replay
         household = attempt.checked
-        existing = await self.repo.benefit_by_source(household["county_code"], body.source, body.source_ref)
+        existing = await self.repo.benefit_by_source(household.county_code, body.source, body.source_ref)
         if existing is not None:
             read = benefit_read(existing)
-            same = existing["household_id"] == household_id and BenefitCreate.model_validate(
+            same = existing.household_id == household_id and BenefitCreate.model_validate(
                 read.model_dump(include=set(BenefitCreate.model_fields))
             ) == body
             if not same:
                 raise Conflict(
                     "this source reference was already recorded with different details",
                     code="benefit_reference_conflict",
-                    extra={"benefit_id": str(existing["id"])} if existing["household_id"] == household_id else None,
+                    extra={"benefit_id": str(existing.id)} if existing.household_id == household_id else None,
                 )
             return Created(read, created=False, replayed=True)  # the same payment, posted again
         benefit_id = uuid7()
         try:
             row = await self.repo.insert_benefit(
                 {
-                    "id": benefit_id, "household_id": household_id, "county_code": household["county_code"],
+                    "id": benefit_id, "household_id": household_id, "county_code": household.county_code,
                     "source": body.source, "source_ref": body.source_ref, "programme": body.programme,
                     "category": body.category, "amount": body.amount, "paid_date": body.paid_date,
                     "year": body.year, "recorded_by": self.principal.sub,
                 }
             )
             before, after = await self.repo.add_benefit_income(
-                household_id=household_id, county_code=household["county_code"], year=body.year, amount=body.amount
+                household_id=household_id, county_code=household.county_code, year=body.year, amount=body.amount
             )
         except IntegrityError as exc:
             raise await self._integrity(exc) from None
         await self.repo.touch_household(household_id)
         prefix = f"incomes.{body.year}."
         await self.history.record(
-            household_id=household_id, county_code=household["county_code"], entity_type="benefit",
+            household_id=household_id, county_code=household.county_code, entity_type="benefit",
             entity_id=benefit_id, action="benefit.record",
             changes=[
                 FieldChange("benefit", None, {"source": body.source, "source_ref": body.source_ref,
                                               "programme": body.programme, "category": body.category,
                                               "amount": plain(body.amount), "year": body.year}),
-                FieldChange(prefix + "benefit_income", plain(before["benefit_income"]) if before else None,
-                            plain(after["benefit_income"])),
+                FieldChange(prefix + "benefit_income", plain(before.benefit_income) if before else None,
+                            plain(after.benefit_income)),
             ],
             reason=f"{body.programme} {body.category or ''}".strip(),
             effective_date=body.paid_date,
@@ -889,8 +904,8 @@ class HouseholdService:
     async def monitoring_status(self, household_id: uuid.UUID) -> MonitoringStatusRead:
         row = await self._household(household_id)
         return MonitoringStatusRead(
-            household_id=row["id"], status=row["status"], monitoring_case_id=row["monitoring_case_id"],
-            version=row["version"],
+            household_id=row.id, status=row.status, monitoring_case_id=row.monitoring_case_id,
+            version=row.version,
         )
 
     async def change_monitoring_status(
@@ -903,11 +918,11 @@ class HouseholdService:
         if replay is not None:
             return replay
         row = attempt.checked
-        if body.action == "set" and row["archived_at"] is not None:
+        if body.action == "set" and row.archived_at is not None:
             raise Conflict("the household is archived (已注销)", code="household_archived")
         current = MonitoringState(
-            status=HouseholdStatus(row["status"]), base_status=HouseholdStatus(row["base_status"]),
-            case_id=row["monitoring_case_id"], since=row["monitoring_since"],
+            status=HouseholdStatus(row.status), base_status=HouseholdStatus(row.base_status),
+            case_id=row.monitoring_case_id, since=row.monitoring_since,
         )
         try:
             outcome = change_monitoring(
@@ -931,15 +946,15 @@ class HouseholdService:
                 {"status": state.status.value, "monitoring_case_id": state.case_id, "monitoring_since": state.since},
             )
             await self.history.record(
-                household_id=household_id, county_code=row["county_code"], entity_type="status", entity_id=None,
+                household_id=household_id, county_code=row.county_code, entity_type="status", entity_id=None,
                 action=f"status.{body.action}",
-                changes=diff(row, updated, ("status", "monitoring_case_id", "monitoring_since")),
+                changes=diff(asdict(row), asdict(updated), ("status", "monitoring_case_id", "monitoring_since")),
                 reason=body.reason, effective_date=body.effective_date,
             )
             row = updated
         read = MonitoringStatusRead(
-            household_id=household_id, status=row["status"], monitoring_case_id=row["monitoring_case_id"],
-            version=row["version"],
+            household_id=household_id, status=row.status, monitoring_case_id=row.monitoring_case_id,
+            version=row.version,
         )
         return await self._finish(Created(read, created=False), attempt=attempt)
 
@@ -961,36 +976,36 @@ class HouseholdService:
         members = await self.repo.members_of(household_id, include_former=True)
         present = [
             m for m in members
-            if (m["joined_on"] is None or m["joined_on"] <= day) and (m["left_on"] is None or m["left_on"] > day)
-        ] if as_of is not None else [m for m in members if m["active"]]
-        status = row["status"]
+            if (m.joined_on is None or m.joined_on <= day) and (m.left_on is None or m.left_on > day)
+        ] if as_of is not None else [m for m in members if m.active]
+        status = row.status
         if as_of is not None:
-            status = status_as_of(await self.repo.status_changes(household_id), day, row["status"])
-        incomes = {r["year"]: r for r in await self.repo.incomes_of(household_id)}
+            status = status_as_of(await self.repo.status_changes(household_id), day, row.status)
+        incomes = {r.year: r for r in await self.repo.incomes_of(household_id)}
         years = sorted((y for y in incomes if y <= day.year), reverse=True)
         latest = incomes[years[0]] if years else None
         previous = incomes.get(years[0] - 1) if years else None
         return HouseholdFacts(
-            household_id=row["id"],
-            household_number=row["household_number"],
-            county_code=row["county_code"],
-            village_code=row["village_code"],
+            household_id=row.id,
+            household_number=row.household_number,
+            county_code=row.county_code,
+            village_code=row.village_code,
             status=status,
             member_count=len(present),
-            labour_count=sum(1 for m in present if m["labour_ability"] in LABOUR),
-            income_year=latest["year"] if latest else None,
-            annual_net_income=latest["net_income"] if latest else None,
-            previous_annual_net_income=previous["net_income"] if previous else None,
-            negative_list=row["negative_list"],
-            negative_list_reason=row["negative_list_reason"],
-            insured_years=sorted(row["insured_years"] or []),
-            has_bank_account=row["bank_account_enc"] is not None,
-            bank_account_masked=row["bank_account_masked"],
+            labour_count=sum(1 for m in present if m.labour_ability in LABOUR),
+            income_year=latest.year if latest else None,
+            annual_net_income=latest.net_income if latest else None,
+            previous_annual_net_income=previous.net_income if previous else None,
+            negative_list=row.negative_list,
+            negative_list_reason=row.negative_list_reason,
+            insured_years=sorted(row.insured_years or []),
+            has_bank_account=row.bank_account_enc is not None,
+            bank_account_masked=row.bank_account_masked,
             members=[
                 MemberFacts(
-                    member_id=m["id"], name=m["name"], national_id_masked=m["national_id_masked"], sex=m["sex"],
-                    birth_date=m["birth_date"], relation=m["relation"], labour_ability=m["labour_ability"],
-                    education_stage=m["education_stage"], active=m["active"],
+                    member_id=m.id, name=m.name, national_id_masked=m.national_id_masked, sex=m.sex,
+                    birth_date=m.birth_date, relation=m.relation, labour_ability=m.labour_ability,
+                    education_stage=m.education_stage, active=m.active,
                 )
                 for m in present
             ],
@@ -998,33 +1013,33 @@ class HouseholdService:
 
     async def reveal_bank_account(self, household_id: uuid.UUID, purpose: str) -> BankAccountReveal:
         row = await self._household(household_id)
-        if row["bank_account_enc"] is None:
+        if row.bank_account_enc is None:
             raise NotFound("the household has no bank account on record", code="no_bank_account")
-        value = self.pii.decrypt(bytes(row["bank_account_enc"]), purpose=BANK_ACCOUNT)
+        value = self.pii.decrypt(bytes(row.bank_account_enc), purpose=BANK_ACCOUNT)
         await Auditor(self.session, SERVICE, self.principal).record(
             action="household.bank_account.reveal",
             resource_type="household",
             resource_id=str(household_id),
             detail={
-                "county_code": row["county_code"],
+                "county_code": row.county_code,
                 "purpose": purpose,
-                "bank_account_masked": row["bank_account_masked"],
+                "bank_account_masked": row.bank_account_masked,
             },
         )
         await self.session.commit()
         return BankAccountReveal(
-            household_id=household_id, bank_account=value, bank_name=row["bank_name"],
-            account_holder=row["account_holder"],
+            household_id=household_id, bank_account=value, bank_name=row.bank_name,
+            account_holder=row.account_holder,
         )
 
     async def reveal_phone(self, household_id: uuid.UUID, purpose: str) -> PhoneReveal:
         row = await self._household(household_id)
-        value = self.pii.decrypt(bytes(row["phone_enc"]), purpose=PHONE) if row["phone_enc"] is not None else None
+        value = self.pii.decrypt(bytes(row.phone_enc), purpose=PHONE) if row.phone_enc is not None else None
         audit_id = await Auditor(self.session, SERVICE, self.principal).record(
             action="household.phone.reveal",
             resource_type="household",
             resource_id=str(household_id),
-            detail={"county_code": row["county_code"], "purpose": purpose, "phone_masked": row["phone_masked"]},
+            detail={"county_code": row.county_code, "purpose": purpose, "phone_masked": row.phone_masked},
         )
         await self.session.commit()
         return PhoneReveal(household_id=household_id, phone=value, purpose=purpose, audit_id=audit_id)

@@ -649,7 +649,7 @@ class ImportService:
         for row, index in zip(rows, indexes, strict=True):
             found = taken.get(index) if taken else None
             if found is not None and row.row_number not in rejected:
-                other = mask_household_number(found["household_number"])
+                other = mask_household_number(found.household_number)
                 errors.add(
                     RowError(
                         row.row_number,

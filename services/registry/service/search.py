@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,14 +74,14 @@ class SearchService:
         )
         items = [
             HouseholdSummary.model_validate(
-                {**r, "insured_years": sorted(r["insured_years"] or []), "archived": r["archived_at"] is not None}
+                {**asdict(r), "insured_years": sorted(r.insured_years or []), "archived": r.archived_at is not None}
             )
             for r in rows[: query.limit]
         ]
         return Page[HouseholdSummary](
             items=items,
             next_cursor=next_cursor(
-                rows, query.limit, lambda r: [r["village_code"], r["household_number"], str(r["id"])]
+                rows, query.limit, lambda r: [r.village_code, r.household_number, str(r.id)]
             ),
         )
 
@@ -103,9 +104,9 @@ class SearchService:
             results.append(
                 ResolvedMember(
                     national_id_masked=mask_national_id(value) if value else "*" * min(len(raw or ""), 18),
-                    member_id=hit["member_id"] if hit else None,
-                    household_id=hit["household_id"] if hit else None,
-                    county_code=hit["county_code"] if hit else None,
+                    member_id=hit.member_id if hit else None,
+                    household_id=hit.household_id if hit else None,
+                    county_code=hit.county_code if hit else None,
                 )
             )
         await Auditor(self.session, SERVICE, self.principal).record(
