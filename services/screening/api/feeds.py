@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.screening.api.deps import FeedReader, FeedServiceDep, FeedWriter, IdempotencyKey, replay
 from services.screening.api.schemas import BatchRead, FeedRecordRead
-from services.screening.domain.feeds import MAX_CONTROL_TOTAL, FeedFormat, plain_decimal
 from services.screening.service.common import Replayed
-from services.screening.service.feeds import FeedService
-from shared.auth import Principal
 from shared.contracts.types import CountyCode, Cursor
-from shared.errors import FieldError, Unprocessable, problem_responses
-from shared.limits import Upload, body_limit, spool_upload
+from shared.errors import problem_responses
+from shared.limits import body_limit, spool_upload
 from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
@@ -32,48 +28,11 @@ Department = Annotated[
     ),
 ]
 
-_MEDIA_FORMATS: dict[str, FeedFormat] = {
-    "text/csv": "csv",
-    "application/csv": "csv",
-    "application/x-ndjson": "jsonl",
-    "application/jsonl": "jsonl",
-    "application/json-lines": "jsonl",
-    "application/jsonlines": "jsonl",
-    "application/json": "jsonl",
-}
-
 EXAMPLE_JSONL = (
     '{"source_record_id": "YB-2026-000123", "national_id": "410602199001011234", "kind": "medical_expense", '
     '"event_date": "2026-02-14", "amounts": {"total_cost": "52000.00", "basic_insurance": "30000.00", '
     '"critical_illness_insurance": "8000.00", "medical_assistance": "2000.00", "self_paid": "12000.00"}}\n'
 )
-
-
-def _control_total(value: str) -> Decimal:
-    # a checksum over the amounts as sent (a bad amount with three places included), so not `Money`;
-    # but written plainly: no exponent, no blanks inside, no NaN
-    total = plain_decimal(value.strip())
-    if total is None or total >= MAX_CONTROL_TOTAL:
-        raise Unprocessable(
-            "control_total must be a decimal number written like '1234.56'",
-            code="validation_failed",
-            errors=[FieldError(field="query.control_total", message="not a plain decimal", code="invalid_money")],
-        )
-    return total
-
-
-def _format(upload: Upload, fmt: Literal["jsonl", "csv"] | None) -> FeedFormat:
-    """The batch's format: as asked, else the form's `format` field, the file name or the content type."""
-    media = (upload.content_type or "").split(";")[0].strip().lower()
-    if (upload.filename or "").lower().endswith(".csv"):
-        media = "text/csv"
-    chosen = fmt or upload.fields.get("format") or _MEDIA_FORMATS.get(media)
-    if chosen not in ("jsonl", "csv"):
-        raise Unprocessable(
-            "say the format: Content-Type text/csv or application/x-ndjson, or ?format=csv|jsonl",
-            code="unsupported_format",
-        )
-    return cast(FeedFormat, chosen)
 
 
 @router.post(
@@ -126,59 +85,17 @@ async def submit_batch(
     # The batch (raw body or the `file` part of a form) spooled to an anonymous temporary file as
     # it streams in; it is parsed from there within this request and closed when the request ends.
     with await spool_upload(request, feeds.ctx.settings.feed_max_bytes) as upload:
-        return await _submit(
-            department, upload, feeds, principal, key, format, county_code, record_count, control_total, period
+        result = await feeds.receive(
+            principal,
+            department,
+            upload,
+            fmt=format,
+            county_code=county_code,
+            record_count=record_count,
+            control_total=control_total,
+            period=period,
+            idempotency_key=key,
         )
-
-
-async def _submit(
-    department: str,
-    upload: Upload,
-    feeds: FeedService,
-    principal: Principal,
-    key: str | None,
-    format: Literal["jsonl", "csv"] | None,
-    county_code: str | None,
-    record_count: int | None,
-    control_total: str | None,
-    period: str | None,
-) -> JSONResponse:
-    fmt = _format(upload, format)
-    fields = upload.fields
-    county = county_code or fields.get("county_code")
-    count = record_count if record_count is not None else fields.get("record_count")
-    total = control_total if control_total is not None else fields.get("control_total")
-    missing = [
-        name
-        for name, value in (("county_code", county), ("record_count", count), ("control_total", total))
-        if value in (None, "")
-    ]
-    if missing:
-        raise Unprocessable(
-            "declare the batch: " + ", ".join(missing),
-            code="validation_failed",
-            errors=[FieldError(field=f"query.{m}", message="required") for m in missing],
-        )
-    if not (isinstance(county, str) and len(county) == 6 and county.isascii() and county.isdigit()):
-        raise Unprocessable(
-            "county_code must be 6 digits", errors=[FieldError(field="query.county_code", message="6 digits")]
-        )
-    if not str(count).isdigit():
-        raise Unprocessable(
-            "record_count must be an integer ≥ 0",
-            errors=[FieldError(field="query.record_count", message="integer ≥ 0")],
-        )
-    result = await feeds.submit(
-        principal,
-        department,
-        county_code=county,
-        period=period or fields.get("period"),
-        fmt=fmt,
-        record_count=int(str(count)),
-        control_total=_control_total(str(total)),
-        content=upload,
-        idempotency_key=key,
-    )
     if isinstance(result, Replayed):
         return replay(result.stored)
     return JSONResponse(result.model_dump(mode="json"), status_code=202, headers={"Location": result.links["self"]})

@@ -18,14 +18,21 @@ import asyncio
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, Literal, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.screening.api.schemas import BatchCounts, BatchRead, FeedRecordRead, JobError, Progress
 from services.screening.db.feeds_repository import FeedBatch, FeedRecord, FeedRepository
 from services.screening.db.tables import idempotency
-from services.screening.domain.feeds import FeedFormat, ParsedBatch, ParsedRecord, parse_batch
+from services.screening.domain.feeds import (
+    MAX_CONTROL_TOTAL,
+    FeedFormat,
+    ParsedBatch,
+    ParsedRecord,
+    parse_batch,
+    plain_decimal,
+)
 from services.screening.domain.risk import Department
 from services.screening.service.common import (
     SERVICE,
@@ -37,7 +44,7 @@ from services.screening.service.common import (
 from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.contracts.vocabulary import mask_national_id
-from shared.errors import Forbidden, NotFound, PayloadTooLarge, Unprocessable
+from shared.errors import FieldError, Forbidden, NotFound, PayloadTooLarge, Unprocessable
 from shared.idempotency import Idempotency
 from shared.jobs import JobContext
 from shared.limits import Upload
@@ -50,6 +57,44 @@ log = get_logger("fangpin.screening.feeds")
 
 CENT = Decimal("0.01")
 JOB_KIND = "feed_batch"
+
+
+_MEDIA_FORMATS: dict[str, FeedFormat] = {
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/json-lines": "jsonl",
+    "application/jsonlines": "jsonl",
+    "application/json": "jsonl",
+}
+
+
+def declared_control_total(value: str) -> Decimal:
+    # a checksum over the amounts as sent (a bad amount with three places included), so not `Money`;
+    # but written plainly: no exponent, no blanks inside, no NaN
+    total = plain_decimal(value.strip())
+    if total is None or total >= MAX_CONTROL_TOTAL:
+        raise Unprocessable(
+            "control_total must be a decimal number written like '1234.56'",
+            code="validation_failed",
+            errors=[FieldError(field="query.control_total", message="not a plain decimal", code="invalid_money")],
+        )
+    return total
+
+
+def batch_format(upload: Upload, fmt: Literal["jsonl", "csv"] | None) -> FeedFormat:
+    """The batch's format: as asked, else the form's `format` field, the file name or the content type."""
+    media = (upload.content_type or "").split(";")[0].strip().lower()
+    if (upload.filename or "").lower().endswith(".csv"):
+        media = "text/csv"
+    chosen = fmt or upload.fields.get("format") or _MEDIA_FORMATS.get(media)
+    if chosen not in ("jsonl", "csv"):
+        raise Unprocessable(
+            "say the format: Content-Type text/csv or application/x-ndjson, or ?format=csv|jsonl",
+            code="unsupported_format",
+        )
+    return cast(FeedFormat, chosen)
 
 
 def department_or_404(name: str) -> Department:
@@ -174,6 +219,57 @@ class FeedService:
         self.ctx = ctx
         self.repo = FeedRepository(session)
         self.idempotency = Idempotency(idempotency)
+
+    async def receive(
+        self,
+        principal: Principal,
+        department_name: str,
+        upload: Upload,
+        *,
+        fmt: Literal["jsonl", "csv"] | None,
+        county_code: str | None,
+        record_count: int | None,
+        control_total: str | None,
+        period: str | None,
+        idempotency_key: str | None,
+    ) -> BatchRead | Replayed:
+        """A batch as posted: its declaration from the query or, for a form, the form's fields."""
+        chosen = batch_format(upload, fmt)
+        fields = upload.fields
+        county = county_code or fields.get("county_code")
+        count = record_count if record_count is not None else fields.get("record_count")
+        total = control_total if control_total is not None else fields.get("control_total")
+        missing = [
+            name
+            for name, value in (("county_code", county), ("record_count", count), ("control_total", total))
+            if value in (None, "")
+        ]
+        if missing:
+            raise Unprocessable(
+                "declare the batch: " + ", ".join(missing),
+                code="validation_failed",
+                errors=[FieldError(field=f"query.{m}", message="required") for m in missing],
+            )
+        if not (isinstance(county, str) and len(county) == 6 and county.isascii() and county.isdigit()):
+            raise Unprocessable(
+                "county_code must be 6 digits", errors=[FieldError(field="query.county_code", message="6 digits")]
+            )
+        if not str(count).isdigit():
+            raise Unprocessable(
+                "record_count must be an integer ≥ 0",
+                errors=[FieldError(field="query.record_count", message="integer ≥ 0")],
+            )
+        return await self.submit(
+            principal,
+            department_name,
+            county_code=county,
+            period=period or fields.get("period"),
+            fmt=chosen,
+            record_count=int(str(count)),
+            control_total=declared_control_total(str(total)),
+            content=upload,
+            idempotency_key=idempotency_key,
+        )
 
     async def submit(
         self,
