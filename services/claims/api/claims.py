@@ -18,6 +18,7 @@ from services.claims.api.deps import (
 )
 from services.claims.api.schemas import (
     AssessmentRead,
+    AssessmentVerification,
     ClaimCreate,
     ClaimRead,
     ClaimState,
@@ -151,4 +152,6 @@ async def assessments(claim_id: UUID, claims: ClaimServiceDep, principal: ClaimR
     responses=problem_responses(404),
 )
 async def verify_assessment(claim_id: UUID, claims: ClaimServiceDep, principal: ClaimReader) -> dict[str, Any]:
-    return await claims.recompute(principal, claim_id)
+    # the service answers the typed AssessmentVerification; the document keeps its untyped object (OpenAPI unchanged)
+    verification: AssessmentVerification = await claims.recompute(principal, claim_id)
+    return verification.model_dump(mode="json")

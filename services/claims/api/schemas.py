@@ -299,6 +299,15 @@ class TransitionRead(BaseModel):
     at: datetime
 
 
+class AssessmentVerification(BaseModel):
+    """The active assessment run again from what is stored (GET …/assessments/verification)."""
+
+    assessment_id: str
+    stored_payout: str
+    recomputed_payout: str
+    same: bool
+
+
 class AssessmentRead(BaseModel):
     id: UUID
     claim_id: UUID

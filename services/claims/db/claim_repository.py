@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +42,138 @@ class TransitionRow:
     @classmethod
     def of(cls, row: RowMapping) -> TransitionRow:
         return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRow:
+    """One claim (table claim). `expense`, `lead_evidence` and `household_facts` are jsonb documents."""
+
+    id: uuid.UUID
+    county_code: str
+    township_code: str
+    village_code: str
+    household_id: uuid.UUID
+    member_id: uuid.UUID | None
+    subject_id: uuid.UUID
+    category: str
+    incident_date: date
+    reported_date: date
+    year: int
+    expense: dict[str, Any]  # jsonb
+    source: str
+    source_record_id: str | None
+    lead_evidence: dict[str, Any] | None  # jsonb
+    household_facts: dict[str, Any] | None  # jsonb, the registry's HouseholdFacts frozen at intake
+    facts_status: str
+    facts_fetched_at: datetime | None
+    state: str
+    version: int
+    rejection_code: str | None
+    rejection_stage: str | None
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> ClaimRow:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentBrief:
+    """The claim's active assessment, as the claim view shows it."""
+
+    id: uuid.UUID
+    eligible: bool
+    payout: Decimal
+    rejection_code: str | None
+    scheme_code: str
+    scheme_version: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentBrief:
+    """The claim's payment, as the claim view shows it."""
+
+    id: uuid.UUID
+    status: str
+    amount: Decimal
+    attempts: int
+    paid_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimView:
+    """A claim with its active assessment, its payment and the notice it was last listed on."""
+
+    claim: ClaimRow
+    assessment: AssessmentBrief | None
+    payment: PaymentBrief | None
+    notice_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, row: RowMapping) -> ClaimView:
+        def prefixed(kind: type[AssessmentBrief] | type[PaymentBrief], prefix: str) -> Any:
+            if row[f"{prefix}_id"] is None:
+                return None
+            return kind(**{f.name: row[f"{prefix}_{f.name}"] for f in fields(kind)})
+
+        return cls(
+            claim=ClaimRow.of(row),
+            assessment=prefixed(AssessmentBrief, "a"),
+            payment=prefixed(PaymentBrief, "p"),
+            notice_id=row["notice_id"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentRow:
+    """One assessment (table assessment). `facts` and `breakdown` are jsonb documents."""
+
+    id: uuid.UUID
+    claim_id: uuid.UUID
+    county_code: str
+    household_id: uuid.UUID
+    year: int
+    category: str
+    scheme_code: str
+    scheme_version: int
+    facts: dict[str, Any]  # jsonb: the engine's input, facts and prior
+    eligible: bool
+    payout: Decimal
+    rejection_code: str | None
+    base_added: Decimal
+    breakdown: dict[str, Any]  # jsonb
+    status: str
+    assessed_by: str | None
+    created_at: datetime
+    superseded_at: datetime | None
+
+    @classmethod
+    def of(cls, row: RowMapping) -> AssessmentRow:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """A household's year-to-date base and payout in one category (table ledger)."""
+
+    household_id: uuid.UUID
+    year: int
+    category: str
+    county_code: str
+    base: Decimal
+    paid: Decimal
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> LedgerRow:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+def _claim(row: RowMapping | None) -> ClaimRow | None:
+    return None if row is None else ClaimRow.of(row)
 
 
 def claim_view_query() -> Any:
@@ -83,20 +215,21 @@ class ClaimRepository:
 
     # ------------------------------------------------------------ claims
 
-    async def get(self, claim_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
+    async def get(self, claim_id: uuid.UUID, *, lock: bool = False) -> ClaimRow | None:
         query = select(claim).where(claim.c.id == claim_id)
         if lock:
             query = query.with_for_update()
-        return (await self.session.execute(query)).mappings().one_or_none()
+        return _claim((await self.session.execute(query)).mappings().one_or_none())
 
-    async def lock_many(self, claim_ids: Iterable[uuid.UUID]) -> list[RowMapping]:
+    async def lock_many(self, claim_ids: Iterable[uuid.UUID]) -> list[ClaimRow]:
         """Lock claims in id order (one order everywhere, so two lockers never deadlock)."""
         query = select(claim).where(claim.c.id.in_(sorted(set(claim_ids)))).order_by(claim.c.id).with_for_update()
-        return list((await self.session.execute(query)).mappings().all())
+        return [ClaimRow.of(r) for r in (await self.session.execute(query)).mappings()]
 
-    async def view(self, claim_id: uuid.UUID) -> RowMapping | None:
+    async def view(self, claim_id: uuid.UUID) -> ClaimView | None:
         query = claim_view_query().where(claim.c.id == claim_id)
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return None if row is None else ClaimView.of(row)
 
     async def insert(self, values: dict[str, Any]) -> bool:
         """Insert unless the same event exists (same source record, or same subject, category and day)."""
@@ -105,20 +238,20 @@ class ClaimRepository:
         )
         return result.scalar_one_or_none() is not None
 
-    async def by_source_record(self, source_record_id: str) -> RowMapping | None:
+    async def by_source_record(self, source_record_id: str) -> ClaimRow | None:
         query = select(claim).where(claim.c.source_record_id == source_record_id)
-        return (await self.session.execute(query)).mappings().one_or_none()
+        return _claim((await self.session.execute(query)).mappings().one_or_none())
 
     async def same_event(
-        self, *, source_record_id: str | None, subject_id: uuid.UUID, category: str, incident_date: Any
-    ) -> RowMapping | None:
+        self, *, source_record_id: str | None, subject_id: uuid.UUID, category: str, incident_date: date
+    ) -> ClaimRow | None:
         conditions = [
             and_(claim.c.subject_id == subject_id, claim.c.category == category, claim.c.incident_date == incident_date)
         ]
         if source_record_id is not None:
             conditions.append(claim.c.source_record_id == source_record_id)
         query = select(claim).where(conditions[0] if len(conditions) == 1 else conditions[0] | conditions[1])
-        return (await self.session.execute(query.limit(1))).mappings().first()
+        return _claim((await self.session.execute(query.limit(1))).mappings().first())
 
     async def update(self, claim_id: uuid.UUID, **values: Any) -> None:
         await self.session.execute(
@@ -148,7 +281,7 @@ class ClaimRepository:
         year: int | None,
         after: tuple[datetime, uuid.UUID] | None,
         limit: int,
-    ) -> Sequence[RowMapping]:
+    ) -> list[ClaimView]:
         query = claim_view_query()
         if region:
             query = query.where(claim.c.village_code.startswith(region))
@@ -168,13 +301,13 @@ class ClaimRepository:
                 > tuple_(literal(after[0], DateTime(timezone=True)), literal(after[1], Uuid))
             )
         query = query.order_by(claim.c.created_at, claim.c.id).limit(limit)
-        return (await self.session.execute(query)).mappings().all()
+        return [ClaimView.of(r) for r in (await self.session.execute(query)).mappings()]
 
     async def pending_facts(self, limit: int) -> list[uuid.UUID]:
         query = select(claim.c.id).where(claim.c.facts_status == "pending").order_by(claim.c.created_at).limit(limit)
         return [row[0] for row in (await self.session.execute(query)).all()]
 
-    async def for_simulation(self, county_code: str, year: int) -> Sequence[RowMapping]:
+    async def for_simulation(self, county_code: str, year: int) -> list[ClaimRow]:
         """A year's claims with facts, except those a reviewer rejected (not the engine)."""
         query = (
             select(claim)
@@ -186,7 +319,7 @@ class ClaimRepository:
             )
             .order_by(claim.c.household_id, claim.c.incident_date, claim.c.created_at, claim.c.id)
         )
-        return (await self.session.execute(query)).mappings().all()
+        return [ClaimRow.of(r) for r in (await self.session.execute(query)).mappings()]
 
     # ------------------------------------------------------------ transitions
 
@@ -213,17 +346,18 @@ class ClaimRepository:
 
     # ------------------------------------------------------------ assessments
 
-    async def add_assessment(self, values: dict[str, Any]) -> RowMapping:
+    async def add_assessment(self, values: dict[str, Any]) -> AssessmentRow:
         result = await self.session.execute(assessment.insert().values(**values).returning(*assessment.c))
-        return result.mappings().one()
+        return AssessmentRow.of(result.mappings().one())
 
-    async def active_assessment(self, claim_id: uuid.UUID) -> RowMapping | None:
+    async def active_assessment(self, claim_id: uuid.UUID) -> AssessmentRow | None:
         query = select(assessment).where(assessment.c.claim_id == claim_id, assessment.c.status == "active")
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return None if row is None else AssessmentRow.of(row)
 
-    async def assessments(self, claim_id: uuid.UUID) -> Sequence[RowMapping]:
+    async def assessments(self, claim_id: uuid.UUID) -> list[AssessmentRow]:
         query = select(assessment).where(assessment.c.claim_id == claim_id).order_by(assessment.c.created_at)
-        return (await self.session.execute(query)).mappings().all()
+        return [AssessmentRow.of(r) for r in (await self.session.execute(query)).mappings()]
 
     async def supersede(self, assessment_id: uuid.UUID) -> None:
         await self.session.execute(
@@ -253,7 +387,7 @@ class ClaimRepository:
 
     # ------------------------------------------------------------ the ledger
 
-    async def lock_ledger(self, household_id: uuid.UUID, year: int, county_code: str) -> dict[str, RowMapping]:
+    async def lock_ledger(self, household_id: uuid.UUID, year: int, county_code: str) -> dict[str, LedgerRow]:
         """The household's ledger rows of the year, created if missing, locked FOR UPDATE.
 
         Every category's row is locked, not only the claim's: the household cap spans them all.
@@ -276,7 +410,8 @@ class ClaimRepository:
             .order_by(ledger.c.category)
             .with_for_update()
         )
-        return {row["category"]: row for row in (await self.session.execute(query)).mappings().all()}
+        rows = [LedgerRow.of(r) for r in (await self.session.execute(query)).mappings()]
+        return {row.category: row for row in rows}
 
     async def add_to_ledger(
         self, household_id: uuid.UUID, year: int, category: str, *, base: Decimal, paid: Decimal
@@ -287,10 +422,10 @@ class ClaimRepository:
             .values(base=ledger.c.base + base, paid=ledger.c.paid + paid, updated_at=func.now())
         )
 
-    async def ledger_rows(self, household_id: uuid.UUID, year: int) -> Sequence[RowMapping]:
+    async def ledger_rows(self, household_id: uuid.UUID, year: int) -> list[LedgerRow]:
         query = (
             select(ledger)
             .where(ledger.c.household_id == household_id, ledger.c.year == year)
             .order_by(ledger.c.category)
         )
-        return (await self.session.execute(query)).mappings().all()
+        return [LedgerRow.of(r) for r in (await self.session.execute(query)).mappings()]

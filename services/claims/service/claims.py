@@ -15,12 +15,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims.api.schemas import (
     AssessmentRead,
     AssessmentSummary,
+    AssessmentVerification,
     ClaimCreate,
     ClaimRead,
     PaymentSummary,
@@ -29,7 +29,7 @@ from services.claims.api.schemas import (
     TransitionResult,
 )
 from services.claims.clients.registry import HouseholdUnknown
-from services.claims.db.claim_repository import ClaimRepository, TransitionRow
+from services.claims.db.claim_repository import AssessmentRow, ClaimRepository, ClaimRow, ClaimView, TransitionRow
 from services.claims.db.notice_repository import NoticeRepository
 from services.claims.db.scheme_repository import EnrolmentRepository, SchemeRepository
 from services.claims.db.tables import outbox
@@ -137,9 +137,10 @@ def check_expense(category: str, expense: Mapping[Any, Any], incident: date, rep
     return dict(facts_to_dict(facts)["expense"])
 
 
-def engine_facts(row: Mapping[Any, Any], insured: bool) -> ClaimFacts:
+def engine_facts(row: ClaimRow, insured: bool) -> ClaimFacts:
     """The engine's view of a claim: its frozen registry facts plus the claim's own facts."""
-    hf = row["household_facts"]
+    hf = row.household_facts
+    assert hf is not None, "claims are assessed once their facts are frozen"
     income = hf.get("annual_net_income")
     previous = hf.get("previous_annual_net_income")
     household = HouseholdFacts(
@@ -153,11 +154,11 @@ def engine_facts(row: Mapping[Any, Any], insured: bool) -> ClaimFacts:
         negative_list=bool(hf.get("negative_list")),
     )
     return ClaimFacts(
-        category=Category(row["category"]),
+        category=Category(row.category),
         household=household,
-        incident_date=row["incident_date"],
-        reported_date=row["reported_date"],
-        expense=dict(row["expense"]),
+        incident_date=row.incident_date,
+        reported_date=row.reported_date,
+        expense=dict(row.expense),
     )
 
 
@@ -189,55 +190,48 @@ def _facts_for(principal: Principal, facts: dict[str, Any] | None) -> dict[str, 
     return {**facts, "members": members}
 
 
-def claim_read(row: Mapping[Any, Any], principal: Principal) -> ClaimRead:
-    a = (
-        AssessmentSummary(
-            id=row["a_id"],
-            eligible=row["a_eligible"],
-            payout=row["a_payout"],
-            rejection_code=row["a_rejection_code"],
-            scheme_code=row["a_scheme_code"],
-            scheme_version=row["a_scheme_version"],
-            created_at=row["a_created_at"],
-        )
-        if row.get("a_id") is not None
-        else None
-    )
-    p = (
-        PaymentSummary(
-            id=row["p_id"],
-            status=row["p_status"],
-            amount=row["p_amount"],
-            attempts=row["p_attempts"],
-            paid_date=row["p_paid_date"],
-        )
-        if row.get("p_id") is not None
-        else None
-    )
+def claim_read(view: ClaimView, principal: Principal) -> ClaimRead:
+    row, a, p = view.claim, view.assessment, view.payment
     return ClaimRead(
-        id=row["id"],
-        state=row["state"],
-        version=row["version"],
-        category=row["category"],
-        source=row["source"],
-        source_record_id=row["source_record_id"],
-        household_id=row["household_id"],
-        member_id=row["member_id"],
-        county_code=row["county_code"],
-        township_code=row["township_code"],
-        village_code=row["village_code"],
-        incident_date=row["incident_date"],
-        reported_date=row["reported_date"],
-        expense=row["expense"],
-        facts_status=row["facts_status"],
-        household_facts=_facts_for(principal, row["household_facts"]),
-        rejection_code=row["rejection_code"],
-        assessment=a,
-        notice_id=row.get("notice_id"),
-        payment=p,
-        allowed_actions=workflow_actions(principal, row["state"], row["village_code"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        id=row.id,
+        state=row.state,
+        version=row.version,
+        category=row.category,
+        source=row.source,
+        source_record_id=row.source_record_id,
+        household_id=row.household_id,
+        member_id=row.member_id,
+        county_code=row.county_code,
+        township_code=row.township_code,
+        village_code=row.village_code,
+        incident_date=row.incident_date,
+        reported_date=row.reported_date,
+        expense=row.expense,
+        facts_status=row.facts_status,
+        household_facts=_facts_for(principal, row.household_facts),
+        rejection_code=row.rejection_code,
+        assessment=(
+            None
+            if a is None
+            else AssessmentSummary(
+                id=a.id,
+                eligible=a.eligible,
+                payout=a.payout,
+                rejection_code=a.rejection_code,
+                scheme_code=a.scheme_code,
+                scheme_version=a.scheme_version,
+                created_at=a.created_at,
+            )
+        ),
+        notice_id=view.notice_id,
+        payment=(
+            None
+            if p is None
+            else PaymentSummary(id=p.id, status=p.status, amount=p.amount, attempts=p.attempts, paid_date=p.paid_date)
+        ),
+        allowed_actions=workflow_actions(principal, row.state, row.village_code),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -257,21 +251,21 @@ def transition_read(row: TransitionRow) -> TransitionRead:
     )
 
 
-def assessment_read(row: Mapping[Any, Any]) -> AssessmentRead:
+def assessment_read(row: AssessmentRow) -> AssessmentRead:
     return AssessmentRead(
-        id=row["id"],
-        claim_id=row["claim_id"],
-        status=row["status"],
-        eligible=row["eligible"],
-        payout=row["payout"],
-        rejection_code=row["rejection_code"],
-        scheme_code=row["scheme_code"],
-        scheme_version=row["scheme_version"],
-        base_added=row["base_added"],
-        facts=row["facts"],
-        breakdown=row["breakdown"],
-        explanation=explain(row["breakdown"]),
-        created_at=row["created_at"],
+        id=row.id,
+        claim_id=row.claim_id,
+        status=row.status,
+        eligible=row.eligible,
+        payout=row.payout,
+        rejection_code=row.rejection_code,
+        scheme_code=row.scheme_code,
+        scheme_version=row.scheme_version,
+        base_added=row.base_added,
+        facts=row.facts,
+        breakdown=row.breakdown,
+        explanation=explain(row.breakdown),
+        created_at=row.created_at,
     )
 
 
@@ -286,14 +280,14 @@ def _regions(village_code: str) -> dict[str, str]:
 PROGRAMME = "anti_poverty_insurance"  # the registry's benefit programme of a claim payment
 
 
-def snapshot(row: Mapping[Any, Any]) -> ClaimSnapshot:
+def snapshot(row: ClaimRow) -> ClaimSnapshot:
     """The workflow's view of a claim row."""
     return ClaimSnapshot(
-        id=row["id"],
-        state=ClaimState(row["state"]),
-        version=row["version"],
-        county_code=row["county_code"],
-        village_code=row["village_code"],
+        id=row.id,
+        state=ClaimState(row.state),
+        version=row.version,
+        county_code=row.county_code,
+        village_code=row.village_code,
     )
 
 
@@ -361,9 +355,9 @@ class ClaimService:
 
     # ------------------------------------------------------------ reads
 
-    async def _visible(self, principal: Principal, claim_id: uuid.UUID) -> RowMapping:
+    async def _visible(self, principal: Principal, claim_id: uuid.UUID) -> ClaimView:
         row = await self.repo.view(claim_id)
-        if row is None or not principal.can_see(row["village_code"]):
+        if row is None or not principal.can_see(row.claim.village_code):
             raise NotFound(f"no claim {claim_id}", code="claim_not_found")
         return row
 
@@ -395,7 +389,8 @@ class ClaimService:
         )
         items = [claim_read(r, principal) for r in rows[:limit]]
         return Page[ClaimRead](
-            items=items, next_cursor=next_cursor(rows, limit, lambda r: [r["created_at"].isoformat(), str(r["id"])])
+            items=items,
+            next_cursor=next_cursor(rows, limit, lambda r: [r.claim.created_at.isoformat(), str(r.claim.id)]),
         )
 
     async def transitions(self, principal: Principal, claim_id: uuid.UUID) -> list[TransitionRead]:
@@ -406,22 +401,22 @@ class ClaimService:
         await self._visible(principal, claim_id)
         return [assessment_read(r) for r in await self.repo.assessments(claim_id)]
 
-    async def recompute(self, principal: Principal, claim_id: uuid.UUID) -> dict[str, Any]:
+    async def recompute(self, principal: Principal, claim_id: uuid.UUID) -> AssessmentVerification:
         """Re-run the active assessment from what is stored (facts, prior, scheme version)."""
         await self._visible(principal, claim_id)
         stored = await self.repo.active_assessment(claim_id)
         if stored is None:
             raise NotFound("this claim has no active assessment", code="assessment_not_found")
-        version = await self.schemes.get_version(stored["scheme_code"], stored["scheme_version"])
+        version = await self.schemes.get_version(stored.scheme_code, stored.scheme_version)
         assert version is not None
-        facts, prior = parse_claim_input(stored["facts"])
+        facts, prior = parse_claim_input(stored.facts)
         again = assess(stored_scheme(version), facts, prior)
-        return {
-            "assessment_id": str(stored["id"]),
-            "stored_payout": format(stored["payout"], "f"),
-            "recomputed_payout": format(again.payout, "f"),
-            "same": same_breakdown(stored["breakdown"], again.breakdown) and again.payout == stored["payout"],
-        }
+        return AssessmentVerification(
+            assessment_id=str(stored.id),
+            stored_payout=format(stored.payout, "f"),
+            recomputed_payout=format(again.payout, "f"),
+            same=same_breakdown(stored.breakdown, again.breakdown) and again.payout == stored.payout,
+        )
 
     # ------------------------------------------------------------ intake
 
@@ -569,7 +564,7 @@ class ClaimService:
                 incident_date=body.incident_date,
             )
             assert existing is not None
-            view = await self.repo.view(existing["id"])
+            view = await self.repo.view(existing.id)
             assert view is not None
             raise Conflict(
                 "a claim for this event exists (same person, category and incident date)",
@@ -598,7 +593,7 @@ class ClaimService:
         existing = await self.repo.by_source_record(lead.source_record_id)
         if existing is not None:
             await self.session.rollback()
-            return Created(ClaimLeadAccepted(claim_id=existing["id"], created=False), created=False)
+            return Created(ClaimLeadAccepted(claim_id=existing.id, created=False), created=False)
         facts: RegistryFacts | None
         try:
             facts = await self._facts(lead.household_id, lead.incident_date)
@@ -640,7 +635,7 @@ class ClaimService:
                 incident_date=lead.incident_date,
             )
             assert same is not None
-            return Created(ClaimLeadAccepted(claim_id=same["id"], created=False), created=False)
+            return Created(ClaimLeadAccepted(claim_id=same.id, created=False), created=False)
 
         accepted = await idempotent(self.session, guard, ClaimLeadAccepted, work)
         LEADS.labels("created" if accepted.value.created else "repeat").inc()
@@ -652,16 +647,16 @@ class ClaimService:
         await self.session.rollback()
         if row is None:
             return False
-        if row["facts_status"] == "ready":
+        if row.facts_status == "ready":
             return True
         try:
-            facts = await self._facts(row["household_id"], row["incident_date"])
+            facts = await self._facts(row.household_id, row.incident_date)
         except HouseholdUnknown:
             log.warning("claims.facts.household_unknown", claim_id=str(claim_id))
             return False
         locked = await self.repo.get(claim_id, lock=True)
         assert locked is not None
-        if locked["facts_status"] == "pending":
+        if locked.facts_status == "pending":
             await self.repo.update(
                 claim_id,
                 household_facts=_frozen(facts),
@@ -675,18 +670,18 @@ class ClaimService:
 
     # ------------------------------------------------------------ workflow
 
-    def authorize_step(self, principal: Principal, row: Mapping[Any, Any], action: ClaimAction) -> Actor:
+    def authorize_step(self, principal: Principal, row: ClaimRow, action: ClaimAction) -> Actor:
         """The caller in the role it may take the step in, or 409 naming why not."""
         try:
-            role = choose_role(row["state"], action, principal.roles, principal.region, row["village_code"])
+            role = choose_role(row.state, action, principal.roles, principal.region, row.village_code)
         except TransitionNotAllowed as refusal:
             raise Conflict(
                 str(refusal),
                 code=refusal.reason,
                 extra={
-                    "state": row["state"],
+                    "state": row.state,
                     "action": action.value,
-                    "allowed_actions": workflow_actions(principal, row["state"], row["village_code"]),
+                    "allowed_actions": workflow_actions(principal, row.state, row.village_code),
                 },
             ) from None
         return Actor(principal.sub, role, principal.region)
@@ -720,7 +715,7 @@ class ClaimService:
         action = ClaimAction(body.action)
         row = await self._visible(principal, claim_id)
         self._check_step_input(action, body)
-        if row["facts_status"] == "pending":
+        if row.claim.facts_status == "pending":
             await self.session.rollback()
             try:
                 ready = await self.refresh_facts(claim_id)
@@ -732,9 +727,9 @@ class ClaimService:
             if not ready:
                 raise Conflict("the registry does not know this claim's household", code="household_not_found")
 
-        async def in_scope() -> RowMapping:
+        async def in_scope() -> ClaimRow:
             row = await self.repo.get(claim_id, lock=True)
-            if row is None or not principal.can_see(row["village_code"]):
+            if row is None or not principal.can_see(row.village_code):
                 raise NotFound(f"no claim {claim_id}", code="claim_not_found")
             return row
 
@@ -751,21 +746,21 @@ class ClaimService:
             await self.session.rollback()
             return TransitionResult.model_validate(attempt.replay.body)
         locked = attempt.checked
-        require_version(if_match, locked["version"], what=f"claim {claim_id}", required=False)
+        require_version(if_match, locked.version, what=f"claim {claim_id}", required=False)
         actor = self.authorize_step(principal, locked, action)
         today = self.runtime.today()
         claim_now = snapshot(locked)
-        assessment_row: RowMapping | None = None
+        assessment_row: AssessmentRow | None = None
         if action is ClaimAction.ASSESS:
             assessment_row = await self._assess(principal, locked)
-            payout = {"payout": format(assessment_row["payout"], "f")}
-            if assessment_row["eligible"]:
+            payout = {"payout": format(assessment_row.payout, "f")}
+            if assessment_row.eligible:
                 step = take_step(
                     claim_now, action, actor, comment=body.comment, evidence=body.evidence, audit_detail=payout
                 )
             else:
                 # ineligible: the insurer's reject from `filed`, with the engine's code as the reason
-                reason = assessment_row["rejection_code"]
+                reason = assessment_row.rejection_code
                 step = take_step(
                     claim_now,
                     ClaimAction.REJECT,
@@ -795,40 +790,40 @@ class ClaimService:
         await save_answer(self.session, attempt, result)
         await self.session.commit()
         if assessment_row is not None:
-            outcome = assessment_row["rejection_code"] or "eligible"
-            ASSESSMENTS.labels(assessment_row["category"], outcome).inc()
-            ASSESSED_PAYOUT.labels(assessment_row["category"]).inc(float(assessment_row["payout"]))
+            outcome = assessment_row.rejection_code or "eligible"
+            ASSESSMENTS.labels(assessment_row.category, outcome).inc()
+            ASSESSED_PAYOUT.labels(assessment_row.category).inc(float(assessment_row.payout))
         log.info(
             "claims.claim.transition", claim_id=str(claim_id), action=step.transition.action, to_state=step.state.value
         )
         return result
 
-    async def _assess(self, principal: Principal, claim_row: Mapping[Any, Any]) -> RowMapping:
+    async def _assess(self, principal: Principal, claim_row: ClaimRow) -> AssessmentRow:
         """Assess under the ledger lock: read year-to-date, assess, add this claim, in one transaction."""
-        county, year, household = claim_row["county_code"], claim_row["year"], claim_row["household_id"]
+        county, year, household = claim_row.county_code, claim_row.year, claim_row.household_id
         version_row = await self.schemes.active_for(county, year)
         if version_row is None:
             raise Conflict(f"no scheme is in force for county {county} in {year}", code="no_active_scheme")
         scheme = stored_scheme(version_row)
-        category = claim_row["category"]
+        category = claim_row.category
         rows = await self.repo.lock_ledger(household, year, county)
-        household_paid = sum((r["paid"] for r in rows.values()), ZERO)
+        household_paid = sum((r.paid for r in rows.values()), ZERO)
         student_paid = False
         if category == Category.SCHOOL_ENTRY.value:
-            student = claim_row["expense"].get("student_member_id")
-            level = claim_row["expense"].get("level")
+            student = claim_row.expense.get("student_member_id")
+            level = claim_row.expense.get("level")
             if student and level:
                 student_paid = await self.repo.student_level_paid(
-                    household_id=household, student_id=student, level=level, exclude_claim=claim_row["id"]
+                    household_id=household, student_id=student, level=level, exclude_claim=claim_row.id
                 )
         prior = YearToDate(
-            category_base=rows[category]["base"],
-            category_paid=rows[category]["paid"],
+            category_base=rows[category].base,
+            category_paid=rows[category].paid,
             household_paid=household_paid,
             same_student_level_paid=student_paid,
         )
         insured = await self.enrolments.is_enrolled(county, year, household) or year in (
-            claim_row["household_facts"].get("insured_years") or []
+            (claim_row.household_facts or {}).get("insured_years") or []
         )
         try:
             facts = engine_facts(claim_row, insured)
@@ -844,7 +839,7 @@ class ClaimService:
         return await self.repo.add_assessment(
             {
                 "id": uuid.uuid4(),
-                "claim_id": claim_row["id"],
+                "claim_id": claim_row.id,
                 "county_code": county,
                 "household_id": household,
                 "year": year,
@@ -862,42 +857,42 @@ class ClaimService:
             }
         )
 
-    async def release_assessment(self, claim_row: Mapping[Any, Any]) -> None:
+    async def release_assessment(self, claim_row: ClaimRow) -> None:
         """Undo the active assessment's effect on the ledger (the claim is reopened)."""
-        active = await self.repo.active_assessment(claim_row["id"])
+        active = await self.repo.active_assessment(claim_row.id)
         if active is None:
             return
-        await self.repo.lock_ledger(claim_row["household_id"], claim_row["year"], claim_row["county_code"])
+        await self.repo.lock_ledger(claim_row.household_id, claim_row.year, claim_row.county_code)
         await self.repo.add_to_ledger(
-            claim_row["household_id"],
-            claim_row["year"],
-            claim_row["category"],
-            base=-active["base_added"],
-            paid=-active["payout"],
+            claim_row.household_id,
+            claim_row.year,
+            claim_row.category,
+            base=-active.base_added,
+            paid=-active.payout,
         )
-        await self.repo.supersede(active["id"])
+        await self.repo.supersede(active.id)
 
-    async def list_on_notice(self, principal: Principal, claim_row: Mapping[Any, Any], today: date) -> None:
-        active = await self.repo.active_assessment(claim_row["id"])
+    async def list_on_notice(self, principal: Principal, claim_row: ClaimRow, today: date) -> None:
+        active = await self.repo.active_assessment(claim_row.id)
         assert active is not None  # assessed claims have one
-        version = await self.schemes.get_version(active["scheme_code"], active["scheme_version"])
+        version = await self.schemes.get_version(active.scheme_code, active.scheme_version)
         assert version is not None
         notice_days = stored_scheme(version).notice_days
         notice = await self.notices.open_for(
-            village_code=claim_row["village_code"],
+            village_code=claim_row.village_code,
             published_on=today,
             notice_days=notice_days,
             values={
-                "county_code": claim_row["county_code"],
-                "township_code": claim_row["township_code"],
+                "county_code": claim_row.county_code,
+                "township_code": claim_row.township_code,
                 "last_day": notice_last_day(today, notice_days),
                 "created_by": principal.sub,
             },
         )
-        await self.notices.list_claim(notice["id"], claim_row["id"], claim_row["county_code"])
+        await self.notices.list_claim(notice["id"], claim_row.id, claim_row.county_code)
 
-    async def approve_listing(self, claim_row: Mapping[Any, Any], today: date) -> None:
-        listing = await self.notices.listing_of(claim_row["id"])
+    async def approve_listing(self, claim_row: ClaimRow, today: date) -> None:
+        listing = await self.notices.listing_of(claim_row.id)
         if listing is None:  # pragma: no cover - in_notice claims are listed
             raise Conflict("this claim is on no notice", code="not_in_notice")
         if notice_window_open(listing["published_on"], listing["notice_days"], today):
@@ -906,7 +901,7 @@ class ClaimService:
                 code="notice_window_open",
                 extra={"notice_id": str(listing["notice_id"]), "last_day": listing["last_day"].isoformat()},
             )
-        if await self.notices.open_objections(claim_id=claim_row["id"]):
+        if await self.notices.open_objections(claim_id=claim_row.id):
             raise Conflict("an objection to this claim is undecided", code="objection_pending")
-        await self.notices.set_entry_status(listing["notice_id"], claim_row["id"], "approved")
+        await self.notices.set_entry_status(listing["notice_id"], claim_row.id, "approved")
         await self.notices.close_finished([listing["notice_id"]])

@@ -204,7 +204,7 @@ class NoticeService:
                 .all()
             )
             rows = await self.claims.lock_many(ids)
-            rows = [r for r in rows if r["state"] == ClaimState.ASSESSED.value]
+            rows = [r for r in rows if r.state == ClaimState.ASSESSED.value]
             if not rows:
                 raise Conflict("no assessed claim in this village waits for a notice", code="nothing_to_publish")
             steps = StepTaker(self.session, principal)
@@ -212,7 +212,7 @@ class NoticeService:
                 actor = self.claim_service.authorize_step(principal, row, ClaimAction.PUBLISH_NOTICE)
                 await self.claim_service.list_on_notice(principal, row, today)
                 await steps.take(take_step(snapshot(row), ClaimAction.PUBLISH_NOTICE, actor))
-            listing = await self.repo.listing_of(rows[0]["id"])
+            listing = await self.repo.listing_of(rows[0].id)
             assert listing is not None
             notice = await self.repo.get(listing["notice_id"])
             assert notice is not None
@@ -336,9 +336,9 @@ or the township. 公示编号 Notice: {notice.id}</p>
         actor = self.claim_service.authorize_step(principal, claim_row, ClaimAction.UPHOLD_OBJECTION)
         if body.decision == "upheld":
             await self.claim_service.release_assessment(claim_row)
-            listing = await self.repo.listing_of(claim_row["id"])
+            listing = await self.repo.listing_of(claim_row.id)
             if listing is not None:
-                await self.repo.set_entry_status(listing["notice_id"], claim_row["id"], "withdrawn")
+                await self.repo.set_entry_status(listing["notice_id"], claim_row.id, "withdrawn")
                 await self.repo.close_finished([listing["notice_id"]])
             step = take_step(
                 snapshot(claim_row),
@@ -354,7 +354,7 @@ or the township. 公示编号 Notice: {notice.id}</p>
         await Auditor(self.session, SERVICE, principal).record(
             f"claims.objection.{body.decision}",
             "claim",
-            claim_row["id"],
+            claim_row.id,
             {"objection_id": str(objection_id)},
         )
         await self.session.commit()
@@ -396,7 +396,7 @@ async def advance_notices(
 async def _approve_one(session: AsyncSession, runtime: Runtime, claim_id: uuid.UUID, today: date) -> bool:
     claims = ClaimRepository(session)
     row = await claims.get(claim_id, lock=True)
-    if row is None or row["state"] != ClaimState.IN_NOTICE.value:
+    if row is None or row.state != ClaimState.IN_NOTICE.value:
         await session.rollback()
         return False
     service = ClaimService(session, runtime)

@@ -28,7 +28,7 @@ from services.claims.api.schemas import (
     ReconciliationReport,
 )
 from services.claims.clients.registry import BankAccountMissing
-from services.claims.db.claim_repository import ClaimRepository
+from services.claims.db.claim_repository import ClaimRepository, ClaimRow
 from services.claims.db.payment_repository import PaymentRepository
 from services.claims.domain.workflow import Actor, ClaimAction, ClaimState, PaymentOutcome, take_step
 from services.claims.metrics import PAYMENTS
@@ -84,27 +84,28 @@ class PaymentService:
 
     # ------------------------------------------------------------ batches
 
-    async def _payable(self, principal: Principal, body: BatchCreate) -> list[tuple[Mapping[Any, Any], Decimal]]:
+    async def _payable(self, principal: Principal, body: BatchCreate) -> list[tuple[ClaimRow, Decimal]]:
         """The claims of a batch with their amounts; 422/409 unless the batch adds up exactly."""
         errors: list[FieldError] = []
         seen: set[uuid.UUID] = set()
-        lines: list[tuple[Mapping[Any, Any], Decimal]] = []
+        lines: list[tuple[ClaimRow, Decimal]] = []
         not_payable: list[str] = []
         for i, claim_id in enumerate(body.claim_ids):
             if claim_id in seen:
                 errors.append(FieldError(field=f"claim_ids[{i}]", message="listed twice"))
                 continue
             seen.add(claim_id)
-            row = await self.claims.view(claim_id)
-            if row is None or not principal.can_see(row["village_code"]):
+            view = await self.claims.view(claim_id)
+            if view is None or not principal.can_see(view.claim.village_code):
                 errors.append(
                     FieldError(field=f"claim_ids[{i}]", message="no such claim in your region", code="claim_not_found")
                 )
                 continue
-            if row["state"] == ClaimState.APPROVED.value and row["a_payout"] is not None:
-                lines.append((row, row["a_payout"]))
-            elif row["state"] == ClaimState.PAYMENT_FAILED.value and row["p_amount"] is not None:
-                lines.append((row, row["p_amount"]))
+            row = view.claim
+            if row.state == ClaimState.APPROVED.value and view.assessment is not None:
+                lines.append((row, view.assessment.payout))
+            elif row.state == ClaimState.PAYMENT_FAILED.value and view.payment is not None:
+                lines.append((row, view.payment.amount))
             else:
                 not_payable.append(str(claim_id))
         if errors:
@@ -117,7 +118,7 @@ class PaymentService:
                 code="claim_not_payable",
                 extra={"claim_ids": not_payable[:200]},
             )
-        counties = {row["county_code"] for row, _ in lines}
+        counties = {row.county_code for row, _ in lines}
         if len(counties) > 1:
             raise Unprocessable(
                 "a batch pays claims of one county",
@@ -155,15 +156,15 @@ class PaymentService:
         accounts: dict[uuid.UUID, BankAccountReveal] = {}
         missing: list[str] = []
         for row, _ in lines:
-            household = row["household_id"]
+            household = row.household_id
             if household in accounts:
                 continue
             try:
                 accounts[household] = await self.runtime.registry.reveal_bank_account(
-                    household, f"claim payment 理赔支付 (batch {batch_id}, claim {row['id']})"
+                    household, f"claim payment 理赔支付 (batch {batch_id}, claim {row.id})"
                 )
             except BankAccountMissing:
-                missing.append(str(row["id"]))
+                missing.append(str(row.id))
         if missing:
             raise Conflict(
                 "some households have no bank account on file",
@@ -173,8 +174,8 @@ class PaymentService:
 
         async def work() -> Created[BatchRead]:
             steps = StepTaker(self.session, principal)
-            locked = {r["id"]: r for r in await self.claims.lock_many(r["id"] for r, _ in lines)}
-            county = lines[0][0]["county_code"]
+            locked = {r.id: r for r in await self.claims.lock_many(r.id for r, _ in lines)}
+            county = lines[0][0].county_code
             await self.repo.add_batch(
                 {
                     "id": batch_id,
@@ -186,8 +187,8 @@ class PaymentService:
                 }
             )
             for row, amount in lines:
-                current = locked[row["id"]]
-                account = accounts[row["household_id"]]
+                current = locked[row.id]
+                account = accounts[row.household_id]
                 bank = {
                     "bank_account_enc": cipher.encrypt(account.bank_account, purpose="bank_account"),
                     "bank_account_masked": mask_bank_account(account.bank_account),
@@ -198,18 +199,18 @@ class PaymentService:
                         else None
                     ),
                 }
-                if current["state"] == ClaimState.APPROVED.value:
+                if current.state == ClaimState.APPROVED.value:
                     action = ClaimAction.START_PAYMENT
                     payment_id = uuid.uuid4()
                     attempt = 1
                     if not await self.repo.insert_payment(
                         {
                             "id": payment_id,
-                            "claim_id": row["id"],
+                            "claim_id": row.id,
                             "batch_id": batch_id,
                             "county_code": county,
-                            "household_id": row["household_id"],
-                            "category": row["category"],
+                            "household_id": row.household_id,
+                            "category": row.category,
                             "amount": amount,
                             "status": "pending",
                             "attempts": 1,
@@ -219,11 +220,11 @@ class PaymentService:
                         raise Conflict(
                             "this claim already has its payment",
                             code="payment_exists",
-                            extra={"claim_id": str(row["id"])},
+                            extra={"claim_id": str(row.id)},
                         )
-                elif current["state"] == ClaimState.PAYMENT_FAILED.value:
+                elif current.state == ClaimState.PAYMENT_FAILED.value:
                     action = ClaimAction.RETRY_PAYMENT
-                    existing = await self.repo.by_claim(row["id"])
+                    existing = await self.repo.by_claim(row.id)
                     assert existing is not None
                     payment_id = existing["id"]
                     attempt = existing["attempts"] + 1
@@ -240,7 +241,7 @@ class PaymentService:
                     raise Conflict(
                         "a claim in this batch changed state meanwhile; nothing was paid",
                         code="claim_not_payable",
-                        extra={"claim_ids": [str(row["id"])], "state": current["state"]},
+                        extra={"claim_ids": [str(row.id)], "state": current.state},
                     )
                 await self.repo.add_attempt(
                     {
@@ -410,7 +411,7 @@ class PaymentService:
         await StepTaker(self.session, principal).take(step)
         await self.session.commit()
         PAYMENTS.labels(body.status).inc()
-        log.info(f"claims.payment.{body.status}", payment_id=str(payment_id), claim_id=str(claim_row["id"]))
+        log.info(f"claims.payment.{body.status}", payment_id=str(payment_id), claim_id=str(claim_row.id))
         updated = await self.repo.get(payment_id)
         assert updated is not None
         return ConfirmationOutcome(payment=payment_read(updated), changed=True)

@@ -199,15 +199,15 @@ async def _simulate(session: AsyncSession, job: Mapping[Any, Any]) -> dict[str, 
     household_paid: dict[uuid.UUID, Decimal] = defaultdict(lambda: ZERO)
     students_paid: set[tuple[str, str]] = set()
     for index, row in enumerate(claims, start=1):
-        household, category = row["household_id"], row["category"]
+        household, category = row.household_id, row.category
         base, paid = ledger.get((household, category), (ZERO, ZERO))
-        student = (str(row["expense"].get("student_member_id")), str(row["expense"].get("level")))
+        student = (str(row.expense.get("student_member_id")), str(row.expense.get("level")))
         try:
             facts = engine_facts(
-                row, household in enrolled or year in (row["household_facts"].get("insured_years") or [])
+                row, household in enrolled or year in ((row.household_facts or {}).get("insured_years") or [])
             )
         except FactsInvalid:
-            skipped.append(str(row["id"]))
+            skipped.append(str(row.id))
             continue
         prior = YearToDate(
             category_base=base,
@@ -220,7 +220,7 @@ async def _simulate(session: AsyncSession, job: Mapping[Any, Any]) -> dict[str, 
         household_paid[household] = outcome.new_household_paid
         if outcome.eligible and category == Category.SCHOOL_ENTRY.value:
             students_paid.add(student)
-        for bucket in (total, by_category[category], by_township[row["township_code"]]):
+        for bucket in (total, by_category[category], by_township[row.township_code]):
             bucket.add(outcome.eligible, outcome.payout)
         if outcome.rejection_code is not None:
             rejections[outcome.rejection_code.value] += 1
