@@ -66,10 +66,64 @@ _TOWNSHIP_NAMES = {code: name for code, name in DEMO_REGIONS if len(code) == 9}
 # Where people were born (the first 6 digits of their ID): mostly here, some from nearby counties.
 _BIRTH_REGIONS = ("410602",) * 12 + ("410603", "410611", "410621", "410622", "410523", "410526")
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
-_MALE_GIVEN = ("建国", "建军", "国强", "志强", "伟", "磊", "军", "勇", "杰", "涛", "超", "明", "刚", "平", "辉",
-               "鹏", "强", "浩", "宇", "俊杰", "子轩", "浩然", "宇航", "文博", "保国", "卫东", "长河", "海涛")
-_FEMALE_GIVEN = ("秀英", "桂英", "秀兰", "玉兰", "凤英", "芳", "娜", "敏", "静", "丽", "艳", "娟", "霞", "燕",
-                 "玲", "丹", "萍", "红梅", "春花", "梓涵", "欣怡", "雨涵", "诗琪", "思彤", "佳怡", "淑珍")
+_MALE_GIVEN = (
+    "建国",
+    "建军",
+    "国强",
+    "志强",
+    "伟",
+    "磊",
+    "军",
+    "勇",
+    "杰",
+    "涛",
+    "超",
+    "明",
+    "刚",
+    "平",
+    "辉",
+    "鹏",
+    "强",
+    "浩",
+    "宇",
+    "俊杰",
+    "子轩",
+    "浩然",
+    "宇航",
+    "文博",
+    "保国",
+    "卫东",
+    "长河",
+    "海涛",
+)
+_FEMALE_GIVEN = (
+    "秀英",
+    "桂英",
+    "秀兰",
+    "玉兰",
+    "凤英",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "艳",
+    "娟",
+    "霞",
+    "燕",
+    "玲",
+    "丹",
+    "萍",
+    "红梅",
+    "春花",
+    "梓涵",
+    "欣怡",
+    "雨涵",
+    "诗琪",
+    "思彤",
+    "佳怡",
+    "淑珍",
+)
 _SCHOOLS = {
     EducationStage.preschool: "{town}中心幼儿园",
     EducationStage.primary: "{village}小学",
@@ -185,14 +239,24 @@ def _income(year: int, members: Sequence[DemoPerson], poor: bool, rng: random.Ra
     if elderly and not poor:
         transfer += _money(30, 80, rng)
     costs = min(business, _money(0, 50, rng)) + _money(0, 15, rng)
-    return IncomeRow(year, wage.quantize(Decimal("0.01")), business.quantize(Decimal("0.01")),
-                     property_income.quantize(Decimal("0.01")), transfer.quantize(Decimal("0.01")),
-                     costs.quantize(Decimal("0.01")))
+    return IncomeRow(
+        year,
+        wage.quantize(Decimal("0.01")),
+        business.quantize(Decimal("0.01")),
+        property_income.quantize(Decimal("0.01")),
+        transfer.quantize(Decimal("0.01")),
+        costs.quantize(Decimal("0.01")),
+    )
 
 
 def generate_households(
-    count: int, *, seed: int = 1, start: int = 0, today: date | None = None,
-    villages: Sequence[str] = DEMO_VILLAGES, taken_ids: set[str] | None = None,
+    count: int,
+    *,
+    seed: int = 1,
+    start: int = 0,
+    today: date | None = None,
+    villages: Sequence[str] = DEMO_VILLAGES,
+    taken_ids: set[str] | None = None,
 ) -> Iterator[DemoHousehold]:
     """`count` demo households (about 3.3 members each), numbered from `start`. Deterministic per seed."""
     rng = random.Random(seed)
@@ -259,17 +323,36 @@ def member_rows(households: Sequence[DemoHousehold]) -> list[MemberRow]:
     line = 2
     for h in households:
         resolved = HouseholdRow(
-            household_number=h.number, row_number=line, village_code=h.village_code, address=h.address,
-            phone=h.phone, household_status=h.status, bank_account=h.bank_account, dibao=h.dibao, tekun=h.tekun,
-            insured_year=h.insured_year, income=h.income,
+            household_number=h.number,
+            row_number=line,
+            village_code=h.village_code,
+            address=h.address,
+            phone=h.phone,
+            household_status=h.status,
+            bank_account=h.bank_account,
+            dibao=h.dibao,
+            tekun=h.tekun,
+            insured_year=h.insured_year,
+            income=h.income,
         )
         for p in h.members:
-            rows.append(MemberRow(
-                row_number=line, household=resolved, member_name=p.name, national_id=p.national_id, sex=p.sex,
-                birth_date=p.birth_date, relation=p.relation, health=p.health, disability_grade=p.disability_grade,
-                labour_ability=p.labour_ability, education_stage=p.education_stage, school=p.school,
-                join_reason=JoinReason.registration,
-            ))
+            rows.append(
+                MemberRow(
+                    row_number=line,
+                    household=resolved,
+                    member_name=p.name,
+                    national_id=p.national_id,
+                    sex=p.sex,
+                    birth_date=p.birth_date,
+                    relation=p.relation,
+                    health=p.health,
+                    disability_grade=p.disability_grade,
+                    labour_ability=p.labour_ability,
+                    education_stage=p.education_stage,
+                    school=p.school,
+                    join_reason=JoinReason.registration,
+                )
+            )
             line += 1
     return rows
 
@@ -290,23 +373,38 @@ def household_csv_rows(households: Sequence[DemoHousehold], *, lang: str = "zh")
         for i, p in enumerate(h.members):
             first = i == 0
             values = {
-                "household_number": h.number, "member_name": p.name, "national_id": p.national_id,
-                "sex": _zh(p.sex), "birth_date": p.birth_date.isoformat(), "relation": _zh(p.relation),
-                "health": _zh(p.health), "disability_grade": str(p.disability_grade or ""),
-                "labour_ability": _zh(p.labour_ability), "education_stage": _zh(p.education_stage),
-                "school": p.school or "", "join_reason": "",
+                "household_number": h.number,
+                "member_name": p.name,
+                "national_id": p.national_id,
+                "sex": _zh(p.sex),
+                "birth_date": p.birth_date.isoformat(),
+                "relation": _zh(p.relation),
+                "health": _zh(p.health),
+                "disability_grade": str(p.disability_grade or ""),
+                "labour_ability": _zh(p.labour_ability),
+                "education_stage": _zh(p.education_stage),
+                "school": p.school or "",
+                "join_reason": "",
             }
             if first:
-                values.update({
-                    "village_code": h.village_code, "address": h.address, "phone": h.phone or "",
-                    "household_status": _zh(h.status), "bank_account": h.bank_account or "",
-                    "dibao": _zh(h.dibao) if h.dibao else "", "tekun": "是" if h.tekun else "",
-                    "insured_year": str(h.insured_year or ""), "wage_income": str(h.income.wage_income),
-                    "business_income": str(h.income.business_income),
-                    "property_income": str(h.income.property_income),
-                    "transfer_income": str(h.income.transfer_income),
-                    "production_costs": str(h.income.production_costs), "income_year": str(h.income.income_year),
-                })
+                values.update(
+                    {
+                        "village_code": h.village_code,
+                        "address": h.address,
+                        "phone": h.phone or "",
+                        "household_status": _zh(h.status),
+                        "bank_account": h.bank_account or "",
+                        "dibao": _zh(h.dibao) if h.dibao else "",
+                        "tekun": "是" if h.tekun else "",
+                        "insured_year": str(h.insured_year or ""),
+                        "wage_income": str(h.income.wage_income),
+                        "business_income": str(h.income.business_income),
+                        "property_income": str(h.income.property_income),
+                        "transfer_income": str(h.income.transfer_income),
+                        "production_costs": str(h.income.production_costs),
+                        "income_year": str(h.income.income_year),
+                    }
+                )
             yield [values.get(key, "") for key in COLUMN_KEYS]
 
 
@@ -337,9 +435,13 @@ async def seed_households(session: AsyncSession, n: int, *, pii: object | None =
     if cipher is None:
         raise RuntimeError("seeding needs FANGPIN_PII_KEY and FANGPIN_PII_INDEX_KEY")
     await RegionRepository(session).upsert_many([region_row(code, name) for code, name in DEMO_REGIONS])
-    start = int((await session.execute(
-        select(func.count()).select_from(household).where(household.c.county_code == DEMO_COUNTY)
-    )).scalar_one())
+    start = int(
+        (
+            await session.execute(
+                select(func.count()).select_from(household).where(household.c.county_code == DEMO_COUNTY)
+            )
+        ).scalar_one()
+    )
     repo = HouseholdRepository(session)
     today = date.today()  # noqa: DTZ011 - demo data, the local date is right
     generated = list(generate_households(n, seed=start + 1, start=start, today=today))
@@ -352,9 +454,14 @@ async def seed_households(session: AsyncSession, n: int, *, pii: object | None =
         rows, indexes = [r for r, _ in keep], [i for _, i in keep]
         generated = [h for h in generated if h.number not in clash]
     written = await bulk.write(
-        repo, rows, indexes, pii=cipher, job_id=None,
-        history=bulk.HistoryContext(actor=SEED_ACTOR, request_id=None, reason="demo data (演示数据)", on=today,
-                                    action="household.seed"),
+        repo,
+        rows,
+        indexes,
+        pii=cipher,
+        job_id=None,
+        history=bulk.HistoryContext(
+            actor=SEED_ACTOR, request_id=None, reason="demo data (演示数据)", on=today, action="household.seed"
+        ),
         extra_incomes={h.number: h.previous_income for h in generated},
     )
     await session.commit()

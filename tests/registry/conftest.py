@@ -35,14 +35,18 @@ def new_number(village: str = DEMO_VILLAGE) -> str:
 
 
 def member(relation: str = "head", **fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": fields.pop("name", "张建国"), "national_id": fields.pop("national_id", None)
-                            or new_id(), "relation": relation}
+    body: dict[str, Any] = {
+        "name": fields.pop("name", "张建国"),
+        "national_id": fields.pop("national_id", None) or new_id(),
+        "relation": relation,
+    }
     body.update(fields)
     return body
 
 
-def household_body(village: str = DEMO_VILLAGE, *, members: list[dict[str, Any]] | None = None,
-                   **fields: Any) -> dict[str, Any]:
+def household_body(
+    village: str = DEMO_VILLAGE, *, members: list[dict[str, Any]] | None = None, **fields: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "household_number": new_number(village),
         "village_code": village,
@@ -50,13 +54,21 @@ def household_body(village: str = DEMO_VILLAGE, *, members: list[dict[str, Any]]
         "phone": "13812345678",
         "status": "lifted_out",
         "bank_account": "6222021234567890123",
-        "members": members or [
+        "members": members
+        or [
             member("head", name="张建国"),
             member("spouse", name="李秀英"),
             member("son", name="张小明", labour_ability="none", education_stage="junior"),
         ],
-        "incomes": [{"year": 2025, "wage_income": "18000.00", "business_income": "3500.00",
-                     "transfer_income": "1200.00", "production_costs": "2000.00"}],
+        "incomes": [
+            {
+                "year": 2025,
+                "wage_income": "18000.00",
+                "business_income": "3500.00",
+                "transfer_income": "1200.00",
+                "production_costs": "2000.00",
+            }
+        ],
     }
     body.update(fields)
     return body
@@ -92,5 +104,3 @@ async def committed_registry(committed_url: str) -> AsyncIterator[tuple[Any, htt
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
             yield app, client
-
-

@@ -39,8 +39,17 @@ def test_fangpin_import_twice_imports_once(pg_server: str, tmp_path: Path) -> No
         registry = service_processes(["registry"], service_env(url), tmp_path)["registry"]
         registry.start()
         try:
-            command = [sys.executable, "-m", "services.cli", "import", str(file), "--mode", "valid_rows",
-                       "--url", registry.url]
+            command = [
+                sys.executable,
+                "-m",
+                "services.cli",
+                "import",
+                str(file),
+                "--mode",
+                "valid_rows",
+                "--url",
+                registry.url,
+            ]
             env = {"FANGPIN_TOKEN": token("county_officer", "410602"), "PATH": "/usr/bin:/bin"}
             first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
             assert first.returncode == 0, first.stdout + first.stderr
@@ -52,8 +61,14 @@ def test_fangpin_import_twice_imports_once(pg_server: str, tmp_path: Path) -> No
             assert asyncio.run(_members(url)) == members
             bad = tmp_path / "bad.csv"
             bad.write_bytes("户编号,姓名\n1,张三\n".encode())
-            failed = subprocess.run([*command[:4], str(bad), "--url", registry.url], cwd=ROOT, env=env,
-                                    capture_output=True, text=True, timeout=120)
+            failed = subprocess.run(
+                [*command[:4], str(bad), "--url", registry.url],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
             assert failed.returncode == 1
             assert "missing column" in failed.stdout
         finally:

@@ -22,10 +22,13 @@ async def _cleanup(url: str, household_ids: list[str]) -> None:
     try:
         async with engine.begin() as conn:
             for table in ("household_history", "income", "benefit", "member"):
-                await conn.execute(text(f"DELETE FROM registry.{table} WHERE household_id = ANY(CAST(:ids AS uuid[]))"),
-                                   {"ids": household_ids})
-            await conn.execute(text("DELETE FROM registry.household WHERE id = ANY(CAST(:ids AS uuid[]))"),
-                               {"ids": household_ids})
+                await conn.execute(
+                    text(f"DELETE FROM registry.{table} WHERE household_id = ANY(CAST(:ids AS uuid[]))"),
+                    {"ids": household_ids},
+                )
+            await conn.execute(
+                text("DELETE FROM registry.household WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": household_ids}
+            )
     finally:
         await engine.dispose()
 

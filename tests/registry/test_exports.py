@@ -66,8 +66,9 @@ async def test_revealed_xlsx_export_needs_the_role_and_a_purpose_and_is_audited(
 ) -> None:
     here = await create_household()
     body = {"region": "410602100", "format": "xlsx", "reveal": True}
-    cadre = await _export(registry_client, {**body, "region": DEMO_VILLAGE, "purpose": "核对"},
-                          auth("village_cadre", DEMO_VILLAGE))
+    cadre = await _export(
+        registry_client, {**body, "region": DEMO_VILLAGE, "purpose": "核对"}, auth("village_cadre", DEMO_VILLAGE)
+    )
     assert cadre.status_code == 403
     assert cadre.json()["code"] == "role_not_allowed"
     no_purpose = await _export(registry_client, body, OFFICER)
@@ -87,19 +88,24 @@ async def test_revealed_xlsx_export_needs_the_role_and_a_purpose_and_is_audited(
     assert {m["national_id"] for m in here["_body"]["members"]} <= ids
     ours = next(r for r in cells[1:] if r[0] == here["household_number"])
     assert ours[header.index("银行账号")] == "6222021234567890123"
-    actions = (await session.execute(text(
-        "SELECT action, detail FROM audit.audit_log WHERE resource_id = :id ORDER BY id"), {"id": job["id"]}
-    )).all()
+    actions = (
+        await session.execute(
+            text("SELECT action, detail FROM audit.audit_log WHERE resource_id = :id ORDER BY id"), {"id": job["id"]}
+        )
+    ).all()
     assert [a for a, _ in actions] == ["export.submit", "export.reveal", "export.download"]
     assert actions[1][1]["purpose"] == "省级比对核查"
     assert actions[1][1]["reveal"] is True
     # only the officer who asked may download a revealed file
-    other = {"Authorization": "Bearer " + mint_token(JWT_SECRET, sub="someone-else", roles=["county_officer"],
-                                                     region="410602")}
+    other = {
+        "Authorization": "Bearer "
+        + mint_token(JWT_SECRET, sub="someone-else", roles=["county_officer"], region="410602")
+    }
     assert (await registry_client.get(f"/v1/exports/{job['id']}/file", headers=other)).status_code == 404
     assert (await registry_client.get(f"/v1/exports/{job['id']}", headers=other)).status_code == 200
-    assert (await registry_client.get(f"/v1/exports/{job['id']}", headers=auth("county_officer", "410603"))
-            ).status_code == 404
+    assert (
+        await registry_client.get(f"/v1/exports/{job['id']}", headers=auth("county_officer", "410603"))
+    ).status_code == 404
 
 
 async def test_the_stored_export_file_is_encrypted(
@@ -107,11 +113,13 @@ async def test_the_stored_export_file_is_encrypted(
 ) -> None:
     here = await create_household()
     job = (await _export(registry_client, {"region": DEMO_VILLAGE, "reveal": True, "purpose": "核查"}, OFFICER)).json()
-    blob = (await session.execute(text("SELECT content_enc FROM registry.export_job WHERE id = :id"),
-                                  {"id": job["id"]})).scalar_one()
+    blob = (
+        await session.execute(text("SELECT content_enc FROM registry.export_job WHERE id = :id"), {"id": job["id"]})
+    ).scalar_one()
     assert here["_body"]["members"][0]["national_id"].encode() not in bytes(blob)
     assert b"PK" not in bytes(blob)[:2]
     assert not bytes(blob).startswith(b"\xef\xbb\xbf")
     assert (await registry_client.get(f"/v1/exports/{job['id']}", headers=auth("auditor"))).status_code == 200
-    assert (await registry_client.post("/v1/exports", json={"region": "410602"}, headers=auth("service"))
-            ).status_code == 403
+    assert (
+        await registry_client.post("/v1/exports", json={"region": "410602"}, headers=auth("service"))
+    ).status_code == 403

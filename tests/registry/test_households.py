@@ -38,8 +38,9 @@ async def test_create_returns_the_household_masked_with_etag_and_location(
     assert data["labour_count"] == 2
     head = next(m for m in data["members"] if m["relation"] == "head")
     assert data["head_member_id"] == head["id"]
-    for m, sent in zip(sorted(data["members"], key=lambda m: m["name"]),
-                       sorted(body["members"], key=lambda m: m["name"]), strict=True):
+    for m, sent in zip(
+        sorted(data["members"], key=lambda m: m["name"]), sorted(body["members"], key=lambda m: m["name"]), strict=True
+    ):
         plain = sent["national_id"]
         assert m["national_id_masked"] == plain[:6] + "********" + plain[14:]
         assert m["birth_date"] == f"{plain[6:10]}-{plain[10:12]}-{plain[12:14]}"
@@ -87,8 +88,11 @@ async def test_invalid_check_digit_is_422_with_the_field(registry_client: httpx.
     problem = response.json()
     assert problem["code"] == "invalid_national_id"
     assert problem["errors"] == [
-        {"field": "members[1].national_id", "message": "the check digit (last character) does not match",
-         "code": "invalid_check_digit"}
+        {
+            "field": "members[1].national_id",
+            "message": "the check digit (last character) does not match",
+            "code": "invalid_check_digit",
+        }
     ]
     assert bad not in response.text
 
@@ -259,7 +263,8 @@ async def test_every_change_is_in_the_history_with_before_and_after(
     created = await create_household()
     path = f"/v1/households/{created['id']}"
     await registry_client.patch(
-        path, json={"address": "新地址", "bank_account": "6217000011112222333", "reason": "更换银行卡"},
+        path,
+        json={"address": "新地址", "bank_account": "6217000011112222333", "reason": "更换银行卡"},
         headers={**OFFICER, "If-Match": '"1"', "X-Request-ID": "req-history-1"},
     )
     history = (await registry_client.get(f"{path}/history", headers=OFFICER)).json()["items"]
@@ -271,15 +276,24 @@ async def test_every_change_is_in_the_history_with_before_and_after(
     changes = {c["field"]: c for c in latest["changes"]}
     assert changes["address"] == {"field": "address", "before": "鹤壁集镇鹤壁集村三组12号", "after": "新地址"}
     assert changes["bank_account"] == {
-        "field": "bank_account", "before": "***************0123", "after": "***************2333"
+        "field": "bank_account",
+        "before": "***************0123",
+        "after": "***************2333",
     }
     actions = [e["action"] for e in history]
     assert actions.count("member.add") == 3
     assert "household.create" in actions
     assert "income.create" in actions
-    audit_actions = (await session.execute(text(
-        "SELECT action FROM audit.audit_log WHERE detail->>'household_id' = :id ORDER BY id"
-    ), {"id": created["id"]})).scalars().all()
+    audit_actions = (
+        (
+            await session.execute(
+                text("SELECT action FROM audit.audit_log WHERE detail->>'household_id' = :id ORDER BY id"),
+                {"id": created["id"]},
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert audit_actions.count("household.update") == 1
     assert audit_actions.count("member.add") == 3
     page = (await registry_client.get(f"{path}/history?limit=2", headers=OFFICER)).json()
@@ -314,8 +328,11 @@ async def test_move_within_the_county_only(
     assert moved.json()["village_code"] == OTHER_VILLAGE
     assert moved.json()["township_code"] == OTHER_VILLAGE[:9]
     admin = auth("admin", "")
-    await registry_client.post("/v1/regions:import", content="code,name\n410603100201,某村\n".encode(),
-                               headers={**admin, "Content-Type": "text/csv"})
+    await registry_client.post(
+        "/v1/regions:import",
+        content="code,name\n410603100201,某村\n".encode(),
+        headers={**admin, "Content-Type": "text/csv"},
+    )
     away = await registry_client.patch(path, json={"village_code": "410603100201"}, headers={**admin, "If-Match": "2"})
     assert away.status_code == 422
     assert away.json()["code"] == "county_change_not_allowed"
@@ -329,7 +346,8 @@ async def test_negative_list_needs_a_reason(
     bare = await registry_client.patch(path, json={"negative_list": True}, headers={**OFFICER, "If-Match": "1"})
     assert bare.status_code == 422
     ok = await registry_client.patch(
-        path, json={"negative_list": True, "negative_list_reason": "家庭成员为公职人员"},
+        path,
+        json={"negative_list": True, "negative_list_reason": "家庭成员为公职人员"},
         headers={**OFFICER, "If-Match": "1"},
     )
     assert ok.status_code == 200
@@ -387,7 +405,11 @@ async def test_archive_keeps_the_household_and_frees_its_people(
     by_number = {"household_number": created["household_number"]}
     listed = (await registry_client.post("/v1/households:search", json=by_number, headers=OFFICER)).json()
     assert listed["items"] == []
-    with_archived = (await registry_client.post(
-        "/v1/households:search", json={"household_number": created["household_number"], "include_archived": True},
-        headers=OFFICER)).json()
+    with_archived = (
+        await registry_client.post(
+            "/v1/households:search",
+            json={"household_number": created["household_number"], "include_archived": True},
+            headers=OFFICER,
+        )
+    ).json()
     assert with_archived["items"][0]["archived"] is True

@@ -68,19 +68,28 @@ def non_head_rows(rows: list[list[str]], count: int) -> list[int]:
     return [picked[k * step] for k in range(count)]
 
 
-async def _import(client: httpx.AsyncClient, data: bytes, *, mode: str = "valid_rows", key: str | None = None,
-                  headers: dict[str, str] = OFFICER, content_type: str = "text/csv", **params: Any) -> httpx.Response:
+async def _import(
+    client: httpx.AsyncClient,
+    data: bytes,
+    *,
+    mode: str = "valid_rows",
+    key: str | None = None,
+    headers: dict[str, str] = OFFICER,
+    content_type: str = "text/csv",
+    **params: Any,
+) -> httpx.Response:
     sent = {**headers, "Content-Type": content_type}
     if key:
         sent["Idempotency-Key"] = key
-    return await client.post("/v1/imports", params={"mode": mode, "wait": "true", **params}, content=data,
-                             headers=sent)
+    return await client.post("/v1/imports", params={"mode": mode, "wait": "true", **params}, content=data, headers=sent)
 
 
 async def _counts(session: AsyncSession) -> tuple[int, int]:
-    row = (await session.execute(text(
-        "SELECT (SELECT count(*) FROM registry.household), (SELECT count(*) FROM registry.member)"
-    ))).one()
+    row = (
+        await session.execute(
+            text("SELECT (SELECT count(*) FROM registry.household), (SELECT count(*) FROM registry.member)")
+        )
+    ).one()
     return int(row[0]), int(row[1])
 
 
@@ -134,14 +143,16 @@ async def test_thousand_rows_with_three_bad_ones(registry_client: httpx.AsyncCli
     page = (await registry_client.get(f"/v1/imports/{job['id']}/errors?limit=2", headers=OFFICER)).json()
     assert [e["row"] for e in page["items"]] == bad_row_numbers[:2]
     assert page["next_cursor"]
-    rest = (await registry_client.get(f"/v1/imports/{job['id']}/errors?cursor={page['next_cursor']}",
-                                      headers=OFFICER)).json()
+    rest = (
+        await registry_client.get(f"/v1/imports/{job['id']}/errors?cursor={page['next_cursor']}", headers=OFFICER)
+    ).json()
     assert [e["row"] for e in rest["items"]] == bad_row_numbers[2:]
     assert rest["next_cursor"] is None
     # the imported households are ordinary registry households: readable, searchable, with history
     first_number = rows[1][COL["household_number"]]
-    found = (await registry_client.post("/v1/households:search", json={"household_number": first_number},
-                                        headers=OFFICER)).json()["items"][0]
+    found = (
+        await registry_client.post("/v1/households:search", json={"household_number": first_number}, headers=OFFICER)
+    ).json()["items"][0]
     detail = (await registry_client.get(f"/v1/households/{found['id']}", headers=OFFICER)).json()
     assert detail["members"][0]["relation"] == "head"
     assert detail["latest_income"] is not None
@@ -159,7 +170,8 @@ async def test_xlsx_multipart_and_english_headers(registry_client: httpx.AsyncCl
     rows[0] = list(COLUMN_KEYS)  # English headers
     before = await _counts(session)
     response = await registry_client.post(
-        "/v1/imports", params={"wait": "true"},
+        "/v1/imports",
+        params={"wait": "true"},
         files={"file": ("花名册.xlsx", to_xlsx(rows), XLSX)},
         headers=OFFICER,
     )
@@ -170,7 +182,9 @@ async def test_xlsx_multipart_and_english_headers(registry_client: httpx.AsyncCl
     assert job["filename"] == "花名册.xlsx"
     assert (await _counts(session))[1] - before[1] == 40
     csv_multipart = await registry_client.post(
-        "/v1/imports", params={"wait": "true"}, files={"file": ("more.csv", to_csv(template_rows(5)), "text/csv")},
+        "/v1/imports",
+        params={"wait": "true"},
+        files={"file": ("more.csv", to_csv(template_rows(5)), "text/csv")},
         headers=OFFICER,
     )
     assert csv_multipart.json()["status"] == "succeeded"
@@ -219,8 +233,9 @@ async def test_a_village_cadre_imports_only_into_the_village(registry_client: ht
     assert {e["code"] for e in job["errors"]} == {"out_of_scope"}
     assert job["status"] == "succeeded"
     assert (await registry_client.get(f"/v1/imports/{job['id']}", headers=cadre)).status_code == 200
-    assert (await registry_client.get(f"/v1/imports/{job['id']}", headers=auth("village_cadre", OTHER_VILLAGE))
-            ).status_code == 404
+    assert (
+        await registry_client.get(f"/v1/imports/{job['id']}", headers=auth("village_cadre", OTHER_VILLAGE))
+    ).status_code == 404
     assert (await registry_client.get(f"/v1/imports/{job['id']}", headers=OFFICER)).status_code == 200
     listed = (await registry_client.get("/v1/imports", headers=cadre)).json()
     assert job["id"] in [j["id"] for j in listed]
@@ -285,12 +300,20 @@ async def _clean_import(committed_url: str, job_id: str) -> None:
     try:
         async with async_sessionmaker(engine)() as session:
             params = {"job": job_id}
-            await session.execute(text(
-                "DELETE FROM registry.household_history WHERE household_id IN "
-                "(SELECT id FROM registry.household WHERE import_job_id = :job)"), params)
-            await session.execute(text(
-                "DELETE FROM registry.income WHERE household_id IN "
-                "(SELECT id FROM registry.household WHERE import_job_id = :job)"), params)
+            await session.execute(
+                text(
+                    "DELETE FROM registry.household_history WHERE household_id IN "
+                    "(SELECT id FROM registry.household WHERE import_job_id = :job)"
+                ),
+                params,
+            )
+            await session.execute(
+                text(
+                    "DELETE FROM registry.income WHERE household_id IN "
+                    "(SELECT id FROM registry.household WHERE import_job_id = :job)"
+                ),
+                params,
+            )
             await session.execute(text("DELETE FROM registry.member WHERE import_job_id = :job"), params)
             await session.execute(text("DELETE FROM registry.household WHERE import_job_id = :job"), params)
             await session.execute(text("DELETE FROM registry.import_job WHERE id = :job"), params)
@@ -306,7 +329,9 @@ async def test_background_job_is_committed_first_then_done_in_its_own_transactio
     app, client = committed_registry
     rows = template_rows(60)
     response = await client.post(
-        "/v1/imports", params={"mode": "valid_rows"}, content=to_csv(rows),
+        "/v1/imports",
+        params={"mode": "valid_rows"},
+        content=to_csv(rows),
         headers={**OFFICER, "Content-Type": "text/csv", "Idempotency-Key": f"bg-{uuid.uuid4()}"},
     )
     try:
@@ -324,8 +349,9 @@ async def test_background_job_is_committed_first_then_done_in_its_own_transactio
         engine = create_async_engine(committed_url.replace("postgresql://", "postgresql+asyncpg://"))
         try:
             async with engine.connect() as conn:
-                count = await conn.scalar(text("SELECT count(*) FROM registry.member WHERE import_job_id = :j"),
-                                          {"j": job_id})
+                count = await conn.scalar(
+                    text("SELECT count(*) FROM registry.member WHERE import_job_id = :j"), {"j": job_id}
+                )
             assert count == 60
         finally:
             await engine.dispose()
@@ -342,19 +368,27 @@ async def test_jobs_whose_process_died_are_marked_failed(
 
     stale, fresh = uuid.uuid4(), uuid.uuid4()
     for job_id, age in ((stale, "1 hour"), (fresh, "1 second")):
-        await session.execute(text(
-            "INSERT INTO registry.import_job (id, status, mode, format, file_sha256, file_bytes, scope_region, "
-            f"created_by, heartbeat_at) VALUES (:id, 'running', 'valid_rows', 'csv', 'x', 1, '410602', 't', "
-            f"now() - interval '{age}')"
-        ), {"id": job_id})
+        await session.execute(
+            text(
+                "INSERT INTO registry.import_job (id, status, mode, format, file_sha256, file_bytes, scope_region, "
+                f"created_by, heartbeat_at) VALUES (:id, 'running', 'valid_rows', 'csv', 'x', 1, '410602', 't', "
+                f"now() - interval '{age}')"
+            ),
+            {"id": job_id},
+        )
     runner = JobRunner("registry", session_factory)  # the kernel's runner, with the registry's job kinds
     runner.register(*KINDS)
     recovered = await runner.recover()
     assert ("import", stale) in recovered.failed
     assert ("import", fresh) not in recovered.failed
     assert not recovered.resumed  # an upload is never stored: nothing to resume
-    statuses = dict((await session.execute(text(
-        "SELECT id, status FROM registry.import_job WHERE id IN (:a, :b)"), {"a": stale, "b": fresh})).all())
+    statuses = dict(
+        (
+            await session.execute(
+                text("SELECT id, status FROM registry.import_job WHERE id IN (:a, :b)"), {"a": stale, "b": fresh}
+            )
+        ).all()
+    )
     assert statuses == {stale: "failed", fresh: "running"}
-    failure = (await session.execute(text("SELECT failure FROM registry.import_job WHERE id = :a"), {"a": stale}))
+    failure = await session.execute(text("SELECT failure FROM registry.import_job WHERE id = :a"), {"a": stale})
     assert failure.scalar_one() == "interrupted: the service stopped; submit it again"

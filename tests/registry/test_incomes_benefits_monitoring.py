@@ -22,8 +22,13 @@ async def test_incomes_per_year_with_per_capita_net_income(
 ) -> None:
     created = await create_household()
     path = f"/v1/households/{created['id']}/incomes"
-    amounts = {"wage_income": "10000.01", "business_income": "0", "property_income": "0.00",
-               "transfer_income": "500", "production_costs": "1000.00"}
+    amounts = {
+        "wage_income": "10000.01",
+        "business_income": "0",
+        "property_income": "0.00",
+        "transfer_income": "500",
+        "production_costs": "1000.00",
+    }
     new = await registry_client.put(f"{path}/2026", json=amounts, headers=auth("village_cadre", DEMO_VILLAGE))
     assert new.status_code == 201, new.text
     assert new.headers["etag"] == '"1"'
@@ -36,15 +41,21 @@ async def test_incomes_per_year_with_per_capita_net_income(
     unchanged = await registry_client.put(f"{path}/2026", json=amounts, headers=OFFICER)
     assert unchanged.status_code == 428
     changed = await registry_client.put(
-        f"{path}/2026", json={**amounts, "wage_income": "12000.00", "reason": "补录工资"},
+        f"{path}/2026",
+        json={**amounts, "wage_income": "12000.00", "reason": "补录工资"},
         headers={**OFFICER, "If-Match": '"1"'},
     )
     assert changed.status_code == 200
     assert changed.json()["net_income"] == "11500.00"
     stale = await registry_client.put(f"{path}/2026", json=amounts, headers={**OFFICER, "If-Match": '"1"'})
     assert stale.status_code == 412
-    for bad in ({"wage_income": "-1"}, {"wage_income": "1.001"}, {"wage_income": "1e400"}, {"wage_income": "abc"},
-                {"wage_income": "123456789012345.00"}):
+    for bad in (
+        {"wage_income": "-1"},
+        {"wage_income": "1.001"},
+        {"wage_income": "1e400"},
+        {"wage_income": "abc"},
+        {"wage_income": "123456789012345.00"},
+    ):
         response = await registry_client.put(f"{path}/2027", json=bad, headers=OFFICER)
         assert response.status_code == 422, bad
     assert (await registry_client.put(f"{path}/1999", json=amounts, headers=OFFICER)).status_code == 422
@@ -61,8 +72,13 @@ async def test_incomes_per_year_with_per_capita_net_income(
 
 def _benefit(**overrides: object) -> dict[str, object]:
     body: dict[str, object] = {
-        "source": "claims", "source_ref": f"payment-{uuid.uuid4().hex[:10]}", "programme": "anti_poverty_insurance",
-        "category": "illness", "amount": "16000.00", "paid_date": "2026-04-18", "year": 2026,
+        "source": "claims",
+        "source_ref": f"payment-{uuid.uuid4().hex[:10]}",
+        "programme": "anti_poverty_insurance",
+        "category": "illness",
+        "amount": "16000.00",
+        "paid_date": "2026-04-18",
+        "year": 2026,
     }
     body.update(overrides)
     return body
@@ -85,13 +101,21 @@ async def test_a_benefit_counts_as_transfer_income_of_its_year(
     assert income["per_capita_net_income"] == "7900.00"
     # a benefit for a year without incomes creates that year
     await registry_client.post(path, json=_benefit(amount="500.00"), headers=OFFICER)
-    years = {i["year"]: i for i in (await registry_client.get(
-        f"/v1/households/{created['id']}/incomes", headers=OFFICER)).json()["items"]}
+    years = {
+        i["year"]: i
+        for i in (await registry_client.get(f"/v1/households/{created['id']}/incomes", headers=OFFICER)).json()["items"]
+    }
     assert years[2026]["net_income"] == "500.00"
     assert years[2026]["wage_income"] == "0.00"
-    snapshot = (await session.execute(text(
-        "SELECT income_year, annual_net_income, previous_annual_net_income FROM registry.household_snapshot_v1 "
-        "WHERE household_id = :id"), {"id": created["id"]})).one()
+    snapshot = (
+        await session.execute(
+            text(
+                "SELECT income_year, annual_net_income, previous_annual_net_income FROM registry.household_snapshot_v1 "
+                "WHERE household_id = :id"
+            ),
+            {"id": created["id"]},
+        )
+    ).one()
     assert tuple(map(str, snapshot)) == ("2026", "500.00", "23700.00")
     listed = (await registry_client.get(path, headers=OFFICER)).json()["items"]
     assert [b["amount"] for b in listed] == ["500.00", "3000.00"]
@@ -118,14 +142,19 @@ async def test_benefits_are_idempotent_by_key_and_by_source_reference(
     assert conflict.json()["code"] == "benefit_reference_conflict"
     income = (await registry_client.get(f"/v1/households/{created['id']}/incomes", headers=OFFICER)).json()["items"]
     assert next(i for i in income if i["year"] == 2026)["benefit_income"] == "16000.00"  # counted once
-    assert (await registry_client.post(path, json=_benefit(), headers=auth("village_cadre", DEMO_VILLAGE))
-            ).status_code == 403
+    assert (
+        await registry_client.post(path, json=_benefit(), headers=auth("village_cadre", DEMO_VILLAGE))
+    ).status_code == 403
     assert (await registry_client.post(path, json=_benefit(amount="0"), headers=SERVICE)).status_code == 422
 
 
 def _change(action: str, case_id: uuid.UUID, monitoring_type: str | None = None, **extra: object) -> dict[str, object]:
-    body: dict[str, object] = {"action": action, "case_id": str(case_id), "reason": "县级确认",
-                               "effective_date": "2026-05-10"}
+    body: dict[str, object] = {
+        "action": action,
+        "case_id": str(case_id),
+        "reason": "县级确认",
+        "effective_date": "2026-05-10",
+    }
     if monitoring_type:
         body["monitoring_type"] = monitoring_type
     body.update(extra)
@@ -140,8 +169,12 @@ async def test_monitoring_status_set_and_cleared_by_case(
     case = uuid.uuid4()
     set_ = await registry_client.put(path, json=_change("set", case, "marginal"), headers=SERVICE)
     assert set_.status_code == 200, set_.text
-    assert set_.json() == {"household_id": created["id"], "status": "marginal", "monitoring_case_id": str(case),
-                           "version": 2}
+    assert set_.json() == {
+        "household_id": created["id"],
+        "status": "marginal",
+        "monitoring_case_id": str(case),
+        "version": 2,
+    }
     again = await registry_client.put(path, json=_change("set", case, "marginal"), headers=SERVICE)
     assert again.json()["version"] == 2  # a redelivery changes nothing
     other = await registry_client.put(path, json=_change("set", uuid.uuid4(), "unstable"), headers=SERVICE)
@@ -154,8 +187,11 @@ async def test_monitoring_status_set_and_cleared_by_case(
     household = (await registry_client.get(f"/v1/households/{created['id']}", headers=OFFICER)).json()
     assert household["monitoring"] == {"case_id": str(case), "since": "2026-05-10"}
     assert household["base_status"] == "lifted_out"
-    patch = await registry_client.patch(f"/v1/households/{created['id']}", json={"status": "ordinary"},
-                                        headers={**OFFICER, "If-Match": str(household["version"])})
+    patch = await registry_client.patch(
+        f"/v1/households/{created['id']}",
+        json={"status": "ordinary"},
+        headers={**OFFICER, "If-Match": str(household["version"])},
+    )
     assert patch.status_code == 409
     assert patch.json()["code"] == "household_monitored"
     wrong_clear = await registry_client.put(path, json=_change("clear", uuid.uuid4()), headers=SERVICE)
@@ -183,8 +219,9 @@ async def test_monitoring_status_roles_validation_and_idempotency_key(
     path = f"/v1/households/{created['id']}/monitoring-status"
     case = uuid.uuid4()
     for role in ("village_cadre", "township_officer", "insurer_adjuster"):
-        assert (await registry_client.put(path, json=_change("set", case, "marginal"), headers=auth(role))
-                ).status_code == 403
+        assert (
+            await registry_client.put(path, json=_change("set", case, "marginal"), headers=auth(role))
+        ).status_code == 403
     no_type = await registry_client.put(path, json=_change("set", case), headers=SERVICE)
     assert no_type.status_code == 422
     assert no_type.json()["code"] == "invalid_monitoring_type"
@@ -200,18 +237,21 @@ async def test_monitoring_status_roles_validation_and_idempotency_key(
     assert reused.json()["code"] == "idempotency_key_reused"
 
 
-async def test_facts_as_of_a_date(
-    registry_client: httpx.AsyncClient, create_household: CreateHousehold
-) -> None:
+async def test_facts_as_of_a_date(registry_client: httpx.AsyncClient, create_household: CreateHousehold) -> None:
     created = await create_household()
     hid = created["id"]
     case = uuid.uuid4()
-    await registry_client.put(f"/v1/households/{hid}/monitoring-status",
-                              json=_change("set", case, "marginal", effective_date="2026-05-10"), headers=SERVICE)
+    await registry_client.put(
+        f"/v1/households/{hid}/monitoring-status",
+        json=_change("set", case, "marginal", effective_date="2026-05-10"),
+        headers=SERVICE,
+    )
     spouse = next(m for m in created["members"] if m["relation"] == "spouse")
-    await registry_client.post(f"/v1/households/{hid}/members/{spouse['id']}:end",
-                               json={"reason": "death", "effective_date": "2026-06-01"},
-                               headers={**OFFICER, "If-Match": "1"})
+    await registry_client.post(
+        f"/v1/households/{hid}/members/{spouse['id']}:end",
+        json={"reason": "death", "effective_date": "2026-06-01"},
+        headers={**OFFICER, "If-Match": "1"},
+    )
     now = (await registry_client.get(f"/v1/households/{hid}/facts", headers=auth("insurer_adjuster"))).json()
     assert now["status"] == "marginal"
     assert now["member_count"] == 2
@@ -239,11 +279,21 @@ async def test_bank_account_reveal_is_for_the_service_and_audited(
         assert (await registry_client.post(path, json=body, headers=auth(role))).status_code == 403
     revealed = await registry_client.post(path, json=body, headers=SERVICE)
     assert revealed.status_code == 200
-    assert revealed.json() == {"household_id": created["id"], "bank_account": "6222021234567890123",
-                               "bank_name": "中国农业银行鹤壁分行", "account_holder": "张建国"}
-    row = (await session.execute(text(
-        "SELECT detail FROM audit.audit_log WHERE action = 'household.bank_account.reveal' AND resource_id = :id"
-    ), {"id": created["id"]})).scalar_one()
+    assert revealed.json() == {
+        "household_id": created["id"],
+        "bank_account": "6222021234567890123",
+        "bank_name": "中国农业银行鹤壁分行",
+        "account_holder": "张建国",
+    }
+    row = (
+        await session.execute(
+            text(
+                "SELECT detail FROM audit.audit_log"
+                " WHERE action = 'household.bank_account.reveal' AND resource_id = :id"
+            ),
+            {"id": created["id"]},
+        )
+    ).scalar_one()
     assert row["purpose"] == body["purpose"]
     assert "6222021234567890123" not in str(row)
 
@@ -253,12 +303,14 @@ async def test_phone_reveal_for_calling_the_household(
 ) -> None:
     created = await create_household()
     path = f"/v1/households/{created['id']}/phone:reveal"
-    revealed = await registry_client.post(path, json={"purpose": "入户走访前电话联系"},
-                                          headers=auth("village_cadre", DEMO_VILLAGE))
+    revealed = await registry_client.post(
+        path, json={"purpose": "入户走访前电话联系"}, headers=auth("village_cadre", DEMO_VILLAGE)
+    )
     assert revealed.status_code == 200
     assert revealed.json()["phone"] == "13812345678"
-    assert (await registry_client.post(path, json={"purpose": "入户走访前电话联系"}, headers=auth("auditor"))
-            ).status_code == 403
+    assert (
+        await registry_client.post(path, json={"purpose": "入户走访前电话联系"}, headers=auth("auditor"))
+    ).status_code == 403
 
 
 async def test_resolve_national_ids_in_order(
@@ -281,7 +333,8 @@ async def test_resolve_national_ids_in_order(
         assert ids[1] not in response.text
     elsewhere = await registry_client.post("/v1/members:resolve", json=query, headers=auth("service", "410603"))
     assert all(r["member_id"] is None for r in elsewhere.json()["results"])
-    assert (await registry_client.post("/v1/members:resolve", json=query, headers=auth("village_cadre"))
-            ).status_code == 403
+    assert (
+        await registry_client.post("/v1/members:resolve", json=query, headers=auth("village_cadre"))
+    ).status_code == 403
     too_many = {"national_ids": ["410602199001011230"] * 10001}
     assert (await registry_client.post("/v1/members:resolve", json=too_many, headers=SERVICE)).status_code == 422

@@ -19,8 +19,14 @@ OFFICER = auth("county_officer")
 async def test_add_a_newborn(registry_client: httpx.AsyncClient, create_household: CreateHousehold) -> None:
     created = await create_household()
     born = date(2026, 1, 5)
-    baby = member("daughter", name="张小花", national_id=new_id(born, male=False), join_reason="birth",
-                  labour_ability="none", reason="新生儿落户")
+    baby = member(
+        "daughter",
+        name="张小花",
+        national_id=new_id(born, male=False),
+        join_reason="birth",
+        labour_ability="none",
+        reason="新生儿落户",
+    )
     path = f"/v1/households/{created['id']}/members"
     response = await registry_client.post(path, json=baby, headers=auth("village_cadre", DEMO_VILLAGE))
     assert response.status_code == 201, response.text
@@ -39,8 +45,9 @@ async def test_add_a_newborn(registry_client: httpx.AsyncClient, create_househol
     by_id = await registry_client.get(f"/v1/members/{data['id']}", headers=OFFICER)
     assert by_id.status_code == 200
     assert by_id.json()["national_id_masked"] == data["national_id_masked"]
-    assert (await registry_client.get(f"/v1/members/{data['id']}", headers=auth("village_cadre", OTHER_VILLAGE))
-            ).status_code == 404
+    assert (
+        await registry_client.get(f"/v1/members/{data['id']}", headers=auth("village_cadre", OTHER_VILLAGE))
+    ).status_code == 404
     stale = await registry_client.post(path, json=member("son"), headers={**OFFICER, "If-Match": '"1"'})
     assert stale.status_code == 412
 
@@ -78,7 +85,8 @@ async def test_update_member_with_if_match(
     path = f"/v1/households/{created['id']}/members/{child['id']}"
     assert (await registry_client.patch(path, json={"health": "chronic"}, headers=OFFICER)).status_code == 428
     ok = await registry_client.patch(
-        path, json={"health": "disabled", "disability_grade": 2, "school": "鹤壁市特殊教育学校", "reason": "残联认定"},
+        path,
+        json={"health": "disabled", "disability_grade": 2, "school": "鹤壁市特殊教育学校", "reason": "残联认定"},
         headers={**OFFICER, "If-Match": '"1"'},
     )
     assert ok.status_code == 200, ok.text
@@ -110,7 +118,8 @@ async def test_correcting_an_id_number_is_checked_like_a_new_one(
     path = f"/v1/households/{created['id']}/members/{child['id']}"
     born = date.fromisoformat(child["birth_date"])
     wrong_birth = await registry_client.patch(
-        path, json={"birth_date": "2001-01-01" if born != date(2001, 1, 1) else "2002-01-01"},
+        path,
+        json={"birth_date": "2001-01-01" if born != date(2001, 1, 1) else "2002-01-01"},
         headers={**OFFICER, "If-Match": "1"},
     )
     assert wrong_birth.status_code == 422
@@ -155,13 +164,15 @@ async def test_ending_a_membership(registry_client: httpx.AsyncClient, create_ho
     household = (await registry_client.get(f"/v1/households/{created['id']}", headers=OFFICER)).json()
     assert household["member_count"] == 2
     assert len(household["members"]) == 2
-    everyone = (await registry_client.get(
-        f"/v1/households/{created['id']}?include_former_members=true", headers=OFFICER)).json()
+    everyone = (
+        await registry_client.get(f"/v1/households/{created['id']}?include_former_members=true", headers=OFFICER)
+    ).json()
     assert len(everyone["members"]) == 3
     # she may join another household now
     person = created["_body"]["members"][1]["national_id"]
-    new_home = household_body(OTHER_VILLAGE, members=[member("head"), member("spouse", national_id=person,
-                                                                            join_reason="marriage_in")])
+    new_home = household_body(
+        OTHER_VILLAGE, members=[member("head"), member("spouse", national_id=person, join_reason="marriage_in")]
+    )
     assert (await registry_client.post("/v1/households", json=new_home, headers=OFFICER)).status_code == 201
 
 
@@ -178,7 +189,8 @@ async def test_the_head_leaving_clears_the_head(
     assert household["head_member_id"] is None
     spouse = next(m for m in household["members"] if m["relation"] == "spouse")
     new_head = await registry_client.patch(
-        f"/v1/households/{created['id']}", json={"head_member_id": spouse["id"]},
+        f"/v1/households/{created['id']}",
+        json={"head_member_id": spouse["id"]},
         headers={**OFFICER, "If-Match": str(household["version"])},
     )
     assert new_head.status_code == 200
@@ -213,9 +225,19 @@ async def test_reveal_with_the_role_is_audited(
     body = response.json()
     assert body["national_id"] == plain
     assert body["purpose"] == purpose
-    row = (await session.execute(text(
-        "SELECT action, resource_type, resource_id, actor_sub, actor_roles, detail FROM audit.audit_log WHERE id = :id"
-    ), {"id": body["audit_id"]})).mappings().one()
+    row = (
+        (
+            await session.execute(
+                text(
+                    "SELECT action, resource_type, resource_id, actor_sub, actor_roles, detail"
+                    " FROM audit.audit_log WHERE id = :id"
+                ),
+                {"id": body["audit_id"]},
+            )
+        )
+        .mappings()
+        .one()
+    )
     assert row["action"] == "member.national_id.reveal"
     assert row["resource_id"] == head_id
     assert row["actor_roles"] == role
@@ -229,8 +251,9 @@ async def test_reveal_outside_the_region_is_404_and_needs_a_purpose(
 ) -> None:
     created = await create_household()
     path = f"/v1/members/{created['head_member_id']}:reveal"
-    assert (await registry_client.post(path, json={"purpose": "核查身份"}, headers=auth("county_officer", "410603"))
-            ).status_code == 404
+    assert (
+        await registry_client.post(path, json={"purpose": "核查身份"}, headers=auth("county_officer", "410603"))
+    ).status_code == 404
     assert (await registry_client.post(path, json={}, headers=OFFICER)).status_code == 422
     assert (await registry_client.post(path, json={"purpose": "x"}, headers=OFFICER)).status_code == 422
     assert (await registry_client.post(path, json={"purpose": "核查身份"})).status_code == 401
@@ -262,8 +285,10 @@ async def test_a_replayed_key_answers_only_its_caller_in_scope(
     assert again.status_code == 201
     assert again.headers["idempotency-replayed"] == "true"
     assert again.json() == first.json()
-    colleague = {"Authorization": "Bearer " + mint_token(
-        JWT_SECRET, sub="test:second-cadre", roles=[Role.VILLAGE_CADRE], region=DEMO_VILLAGE)}
+    colleague = {
+        "Authorization": "Bearer "
+        + mint_token(JWT_SECRET, sub="test:second-cadre", roles=[Role.VILLAGE_CADRE], region=DEMO_VILLAGE)
+    }
     own = await registry_client.post(path, json=body, headers={**colleague, **key})
     assert own.status_code == 409, own.text  # its own effect: the person is already in the household
     assert own.json()["code"] != "idempotency_key_reused"

@@ -38,7 +38,7 @@ async def test_valid_ids_are_accepted_and_single_digit_corruptions_rejected(
     digits = "0123456789X" if position == 17 else "0123456789"
     original = number[position]
     replacement = digits[(digits.index(original) + delta) % len(digits)]
-    corrupted = number[:position] + replacement + number[position + 1:]
+    corrupted = number[:position] + replacement + number[position + 1 :]
     rejected = await registry_client.post(
         "/v1/households", json=household_body(members=[member("head", national_id=corrupted)]), headers=OFFICER
     )
@@ -48,9 +48,18 @@ async def test_valid_ids_are_accepted_and_single_digit_corruptions_rejected(
 
 
 NASTY_BODIES: list[Any] = [
-    None, [], "text", 12, {"members": None}, {"members": "x"}, {"members": [{}]},
-    {"household_number": "\u0000", "village_code": "410602100201", "members": [{"name": "a", "national_id": "1",
-                                                                                   "relation": "head"}]},
+    None,
+    [],
+    "text",
+    12,
+    {"members": None},
+    {"members": "x"},
+    {"members": [{}]},
+    {
+        "household_number": "\u0000",
+        "village_code": "410602100201",
+        "members": [{"name": "a", "national_id": "1", "relation": "head"}],
+    },
     {"household_number": "A1", "village_code": "410602100201", "address": "x" * 100_000, "members": []},
     {"household_number": "A1", "village_code": "41060210020\u0661"},
     {"household_number": "A1", "village_code": "410602100201", "incomes": [{"year": 10**30}]},
@@ -67,9 +76,15 @@ async def test_malformed_households_are_422(registry_client: httpx.AsyncClient, 
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{", b'{"name": "\\ud800"}', b"\xff\xfe", b'{"members": [' * 2000, b"null",
-     b'{"household_number": "A1", "village_code": "410602100201", "members": [],'
-     b' "incomes": [{"year": 2025, "wage_income": 1e309}]}'],
+    [
+        b"{",
+        b'{"name": "\\ud800"}',
+        b"\xff\xfe",
+        b'{"members": [' * 2000,
+        b"null",
+        b'{"household_number": "A1", "village_code": "410602100201", "members": [],'
+        b' "incomes": [{"year": 2025, "wage_income": 1e309}]}',
+    ],
 )
 async def test_unparseable_bodies_are_not_500(registry_client: httpx.AsyncClient, raw: bytes) -> None:
     response = await registry_client.post(
@@ -88,25 +103,68 @@ async def test_control_characters_and_lone_surrogates_in_names(registry_client: 
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
     | st.sampled_from(["410602100201", "2026-01-01", "head", "marginal", "set", "-1", "1e999", "\u0000"]),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["household_number", "village_code", "members", "name", "national_id", "relation",
-                         "year", "amount", "action", "case_id", "monitoring_type", "region", "cursor", "limit",
-                         "status", "national_ids", "purpose", "reason", "effective_date", "source", "x"]),
-        children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "household_number",
+                    "village_code",
+                    "members",
+                    "name",
+                    "national_id",
+                    "relation",
+                    "year",
+                    "amount",
+                    "action",
+                    "case_id",
+                    "monitoring_type",
+                    "region",
+                    "cursor",
+                    "limit",
+                    "status",
+                    "national_ids",
+                    "purpose",
+                    "reason",
+                    "effective_date",
+                    "source",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
     max_leaves=12,
 )
 
 
 @FUZZ
-@given(body=json_values, target=st.sampled_from([
-    ("post", "/v1/households"), ("post", "/v1/households:search"), ("post", "/v1/members:resolve"),
-    ("post", "/v1/exports"), ("post", "/v1/households/{id}/members"), ("patch", "/v1/households/{id}"),
-    ("put", "/v1/households/{id}/incomes/2025"), ("put", "/v1/households/{id}/monitoring-status"),
-    ("post", "/v1/households/{id}/benefits"), ("post", "/v1/members/{member}:reveal"),
-    ("post", "/v1/households/{id}:archive"), ("post", "/v1/households/{id}/members/{member}:end"),
-]))
+@given(
+    body=json_values,
+    target=st.sampled_from(
+        [
+            ("post", "/v1/households"),
+            ("post", "/v1/households:search"),
+            ("post", "/v1/members:resolve"),
+            ("post", "/v1/exports"),
+            ("post", "/v1/households/{id}/members"),
+            ("patch", "/v1/households/{id}"),
+            ("put", "/v1/households/{id}/incomes/2025"),
+            ("put", "/v1/households/{id}/monitoring-status"),
+            ("post", "/v1/households/{id}/benefits"),
+            ("post", "/v1/members/{member}:reveal"),
+            ("post", "/v1/households/{id}:archive"),
+            ("post", "/v1/households/{id}/members/{member}:end"),
+        ]
+    ),
+)
 async def test_no_json_body_makes_a_500(
     registry_client: httpx.AsyncClient, create_household: CreateHousehold, body: Any, target: tuple[str, str]
 ) -> None:
@@ -122,8 +180,9 @@ async def test_nothing_outside_the_api_is_500(registry_client: httpx.AsyncClient
     for path in ("/v1/households/../../etc", "/v1/households/%00", "/v1/members/x:reveal", "/v1/imports/1/errors"):
         assert (await registry_client.get(path, headers=OFFICER)).status_code < 500
     long_ago = (date.today() - timedelta(days=365 * 200)).isoformat()
-    facts = await registry_client.get(f"/v1/households/00000000-0000-7000-8000-000000000000/facts?as_of={long_ago}",
-                                      headers=OFFICER)
+    facts = await registry_client.get(
+        f"/v1/households/00000000-0000-7000-8000-000000000000/facts?as_of={long_ago}", headers=OFFICER
+    )
     assert facts.status_code == 404
 
 

@@ -23,14 +23,24 @@ async def _search(client: httpx.AsyncClient, headers: dict[str, str] = OFFICER, 
 async def test_filters(registry_client: httpx.AsyncClient, create_household: CreateHousehold) -> None:
     surname = "欧阳"  # rare enough not to collide with other households in this test's transaction
     a = await create_household(members=[member("head", name=f"{surname}明")], dibao="A", insured_years=[2026])
-    b = await create_household(village=OTHER_VILLAGE, members=[member("head", name=f"{surname}红")], tekun=True,
-                               status="ordinary")
-    c = await create_household(members=[member("head", name="司马光")], negative_list=True,
-                               negative_list_reason="公职人员", insured_years=[2025])
+    b = await create_household(
+        village=OTHER_VILLAGE, members=[member("head", name=f"{surname}红")], tekun=True, status="ordinary"
+    )
+    c = await create_household(
+        members=[member("head", name="司马光")],
+        negative_list=True,
+        negative_list_reason="公职人员",
+        insured_years=[2025],
+    )
     await registry_client.put(
         f"/v1/households/{c['id']}/monitoring-status",
-        json={"action": "set", "monitoring_type": "marginal", "case_id": str(uuid.uuid4()), "reason": "确认",
-              "effective_date": "2026-05-01"},
+        json={
+            "action": "set",
+            "monitoring_type": "marginal",
+            "case_id": str(uuid.uuid4()),
+            "reason": "确认",
+            "effective_date": "2026-05-01",
+        },
         headers=auth("service", ""),
     )
     numbers = {x["household_number"]: x for x in (a, b, c)}
@@ -73,8 +83,11 @@ async def test_scope_limits_every_search(registry_client: httpx.AsyncClient, cre
     assert await _search(registry_client, cadre, national_id=person) == []
     assert await _search(registry_client, auth("county_officer", "410603"), name_prefix="慕容") == []
     assert (await registry_client.post("/v1/households:search", json={})).status_code == 401
-    assert (await registry_client.post("/v1/households:search", json={},
-                                       headers=auth("department_feeder", department="medical"))).status_code == 403
+    assert (
+        await registry_client.post(
+            "/v1/households:search", json={}, headers=auth("department_feeder", department="medical")
+        )
+    ).status_code == 403
 
 
 async def test_cursor_pages_are_stable_and_complete(
@@ -98,8 +111,15 @@ async def test_cursor_pages_are_stable_and_complete(
 
 async def test_bad_queries_are_422_not_500(registry_client: httpx.AsyncClient) -> None:
     for query in (
-        {"cursor": "garbage!"}, {"cursor": "WzFd"}, {"national_id": "123"}, {"region": "4106021"},
-        {"limit": 0}, {"limit": 501}, {"status": ["rich"]}, {"unknown": 1}, {"name_prefix": "a\u0000b"},
+        {"cursor": "garbage!"},
+        {"cursor": "WzFd"},
+        {"national_id": "123"},
+        {"region": "4106021"},
+        {"limit": 0},
+        {"limit": 501},
+        {"status": ["rich"]},
+        {"unknown": 1},
+        {"name_prefix": "a\u0000b"},
     ):
         response = await registry_client.post("/v1/households:search", json=query, headers=OFFICER)
         assert response.status_code == 422, (query, response.text)

@@ -26,11 +26,15 @@ CIPHER = suite_cipher()  # follows FANGPIN_PII_ALGORITHM like the apps
 
 async def test_seed_households_writes_realistic_households(session: AsyncSession) -> None:
     assert await seed_households(session, 60, pii=CIPHER) == 60
-    stats = (await session.execute(text(
-        "SELECT count(*), sum(member_count), count(*) FILTER (WHERE status = 'lifted_out'), "
-        "count(*) FILTER (WHERE income_year IS NOT NULL AND previous_annual_net_income IS NOT NULL), "
-        "count(DISTINCT village_code) FROM registry.household_snapshot_v1 WHERE county_code = '410602'"
-    ))).one()
+    stats = (
+        await session.execute(
+            text(
+                "SELECT count(*), sum(member_count), count(*) FILTER (WHERE status = 'lifted_out'), "
+                "count(*) FILTER (WHERE income_year IS NOT NULL AND previous_annual_net_income IS NOT NULL), "
+                "count(DISTINCT village_code) FROM registry.household_snapshot_v1 WHERE county_code = '410602'"
+            )
+        )
+    ).one()
     households, members, lifted, with_two_years, villages = stats
     assert households == 60
     assert 120 <= members <= 300
@@ -40,9 +44,12 @@ async def test_seed_households_writes_realistic_households(session: AsyncSession
     blobs = (await session.execute(text("SELECT national_id_enc FROM registry.member"))).scalars().all()
     for blob in blobs:
         validate_national_id(CIPHER.decrypt(bytes(blob), purpose="national_id"), today=date.today())
-    heads = await session.scalar(text(
-        "SELECT count(*) FROM registry.household h JOIN registry.member m ON m.id = h.head_member_id "
-        "WHERE m.relation = 'head'"))
+    heads = await session.scalar(
+        text(
+            "SELECT count(*) FROM registry.household h JOIN registry.member m ON m.id = h.head_member_id "
+            "WHERE m.relation = 'head'"
+        )
+    )
     assert heads == 60
     assert await seed_households(session, 10, pii=CIPHER) == 10  # a second call adds more
     numbers = (await session.execute(text("SELECT household_number FROM registry.household"))).scalars().all()
@@ -72,45 +79,61 @@ def test_set_then_clear_returns_to_the_base_status(kind: HouseholdStatus) -> Non
     monitored = change_monitoring(LIFTED, action="set", monitoring_type=kind, case_id=CASE, effective_date=DAY)
     assert monitored.changed
     assert monitored.state == MonitoringState(kind, HouseholdStatus.LIFTED_OUT, CASE, DAY)
-    cleared = change_monitoring(monitored.state, action="clear", monitoring_type=None, case_id=CASE,
-                                effective_date=date(2026, 12, 1))
+    cleared = change_monitoring(
+        monitored.state, action="clear", monitoring_type=None, case_id=CASE, effective_date=date(2026, 12, 1)
+    )
     assert cleared.changed
     assert cleared.state == LIFTED
 
 
 def test_repeats_change_nothing_and_other_cases_are_refused() -> None:
-    monitored = change_monitoring(LIFTED, action="set", monitoring_type=HouseholdStatus.MARGINAL, case_id=CASE,
-                                  effective_date=DAY).state
-    again = change_monitoring(monitored, action="set", monitoring_type=HouseholdStatus.MARGINAL, case_id=CASE,
-                              effective_date=date(2026, 6, 1))
+    monitored = change_monitoring(
+        LIFTED, action="set", monitoring_type=HouseholdStatus.MARGINAL, case_id=CASE, effective_date=DAY
+    ).state
+    again = change_monitoring(
+        monitored, action="set", monitoring_type=HouseholdStatus.MARGINAL, case_id=CASE, effective_date=date(2026, 6, 1)
+    )
     assert not again.changed
     assert again.state == monitored
-    retyped = change_monitoring(monitored, action="set", monitoring_type=HouseholdStatus.UNSTABLE, case_id=CASE,
-                                effective_date=date(2026, 6, 1))
+    retyped = change_monitoring(
+        monitored, action="set", monitoring_type=HouseholdStatus.UNSTABLE, case_id=CASE, effective_date=date(2026, 6, 1)
+    )
     assert retyped.state.since == DAY  # the same case: monitored since its first confirmation
     with pytest.raises(MonitoringRefused) as refused:
-        change_monitoring(monitored, action="set", monitoring_type=HouseholdStatus.MARGINAL, case_id=OTHER,
-                          effective_date=DAY)
+        change_monitoring(
+            monitored, action="set", monitoring_type=HouseholdStatus.MARGINAL, case_id=OTHER, effective_date=DAY
+        )
     assert refused.value.code == "monitored_by_other_case"
     with pytest.raises(MonitoringRefused):
         change_monitoring(monitored, action="clear", monitoring_type=None, case_id=OTHER, effective_date=DAY)
-    assert not change_monitoring(LIFTED, action="clear", monitoring_type=None, case_id=CASE,
-                                 effective_date=DAY).changed
+    assert not change_monitoring(LIFTED, action="clear", monitoring_type=None, case_id=CASE, effective_date=DAY).changed
     with pytest.raises(MonitoringRefused):
-        change_monitoring(LIFTED, action="set", monitoring_type=HouseholdStatus.ORDINARY, case_id=CASE,
-                          effective_date=DAY)
+        change_monitoring(
+            LIFTED, action="set", monitoring_type=HouseholdStatus.ORDINARY, case_id=CASE, effective_date=DAY
+        )
 
 
 # ---------------------------------------------------------------- history values
 
 
 def test_history_values_are_plain_json() -> None:
-    before = {"amount": Decimal("1"), "day": date(2026, 1, 2), "kind": HouseholdStatus.MARGINAL, "same": 1,
-              "years": [2026, 2025]}
-    after = {"amount": Decimal("1.5"), "day": date(2026, 1, 2), "kind": HouseholdStatus.UNSTABLE, "same": 1,
-             "years": [2026, 2025]}
+    before = {
+        "amount": Decimal("1"),
+        "day": date(2026, 1, 2),
+        "kind": HouseholdStatus.MARGINAL,
+        "same": 1,
+        "years": [2026, 2025],
+    }
+    after = {
+        "amount": Decimal("1.5"),
+        "day": date(2026, 1, 2),
+        "kind": HouseholdStatus.UNSTABLE,
+        "same": 1,
+        "years": [2026, 2025],
+    }
     assert diff(before, after, before) == [
-        FieldChange("amount", "1.00", "1.50"), FieldChange("kind", "marginal", "unstable"),
+        FieldChange("amount", "1.00", "1.50"),
+        FieldChange("kind", "marginal", "unstable"),
     ]
     assert created({"a": None, "b": uuid.UUID(int=1)}, ["a", "b"]) == [
         FieldChange("b", None, "00000000-0000-0000-0000-000000000001")

@@ -68,12 +68,23 @@ def test_parse_region_code(code: str, code12: str, level: RegionLevel, prefix: s
 @pytest.mark.parametrize(
     "code",
     [
-        "", "4", "410", "41060", "4106020", "41060200", "4106020010", "41060200100", "4106020010011",
-        "00", "000000000000", "001234",  # no province
+        "",
+        "4",
+        "410",
+        "41060",
+        "4106020",
+        "41060200",
+        "4106020010",
+        "41060200100",
+        "4106020010011",
+        "00",
+        "000000000000",
+        "001234",  # no province
         "410006",  # a county under no city
         "410600001000",  # a township under no county
         "410602000001",  # a village under no township
-        "41a602", "４１０６０２",
+        "41a602",
+        "４１０６０２",
     ],
 )
 def test_invalid_region_codes(code: str) -> None:
@@ -233,7 +244,14 @@ def test_monitoring_types() -> None:
 def test_enum_values_are_the_wire_strings() -> None:
     assert [m.value for m in Relation][:4] == ["head", "spouse", "son", "daughter"]
     assert [m.value for m in EducationStage] == [
-        "none", "preschool", "primary", "junior", "senior_high", "secondary_vocational",
-        "junior_college", "undergraduate", "postgraduate",
+        "none",
+        "preschool",
+        "primary",
+        "junior",
+        "senior_high",
+        "secondary_vocational",
+        "junior_college",
+        "undergraduate",
+        "postgraduate",
     ]
     assert HouseholdStatus("lifted_out") == "lifted_out"

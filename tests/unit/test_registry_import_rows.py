@@ -59,14 +59,32 @@ def head(household: str = "H001", **cells: str) -> dict[str, str]:
     """A valid head-of-household row, Chinese labels, household-level fields filled."""
     born = date(1970, 3, 4)
     row = {
-        "household_number": household, "village_code": VILLAGE, "address": "文峰区某村三组",
-        "phone": "13800138000", "household_status": "脱贫户", "bank_account": "6228480012345678901",
-        "dibao": "A类", "tekun": "否", "insured_year": "2026",
-        "member_name": "张三", "national_id": new_id(born, Sex.male), "sex": "男", "birth_date": born.isoformat(),
-        "relation": "户主", "health": "健康", "disability_grade": "", "labour_ability": "普通劳动力",
-        "education_stage": "初中", "school": "", "join_reason": "建档",
-        "wage_income": "20000", "business_income": "8000.50", "property_income": "0",
-        "transfer_income": "1500", "production_costs": "6000", "income_year": "2025",
+        "household_number": household,
+        "village_code": VILLAGE,
+        "address": "文峰区某村三组",
+        "phone": "13800138000",
+        "household_status": "脱贫户",
+        "bank_account": "6228480012345678901",
+        "dibao": "A类",
+        "tekun": "否",
+        "insured_year": "2026",
+        "member_name": "张三",
+        "national_id": new_id(born, Sex.male),
+        "sex": "男",
+        "birth_date": born.isoformat(),
+        "relation": "户主",
+        "health": "健康",
+        "disability_grade": "",
+        "labour_ability": "普通劳动力",
+        "education_stage": "初中",
+        "school": "",
+        "join_reason": "建档",
+        "wage_income": "20000",
+        "business_income": "8000.50",
+        "property_income": "0",
+        "transfer_income": "1500",
+        "production_costs": "6000",
+        "income_year": "2025",
     }
     row.update(cells)
     return row
@@ -76,9 +94,17 @@ def member(household: str = "H001", **cells: str) -> dict[str, str]:
     """A valid non-head member row with the household-level cells left blank (inherited)."""
     born = date(2005, 9, 1)
     row = {
-        "household_number": household, "member_name": "张小红", "national_id": new_id(born, Sex.female),
-        "sex": "女", "birth_date": born.isoformat(), "relation": "之女", "health": "健康",
-        "labour_ability": "普通劳动力", "education_stage": "本科", "school": "郑州大学", "join_reason": "出生",
+        "household_number": household,
+        "member_name": "张小红",
+        "national_id": new_id(born, Sex.female),
+        "sex": "女",
+        "birth_date": born.isoformat(),
+        "relation": "之女",
+        "health": "健康",
+        "labour_ability": "普通劳动力",
+        "education_stage": "本科",
+        "school": "郑州大学",
+        "join_reason": "出生",
     }
     row.update(cells)
     return row
@@ -128,22 +154,44 @@ def test_chinese_headers_and_labels() -> None:
     assert result.total_rows == 2
     h, m = result.rows
     household = HouseholdRow(
-        household_number="H001", row_number=2, village_code=VILLAGE, address="文峰区某村三组",
-        phone="13800138000", household_status=HouseholdStatus.LIFTED_OUT,
-        bank_account="6228480012345678901", dibao=DibaoClass.A, tekun=False, insured_year=2026,
-        income=IncomeRow(2025, Decimal("20000.00"), Decimal("8000.50"), Decimal("0.00"), Decimal("1500.00"),
-                         Decimal("6000.00")),
+        household_number="H001",
+        row_number=2,
+        village_code=VILLAGE,
+        address="文峰区某村三组",
+        phone="13800138000",
+        household_status=HouseholdStatus.LIFTED_OUT,
+        bank_account="6228480012345678901",
+        dibao=DibaoClass.A,
+        tekun=False,
+        insured_year=2026,
+        income=IncomeRow(
+            2025, Decimal("20000.00"), Decimal("8000.50"), Decimal("0.00"), Decimal("1500.00"), Decimal("6000.00")
+        ),
     )
     assert h == MemberRow(
-        row_number=2, household=household, member_name="张三", national_id=first["national_id"], sex=Sex.male,
-        birth_date=date(1970, 3, 4), relation=Relation.head, health=Health.healthy, disability_grade=None,
-        labour_ability=LabourAbility.normal, education_stage=EducationStage.junior, school=None,
+        row_number=2,
+        household=household,
+        member_name="张三",
+        national_id=first["national_id"],
+        sex=Sex.male,
+        birth_date=date(1970, 3, 4),
+        relation=Relation.head,
+        health=Health.healthy,
+        disability_grade=None,
+        labour_ability=LabourAbility.normal,
+        education_stage=EducationStage.junior,
+        school=None,
         join_reason=JoinReason.registration,
     )
     assert m.row_number == 3
     assert m.household is h.household  # one object per household, shared by its members
     assert (m.relation, m.sex, m.education_stage, m.school, m.join_reason) == (
-        Relation.daughter, Sex.female, EducationStage.undergraduate, "郑州大学", JoinReason.birth)
+        Relation.daughter,
+        Sex.female,
+        EducationStage.undergraduate,
+        "郑州大学",
+        JoinReason.birth,
+    )
     assert result.households == [household]
     assert household.income is not None
     assert household.income.net_income == Decimal("23500.50")
@@ -153,21 +201,58 @@ def test_chinese_headers_and_labels() -> None:
 def test_english_headers_and_values_give_the_same_result() -> None:
     zh_rows = [head(), member()]
     en_rows = [
-        {**zh_rows[0], "household_status": "lifted_out", "dibao": "A", "tekun": "no", "sex": "male",
-         "relation": "head", "health": "healthy", "labour_ability": "normal", "education_stage": "junior",
-         "join_reason": "registration"},
-        {**zh_rows[1], "sex": "female", "relation": "daughter", "health": "healthy", "labour_ability": "normal",
-         "education_stage": "undergraduate", "join_reason": "birth"},
+        {
+            **zh_rows[0],
+            "household_status": "lifted_out",
+            "dibao": "A",
+            "tekun": "no",
+            "sex": "male",
+            "relation": "head",
+            "health": "healthy",
+            "labour_ability": "normal",
+            "education_stage": "junior",
+            "join_reason": "registration",
+        },
+        {
+            **zh_rows[1],
+            "sex": "female",
+            "relation": "daughter",
+            "health": "healthy",
+            "labour_ability": "normal",
+            "education_stage": "undergraduate",
+            "join_reason": "birth",
+        },
     ]
     assert parse(en_rows, lang="en").rows == parse(zh_rows, lang="zh").rows
 
 
 def test_header_variants_order_and_unknown_columns() -> None:
     row = head()
-    header = ["Household Number", "VILLAGE_CODE", "户类型", "身份证号码", "姓名", "与户主的关系", "健康状况",
-              "劳动技能", "备注"]
-    data = [header, [row["household_number"], VILLAGE, "一般农户", row["national_id"], "张三", "户主", "健康",
-                     "普通劳动力", "any remark"]]
+    header = [
+        "Household Number",
+        "VILLAGE_CODE",
+        "户类型",
+        "身份证号码",
+        "姓名",
+        "与户主的关系",
+        "健康状况",
+        "劳动技能",
+        "备注",
+    ]
+    data = [
+        header,
+        [
+            row["household_number"],
+            VILLAGE,
+            "一般农户",
+            row["national_id"],
+            "张三",
+            "户主",
+            "健康",
+            "普通劳动力",
+            "any remark",
+        ],
+    ]
     result = parse_rows(data, today=TODAY)
     assert result.errors == []
     assert result.ignored_columns == ("备注",)
@@ -351,9 +436,14 @@ def test_lenient_but_exact_cell_forms(cells: dict[str, str | None], field: str, 
     household = only.household
     assert household.income is not None
     actual = {
-        "wage": household.income.wage_income, "phone": household.phone, "bank": household.bank_account,
-        "id_lower": only.national_id, "tekun": household.tekun, "dibao": household.dibao,
-        "status": household.household_status, "relation": only.relation,
+        "wage": household.income.wage_income,
+        "phone": household.phone,
+        "bank": household.bank_account,
+        "id_lower": only.national_id,
+        "tekun": household.tekun,
+        "dibao": household.dibao,
+        "status": household.household_status,
+        "relation": only.relation,
     }[field]
     assert actual == expected
 
@@ -459,9 +549,13 @@ def test_incomes_need_an_income_year() -> None:
 
 def test_a_household_needs_exactly_one_head() -> None:
     rows = [
-        member("H001", village_code=VILLAGE, household_status="一般农户"), member("H001"),  # no head
-        head("H002"), head("H002"), member("H002"),  # two heads
-        head("H003"), member("H003"),  # fine
+        member("H001", village_code=VILLAGE, household_status="一般农户"),
+        member("H001"),  # no head
+        head("H002"),
+        head("H002"),
+        member("H002"),  # two heads
+        head("H003"),
+        member("H003"),  # fine
     ]
     result = parse(rows)
     for row_number in (2, 3):
@@ -508,12 +602,12 @@ def _csv_text(rows: list[list[str]]) -> str:
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 def test_csv_encodings(encoding: str) -> None:
-    rows = table([head(address="文峰区, 某村 \"三组\""), member()])
+    rows = table([head(address='文峰区, 某村 "三组"'), member()])
     data = _csv_text(rows).encode(encoding)
     assert list(read_csv(data)) == rows
     result = parse_rows(read_csv(data), today=TODAY)
     assert result.ok, result.errors
-    assert result.rows[0].household.address == "文峰区, 某村 \"三组\""
+    assert result.rows[0].household.address == '文峰区, 某村 "三组"'
 
 
 def test_csv_with_a_line_break_inside_a_quoted_cell() -> None:
@@ -570,11 +664,13 @@ def test_xlsx_round_trip() -> None:
 
 
 def test_xlsx_cells_become_csv_strings() -> None:
-    data = _xlsx([
-        ["a", "b", "c", "d", "e", "f", "g"],
-        [datetime(1990, 1, 2), datetime(1990, 1, 2, 8, 30), 2025, 2025.0, 0.1 + 0.2, 1234.5, True],
-        [date(2001, 2, 3), None, 1e16, -3, 12345678.91, "  text ", False],
-    ])
+    data = _xlsx(
+        [
+            ["a", "b", "c", "d", "e", "f", "g"],
+            [datetime(1990, 1, 2), datetime(1990, 1, 2, 8, 30), 2025, 2025.0, 0.1 + 0.2, 1234.5, True],
+            [date(2001, 2, 3), None, 1e16, -3, 12345678.91, "  text ", False],
+        ]
+    )
     assert list(read_xlsx(data)) == [
         ["a", "b", "c", "d", "e", "f", "g"],
         ["1990-01-02", "1990-01-02 08:30:00", "2025", "2025", "0.3", "1234.5", "TRUE"],
@@ -663,12 +759,25 @@ def _big_file(members: int) -> Iterator[list[str]]:
             serial += 1
             household_cells = (
                 [VILLAGE, "某村", "13800138000", "一般农户", "6228480012345678901", "", "否", "2026"]
-                if position == 0 else [""] * 8
+                if position == 0
+                else [""] * 8
             )
             incomes = ["24000.00", "3000", "0", "1200.50", "800", "2025"] if position == 0 else [""] * 6
             yield [
-                f"H{household:07d}", *household_cells, f"成员{serial}", number, sex.label_zh, born.isoformat(),
-                relations[position], "健康", "", "普通劳动力", "初中", "", "建档", *incomes,
+                f"H{household:07d}",
+                *household_cells,
+                f"成员{serial}",
+                number,
+                sex.label_zh,
+                born.isoformat(),
+                relations[position],
+                "健康",
+                "",
+                "普通劳动力",
+                "初中",
+                "",
+                "建档",
+                *incomes,
             ]
 
 
@@ -680,5 +789,7 @@ def test_parsing_100k_rows_is_fast(capsys: pytest.CaptureFixture[str]) -> None:
     assert result.errors == []
     assert len(result.rows) == 100_000
     with capsys.disabled():
-        print(f"\n[registry import] parsed 100,000 CSV rows ({len(result.households):,} households, "
-              f"{len(text) / 1e6:.1f} MB) in {elapsed:.2f}s wall, {cpu:.2f}s CPU = {100_000 / elapsed:,.0f} rows/s")
+        print(
+            f"\n[registry import] parsed 100,000 CSV rows ({len(result.households):,} households, "
+            f"{len(text) / 1e6:.1f} MB) in {elapsed:.2f}s wall, {cpu:.2f}s CPU = {100_000 / elapsed:,.0f} rows/s"
+        )

@@ -47,9 +47,7 @@ def _with_check(first17: str) -> str:
 @given(region=regions, born=birth_dates, sequence=sequences)
 @example(region="410602", born=date(1900, 1, 1), sequence=0)
 @example(region="010000", born=TODAY, sequence=999)
-def test_every_constructed_id_is_accepted_with_its_birth_date_and_sex(
-    region: str, born: date, sequence: int
-) -> None:
+def test_every_constructed_id_is_accepted_with_its_birth_date_and_sex(region: str, born: date, sequence: int) -> None:
     number = make_national_id(region, born, sequence)
     sex = Sex.male if sequence % 2 else Sex.female
 
@@ -74,9 +72,7 @@ def test_known_published_example_is_valid() -> None:
 
 def test_lowercase_x_is_accepted_and_normalised() -> None:
     born = date(1985, 6, 15)
-    number = next(
-        n for n in (make_national_id("410602", born, s) for s in range(1000)) if n.endswith("X")
-    )
+    number = next(n for n in (make_national_id("410602", born, s) for s in range(1000)) if n.endswith("X"))
     parsed = validate_national_id(number.lower(), today=TODAY)
     assert parsed.value == number
     assert parsed.value.endswith("X")
@@ -102,7 +98,7 @@ def test_every_single_character_substitution_is_rejected(region: str, born: date
         for replacement in alphabet:
             if replacement == number[position]:
                 continue
-            corrupted = number[:position] + replacement + number[position + 1:]
+            corrupted = number[:position] + replacement + number[position + 1 :]
             # The arithmetic property, independent of the validator:
             assert check_digit(corrupted[:17]) != corrupted[17]
             # And the validator rejects it. A corrupted province can become "00", which is a
@@ -114,8 +110,11 @@ def test_every_single_character_substitution_is_rejected(region: str, born: date
 
 
 @given(
-    region=regions, born=birth_dates, sequence=sequences,
-    position=st.integers(min_value=0, max_value=17), data=st.data(),
+    region=regions,
+    born=birth_dates,
+    sequence=sequences,
+    position=st.integers(min_value=0, max_value=17),
+    data=st.data(),
 )
 def test_a_random_single_corruption_is_rejected(
     region: str, born: date, sequence: int, position: int, data: st.DataObject
@@ -123,7 +122,7 @@ def test_a_random_single_corruption_is_rejected(
     number = make_national_id(region, born, sequence)
     alphabet = CHECK_CHARS if position == 17 else "0123456789"
     replacement = data.draw(st.sampled_from([c for c in alphabet if c != number[position]]))
-    corrupted = number[:position] + replacement + number[position + 1:]
+    corrupted = number[:position] + replacement + number[position + 1 :]
     with pytest.raises(InvalidNationalId):
         validate_national_id(corrupted, today=TODAY)
 
@@ -208,7 +207,11 @@ def test_malformed_numbers_are_invalid_format(value: str) -> None:
 
 def test_error_codes_are_the_documented_ones() -> None:
     assert set(get_args(NationalIdErrorCode)) == {
-        "invalid_format", "invalid_check_digit", "invalid_birth_date", "birth_date_mismatch", "sex_mismatch",
+        "invalid_format",
+        "invalid_check_digit",
+        "invalid_birth_date",
+        "birth_date_mismatch",
+        "sex_mismatch",
     }
     error = InvalidNationalId("invalid_format", "bad")
     assert isinstance(error, ValueError)

@@ -56,8 +56,6 @@ Exporter = Annotated[Principal, Depends(require_roles(*EXPORTERS))]
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
 
-
-
 def household_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> HouseholdService:
     return HouseholdService(session, cipher_of(request.app.state.pii), principal, request.app.state.clock)
 
@@ -68,8 +66,12 @@ def search_service(session: SessionDep, request: Request, principal: CurrentPrin
 
 def import_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> ImportService:
     return ImportService(
-        session, request.app.state.sessionmaker, cipher_of(request.app.state.pii), principal,
-        limits=import_limits(request.app.state.settings), clock=request.app.state.clock,
+        session,
+        request.app.state.sessionmaker,
+        cipher_of(request.app.state.pii),
+        principal,
+        limits=import_limits(request.app.state.settings),
+        clock=request.app.state.clock,
     )
 
 

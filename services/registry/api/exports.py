@@ -44,7 +44,8 @@ async def submit_export(
         job = await exports.get(job.id)
     finished = job.status in ("succeeded", "failed")
     return JSONResponse(
-        job.model_dump(mode="json"), status_code=200 if finished else 202,
+        job.model_dump(mode="json"),
+        status_code=200 if finished else 202,
         headers={"Location": f"/v1/exports/{job.id}"},
     )
 

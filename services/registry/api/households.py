@@ -128,10 +128,19 @@ async def list_households(
     query = query_model(
         HouseholdSearch,
         {
-            "region": region, "name_prefix": name_prefix, "household_number": household_number, "status": status,
-            "dibao": dibao, "dibao_class": dibao_class, "tekun": tekun, "negative_list": negative_list,
-            "insured_year": insured_year, "include_archived": include_archived, "cursor": cursor, "limit": limit,
-        }
+            "region": region,
+            "name_prefix": name_prefix,
+            "household_number": household_number,
+            "status": status,
+            "dibao": dibao,
+            "dibao_class": dibao_class,
+            "tekun": tekun,
+            "negative_list": negative_list,
+            "insured_year": insured_year,
+            "include_archived": include_archived,
+            "cursor": cursor,
+            "limit": limit,
+        },
     )
     return await search.search(query)
 
@@ -160,7 +169,11 @@ async def search_households(
     responses=problem_responses(404, 409, 412, 428),
 )
 async def archive_household(
-    household_id: HouseholdId, body: ArchiveRequest, households: HouseholdServiceDep, _: Archiver, if_match: IfMatch,
+    household_id: HouseholdId,
+    body: ArchiveRequest,
+    households: HouseholdServiceDep,
+    _: Archiver,
+    if_match: IfMatch,
     response: Response,
 ) -> HouseholdRead:
     read = await households.archive(household_id, body.reason, if_match=if_match)
@@ -174,7 +187,10 @@ async def archive_household(
     responses=problem_responses(404),
 )
 async def get_household(
-    household_id: HouseholdId, households: HouseholdServiceDep, _: HouseholdReader, response: Response,
+    household_id: HouseholdId,
+    households: HouseholdServiceDep,
+    _: HouseholdReader,
+    response: Response,
     include_former_members: IncludeFormer = False,
 ) -> HouseholdRead:
     read = await households.get(household_id, include_former=include_former_members)
@@ -190,8 +206,12 @@ async def get_household(
     responses=problem_responses(404, 409, 412, 422, 428),
 )
 async def update_household(
-    household_id: HouseholdId, body: HouseholdUpdate, households: HouseholdServiceDep, _: Editor,
-    if_match: IfMatch, response: Response,
+    household_id: HouseholdId,
+    body: HouseholdUpdate,
+    households: HouseholdServiceDep,
+    _: Editor,
+    if_match: IfMatch,
+    response: Response,
 ) -> HouseholdRead:
     read = await households.update(household_id, body, if_match=if_match)
     response.headers["ETag"] = etag(read.version)
@@ -203,7 +223,9 @@ async def update_household(
 
 @router.get("/{household_id}/members", summary="Members of a household (家庭成员)", responses=problem_responses(404))
 async def list_members(
-    household_id: HouseholdId, households: HouseholdServiceDep, _: HouseholdReader,
+    household_id: HouseholdId,
+    households: HouseholdServiceDep,
+    _: HouseholdReader,
     include_former_members: IncludeFormer = False,
 ) -> MemberList:
     return MemberList(items=await households.list_members(household_id, include_former=include_former_members))
@@ -218,7 +240,11 @@ async def list_members(
     responses=problem_responses(404, 409, 412, 422),
 )
 async def add_member(
-    household_id: HouseholdId, body: MemberAdd, households: HouseholdServiceDep, _: Editor, if_match: IfMatch,
+    household_id: HouseholdId,
+    body: MemberAdd,
+    households: HouseholdServiceDep,
+    _: Editor,
+    if_match: IfMatch,
     key: IdempotencyKey,
 ) -> JSONResponse:
     result = await households.add_member(household_id, body, if_match=if_match, idempotency_key=key)
@@ -231,19 +257,25 @@ async def add_member(
     responses=problem_responses(404, 409, 412, 422, 428),
 )
 async def end_member(
-    household_id: HouseholdId, member_id: MemberId, body: MemberEnd, households: HouseholdServiceDep, _: Editor,
-    if_match: IfMatch, response: Response,
+    household_id: HouseholdId,
+    member_id: MemberId,
+    body: MemberEnd,
+    households: HouseholdServiceDep,
+    _: Editor,
+    if_match: IfMatch,
+    response: Response,
 ) -> MemberRead:
     read = await households.end_member(household_id, member_id, body, if_match=if_match)
     response.headers["ETag"] = etag(read.version)
     return read
 
 
-@router.get(
-    "/{household_id}/members/{member_id}", summary="One member (成员详情)", responses=problem_responses(404)
-)
+@router.get("/{household_id}/members/{member_id}", summary="One member (成员详情)", responses=problem_responses(404))
 async def get_member(
-    household_id: HouseholdId, member_id: MemberId, households: HouseholdServiceDep, _: HouseholdReader,
+    household_id: HouseholdId,
+    member_id: MemberId,
+    households: HouseholdServiceDep,
+    _: HouseholdReader,
     response: Response,
 ) -> MemberRead:
     read = await households.get_member(member_id, household_id=household_id)
@@ -259,8 +291,13 @@ async def get_member(
     responses=problem_responses(404, 409, 412, 422, 428),
 )
 async def update_member(
-    household_id: HouseholdId, member_id: MemberId, body: MemberUpdate, households: HouseholdServiceDep, _: Editor,
-    if_match: IfMatch, response: Response,
+    household_id: HouseholdId,
+    member_id: MemberId,
+    body: MemberUpdate,
+    households: HouseholdServiceDep,
+    _: Editor,
+    if_match: IfMatch,
+    response: Response,
 ) -> MemberRead:
     read = await households.update_member(household_id, member_id, body, if_match=if_match)
     response.headers["ETag"] = etag(read.version)
@@ -297,9 +334,7 @@ async def put_income(
 
 
 @router.get("/{household_id}/benefits", summary="Benefits received (帮扶/理赔收入)", responses=problem_responses(404))
-async def list_benefits(
-    household_id: HouseholdId, households: HouseholdServiceDep, _: HouseholdReader
-) -> BenefitList:
+async def list_benefits(household_id: HouseholdId, households: HouseholdServiceDep, _: HouseholdReader) -> BenefitList:
     return BenefitList(items=await households.list_benefits(household_id))
 
 
@@ -313,10 +348,26 @@ async def list_benefits(
     responses={200: {"model": BenefitRead}, **problem_responses(404, 409, 422)},
 )
 async def record_benefit(
-    household_id: HouseholdId, body: Annotated[BenefitCreate, Body(examples=[{
-        "source": "claims", "source_ref": "payment-7f3c2a", "programme": "anti_poverty_insurance",
-        "category": "illness", "amount": "16000.00", "paid_date": "2026-04-18", "year": 2026}])],
-    households: HouseholdServiceDep, _: BenefitRecorder, key: IdempotencyKey,
+    household_id: HouseholdId,
+    body: Annotated[
+        BenefitCreate,
+        Body(
+            examples=[
+                {
+                    "source": "claims",
+                    "source_ref": "payment-7f3c2a",
+                    "programme": "anti_poverty_insurance",
+                    "category": "illness",
+                    "amount": "16000.00",
+                    "paid_date": "2026-04-18",
+                    "year": 2026,
+                }
+            ]
+        ),
+    ],
+    households: HouseholdServiceDep,
+    _: BenefitRecorder,
+    key: IdempotencyKey,
 ) -> JSONResponse:
     return _json(await households.record_benefit(household_id, body, idempotency_key=key))
 
@@ -340,10 +391,19 @@ _MONITORING_DOC = (
     "is 409 `monitored_by_other_case`. No If-Match: commands arrive from the screening service's outbox."
 )
 _MONITORING_EXAMPLES = [
-    {"action": "set", "monitoring_type": "marginal", "case_id": "2b0e6a8e-3c1f-4c55-9a57-0d7c7d0c1a11",
-     "reason": "county confirmed case (县级确认)", "effective_date": "2026-05-10"},
-    {"action": "clear", "case_id": "2b0e6a8e-3c1f-4c55-9a57-0d7c7d0c1a11",
-     "reason": "risk eliminated, assisted (帮扶消除)", "effective_date": "2026-12-01"},
+    {
+        "action": "set",
+        "monitoring_type": "marginal",
+        "case_id": "2b0e6a8e-3c1f-4c55-9a57-0d7c7d0c1a11",
+        "reason": "county confirmed case (县级确认)",
+        "effective_date": "2026-05-10",
+    },
+    {
+        "action": "clear",
+        "case_id": "2b0e6a8e-3c1f-4c55-9a57-0d7c7d0c1a11",
+        "reason": "risk eliminated, assisted (帮扶消除)",
+        "effective_date": "2026-12-01",
+    },
 ]
 
 

@@ -14,6 +14,7 @@ from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/regions", tags=["regions"])
 
+
 @router.get("", summary="List regions in your scope (行政区划列表)", response_model=Page[RegionRead])
 async def list_regions(
     regions: RegionServiceDep,

@@ -51,8 +51,17 @@ from shared.contracts.types import (
 from shared.errors import FieldError
 
 __all__ = [
-    "BankAccountReveal", "BenefitCreate", "BenefitRead", "HouseholdFacts", "MemberFacts", "MonitoringStatusChange",
-    "MonitoringStatusRead", "ResolveRequest", "ResolveResponse", "ResolvedMember", "RevealRequest",
+    "BankAccountReveal",
+    "BenefitCreate",
+    "BenefitRead",
+    "HouseholdFacts",
+    "MemberFacts",
+    "MonitoringStatusChange",
+    "MonitoringStatusRead",
+    "ResolveRequest",
+    "ResolveResponse",
+    "ResolvedMember",
+    "RevealRequest",
 ]
 
 # Example numbers are valid (check digit and all) but made up.
@@ -136,8 +145,13 @@ class MemberCreate(MemberFields):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"name": "张建国", "national_id": EXAMPLE_HEAD_ID, "relation": "head", "health": "chronic",
-                 "labour_ability": "weak"}
+                {
+                    "name": "张建国",
+                    "national_id": EXAMPLE_HEAD_ID,
+                    "relation": "head",
+                    "health": "chronic",
+                    "labour_ability": "weak",
+                }
             ]
         },
     )
@@ -151,8 +165,15 @@ class MemberAdd(MemberFields):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"name": "张小明", "national_id": EXAMPLE_CHILD_ID, "relation": "son", "join_reason": "birth",
-                 "labour_ability": "none", "education_stage": "primary", "school": "鹤壁集小学"}
+                {
+                    "name": "张小明",
+                    "national_id": EXAMPLE_CHILD_ID,
+                    "relation": "son",
+                    "join_reason": "birth",
+                    "labour_ability": "none",
+                    "education_stage": "primary",
+                    "school": "鹤壁集小学",
+                }
             ]
         },
     )
@@ -245,8 +266,16 @@ class IncomePut(IncomeAmounts):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"wage_income": "18000.00", "business_income": "3500.00", "property_income": "0.00",
-                          "transfer_income": "1200.00", "production_costs": "2000.00", "reason": "年度收入核查"}]
+            "examples": [
+                {
+                    "wage_income": "18000.00",
+                    "business_income": "3500.00",
+                    "property_income": "0.00",
+                    "transfer_income": "1200.00",
+                    "production_costs": "2000.00",
+                    "reason": "年度收入核查",
+                }
+            ]
         },
     )
 
@@ -278,8 +307,7 @@ class HouseholdCreate(WireModel):
     phone: Phone | None = None
     status: BaseStatus = Field(
         default="ordinary",
-        description="ordinary 一般农户 or lifted_out 脱贫户. Monitoring types are set only through "
-        "/monitoring-status.",
+        description="ordinary 一般农户 or lifted_out 脱贫户. Monitoring types are set only through /monitoring-status.",
     )
     dibao: DibaoClass | None = Field(default=None, description="低保 class A/B/C, or null")
     tekun: StrictBool = Field(default=False, description="特困供养")
@@ -309,14 +337,32 @@ class HouseholdCreate(WireModel):
                     "account_holder": "张建国",
                     "insured_years": [2026],
                     "members": [
-                        {"name": "张建国", "national_id": EXAMPLE_HEAD_ID, "relation": "head", "health": "chronic",
-                         "labour_ability": "weak"},
+                        {
+                            "name": "张建国",
+                            "national_id": EXAMPLE_HEAD_ID,
+                            "relation": "head",
+                            "health": "chronic",
+                            "labour_ability": "weak",
+                        },
                         {"name": "李秀英", "national_id": EXAMPLE_SPOUSE_ID, "relation": "spouse"},
-                        {"name": "张小明", "national_id": EXAMPLE_CHILD_ID, "relation": "son",
-                         "labour_ability": "none", "education_stage": "junior", "school": "鹤壁集镇中学"},
+                        {
+                            "name": "张小明",
+                            "national_id": EXAMPLE_CHILD_ID,
+                            "relation": "son",
+                            "labour_ability": "none",
+                            "education_stage": "junior",
+                            "school": "鹤壁集镇中学",
+                        },
                     ],
-                    "incomes": [{"year": 2025, "wage_income": "18000.00", "business_income": "3500.00",
-                                 "transfer_income": "1200.00", "production_costs": "2000.00"}],
+                    "incomes": [
+                        {
+                            "year": 2025,
+                            "wage_income": "18000.00",
+                            "business_income": "3500.00",
+                            "transfer_income": "1200.00",
+                            "production_costs": "2000.00",
+                        }
+                    ],
                 }
             ]
         },

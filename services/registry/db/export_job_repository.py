@@ -87,7 +87,6 @@ class ExportJobRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-
     async def insert_export_job(self, values: Row) -> ExportJob:
         stmt = export_job.insert().values(**values).returning(*_export_columns())
         return ExportJob(**(await self.session.execute(stmt)).mappings().one())
@@ -164,8 +163,12 @@ class ExportJobRepository:
         if not include_former:
             query = query.where(member.c.active)
         query = query.order_by(
-            household.c.village_code, household.c.household_number, member.c.active.desc(),
-            (member.c.relation != "head"), member.c.birth_date, member.c.id,
+            household.c.village_code,
+            household.c.household_number,
+            member.c.active.desc(),
+            (member.c.relation != "head"),
+            member.c.birth_date,
+            member.c.id,
         )
         result = await self.session.stream(query.execution_options(yield_per=2000))
         async for row in result.mappings():
@@ -174,5 +177,3 @@ class ExportJobRepository:
 
 def _export_columns() -> list[Any]:
     return [c for c in export_job.c if c.name != "content_enc"]
-
-

@@ -265,9 +265,7 @@ class HouseholdRepository:
         row = (await self.session.execute(query)).mappings().one_or_none()
         return Household(**row) if row else None
 
-    async def update_household(
-        self, household_id: uuid.UUID, values: Row, *, bump_version: bool = True
-    ) -> Household:
+    async def update_household(self, household_id: uuid.UUID, values: Row, *, bump_version: bool = True) -> Household:
         stmt = update(household).where(household.c.id == household_id).values(**values, updated_at=func.now())
         if bump_version:
             stmt = stmt.values(version=household.c.version + 1)
@@ -285,9 +283,7 @@ class HouseholdRepository:
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def household_number_taken(self, county_code: str, number: str) -> bool:
-        query = select(
-            exists().where(household.c.county_code == county_code, household.c.household_number == number)
-        )
+        query = select(exists().where(household.c.county_code == county_code, household.c.household_number == number))
         return bool((await self.session.execute(query)).scalar())
 
     async def taken_household_numbers(self, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -300,7 +296,8 @@ class HouseholdRepository:
             "SELECT h.county_code, h.household_number FROM registry.household h "
             "JOIN unnest($1::text[], $2::text[]) AS given(county_code, household_number) "
             "ON h.county_code = given.county_code AND h.household_number = given.household_number",
-            [c for c, _ in pairs], [n for _, n in pairs],
+            [c for c, _ in pairs],
+            [n for _, n in pairs],
         )
         return {(r[0], r[1]) for r in rows}
 
@@ -313,9 +310,7 @@ class HouseholdRepository:
         query = select(member).where(member.c.household_id == household_id)
         if not include_former:
             query = query.where(member.c.active)
-        query = query.order_by(
-            member.c.active.desc(), (member.c.relation != "head"), member.c.birth_date, member.c.id
-        )
+        query = query.order_by(member.c.active.desc(), (member.c.relation != "head"), member.c.birth_date, member.c.id)
         return [Member(**r) for r in (await self.session.execute(query)).mappings()]
 
     async def get_member(self, member_id: uuid.UUID, *, for_update: bool = False) -> Member | None:
@@ -364,8 +359,11 @@ class HouseholdRepository:
         )
         return {
             bytes(r["national_id_index"]): Membership(
-                member_id=r["member_id"], household_id=r["household_id"], county_code=r["county_code"],
-                village_code=r["village_code"], household_number=r["household_number"],
+                member_id=r["member_id"],
+                household_id=r["household_id"],
+                county_code=r["county_code"],
+                village_code=r["village_code"],
+                household_number=r["household_number"],
                 household_status=r["household_status"],
             )
             for r in rows
@@ -386,8 +384,12 @@ class HouseholdRepository:
             update(member)
             .where(member.c.household_id == household_id, member.c.active)
             .values(
-                active=False, left_on=left_on, leave_reason=reason, leave_note=note,
-                version=member.c.version + 1, updated_at=func.now(),
+                active=False,
+                left_on=left_on,
+                leave_reason=reason,
+                leave_note=note,
+                version=member.c.version + 1,
+                updated_at=func.now(),
             )
             .returning(member.c.id, member.c.national_id_masked)
         )
@@ -579,7 +581,6 @@ class HouseholdRepository:
         if not scope_prefix:
             return found
         return {k: v for k, v in found.items() if v.village_code.startswith(scope_prefix)}
-
 
     async def now(self) -> datetime:
         value: datetime = (await self.session.execute(text("SELECT now()"))).scalar_one()

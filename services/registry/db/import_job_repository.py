@@ -55,13 +55,13 @@ class ImportJobError:
     message: str
     code: str
 
+
 ERROR_COLUMNS = ("job_id", "seq", "row_number", "column_key", "message", "code")
 
 
 class ImportJobRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
 
     async def insert_import_job(self, values: Row) -> ImportJob:
         row = (await self.session.execute(import_job.insert().values(**values).returning(import_job))).mappings()

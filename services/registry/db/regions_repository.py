@@ -66,8 +66,10 @@ class RegionRepository:
 
     async def village(self, code12: str) -> Region | None:
         row = (
-            await self.session.execute(select(region).where(region.c.code == code12, region.c.level == "village"))
-        ).mappings().one_or_none()
+            (await self.session.execute(select(region).where(region.c.code == code12, region.c.level == "village")))
+            .mappings()
+            .one_or_none()
+        )
         return _region(row) if row else None
 
     async def existing_villages(self, codes: Sequence[str]) -> set[str]:

@@ -126,9 +126,7 @@ member = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # A person is active in at most one household.
-    Index(
-        "uq_member_active_national_id_index", "national_id_index", unique=True, postgresql_where=text("active")
-    ),
+    Index("uq_member_active_national_id_index", "national_id_index", unique=True, postgresql_where=text("active")),
     Index("ix_member_household_id", "household_id"),
     Index("ix_member_name_prefix", text("name text_pattern_ops"), postgresql_where=text("active")),
 )

@@ -14,9 +14,23 @@ from types import MappingProxyType
 from shared.contracts.vocabulary import MONITORED_STATUSES, HouseholdStatus, LabelledEnum, labels_zh
 
 __all__ = [
-    "CENT", "LABELLED_ENUMS", "LABELS_ZH", "MONITORING_TYPES", "DibaoClass", "EducationStage", "Health",
-    "HouseholdStatus", "IncomeSource", "JoinReason", "LabelledEnum", "LabourAbility", "LeaveReason", "Relation",
-    "Sex", "label_zh", "per_capita_net_income",
+    "CENT",
+    "LABELLED_ENUMS",
+    "LABELS_ZH",
+    "MONITORING_TYPES",
+    "DibaoClass",
+    "EducationStage",
+    "Health",
+    "HouseholdStatus",
+    "IncomeSource",
+    "JoinReason",
+    "LabelledEnum",
+    "LabourAbility",
+    "LeaveReason",
+    "Relation",
+    "Sex",
+    "label_zh",
+    "per_capita_net_income",
 ]
 
 
@@ -106,8 +120,16 @@ class Sex(LabelledEnum):
 # so one flat dict would mix up e.g. LabourAbility.none and EducationStage.none.
 # The labels follow the wording of the national 建档立卡 / 防返贫监测 registers.
 LABELLED_ENUMS: tuple[type[LabelledEnum], ...] = (
-    HouseholdStatus, DibaoClass, Relation, Health, LabourAbility, EducationStage, JoinReason, LeaveReason,
-    IncomeSource, Sex,
+    HouseholdStatus,
+    DibaoClass,
+    Relation,
+    Health,
+    LabourAbility,
+    EducationStage,
+    JoinReason,
+    LeaveReason,
+    IncomeSource,
+    Sex,
 )
 
 LABELS_ZH: Mapping[type[LabelledEnum], Mapping[str, str]] = MappingProxyType(

@@ -93,9 +93,7 @@ def validate_national_id(
     body = number[:17]
     last = number[17]
     if not _all_digits(body) or (last not in _DIGITS and last not in "Xx"):
-        raise InvalidNationalId(
-            "invalid_format", "a resident ID number is 17 digits followed by a digit or X"
-        )
+        raise InvalidNationalId("invalid_format", "a resident ID number is 17 digits followed by a digit or X")
     if last == "x":
         last = "X"
         number = body + last
@@ -117,9 +115,7 @@ def validate_national_id(
 
     number_sex = Sex.male if int(number[16]) % 2 else Sex.female
     if birth_date is not None and birth_date != born:
-        raise InvalidNationalId(
-            "birth_date_mismatch", "the birth date does not agree with the one in the ID number"
-        )
+        raise InvalidNationalId("birth_date_mismatch", "the birth date does not agree with the one in the ID number")
     if sex is not None and Sex(sex) != number_sex:
         raise InvalidNationalId("sex_mismatch", "the sex does not agree with the ID number (17th digit)")
     return NationalId(value=number, region_code=number[:6], birth_date=born, sex=number_sex)

@@ -42,8 +42,13 @@ PREFIX_LENGTHS: Final[dict[RegionLevel, int]] = {
 }
 _LEVEL_BY_LENGTH: Final = {length: level for level, length in PREFIX_LENGTHS.items()}
 # (level, start, end) of each segment of the 12-digit code, top-down.
-_SEGMENTS: Final = ((RegionLevel.province, 0, 2), (RegionLevel.city, 2, 4), (RegionLevel.county, 4, 6),
-                    (RegionLevel.township, 6, 9), (RegionLevel.village, 9, 12))
+_SEGMENTS: Final = (
+    (RegionLevel.province, 0, 2),
+    (RegionLevel.city, 2, 4),
+    (RegionLevel.county, 4, 6),
+    (RegionLevel.township, 6, 9),
+    (RegionLevel.village, 9, 12),
+)
 ACCEPTED_LENGTHS: Final = frozenset(PREFIX_LENGTHS.values())
 
 

@@ -35,21 +35,66 @@ from shared.contracts.vocabulary import mask_bank_account, mask_national_id, mas
 from shared.pii import PiiCipher
 
 HOUSEHOLD_COLUMNS = (
-    "id", "county_code", "township_code", "village_code", "household_number", "address", "phone_enc", "phone_masked",
-    "status", "base_status", "dibao", "tekun", "negative_list", "bank_account_enc", "bank_account_masked",
-    "insured_years", "head_member_id", "import_job_id",
+    "id",
+    "county_code",
+    "township_code",
+    "village_code",
+    "household_number",
+    "address",
+    "phone_enc",
+    "phone_masked",
+    "status",
+    "base_status",
+    "dibao",
+    "tekun",
+    "negative_list",
+    "bank_account_enc",
+    "bank_account_masked",
+    "insured_years",
+    "head_member_id",
+    "import_job_id",
 )
 MEMBER_COLUMNS = (
-    "id", "household_id", "county_code", "name", "national_id_enc", "national_id_index", "national_id_masked", "sex",
-    "birth_date", "relation", "health", "disability_grade", "labour_ability", "education_stage", "school",
-    "join_reason", "joined_on", "import_job_id",
+    "id",
+    "household_id",
+    "county_code",
+    "name",
+    "national_id_enc",
+    "national_id_index",
+    "national_id_masked",
+    "sex",
+    "birth_date",
+    "relation",
+    "health",
+    "disability_grade",
+    "labour_ability",
+    "education_stage",
+    "school",
+    "join_reason",
+    "joined_on",
+    "import_job_id",
 )
 HISTORY_COLUMNS = (
-    "household_id", "county_code", "entity_type", "action", "changes", "reason", "effective_date", "actor_sub",
-    "actor_role", "actor_region", "request_id",
+    "household_id",
+    "county_code",
+    "entity_type",
+    "action",
+    "changes",
+    "reason",
+    "effective_date",
+    "actor_sub",
+    "actor_role",
+    "actor_region",
+    "request_id",
 )
 INCOME_COLUMNS = (
-    "household_id", "year", "county_code", "wage_income", "business_income", "property_income", "transfer_income",
+    "household_id",
+    "year",
+    "county_code",
+    "wage_income",
+    "business_income",
+    "property_income",
+    "transfer_income",
     "production_costs",
 )
 
@@ -129,15 +174,30 @@ class BulkPlan:
     async def members(self, batch: int = MEMBER_BATCH) -> AsyncIterator[tuple[Any, ...]]:
         rows, indexes, keys, job_id = self.rows, self.indexes, self.member_keys, self.job_id
         for start in range(0, len(rows), batch):
-            part = rows[start:start + batch]
+            part = rows[start : start + batch]
             sealed = self.pii.encrypt_many([row.national_id for row in part], purpose=NATIONAL_ID)
             for position, (row, ciphertext) in enumerate(zip(part, sealed, strict=True), start):
                 member_id, household_id, county, masked = keys[position]
                 # enum members are str subclasses holding their value: they go in as they are
                 yield (
-                    member_id, household_id, county, row.member_name, ciphertext, indexes[position], masked,
-                    row.sex, row.birth_date, row.relation, row.health, row.disability_grade, row.labour_ability,
-                    row.education_stage, row.school, row.join_reason, None, job_id,
+                    member_id,
+                    household_id,
+                    county,
+                    row.member_name,
+                    ciphertext,
+                    indexes[position],
+                    masked,
+                    row.sex,
+                    row.birth_date,
+                    row.relation,
+                    row.health,
+                    row.disability_grade,
+                    row.labour_ability,
+                    row.education_stage,
+                    row.school,
+                    row.join_reason,
+                    None,
+                    job_id,
                 )
             await asyncio.sleep(0)  # the loop sends what is buffered and serves other requests
 
@@ -179,8 +239,7 @@ def plan_records(
     actor = history.actor
     actor_role = actor.primary_role.value
     sealed_phones = iter(pii.encrypt_many([h.phone for h in order if h.phone], purpose="phone"))
-    sealed_accounts = iter(pii.encrypt_many([h.bank_account for h in order if h.bank_account],
-                                            purpose="bank_account"))
+    sealed_accounts = iter(pii.encrypt_many([h.bank_account for h in order if h.bank_account], purpose="bank_account"))
     for household in order:
         number = household.household_number
         household_id = household_ids[number]
@@ -196,9 +255,23 @@ def plan_records(
         insured = [household.insured_year] if household.insured_year else []
         plan.households.append(
             (
-                household_id, county, household.village_code[:9], household.village_code, number, household.address,
-                next(sealed_phones) if phone else None, phone_masked, status, status, household.dibao,
-                household.tekun, False, next(sealed_accounts) if account else None, account_masked, insured, head_id,
+                household_id,
+                county,
+                household.village_code[:9],
+                household.village_code,
+                number,
+                household.address,
+                next(sealed_phones) if phone else None,
+                phone_masked,
+                status,
+                status,
+                household.dibao,
+                household.tekun,
+                False,
+                next(sealed_accounts) if account else None,
+                account_masked,
+                insured,
+                head_id,
                 plan.job_id,
             )
         )
@@ -225,15 +298,30 @@ def plan_records(
             if entry is not None:
                 plan.incomes.append(
                     (
-                        household_id, entry.income_year, county, entry.wage_income, entry.business_income,
-                        entry.property_income, entry.transfer_income, entry.production_costs,
+                        household_id,
+                        entry.income_year,
+                        county,
+                        entry.wage_income,
+                        entry.business_income,
+                        entry.property_income,
+                        entry.transfer_income,
+                        entry.production_costs,
                     )
                 )
                 changes.append(_change(f"incomes.{entry.income_year}.net_income", f'"{entry.net_income:f}"'))
         plan.history.append(
             (
-                household_id, county, "household", history.action, "[" + ",".join(changes) + "]", history.reason,
-                history.on, actor.sub, actor_role, actor.region, history.request_id,
+                household_id,
+                county,
+                "household",
+                history.action,
+                "[" + ",".join(changes) + "]",
+                history.reason,
+                history.on,
+                actor.sub,
+                actor_role,
+                actor.region,
+                history.request_id,
             )
         )
     return plan

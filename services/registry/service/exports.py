@@ -49,8 +49,14 @@ log = get_logger("fangpin.registry.exports")
 EXTRA_HEADERS = (("active", "成员状态"), ("left_on", "离开日期"), ("leave_reason", "离开原因"))
 CONTENT_TYPES = {"csv": spreadsheets.CSV_MEDIA_TYPE, "xlsx": spreadsheets.XLSX_MEDIA_TYPE}
 _ENUMS: dict[str, Any] = {
-    "household_status": HouseholdStatus, "dibao": DibaoClass, "sex": Sex, "relation": Relation, "health": Health,
-    "labour_ability": LabourAbility, "education_stage": EducationStage, "join_reason": JoinReason,
+    "household_status": HouseholdStatus,
+    "dibao": DibaoClass,
+    "sex": Sex,
+    "relation": Relation,
+    "health": Health,
+    "labour_ability": LabourAbility,
+    "education_stage": EducationStage,
+    "join_reason": JoinReason,
     "leave_reason": LeaveReason,
 }
 
@@ -60,9 +66,7 @@ def export_not_found() -> NotFound:
 
 
 def export_read(row: ExportJob) -> ExportJobRead:
-    available = row.status == "succeeded" and (
-        row.expires_at is None or row.expires_at > datetime.now(UTC)
-    )
+    available = row.status == "succeeded" and (row.expires_at is None or row.expires_at > datetime.now(UTC))
     return ExportJobRead(
         id=row.id,
         status=row.status,
@@ -143,9 +147,7 @@ def build_file(rows: Sequence[ExportRow], fmt: str, pii: PiiCipher | None) -> by
                 if row.national_id_enc is not None:  # always, for a revealing export (the column is NOT NULL)
                     secrets["national_id"] = pii.decrypt(bytes(row.national_id_enc), purpose="national_id")
                 secrets["bank_account"] = (
-                    pii.decrypt(bytes(row.bank_account_enc), purpose="bank_account")
-                    if row.bank_account_enc
-                    else None
+                    pii.decrypt(bytes(row.bank_account_enc), purpose="bank_account") if row.bank_account_enc else None
                 )
                 secrets["phone"] = pii.decrypt(bytes(row.phone_enc), purpose="phone") if row.phone_enc else None
             yield _cells(row, secrets)
@@ -200,21 +202,29 @@ class ExportService:
             raise Forbidden("the region is outside yours", code="out_of_scope")
         if body.reveal:
             if not may(self.principal, EXPORT_REVEALERS):
-                raise Forbidden("revealing ID numbers in an export needs the county_officer role",
-                                code="role_not_allowed")
+                raise Forbidden(
+                    "revealing ID numbers in an export needs the county_officer role", code="role_not_allowed"
+                )
             if not body.purpose:
                 raise Unprocessable(
                     "a purpose (用途) is required to reveal ID numbers",
-                    code="purpose_required", errors=[FieldError(field="purpose", message="required with reveal")],
+                    code="purpose_required",
+                    errors=[FieldError(field="purpose", message="required with reveal")],
                 )
         await self.repo.purge_expired_exports()
         job_id = uuid7()
         row = await self.repo.insert_export_job(
             {
-                "id": job_id, "status": "queued", "format": body.format, "region": body.region,
-                "county_code": body.region[:6] if len(body.region) >= 6 else None, "reveal": body.reveal,
-                "purpose": body.purpose, "include_former_members": body.include_former_members,
-                "created_by": self.principal.sub, "scope_region": self.principal.region,
+                "id": job_id,
+                "status": "queued",
+                "format": body.format,
+                "region": body.region,
+                "county_code": body.region[:6] if len(body.region) >= 6 else None,
+                "reveal": body.reveal,
+                "purpose": body.purpose,
+                "include_former_members": body.include_former_members,
+                "created_by": self.principal.sub,
+                "scope_region": self.principal.region,
                 "expires_at": datetime.now(UTC) + timedelta(hours=ttl_hours),
             }
         )
@@ -257,8 +267,10 @@ class ExportService:
             await repo.update_export_job(job_id, {"status": "running"})
             await session.commit()
             rows = [
-                r async for r in repo.export_rows(
-                    region_prefix=job.region, include_former=job.include_former_members,
+                r
+                async for r in repo.export_rows(
+                    region_prefix=job.region,
+                    include_former=job.include_former_members,
                     with_secrets=job.reveal,
                 )
             ]
@@ -269,8 +281,11 @@ class ExportService:
             await repo.update_export_job(
                 job_id,
                 {
-                    "status": "succeeded", "row_count": len(rows), "filename": filename,
-                    "content_type": CONTENT_TYPES[job.format], "content_enc": sealed,
+                    "status": "succeeded",
+                    "row_count": len(rows),
+                    "filename": filename,
+                    "content_type": CONTENT_TYPES[job.format],
+                    "content_enc": sealed,
                     "finished_at": datetime.now(UTC),
                 },
             )
@@ -288,11 +303,15 @@ class ExportService:
         if job.reveal and job.created_by != self.principal.sub and Role.ADMIN not in self.principal.roles:
             raise export_not_found()
         full = await self.repo.get_export_job(job_id, with_content=True)
-        if full is None or full.status != "succeeded" or full.content_enc is None or (
-            full.expires_at is not None and full.expires_at <= datetime.now(UTC)
+        if (
+            full is None
+            or full.status != "succeeded"
+            or full.content_enc is None
+            or (full.expires_at is not None and full.expires_at <= datetime.now(UTC))
         ):
-            raise NotFound("the export file is not available (not ready, failed or expired)",
-                           code="export_not_available")
+            raise NotFound(
+                "the export file is not available (not ready, failed or expired)", code="export_not_available"
+            )
         content = await asyncio.to_thread(unseal, self.pii, bytes(full.content_enc))
         if job.reveal:
             await Auditor(self.session, SERVICE, self.principal).record(

@@ -79,12 +79,34 @@ PHONE = "phone"
 LABOUR = ("normal", "weak")
 
 HOUSEHOLD_FIELDS = (
-    "household_number", "village_code", "address", "phone", "status", "dibao", "tekun", "negative_list",
-    "negative_list_reason", "bank_account", "bank_name", "account_holder", "insured_years", "head_member_id",
+    "household_number",
+    "village_code",
+    "address",
+    "phone",
+    "status",
+    "dibao",
+    "tekun",
+    "negative_list",
+    "negative_list_reason",
+    "bank_account",
+    "bank_name",
+    "account_holder",
+    "insured_years",
+    "head_member_id",
 )
 MEMBER_FIELDS = (
-    "name", "national_id", "sex", "birth_date", "relation", "health", "disability_grade", "labour_ability",
-    "education_stage", "school", "join_reason", "joined_on",
+    "name",
+    "national_id",
+    "sex",
+    "birth_date",
+    "relation",
+    "health",
+    "disability_grade",
+    "labour_ability",
+    "education_stage",
+    "school",
+    "join_reason",
+    "joined_on",
 )
 INCOME_FIELDS = ("wage_income", "business_income", "property_income", "transfer_income", "production_costs")
 
@@ -105,8 +127,12 @@ def member_read(row: Member) -> MemberRead:
 
 def income_read(row: Income, member_count: int) -> IncomeRead:
     per_capita = per_capita_net_income(
-        row.wage_income, row.business_income, row.property_income,
-        row.transfer_income + row.benefit_income, row.production_costs, member_count,
+        row.wage_income,
+        row.business_income,
+        row.property_income,
+        row.transfer_income + row.benefit_income,
+        row.production_costs,
+        member_count,
     )
     return IncomeRead(
         household_id=row.household_id,
@@ -128,8 +154,14 @@ def income_read(row: Income, member_count: int) -> IncomeRead:
 
 def benefit_read(row: Benefit) -> BenefitRead:
     return BenefitRead(
-        id=row.id, household_id=row.household_id, source=row.source, source_ref=row.source_ref,
-        programme=row.programme, category=row.category, amount=row.amount, paid_date=row.paid_date,
+        id=row.id,
+        household_id=row.household_id,
+        source=row.source,
+        source_ref=row.source_ref,
+        programme=row.programme,
+        category=row.category,
+        amount=row.amount,
+        paid_date=row.paid_date,
         year=row.year,
     )
 
@@ -213,9 +245,7 @@ class HouseholdService:
             return
         first = errors[0].code or ""
         code = first if first in ("birth_date_mismatch", "sex_mismatch") else "invalid_national_id"
-        raise Unprocessable(
-            "; ".join(f"{e.field}: {e.message}" for e in errors[:5]), code=code, errors=errors
-        )
+        raise Unprocessable("; ".join(f"{e.field}: {e.message}" for e in errors[:5]), code=code, errors=errors)
 
     async def _person_free(self, index: bytes, *, field: str, household_id: uuid.UUID | None) -> None:
         """Refuse a person already active in a household (this one or another), with a masked reference."""
@@ -243,9 +273,7 @@ class HouseholdService:
             },
         )
 
-    def _member_values(
-        self, body: MemberFields, person: NationalId, household_id: uuid.UUID, county_code: str
-    ) -> Row:
+    def _member_values(self, body: MemberFields, person: NationalId, household_id: uuid.UUID, county_code: str) -> Row:
         return {
             "household_id": household_id,
             "county_code": county_code,
@@ -295,7 +323,8 @@ class HouseholdService:
             status=row.status,
             base_status=row.base_status,
             monitoring=MonitoringInfo(case_id=row.monitoring_case_id, since=row.monitoring_since)
-            if row.monitoring_case_id else None,
+            if row.monitoring_case_id
+            else None,
             dibao=row.dibao,
             tekun=row.tekun,
             negative_list=row.negative_list,
@@ -318,7 +347,12 @@ class HouseholdService:
         )
 
     async def _begin(
-        self, route: str, key: str | None, body: Any, authorize: Callable[[], Awaitable[T]], model: type[M],
+        self,
+        route: str,
+        key: str | None,
+        body: Any,
+        authorize: Callable[[], Awaitable[T]],
+        model: type[M],
         resource: object | None = None,
     ) -> tuple[Attempt[T], Created[M] | None]:
         """The caller's checks (`authorize`: the resource under the caller's scope, 404 outside), then
@@ -362,7 +396,10 @@ class HouseholdService:
 
     async def create(self, body: HouseholdCreate, *, idempotency_key: str | None) -> Created[HouseholdRead]:
         attempt, replay = await self._begin(
-            "POST /v1/households", idempotency_key, body, lambda: self._village(body.village_code, "village_code"),
+            "POST /v1/households",
+            idempotency_key,
+            body,
+            lambda: self._village(body.village_code, "village_code"),
             HouseholdRead,
         )
         if replay is not None:
@@ -418,7 +455,8 @@ class HouseholdService:
             "negative_list": body.negative_list,
             "negative_list_reason": body.negative_list_reason if body.negative_list else None,
             "bank_account_enc": self.pii.encrypt(_digits(body.bank_account), purpose=BANK_ACCOUNT)
-            if body.bank_account else None,
+            if body.bank_account
+            else None,
             "bank_account_masked": mask_bank_account(_digits(body.bank_account)) if body.bank_account else None,
             "bank_name": body.bank_name,
             "account_holder": body.account_holder,
@@ -428,15 +466,23 @@ class HouseholdService:
         try:
             await self.repo.insert_household(values)
             await self.history.record(
-                household_id=household_id, county_code=county, entity_type="household", entity_id=None,
-                action="household.create", changes=created(self._household_view(values), HOUSEHOLD_FIELDS),
+                household_id=household_id,
+                county_code=county,
+                entity_type="household",
+                entity_id=None,
+                action="household.create",
+                changes=created(self._household_view(values), HOUSEHOLD_FIELDS),
             )
             for member_id, m, person in zip(member_ids, body.members, people, strict=True):
                 member_values = {"id": member_id, **self._member_values(m, person, household_id, county)}
                 await self.repo.insert_member(member_values)
                 await self.history.record(
-                    household_id=household_id, county_code=county, entity_type="member", entity_id=member_id,
-                    action="member.add", changes=created(self._member_view(member_values), MEMBER_FIELDS),
+                    household_id=household_id,
+                    county_code=county,
+                    entity_type="member",
+                    entity_id=member_id,
+                    action="member.add",
+                    changes=created(self._member_view(member_values), MEMBER_FIELDS),
                 )
             for entry in body.incomes:
                 amounts = {f: getattr(entry, f) for f in INCOME_FIELDS}
@@ -444,10 +490,15 @@ class HouseholdService:
                     {"household_id": household_id, "year": entry.year, "county_code": county, **amounts}
                 )
                 await self.history.record(
-                    household_id=household_id, county_code=county, entity_type="income", entity_id=None,
+                    household_id=household_id,
+                    county_code=county,
+                    entity_type="income",
+                    entity_id=None,
                     action="income.create",
-                    changes=created({f"incomes.{entry.year}.{k}": v for k, v in amounts.items()},
-                                    [f"incomes.{entry.year}.{f}" for f in INCOME_FIELDS]),
+                    changes=created(
+                        {f"incomes.{entry.year}.{k}": v for k, v in amounts.items()},
+                        [f"incomes.{entry.year}.{f}" for f in INCOME_FIELDS],
+                    ),
                 )
             row = await self._household(household_id)
             read = await self._read(row)
@@ -464,13 +515,12 @@ class HouseholdService:
         for name in sent:
             value = getattr(body, name)
             if name in ("tekun", "negative_list", "status") and value is None:
-                raise Unprocessable(
-                    f"{name} cannot be null", errors=[FieldError(field=name, message="cannot be null")]
-                )
+                raise Unprocessable(f"{name} cannot be null", errors=[FieldError(field=name, message="cannot be null")])
         if "village_code" in sent:
             if body.village_code is None:
-                raise Unprocessable("village_code cannot be null",
-                                    errors=[FieldError(field="village_code", message="cannot be null")])
+                raise Unprocessable(
+                    "village_code cannot be null", errors=[FieldError(field="village_code", message="cannot be null")]
+                )
             village = await self._village(body.village_code, "village_code")
             if village[:6] != row.county_code:
                 raise Unprocessable(
@@ -515,8 +565,10 @@ class HouseholdService:
         relation_changes: list[tuple[Member, str]] = []
         if "head_member_id" in sent and body.head_member_id != row.head_member_id:
             if body.head_member_id is None:
-                raise Unprocessable("head_member_id cannot be null",
-                                    errors=[FieldError(field="head_member_id", message="cannot be null")])
+                raise Unprocessable(
+                    "head_member_id cannot be null",
+                    errors=[FieldError(field="head_member_id", message="cannot be null")],
+                )
             head = await self.repo.get_member(body.head_member_id, for_update=True)
             if head is None or head.household_id != household_id or not head.active:
                 raise Unprocessable(
@@ -538,15 +590,23 @@ class HouseholdService:
             return await self._read(row)
         updated = await self.repo.update_household(household_id, new)
         await self.history.record(
-            household_id=household_id, county_code=row.county_code, entity_type="household", entity_id=None,
-            action="household.update", changes=changes, reason=body.reason,
+            household_id=household_id,
+            county_code=row.county_code,
+            entity_type="household",
+            entity_id=None,
+            action="household.update",
+            changes=changes,
+            reason=body.reason,
         )
         for member_row, relation in relation_changes:
             if member_row.relation != relation:
                 await self.repo.update_member(member_row.id, {"relation": relation})
                 await self.history.record(
-                    household_id=household_id, county_code=row.county_code, entity_type="member",
-                    entity_id=member_row.id, action="member.update",
+                    household_id=household_id,
+                    county_code=row.county_code,
+                    entity_type="member",
+                    entity_id=member_row.id,
+                    action="member.update",
                     changes=[FieldChange("relation", member_row.relation, relation)],
                     reason=body.reason or "head of household changed (户主变更)",
                 )
@@ -564,16 +624,26 @@ class HouseholdService:
             household_id, {"archived_at": await self.repo.now(), "archive_reason": reason}
         )
         await self.history.record(
-            household_id=household_id, county_code=row.county_code, entity_type="household", entity_id=None,
+            household_id=household_id,
+            county_code=row.county_code,
+            entity_type="household",
+            entity_id=None,
             action="household.archive",
-            changes=[FieldChange("archived_at", None, plain(updated.archived_at)),
-                     FieldChange("archive_reason", None, reason)],
+            changes=[
+                FieldChange("archived_at", None, plain(updated.archived_at)),
+                FieldChange("archive_reason", None, reason),
+            ],
             reason=reason,
         )
         for m in ended:
             await self.history.record(
-                household_id=household_id, county_code=row.county_code, entity_type="member", entity_id=m.id,
-                action="member.end", changes=[FieldChange("active", True, False)], reason="household archived",
+                household_id=household_id,
+                county_code=row.county_code,
+                entity_type="member",
+                entity_id=m.id,
+                action="member.end",
+                changes=[FieldChange("active", True, False)],
+                reason="household archived",
             )
         read = await self._read(updated, include_former=True)
         await self._commit()
@@ -603,8 +673,12 @@ class HouseholdService:
         self, household_id: uuid.UUID, body: MemberAdd, *, if_match: int | None, idempotency_key: str | None
     ) -> Created[MemberRead]:
         attempt, replay = await self._begin(
-            "POST /v1/households/{household_id}/members", idempotency_key, body,
-            lambda: self._open_household(household_id), MemberRead, resource=household_id,
+            "POST /v1/households/{household_id}/members",
+            idempotency_key,
+            body,
+            lambda: self._open_household(household_id),
+            MemberRead,
+            resource=household_id,
         )
         if replay is not None:
             return replay
@@ -635,9 +709,13 @@ class HouseholdService:
                 await self.repo.update_household(household_id, {"head_member_id": member_id}, bump_version=False)
             await self.repo.touch_household(household_id)
             await self.history.record(
-                household_id=household_id, county_code=household.county_code, entity_type="member",
-                entity_id=member_id, action="member.add",
-                changes=created(self._member_view(values), MEMBER_FIELDS), reason=body.reason,
+                household_id=household_id,
+                county_code=household.county_code,
+                entity_type="member",
+                entity_id=member_id,
+                action="member.add",
+                changes=created(self._member_view(values), MEMBER_FIELDS),
+                reason=body.reason,
                 effective_date=values["joined_on"],
             )
             row = await self.repo.get_member(member_id)
@@ -695,8 +773,10 @@ class HouseholdService:
                 )
             new["relation"] = body.relation.value
         if sent & {"national_id", "sex", "birth_date"}:
-            raw = body.national_id if "national_id" in sent and body.national_id else (
-                self.pii.decrypt(bytes(row.national_id_enc), purpose=NATIONAL_ID)
+            raw = (
+                body.national_id
+                if "national_id" in sent and body.national_id
+                else (self.pii.decrypt(bytes(row.national_id_enc), purpose=NATIONAL_ID))
             )
             person = self._national_id(
                 raw,
@@ -731,8 +811,13 @@ class HouseholdService:
         except IntegrityError as exc:
             raise await self._integrity(exc) from None
         await self.history.record(
-            household_id=household_id, county_code=household.county_code, entity_type="member",
-            entity_id=member_id, action="member.update", changes=changes, reason=body.reason,
+            household_id=household_id,
+            county_code=household.county_code,
+            entity_type="member",
+            entity_id=member_id,
+            action="member.update",
+            changes=changes,
+            reason=body.reason,
         )
         await self._commit()
         return member_read(updated)
@@ -756,8 +841,12 @@ class HouseholdService:
             )
         updated = await self.repo.update_member(
             member_id,
-            {"active": False, "left_on": body.effective_date, "leave_reason": body.reason.value,
-             "leave_note": body.note},
+            {
+                "active": False,
+                "left_on": body.effective_date,
+                "leave_reason": body.reason.value,
+                "leave_note": body.note,
+            },
         )
         changes = [
             FieldChange("active", True, False),
@@ -769,8 +858,13 @@ class HouseholdService:
             changes.append(FieldChange("head_member_id", str(member_id), None))
         await self.repo.touch_household(household_id)
         await self.history.record(
-            household_id=household_id, county_code=household.county_code, entity_type="member",
-            entity_id=member_id, action="member.end", changes=changes, reason=body.note or body.reason.value,
+            household_id=household_id,
+            county_code=household.county_code,
+            entity_type="member",
+            entity_id=member_id,
+            action="member.end",
+            changes=changes,
+            reason=body.note or body.reason.value,
             effective_date=body.effective_date,
         )
         await self._commit()
@@ -832,8 +926,13 @@ class HouseholdService:
             action, was_created = "income.update", False
         await self.repo.touch_household(household_id)
         await self.history.record(
-            household_id=household_id, county_code=household.county_code, entity_type="income", entity_id=None,
-            action=action, changes=changes, reason=reason,
+            household_id=household_id,
+            county_code=household.county_code,
+            entity_type="income",
+            entity_id=None,
+            action=action,
+            changes=changes,
+            reason=reason,
         )
         total, _ = await self.repo.member_counts(household_id)
         read = income_read(row, total)
@@ -848,8 +947,12 @@ class HouseholdService:
         self, household_id: uuid.UUID, body: BenefitCreate, *, idempotency_key: str | None
     ) -> Created[BenefitRead]:
         attempt, replay = await self._begin(
-            "POST /v1/households/{household_id}/benefits", idempotency_key, body,
-            lambda: self._household(household_id, for_update=True), BenefitRead, resource=household_id,
+            "POST /v1/households/{household_id}/benefits",
+            idempotency_key,
+            body,
+            lambda: self._household(household_id, for_update=True),
+            BenefitRead,
+            resource=household_id,
         )
         if replay is not None:
             return replay
@@ -857,9 +960,10 @@ class HouseholdService:
         existing = await self.repo.benefit_by_source(household.county_code, body.source, body.source_ref)
         if existing is not None:
             read = benefit_read(existing)
-            same = existing.household_id == household_id and BenefitCreate.model_validate(
-                read.model_dump(include=set(BenefitCreate.model_fields))
-            ) == body
+            same = (
+                existing.household_id == household_id
+                and BenefitCreate.model_validate(read.model_dump(include=set(BenefitCreate.model_fields))) == body
+            )
             if not same:
                 raise Conflict(
                     "this source reference was already recorded with different details",
@@ -871,10 +975,17 @@ class HouseholdService:
         try:
             row = await self.repo.insert_benefit(
                 {
-                    "id": benefit_id, "household_id": household_id, "county_code": household.county_code,
-                    "source": body.source, "source_ref": body.source_ref, "programme": body.programme,
-                    "category": body.category, "amount": body.amount, "paid_date": body.paid_date,
-                    "year": body.year, "recorded_by": self.principal.sub,
+                    "id": benefit_id,
+                    "household_id": household_id,
+                    "county_code": household.county_code,
+                    "source": body.source,
+                    "source_ref": body.source_ref,
+                    "programme": body.programme,
+                    "category": body.category,
+                    "amount": body.amount,
+                    "paid_date": body.paid_date,
+                    "year": body.year,
+                    "recorded_by": self.principal.sub,
                 }
             )
             before, after = await self.repo.add_benefit_income(
@@ -885,14 +996,29 @@ class HouseholdService:
         await self.repo.touch_household(household_id)
         prefix = f"incomes.{body.year}."
         await self.history.record(
-            household_id=household_id, county_code=household.county_code, entity_type="benefit",
-            entity_id=benefit_id, action="benefit.record",
+            household_id=household_id,
+            county_code=household.county_code,
+            entity_type="benefit",
+            entity_id=benefit_id,
+            action="benefit.record",
             changes=[
-                FieldChange("benefit", None, {"source": body.source, "source_ref": body.source_ref,
-                                              "programme": body.programme, "category": body.category,
-                                              "amount": plain(body.amount), "year": body.year}),
-                FieldChange(prefix + "benefit_income", plain(before.benefit_income) if before else None,
-                            plain(after.benefit_income)),
+                FieldChange(
+                    "benefit",
+                    None,
+                    {
+                        "source": body.source,
+                        "source_ref": body.source_ref,
+                        "programme": body.programme,
+                        "category": body.category,
+                        "amount": plain(body.amount),
+                        "year": body.year,
+                    },
+                ),
+                FieldChange(
+                    prefix + "benefit_income",
+                    plain(before.benefit_income) if before else None,
+                    plain(after.benefit_income),
+                ),
             ],
             reason=f"{body.programme} {body.category or ''}".strip(),
             effective_date=body.paid_date,
@@ -904,7 +1030,9 @@ class HouseholdService:
     async def monitoring_status(self, household_id: uuid.UUID) -> MonitoringStatusRead:
         row = await self._household(household_id)
         return MonitoringStatusRead(
-            household_id=row.id, status=row.status, monitoring_case_id=row.monitoring_case_id,
+            household_id=row.id,
+            status=row.status,
+            monitoring_case_id=row.monitoring_case_id,
             version=row.version,
         )
 
@@ -912,8 +1040,12 @@ class HouseholdService:
         self, household_id: uuid.UUID, body: MonitoringStatusChange, *, idempotency_key: str | None
     ) -> Created[MonitoringStatusRead]:
         attempt, replay = await self._begin(
-            "PUT /v1/households/{household_id}/monitoring-status", idempotency_key, body,
-            lambda: self._household(household_id, for_update=True), MonitoringStatusRead, resource=household_id,
+            "PUT /v1/households/{household_id}/monitoring-status",
+            idempotency_key,
+            body,
+            lambda: self._household(household_id, for_update=True),
+            MonitoringStatusRead,
+            resource=household_id,
         )
         if replay is not None:
             return replay
@@ -921,14 +1053,18 @@ class HouseholdService:
         if body.action == "set" and row.archived_at is not None:
             raise Conflict("the household is archived (已注销)", code="household_archived")
         current = MonitoringState(
-            status=HouseholdStatus(row.status), base_status=HouseholdStatus(row.base_status),
-            case_id=row.monitoring_case_id, since=row.monitoring_since,
+            status=HouseholdStatus(row.status),
+            base_status=HouseholdStatus(row.base_status),
+            case_id=row.monitoring_case_id,
+            since=row.monitoring_since,
         )
         try:
             outcome = change_monitoring(
-                current, action=body.action,
+                current,
+                action=body.action,
                 monitoring_type=HouseholdStatus(body.monitoring_type) if body.monitoring_type else None,
-                case_id=body.case_id, effective_date=body.effective_date,
+                case_id=body.case_id,
+                effective_date=body.effective_date,
             )
         except MonitoringRefused as exc:
             if exc.code == "invalid_monitoring_type":
@@ -936,7 +1072,8 @@ class HouseholdService:
                     exc.message, code=exc.code, errors=[FieldError(field="monitoring_type", message=exc.message)]
                 ) from None
             raise Conflict(
-                exc.message, code=exc.code,
+                exc.message,
+                code=exc.code,
                 extra={"monitoring_case_id": str(current.case_id) if current.case_id else None},
             ) from None
         if outcome.changed:
@@ -946,14 +1083,20 @@ class HouseholdService:
                 {"status": state.status.value, "monitoring_case_id": state.case_id, "monitoring_since": state.since},
             )
             await self.history.record(
-                household_id=household_id, county_code=row.county_code, entity_type="status", entity_id=None,
+                household_id=household_id,
+                county_code=row.county_code,
+                entity_type="status",
+                entity_id=None,
                 action=f"status.{body.action}",
                 changes=diff(asdict(row), asdict(updated), ("status", "monitoring_case_id", "monitoring_since")),
-                reason=body.reason, effective_date=body.effective_date,
+                reason=body.reason,
+                effective_date=body.effective_date,
             )
             row = updated
         read = MonitoringStatusRead(
-            household_id=household_id, status=row.status, monitoring_case_id=row.monitoring_case_id,
+            household_id=household_id,
+            status=row.status,
+            monitoring_case_id=row.monitoring_case_id,
             version=row.version,
         )
         return await self._finish(Created(read, created=False), attempt=attempt)
@@ -974,10 +1117,15 @@ class HouseholdService:
         row = await self._household(household_id)
         day = as_of or self.clock.today()
         members = await self.repo.members_of(household_id, include_former=True)
-        present = [
-            m for m in members
-            if (m.joined_on is None or m.joined_on <= day) and (m.left_on is None or m.left_on > day)
-        ] if as_of is not None else [m for m in members if m.active]
+        present = (
+            [
+                m
+                for m in members
+                if (m.joined_on is None or m.joined_on <= day) and (m.left_on is None or m.left_on > day)
+            ]
+            if as_of is not None
+            else [m for m in members if m.active]
+        )
         status = row.status
         if as_of is not None:
             status = status_as_of(await self.repo.status_changes(household_id), day, row.status)
@@ -1003,9 +1151,15 @@ class HouseholdService:
             bank_account_masked=row.bank_account_masked,
             members=[
                 MemberFacts(
-                    member_id=m.id, name=m.name, national_id_masked=m.national_id_masked, sex=m.sex,
-                    birth_date=m.birth_date, relation=m.relation, labour_ability=m.labour_ability,
-                    education_stage=m.education_stage, active=m.active,
+                    member_id=m.id,
+                    name=m.name,
+                    national_id_masked=m.national_id_masked,
+                    sex=m.sex,
+                    birth_date=m.birth_date,
+                    relation=m.relation,
+                    labour_ability=m.labour_ability,
+                    education_stage=m.education_stage,
+                    active=m.active,
                 )
                 for m in present
             ],
@@ -1028,7 +1182,9 @@ class HouseholdService:
         )
         await self.session.commit()
         return BankAccountReveal(
-            household_id=household_id, bank_account=value, bank_name=row.bank_name,
+            household_id=household_id,
+            bank_account=value,
+            bank_name=row.bank_name,
             account_holder=row.account_holder,
         )
 

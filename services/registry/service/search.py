@@ -46,7 +46,8 @@ class SearchService:
                 person = validate_national_id(query.national_id, today=self.clock.today())
             except InvalidNationalId as exc:
                 raise Unprocessable(
-                    exc.message, code="invalid_national_id",
+                    exc.message,
+                    code="invalid_national_id",
                     errors=[FieldError(field="national_id", message=exc.message, code=exc.code)],
                 ) from None
             index = self.pii.blind_index(person.value, purpose=NATIONAL_ID)
@@ -80,9 +81,7 @@ class SearchService:
         ]
         return Page[HouseholdSummary](
             items=items,
-            next_cursor=next_cursor(
-                rows, query.limit, lambda r: [r.village_code, r.household_number, str(r.id)]
-            ),
+            next_cursor=next_cursor(rows, query.limit, lambda r: [r.village_code, r.household_number, str(r.id)]),
         )
 
     async def resolve(self, body: ResolveRequest) -> ResolveResponse:
