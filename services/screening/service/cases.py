@@ -31,7 +31,14 @@ from services.screening.domain.calendar import add_months, identification_deadli
 from services.screening.domain.elimination import Blocker, EliminationFacts, elimination_blockers
 from services.screening.domain.errors import TransitionRefused
 from services.screening.domain.risk import RiskCode, suggest_type
-from services.screening.service.common import SERVICE, Context, Replayed, transition_refused
+from services.screening.service.common import (
+    SERVICE,
+    STORED_CHANGED,
+    STORED_CREATED,
+    Context,
+    Replayed,
+    transition_refused,
+)
 from services.screening.service.thresholds import ensure_current, thresholds_of
 from shared.audit import Auditor
 from shared.auth import Principal, Role
@@ -394,7 +401,7 @@ class CaseService:
         row = await self.repo.get(case_id)
         assert row is not None
         read = case_read(row, allowed_actions=self.allowed_actions(principal, row), overdue=False)
-        await attempt.save(self.session, 201, read.model_dump(mode="json"))
+        await attempt.save(self.session, STORED_CREATED, read.model_dump(mode="json"))
         await Auditor(self.session, SERVICE, principal).record(
             "screening.case.opened",
             "case",
@@ -550,7 +557,7 @@ class CaseService:
                 await self._registry_effect(row, step, case_id)
         fresh = await self.repo.get(case_id)
         assert fresh is not None
-        await attempt.save(self.session, 200, self.read(principal, fresh).model_dump(mode="json"))
+        await attempt.save(self.session, STORED_CHANGED, self.read(principal, fresh).model_dump(mode="json"))
         await Auditor(self.session, SERVICE, principal).record(
             f"screening.case.{act.value}",
             "case",
@@ -698,7 +705,7 @@ class CaseService:
         measure = await self.repo.measure(case_id, measure_id)
         assert measure is not None
         read = measure_read(measure)
-        await attempt.save(self.session, 201, read.model_dump(mode="json"))
+        await attempt.save(self.session, STORED_CREATED, read.model_dump(mode="json"))
         await Auditor(self.session, SERVICE, principal).record(
             "screening.measure.added",
             "measure",
@@ -788,7 +795,7 @@ class CaseService:
         objection = await self.repo.objection(case_id, objection_id)
         assert objection is not None
         read = objection_read(objection)
-        await attempt.save(self.session, 201, read.model_dump(mode="json"))
+        await attempt.save(self.session, STORED_CREATED, read.model_dump(mode="json"))
         await Auditor(self.session, SERVICE, principal).record(
             "screening.objection.raised", "objection", objection_id, {"case_id": str(case_id)}
         )

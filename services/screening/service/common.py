@@ -36,6 +36,11 @@ class Created(Generic[M]):
     created: bool = True
 
 
+# The kernel's key store (shared/idempotency.py) keeps each first answer with the status it was
+# sent with, so that a replay is sent as it was; these name the three the routes answer with.
+STORED_JOB_ACCEPTED, STORED_CREATED, STORED_CHANGED = 202, 201, 200
+
+
 @dataclass(frozen=True)
 class Replayed:
     """The stored first answer of a repeated `Idempotency-Key`, to be sent again as it was."""

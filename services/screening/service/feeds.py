@@ -36,6 +36,7 @@ from services.screening.domain.feeds import (
 from services.screening.domain.risk import Department
 from services.screening.service.common import (
     SERVICE,
+    STORED_JOB_ACCEPTED,
     Context,
     Replayed,
     require_county_read,
@@ -394,7 +395,7 @@ class FeedService:
             )
         row = await self.repo.batch(batch_id)
         assert row is not None
-        await attempt.save(self.session, 202, batch_read(row).model_dump(mode="json"))
+        await attempt.save(self.session, STORED_JOB_ACCEPTED, batch_read(row).model_dump(mode="json"))
         await Auditor(self.session, SERVICE, principal).record(
             "screening.feed_batch.received",
             "feed_batch",

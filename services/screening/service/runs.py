@@ -24,6 +24,7 @@ from services.screening.domain.calendar import parse_period, screening_window
 from services.screening.domain.thresholds import parse_thresholds
 from services.screening.service.common import (
     SERVICE,
+    STORED_JOB_ACCEPTED,
     Context,
     Replayed,
     require_county_read,
@@ -155,7 +156,7 @@ class RunService:
         row = await create_run(
             self.session, self.ctx, county_code=county_code, period=period, trigger="api", created_by=principal.sub
         )
-        await attempt.save(self.session, 202, run_read(row).model_dump(mode="json"))
+        await attempt.save(self.session, STORED_JOB_ACCEPTED, run_read(row).model_dump(mode="json"))
         await Auditor(self.session, SERVICE, principal).record(
             "screening.run.requested",
             "run",
