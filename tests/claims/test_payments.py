@@ -16,6 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims.db.tables import outbox, payment, payment_attempt
+from services.claims.service.common import Runtime
+from services.claims.service.payments import MAX_CONFIRMATION_BYTES, PaymentService
+from shared.auth import Principal, Role
+from shared.errors import PayloadTooLarge
 from shared.kernel_tables import audit_log
 from tests.claims.conftest import (
     COUNTY,
@@ -29,7 +33,8 @@ from tests.claims.conftest import (
     step,
     to_assessed,
 )
-from tests.support.tokens import auth
+from tests.conftest import AppHarness
+from tests.support.tokens import DEMO_COUNTY, auth
 
 
 @pytest.fixture
@@ -267,3 +272,26 @@ async def test_batch_with_an_idempotency_key_replays(claims_client: httpx.AsyncC
     second = await batch(claims_client, approved, headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.json()["id"] == second.json()["id"]
+
+
+async def test_an_oversized_confirmation_file_is_refused_by_the_service(
+    claims_client: httpx.AsyncClient, approved: list[str], app_harness: AppHarness
+) -> None:
+    """The size limit is the use case's (any caller, not only the route): 413 before anything is read."""
+    batch_id = uuid.UUID((await batch(claims_client, [approved[0]])).json()["id"])
+    too_big = b"payment_id,status\n" + b"x" * MAX_CONFIRMATION_BYTES
+    app = await app_harness.get("claims")
+    officer = Principal(sub="county-officer", roles=frozenset({Role.COUNTY_OFFICER}), region=DEMO_COUNTY)
+    async with app.state.sessionmaker() as session:
+        with pytest.raises(PayloadTooLarge):
+            await PaymentService(session, Runtime.from_app(app)).reconcile(officer, batch_id, too_big)
+        # an unknown batch is refused for its size too: the check comes first
+        with pytest.raises(PayloadTooLarge):
+            await PaymentService(session, Runtime.from_app(app)).reconcile(officer, uuid.uuid4(), too_big)
+    over_http = await claims_client.post(
+        f"/v1/payments/batches/{batch_id}/confirmations",
+        content=too_big,
+        headers={**COUNTY, "Content-Type": "text/csv"},
+    )
+    assert over_http.status_code == 413
+    assert over_http.json()["code"] == "payload_too_large"

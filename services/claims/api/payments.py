@@ -24,12 +24,10 @@ from services.claims.api.schemas import (
 )
 from shared.app import wake_outbox
 from shared.contracts.types import Cursor
-from shared.errors import PayloadTooLarge, problem_responses
+from shared.errors import problem_responses
 from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
-
-MAX_FILE = 20 * 1024 * 1024
 
 
 @router.post(
@@ -90,8 +88,6 @@ async def confirmations(
         bytes, Body(media_type="text/csv", examples=["payment_id,status,reason,bank_reference,paid_date\n"])
     ],
 ) -> ReconciliationReport:
-    if len(body) > MAX_FILE:
-        raise PayloadTooLarge(f"at most {MAX_FILE} bytes")
     report = await payments.reconcile(principal, batch_id, body)
     wake_outbox(request)
     return report

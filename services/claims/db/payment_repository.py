@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -14,17 +16,94 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.claims.db.tables import claim, payment, payment_attempt, payment_batch
 
 
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    """One payment batch (table payment_batch)."""
+
+    id: uuid.UUID
+    county_code: str
+    declared_count: int
+    declared_total: Decimal
+    status: str
+    created_by: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> BatchRow:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRow:
+    """One payment (table payment); the bank account and holder are encrypted at rest."""
+
+    id: uuid.UUID
+    claim_id: uuid.UUID
+    batch_id: uuid.UUID
+    county_code: str
+    household_id: uuid.UUID
+    category: str
+    amount: Decimal
+    status: str
+    attempts: int
+    bank_account_enc: bytes
+    bank_account_masked: str
+    bank_name: str | None
+    account_holder_enc: bytes | None
+    failure_reason: str | None
+    bank_reference: str | None
+    paid_date: date | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> PaymentRow:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedPayment:
+    """A payment with its claim's village (what access scoping reads)."""
+
+    payment: PaymentRow
+    village_code: str
+
+    @classmethod
+    def of(cls, row: RowMapping) -> PlacedPayment:
+        return cls(payment=PaymentRow.of(row), village_code=row["village_code"])
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLine:
+    """One attempt of a batch with its payment (the bank file's line)."""
+
+    payment: PaymentRow
+    attempt: int
+    attempt_status: str
+    village_code: str
+
+    @classmethod
+    def of(cls, row: RowMapping) -> BatchLine:
+        return cls(
+            payment=PaymentRow.of(row),
+            attempt=row["attempt"],
+            attempt_status=row["attempt_status"],
+            village_code=row["village_code"],
+        )
+
+
 class PaymentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add_batch(self, values: dict[str, Any]) -> RowMapping:
+    async def add_batch(self, values: dict[str, Any]) -> BatchRow:
         result = await self.session.execute(payment_batch.insert().values(**values).returning(*payment_batch.c))
-        return result.mappings().one()
+        return BatchRow.of(result.mappings().one())
 
-    async def batch(self, batch_id: uuid.UUID) -> RowMapping | None:
+    async def batch(self, batch_id: uuid.UUID) -> BatchRow | None:
         query = select(payment_batch).where(payment_batch.c.id == batch_id)
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return None if row is None else BatchRow.of(row)
 
     async def insert_payment(self, values: dict[str, Any]) -> bool:
         """False when the claim already has its payment: the unique constraint makes it once per claim."""
@@ -36,23 +115,26 @@ class PaymentRepository:
         )
         return result.scalar_one_or_none() is not None
 
-    async def get(self, payment_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
+    async def get(self, payment_id: uuid.UUID, *, lock: bool = False) -> PaymentRow | None:
         query = select(payment).where(payment.c.id == payment_id)
         if lock:
             query = query.with_for_update()
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return None if row is None else PaymentRow.of(row)
 
-    async def with_village(self, payment_id: uuid.UUID) -> RowMapping | None:
+    async def with_village(self, payment_id: uuid.UUID) -> PlacedPayment | None:
         query = (
             select(payment, claim.c.village_code)
             .select_from(payment.join(claim, claim.c.id == payment.c.claim_id))
             .where(payment.c.id == payment_id)
         )
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return None if row is None else PlacedPayment.of(row)
 
-    async def by_claim(self, claim_id: uuid.UUID) -> RowMapping | None:
+    async def by_claim(self, claim_id: uuid.UUID) -> PaymentRow | None:
         query = select(payment).where(payment.c.claim_id == claim_id)
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return None if row is None else PaymentRow.of(row)
 
     async def update(self, payment_id: uuid.UUID, **values: Any) -> None:
         await self.session.execute(
@@ -69,7 +151,7 @@ class PaymentRepository:
             .values(**values, confirmed_at=func.now())
         )
 
-    async def batch_lines(self, batch_id: uuid.UUID) -> Sequence[RowMapping]:
+    async def batch_lines(self, batch_id: uuid.UUID) -> list[BatchLine]:
         """The batch's attempts with their payments, in a stable order."""
         query = (
             select(
@@ -86,7 +168,7 @@ class PaymentRepository:
             .where(payment_attempt.c.batch_id == batch_id)
             .order_by(payment.c.id)
         )
-        return (await self.session.execute(query)).mappings().all()
+        return [BatchLine.of(r) for r in (await self.session.execute(query)).mappings()]
 
     async def open_attempts(self, batch_id: uuid.UUID) -> int:
         query = select(func.count()).where(
@@ -106,7 +188,7 @@ class PaymentRepository:
         claim_id: uuid.UUID | None,
         after: uuid.UUID | None,
         limit: int,
-    ) -> Sequence[RowMapping]:
+    ) -> list[PlacedPayment]:
         query = select(payment, claim.c.village_code).select_from(payment.join(claim, claim.c.id == payment.c.claim_id))
         if region:
             query = query.where(claim.c.village_code.startswith(region))
@@ -118,4 +200,5 @@ class PaymentRepository:
             query = query.where(payment.c.claim_id == claim_id)
         if after is not None:
             query = query.where(payment.c.id > after)
-        return (await self.session.execute(query.order_by(payment.c.id).limit(limit))).mappings().all()
+        rows = (await self.session.execute(query.order_by(payment.c.id).limit(limit))).mappings()
+        return [PlacedPayment.of(r) for r in rows]

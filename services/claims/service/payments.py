@@ -12,10 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +27,7 @@ from services.claims.api.schemas import (
 )
 from services.claims.clients.registry import BankAccountMissing
 from services.claims.db.claim_repository import ClaimRepository, ClaimRow
-from services.claims.db.payment_repository import PaymentRepository
+from services.claims.db.payment_repository import BatchRow, PaymentRepository, PaymentRow
 from services.claims.domain.workflow import Actor, ClaimAction, ClaimState, PaymentOutcome, take_step
 from services.claims.metrics import PAYMENTS
 from services.claims.service.claims import StepTaker, snapshot
@@ -38,7 +36,7 @@ from shared import spreadsheets
 from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.contracts.registry import BankAccountReveal
-from shared.errors import Conflict, FieldError, NotFound, ServiceError, Unprocessable
+from shared.errors import Conflict, FieldError, NotFound, PayloadTooLarge, ServiceError, Unprocessable
 from shared.logging import get_logger
 from shared.pagination import Page, next_cursor, read_cursor
 from shared.pii import mask_bank_account
@@ -50,23 +48,23 @@ CONFIRMATION_COLUMNS = ("payment_id", "status", "reason", "bank_reference", "pai
 MAX_CONFIRMATION_BYTES = 20 * 1024 * 1024
 
 
-def payment_read(row: Mapping[Any, Any]) -> PaymentRead:
+def payment_read(row: PaymentRow) -> PaymentRead:
     return PaymentRead(
-        id=row["id"],
-        claim_id=row["claim_id"],
-        batch_id=row["batch_id"],
-        household_id=row["household_id"],
-        category=row["category"],
-        amount=row["amount"],
-        status=row["status"],
-        attempts=row["attempts"],
-        bank_account=row["bank_account_masked"],
-        bank_name=row["bank_name"],
-        failure_reason=row["failure_reason"],
-        bank_reference=row["bank_reference"],
-        paid_date=row["paid_date"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        id=row.id,
+        claim_id=row.claim_id,
+        batch_id=row.batch_id,
+        household_id=row.household_id,
+        category=row.category,
+        amount=row.amount,
+        status=row.status,
+        attempts=row.attempts,
+        bank_account=row.bank_account_masked,
+        bank_name=row.bank_name,
+        failure_reason=row.failure_reason,
+        bank_reference=row.bank_reference,
+        paid_date=row.paid_date,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -226,8 +224,8 @@ class PaymentService:
                     action = ClaimAction.RETRY_PAYMENT
                     existing = await self.repo.by_claim(row.id)
                     assert existing is not None
-                    payment_id = existing["id"]
-                    attempt = existing["attempts"] + 1
+                    payment_id = existing.id
+                    attempt = existing.attempts + 1
                     await self.repo.update(
                         payment_id,
                         batch_id=batch_id,
@@ -280,18 +278,18 @@ class PaymentService:
         batch = await self.repo.batch(batch_id)
         assert batch is not None
         return BatchRead(
-            id=batch["id"],
-            county_code=batch["county_code"],
-            declared_count=batch["declared_count"],
-            declared_total=batch["declared_total"],
-            status=batch["status"],
-            created_at=batch["created_at"],
-            payments=[payment_read(r) for r in await self.repo.batch_lines(batch_id)],
+            id=batch.id,
+            county_code=batch.county_code,
+            declared_count=batch.declared_count,
+            declared_total=batch.declared_total,
+            status=batch.status,
+            created_at=batch.created_at,
+            payments=[payment_read(line.payment) for line in await self.repo.batch_lines(batch_id)],
         )
 
-    async def _visible_batch(self, principal: Principal, batch_id: uuid.UUID) -> Mapping[Any, Any]:
+    async def _visible_batch(self, principal: Principal, batch_id: uuid.UUID) -> BatchRow:
         batch = await self.repo.batch(batch_id)
-        if batch is None or not principal.can_see(batch["county_code"]):
+        if batch is None or not principal.can_see(batch.county_code):
             raise NotFound(f"no payment batch {batch_id}", code="batch_not_found")
         return batch
 
@@ -306,20 +304,17 @@ class PaymentService:
         lines = await self.repo.batch_lines(batch_id)
         rows: list[list[spreadsheets.Cell]] = []
         for line in lines:
-            holder = (
-                cipher.decrypt(line["account_holder_enc"], purpose="account_holder")
-                if line["account_holder_enc"]
-                else ""
-            )
+            p = line.payment
+            holder = cipher.decrypt(p.account_holder_enc, purpose="account_holder") if p.account_holder_enc else ""
             rows.append(
                 [
-                    str(line["id"]),
-                    line["attempt"],
+                    str(p.id),
+                    line.attempt,
                     holder,
-                    line["bank_name"] or "",
-                    cipher.decrypt(line["bank_account_enc"], purpose="bank_account"),
-                    f"{line['amount']:.2f}",
-                    f"防贫保险理赔 anti-poverty insurance {line['category']} claim {line['claim_id']}",
+                    p.bank_name or "",
+                    cipher.decrypt(p.bank_account_enc, purpose="bank_account"),
+                    f"{p.amount:.2f}",
+                    f"防贫保险理赔 anti-poverty insurance {p.category} claim {p.claim_id}",
                 ]
             )
         # UTF-8 with a BOM (spreadsheet programs read Chinese correctly); a holder or bank name that
@@ -350,21 +345,21 @@ class PaymentService:
         if errors:
             raise Unprocessable("the confirmation is incomplete", code="invalid_confirmation", errors=errors)
         found = await self.repo.with_village(payment_id)
-        if found is None or not principal.can_see(found["village_code"]):
+        if found is None or not principal.can_see(found.village_code):
             raise NotFound(f"no payment {payment_id}", code="payment_not_found")
-        if batch_id is not None and found["batch_id"] != batch_id:
+        if batch_id is not None and found.payment.batch_id != batch_id:
             raise Conflict("the payment is not (or no longer) in this batch", code="payment_not_in_batch")
-        claim_row = await self.claims.get(found["claim_id"], lock=True)
+        claim_row = await self.claims.get(found.payment.claim_id, lock=True)
         current = await self.repo.get(payment_id, lock=True)
         assert claim_row is not None
         assert current is not None
-        if current["status"] != "pending":
-            if current["status"] == body.status:
+        if current.status != "pending":
+            if current.status == body.status:
                 await self.session.rollback()
                 return ConfirmationOutcome(payment=payment_read(current), changed=False)
             raise Conflict(
-                f"the payment's attempt {current['attempts']} is already {current['status']}",
-                code="payment_already_paid" if current["status"] == "paid" else "payment_attempt_closed",
+                f"the payment's attempt {current.attempts} is already {current.status}",
+                code="payment_already_paid" if current.status == "paid" else "payment_attempt_closed",
             )
         if body.status == "paid":
             assert body.paid_date is not None
@@ -372,7 +367,7 @@ class PaymentService:
                 payment_id, status="paid", paid_date=body.paid_date, bank_reference=body.bank_reference
             )
             await self.repo.close_attempt(
-                payment_id, current["attempts"], status="paid", bank_reference=body.bank_reference
+                payment_id, current.attempts, status="paid", bank_reference=body.bank_reference
             )
             action = ClaimAction.CONFIRM_PAYMENT
         else:
@@ -381,7 +376,7 @@ class PaymentService:
             )
             await self.repo.close_attempt(
                 payment_id,
-                current["attempts"],
+                current.attempts,
                 status="failed",
                 failure_reason=body.reason,
                 bank_reference=body.bank_reference,
@@ -389,9 +384,9 @@ class PaymentService:
             action = ClaimAction.FAIL_PAYMENT
         settled = PaymentOutcome(
             payment_id=payment_id,
-            household_id=current["household_id"],
-            category=current["category"],
-            amount=current["amount"],
+            household_id=current.household_id,
+            category=current.category,
+            amount=current.amount,
             paid_date=body.paid_date,
         )
         step = take_step(
@@ -401,13 +396,13 @@ class PaymentService:
             comment=body.reason,
             evidence={
                 "payment_id": str(payment_id),
-                "attempt": current["attempts"],
+                "attempt": current.attempts,
                 "bank_reference": body.bank_reference,
             },
             payment=settled,
         )
-        if not await self.repo.open_attempts(current["batch_id"]):
-            await self.repo.set_batch_status(current["batch_id"], "reconciled")
+        if not await self.repo.open_attempts(current.batch_id):
+            await self.repo.set_batch_status(current.batch_id, "reconciled")
         await StepTaker(self.session, principal).take(step)
         await self.session.commit()
         PAYMENTS.labels(body.status).inc()
@@ -417,7 +412,11 @@ class PaymentService:
         return ConfirmationOutcome(payment=payment_read(updated), changed=True)
 
     async def reconcile(self, principal: Principal, batch_id: uuid.UUID, content: bytes) -> ReconciliationReport:
-        """The bank's confirmation file: one line per payment (paid, or failed with a reason)."""
+        """The bank's confirmation file: one line per payment (paid, or failed with a reason).
+
+        Larger than MAX_CONFIRMATION_BYTES: 413, before the batch is looked up."""
+        if len(content) > MAX_CONFIRMATION_BYTES:
+            raise PayloadTooLarge(f"at most {MAX_CONFIRMATION_BYTES} bytes")
         await self._visible_batch(principal, batch_id)
         await self.session.rollback()
         try:
@@ -468,15 +467,15 @@ class PaymentService:
         batch = await self.repo.batch(batch_id)
         assert batch is not None
         await self.session.rollback()
-        return ReconciliationReport(batch_id=batch_id, errors=errors[:500], batch_status=batch["status"], **report)
+        return ReconciliationReport(batch_id=batch_id, errors=errors[:500], batch_status=batch.status, **report)
 
     # ------------------------------------------------------------ reads
 
     async def get(self, principal: Principal, payment_id: uuid.UUID) -> PaymentRead:
         found = await self.repo.with_village(payment_id)
-        if found is None or not principal.can_see(found["village_code"]):
+        if found is None or not principal.can_see(found.village_code):
             raise NotFound(f"no payment {payment_id}", code="payment_not_found")
-        return payment_read(found)
+        return payment_read(found.payment)
 
     async def search(
         self,
@@ -498,5 +497,5 @@ class PaymentService:
             after=after_id,
             limit=limit + 1,
         )
-        items = [payment_read(r) for r in rows[:limit]]
-        return Page[PaymentRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r["id"])]))
+        items = [payment_read(r.payment) for r in rows[:limit]]
+        return Page[PaymentRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r.payment.id)]))
