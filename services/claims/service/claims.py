@@ -889,19 +889,19 @@ class ClaimService:
                 "created_by": principal.sub,
             },
         )
-        await self.notices.list_claim(notice["id"], claim_row.id, claim_row.county_code)
+        await self.notices.list_claim(notice.id, claim_row.id, claim_row.county_code)
 
     async def approve_listing(self, claim_row: ClaimRow, today: date) -> None:
         listing = await self.notices.listing_of(claim_row.id)
         if listing is None:  # pragma: no cover - in_notice claims are listed
             raise Conflict("this claim is on no notice", code="not_in_notice")
-        if notice_window_open(listing["published_on"], listing["notice_days"], today):
+        if notice_window_open(listing.published_on, listing.notice_days, today):
             raise Conflict(
-                f"the notice runs until {listing['last_day'].isoformat()}; approval comes after the window",
+                f"the notice runs until {listing.last_day.isoformat()}; approval comes after the window",
                 code="notice_window_open",
-                extra={"notice_id": str(listing["notice_id"]), "last_day": listing["last_day"].isoformat()},
+                extra={"notice_id": str(listing.notice_id), "last_day": listing.last_day.isoformat()},
             )
         if await self.notices.open_objections(claim_id=claim_row.id):
             raise Conflict("an objection to this claim is undecided", code="objection_pending")
-        await self.notices.set_entry_status(listing["notice_id"], claim_row.id, "approved")
-        await self.notices.close_finished([listing["notice_id"]])
+        await self.notices.set_entry_status(listing.notice_id, claim_row.id, "approved")
+        await self.notices.close_finished([listing.notice_id])

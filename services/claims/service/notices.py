@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import uuid
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -27,7 +26,7 @@ from services.claims.api.schemas import (
     ObjectionRead,
 )
 from services.claims.db.claim_repository import ClaimRepository
-from services.claims.db.notice_repository import NoticeRepository
+from services.claims.db.notice_repository import NoticeRepository, NoticeRow, ObjectionRow
 from services.claims.db.scheme_repository import SchemeRepository
 from services.claims.db.tables import assessment, claim, notice_claim
 from services.claims.domain.assessment import CATEGORY_LABELS
@@ -47,7 +46,7 @@ log = get_logger("fangpin.claims.notices")
 SYSTEM = Principal(sub="service:claims-scheduler", roles=frozenset({Role.SERVICE}))
 
 
-def _people(facts: Mapping[Any, Any] | None, member_id: uuid.UUID | None) -> tuple[str | None, str | None, str | None]:
+def _people(facts: dict[str, Any] | None, member_id: uuid.UUID | None) -> tuple[str | None, str | None, str | None]:
     """(masked head name, masked name of the member concerned, masked ID) from frozen facts."""
     if not facts:
         return None, None, None
@@ -77,19 +76,19 @@ def _cover_line(scheme: NoticeScheme) -> str:
     return f"<p class=cover>{'　'.join(parts)}</p>"
 
 
-def _objection_read(row: Mapping[Any, Any]) -> ObjectionRead:
+def _objection_read(row: ObjectionRow) -> ObjectionRead:
     return ObjectionRead(
-        id=row["id"],
-        notice_id=row["notice_id"],
-        claim_id=row["claim_id"],
-        objector=row["objector_masked"],
-        reason=row["reason"],
-        status=row["status"],
-        filed_by=row["filed_by"],
-        filed_at=row["filed_at"],
-        decided_by=row["decided_by"],
-        decided_at=row["decided_at"],
-        decision_comment=row["decision_comment"],
+        id=row.id,
+        notice_id=row.notice_id,
+        claim_id=row.claim_id,
+        objector=row.objector_masked,
+        reason=row.reason,
+        status=row.status,
+        filed_by=row.filed_by,
+        filed_at=row.filed_at,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        decision_comment=row.decision_comment,
     )
 
 
@@ -101,42 +100,42 @@ class NoticeService:
         self.claims = ClaimRepository(session)
         self.claim_service = ClaimService(session, runtime)
 
-    async def _visible(self, principal: Principal, notice_id: uuid.UUID) -> Mapping[Any, Any]:
+    async def _visible(self, principal: Principal, notice_id: uuid.UUID) -> NoticeRow:
         row = await self.repo.get(notice_id)
-        if row is None or not principal.can_see(row["village_code"]):
+        if row is None or not principal.can_see(row.village_code):
             raise NotFound(f"no notice {notice_id}", code="notice_not_found")
         return row
 
-    async def _read(self, row: Mapping[Any, Any], today: date) -> NoticeRead:
+    async def _read(self, row: NoticeRow, today: date) -> NoticeRead:
         entries = []
-        for e in await self.repo.entries(row["id"]):
-            head, person, national_id = _people(e["household_facts"], e["member_id"])
+        for e in await self.repo.entries(row.id):
+            head, person, national_id = _people(e.household_facts, e.member_id)
             entries.append(
                 NoticeEntry(
-                    claim_id=e["claim_id"],
-                    status=e["status"],
-                    claim_state=e["claim_state"],
-                    category=e["category"],
+                    claim_id=e.claim_id,
+                    status=e.status,
+                    claim_state=e.claim_state,
+                    category=e.category,
                     household_head=head,
                     person=person,
                     national_id=national_id,
-                    payout=e["payout"],
+                    payout=e.payout,
                 )
             )
         return NoticeRead(
-            id=row["id"],
-            county_code=row["county_code"],
-            township_code=row["township_code"],
-            village_code=row["village_code"],
-            published_on=row["published_on"],
-            notice_days=row["notice_days"],
-            last_day=row["last_day"],
-            window_open=notice_window_open(row["published_on"], row["notice_days"], today),
-            status=row["status"],
+            id=row.id,
+            county_code=row.county_code,
+            township_code=row.township_code,
+            village_code=row.village_code,
+            published_on=row.published_on,
+            notice_days=row.notice_days,
+            last_day=row.last_day,
+            window_open=notice_window_open(row.published_on, row.notice_days, today),
+            status=row.status,
             entries=entries,
-            schemes=await self._schemes(row["id"]),
-            open_objections=await self.repo.open_objections(notice_id=row["id"]),
-            created_at=row["created_at"],
+            schemes=await self._schemes(row.id),
+            open_objections=await self.repo.open_objections(notice_id=row.id),
+            created_at=row.created_at,
         )
 
     async def _schemes(self, notice_id: uuid.UUID) -> list[NoticeScheme]:
@@ -182,7 +181,7 @@ class NoticeService:
         )
         today = self.runtime.today()
         items = [await self._read(r, today) for r in rows[:limit]]
-        return Page[NoticeRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r["id"])]))
+        return Page[NoticeRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r.id)]))
 
     async def publish(self, principal: Principal, body: NoticeCreate, key: str | None) -> Created[NoticeRead]:
         """Put every assessed claim of a village on today's notice (one transaction)."""
@@ -214,12 +213,12 @@ class NoticeService:
                 await steps.take(take_step(snapshot(row), ClaimAction.PUBLISH_NOTICE, actor))
             listing = await self.repo.listing_of(rows[0].id)
             assert listing is not None
-            notice = await self.repo.get(listing["notice_id"])
+            notice = await self.repo.get(listing.notice_id)
             assert notice is not None
             await Auditor(self.session, SERVICE, principal).record(
                 "claims.notice.published",
                 "notice",
-                notice["id"],
+                notice.id,
                 {"village_code": body.village_code, "claims": len(rows)},
             )
             return Created(await self._read(notice, today))
@@ -278,20 +277,20 @@ or the township. 公示编号 Notice: {notice.id}</p>
         cipher = self.runtime.cipher() if body.objector else None
 
         async def work() -> Created[ObjectionRead]:
-            if not notice_window_open(notice["published_on"], notice["notice_days"], today):
+            if not notice_window_open(notice.published_on, notice.notice_days, today):
                 raise Conflict(
-                    f"the notice window was {notice['published_on'].isoformat()} to {notice['last_day'].isoformat()}",
+                    f"the notice window was {notice.published_on.isoformat()} to {notice.last_day.isoformat()}",
                     code="notice_window_closed",
                 )
             listing = await self.repo.listing_of(body.claim_id)
-            if listing is None or listing["notice_id"] != notice_id:
+            if listing is None or listing.notice_id != notice_id:
                 raise Conflict("the claim is not listed on this notice", code="not_on_notice")
             row = await self.repo.add_objection(
                 {
                     "id": uuid.uuid4(),
                     "notice_id": notice_id,
                     "claim_id": body.claim_id,
-                    "county_code": notice["county_code"],
+                    "county_code": notice.county_code,
                     "objector_enc": cipher.encrypt(body.objector, purpose="objector")
                     if cipher and body.objector
                     else None,
@@ -305,7 +304,7 @@ or the township. 公示编号 Notice: {notice.id}</p>
                 "claims.objection.filed",
                 "claim",
                 body.claim_id,
-                {"objection_id": str(row["id"]), "notice_id": str(notice_id)},
+                {"objection_id": str(row.id), "notice_id": str(notice_id)},
             )
             return Created(_objection_read(row))
 
@@ -321,25 +320,25 @@ or the township. 公示编号 Notice: {notice.id}</p>
         """Uphold (the claim goes back to investigating) or dismiss an objection."""
         await self._visible(principal, notice_id)
         found = await self.repo.objection(objection_id)
-        if found is None or found["notice_id"] != notice_id:
+        if found is None or found.notice_id != notice_id:
             raise NotFound(f"no objection {objection_id} on this notice", code="objection_not_found")
-        claim_row = await self.claims.get(found["claim_id"], lock=True)  # claim first, then the objection
+        claim_row = await self.claims.get(found.claim_id, lock=True)  # claim first, then the objection
         objection = await self.repo.objection(objection_id, lock=True)
         assert claim_row is not None
         assert objection is not None
-        if objection["status"] != "open":
-            if objection["status"] == body.decision:
+        if objection.status != "open":
+            if objection.status == body.decision:
                 await self.session.rollback()
                 return _objection_read(objection)
-            raise Conflict(f"the objection was already {objection['status']}", code="objection_decided")
+            raise Conflict(f"the objection was already {objection.status}", code="objection_decided")
         # whoever may uphold decides either way: a county officer of the claim's county, while in notice
         actor = self.claim_service.authorize_step(principal, claim_row, ClaimAction.UPHOLD_OBJECTION)
         if body.decision == "upheld":
             await self.claim_service.release_assessment(claim_row)
             listing = await self.repo.listing_of(claim_row.id)
             if listing is not None:
-                await self.repo.set_entry_status(listing["notice_id"], claim_row.id, "withdrawn")
-                await self.repo.close_finished([listing["notice_id"]])
+                await self.repo.set_entry_status(listing.notice_id, claim_row.id, "withdrawn")
+                await self.repo.close_finished([listing.notice_id])
             step = take_step(
                 snapshot(claim_row),
                 ClaimAction.UPHOLD_OBJECTION,
@@ -373,15 +372,13 @@ async def advance_notices(
     done: set[uuid.UUID] = set()
     while True:
         async with sessionmaker() as session:
-            due = [
-                r for r in await NoticeRepository(session).due_for_approval(today, batch) if r["claim_id"] not in done
-            ]
+            due = [r for r in await NoticeRepository(session).due_for_approval(today, batch) if r.claim_id not in done]
         if not due:
             break
         for entry in due:
-            done.add(entry["claim_id"])
+            done.add(entry.claim_id)
             async with sessionmaker() as session:
-                if await _approve_one(session, runtime, entry["claim_id"], today):
+                if await _approve_one(session, runtime, entry.claim_id, today):
                     approved += 1
     async with sessionmaker() as session:
         repo = NoticeRepository(session)
