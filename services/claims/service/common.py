@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -17,10 +17,11 @@ from services.claims.db.tables import idempotency
 from services.claims.domain.values import InvalidInput
 from shared.auth import Principal
 from shared.clock import BusinessClock
-from shared.errors import FieldError, ServiceUnavailable, Unprocessable
+from shared.errors import FieldError, Unprocessable
 from shared.idempotency import Attempt, no_checks
 from shared.idempotency import Idempotency as KeyedRequests
 from shared.pii import PiiCipher
+from shared.results import STORED_CHANGED, Created, from_stored, require_cipher, stored_status
 
 SERVICE = "claims"
 
@@ -52,12 +53,7 @@ class Runtime:
         return self.clock.today()
 
     def cipher(self) -> PiiCipher:
-        if self.pii is None:
-            raise ServiceUnavailable(
-                "personal-data keys are not configured (FANGPIN_PII_KEY, FANGPIN_PII_INDEX_KEY)",
-                code="pii_not_configured",
-            )
-        return self.pii
+        return require_cipher(self.pii)
 
 
 def sees_county(principal: Principal, county_code: str) -> bool:
@@ -111,30 +107,12 @@ class Idempotency:
         )
         if attempt.replay is None:
             return None
-        return _stored(attempt.replay.status_code, model.model_validate(attempt.replay.body))
-
-
-@dataclass(frozen=True)
-class Created(Generic[M]):
-    """What a create use case answers: the resource, and whether this call created it (False: it
-    existed already, e.g. a repeated lead). The route turns it into its status code."""
-
-    value: M
-    created: bool = True
-
-
-# The kernel's key store keeps a status column: a created answer is stored as 201, an existing one
-# as 200 (so rows written before this type, 201/202 or 200, read back the same way).
-_CREATED, _EXISTING = 201, 200
-
-
-def _stored(status_code: int, value: M) -> Created[M]:
-    return Created(value, created=status_code != _EXISTING)
+        return from_stored(attempt.replay, model)
 
 
 async def save_answer(session: AsyncSession, attempt: Attempt[Any], value: BaseModel) -> None:
     """Store the answer of a use case that changes an existing resource (no create) under its key."""
-    await attempt.save(session, _EXISTING, value)
+    await attempt.save(session, STORED_CHANGED, value)
 
 
 async def idempotent(
@@ -156,8 +134,8 @@ async def idempotent(
     )
     if attempt.replay is not None:
         await session.rollback()
-        return _stored(attempt.replay.status_code, model.model_validate(attempt.replay.body))
+        return from_stored(attempt.replay, model)
     result = await work()
-    await attempt.save(session, _CREATED if result.created else _EXISTING, result.value)
+    await attempt.save(session, stored_status(result), result.value)
     await session.commit()
     return result

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +19,8 @@ from shared.errors import NotFound
 from shared.idempotency import Attempt, StoredResponse
 from shared.logging import request_id_var
 from shared.pii import PiiCipher
+from shared.results import Created as Created
+from shared.results import from_stored, require_cipher, stored_status
 
 SERVICE = "registry"
 
@@ -54,32 +55,14 @@ EXPORT_REVEALERS = (Role.COUNTY_OFFICER,)
 M = TypeVar("M", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class Created(Generic[M]):
-    """What a write use case answers: the read model; whether this call created the resource
-    (False: it existed, or the command changed an existing one); whether it is the stored answer of
-    an earlier identical request (`Idempotency-Key`, or a benefit's source reference posted again).
-    The route turns it into its status code and headers."""
-
-    value: M
-    created: bool = True
-    replayed: bool = False
-
-
-# The kernel's key store keeps a status column: a created answer is stored as 201, any other as
-# 200 (what the routes answered, so keys stored before this type read back the same way).
-_CREATED, _EXISTING = 201, 200
-
-
 def replayed(stored: StoredResponse, model: type[M]) -> Created[M]:
     """The first answer of a repeated request, from the key store."""
-    return Created(model.model_validate(stored.body), created=stored.status_code == _CREATED, replayed=True)
+    return from_stored(stored, model)
 
 
 async def store(attempt: Attempt[Any], session: AsyncSession, result: Created[Any]) -> None:
     """Keep `result` as the answer to the attempt's key."""
-    status = _CREATED if result.created else _EXISTING
-    await attempt.save(session, status, result.value.model_dump(mode="json"))
+    await attempt.save(session, stored_status(result), result.value.model_dump(mode="json"))
 
 
 def may(principal: Principal, roles: Sequence[Role]) -> bool:
@@ -158,6 +141,4 @@ class HistoryWriter:
 
 
 def cipher_of(pii: PiiCipher | None) -> PiiCipher:
-    if pii is None:
-        raise RuntimeError("the registry needs FANGPIN_PII_KEY and FANGPIN_PII_INDEX_KEY")
-    return pii
+    return require_cipher(pii)

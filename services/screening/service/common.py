@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -15,10 +15,15 @@ from services.screening.domain.errors import ThresholdsInvalid, TransitionRefuse
 from shared.app import wake_outbox
 from shared.auth import Principal
 from shared.clock import BusinessClock
-from shared.errors import Conflict, FieldError, Forbidden, NotFound, ServiceUnavailable, Unprocessable
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from shared.idempotency import StoredResponse
 from shared.jobs import JobRunner
 from shared.pii import PiiCipher
+from shared.results import STORED_CHANGED as STORED_CHANGED
+from shared.results import STORED_CREATED as STORED_CREATED
+from shared.results import STORED_JOB_ACCEPTED as STORED_JOB_ACCEPTED
+from shared.results import Created as Created
+from shared.results import require_cipher
 
 SERVICE = "screening"
 
@@ -26,19 +31,6 @@ M = TypeVar("M", bound=BaseModel)
 
 
 # --- what use cases answer (the route turns it into a status code and headers) ---------------
-
-
-@dataclass(frozen=True)
-class Created(Generic[M]):
-    """The read model of a write; `created` False: the call changed an existing resource."""
-
-    value: M
-    created: bool = True
-
-
-# The kernel's key store (shared/idempotency.py) keeps each first answer with the status it was
-# sent with, so that a replay is sent as it was; these name the three the routes answer with.
-STORED_JOB_ACCEPTED, STORED_CREATED, STORED_CHANGED = 202, 201, 200
 
 
 @dataclass(frozen=True)
@@ -66,12 +58,7 @@ class Context:
         return self.clock.today()
 
     def cipher(self) -> PiiCipher:
-        if self.pii is None:
-            raise ServiceUnavailable(
-                "personal-data keys are not configured (FANGPIN_PII_KEY, FANGPIN_PII_INDEX_KEY)",
-                code="pii_keys_missing",
-            )
-        return self.pii
+        return require_cipher(self.pii)
 
     def wake_outbox(self) -> None:
         if self.app is not None:
