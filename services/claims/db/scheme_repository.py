@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +14,92 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claims.db.tables import enrolment, scheme, scheme_version
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeRow:
+    """One scheme (table scheme): its code, county, year, status and latest version."""
+
+    code: str
+    county_code: str
+    year: int
+    status: str
+    latest_version: int
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> SchemeRow:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeVersionRow:
+    """A stored version of a scheme with its scheme's columns; `body` is the jsonb document."""
+
+    code: str
+    county_code: str
+    year: int
+    status: str
+    latest_version: int
+    updated_at: datetime
+    version: int
+    body: dict[str, Any]  # jsonb: the scheme as stored (domain/scheme.py scheme_to_dict)
+    used: bool
+    created_at: datetime  # the version's
+
+    @classmethod
+    def of(cls, row: RowMapping) -> SchemeVersionRow:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class VersionBrief:
+    """One version in a scheme's list of versions."""
+
+    version: int
+    used: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> VersionBrief:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentRow:
+    """One enrolment (table enrolment); no household: a township's notional all_rural pool row."""
+
+    id: uuid.UUID
+    county_code: str
+    year: int
+    scheme_code: str
+    household_id: uuid.UUID | None
+    township_code: str
+    village_code: str | None
+    insured_people: int
+    premium: Decimal
+    created_by: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: RowMapping) -> EnrolmentRow:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class TownshipTotal:
+    """A township's enrolled households, insured people and premium under one scheme."""
+
+    township_code: str
+    households: int
+    insured_people: int
+    premium: Decimal
+
+    @classmethod
+    def of(cls, row: RowMapping) -> TownshipTotal:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
 
 
 class SchemeRepository:
@@ -33,18 +120,20 @@ class SchemeRepository:
             scheme_version.c.created_at,
         ).select_from(scheme.join(scheme_version, scheme_version.c.code == scheme.c.code))
 
-    async def get(self, code: str, *, lock: bool = False) -> RowMapping | None:
+    async def get(self, code: str, *, lock: bool = False) -> SchemeRow | None:
         query = select(scheme).where(scheme.c.code == code)
         if lock:
             query = query.with_for_update()
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return None if row is None else SchemeRow.of(row)
 
-    async def get_version(self, code: str, version: int | None = None) -> RowMapping | None:
+    async def get_version(self, code: str, version: int | None = None) -> SchemeVersionRow | None:
         query = self._joined().where(scheme.c.code == code)
         query = query.where(scheme_version.c.version == (version if version is not None else scheme.c.latest_version))
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return None if row is None else SchemeVersionRow.of(row)
 
-    async def active_for(self, county_code: str, year: int) -> RowMapping | None:
+    async def active_for(self, county_code: str, year: int) -> SchemeVersionRow | None:
         """The latest version of the scheme in force for a county and year."""
         query = self._joined().where(
             scheme.c.county_code == county_code,
@@ -52,7 +141,8 @@ class SchemeRepository:
             scheme.c.status == "active",
             scheme_version.c.version == scheme.c.latest_version,
         )
-        return (await self.session.execute(query)).mappings().one_or_none()
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        return None if row is None else SchemeVersionRow.of(row)
 
     async def active_code_for(self, county_code: str, year: int) -> str | None:
         query = select(scheme.c.code).where(
@@ -103,7 +193,7 @@ class SchemeRepository:
         status: str | None,
         after: str | None,
         limit: int,
-    ) -> Sequence[RowMapping]:
+    ) -> list[SchemeRow]:
         query = select(scheme)
         if region:
             # a scheme is county-wide: visible to the county and to every region inside it
@@ -118,15 +208,16 @@ class SchemeRepository:
             query = query.where(scheme.c.status == status)
         if after is not None:
             query = query.where(scheme.c.code > after)
-        return (await self.session.execute(query.order_by(scheme.c.code).limit(limit))).mappings().all()
+        rows = (await self.session.execute(query.order_by(scheme.c.code).limit(limit))).mappings()
+        return [SchemeRow.of(r) for r in rows]
 
-    async def versions(self, code: str) -> Sequence[RowMapping]:
+    async def versions(self, code: str) -> list[VersionBrief]:
         query = (
             select(scheme_version.c.version, scheme_version.c.used, scheme_version.c.created_at)
             .where(scheme_version.c.code == code)
             .order_by(scheme_version.c.version)
         )
-        return (await self.session.execute(query)).mappings().all()
+        return [VersionBrief.of(r) for r in (await self.session.execute(query)).mappings()]
 
 
 class EnrolmentRepository:
@@ -178,7 +269,7 @@ class EnrolmentRepository:
         )
         return {row[0] for row in (await self.session.execute(query)).all()}
 
-    async def township_totals(self, scheme_code: str, region: str) -> Sequence[RowMapping]:
+    async def township_totals(self, scheme_code: str, region: str) -> list[TownshipTotal]:
         query = (
             select(
                 enrolment.c.township_code,
@@ -194,7 +285,7 @@ class EnrolmentRepository:
             query = query.where(
                 enrolment.c.township_code.startswith(region) | (func.strpos(region, enrolment.c.township_code) == 1)
             )
-        return (await self.session.execute(query)).mappings().all()
+        return [TownshipTotal.of(r) for r in (await self.session.execute(query)).mappings()]
 
     async def insured_people(self, county_code: str, year: int) -> int:
         query = select(func.coalesce(func.sum(enrolment.c.insured_people), 0)).where(
@@ -210,7 +301,7 @@ class EnrolmentRepository:
         household_id: uuid.UUID | None,
         after: uuid.UUID | None,
         limit: int,
-    ) -> Sequence[RowMapping]:
+    ) -> list[EnrolmentRow]:
         query = select(enrolment)
         if region:
             query = query.where(func.coalesce(enrolment.c.village_code, enrolment.c.township_code).startswith(region))
@@ -221,4 +312,4 @@ class EnrolmentRepository:
         if after is not None:
             query = query.where(enrolment.c.id > after)
         query = query.order_by(enrolment.c.id).limit(limit)
-        return (await self.session.execute(query)).mappings().all()
+        return [EnrolmentRow.of(r) for r in (await self.session.execute(query)).mappings()]

@@ -24,7 +24,7 @@ from services.claims.api.schemas import (
     SchemeVersionSummary,
     TownshipPremium,
 )
-from services.claims.db.scheme_repository import EnrolmentRepository, SchemeRepository
+from services.claims.db.scheme_repository import EnrolmentRepository, SchemeRepository, SchemeVersionRow
 from services.claims.domain.assessment import FactsInvalid, assess, explain, parse_claim_input
 from services.claims.domain.scheme import PoolMode, Scheme, SchemeInvalid, parse_scheme, scheme_to_dict
 from services.claims.domain.values import ClaimsDomainError
@@ -73,33 +73,33 @@ _PARSED: dict[tuple[str, int, object], Scheme] = {}
 _PARSED_MAX = 256
 
 
-def stored_scheme(row: Mapping[Any, Any]) -> Scheme:
+def stored_scheme(row: SchemeVersionRow) -> Scheme:
     """A stored version's body, parsed (it was validated when stored).
 
     Parsed versions are kept by (code, version, created_at): a stored version never changes, and
     the creation time tells apart a version deleted and written again (as tests do).
     """
-    key = (row["code"], row["version"], row.get("created_at"))
+    key = (row.code, row.version, row.created_at)
     scheme = _PARSED.get(key)
     if scheme is None:
-        scheme = parse_scheme(row["body"], stored=True)
+        scheme = parse_scheme(row.body, stored=True)
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()
         _PARSED[key] = scheme
     return scheme
 
 
-def _scheme_read(row: Mapping[Any, Any]) -> SchemeRead:
+def _scheme_read(row: SchemeVersionRow) -> SchemeRead:
     return SchemeRead(
-        code=row["code"],
-        version=row["version"],
-        latest_version=row["latest_version"],
-        status=row["status"],
-        county_code=row["county_code"],
-        year=row["year"],
-        used=row["used"],
-        scheme=row["body"],
-        created_at=row["created_at"],
+        code=row.code,
+        version=row.version,
+        latest_version=row.latest_version,
+        status=row.status,
+        county_code=row.county_code,
+        year=row.year,
+        used=row.used,
+        scheme=row.body,
+        created_at=row.created_at,
     )
 
 
@@ -170,25 +170,27 @@ class SchemeService:
     ) -> SchemeRead:
         """An edit makes a new version; versions already used never change."""
         current = await self.repo.get(code, lock=True)
-        if current is None or not sees_county(principal, current["county_code"]):
+        if current is None or not sees_county(principal, current.county_code):
             raise NotFound(f"no scheme {code}", code="scheme_not_found")
-        self._check_writable(principal, current["county_code"])
-        require_version(if_match, current["latest_version"], what=f"scheme {code}")
+        self._check_writable(principal, current.county_code)
+        require_version(if_match, current.latest_version, what=f"scheme {code}")
         parsed, status = read_scheme_body(body, prefix="")
-        status = status or current["status"]
+        status = status or current.status
         changed = [
-            FieldError(field=name, message=f"must stay {current[name]!r}: a new year or county is a new scheme")
+            FieldError(
+                field=name, message=f"must stay {getattr(current, name)!r}: a new year or county is a new scheme"
+            )
             for name, value in (("code", parsed.code), ("county_code", parsed.county_code), ("year", parsed.year))
-            if value != current[name]
+            if value != getattr(current, name)
         ]
         if changed:
             raise Unprocessable(
                 "a version keeps the scheme's code, county and year", code="invalid_scheme", errors=changed
             )
-        if status == "draft" and current["status"] == "active" and await self.repo.any_used(code):
+        if status == "draft" and current.status == "active" and await self.repo.any_used(code):
             raise Conflict("a scheme that assessments used cannot become a draft", code="scheme_in_use")
         await self._check_one_active(parsed, status)
-        version = current["latest_version"] + 1
+        version = current.latest_version + 1
         stored = scheme_to_dict(dataclasses.replace(parsed, version=version))
         await self.repo.insert_version(code=code, version=version, body=stored, created_by=principal.sub)
         await self.repo.set_latest(code, version, status)
@@ -207,7 +209,7 @@ class SchemeService:
 
     async def get(self, principal: Principal, code: str, version: int | None = None) -> SchemeRead:
         row = await self.repo.get_version(code, version)
-        if row is None or not sees_county(principal, row["county_code"]):
+        if row is None or not sees_county(principal, row.county_code):
             raise NotFound(f"no scheme {code}" + (f" version {version}" if version else ""), code="scheme_not_found")
         return _scheme_read(row)
 
@@ -230,14 +232,14 @@ class SchemeService:
             after=after[0] if after else None,
             limit=limit + 1,
         )
-        items = [SchemeSummary.model_validate(dict(r)) for r in rows[:limit]]
-        return Page[SchemeSummary](items=items, next_cursor=next_cursor(rows, limit, lambda r: [r["code"]]))
+        items = [SchemeSummary.model_validate(r, from_attributes=True) for r in rows[:limit]]
+        return Page[SchemeSummary](items=items, next_cursor=next_cursor(rows, limit, lambda r: [r.code]))
 
     async def versions(self, principal: Principal, code: str) -> list[SchemeVersionSummary]:
         current = await self.repo.get(code)
-        if current is None or not sees_county(principal, current["county_code"]):
+        if current is None or not sees_county(principal, current.county_code):
             raise NotFound(f"no scheme {code}", code="scheme_not_found")
-        return [SchemeVersionSummary.model_validate(dict(r)) for r in await self.repo.versions(code)]
+        return [SchemeVersionSummary.model_validate(r, from_attributes=True) for r in await self.repo.versions(code)]
 
     # ------------------------------------------------------------ preview
 
@@ -260,7 +262,7 @@ class SchemeService:
         else:
             assert body.scheme_code is not None
             row = await self.repo.get_version(body.scheme_code, body.scheme_version)
-            if row is None or not sees_county(principal, row["county_code"]):
+            if row is None or not sees_county(principal, row.county_code):
                 raise NotFound(f"no scheme {body.scheme_code}", code="scheme_not_found")
             scheme = stored_scheme(row)
         await self.session.rollback()  # nothing to keep: a preview stores nothing
@@ -291,7 +293,7 @@ class EnrolmentService:
 
     async def enrol(self, principal: Principal, body: EnrolmentCreate, key: str | None) -> Created[EnrolmentResult]:
         row = await self.schemes.get_version(body.scheme_code)
-        if row is None or not sees_county(principal, row["county_code"]):
+        if row is None or not sees_county(principal, row.county_code):
             raise NotFound(f"no scheme {body.scheme_code}", code="scheme_not_found")
         scheme = stored_scheme(row)
         errors: list[FieldError] = []
@@ -384,11 +386,11 @@ class EnrolmentService:
 
     async def summary(self, principal: Principal, scheme_code: str) -> EnrolmentSummary:
         row = await self.schemes.get_version(scheme_code)
-        if row is None or not sees_county(principal, row["county_code"]):
+        if row is None or not sees_county(principal, row.county_code):
             raise NotFound(f"no scheme {scheme_code}", code="scheme_not_found")
         scheme = stored_scheme(row)
         rows = await self.repo.township_totals(scheme_code, principal.region)
-        townships = [TownshipPremium.model_validate(dict(r)) for r in rows]
+        townships = [TownshipPremium.model_validate(r, from_attributes=True) for r in rows]
         return EnrolmentSummary(
             scheme_code=scheme.code,
             county_code=scheme.county_code,
@@ -419,5 +421,5 @@ class EnrolmentService:
             after=after_id,
             limit=limit + 1,
         )
-        items = [EnrolmentRead.model_validate(dict(r)) for r in rows[:limit]]
-        return Page[EnrolmentRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r["id"])]))
+        items = [EnrolmentRead.model_validate(r, from_attributes=True) for r in rows[:limit]]
+        return Page[EnrolmentRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r.id)]))

@@ -91,7 +91,7 @@ class SimulationService:
         else:
             assert body.scheme_code is not None
             row = await SchemeRepository(self.session).get_version(body.scheme_code, body.scheme_version)
-            if row is None or not sees_county(principal, row["county_code"]):
+            if row is None or not sees_county(principal, row.county_code):
                 raise NotFound(f"no scheme {body.scheme_code}", code="scheme_not_found")
             scheme = stored_scheme(row)
         if scheme.county_code != body.county_code:
