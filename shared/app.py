@@ -8,17 +8,21 @@ dispatcher, problem+json handlers, request ids and JSON logs, metrics and health
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from opentelemetry import trace
 from sqlalchemy import Table, text
 from sqlalchemy.exc import DBAPIError
@@ -31,6 +35,7 @@ from shared.clock import BusinessClock
 from shared.db import create_engine, create_sessionmaker
 from shared.errors import FieldError, Problem, ServiceError, instance_of
 from shared.http import ServiceClient
+from shared.i18n import localize, request_language_var
 from shared.limits import RequestGuardMiddleware, is_authenticated, route_contexts
 from shared.logging import configure_logging, get_logger, log_failure, request_id_var
 from shared.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
@@ -65,9 +70,10 @@ class ServiceSpec:
 class RequestContextMiddleware:
     """Request id in and out, one JSON access line per request, Prometheus per route."""
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str, default_language: str = "en") -> None:
         self.app = app
         self.service = service
+        self.default_language = default_language
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,6 +83,8 @@ class RequestContextMiddleware:
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        # the raw header only: it is parsed when a problem is rendered (shared/i18n.py)
+        language = request_language_var.set((headers.get(b"accept-language", b""), self.default_language))
         structlog.contextvars.bind_contextvars(request_id=request_id)
         span = trace.get_current_span()
         if span.is_recording():
@@ -131,12 +139,16 @@ class RequestContextMiddleware:
             HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
             structlog.contextvars.unbind_contextvars("request_id")
             request_id_var.reset(token)
+            request_language_var.reset(language)
 
 
 # ---------------------------------------------------------------- error rendering
 
 
-def _problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+def _problem_response(
+    problem: Problem, headers: dict[str, str] | None = None, contexts: Sequence[Any] = ()
+) -> JSONResponse:
+    problem = localize(problem, contexts=contexts)  # Chinese when Accept-Language prefers zh
     return JSONResponse(
         problem.model_dump(mode="json", exclude_none=True),
         status_code=problem.status,
@@ -250,7 +262,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = []
+        contexts = []  # pydantic's ctx of each error: the values the Chinese messages name
         for err in exc.errors():
+            contexts.append(err.get("ctx"))
             message = str(err.get("msg", "invalid value"))
             if message.startswith("Value error, "):
                 message = message[len("Value error, ") :]
@@ -264,7 +278,7 @@ def install_error_handlers(app: FastAPI) -> None:
             request_id=request_id_var.get(),
             errors=errors,
         )
-        return _problem_response(problem)
+        return _problem_response(problem, contexts=contexts)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -324,6 +338,54 @@ def health_router(service: str) -> APIRouter:
 
     router.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     return router
+
+
+# ---------------------------------------------------------------- API docs, served offline
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def docs_assets_directory() -> str:
+    """Swagger UI and ReDoc as shipped in the `fastapi-offline` wheel: no CDN at run time."""
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the API docs need the fastapi-offline package (pip install fastapi-offline)")
+    return str(Path(spec.origin).parent / "static")
+
+
+def install_docs(app: FastAPI, title: str) -> None:
+    """/docs (Swagger UI) and /redoc (ReDoc) whose pages load only this service's own paths."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=docs_assets_directory()), name="docs-assets")
+
+    def _root(request: Request) -> str:
+        return str(request.scope.get("root_path", "")).rstrip("/")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = _root(request)
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{title} — API",
+            oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = _root(request)
+        return get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url}",
+            title=f"{title} — API",
+            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def me_router() -> APIRouter:
@@ -400,6 +462,8 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         lifespan=lifespan,
         openapi_tags=spec.openapi_tags or None,
+        docs_url=None,  # install_docs: the same pages, with their assets served locally
+        redoc_url=None,
         responses={
             401: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}, 500: {"model": Problem},
             503: {"model": Problem},
@@ -407,6 +471,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_docs(app, spec.title)
     app.include_router(health_router(spec.name))
     app.include_router(me_router())
     for router in spec.routers:
@@ -415,7 +480,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     # request context wraps everything, so even a guard's 401/413 carries the request id and is counted.
     install_openapi(app)
     app.add_middleware(RequestGuardMiddleware)
-    app.add_middleware(RequestContextMiddleware, service=spec.name)
+    app.add_middleware(RequestContextMiddleware, service=spec.name, default_language=settings.default_language)
     tracing_shutdown = setup_tracing(app, spec.name, settings.otel_exporter_otlp_endpoint)
     return app
 

@@ -29,6 +29,7 @@ from fastapi.dependencies.models import Dependant
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import Problem, ServiceError, instance_of
+from shared.i18n import localize
 from shared.logging import get_logger, request_id_var
 
 log = get_logger("fangpin.limits")
@@ -49,7 +50,7 @@ def problem_body(problem: Problem) -> bytes:
 
 
 async def send_problem(send: Send, problem: Problem, headers: dict[str, str] | None = None) -> None:
-    body = problem_body(problem)
+    body = problem_body(localize(problem))  # Chinese when the request's Accept-Language prefers zh
     raw = [
         (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),

@@ -8,7 +8,7 @@ one env file can configure all three services and still override one of them.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
@@ -48,6 +48,9 @@ class ServiceSettings(BaseSettings):
     )
     today: date | None = Field(
         default=None, description="pin the business date (YYYY-MM-DD), for tests and rehearsals; unset: the real date"
+    )
+    default_language: Literal["en", "zh"] = Field(
+        default="en", description="problem+json texts when Accept-Language names neither zh nor en (shared/i18n.py)"
     )
 
     jwt_secret: SecretStr | None = None

@@ -1,0 +1,424 @@
+"""Problem texts in the caller's language: one catalogue keyed by the stable `code`.
+
+Services raise `ServiceError`s with English details; the kernel renders every problem+json through
+`localize()`, which, when the request's `Accept-Language` prefers Chinese (zh, zh-CN, zh-Hans, …,
+q-values honoured), replaces
+
+- `title` by the code's Chinese title (or a generic one for the status when the code has none),
+- `detail` by the code's Chinese template, its `{placeholders}` read back out of the English detail
+  with the entry's English pattern (when the English does not match, the English detail stays),
+- each field `message` by the Chinese template of its error `type`/`code` (pydantic's types and the
+  project's own, filled from pydantic's `ctx` or, again, the English message).
+
+Codes, fields and statuses never change with the language. The default language (no or unusable
+`Accept-Language`) is `FANGPIN_DEFAULT_LANGUAGE` (`en` unless set: existing integrations read the
+English texts; a county office sets `zh`).
+
+Cost: the middleware only stores the raw header in a context variable; it is parsed when a problem
+is rendered, so successful requests pay nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from shared.errors import FieldError, Problem
+
+LANGUAGES = ("en", "zh")
+#: (raw Accept-Language header, the service's default language) of the request being handled.
+request_language_var: ContextVar[tuple[bytes, str]] = ContextVar("fangpin_language", default=(b"", "en"))
+
+
+@lru_cache(maxsize=256)
+def preferred_language(header: str, default: str = "en") -> str:
+    """`zh` or `en`: the supported language the header ranks highest; `default` when it names neither.
+
+    >>> preferred_language("zh-CN,zh;q=0.9,en;q=0.8")
+    'zh'
+    >>> preferred_language("en-US,zh;q=0.5", "zh")
+    'en'
+    """
+    best, best_q = default, 0.0
+    for position, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-", 1)[0]
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if not 0 < q <= 1:
+            continue
+        if primary == "*":
+            primary = default
+        if primary in LANGUAGES and q - position * 1e-6 > best_q:  # ties: the first listed wins
+            best, best_q = primary, q - position * 1e-6
+    return best
+
+
+def current_language() -> str:
+    raw, default = request_language_var.get()
+    if not raw:
+        return default
+    return preferred_language(raw.decode("latin-1")[:200], default)
+
+
+# ---------------------------------------------------------------- the catalogue
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Chinese texts of one problem code. `detail` may name `{placeholders}` that `en` (the
+    English detail with the same placeholders) captures; without `en` the detail is fixed text."""
+
+    title: str
+    detail: str | None = None
+    en: str | tuple[str, ...] | None = None
+
+
+E = Entry
+GENERIC_TITLES = {
+    400: "请求有误",
+    401: "需要身份认证",
+    403: "无权执行此操作",
+    404: "未找到",
+    405: "不支持该请求方法",
+    409: "业务冲突",
+    412: "资源已被他人修改",
+    413: "请求体过大",
+    415: "不支持的内容类型",
+    422: "请求内容不合法",
+    428: "缺少 If-Match 请求头",
+    429: "请求过于频繁",
+    431: "请求头过大",
+    500: "内部错误",
+    503: "服务暂不可用",
+}
+
+CATALOGUE: dict[str, Entry] = {
+    # kernel: authentication, concurrency, limits, availability
+    "bad_request": E("请求有误"),
+    "conflict": E("业务冲突"),
+    "unauthorized": E("需要身份认证"),
+    "missing_token": E("缺少访问令牌", "请在请求头中发送 Authorization: Bearer <令牌>"),
+    "invalid_token": E("访问令牌无效", "访问令牌无效（签名、格式、角色或区划不被接受）"),
+    "token_expired": E("访问令牌已过期", "访问令牌已过期，请重新获取"),
+    "invalid_audience": E("访问令牌的受众不被接受"),
+    "invalid_issuer": E("访问令牌的签发方不被接受"),
+    "forbidden": E("无权执行此操作"),
+    "role_not_allowed": E("当前角色无权执行此操作"),
+    "wrong_department": E("令牌所属部门与请求不符"),
+    "out_of_scope": E(
+        "超出管辖区域",
+        "{what}不在您的管辖区域内",
+        ("{what} is outside your region", "{what} is outside yours", "no {what} in your region"),
+    ),
+    "not_found": E("未找到", "您的管辖区域内没有该{what}", "no such {what} in your region"),
+    "method_not_allowed": E("不支持该请求方法"),
+    "unsupported_media_type": E("不支持的内容类型"),
+    "version_conflict": E(
+        "资源已被他人修改",
+        "当前版本为 {current}，不是 {sent}：请重新读取",
+        "the {what} is at version {current}, not {sent}: read it again",
+    ),
+    "if_match_required": E(
+        "缺少 If-Match 请求头",
+        "修改前请在 If-Match 中带上当前 ETag（版本号）",
+        "send If-Match with the {what}'s current ETag (version) to change it",
+    ),
+    "invalid_if_match": E("If-Match 请求头无效", '若带 If-Match，须为本接口签发的 ETag，例如 "3"'),
+    "idempotency_key_reused": E("幂等键已用于另一请求", "同一 Idempotency-Key 已用于内容不同的请求"),
+    "invalid_idempotency_key": E("幂等键无效"),
+    "payload_too_large": E(
+        "请求体过大",
+        "请求体最多 {limit} 字节",
+        (
+            "the request body may have at most {limit} bytes",
+            "the file is larger than {limit} bytes",
+            "at most {limit} bytes",
+            "a feed batch may have at most {limit} bytes",
+        ),
+    ),
+    "header_too_large": E("请求头过大"),
+    "validation_failed": E("请求内容不合法"),
+    "invalid_cursor": E("分页游标无效", "分页游标无效：请使用上一页返回的 next_cursor"),
+    "internal_error": E("内部错误", "发生意外错误。报告问题时请提供请求编号（request_id）。"),
+    "database_unavailable": E("数据库不可用", "暂时无法连接数据库，请按 Retry-After 指定的秒数后重试。"),
+    "migrations_pending": E("数据库迁移未完成"),
+    "dependency_unavailable": E("依赖的服务不可用"),
+    "registry_unavailable": E("建档立卡服务不可用", "建档立卡（registry）服务暂时无法访问，请稍后重试"),
+    "screening_unavailable": E("监测服务不可用", "防返贫监测（screening）服务暂时无法访问，请稍后重试"),
+    "claims_unavailable": E("保险服务不可用", "防贫保险（claims）服务暂时无法访问，请稍后重试"),
+    "pii_not_configured": E("未配置个人信息密钥"),
+    "purpose_required": E("需要说明查看目的", "查看完整个人信息须填写用途（purpose），并将记入审计日志"),
+    "unsupported_format": E("不支持的格式"),
+    "invalid_upload": E("上传内容无效"),
+    "invalid_file": E("文件无效"),
+    "empty_file": E("文件为空", "文件为空"),
+    "too_many_rows": E("行数过多"),
+    "missing_column": E("缺少列"),
+    "invalid_line": E("行内容无效"),
+    "invalid_template": E("模板无效"),
+    "invalid_money": E("金额无效"),
+    "invalid_period": E("期间无效"),
+    "invalid_code": E("代码无效"),
+    "invalid_character": E("含有不允许的字符"),
+    "unknown_action": E("未知操作", "没有此操作：{action}", ("no such action: {action}", "no action {action}")),
+    "no_change": E("没有变化", "内容与当前版本相同，没有变化"),
+    # registry (建档立卡)
+    "household_not_found": E("未找到该户", "您的管辖区域内没有该户"),
+    "member_not_found": E("未找到该成员"),
+    "member_not_in_household": E("该成员不属于此户"),
+    "membership_ended": E("成员关系已结束", "该成员关系已经结束"),
+    "household_archived": E("该户已注销", "该户已注销，不能再变更"),
+    "household_number_taken": E("户编号已被使用"),
+    "household_monitored": E("该户处于监测中"),
+    "person_in_other_household": E("此人已在另一户中", "此人已是另一户的在册成员"),
+    "person_already_member": E("此人已是本户成员"),
+    "duplicate_national_id": E("身份证号重复", "同一身份证号在请求中出现多次"),
+    "invalid_national_id": E("身份证号无效"),
+    "head_exists": E("本户已有户主"),
+    "head_via_household": E("户主须通过户信息变更"),
+    "invalid_head": E("户主无效", "每户须有且仅有一名户主"),
+    "county_change_not_allowed": E("不能变更所属县区"),
+    "region_not_found": E("未找到该区划", "没有此区划"),
+    "invalid_region_code": E("区划代码无效"),
+    "unknown_village": E("未知的村"),
+    "benefit_reference_conflict": E("补助记录编号冲突"),
+    "no_bank_account": E("未登记银行账户", "该户没有登记银行账户"),
+    "bank_account_missing": E("缺少银行账户"),
+    "missing_name": E("缺少姓名"),
+    "import_not_found": E("未找到导入任务"),
+    "export_not_found": E("未找到导出任务"),
+    "export_not_available": E("导出文件不可用"),
+    # screening (防返贫监测)
+    "case_already_open": E("该户已有未结案件", "该户已有一个进行中的监测案件"),
+    "case_not_monitored": E("案件未确认为监测对象"),
+    "lead_not_open": E("线索不是待处理状态", "该线索状态为 {state}", "this lead is {state}"),
+    "lead_superseded": E("线索已被新的线索取代"),
+    "source_required": E("需要说明案件来源"),
+    "evidence_required": E("缺少必要的证据材料"),
+    "invalid_evidence": E("证据材料无效"),
+    "missing_evidence": E("缺少证据材料", "缺少证据材料：{fields}", "missing evidence: {fields}"),
+    "notice_not_elapsed": E("公示期未满"),
+    "notice_not_open": E("公示未在进行中"),
+    "objection_pending": E("有未处理的异议", "此事项有尚未决定的异议"),
+    "objections_unresolved": E("仍有未解决的异议"),
+    "elimination_blocked": E("不能标注风险消除"),
+    "wrong_role": E("当前角色不能执行此步骤"),
+    "wrong_order": E("步骤顺序不对"),
+    "run_in_progress": E("监测运行正在进行", "该次运行正由另一进程执行"),
+    "unknown_department": E("未知的部门"),
+    "unknown_household": E("未知的户"),
+    "invalid_batch": E("数据批次无效"),
+    "invalid_county": E("县区代码无效", "--county 须为 6 位县区代码"),
+    "invalid_thresholds": E("阈值无效"),
+    "threshold_version_in_use": E("阈值版本已被使用"),
+    "household_facts_unusable": E("户信息不可用于计算"),
+    # claims (防贫保险)
+    "claim_not_found": E("未找到该理赔", "没有理赔 {id}", "no claim {id}"),
+    "claim_not_payable": E("该理赔不可支付"),
+    "assessment_not_found": E("未找到核算结果", "该理赔没有有效的核算结果"),
+    "notice_not_found": E("未找到该公示", "没有公示 {id}", "no notice {id}"),
+    "notice_window_open": E("公示期尚未结束"),
+    "notice_window_closed": E("公示期已结束"),
+    "nothing_to_publish": E("没有可公示的理赔", "本村没有等待公示的已核算理赔"),
+    "not_on_notice": E("该理赔不在此公示中", "该理赔不在此公示中"),
+    "not_in_notice": E("该理赔未列入任何公示", "该理赔未列入任何公示"),
+    "objection_not_found": E("未找到该异议"),
+    "objection_decided": E("异议已处理", "该异议已经是 {status}", "the objection was already {status}"),
+    "objection_resolved": E("异议已解决", "该异议已经是 {status}", "the objection was already {status}"),
+    "batch_not_found": E("未找到支付批次", "没有支付批次 {id}", "no payment batch {id}"),
+    "batch_totals_mismatch": E("批次合计不符", "申报的笔数或金额合计与批次不一致"),
+    "payment_not_found": E("未找到该支付", "没有支付 {id}", "no payment {id}"),
+    "payment_not_in_batch": E("该支付不在此批次中", "该支付不在（或已不在）此批次中"),
+    "payment_exists": E("该理赔已有支付"),
+    "payment_already_paid": E("该支付已到账"),
+    "invalid_confirmation": E("到账确认无效"),
+    "same_event": E("同一事件已报案"),
+    "scheme_not_found": E("未找到保险方案", "没有方案 {code}", "no scheme {code}"),
+    "scheme_exists": E("保险方案已存在"),
+    "scheme_in_use": E("保险方案已被使用", "已被核算使用的方案不能改回草稿"),
+    "scheme_year_taken": E("该年度已有保险方案"),
+    "invalid_scheme": E("保险方案无效"),
+    "no_active_scheme": E(
+        "没有生效的保险方案",
+        "县区 {county} 在 {year} 年没有生效的方案",
+        "no scheme is in force for county {county} in {year}",
+    ),
+    "not_latest_version": E("不是最新版本", "只能撤回最新版本"),
+    "invalid_facts": E("理赔事实无效"),
+    "invalid_enrolment": E("参保登记无效"),
+    "not_computable": E("无法精确计算"),
+    "simulation_not_found": E("未找到测算任务"),
+}
+
+# Field messages by pydantic error `type` or the project's own field `code`; placeholders come from
+# pydantic's `ctx`, or from the English message through `en`.
+FIELD_MESSAGES: dict[str, Entry] = {
+    "missing": E("必填字段缺失"),
+    "extra_forbidden": E("不允许的字段"),
+    "json_invalid": E("JSON 格式错误"),
+    "json_type": E("应为 JSON"),
+    "string_type": E("应为字符串"),
+    "string_too_short": E("至少 {min_length} 个字符"),
+    "string_too_long": E("最多 {max_length} 个字符", en=("at most {max_length} characters",)),
+    "string_pattern_mismatch": E("格式不符合要求（应匹配 {pattern}）"),
+    "int_type": E("应为整数"),
+    "int_parsing": E("应为整数"),
+    "int_from_float": E("应为整数"),
+    "float_type": E("应为数字"),
+    "float_parsing": E("应为数字"),
+    "finite_number": E("应为有限数字"),
+    "decimal_type": E("应为数值"),
+    "decimal_parsing": E("应为数值"),
+    "decimal_max_digits": E("最多 {max_digits} 位数字"),
+    "decimal_max_places": E("小数最多 {decimal_places} 位"),
+    "decimal_whole_digits": E("整数部分最多 {whole_digits} 位"),
+    "bool_type": E("应为布尔值（true 或 false）"),
+    "bool_parsing": E("应为布尔值（true 或 false）"),
+    "date_type": E("应为日期（YYYY-MM-DD）"),
+    "date_parsing": E("应为日期（YYYY-MM-DD）"),
+    "date_from_datetime_parsing": E("应为日期（YYYY-MM-DD）"),
+    "date_from_datetime_inexact": E("应为日期，不含时间"),
+    "datetime_type": E("应为日期时间（ISO 8601）"),
+    "datetime_parsing": E("应为日期时间（ISO 8601）"),
+    "datetime_from_date_parsing": E("应为日期时间（ISO 8601）"),
+    "timezone_aware": E("日期时间须带时区"),
+    "uuid_type": E("应为 UUID"),
+    "uuid_parsing": E("应为 UUID"),
+    "enum": E("应为以下之一：{expected}"),
+    "literal_error": E("应为以下之一：{expected}"),
+    "greater_than": E("应大于 {gt}"),
+    "greater_than_equal": E("应大于或等于 {ge}"),
+    "less_than": E("应小于 {lt}"),
+    "less_than_equal": E("应小于或等于 {le}"),
+    "multiple_of": E("应为 {multiple_of} 的倍数"),
+    "too_short": E("至少 {min_length} 项"),
+    "too_long": E("最多 {max_length} 项"),
+    "list_type": E("应为数组"),
+    "dict_type": E("应为 JSON 对象"),
+    "model_type": E("应为 JSON 对象"),
+    "model_attributes_type": E("应为 JSON 对象"),
+    "union_tag_invalid": E("类型标识 {tag} 无效，应为 {expected_tags}"),
+    "union_tag_not_found": E("缺少类型标识字段 {discriminator}"),
+    "url_parsing": E("应为网址"),
+    # the project's own
+    "invalid_character": E(
+        "含有不允许的字符（U+{codepoint}，位置 {position}）",
+        en=("contains {what}: U+{codepoint} at position {position}",),
+    ),
+    "too_deep": E("嵌套超过 {depth} 层"),
+    "invalid_money": E(
+        "金额应为形如 '1234.56' 的十进制字符串（无指数、最多两位小数、小于 10^12）",
+        en=(
+            "must be a decimal string like '1234.56' (no exponent, at most 2 decimal places, below 10^12)",
+            "must be a decimal string like '1234.56', not a JSON {kind}",
+        ),
+    ),
+    "invalid_check_digit": E("身份证号校验码（最后一位）不符"),
+    "birth_date_mismatch": E("出生日期与身份证号中的不一致"),
+    "sex_mismatch": E("性别与身份证号（第 17 位）不一致"),
+    "invalid_birth_date": E("身份证号中的出生日期不合理"),
+    "invalid_format": E("身份证号为 17 位数字加一位数字或 X，共 18 位"),
+    "cannot_be_null": E("不能为空（null）"),
+}
+
+_NEGATIVE_MONEY = "must not be negative"
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = []
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if name:
+            parts.append(f"(?P<{name}>.+?)")
+    return re.compile("".join(parts) + r"\Z", re.S)
+
+
+@lru_cache(maxsize=512)
+def _compiled(template: str) -> re.Pattern[str]:
+    return _pattern(template)
+
+
+def _fill(entry_text: str, english: str | None, en: str | tuple[str, ...] | None, ctx: Mapping[str, Any]) -> str | None:
+    """The Chinese text with its placeholders filled, or None when they cannot be."""
+    names = {name for _, name, _, _ in string.Formatter().parse(entry_text) if name}
+    if not names:
+        if en is not None and english is not None and not any(_compiled(p).match(english) for p in _as_tuple(en)):
+            return None  # a fixed text for one English sentence, and this is another one
+        return entry_text
+    values: dict[str, Any] = {k: _shown(v) for k, v in ctx.items()}
+    if not names <= values.keys() and english is not None:
+        for pattern in _as_tuple(en):
+            match = _compiled(pattern).match(english)
+            if match:
+                values.update({k: v.strip("'\"") for k, v in match.groupdict().items()})
+                break
+    if not names <= values.keys():
+        return None
+    return entry_text.format(**values)
+
+
+def _as_tuple(en: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    return () if en is None else (en,) if isinstance(en, str) else en
+
+
+def _shown(value: Any) -> str:
+    return str(value).strip("'\"") if not isinstance(value, list | tuple) else "、".join(map(str, value))
+
+
+def field_message(kind: str | None, message: str, ctx: Mapping[str, Any] | None = None, lang: str = "zh") -> str:
+    """A field error's message in `lang` (the English one when there is no entry or no values)."""
+    if lang != "zh" or not kind:
+        return message
+    if kind == "invalid_money" and message == _NEGATIVE_MONEY:
+        return "金额不能为负数"
+    entry = FIELD_MESSAGES.get(kind)
+    if entry is None:
+        return message
+    return _fill(entry.title, message, entry.en, ctx or {}) or message
+
+
+def localize(problem: Problem, lang: str | None = None, contexts: Sequence[Mapping[str, Any] | None] = ()) -> Problem:
+    """`problem` in `lang` (default: the current request's). English: returned unchanged.
+
+    `contexts`, parallel to `problem.errors`, are pydantic's `ctx` of each field error (validation)."""
+    lang = lang or current_language()
+    if lang != "zh":
+        return problem
+    entry = CATALOGUE.get(problem.code)
+    title = entry.title if entry else GENERIC_TITLES.get(problem.status, problem.title)
+    errors = problem.errors
+    detail = problem.detail
+    if errors:
+        joined = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+        translated = [
+            FieldError(
+                field=e.field,
+                message=field_message(e.code, e.message, contexts[i] if i < len(contexts) else None),
+                code=e.code,
+            )
+            for i, e in enumerate(errors)
+        ]
+        if detail == joined:
+            detail = "；".join(f"{e.field}：{e.message}" for e in translated[:5])
+            entry = None  # the detail is the field list, now in Chinese
+        errors = translated
+    if entry is not None and entry.detail is not None:
+        detail = _fill(entry.detail, detail, entry.en, {}) or detail
+    return problem.model_copy(update={"title": title, "detail": detail, "errors": errors})
+
+
+def missing_codes(codes: Sequence[str]) -> list[str]:
+    """The codes among `codes` that have no Chinese entry (the catalogue test lists them)."""
+    return sorted({c for c in codes if c not in CATALOGUE and c not in FIELD_MESSAGES})
