@@ -31,7 +31,10 @@ def _registry_token(region: str) -> str:
 def import_file(
     file: Annotated[str, typer.Argument(help="CSV (UTF-8 or GB18030) or XLSX in the registry's import template")],
     mode: Annotated[str, typer.Option(help="all_or_nothing | valid_rows")] = "all_or_nothing",
-    url: Annotated[str | None, typer.Option(help="registry base URL (default FANGPIN_REGISTRY_URL)")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="registry base URL (default FANGPIN_REGISTRY_URL, else 127.0.0.1:FANGPIN_REGISTRY_PORT)"),
+    ] = None,
     region: Annotated[str, typer.Option(help="region of the development token when FANGPIN_TOKEN is unset")] = (
         DEMO_COUNTY
     ),
@@ -48,7 +51,8 @@ def import_file(
         typer.echo(f"no such file: {file}", err=True)
         raise typer.Exit(2)
     data = path.read_bytes()
-    base = (url or os.environ.get("FANGPIN_REGISTRY_URL") or "http://127.0.0.1:8001").rstrip("/")
+    port = os.environ.get("FANGPIN_REGISTRY_PORT") or "8001"  # as `fangpin up` reads it
+    base = (url or os.environ.get("FANGPIN_REGISTRY_URL") or f"http://127.0.0.1:{port}").rstrip("/")
     headers = {
         "Authorization": f"Bearer {_registry_token(region)}",
         "Idempotency-Key": key or f"import:{mode}:{hashlib.sha256(data).hexdigest()}",
