@@ -79,6 +79,7 @@ async def case_step_from_cli(
 ) -> Any:
     """Take one step of a monitoring case in this process, the business date pinned to `day`."""
     import uuid
+    from datetime import datetime
 
     from services.screening.config import ScreeningSettings
     from services.screening.jobs import job_runner_for
@@ -92,7 +93,11 @@ async def case_step_from_cli(
     engine = create_engine(settings, application_name="fangpin-case-step-cli")
     sessionmaker = create_sessionmaker(engine)
     runner = job_runner_for(lambda: sessionmaker, background=False, context=lambda: ctx)
-    ctx = Context(settings=settings, pii=None, clock=BusinessClock.from_settings(settings), jobs=runner)
+    clock = BusinessClock.from_settings(settings)
+    if day is not None:  # the step happens on `day`, at this time of day in the county
+        local = clock.now().astimezone(clock.zone)
+        clock.set(datetime.combine(day, local.timetz()))
+    ctx = Context(settings=settings, pii=None, clock=clock, jobs=runner)
     principal = Principal(sub=f"cli:{getpass.getuser()}", roles=frozenset({Role(role)}), region=region)
     try:
         with pinned_today(day):

@@ -1,4 +1,6 @@
-"""The README's walk-through, run verbatim (its `sh` blocks, in order) against `fangpin up`."""
+"""The README's walk-through and docs/registry-walkthrough.md, run verbatim (their `sh` blocks, in order)
+against one `fangpin up`: the README first, then the registry walk-through on the same data, so the two
+cannot collide (distinct ID numbers, household numbers, files)."""
 
 from __future__ import annotations
 
@@ -22,10 +24,15 @@ pytestmark = [
 ]
 
 
-def walkthrough_script(ports: dict[str, int]) -> str:
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## A walk through the main flow") : readme.index("## The CLI")]
-    script = "\n".join(re.findall(r"```sh\n(.*?)```", section, re.S))
+def sh_blocks(text: str) -> str:
+    return "\n".join(re.findall(r"```sh\n(.*?)```", text, re.S))
+
+
+def walkthrough_script(ports: dict[str, int], document: str = "README.md") -> str:
+    text = (ROOT / document).read_text()
+    if document == "README.md":
+        text = text[text.index("## A walk through the main flow") : text.index("## The CLI")]
+    script = sh_blocks(text)
     for default, name in ((8001, "registry"), (8002, "screening"), (8003, "claims")):
         script = script.replace(f"http://127.0.0.1:{default}", f"http://127.0.0.1:{ports[name]}")
     return "set -euo pipefail\n" + script
@@ -61,6 +68,29 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
         assert '{"eligible":true,"payout":"16000.00"}' in out
         assert "6222021234567890123" in out  # only in the bank file, which is the point of it
         assert out.count("410602196803151312") == 0
+        # the monitoring case, step by step, to confirmation and the registry's status
+        assert '"suggested_type":"unstable"' in out
+        assert '{"state":"verified","allowed_actions":["village_review","reject","return"]}' in out
+        assert '"state":"notice"' in out
+        assert '{"status":409,"code":"notice_not_elapsed"}' in out
+        assert ": township_reviewed (version " in out
+        assert '{"state":"monitoring","allowed_actions":[]}' in out
+        assert '{"status":"unstable"}' in out
+
+        # the registry walk-through, on the same stack, after the README
+        (tmp_path / "registry.sh").write_text(walkthrough_script(ports, "docs/registry-walkthrough.md"))
+        run = subprocess.run(["bash", str(tmp_path / "registry.sh")], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=180, check=False)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        out = run.stdout
+        assert '"member_count": 3' in out
+        assert '"410602********2116"' in out
+        assert '"household_not_found"' in out  # the other village's cadre
+        assert '"410602100201-W0001"' in out  # found by the exact ID number
+        assert '"version_conflict"' in out
+        assert '"role_not_allowed"' in out
+        assert '"national_id": "410602197504052116"' in out  # the audited reveal
+        assert "person_in_other_household" not in out
     finally:
         up.send_signal(signal.SIGTERM)
         up.wait(timeout=40)
