@@ -140,7 +140,7 @@ class NoticeRepository:
             insert(notice_claim)
             .values(notice_id=notice_id, claim_id=claim_id, county_code=county_code, status="listed")
             .on_conflict_do_update(
-                index_elements=[notice_claim.c.notice_id, notice_claim.c.claim_id],
+                index_elements=[notice_claim.c.notice_id, notice_claim.c.claim_id, notice_claim.c.county_code],
                 set_={"status": "listed", "listed_at": func.now()},
             )
         )

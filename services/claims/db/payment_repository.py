@@ -110,7 +110,7 @@ class PaymentRepository:
         result = await self.session.execute(
             insert(payment)
             .values(**values)
-            .on_conflict_do_nothing(index_elements=[payment.c.claim_id])
+            .on_conflict_do_nothing(index_elements=[payment.c.claim_id, payment.c.county_code])
             .returning(payment.c.id)
         )
         return result.scalar_one_or_none() is not None

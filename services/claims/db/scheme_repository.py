@@ -248,7 +248,7 @@ class EnrolmentRepository:
             return 0
         stmt = insert(enrolment).values([{"id": uuid.uuid4(), **row} for row in rows])
         stmt = stmt.on_conflict_do_update(
-            index_elements=[enrolment.c.scheme_code, enrolment.c.township_code],
+            index_elements=[enrolment.c.scheme_code, enrolment.c.township_code, enrolment.c.county_code],
             index_where=enrolment.c.household_id.is_(None),
             set_={"insured_people": stmt.excluded.insured_people, "premium": stmt.excluded.premium},
         )

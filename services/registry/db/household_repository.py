@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     Select,
     any_,
+    delete,
     exists,
     func,
     literal,
@@ -30,6 +31,7 @@ from services.registry.db.tables import (
     household_history,
     income,
     member,
+    person_claim,
 )
 
 Row = dict[str, Any]  # the values of a new or changed row (what the use cases write)
@@ -304,7 +306,40 @@ class HouseholdRepository:
     # ------------------------------------------------------------------ members
 
     async def insert_member(self, values: Row) -> None:
+        """A new membership; an active one claims its person (the nationwide one-household rule)."""
         await self.session.execute(member.insert().values(**values))
+        if values.get("active", True):
+            await self.claim_person(
+                values["national_id_index"], values["id"], values["household_id"], values["county_code"]
+            )
+
+    # The person claims: `registry.person_claim` holds one row per person active in a household, keyed by the
+    # national-ID blind index, written in the transaction that starts or ends the membership. Its primary key,
+    # not a unique index on `member` (sharded by county on Citus), refuses a second active household:
+    # IntegrityError on `person_claim_pkey`. A concurrent claim of the same person waits for the first
+    # transaction and fails when it commits. Deletes name the blind index, so they route to one shard.
+
+    async def claim_person(
+        self, national_id_index: bytes, member_id: uuid.UUID, household_id: uuid.UUID, county_code: str
+    ) -> None:
+        await self.session.execute(
+            person_claim.insert().values(
+                national_id_index=national_id_index,
+                member_id=member_id,
+                household_id=household_id,
+                county_code=county_code,
+            )
+        )
+
+    async def release_people(self, claims: Sequence[tuple[bytes, uuid.UUID]]) -> None:
+        """Release the claims of ended memberships: (blind index, member id) pairs."""
+        if not claims:
+            return
+        await self.session.execute(
+            delete(person_claim).where(
+                tuple_(person_claim.c.national_id_index, person_claim.c.member_id).in_([tuple(c) for c in claims])
+            )
+        )
 
     async def members_of(self, household_id: uuid.UUID, *, include_former: bool = False) -> list[Member]:
         query = select(member).where(member.c.household_id == household_id)
@@ -321,13 +356,25 @@ class HouseholdRepository:
         return Member(**row) if row else None
 
     async def update_member(self, member_id: uuid.UUID, values: Row) -> Member:
+        """Change a membership; ending it releases its person claim, a new national ID of an active member
+        moves the claim to the new blind index (refused if that person is active elsewhere)."""
         stmt = (
             update(member)
             .where(member.c.id == member_id)
             .values(**values, version=member.c.version + 1, updated_at=func.now())
             .returning(member)
         )
-        return Member(**(await self.session.execute(stmt)).mappings().one())
+        before = None
+        if "active" in values or "national_id_index" in values:
+            before = await self.get_member(member_id)
+        updated = Member(**(await self.session.execute(stmt)).mappings().one())
+        if before is not None and before.active:
+            old_index, new_index = bytes(before.national_id_index), bytes(updated.national_id_index)
+            if not updated.active or new_index != old_index:
+                await self.release_people([(old_index, member_id)])
+            if updated.active and new_index != old_index:
+                await self.claim_person(new_index, member_id, updated.household_id, updated.county_code)
+        return updated
 
     async def active_membership(self, national_id_index: bytes) -> Membership | None:
         """The active membership of a person (by blind index) with its household's codes."""
@@ -391,9 +438,11 @@ class HouseholdRepository:
                 version=member.c.version + 1,
                 updated_at=func.now(),
             )
-            .returning(member.c.id, member.c.national_id_masked)
+            .returning(member.c.id, member.c.national_id_masked, member.c.national_id_index)
         )
-        return [EndedMembership(**r) for r in (await self.session.execute(stmt)).mappings()]
+        rows = (await self.session.execute(stmt)).all()
+        await self.release_people([(bytes(r.national_id_index), r.id) for r in rows])
+        return [EndedMembership(id=r.id, national_id_masked=r.national_id_masked) for r in rows]
 
     # ------------------------------------------------------------------ incomes and benefits
 
@@ -430,7 +479,7 @@ class HouseholdRepository:
             household_id=household_id, year=year, county_code=county_code, benefit_income=amount
         )
         upsert = stmt.on_conflict_do_update(
-            index_elements=[income.c.household_id, income.c.year],
+            index_elements=[income.c.household_id, income.c.year, income.c.county_code],
             set_={
                 "benefit_income": income.c.benefit_income + stmt.excluded.benefit_income,
                 "version": income.c.version + 1,

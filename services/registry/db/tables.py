@@ -64,7 +64,7 @@ household = Table(
     "household",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("county_code", String(6), nullable=False),
+    Column("county_code", String(6), primary_key=True),  # in the key: the distribution column (0007)
     Column("township_code", String(9), nullable=False),
     Column("village_code", String(12), nullable=False),
     Column("household_number", String(64), nullable=False),
@@ -102,7 +102,7 @@ member = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("household_id", Uuid, nullable=False),  # -> household.id, checked per statement (migration 0002)
-    Column("county_code", String(6), nullable=False),
+    Column("county_code", String(6), primary_key=True),  # in the key: the distribution column (0007)
     Column("name", Text, nullable=False),
     Column("national_id_enc", LargeBinary, nullable=False),
     Column("national_id_index", LargeBinary, nullable=False),
@@ -125,10 +125,31 @@ member = Table(
     Column("version", Integer, nullable=False, server_default=text("1")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    # A person is active in at most one household.
-    Index("uq_member_active_national_id_index", "national_id_index", unique=True, postgresql_where=text("active")),
+    # A person is active in at most one household: nationwide by registry.person_claim; this index is the
+    # per-county guard (a unique index of a table sharded by county must contain the county).
+    Index(
+        "uq_member_active_national_id_index",
+        "national_id_index",
+        "county_code",
+        unique=True,
+        postgresql_where=text("active"),
+    ),
     Index("ix_member_household_id", "household_id"),
     Index("ix_member_name_prefix", text("name text_pattern_ops"), postgresql_where=text("active")),
+)
+
+# One row per person active in a household, keyed by the national-ID blind index (migration 0007): the
+# nationwide one-household rule, which a unique index on `member` cannot keep once members are sharded by
+# county. Written in the transaction that starts or ends the membership (HouseholdRepository); on Citus it
+# is distributed by `national_id_index`, not co-located with the households.
+person_claim = Table(
+    "person_claim",
+    metadata,
+    Column("national_id_index", LargeBinary, primary_key=True),
+    Column("member_id", Uuid, nullable=False),
+    Column("household_id", Uuid, nullable=False),
+    Column("county_code", String(6), nullable=False),
+    Column("claimed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 income = Table(
@@ -136,7 +157,7 @@ income = Table(
     metadata,
     Column("household_id", Uuid, primary_key=True),  # -> household.id, checked per statement
     Column("year", Integer, primary_key=True),
-    Column("county_code", String(6), nullable=False),
+    Column("county_code", String(6), primary_key=True),  # in the key: the distribution column (0007)
     Column("wage_income", MONEY, nullable=False, server_default=text("0")),
     Column("business_income", MONEY, nullable=False, server_default=text("0")),
     Column("property_income", MONEY, nullable=False, server_default=text("0")),
@@ -163,7 +184,7 @@ benefit = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("household_id", Uuid, nullable=False),  # -> household.id, checked per statement (migration 0002)
-    Column("county_code", String(6), nullable=False),
+    Column("county_code", String(6), primary_key=True),  # in the key: the distribution column (0007)
     Column("source", String(64), nullable=False),
     Column("source_ref", String(200), nullable=False),
     Column("programme", String(100), nullable=False),
@@ -182,7 +203,7 @@ household_history = Table(
     metadata,
     Column("id", BigInteger, Identity(always=False), primary_key=True),
     Column("household_id", Uuid, nullable=False),
-    Column("county_code", String(6), nullable=False),
+    Column("county_code", String(6), primary_key=True),  # in the key: the distribution column (0007)
     Column("entity_type", String(16), nullable=False),
     Column("entity_id", Uuid, nullable=True),
     Column("action", String(40), nullable=False),

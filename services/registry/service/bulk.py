@@ -74,6 +74,7 @@ MEMBER_COLUMNS = (
     "joined_on",
     "import_job_id",
 )
+PERSON_CLAIM_COLUMNS = ("national_id_index", "member_id", "household_id", "county_code")
 HISTORY_COLUMNS = (
     "household_id",
     "county_code",
@@ -200,6 +201,13 @@ class BulkPlan:
                     job_id,
                 )
             await asyncio.sleep(0)  # the loop sends what is buffered and serves other requests
+
+    def person_claims(self) -> list[tuple[Any, ...]]:
+        """One claim per imported member (all active): registry.person_claim, the nationwide one-household rule."""
+        return [
+            (index, member_id, household_id, county)
+            for index, (member_id, household_id, county, _masked) in zip(self.indexes, self.member_keys, strict=True)
+        ]
 
 
 def plan_records(
@@ -362,6 +370,8 @@ async def write_plan(repo: HouseholdRepository, plan: BulkPlan) -> BulkSummary:
     with collector_paused():
         await repo.copy_records("household", HOUSEHOLD_COLUMNS, plan.households)
         await repo.copy_records("member", MEMBER_COLUMNS, plan.members())
+        # the same transaction: a person active elsewhere (claimed since the check) fails the whole COPY
+        await repo.copy_records("person_claim", PERSON_CLAIM_COLUMNS, plan.person_claims())
         if plan.incomes:
             await repo.copy_records("income", INCOME_COLUMNS, plan.incomes)
         await repo.copy_records("household_history", HISTORY_COLUMNS, plan.history)

@@ -379,7 +379,9 @@ class HouseholdService:
     async def _integrity(self, exc: IntegrityError) -> Conflict:
         await self.session.rollback()
         name = _constraint(exc)
-        if "uq_member_active_national_id_index" in name:
+        # person_claim_pkey: the nationwide claim (another county's household, or a race the check before lost);
+        # uq_member_active_national_id_index: the per-county guard under it
+        if "person_claim_pkey" in name or "uq_member_active_national_id_index" in name:
             return Conflict(
                 "this person became active in another household meanwhile", code="person_in_other_household"
             )
