@@ -22,8 +22,9 @@ test: $(STAMP) ## the whole test suite against a real PostgreSQL
 test-sm4: $(STAMP) ## the whole suite again with the commercial-cryptography suite (SM4-GCM, HMAC-SM3)
 	FANGPIN_PII_ALGORITHM=sm4 $(PY) -m pytest
 
-lint: $(STAMP) ## ruff, mypy, and the import contracts of pyproject.toml [tool.importlinter]
+lint: $(STAMP) ## ruff check, ruff format --check, mypy, and the import contracts of pyproject.toml [tool.importlinter]
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -246,14 +246,21 @@ def run_http(args: argparse.Namespace) -> dict[str, Any]:
     officer = mint_token(JWT_SECRET, sub="bench:county", roles=[Role.COUNTY_OFFICER], region="410602")
     cadre = mint_token(JWT_SECRET, sub="bench:cadre", roles=[Role.VILLAGE_CADRE], region="410602100201")
     variants: dict[str, Any] = {}
-    with postgres_server() as server, migrated_database(server, "bench_claims") as database_url, \
-            tempfile.TemporaryDirectory(prefix="fangpin-bench-") as logs:
+    with (
+        postgres_server() as server,
+        migrated_database(server, "bench_claims") as database_url,
+        tempfile.TemporaryDirectory(prefix="fangpin-bench-") as logs,
+    ):
         env = {**service_env(database_url), "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false"}
         claims_process = service_processes(["claims"], env, Path(logs))["claims"]
         claims_process.start()
         try:
-            created = httpx.post(f"{claims_process.url}/v1/schemes", json=REFERENCE_SCHEME,
-                                 headers={"Authorization": f"Bearer {officer}"}, timeout=30)
+            created = httpx.post(
+                f"{claims_process.url}/v1/schemes",
+                json=REFERENCE_SCHEME,
+                headers={"Authorization": f"Bearer {officer}"},
+                timeout=30,
+            )
             created.raise_for_status()
             warm = min(200, len(inline))
             asyncio.run(_drive(claims_process.url, cadre, inline[:warm], expected[:warm], args.concurrency))

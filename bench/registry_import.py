@@ -93,11 +93,24 @@ async def bare_copy(url: str, rows: list, cipher: PiiCipher) -> float:  # type: 
     household_ids = {r.household.household_number: uuid.uuid4() for r in rows}
     records = [
         (
-            uuid.uuid4(), household_ids[r.household.household_number], r.household.village_code[:6], r.member_name,
-            cipher.encrypt(r.national_id, purpose="national_id"), index, r.national_id[:6] + "********" +
-            r.national_id[14:], r.sex.value, r.birth_date, r.relation.value, r.health.value, r.disability_grade,
-            r.labour_ability.value, r.education_stage.value if r.education_stage else None, r.school,
-            r.join_reason.value, None, None,
+            uuid.uuid4(),
+            household_ids[r.household.household_number],
+            r.household.village_code[:6],
+            r.member_name,
+            cipher.encrypt(r.national_id, purpose="national_id"),
+            index,
+            r.national_id[:6] + "********" + r.national_id[14:],
+            r.sex.value,
+            r.birth_date,
+            r.relation.value,
+            r.health.value,
+            r.disability_grade,
+            r.labour_ability.value,
+            r.education_stage.value if r.education_stage else None,
+            r.school,
+            r.join_reason.value,
+            None,
+            None,
         )
         for r, index in zip(rows, indexes, strict=True)
     ]
@@ -169,16 +182,20 @@ def one_run(server: str, data: bytes, households: list, members: int, log_dir: P
         registry.start()
         stack.callback(registry.stop)
         token = mint_token(JWT_SECRET, sub="bench:county_officer", roles=[Role.COUNTY_OFFICER], region="410602")
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv",
-                   "Idempotency-Key": f"bench-{uuid.uuid4()}"}
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "text/csv",
+            "Idempotency-Key": f"bench-{uuid.uuid4()}",
+        }
         assert registry.proc is not None
         load = os.getloadavg()[0]
         postmaster = asyncio.run(_postmaster_pid(url))
         with httpx.Client(base_url=registry.url, timeout=600) as client:
             cpu0, db0 = _cpu_seconds(registry.proc.pid), _server_cpu(postmaster)
             t0 = time.perf_counter()
-            response = client.post("/v1/imports", params={"mode": "valid_rows", "wait": "true"}, content=data,
-                                   headers=headers)
+            response = client.post(
+                "/v1/imports", params={"mode": "valid_rows", "wait": "true"}, content=data, headers=headers
+            )
             elapsed = time.perf_counter() - t0
             cpu, db_cpu = _cpu_seconds(registry.proc.pid) - cpu0, _server_cpu(postmaster) - db0
         job = response.json() if response.status_code == 200 else {}
@@ -212,30 +229,40 @@ def main() -> None:
         if members >= args.members:
             break
     data = households_csv(households)
-    print(f"generated {members:,} members in {len(households):,} households, {len(data) / 1e6:.1f} MB CSV "
-          f"in {time.perf_counter() - started:.1f}s")
+    print(
+        f"generated {members:,} members in {len(households):,} households, {len(data) / 1e6:.1f} MB CSV "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
     log_dir = Path(tempfile.mkdtemp(prefix="fangpin-bench-"))
     if args.keep:
         (log_dir / "import.csv").write_bytes(data)
     runs: list[Run] = []
     with postgres_server() as server:
         version_url = server
-        print(f"PostgreSQL {asyncio.run(_server_version(version_url))} "
-              f"({'TEST_DATABASE_URL' if os.environ.get('TEST_DATABASE_URL') else 'embedded'})")
+        print(
+            f"PostgreSQL {asyncio.run(_server_version(version_url))} "
+            f"({'TEST_DATABASE_URL' if os.environ.get('TEST_DATABASE_URL') else 'embedded'})"
+        )
         for number in range(1, args.repeat + 1):
             run = one_run(server, data, households, members, log_dir)
             runs.append(run)
-            print(f"run {number}: API import {run.seconds:.2f}s = {members / run.seconds:,.0f} members/s; "
-                  f"bare COPY {run.copy_seconds:.2f}s; registry CPU {run.server_cpu:.2f}s; "
-                  f"database CPU {run.database_cpu:.2f}s (all its processes); "
-                  f"load average {run.load:.1f}; server phases (wall, CPU) {run.phases}")
+            print(
+                f"run {number}: API import {run.seconds:.2f}s = {members / run.seconds:,.0f} members/s; "
+                f"bare COPY {run.copy_seconds:.2f}s; registry CPU {run.server_cpu:.2f}s; "
+                f"database CPU {run.database_cpu:.2f}s (all its processes); "
+                f"load average {run.load:.1f}; server phases (wall, CPU) {run.phases}"
+            )
     best = min(runs, key=lambda r: r.seconds)
     median = statistics.median(r.seconds for r in runs)
-    print(f"API import (HTTP upload, parse and validation of every row, encryption and blind indexes, checks "
-          f"against the register, COPY with all indexes and constraints, history, commit): best {best.seconds:.2f}s "
-          f"= {members / best.seconds:,.0f} members/s, median {median:.2f}s = {members / median:,.0f} members/s")
-    print(f"bare COPY of the same {members:,} member rows (already encrypted) into an unindexed table in the same run: "
-          f"{best.copy_seconds:.2f}s = {members / best.copy_seconds:,.0f} rows/s")
+    print(
+        f"API import (HTTP upload, parse and validation of every row, encryption and blind indexes, checks "
+        f"against the register, COPY with all indexes and constraints, history, commit): best {best.seconds:.2f}s "
+        f"= {members / best.seconds:,.0f} members/s, median {median:.2f}s = {members / median:,.0f} members/s"
+    )
+    print(
+        f"bare COPY of the same {members:,} member rows (already encrypted) into an unindexed table in the same run: "
+        f"{best.copy_seconds:.2f}s = {members / best.copy_seconds:,.0f} rows/s"
+    )
     print(f"ratio API import / bare COPY: {best.seconds / best.copy_seconds:.1f}x")
 
 

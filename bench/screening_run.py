@@ -95,8 +95,10 @@ def machine_facts() -> str:
         memory = f", {kb / 1024 / 1024:.1f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return f"{os.cpu_count()} CPUs ({cpu}){memory}, {platform.system()} {platform.release()}, " \
-           f"Python {platform.python_version()}"
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}){memory}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def _kind_case() -> tuple[str, str]:
@@ -157,9 +159,10 @@ async def generate(url: str, households: int, feeds: int) -> dict[str, float]:
                    current_date - 170, now() - interval '150 days'
               FROM generate_series(0, {households - 1}) i WHERE i % 100 < 3""",
         "feed_batch": "INSERT INTO screening.feed_batch (id, county_code, department, format, declared_record_count, "
-                      "declared_control_total, status, content_sha256) "
-                      f"SELECT md5('b' || d)::uuid, '{COUNTY}', d, 'jsonl', 0, 0, 'succeeded', '' FROM (VALUES "
-                      + ", ".join(f"('{d}')" for d in sorted({d for _, d, _ in KINDS})) + ") v(d)",
+        "declared_control_total, status, content_sha256) "
+        f"SELECT md5('b' || d)::uuid, '{COUNTY}', d, 'jsonl', 0, 0, 'succeeded', '' FROM (VALUES "
+        + ", ".join(f"('{d}')" for d in sorted({d for _, d, _ in KINDS}))
+        + ") v(d)",
         "feed_record": f"""
             INSERT INTO screening.feed_record (id, county_code, batch_id, department, source_record_id, line_no,
                                                kind, event_date, national_id_enc, national_id_index,
@@ -193,8 +196,10 @@ async def generate(url: str, households: int, feeds: int) -> dict[str, float]:
             seconds[table] = time.perf_counter() - started
             print(f"  {table}: {seconds[table]:.1f}s", flush=True)
         started = time.perf_counter()
-        await conn.execute("VACUUM ANALYZE registry.household, registry.member, registry.income, "
-                           "screening.feed_record, screening.monitoring_case")
+        await conn.execute(
+            "VACUUM ANALYZE registry.household, registry.member, registry.income, "
+            "screening.feed_record, screening.monitoring_case"
+        )
         seconds["vacuum_analyze"] = time.perf_counter() - started
     finally:
         await conn.close()
@@ -280,8 +285,11 @@ def main() -> None:
         if asyncio.run(has_data(url)):
             print("using the data already there", flush=True)
         else:
-            print(f"generating {args.households:,} households, {args.households * 3:,} members, "
-                  f"{args.households * 2:,} income years, {args.feeds:,} feed records:", flush=True)
+            print(
+                f"generating {args.households:,} households, {args.households * 3:,} members, "
+                f"{args.households * 2:,} income years, {args.feeds:,} feed records:",
+                flush=True,
+            )
             started = time.perf_counter()
             asyncio.run(generate(url, args.households, args.feeds))
             print(f"generated in {time.perf_counter() - started:.0f}s", flush=True)
@@ -290,9 +298,13 @@ def main() -> None:
         print(f"floor (warm-up): {warm:.2f}s", flush=True)
 
         env = service_env(url)
-        env.update({"FANGPIN_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-                    "FANGPIN_SCREENING_SCHEDULE_ENABLED": "false",
-                    "FANGPIN_SCREENING_RUN_WORK_MEM": args.work_mem})
+        env.update(
+            {
+                "FANGPIN_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+                "FANGPIN_SCREENING_SCHEDULE_ENABLED": "false",
+                "FANGPIN_SCREENING_RUN_WORK_MEM": args.work_mem,
+            }
+        )
         service = service_processes(["screening"], env, Path(tempfile.mkdtemp(prefix="fangpin-bench-")))["screening"]
         service.start()
         stack.callback(service.stop)
@@ -329,26 +341,35 @@ def main() -> None:
                 result = job["result"]
                 first_claims = first_claims or result["claim_leads"]
                 runs.append(elapsed)
-                print(f"run {attempt} (version {job['version']}, load {load:.2f}): {elapsed:.2f}s from POST to "
-                      f"succeeded, database CPU {run_cpus[-1]:.2f}s; job {result['seconds']['total']:.2f}s = "
-                      + ", ".join(f"{k} {v:.2f}" for k, v in result["seconds"].items() if k != "total"), flush=True)
+                print(
+                    f"run {attempt} (version {job['version']}, load {load:.2f}): {elapsed:.2f}s from POST to "
+                    f"succeeded, database CPU {run_cpus[-1]:.2f}s; job {result['seconds']['total']:.2f}s = "
+                    + ", ".join(f"{k} {v:.2f}" for k, v in result["seconds"].items() if k != "total"),
+                    flush=True,
+                )
                 load = os.getloadavg()[0]
                 floor_seconds, floor_cpu, row = asyncio.run(floor(url, args.work_mem))
                 floors.append(floor_seconds)
                 floor_cpus.append(floor_cpu)
-                print(f"floor {attempt} (load {load:.2f}): {floor_seconds:.2f}s, database CPU {floor_cpu:.2f}s",
-                      flush=True)
+                print(
+                    f"floor {attempt} (load {load:.2f}): {floor_seconds:.2f}s, database CPU {floor_cpu:.2f}s",
+                    flush=True,
+                )
         peak = peak_rss_mb(service.proc.pid)
         run_median, floor_median = statistics.median(runs), statistics.median(floors)
-        print(f"\n{result['households']:,} households ({result['evaluated']:,} evaluated), {result['leads']:,} leads, "
-              f"{result['case_evidence']:,} findings on open cases, {result['evidence_links']:,} evidence links, "
-              f"{first_claims:,} income-drop claim leads (first run; a re-run sends none again)")
+        print(
+            f"\n{result['households']:,} households ({result['evaluated']:,} evaluated), {result['leads']:,} leads, "
+            f"{result['case_evidence']:,} findings on open cases, {result['evidence_links']:,} evidence links, "
+            f"{first_claims:,} income-drop claim leads (first run; a re-run sends none again)"
+        )
         print(f"floor reads {row['households']:,} households, {row['below']:,} with I_adj / n below the line")
         print(f"run:   median {run_median:.2f}s of {', '.join(f'{r:.2f}' for r in runs)}")
         print(f"floor: median {floor_median:.2f}s of {', '.join(f'{f:.2f}' for f in floors)}")
-        print(f"ratio run / floor: {run_median / floor_median:.2f} (wall); "
-              f"{statistics.median(run_cpus) / statistics.median(floor_cpus):.2f} (database CPU, medians "
-              f"{statistics.median(run_cpus):.2f}s / {statistics.median(floor_cpus):.2f}s)")
+        print(
+            f"ratio run / floor: {run_median / floor_median:.2f} (wall); "
+            f"{statistics.median(run_cpus) / statistics.median(floor_cpus):.2f} (database CPU, medians "
+            f"{statistics.median(run_cpus):.2f}s / {statistics.median(floor_cpus):.2f}s)"
+        )
         print(f"service peak RSS: {peak:.0f} MB (VmHWM; {baseline:.0f} MB after start-up)")
 
 

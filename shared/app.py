@@ -293,7 +293,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return _problem_response(problem, getattr(exc, "headers", None))
 
 
-
 # ---------------------------------------------------------------- health
 
 
@@ -319,9 +318,7 @@ def health_router(service: str) -> APIRouter:
                     current = None
         except Exception as exc:
             log.warning("readyz.database_unreachable", error_type=type(exc).__name__)
-            return _problem_response(
-                Problem(title="Database unreachable", status=503, code="database_unavailable")
-            )
+            return _problem_response(Problem(title="Database unreachable", status=503, code="database_unavailable"))
         if current is None or (current != expected and current in request.app.state.known_revisions):
             # Behind head: this code needs migrations the database does not have yet. A revision
             # this code does not know is newer (migrate runs before a rollout), and migrations are
@@ -422,8 +419,11 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         tokens = ServiceTokenProvider(settings)
         app.state.clients = {
             peer: ServiceClient(
-                peer, settings.peer_url(peer), token_provider=tokens,
-                timeout=settings.http_timeout_seconds, retries=settings.http_retries,
+                peer,
+                settings.peer_url(peer),
+                token_provider=tokens,
+                timeout=settings.http_timeout_seconds,
+                retries=settings.http_retries,
             )
             for peer in spec.peers
         }
@@ -465,7 +465,10 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         docs_url=None,  # install_docs: the same pages, with their assets served locally
         redoc_url=None,
         responses={
-            401: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}, 500: {"model": Problem},
+            401: {"model": Problem},
+            413: {"model": Problem},
+            422: {"model": Problem},
+            500: {"model": Problem},
             503: {"model": Problem},
         },
     )
@@ -544,5 +547,3 @@ def wake_outbox(request_or_app: Request | FastAPI) -> None:
     dispatcher: OutboxDispatcher | None = getattr(app.state, "dispatcher", None)
     if dispatcher is not None:
         dispatcher.wake()
-
-

@@ -98,10 +98,14 @@ async def verify_chain(conn: AsyncConnection | AsyncSession, *, batch: int = 500
     last_id = 0
     while True:
         rows = (
-            await conn.execute(
-                select(audit_log).where(audit_log.c.id > last_id).order_by(audit_log.c.id).limit(batch)
+            (
+                await conn.execute(
+                    select(audit_log).where(audit_log.c.id > last_id).order_by(audit_log.c.id).limit(batch)
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
         if not rows:
             return ChainReport(ok=True, rows_checked=checked)
         for row in rows:

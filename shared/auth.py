@@ -190,8 +190,14 @@ class ServiceTokenProvider:
         now = time.time()
         if self._cached is None or self._cached[1] - now < 60:
             token = mint_token(
-                self._secret, sub=self._sub, roles=[Role.SERVICE], region="", ttl_seconds=900,
-                audience=self._audience, issuer=self._issuer, now=now,
+                self._secret,
+                sub=self._sub,
+                roles=[Role.SERVICE],
+                region="",
+                ttl_seconds=900,
+                audience=self._audience,
+                issuer=self._issuer,
+                now=now,
             )
             self._cached = (token, now + 900)
         return self._cached[0]

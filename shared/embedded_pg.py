@@ -103,8 +103,15 @@ class EmbeddedPostgres:
         self._prepare_user()
         if not (self.data_dir / "PG_VERSION").exists():
             self._pg(
-                "initdb", "-D", str(self.data_dir), "-U", PG_USER, "--auth=trust",
-                "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync",
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                PG_USER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
             )
         port = self._remember_port()
         if not self.running():
@@ -121,8 +128,17 @@ class EmbeddedPostgres:
                 self.log_file.touch()
                 shutil.chown(self.log_file, SYSTEM_USER, SYSTEM_USER)
             self._pg(
-                "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(self.log_file),
-                "-o", " ".join(options),
+                "pg_ctl",
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-o",
+                " ".join(options),
             )
         self.create_database(database)
         return self.url(database)
@@ -132,9 +148,25 @@ class EmbeddedPostgres:
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
-            [str(bin_dir() / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", PG_USER, "-d", database,
-             "-v", "ON_ERROR_STOP=1", "-Atc", sql],
-            check=True, capture_output=True, text=True, timeout=60,
+            [
+                str(bin_dir() / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                PG_USER,
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-Atc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         return result.stdout.strip()
 

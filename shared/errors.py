@@ -142,6 +142,4 @@ class ServiceUnavailable(ServiceError):
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries for the problems a route can return."""
-    return {
-        status: {"model": Problem, "content": {"application/problem+json": {}}} for status in statuses
-    }
+    return {status: {"model": Problem, "content": {"application/problem+json": {}}} for status in statuses}

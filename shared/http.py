@@ -51,7 +51,8 @@ class ServiceClient:
         self._token = token_provider
         self._retries = retries
         self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
+            base_url=base_url.rstrip("/"),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)),
             transport=transport,
         )
 
@@ -83,9 +84,7 @@ class ServiceClient:
             if attempt:
                 await asyncio.sleep(min(0.2 * 2**attempt, 2.0) * (0.5 + random.random()))
             try:
-                response = await self._client.request(
-                    method, path, json=json, params=params, headers=sent_headers
-                )
+                response = await self._client.request(method, path, json=json, params=params, headers=sent_headers)
             except httpx.TransportError as exc:
                 last_exc = exc
                 log.warning("http.peer.unreachable", peer=self.service, path=path, attempt=attempt + 1)

@@ -135,18 +135,22 @@ class OutboxDispatcher:
                 .exists()
             )
             rows = (
-                await session.execute(
-                    select(t)
-                    .where(
-                        t.c.status == "pending",
-                        t.c.next_attempt_at <= func.now(),
-                        ~and_(t.c.ordering_key.is_not(None), blocked_by_older),
+                (
+                    await session.execute(
+                        select(t)
+                        .where(
+                            t.c.status == "pending",
+                            t.c.next_attempt_at <= func.now(),
+                            ~and_(t.c.ordering_key.is_not(None), blocked_by_older),
+                        )
+                        .order_by(t.c.seq)
+                        .limit(self._batch)
+                        .with_for_update(skip_locked=True)
                     )
-                    .order_by(t.c.seq)
-                    .limit(self._batch)
-                    .with_for_update(skip_locked=True)
                 )
-            ).mappings().all()
+                .mappings()
+                .all()
+            )
             failed_keys: set[str] = set()
             for row in rows:
                 if row["ordering_key"] is not None and row["ordering_key"] in failed_keys:
@@ -174,8 +178,11 @@ class OutboxDispatcher:
                 error = f"no client for target {target!r}"
             else:
                 response = await client.request(
-                    row["method"], row["path"], json=row["body"],
-                    idempotency_key=row["idempotency_key"], retries=0,
+                    row["method"],
+                    row["path"],
+                    json=row["body"],
+                    idempotency_key=row["idempotency_key"],
+                    retries=0,
                 )
                 status_code = response.status_code
                 if status_code >= 400:
@@ -189,9 +196,14 @@ class OutboxDispatcher:
         attempts = row["attempts"] + 1
         if status_code is not None and status_code < 400:
             await session.execute(
-                update(t).where(t.c.id == row["id"]).values(
-                    status="delivered", attempts=attempts, delivered_at=now,
-                    response_status=status_code, last_error=None,
+                update(t)
+                .where(t.c.id == row["id"])
+                .values(
+                    status="delivered",
+                    attempts=attempts,
+                    delivered_at=now,
+                    response_status=status_code,
+                    last_error=None,
                 )
             )
             OUTBOX_DELIVERED.labels(self.service, target).inc()
@@ -201,21 +213,34 @@ class OutboxDispatcher:
         OUTBOX_FAILURES.labels(self.service, target).inc()
         if status_code in _PERMANENT_STATUSES:
             await session.execute(
-                update(t).where(t.c.id == row["id"]).values(
-                    status="dead", attempts=attempts, response_status=status_code, last_error=error,
+                update(t)
+                .where(t.c.id == row["id"])
+                .values(
+                    status="dead",
+                    attempts=attempts,
+                    response_status=status_code,
+                    last_error=error,
                 )
             )
             log.error("outbox.dead", message_id=str(row["id"]), target=target, status=status_code)
             return False
         delay = backoff_seconds(attempts, self._max_backoff)
         await session.execute(
-            update(t).where(t.c.id == row["id"]).values(
-                attempts=attempts, response_status=status_code, last_error=error,
+            update(t)
+            .where(t.c.id == row["id"])
+            .values(
+                attempts=attempts,
+                response_status=status_code,
+                last_error=error,
                 next_attempt_at=now + timedelta(seconds=delay),
             )
         )
         log.warning(
-            "outbox.retry_scheduled", message_id=str(row["id"]), target=target,
-            status=status_code, attempts=attempts, delay_seconds=round(delay, 2),
+            "outbox.retry_scheduled",
+            message_id=str(row["id"]),
+            target=target,
+            status=status_code,
+            attempts=attempts,
+            delay_seconds=round(delay, 2),
         )
         return False

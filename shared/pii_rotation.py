@@ -187,4 +187,3 @@ async def rotate(
             reindexed += await _reindex(engine, cipher, col, batch_size, progress)
         done[col.index_label] = reindexed
     return done
-

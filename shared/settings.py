@@ -36,9 +36,7 @@ class ServiceSettings(BaseSettings):
 
     service_name: ClassVar[str] = ""
 
-    database_url: str = Field(
-        default="", description="postgresql://user:password@host:port/database"
-    )
+    database_url: str = Field(default="", description="postgresql://user:password@host:port/database")
     host: str = "127.0.0.1"
     port: int = 0
     log_level: str = "INFO"

@@ -122,16 +122,12 @@ def upgrade() -> None:
         sa.Column("county_code", sa.String(6), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.CheckConstraint(
-            "level in ('province', 'city', 'county', 'township', 'village')", name="level"
-        ),
+        sa.CheckConstraint("level in ('province', 'city', 'county', 'township', 'village')", name="level"),
         sa.CheckConstraint("code ~ '^[0-9]{12}$'", name="code_digits"),
         schema="registry",
     )
     op.create_index("ix_region_parent_code", "region", ["parent_code"], schema="registry")
-    op.create_index(
-        "ix_region_prefix_pattern", "region", [sa.text("prefix text_pattern_ops")], schema="registry"
-    )
+    op.create_index("ix_region_prefix_pattern", "region", [sa.text("prefix text_pattern_ops")], schema="registry")
 
 
 def downgrade() -> None:

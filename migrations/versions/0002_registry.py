@@ -82,7 +82,9 @@ def upgrade() -> None:
     )
     # Listing and search: region prefix as a range over village_code, stable order by number.
     op.create_index(
-        "ix_household_village_code_household_number", "household", ["village_code", "household_number", "id"],
+        "ix_household_village_code_household_number",
+        "household",
+        ["village_code", "household_number", "id"],
         schema=S,
     )
 
@@ -116,19 +118,24 @@ def upgrade() -> None:
         sa.CheckConstraint("disability_grade between 1 and 4", name="ck_member_disability_grade"),
         sa.CheckConstraint("labour_ability in ('normal', 'weak', 'none')", name="ck_member_labour_ability"),
         sa.CheckConstraint("octet_length(national_id_index) = 32", name="ck_member_national_id_index"),
-        sa.CheckConstraint(
-            "active = (left_on is null)", name="ck_member_active_left_on"
-        ),
+        sa.CheckConstraint("active = (left_on is null)", name="ck_member_active_left_on"),
         schema=S,
     )
     # The rule "a person is active in at most one household", enforced by the database.
     op.create_index(
-        "uq_member_active_national_id_index", "member", ["national_id_index"], unique=True, schema=S,
+        "uq_member_active_national_id_index",
+        "member",
+        ["national_id_index"],
+        unique=True,
+        schema=S,
         postgresql_where=sa.text("active"),
     )
     op.create_index("ix_member_household_id", "member", ["household_id"], schema=S)
     op.create_index(
-        "ix_member_name_prefix", "member", [sa.text("name text_pattern_ops")], schema=S,
+        "ix_member_name_prefix",
+        "member",
+        [sa.text("name text_pattern_ops")],
+        schema=S,
         postgresql_where=sa.text("active"),
     )
 
@@ -147,8 +154,7 @@ def upgrade() -> None:
             "net_income",
             MONEY,
             sa.Computed(
-                "wage_income + business_income + property_income + transfer_income + benefit_income "
-                "- production_costs",
+                "wage_income + business_income + property_income + transfer_income + benefit_income - production_costs",
                 persisted=True,
             ),
         ),
@@ -164,8 +170,10 @@ def upgrade() -> None:
     )
     # The snapshot view's "latest year per household" inside one county.
     op.create_index(
-        "ix_income_county_code_household_id_year", "income",
-        ["county_code", "household_id", sa.text("year DESC")], schema=S,
+        "ix_income_county_code_household_id_year",
+        "income",
+        ["county_code", "household_id", sa.text("year DESC")],
+        schema=S,
     )
 
     op.create_table(
@@ -206,9 +214,7 @@ def upgrade() -> None:
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         schema=S,
     )
-    op.create_index(
-        "ix_household_history_household_id_id", "household_history", ["household_id", "id"], schema=S
-    )
+    op.create_index("ix_household_history_household_id_id", "household_history", ["household_id", "id"], schema=S)
 
     op.create_table(
         "import_job",
@@ -240,9 +246,7 @@ def upgrade() -> None:
     op.create_index("ix_import_job_created_at", "import_job", ["created_at"], schema=S)
     op.create_table(
         "import_job_error",
-        sa.Column(
-            "job_id", sa.Uuid, sa.ForeignKey(f"{S}.import_job.id", ondelete="CASCADE"), primary_key=True
-        ),
+        sa.Column("job_id", sa.Uuid, sa.ForeignKey(f"{S}.import_job.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("seq", sa.Integer, primary_key=True),
         sa.Column("row_number", sa.Integer, nullable=False),
         sa.Column("column_key", sa.String(32), nullable=True),
@@ -426,7 +430,13 @@ def downgrade() -> None:
     op.execute(f"DROP VIEW IF EXISTS {S}.member_identity_v1")
     op.execute(f"DROP VIEW IF EXISTS {S}.household_snapshot_v1")
     for table in (
-        "export_job", "import_job_error", "import_job", "household_history", "benefit", "income", "member",
+        "export_job",
+        "import_job_error",
+        "import_job",
+        "household_history",
+        "benefit",
+        "income",
+        "member",
         "household",
     ):
         op.drop_table(table, schema=S)

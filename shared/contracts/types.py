@@ -276,7 +276,8 @@ def parse_money(value: object, field: str, *, negative: bool = False) -> Decimal
         return _parse_money(value, negative=negative)
     except PydanticCustomError as exc:
         raise Unprocessable(
-            f"{field}: {exc.message()}", code="validation_failed",
+            f"{field}: {exc.message()}",
+            code="validation_failed",
             errors=[FieldError(field=field, message=exc.message(), code="invalid_money")],
         ) from None
 

@@ -44,8 +44,15 @@ def national_id(birth: date, sex: str) -> str:
 def services(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
     env = {**service_env(e2e_database_url), "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false"}
     # demo regions and the reference scheme, as `fangpin seed` loads them
-    seeded = subprocess.run([sys.executable, "-m", "services.cli", "seed"], cwd=ROOT, env={**os.environ, **env},
-                            capture_output=True, text=True, timeout=120, check=False)
+    seeded = subprocess.run(
+        [sys.executable, "-m", "services.cli", "seed"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert seeded.returncode == 0, seeded.stderr
     assert "'schemes'" in seeded.stdout
     procs = service_processes(["registry", "claims"], env, tmp_path_factory.mktemp("claims-e2e"))
@@ -88,9 +95,15 @@ def new_household(registry: httpx.Client) -> dict[str, Any]:
 def claim_to_approved(claims: httpx.Client, household: dict[str, Any], database_url: str) -> str:
     member = household["members"][1]["id"]
     lead = {
-        "source": "feed", "source_record_id": f"medical_insurance:{uuid.uuid4().hex}",
-        "household_id": household["id"], "member_id": member, "county_code": COUNTY, "village_code": VILLAGE,
-        "category": "illness", "incident_date": "2026-03-05", "reported_date": "2026-03-20",
+        "source": "feed",
+        "source_record_id": f"medical_insurance:{uuid.uuid4().hex}",
+        "household_id": household["id"],
+        "member_id": member,
+        "county_code": COUNTY,
+        "village_code": VILLAGE,
+        "category": "illness",
+        "incident_date": "2026-03-05",
+        "reported_date": "2026-03-20",
         "expense": {"total_cost": "50000.00", "basic_insurance_paid": "20000.00"},
         "evidence": {"department": "medical_insurance", "kind": "medical_expense"},
     }
@@ -108,8 +121,11 @@ def claim_to_approved(claims: httpx.Client, household: dict[str, Any], database_
         ("township_review", TOWNSHIP_OFFICER, {}),
         ("file", OFFICER, {}),
     ]:
-        ok(claims.post(f"/v1/claims/{claim_id}/transitions", json={"action": action, "evidence": evidence},
-                       headers=headers))
+        ok(
+            claims.post(
+                f"/v1/claims/{claim_id}/transitions", json={"action": action, "evidence": evidence}, headers=headers
+            )
+        )
     assessed = ok(claims.post(f"/v1/claims/{claim_id}/transitions", json={"action": "assess"}, headers=INSURER))
     # ordinary: deductible 20000; b = 30000, (45000 − 30000)/3 = 5000 < 6000, X = 10000 × 0.5
     assert assessed["assessment"]["payout"] == "5000.00", assessed["assessment"]["breakdown"]
@@ -118,7 +134,11 @@ def claim_to_approved(claims: httpx.Client, household: dict[str, Any], database_
     after_window = date.fromisoformat(notice["last_day"]) + timedelta(days=1)
     advanced = subprocess.run(
         [sys.executable, "-m", "services.cli", "advance-notices", "--today", after_window.isoformat()],
-        cwd=ROOT, env={**os.environ, **service_env(database_url)}, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env={**os.environ, **service_env(database_url)},
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
     )
     assert advanced.returncode == 0, advanced.stderr
@@ -128,10 +148,14 @@ def claim_to_approved(claims: httpx.Client, household: dict[str, Any], database_
 
 
 def pay(claims: httpx.Client, claim_id: str) -> str:
-    batch = ok(claims.post(
-        "/v1/payments/batches", json={"claim_ids": [claim_id], "declared_count": 1, "declared_total": "5000.00"},
-        headers=OFFICER,
-    ), 201)
+    batch = ok(
+        claims.post(
+            "/v1/payments/batches",
+            json={"claim_ids": [claim_id], "declared_count": 1, "declared_total": "5000.00"},
+            headers=OFFICER,
+        ),
+        201,
+    )
     bank_file = claims.get(f"/v1/payments/batches/{batch['id']}/bank-file", headers=OFFICER)
     assert bank_file.status_code == 200
     payment = batch["payments"][0]
@@ -141,9 +165,13 @@ def pay(claims: httpx.Client, claim_id: str) -> str:
 
 
 def confirm(claims: httpx.Client, payment_id: str) -> None:
-    outcome = ok(claims.post(f"/v1/payments/{payment_id}/confirmation",
-                             json={"status": "paid", "paid_date": "2026-12-05", "bank_reference": "ABC-1"},
-                             headers=OFFICER))
+    outcome = ok(
+        claims.post(
+            f"/v1/payments/{payment_id}/confirmation",
+            json={"status": "paid", "paid_date": "2026-12-05", "bank_reference": "ABC-1"},
+            headers=OFFICER,
+        )
+    )
     assert outcome["changed"] is True
 
 
@@ -166,13 +194,24 @@ def wait_for_benefit(registry: httpx.Client, household_id: str, payment_id: str,
 def test_lead_to_paid_with_the_benefit_in_the_registry(
     services: dict[str, ServiceProcess], e2e_database_url: str
 ) -> None:
-    with httpx.Client(base_url=services["registry"].url, timeout=20) as registry, \
-            httpx.Client(base_url=services["claims"].url, timeout=20) as claims:
+    with (
+        httpx.Client(base_url=services["registry"].url, timeout=20) as registry,
+        httpx.Client(base_url=services["claims"].url, timeout=20) as claims,
+    ):
         scheme = claims.post("/v1/schemes", json=_reference(), headers=OFFICER)
         assert scheme.status_code in (201, 409), scheme.text
         household = new_household(registry)
-        ok(claims.post("/v1/enrolments", json={"scheme_code": "reference-2026", "households": [
-            {"household_id": household["id"], "village_code": VILLAGE, "insured_people": 3}]}, headers=OFFICER), 201)
+        ok(
+            claims.post(
+                "/v1/enrolments",
+                json={
+                    "scheme_code": "reference-2026",
+                    "households": [{"household_id": household["id"], "village_code": VILLAGE, "insured_people": 3}],
+                },
+                headers=OFFICER,
+            ),
+            201,
+        )
         claim_id = claim_to_approved(claims, household, e2e_database_url)
         payment_id = pay(claims, claim_id)
         confirm(claims, payment_id)
@@ -183,8 +222,10 @@ def test_lead_to_paid_with_the_benefit_in_the_registry(
 def test_benefit_arrives_after_the_registry_was_down_at_payment_time(
     services: dict[str, ServiceProcess], e2e_database_url: str
 ) -> None:
-    with httpx.Client(base_url=services["registry"].url, timeout=20) as registry, \
-            httpx.Client(base_url=services["claims"].url, timeout=20) as claims:
+    with (
+        httpx.Client(base_url=services["registry"].url, timeout=20) as registry,
+        httpx.Client(base_url=services["claims"].url, timeout=20) as claims,
+    ):
         scheme = claims.post("/v1/schemes", json=_reference(), headers=OFFICER)
         assert scheme.status_code in (201, 409), scheme.text
         household = new_household(registry)

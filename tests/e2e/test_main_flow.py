@@ -44,8 +44,15 @@ def services(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         "FANGPIN_SCREENING_SCHEDULE_ENABLED": "false",
         "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false",
     }
-    seeded = subprocess.run([sys.executable, "-m", "services.cli", "seed"], cwd=ROOT, env={**os.environ, **env},
-                            capture_output=True, text=True, timeout=120, check=False)
+    seeded = subprocess.run(
+        [sys.executable, "-m", "services.cli", "seed"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert seeded.returncode == 0, seeded.stderr
     procs = service_processes(["registry", "screening", "claims"], env, tmp_path_factory.mktemp("main-flow"))
     try:
@@ -81,10 +88,12 @@ def post_batch(screening: httpx.Client, record: dict[str, Any], total: str) -> d
     )
     assert sent.status_code == 202, sent.text
     location = sent.headers["Location"]
-    return dict(wait_for(
-        lambda: (job := ok(screening.get(location, headers=FEEDER)))["status"] not in ("queued", "running") and job,
-        "the feed batch job",
-    ))
+    return dict(
+        wait_for(
+            lambda: (job := ok(screening.get(location, headers=FEEDER)))["status"] not in ("queued", "running") and job,
+            "the feed batch job",
+        )
+    )
 
 
 def test_a_hospital_bill_becomes_one_claim_with_the_registry_facts(services: dict[str, ServiceProcess]) -> None:
@@ -94,25 +103,36 @@ def test_a_hospital_bill_becomes_one_claim_with_the_registry_facts(services: dic
         httpx.Client(base_url=services["claims"].url, timeout=20) as claims,
     ):
         head_id = national_id(date(1966, 4, 18))
-        household = ok(registry.post("/v1/households", headers=OFFICER, json={
-            "household_number": f"{VILLAGE}-E2E{random.randint(10**5, 10**6 - 1)}",
-            "village_code": VILLAGE,
-            "status": "lifted_out",
-            "insured_years": [TODAY.year],
-            "members": [
-                {"name": "孙德明", "national_id": head_id, "relation": "head"},
-                {"name": "周玉梅", "national_id": national_id(date(1969, 9, 2)), "relation": "spouse"},
-            ],
-            "incomes": [{"year": TODAY.year - 1, "wage_income": "16000.00"}],
-        }), 201)
+        household = ok(
+            registry.post(
+                "/v1/households",
+                headers=OFFICER,
+                json={
+                    "household_number": f"{VILLAGE}-E2E{random.randint(10**5, 10**6 - 1)}",
+                    "village_code": VILLAGE,
+                    "status": "lifted_out",
+                    "insured_years": [TODAY.year],
+                    "members": [
+                        {"name": "孙德明", "national_id": head_id, "relation": "head"},
+                        {"name": "周玉梅", "national_id": national_id(date(1969, 9, 2)), "relation": "spouse"},
+                    ],
+                    "incomes": [{"year": TODAY.year - 1, "wage_income": "16000.00"}],
+                },
+            ),
+            201,
+        )
 
         record = {
             "source_record_id": f"YB-{random.randint(10**8, 10**9)}",
             "national_id": head_id,
             "kind": "medical_expense",
             "event_date": str(TODAY - timedelta(days=12)),
-            "amounts": {"total_cost": "80000.00", "basic_insurance": "40000.00",
-                        "critical_illness_insurance": "10000.00", "self_paid": "30000.00"},
+            "amounts": {
+                "total_cost": "80000.00",
+                "basic_insurance": "40000.00",
+                "critical_illness_insurance": "10000.00",
+                "self_paid": "30000.00",
+            },
         }
         batch = post_batch(screening, record, "160000.00")
         assert batch["status"] == "succeeded", batch
@@ -150,8 +170,9 @@ def test_metrics_show_endpoints_jobs_and_the_outbox_after_that_traffic(services:
     scraped = {name: httpx.get(f"{proc.url}/metrics", timeout=10).text for name, proc in services.items()}
     registry, screening, claims = scraped["registry"], scraped["screening"], scraped["claims"]
     # per endpoint: route templates, never raw ids
-    assert 'fangpin_http_requests_total{method="POST",route="/v1/households",service="registry",status="201"}' \
-        in registry
+    assert (
+        'fangpin_http_requests_total{method="POST",route="/v1/households",service="registry",status="201"}' in registry
+    )
     assert 'route="/v1/feeds/{department}/batches",service="screening",status="202"' in screening
     assert 'fangpin_http_request_duration_seconds_bucket{le="0.1",method="GET",route="/v1/claims"' in claims
     # per job: the feed batches, with their rows

@@ -135,18 +135,20 @@ def outbox_database(pg_server: str) -> Iterator[str]:
 @pytest.fixture
 def outbox_message(outbox_database: str) -> uuid.UUID:
     message_id = uuid.uuid4()
-    asyncio.run(_sql(
-        outbox_database,
-        "INSERT INTO screening.outbox_message (id, target, method, path, body, idempotency_key) "
-        "VALUES ($1, 'claims', 'POST', '/v1/claims/leads', '{\"n\": 1}', $2)",
-        message_id, f"lead:{message_id}",
-    ))
+    asyncio.run(
+        _sql(
+            outbox_database,
+            "INSERT INTO screening.outbox_message (id, target, method, path, body, idempotency_key) "
+            "VALUES ($1, 'claims', 'POST', '/v1/claims/leads', '{\"n\": 1}', $2)",
+            message_id,
+            f"lead:{message_id}",
+        )
+    )
     return message_id
 
 
 def _status(url: str, message_id: uuid.UUID) -> asyncpg.Record:
-    return asyncio.run(_sql(
-        url, "SELECT status, attempts FROM screening.outbox_message WHERE id = $1", message_id))[0]
+    return asyncio.run(_sql(url, "SELECT status, attempts FROM screening.outbox_message WHERE id = $1", message_id))[0]
 
 
 def test_outbox_keeps_messages_across_shutdown_and_delivers_once(
@@ -154,8 +156,12 @@ def test_outbox_keeps_messages_across_shutdown_and_delivers_once(
 ) -> None:
     e2e_database_url = outbox_database
     claims_port = free_port()
-    env = {**service_env(e2e_database_url), "FANGPIN_CLAIMS_URL": f"http://127.0.0.1:{claims_port}",
-           "FANGPIN_OUTBOX_POLL_SECONDS": "0.1", "FANGPIN_OUTBOX_MAX_BACKOFF_SECONDS": "0.5"}
+    env = {
+        **service_env(e2e_database_url),
+        "FANGPIN_CLAIMS_URL": f"http://127.0.0.1:{claims_port}",
+        "FANGPIN_OUTBOX_POLL_SECONDS": "0.1",
+        "FANGPIN_OUTBOX_MAX_BACKOFF_SECONDS": "0.5",
+    }
     proc = ServiceProcess("screening", free_port(), env, tmp_path / "screening.log")
 
     # 1. the receiver is down: attempts fail, the message stays pending through a SIGTERM
@@ -189,15 +195,19 @@ def test_backup_and_restore_round_trip(tmp_path: Path) -> None:
     url = server.start("fangpin")
     try:
         upgrade(url)
-        asyncio.run(_sql(url, "INSERT INTO registry.region (code, name, level, prefix) "
-                              "VALUES ('410602000000', '鹤山区', 'county', '410602')"))
+        asyncio.run(
+            _sql(
+                url,
+                "INSERT INTO registry.region (code, name, level, prefix) "
+                "VALUES ('410602000000', '鹤山区', 'county', '410602')",
+            )
+        )
         dump = tmp_path / "fangpin.dump"
         port = str(server.port)
         common = ["-h", "127.0.0.1", "-p", port, "-U", "postgres"]
         subprocess.run([str(bin_dir() / "pg_dump"), *common, "-Fc", "-f", str(dump), "fangpin"], check=True)
         server.create_database("restored")
-        subprocess.run([str(bin_dir() / "pg_restore"), *common, "-d", "restored", "--no-owner", str(dump)],
-                       check=True)
+        subprocess.run([str(bin_dir() / "pg_restore"), *common, "-d", "restored", "--no-owner", str(dump)], check=True)
         restored = server.url("restored")
         rows = asyncio.run(_sql(restored, "SELECT name FROM registry.region"))
         assert [r["name"] for r in rows] == ["鹤山区"]

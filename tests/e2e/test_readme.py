@@ -47,14 +47,25 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
         env[f"FANGPIN_{name.upper()}_PORT"] = str(port)
     up = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "up", "--households", "50"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         _wait_up(up, timeout=90)
         (tmp_path / "walk.sh").write_text(walkthrough_script(ports))
         (tmp_path / ".venv").symlink_to(Path(sys.executable).parents[1])  # the README says .venv/bin/fangpin
-        run = subprocess.run(["bash", str(tmp_path / "walk.sh")], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=180, check=False)
+        run = subprocess.run(
+            ["bash", str(tmp_path / "walk.sh")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         out = run.stdout
         assert '"missing_token"' in out
@@ -79,8 +90,15 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
 
         # the registry walk-through, on the same stack, after the README
         (tmp_path / "registry.sh").write_text(walkthrough_script(ports, "docs/registry-walkthrough.md"))
-        run = subprocess.run(["bash", str(tmp_path / "registry.sh")], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=180, check=False)
+        run = subprocess.run(
+            ["bash", str(tmp_path / "registry.sh")],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
         out = run.stdout
         assert '"member_count": 3' in out

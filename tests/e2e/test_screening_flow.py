@@ -54,8 +54,15 @@ def services(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false",
     }
     # the demo regions, as `fangpin seed` loads them
-    seeded = subprocess.run([sys.executable, "-m", "services.cli", "seed"], cwd=ROOT, env={**os.environ, **env},
-                            capture_output=True, text=True, timeout=120, check=False)
+    seeded = subprocess.run(
+        [sys.executable, "-m", "services.cli", "seed"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert seeded.returncode == 0, seeded.stderr
     procs = service_processes(["registry", "screening"], env, tmp_path_factory.mktemp("screening-e2e"))
     try:

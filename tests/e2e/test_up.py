@@ -32,7 +32,11 @@ def _start(home: Path, ports: dict[str, int]) -> subprocess.Popen[str]:
         env[f"FANGPIN_{name.upper()}_PORT"] = str(port)
     return subprocess.Popen(
         [sys.executable, "-m", "services.cli", "up", "--households", "30"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 

@@ -14,8 +14,13 @@ ACTOR = Principal(sub="u1", roles=frozenset({Role.COUNTY_OFFICER}), region="4106
 async def _append(session: AsyncSession, n: int) -> list[int]:
     return [
         await audit.append(
-            session, service="registry", actor=ACTOR, action="household.update", resource_type="household",
-            resource_id=f"h{i}", detail={"field": "phone", "i": i, "名称": "鹤山区"},
+            session,
+            service="registry",
+            actor=ACTOR,
+            action="household.update",
+            resource_type="household",
+            resource_id=f"h{i}",
+            detail={"field": "phone", "i": i, "名称": "鹤山区"},
         )
         for i in range(n)
     ]

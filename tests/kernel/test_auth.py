@@ -37,9 +37,7 @@ def _bad_tokens() -> dict[str, tuple[str, str]]:
         ),
         "garbage": ("not-a-jwt", "invalid_token"),
         "unknown_role": (
-            jwt.encode(
-                {"sub": "x", "roles": ["emperor"], "exp": int(now) + 60, "aud": "fangpin"}, JWT_SECRET, "HS256"
-            ),
+            jwt.encode({"sub": "x", "roles": ["emperor"], "exp": int(now) + 60, "aud": "fangpin"}, JWT_SECRET, "HS256"),
             "invalid_token",
         ),
         "alg_none": (
@@ -138,6 +136,7 @@ async def test_region_listing_paginates_stably(registry_client: httpx.AsyncClien
 
 
 def test_tokens_carry_department() -> None:
-    claims = jwt.decode(token("department_feeder", department="medical_insurance"), JWT_SECRET,
-                        algorithms=["HS256"], audience="fangpin")
+    claims = jwt.decode(
+        token("department_feeder", department="medical_insurance"), JWT_SECRET, algorithms=["HS256"], audience="fangpin"
+    )
     assert claims["department"] == "medical_insurance"

@@ -29,8 +29,9 @@ async def _create_once(session: AsyncSession, key: str, body: dict[str, str]) ->
     row = region_row(body["code"], body["name"])
     await session.execute(region.insert().values(**row))
     response = {"code": row["code"], "created": True}
-    await store.save(session, scope="test:regions.create", key=key, request_hash=request_hash,
-                     status_code=201, body=response)
+    await store.save(
+        session, scope="test:regions.create", key=key, request_hash=request_hash, status_code=201, body=response
+    )
     await session.commit()
     return 201, response
 
@@ -40,8 +41,9 @@ async def test_replay_returns_first_response_and_acts_once(session: AsyncSession
     first = await _create_once(session, "k-1", body)
     second = await _create_once(session, "k-1", body)
     assert first == second == (201, {"code": "410602100277", "created": True})
-    count = (await session.execute(
-        select(func.count()).select_from(region).where(region.c.code == "410602100277"))).scalar_one()
+    count = (
+        await session.execute(select(func.count()).select_from(region).where(region.c.code == "410602100277"))
+    ).scalar_one()
     assert count == 1
 
 
@@ -65,8 +67,9 @@ async def test_concurrent_requests_with_one_key_act_once(committed_url: str) -> 
         results = await asyncio.gather(*(attempt() for _ in range(10)))
         assert len(set(map(str, results))) == 1
         async with sessionmaker() as s:
-            count = (await s.execute(
-                select(func.count()).select_from(region).where(region.c.code == body["code"]))).scalar_one()
+            count = (
+                await s.execute(select(func.count()).select_from(region).where(region.c.code == body["code"]))
+            ).scalar_one()
         assert count == 1
     finally:
         async with engine.begin() as conn:
@@ -107,8 +110,13 @@ async def _act(session: AsyncSession, principal: Principal, key: str, *, visible
         return "the resource"
 
     attempt = await keys.begin(
-        session, principal, route="POST /v1/things/{id}", resource="t-1", key=key,
-        payload={"a": 1}, authorize=authorize,
+        session,
+        principal,
+        route="POST /v1/things/{id}",
+        resource="t-1",
+        key=key,
+        payload={"a": 1},
+        authorize=authorize,
     )
     if attempt.replay is not None:
         await session.rollback()

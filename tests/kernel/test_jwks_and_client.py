@@ -40,8 +40,16 @@ async def test_tokens_from_a_real_identity_provider_verify_through_jwks() -> Non
     with serve_in_thread(_idp()) as base:
         verifier = TokenVerifier(ClaimsSettings(jwks_url=f"{base}/.well-known/jwks.json", jwt_secret=None))
         now = int(time.time())
-        good = _rs256({"sub": "u1", "roles": ["insurer_adjuster"], "region": "410602",
-                       "exp": now + 60, "aud": "fangpin", "iss": "fangpin"})
+        good = _rs256(
+            {
+                "sub": "u1",
+                "roles": ["insurer_adjuster"],
+                "region": "410602",
+                "exp": now + 60,
+                "aud": "fangpin",
+                "iss": "fangpin",
+            }
+        )
         principal = await verifier.verify(good)
         assert principal.roles == frozenset({Role.INSURER_ADJUSTER})
         assert principal.region == "410602"
@@ -53,8 +61,11 @@ async def test_tokens_from_a_real_identity_provider_verify_through_jwks() -> Non
         with pytest.raises(Unauthorized):
             await verifier.verify(_rs256({"sub": "u1", "roles": [], "exp": now + 60, "aud": "fangpin"}, kid="nope"))
         # without a shared secret configured, an HS256 token is not accepted at all
-        forged = jwt.encode({"sub": "x", "roles": ["admin"], "exp": now + 60, "aud": "fangpin"},
-                            "guess-0123456789-0123456789-0123456789", "HS256")
+        forged = jwt.encode(
+            {"sub": "x", "roles": ["admin"], "exp": now + 60, "aud": "fangpin"},
+            "guess-0123456789-0123456789-0123456789",
+            "HS256",
+        )
         with pytest.raises(Unauthorized):
             await verifier.verify(forged)
 
@@ -65,12 +76,14 @@ def _peer(calls: list[dict[str, object]], fail_first: int) -> FastAPI:
 
     @app.api_route("/v1/thing", methods=["GET", "POST"])
     async def thing(request: Request) -> Response:
-        calls.append({
-            "method": request.method,
-            "auth": request.headers.get("authorization", ""),
-            "request_id": request.headers.get("x-request-id"),
-            "key": request.headers.get("idempotency-key"),
-        })
+        calls.append(
+            {
+                "method": request.method,
+                "auth": request.headers.get("authorization", ""),
+                "request_id": request.headers.get("x-request-id"),
+                "key": request.headers.get("idempotency-key"),
+            }
+        )
         if state["failures"] > 0:
             state["failures"] -= 1
             return Response(status_code=503)
@@ -115,8 +128,9 @@ async def test_client_does_not_retry_unkeyed_posts_and_raises_peer_errors() -> N
 async def test_unreachable_peer_is_service_unavailable() -> None:
     from shared.embedded_pg import free_port
 
-    client = ServiceClient("registry", f"http://127.0.0.1:{free_port()}", token_provider=lambda: "t",
-                           timeout=1, retries=1)
+    client = ServiceClient(
+        "registry", f"http://127.0.0.1:{free_port()}", token_provider=lambda: "t", timeout=1, retries=1
+    )
     with pytest.raises(ServiceUnavailable) as raised:
         await client.call("GET", "/v1/thing")
     assert raised.value.code == "registry_unavailable"

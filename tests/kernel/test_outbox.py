@@ -88,8 +88,12 @@ def _dispatcher(engine: AsyncEngine, url: str, committed_url: str) -> tuple[Outb
     settings = make_settings(ScreeningSettings, committed_url)
     client = ServiceClient("registry", url, token_provider=ServiceTokenProvider(settings), timeout=2, retries=0)
     dispatcher = OutboxDispatcher(
-        service="test", sessionmaker=async_sessionmaker(engine, expire_on_commit=False), table=outbox,
-        clients={"registry": client}, poll_seconds=0.05, max_backoff_seconds=0.05,
+        service="test",
+        sessionmaker=async_sessionmaker(engine, expire_on_commit=False),
+        table=outbox,
+        clients={"registry": client},
+        poll_seconds=0.05,
+        max_backoff_seconds=0.05,
     )
     return dispatcher, client
 
@@ -102,7 +106,12 @@ async def test_message_waits_for_a_down_receiver_then_is_delivered_once(
         sm = async_sessionmaker(committed_engine, expire_on_commit=False)
         async with sm() as session:
             message_id = await enqueue(
-                session, outbox, target="registry", method="POST", path="/v1/things", body={"n": 1},
+                session,
+                outbox,
+                target="registry",
+                method="POST",
+                path="/v1/things",
+                body={"n": 1},
                 idempotency_key="case-42:confirm",
             )
             await session.commit()
@@ -154,7 +163,12 @@ async def test_messages_with_one_ordering_key_keep_their_order(
         async with sm() as session:
             for n in range(3):
                 await enqueue(
-                    session, outbox, target="registry", method="POST", path="/v1/things", body={"n": n},
+                    session,
+                    outbox,
+                    target="registry",
+                    method="POST",
+                    path="/v1/things",
+                    body={"n": n},
                     ordering_key="household-1",
                 )
             await session.commit()
@@ -176,8 +190,9 @@ async def test_permanent_refusal_is_parked_not_retried(committed_engine: AsyncEn
         dispatcher, client = _dispatcher(committed_engine, f"http://127.0.0.1:{rx.port}", committed_url)
         sm = async_sessionmaker(committed_engine, expire_on_commit=False)
         async with sm() as session:
-            message_id = await enqueue(session, outbox, target="registry", method="POST", path="/v1/things",
-                                       body={"missing": "n"})
+            message_id = await enqueue(
+                session, outbox, target="registry", method="POST", path="/v1/things", body={"missing": "n"}
+            )
             await session.commit()
         await dispatcher.dispatch_once()
         async with sm() as session:

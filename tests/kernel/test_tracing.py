@@ -28,10 +28,14 @@ def _collector(spans: list[dict[str, Any]]) -> FastAPI:
             service = {a.key: a.value.string_value for a in resource_spans.resource.attributes}["service.name"]
             for scope in resource_spans.scope_spans:
                 for span in scope.spans:
-                    spans.append({
-                        "service": service, "name": span.name, "trace_id": span.trace_id.hex(),
-                        "attributes": {a.key: a.value.string_value for a in span.attributes},
-                    })
+                    spans.append(
+                        {
+                            "service": service,
+                            "name": span.name,
+                            "trace_id": span.trace_id.hex(),
+                            "attributes": {a.key: a.value.string_value for a in span.attributes},
+                        }
+                    )
         return Response(status_code=200)
 
     return app

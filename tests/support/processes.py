@@ -34,7 +34,10 @@ class ServiceProcess:
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "serve", self.name, "--port", str(self.port)],
-            env={**os.environ, **self.env}, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         if wait:
             self.wait_ready(timeout)
@@ -78,6 +81,4 @@ def service_processes(names: list[str], env: dict[str, str], log_dir: Path) -> d
         common[f"FANGPIN_{name.upper()}_URL"] = f"http://127.0.0.1:{port}"
     common.setdefault("FANGPIN_OUTBOX_POLL_SECONDS", "0.2")
     common.setdefault("FANGPIN_OUTBOX_MAX_BACKOFF_SECONDS", "1")
-    return {
-        name: ServiceProcess(name, port, common, log_dir / f"{name}.log") for name, port in ports.items()
-    }
+    return {name: ServiceProcess(name, port, common, log_dir / f"{name}.log") for name, port in ports.items()}

@@ -19,8 +19,12 @@ OTHER_VILLAGE = "410602101201"
 
 def token(role: str | Role, region: str = DEMO_COUNTY, *, department: str | None = None, **kwargs: object) -> str:
     return mint_token(
-        JWT_SECRET, sub=f"test:{Role(role).value}:{region}", roles=[Role(role)], region=region,
-        department=department, **{"issuer": JWT_ISSUER, **kwargs},  # type: ignore[arg-type]
+        JWT_SECRET,
+        sub=f"test:{Role(role).value}:{region}",
+        roles=[Role(role)],
+        region=region,
+        department=department,
+        **{"issuer": JWT_ISSUER, **kwargs},  # type: ignore[arg-type]
     )
 
 
