@@ -12,17 +12,15 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.claims.api.schemas import JobProgress, SimulationCreate, SimulationRead
 from services.claims.db.claim_repository import ClaimRepository
 from services.claims.db.scheme_repository import EnrolmentRepository, SchemeRepository
-from services.claims.db.tables import assessment, simulation
+from services.claims.db.simulation_repository import SimulationRepository, SimulationRow
 from services.claims.domain.assessment import FactsInvalid, YearToDate, assess
 from services.claims.domain.scheme import Category, Scheme, parse_scheme, scheme_to_dict
 from services.claims.service.claims import engine_facts
@@ -39,17 +37,17 @@ ZERO = Decimal("0")
 PROGRESS_EVERY = 1000
 
 
-def simulation_read(row: Mapping[Any, Any]) -> SimulationRead:
+def simulation_read(row: SimulationRow) -> SimulationRead:
     return SimulationRead(
-        id=row["id"],
-        status=row["status"],
-        county_code=row["county_code"],
-        year=row["year"],
-        progress=JobProgress(done=row["progress_done"], total=row["progress_total"]),
-        errors=row["errors"],
-        result=row["result"],
-        created_at=row["created_at"],
-        finished_at=row["finished_at"],
+        id=row.id,
+        status=row.status,
+        county_code=row.county_code,
+        year=row.year,
+        progress=JobProgress(done=row.progress_done, total=row.progress_total),
+        errors=row.errors,
+        result=row.result,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
     )
 
 
@@ -104,18 +102,12 @@ class SimulationService:
 
         async def work() -> Created[SimulationRead]:
             job_id = uuid.uuid4()
-            result = await self.session.execute(
-                simulation.insert()
-                .values(
-                    id=job_id,
-                    county_code=body.county_code,
-                    year=body.year,
-                    scheme=scheme_to_dict(scheme),
-                    status="queued",
-                    errors=[],
-                    created_by=principal.sub,
-                )
-                .returning(*simulation.c)
+            row = await SimulationRepository(self.session).insert(
+                job_id=job_id,
+                county_code=body.county_code,
+                year=body.year,
+                scheme=scheme_to_dict(scheme),
+                created_by=principal.sub,
             )
             await Auditor(self.session, SERVICE, principal).record(
                 "claims.simulation.created",
@@ -123,13 +115,13 @@ class SimulationService:
                 job_id,
                 {"scheme": f"{scheme.code}@{scheme.version}", "year": body.year},
             )
-            return Created(simulation_read(result.mappings().one()))
+            return Created(simulation_read(row))
 
         return await idempotent(self.session, guard, SimulationRead, work)
 
     async def get(self, principal: Principal, job_id: uuid.UUID) -> SimulationRead:
-        row = (await self.session.execute(select(simulation).where(simulation.c.id == job_id))).mappings().one_or_none()
-        if row is None or not principal.can_see(row["county_code"]):
+        row = await SimulationRepository(self.session).get(job_id)
+        if row is None or not principal.can_see(row.county_code):
             raise NotFound(f"no simulation {job_id}", code="simulation_not_found")
         return simulation_read(row)
 
@@ -137,57 +129,34 @@ class SimulationService:
 async def run_simulation(sessionmaker: async_sessionmaker[AsyncSession], job_id: uuid.UUID) -> None:
     """Run one queued simulation to the end (the job runner's work; failures are recorded on the job)."""
     async with sessionmaker() as session:
-        claimed = await session.execute(
-            update(simulation)
-            .where(simulation.c.id == job_id, simulation.c.status == "queued")
-            .values(status="running", started_at=func.now())
-            .returning(*simulation.c)
-        )
-        job = claimed.mappings().one_or_none()
+        job = await SimulationRepository(session).claim_queued(job_id)
         await session.commit()
     if job is None:
         return
     try:
         async with sessionmaker() as session:
             result = await _simulate(session, job)
-            await session.execute(
-                update(simulation)
-                .where(simulation.c.id == job_id)
-                .values(status="succeeded", result=result, finished_at=func.now())
-            )
+            await SimulationRepository(session).succeed(job_id, result)
             await session.commit()
         JOB_ROWS.labels("claims", "simulation", "assessed").inc(result["claims"])
         log.info("claims.simulation.succeeded", job_id=str(job_id), claims=result["claims"])
     except Exception as exc:
         log_failure(log, "claims.simulation.failed", exc, job_id=str(job_id))
         async with sessionmaker() as session:
-            await session.execute(
-                update(simulation)
-                .where(simulation.c.id == job_id)
-                .values(
-                    status="failed",
-                    errors=[f"{type(exc).__name__}: the simulation could not finish"],
-                    finished_at=func.now(),
-                )
-            )
+            await SimulationRepository(session).fail(job_id, [f"{type(exc).__name__}: the simulation could not finish"])
             await session.commit()
 
 
-async def _simulate(session: AsyncSession, job: Mapping[Any, Any]) -> dict[str, Any]:
-    county, year = job["county_code"], job["year"]
-    scheme: Scheme = dataclasses.replace(parse_scheme(job["scheme"], stored=True), year=year)
+async def _simulate(session: AsyncSession, job: SimulationRow) -> dict[str, Any]:
+    county, year = job.county_code, job.year
+    jobs = SimulationRepository(session)
+    scheme: Scheme = dataclasses.replace(parse_scheme(job.scheme, stored=True), year=year)
     claims = await ClaimRepository(session).for_simulation(county, year)
     enrolments = EnrolmentRepository(session)
     enrolled = await enrolments.enrolled_households(county, year)
     insured_people = await enrolments.insured_people(county, year)
-    current = (
-        await session.execute(
-            select(func.coalesce(func.sum(assessment.c.payout), ZERO)).where(
-                assessment.c.county_code == county, assessment.c.year == year, assessment.c.status == "active"
-            )
-        )
-    ).scalar_one()
-    await session.execute(update(simulation).where(simulation.c.id == job["id"]).values(progress_total=len(claims)))
+    current = await jobs.current_payout(county, year)
+    await jobs.set_progress(job.id, total=len(claims))
     await session.commit()
 
     total = _Totals()
@@ -225,9 +194,9 @@ async def _simulate(session: AsyncSession, job: Mapping[Any, Any]) -> dict[str, 
         if outcome.rejection_code is not None:
             rejections[outcome.rejection_code.value] += 1
         if index % PROGRESS_EVERY == 0:
-            await session.execute(update(simulation).where(simulation.c.id == job["id"]).values(progress_done=index))
+            await jobs.set_progress(job.id, done=index)
             await session.commit()
-    await session.execute(update(simulation).where(simulation.c.id == job["id"]).values(progress_done=len(claims)))
+    await jobs.set_progress(job.id, done=len(claims))
     pool = scheme.premium_per_person * insured_people
     loss_ratio = (total.payout / pool).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if pool > 0 else None
     return {
