@@ -40,6 +40,7 @@ from shared.limits import RequestGuardMiddleware, is_authenticated, route_contex
 from shared.logging import configure_logging, get_logger, log_failure, request_id_var
 from shared.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
 from shared.migrate import head_revision, known_revisions
+from shared.openapi import document_callers_and_examples
 from shared.outbox import OutboxDispatcher
 from shared.settings import ServiceSettings
 from shared.tracing import setup_tracing
@@ -535,6 +536,7 @@ def install_openapi(app: FastAPI) -> None:
             return app.openapi_schema
         document = generate()
         _document_problems(app, document)
+        document_callers_and_examples(app, document)  # who may call it; a problem example per status
         app.state.openapi_completed = True
         return document
 

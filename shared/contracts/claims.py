@@ -47,7 +47,8 @@ class LeadEvidence(ContractModel):
 class ClaimLead(ContractModel):
     source: Literal["feed", "screening_run"]
     source_record_id: IdText = Field(
-        description="unique per lead: `<department>:<source_record_id>` or `run:<run>:<household>`"
+        examples=["medical_insurance:YB-2026-03-000123"],
+        description="unique per lead: `<department>:<source_record_id>` or `run:<run>:<household>`",
     )
     household_id: UUID
     member_id: UUID | None = None

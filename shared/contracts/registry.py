@@ -106,7 +106,7 @@ class RevealRequest(ContractModel):
 
 class BankAccountReveal(BaseModel):
     household_id: UUID
-    bank_account: str
+    bank_account: str = Field(examples=["6222021234567890123"])
     bank_name: str | None = None
     account_holder: str | None = None
 
@@ -128,7 +128,10 @@ class MonitoringStatusRead(BaseModel):
 
 class BenefitCreate(ContractModel):
     source: Code = Field(examples=["claims"], description="the programme or service that paid")
-    source_ref: IdText = Field(description="the payer's id for this payment, unique per source")
+    source_ref: IdText = Field(
+        examples=["3f6c1b2a-8d4e-4c7a-9b1f-2e5d6a7c8b90"],
+        description="the payer's id for this payment, unique per source",
+    )
     programme: Annotated[Line, Field(max_length=100)] = Field(
         examples=["anti_poverty_insurance"], description="防贫保险 etc."
     )

@@ -32,7 +32,7 @@ SchemeStatus = Literal["active", "draft"]
 
 
 class SchemeRead(BaseModel):
-    code: str
+    code: str = Field(examples=["reference-2026"])
     version: int = Field(description="the version shown; also the ETag")
     latest_version: int
     status: SchemeStatus
@@ -44,7 +44,7 @@ class SchemeRead(BaseModel):
 
 
 class SchemeSummary(BaseModel):
-    code: str
+    code: str = Field(examples=["reference-2026"])
     latest_version: int
     status: SchemeStatus
     county_code: str
@@ -103,7 +103,7 @@ class EnrolmentSummary(BaseModel):
     scheme_code: str
     county_code: str
     year: int
-    pool_mode: str
+    pool_mode: str = Field(examples=["enrolled"])
     premium_per_person: Money
     townships: list[TownshipPremium]
     households: int
@@ -162,7 +162,7 @@ class PreviewRequest(Strict):
 
 
 class SchemeRef(BaseModel):
-    code: str
+    code: str = Field(examples=["reference-2026"])
     version: int
 
 
@@ -171,7 +171,10 @@ class PreviewResponse(BaseModel):
     payout: Money
     rejection_code: str | None
     breakdown: dict[str, Any]
-    explanation: list[str] = Field(description="the breakdown as lines a cadre can read (中文 / English)")
+    explanation: list[str] = Field(
+        examples=[["自付医疗费用 60000.00 元，扣除起付线 5000.00 元后按 60% 赔付"]],
+        description="the breakdown as lines a cadre can read (中文 / English)",
+    )
     scheme: SchemeRef
 
 
@@ -222,7 +225,7 @@ class AssessmentSummary(BaseModel):
 
 class PaymentSummary(BaseModel):
     id: UUID
-    status: str
+    status: str = Field(examples=["pending"])
     amount: Money
     attempts: int
     paid_date: date | None
@@ -251,7 +254,9 @@ class ClaimRead(BaseModel):
     assessment: AssessmentSummary | None
     notice_id: UUID | None
     payment: PaymentSummary | None
-    allowed_actions: list[str] = Field(description="what the caller may do next (for apps)")
+    allowed_actions: list[str] = Field(
+        examples=[["start_investigation", "reject"]], description="what the caller may do next (for apps)"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -287,9 +292,9 @@ class TransitionCreate(Strict):
 
 class TransitionRead(BaseModel):
     id: int
-    action: str
-    from_state: str | None
-    to_state: str
+    action: str = Field(examples=["start_investigation"])
+    from_state: str | None = Field(examples=["reported"])
+    to_state: str = Field(examples=["investigating"])
     actor_sub: str | None
     actor_role: str | None
     actor_region: str | None
@@ -320,7 +325,7 @@ class AssessmentRead(BaseModel):
     base_added: Money
     facts: dict[str, Any] = Field(description="the engine's input as stored: facts and year-to-date prior")
     breakdown: dict[str, Any]
-    explanation: list[str]
+    explanation: list[str] = Field(examples=[["自付医疗费用 60000.00 元，扣除起付线 5000.00 元后按 60% 赔付"]])
     created_at: datetime
 
 
@@ -340,8 +345,8 @@ class NoticeCreate(Strict):
 class NoticeEntry(BaseModel):
     claim_id: UUID
     status: Literal["listed", "approved", "withdrawn"]
-    claim_state: str
-    category: str
+    claim_state: str = Field(examples=["in_notice"])
+    category: str = Field(examples=["illness"])
     household_head: str | None = Field(description="masked name (张**)")
     person: str | None = Field(description="the member concerned, masked")
     national_id: str | None = Field(description="masked ID (410602********1234)")
@@ -351,7 +356,7 @@ class NoticeEntry(BaseModel):
 class NoticeScheme(BaseModel):
     """The scheme behind a notice's payouts, with its insurer (承保机构) when the scheme names one."""
 
-    code: str
+    code: str = Field(examples=["reference-2026"])
     version: int
     insurer: str | None
     policy_number: str | None
@@ -425,11 +430,11 @@ class PaymentRead(BaseModel):
     claim_id: UUID
     batch_id: UUID
     household_id: UUID
-    category: str
+    category: str = Field(examples=["illness"])
     amount: Money
     status: Literal["pending", "paid", "failed"]
     attempts: int
-    bank_account: str = Field(description="masked")
+    bank_account: str = Field(examples=["6222 **** **** 0123"], description="masked")
     bank_name: str | None
     failure_reason: str | None
     bank_reference: str | None
@@ -492,7 +497,7 @@ class SimulationRead(BaseModel):
     county_code: str
     year: int
     progress: JobProgress
-    errors: list[Any]
+    errors: list[Any] = Field(examples=[[]])
     result: dict[str, Any] | None
     created_at: datetime
     finished_at: datetime | None

@@ -237,8 +237,10 @@ class MemberRead(BaseModel):
 
 class MemberReveal(BaseModel):
     member_id: uuid.UUID
-    national_id: str = Field(description="the full ID number; this reveal is in the audit log")
-    purpose: str
+    national_id: str = Field(
+        examples=[EXAMPLE_HEAD_ID], description="the full ID number; this reveal is in the audit log"
+    )
+    purpose: str = Field(examples=["核对医保报销记录"])
     audit_id: int
 
 
@@ -499,9 +501,9 @@ class HouseholdSearch(WireModel):
 
 
 class HistoryChange(BaseModel):
-    field: str
-    before: Any = None
-    after: Any = None
+    field: str = Field(examples=["phone"])
+    before: Any = Field(default=None, examples=["138****5678"])
+    after: Any = Field(default=None, examples=["139****4321"])
 
 
 class HistoryActor(BaseModel):
@@ -539,7 +541,7 @@ class MemberList(BaseModel):
 class PhoneReveal(BaseModel):
     household_id: uuid.UUID
     phone: str | None = Field(description="the full number; this reveal is in the audit log")
-    purpose: str
+    purpose: str = Field(examples=["入户核实前电话联系"])
     audit_id: int
 
 

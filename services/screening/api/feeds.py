@@ -48,7 +48,7 @@ EXAMPLE_JSONL = (
         "Answers 202 with the batch job; poll its `Location` until `status` is final. A `department_feeder` "
         "token sends only its own department.\n\nExample line:\n\n    " + EXAMPLE_JSONL
     ),
-    responses={202: {"description": "the batch job"}, **problem_responses(403, 404, 409, 413, 422)},
+    responses={202: {"description": "the batch job", "model": BatchRead}, **problem_responses(403, 404, 409, 413, 422)},
     openapi_extra={
         **body_limit("feed_max_bytes"),
         "requestBody": {

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1/runs", tags=["runs"])
     description="Evaluates rules.md §1.3 over the registry snapshot and the department feeds of the 12 months "
     "ending with `period`, as set-based SQL. Answers 202 with the run job; poll its `Location`. Running a period "
     "again makes a new version that supersedes the earlier leads.",
-    responses={202: {"description": "the run job"}, **problem_responses(403, 409, 422)},
+    responses={202: {"description": "the run job", "model": RunRead}, **problem_responses(403, 409, 422)},
 )
 async def submit_run(body: RunCreate, runs: RunServiceDep, principal: RunWriter, key: IdempotencyKey) -> JSONResponse:
     read = await runs.submit(principal, county_code=body.county_code, period=body.period, idempotency_key=key)

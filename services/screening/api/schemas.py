@@ -39,9 +39,9 @@ class Progress(BaseModel):
 class JobError(BaseModel):
     line: int | None = Field(default=None, description="line (JSON lines) or row (CSV) of the batch")
     source_record_id: str | None = None
-    field: str
-    message: str
-    code: str
+    field: str = Field(examples=["amount"])
+    message: str = Field(examples=["must be a decimal string like '1234.56'"])
+    code: str = Field(examples=["invalid_money"])
 
 
 # --- thresholds -----------------------------------------------------------------------------
@@ -106,10 +106,10 @@ class BatchCounts(BaseModel):
 
 class BatchRead(BaseModel):
     id: uuid.UUID
-    department: str
+    department: str = Field(examples=["medical_insurance"])
     county_code: str
     period: str | None
-    format: str
+    format: str = Field(examples=["csv"])
     status: JobStatus
     progress: Progress
     declared_record_count: int
@@ -127,8 +127,8 @@ class BatchRead(BaseModel):
 class FeedRecordRead(BaseModel):
     id: uuid.UUID
     line: int
-    source_record_id: str
-    kind: str
+    source_record_id: str = Field(examples=["YB-2026-03-000123"])
+    kind: str = Field(examples=["medical_expense"])
     event_date: date
     national_id_masked: str | None
     household_number: str | None
@@ -156,7 +156,7 @@ class RunRead(BaseModel):
     period: str
     version: int = Field(description="1 for the first run of the period; a re-run supersedes the one before")
     status: JobStatus
-    trigger: str
+    trigger: str = Field(examples=["api"])
     progress: Progress
     window_start: date
     window_end: date
@@ -187,11 +187,11 @@ class LeadRead(BaseModel):
     village_code: str
     household_id: uuid.UUID
     household_number: str | None
-    household_status: str
+    household_status: str = Field(examples=["unstable"])
     routing: Literal["new_lead", "case_evidence"]
     case_id: uuid.UUID | None
     is_lead: bool
-    lead_basis: list[str]
+    lead_basis: list[str] = Field(examples=[["adjusted_income_below_line"]])
     codes: list[RiskCode]
     figures: dict[str, Any] = Field(description="the figures behind each code (decimal strings)")
     members: int
@@ -206,7 +206,7 @@ class LeadRead(BaseModel):
     suggested_type: str | None
     rank: int | None
     township_rank: int | None
-    state: str
+    state: str = Field(examples=["open"])
     evidence: list[LeadEvidenceRead]
 
 
@@ -254,9 +254,9 @@ class CaseRead(BaseModel):
     village_code: str
     household_id: uuid.UUID
     household_number: str | None
-    source: str
-    state: str
-    risk_codes: list[str]
+    source: str = Field(examples=["screening"])
+    state: str = Field(examples=["verifying"])
+    risk_codes: list[str] = Field(examples=[["illness", "income_drop"]])
     suggested_type: str | None
     monitoring_type: str | None
     elimination_kind: str | None
@@ -270,15 +270,15 @@ class CaseRead(BaseModel):
     confirmed_at: datetime | None
     eliminated_at: datetime | None
     closed_at: datetime | None
-    allowed_actions: list[str] = Field(description="steps the caller may attempt now")
+    allowed_actions: list[str] = Field(examples=[["verify", "reject"]], description="steps the caller may attempt now")
     links: dict[str, str]
 
 
 class TransitionRead(BaseModel):
     seq: int
-    action: str
-    from_state: str
-    to_state: str
+    action: str = Field(examples=["verify"])
+    from_state: str = Field(examples=["verifying"])
+    to_state: str = Field(examples=["verified"])
     actor_sub: str
     actor_role: str
     actor_region: str
@@ -304,8 +304,8 @@ class MeasureRead(BaseModel):
     id: uuid.UUID
     case_id: uuid.UUID
     version: int
-    measure_type: str
-    description: str
+    measure_type: str = Field(examples=["employment"])
+    description: str = Field(examples=["安排公益性岗位（护林员）"])
     start_date: date
     delivered_date: date | None
     delivered: bool
@@ -315,34 +315,36 @@ class MeasureRead(BaseModel):
 
 
 class ObjectionCreate(WireModel):
-    content: Text4000 = Field(description="the objection as raised (异议内容)")
+    content: Text4000 = Field(
+        examples=["该户家中有两辆货车，收入不低，不应纳入监测"], description="the objection as raised (异议内容)"
+    )
 
 
 class ObjectionResolve(WireModel):
     status: Literal["upheld", "dismissed"]
-    resolution: Text4000
+    resolution: Text4000 = Field(examples=["经核实，货车已于2025年变卖，异议不成立"])
 
 
 class ObjectionRead(BaseModel):
     id: uuid.UUID
     case_id: uuid.UUID
     version: int
-    notice_state: str
+    notice_state: str = Field(examples=["notice"])
     notice_start_date: date
-    content: str
+    content: str = Field(examples=["该户家中有两辆货车，收入不低，不应纳入监测"])
     raised_by_sub: str
     raised_by_role: str
     raised_at: datetime
-    status: str
+    status: str = Field(examples=["open"])
     resolution: str | None
     resolved_by_sub: str | None
     resolved_at: datetime | None
 
 
 class BlockerRead(BaseModel):
-    code: str
-    message_zh: str
-    message_en: str
+    code: str = Field(examples=["no_measure_delivered"])
+    message_zh: str = Field(examples=["尚无已落实的帮扶措施"])
+    message_en: str = Field(examples=["no assistance measure has been delivered yet"])
     figures: dict[str, Any]
 
 
@@ -358,7 +360,7 @@ class CaseEvidenceRead(BaseModel):
     period: str
     superseded: bool
     is_lead: bool
-    codes: list[str]
+    codes: list[str] = Field(examples=[["illness"]])
     figures: dict[str, Any]
     adjusted_per_capita: Money
     created_at: datetime
