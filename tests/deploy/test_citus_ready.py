@@ -71,6 +71,8 @@ DISTRIBUTED: dict[str, str] = {
 # Reference tables: a full copy on every node (small, read by every county's joins, rarely written).
 REFERENCE: dict[str, str] = {
     "registry.region": "the region tree: every scope check and every county's joins read it; ~700k rows at most",
+    "registry.grid": "the grids (网格) of the villages with their 网格长, read beside every household; "
+    "tens of thousands of rows",
     "screening.threshold_version": "per-county thresholds, a few rows a year; runs, cases and transitions "
     "reference them by foreign key",
     "claims.scheme": "schemes and their rules, a few per county and year; enrolments reference them",

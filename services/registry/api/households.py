@@ -52,7 +52,7 @@ from services.registry.api.schemas import (
     PhoneReveal,
     RevealRequest,
 )
-from services.registry.domain.model import DibaoClass
+from services.registry.domain.model import DibaoClass, PovertyCause
 from services.registry.service.common import Created
 from shared.concurrency import etag
 from shared.contracts.types import Cursor, HouseholdNumber, RegionPrefix, query_model
@@ -121,6 +121,10 @@ async def list_households(
     tekun: bool | None = None,
     negative_list: bool | None = None,
     insured_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    poverty_cause: Annotated[list[PovertyCause] | None, Query(max_length=13, description="主要致贫原因")] = None,
+    lifted_out_year: Annotated[int | None, Query(ge=2000, le=2100, description="脱贫年度")] = None,
+    registered_year: Annotated[int | None, Query(ge=2000, le=2100, description="识别年度")] = None,
+    grid_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}[0-9A-Za-z]{1,4}$", description="网格")] = None,
     include_archived: bool = False,
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -137,6 +141,10 @@ async def list_households(
             "tekun": tekun,
             "negative_list": negative_list,
             "insured_year": insured_year,
+            "poverty_cause": poverty_cause,
+            "lifted_out_year": lifted_out_year,
+            "registered_year": registered_year,
+            "grid_code": grid_code,
             "include_archived": include_archived,
             "cursor": cursor,
             "limit": limit,

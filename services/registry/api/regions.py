@@ -45,13 +45,21 @@ async def region_children(
 @router.post(
     ":import",
     summary="Import regions from CSV (admin; 导入行政区划)",
-    description="A CSV with header `code,name` (or `区划代码,名称`). Good rows are upserted; "
-    "each rejected row is reported with its row number.",
+    description="The county's division list: a CSV with header `code,name` (or `区划代码,名称`), and an "
+    "optional `leader` (`网格长`) column. 乡镇 and 村 rows carry their 9/12-digit codes; a grid (网格) row has "
+    "its village's 12 digits and 1–4 more characters, and its 网格长. Good rows are upserted; each rejected row "
+    "is reported with its row number.",
     responses=problem_responses(403, 422),
 )
 async def import_regions(
     regions: RegionServiceDep,
     principal: Admin,
-    body: Annotated[bytes, Body(media_type="text/csv", examples=["code,name\n410602001000,鹤壁集镇\n"])],
+    body: Annotated[
+        bytes,
+        Body(
+            media_type="text/csv",
+            examples=["code,name,leader\n410602100,鹤壁集镇,\n4106021002010001,一组网格,王立新\n"],
+        ),
+    ],
 ) -> RegionImportResult:
     return await regions.import_csv(principal, body)

@@ -15,14 +15,18 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, String
 
 from services.registry.domain.model import (
     DibaoClass,
+    EducationLevel,
     EducationStage,
+    Employment,
     Health,
     HouseholdStatus,
     IncomeSource,
     JoinReason,
     LabourAbility,
     LeaveReason,
+    PovertyCause,
     Relation,
+    RiskType,
     Sex,
 )
 from shared.contracts.registry import (
@@ -107,6 +111,20 @@ BankAccount = Annotated[
     ),
 ]
 BaseStatus = Literal["ordinary", "lifted_out"]
+InsuredYears = Annotated[list[Year], Field(max_length=50)]
+GridCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{12}[0-9A-Za-z]{1,4}$",
+        description="grid 网格: the village code and 1–4 more characters",
+        examples=["4106021002010001"],
+    ),
+]
+Causes = Annotated[
+    list[PovertyCause],
+    Field(max_length=2, description="其他致贫原因 (at most two, besides the main cause)"),
+]
+RiskTypes = Annotated[list[RiskType], Field(max_length=15, description="风险类型 of a monitored household")]
 
 
 # ---------------------------------------------------------------- members
@@ -130,6 +148,15 @@ class MemberFields(WireModel):
     school: ShortText | None = Field(default=None, description="学校", examples=["鹤壁市第一中学"])
     join_reason: JoinReason = Field(default=JoinReason.registration, description="加入原因: 出生/婚入/迁入/建档")
     joined_on: date | None = Field(default=None, description="加入日期 (for a birth: the birth date)")
+    education_level: EducationLevel | None = Field(default=None, description="文化程度")
+    employment: Employment | None = Field(default=None, description="务工状况 (where the member works, if at all)")
+    months_worked: StrictInt | None = Field(default=None, ge=0, le=12, description="务工时间（月） in the year")
+    medical_insured_years: InsuredYears = Field(
+        default_factory=list, description="years enrolled in 城乡居民基本医疗保险"
+    )
+    pension_insured_years: InsuredYears = Field(
+        default_factory=list, description="years enrolled in 城乡居民基本养老保险"
+    )
 
     @model_validator(mode="after")
     def _disability(self) -> MemberFields:
@@ -192,10 +219,20 @@ class MemberUpdate(WireModel):
     labour_ability: LabourAbility | None = None
     education_stage: EducationStage | None = None
     school: ShortText | None = None
+    education_level: EducationLevel | None = None
+    employment: Employment | None = None
+    months_worked: StrictInt | None = Field(default=None, ge=0, le=12)
+    medical_insured_years: InsuredYears | None = None
+    pension_insured_years: InsuredYears | None = None
     reason: Reason = None
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"health": "serious_illness", "reason": "确诊尿毒症 (diagnosed 2026-03)"}]},
+        json_schema_extra={
+            "examples": [
+                {"health": "serious_illness", "reason": "确诊尿毒症 (diagnosed 2026-03)"},
+                {"employment": "out_of_province", "months_worked": 10, "education_level": "junior"},
+            ]
+        },
     )
 
 
@@ -232,6 +269,11 @@ class MemberRead(BaseModel):
     left_on: date | None
     leave_reason: LeaveReason | None
     leave_note: str | None
+    education_level: EducationLevel | None = None
+    employment: Employment | None = None
+    months_worked: int | None = None
+    medical_insured_years: list[int] = Field(default_factory=list)
+    pension_insured_years: list[int] = Field(default_factory=list)
     version: int
 
 
@@ -321,6 +363,13 @@ class HouseholdCreate(WireModel):
     insured_years: list[Year] = Field(
         default_factory=list, max_length=50, description="years insured (防贫保险参保年度)"
     )
+    poverty_cause: PovertyCause | None = Field(default=None, description="主要致贫原因")
+    other_causes: Causes = Field(default_factory=list)
+    registered_year: Year | None = Field(default=None, description="识别年度 (the year first registered)")
+    lifted_out_year: Year | None = Field(default=None, description="脱贫年度 (only for lifted_out 脱贫户)")
+    relocated: StrictBool = Field(default=False, description="易地扶贫搬迁")
+    resettlement_site: ShortText | None = Field(default=None, description="安置点 (with relocated)")
+    grid_code: GridCode | None = Field(default=None, description="网格 (optional; a grid of the household's village)")
     members: list[MemberCreate] = Field(min_length=1, max_length=50, description="exactly one with relation head")
     incomes: list[IncomeInput] = Field(default_factory=list, max_length=20)
     model_config = ConfigDict(
@@ -330,6 +379,10 @@ class HouseholdCreate(WireModel):
                 {
                     "household_number": "4106021002010001",
                     "village_code": "410602100201",
+                    "poverty_cause": "illness",
+                    "other_causes": ["lack_of_skills"],
+                    "registered_year": 2016,
+                    "lifted_out_year": 2019,
                     "address": "鹤壁集镇鹤壁集村三组12号",
                     "phone": "13812345678",
                     "status": "lifted_out",
@@ -382,6 +435,14 @@ class HouseholdCreate(WireModel):
             raise ValueError("incomes: one entry per year")
         if len(self.insured_years) != len(set(self.insured_years)):
             raise ValueError("insured_years: each year once")
+        if self.lifted_out_year is not None and self.status != "lifted_out":
+            raise ValueError("lifted_out_year (脱贫年度) is recorded only for lifted_out households")
+        if self.poverty_cause is not None and self.poverty_cause in self.other_causes:
+            raise ValueError("other_causes: the main cause (poverty_cause) is not repeated")
+        if len(self.other_causes) != len(set(self.other_causes)):
+            raise ValueError("other_causes: each cause once")
+        if self.resettlement_site and not self.relocated:
+            raise ValueError("resettlement_site is recorded only when relocated is true")
         return self
 
 
@@ -403,10 +464,23 @@ class HouseholdUpdate(WireModel):
     account_holder: Name | None = None
     insured_years: list[Year] | None = Field(default=None, max_length=50)
     head_member_id: uuid.UUID | None = Field(default=None, description="make this active member the head (户主)")
+    poverty_cause: PovertyCause | None = None
+    other_causes: Causes | None = None
+    registered_year: Year | None = None
+    lifted_out_year: Year | None = Field(default=None, description="脱贫年度; only for lifted_out")
+    risk_types: RiskTypes | None = Field(default=None, description="风险类型; only while the household is monitored")
+    relocated: StrictBool | None = None
+    resettlement_site: ShortText | None = None
+    grid_code: GridCode | None = None
     reason: Reason = None
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"dibao": "A", "insured_years": [2025, 2026], "reason": "民政局低保复核"}]},
+        json_schema_extra={
+            "examples": [
+                {"dibao": "A", "insured_years": [2025, 2026], "reason": "民政局低保复核"},
+                {"poverty_cause": "disability", "other_causes": ["lack_of_funds"], "reason": "致贫原因复核"},
+            ]
+        },
     )
 
 
@@ -425,6 +499,19 @@ class HouseholdRead(BaseModel):
     county_code: str
     township_code: str
     village_code: str
+    county_name: str | None = Field(default=None, description="县 (from the region tree)", examples=["鹤山区"])
+    township_name: str | None = Field(default=None, description="乡镇", examples=["鹤壁集镇"])
+    village_name: str | None = Field(default=None, description="村", examples=["鹤壁集村"])
+    grid_code: str | None = None
+    grid_name: str | None = Field(default=None, description="网格")
+    grid_leader: str | None = Field(default=None, description="网格长")
+    poverty_cause: PovertyCause | None = Field(default=None, description="主要致贫原因")
+    other_causes: list[PovertyCause] = Field(default_factory=list, description="其他致贫原因")
+    registered_year: int | None = Field(default=None, description="识别年度")
+    lifted_out_year: int | None = Field(default=None, description="脱贫年度")
+    risk_types: list[RiskType] = Field(default_factory=list, description="风险类型 (monitored households)")
+    relocated: bool = Field(default=False, description="易地扶贫搬迁")
+    resettlement_site: str | None = None
     address: str | None
     phone_masked: str | None = Field(examples=["138****5678"])
     status: HouseholdStatus = Field(description="一般农户/脱贫户/脱贫不稳定户/边缘易致贫户/突发严重困难户")
@@ -457,6 +544,12 @@ class HouseholdSummary(BaseModel):
     county_code: str
     township_code: str
     village_code: str
+    township_name: str | None = None
+    village_name: str | None = None
+    grid_code: str | None = None
+    poverty_cause: PovertyCause | None = None
+    registered_year: int | None = None
+    lifted_out_year: int | None = None
     address: str | None
     status: HouseholdStatus
     head_member_id: uuid.UUID | None
@@ -486,6 +579,12 @@ class HouseholdSearch(WireModel):
     tekun: StrictBool | None = None
     negative_list: StrictBool | None = None
     insured_year: Year | None = Field(default=None, description="insured in this year")
+    poverty_cause: list[PovertyCause] | None = Field(
+        default=None, max_length=13, description="主要致贫原因 is one of these"
+    )
+    lifted_out_year: Year | None = Field(default=None, description="脱贫年度")
+    registered_year: Year | None = Field(default=None, description="识别年度")
+    grid_code: GridCode | None = Field(default=None, description="in this grid 网格")
     include_archived: StrictBool = False
     cursor: Cursor | None = None
     limit: StrictInt = Field(default=50, ge=1, le=500)
@@ -650,4 +749,5 @@ class RegionRead(BaseModel):
 
 class RegionImportResult(BaseModel):
     imported: int
+    grids: int = Field(default=0, description="grids 网格 imported (codes of 13–16 characters, with 网格长)")
     errors: list[FieldError] = Field(description="rejected rows, each with its row number")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,6 +32,7 @@ from services.registry.db.tables import (
     income,
     member,
     person_claim,
+    region,
 )
 
 Row = dict[str, Any]  # the values of a new or changed row (what the use cases write)
@@ -69,6 +70,14 @@ class Household:
     version: int
     created_at: datetime
     updated_at: datetime
+    poverty_cause: str | None = None
+    other_causes: list[str] = field(default_factory=list)
+    registered_year: int | None = None
+    lifted_out_year: int | None = None
+    risk_types: list[str] = field(default_factory=list)
+    relocated: bool = False
+    resettlement_site: str | None = None
+    grid_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,11 @@ class Member:
     version: int
     created_at: datetime
     updated_at: datetime
+    education_level: str | None = None
+    employment: str | None = None
+    months_worked: int | None = None
+    medical_insured_years: list[int] = field(default_factory=list)
+    pension_insured_years: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -208,6 +222,12 @@ class HouseholdListing:
     head_name: str | None
     head_national_id_masked: str | None
     member_count: int
+    township_name: str | None = None
+    village_name: str | None = None
+    grid_code: str | None = None
+    poverty_cause: str | None = None
+    registered_year: int | None = None
+    lifted_out_year: int | None = None
 
 
 def region_range(prefix: str) -> tuple[str, str]:
@@ -552,9 +572,14 @@ class HouseholdRepository:
         include_archived: bool,
         after: tuple[str, str, uuid.UUID] | None,
         limit: int,
+        poverty_causes: Sequence[str] | None = None,
+        lifted_out_year: int | None = None,
+        registered_year: int | None = None,
+        grid_code: str | None = None,
     ) -> list[HouseholdListing]:
         head = member.alias("head")
         active = member.alias("active_member")
+        township, village = region.alias("township"), region.alias("village")
         member_count = (
             select(func.count())
             .where(active.c.household_id == household.c.id, active.c.active)
@@ -580,7 +605,18 @@ class HouseholdRepository:
             head.c.name.label("head_name"),
             head.c.national_id_masked.label("head_national_id_masked"),
             member_count,
-        ).outerjoin(head, head.c.id == household.c.head_member_id)
+            township.c.name.label("township_name"),
+            village.c.name.label("village_name"),
+            household.c.grid_code,
+            household.c.poverty_cause,
+            household.c.registered_year,
+            household.c.lifted_out_year,
+        )
+        query = (
+            query.outerjoin(head, head.c.id == household.c.head_member_id)
+            .outerjoin(township, township.c.code == func.rpad(household.c.township_code, 12, "0"))
+            .outerjoin(village, village.c.code == household.c.village_code)
+        )
         for prefix in (scope_prefix, region_prefix):
             if prefix:
                 low, high = region_range(prefix)
@@ -617,6 +653,14 @@ class HouseholdRepository:
             query = query.where(household.c.negative_list.is_(negative_list))
         if insured_year is not None:
             query = query.where(literal(insured_year) == any_(household.c.insured_years))
+        if poverty_causes:
+            query = query.where(household.c.poverty_cause.in_(list(poverty_causes)))
+        if lifted_out_year is not None:
+            query = query.where(household.c.lifted_out_year == lifted_out_year)
+        if registered_year is not None:
+            query = query.where(household.c.registered_year == registered_year)
+        if grid_code is not None:
+            query = query.where(household.c.grid_code == grid_code)
         if after is not None:
             query = query.where(
                 tuple_(household.c.village_code, household.c.household_number, household.c.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +12,7 @@ from sqlalchemy import RowMapping, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.db.tables import region
+from services.registry.db.tables import grid, region
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,19 @@ class Region:
     parent_code: str | None
     prefix: str
     county_code: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A row of `registry.grid`: a grid 网格 of a village with its 网格长."""
+
+    code: str
+    village_code: str
+    county_code: str
+    name: str
+    leader_name: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -63,6 +77,38 @@ class RegionRepository:
             query = query.where(region.c.code > after_code)
         rows = (await self.session.execute(query.order_by(region.c.code).limit(limit))).mappings().all()
         return [_region(r) for r in rows]
+
+    async def names(self, codes: Sequence[str]) -> dict[str, str]:
+        """The names of these 12-digit region codes (those in the tree), by code; one round trip."""
+        if not codes:
+            return {}
+        rows = await self.session.execute(select(region.c.code, region.c.name).where(region.c.code.in_(list(codes))))
+        return {r[0]: r[1] for r in rows}
+
+    async def grid(self, code: str) -> Grid | None:
+        row = (await self.session.execute(select(grid).where(grid.c.code == code))).mappings().one_or_none()
+        return Grid(**row) if row else None
+
+    async def grids(self, *, village_prefix: str, limit: int = 1000) -> builtins.list[Grid]:
+        query = select(grid).where(grid.c.village_code.startswith(village_prefix)).order_by(grid.c.code).limit(limit)
+        return [Grid(**r) for r in (await self.session.execute(query)).mappings()]
+
+    async def upsert_grids(self, rows: Sequence[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
+        stmt = insert(grid).values(list(rows))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[grid.c.code],
+            set_={
+                "name": stmt.excluded.name,
+                "leader_name": stmt.excluded.leader_name,
+                "village_code": stmt.excluded.village_code,
+                "county_code": stmt.excluded.county_code,
+                "updated_at": func.now(),
+            },
+        )
+        await self.session.execute(stmt)
+        return len(rows)
 
     async def village(self, code12: str) -> Region | None:
         row = (

@@ -93,8 +93,25 @@ household = Table(
     Column("version", Integer, nullable=False, server_default=text("1")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # the register's fields (rules.md §3, migration 0008)
+    Column("poverty_cause", String(24), nullable=True),
+    Column("other_causes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("registered_year", SmallInteger, nullable=True),
+    Column("lifted_out_year", SmallInteger, nullable=True),
+    Column("risk_types", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("relocated", Boolean, nullable=False, server_default=text("false")),
+    Column("resettlement_site", Text, nullable=True),
+    Column("grid_code", String(16), nullable=True),
     UniqueConstraint("county_code", "household_number", name="uq_household_county_code_household_number"),
     Index("ix_household_village_code_household_number", "village_code", "household_number", "id"),
+    Index("ix_household_county_code_poverty_cause", "county_code", "poverty_cause"),
+    Index(
+        "ix_household_county_code_lifted_out_year",
+        "county_code",
+        "lifted_out_year",
+        postgresql_where=text("lifted_out_year IS NOT NULL"),
+    ),
+    Index("ix_household_grid_code", "grid_code"),
 )
 
 member = Table(
@@ -125,6 +142,13 @@ member = Table(
     Column("version", Integer, nullable=False, server_default=text("1")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # the register's fields (rules.md §3, migration 0008)
+    Column("education_level", String(20), nullable=True),
+    Column("employment", String(20), nullable=True),
+    Column("months_worked", SmallInteger, nullable=True),
+    Column("medical_insured_years", ARRAY(Integer), nullable=False, server_default=text("'{}'::integer[]")),
+    Column("pension_insured_years", ARRAY(Integer), nullable=False, server_default=text("'{}'::integer[]")),
+    CheckConstraint("months_worked IS NULL OR months_worked BETWEEN 0 AND 12", name="months_worked"),
     # A person is active in at most one household: nationwide by registry.person_claim; this index is the
     # per-county guard (a unique index of a table sharded by county must contain the county).
     Index(
@@ -136,6 +160,20 @@ member = Table(
     ),
     Index("ix_member_household_id", "household_id"),
     Index("ix_member_name_prefix", text("name text_pattern_ops"), postgresql_where=text("active")),
+)
+
+# The grids 网格 of a village with their 网格长 (migration 0008): an admin import of the county's division list.
+grid = Table(
+    "grid",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("village_code", String(12), nullable=False),
+    Column("county_code", String(6), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("leader_name", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_grid_village_code", "village_code"),
 )
 
 # One row per person active in a household, keyed by the national-ID blind index (migration 0007): the

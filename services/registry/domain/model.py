@@ -19,7 +19,9 @@ __all__ = [
     "LABELS_ZH",
     "MONITORING_TYPES",
     "DibaoClass",
+    "EducationLevel",
     "EducationStage",
+    "Employment",
     "Health",
     "HouseholdStatus",
     "IncomeSource",
@@ -27,7 +29,9 @@ __all__ = [
     "LabelledEnum",
     "LabourAbility",
     "LeaveReason",
+    "PovertyCause",
     "Relation",
+    "RiskType",
     "Sex",
     "label_zh",
     "per_capita_net_income",
@@ -111,6 +115,64 @@ class IncomeSource(LabelledEnum):
     production_costs = "production_costs", "生产经营支出"
 
 
+class PovertyCause(LabelledEnum):
+    """主要致贫原因 / 其他致贫原因 (rules.md §3; the 建档立卡 labels)."""
+
+    illness = "illness", "因病"
+    disability = "disability", "因残"
+    education = "education", "因学"
+    disaster = "disaster", "因灾"
+    lack_of_land = "lack_of_land", "缺土地"
+    lack_of_water = "lack_of_water", "缺水"
+    lack_of_skills = "lack_of_skills", "缺技术"
+    lack_of_labour = "lack_of_labour", "缺劳力"
+    lack_of_funds = "lack_of_funds", "缺资金"
+    poor_transport = "poor_transport", "交通条件落后"
+    lack_of_motivation = "lack_of_motivation", "自身发展动力不足"
+    marriage = "marriage", "因婚"
+    other = "other", "其他"
+
+
+class RiskType(LabelledEnum):
+    """风险类型 of a monitored household: the risk codes of §1.3 with the national labels (§3)."""
+
+    illness = "illness", "因病"
+    disability = "disability", "因残"
+    education = "education", "因学"
+    disaster = "disaster", "因灾"
+    accident = "accident", "因意外事故"
+    industry_failure = "industry_failure", "因产业项目失败"
+    unstable_employment = "unstable_employment", "因务工就业不稳"
+    lack_of_labour = "lack_of_labour", "缺劳动力"
+    housing = "housing", "住房出现安全问题"
+    water = "water", "饮水安全问题"
+    compulsory_education = "compulsory_education", "义务教育保障出现问题"
+    basic_medical = "basic_medical", "基本医疗保障出现问题"
+    income_low = "income_low", "收入低"
+    income_drop = "income_drop", "收入骤减"
+    other = "other", "其他"
+
+
+class EducationLevel(LabelledEnum):
+    """文化程度 (§3)."""
+
+    illiterate = "illiterate", "文盲或半文盲"
+    primary = "primary", "小学"
+    junior = "junior", "初中"
+    senior = "senior", "高中"
+    college_or_above = "college_or_above", "大专及以上"
+
+
+class Employment(LabelledEnum):
+    """务工状况 (§3): where a member works, if at all."""
+
+    none = "none", "未务工"
+    in_township = "in_township", "乡镇内"
+    in_county = "in_county", "县内"
+    in_province = "in_province", "省内"
+    out_of_province = "out_of_province", "省外"
+
+
 class Sex(LabelledEnum):
     male = "male", "男"
     female = "female", "女"
@@ -130,6 +192,10 @@ LABELLED_ENUMS: tuple[type[LabelledEnum], ...] = (
     LeaveReason,
     IncomeSource,
     Sex,
+    PovertyCause,
+    RiskType,
+    EducationLevel,
+    Employment,
 )
 
 LABELS_ZH: Mapping[type[LabelledEnum], Mapping[str, str]] = MappingProxyType(

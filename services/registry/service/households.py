@@ -93,6 +93,14 @@ HOUSEHOLD_FIELDS = (
     "account_holder",
     "insured_years",
     "head_member_id",
+    "poverty_cause",
+    "other_causes",
+    "registered_year",
+    "lifted_out_year",
+    "risk_types",
+    "relocated",
+    "resettlement_site",
+    "grid_code",
 )
 MEMBER_FIELDS = (
     "name",
@@ -107,6 +115,11 @@ MEMBER_FIELDS = (
     "school",
     "join_reason",
     "joined_on",
+    "education_level",
+    "employment",
+    "months_worked",
+    "medical_insured_years",
+    "pension_insured_years",
 )
 INCOME_FIELDS = ("wage_income", "business_income", "property_income", "transfer_income", "production_costs")
 
@@ -291,6 +304,11 @@ class HouseholdService:
             "school": body.school,
             "join_reason": body.join_reason.value,
             "joined_on": body.joined_on,
+            "education_level": body.education_level.value if body.education_level else None,
+            "employment": body.employment.value if body.employment else None,
+            "months_worked": body.months_worked,
+            "medical_insured_years": sorted(set(body.medical_insured_years)),
+            "pension_insured_years": sorted(set(body.pension_insured_years)),
         }
 
     @staticmethod
@@ -307,17 +325,85 @@ class HouseholdService:
         view["bank_account"] = values.get("bank_account_masked")
         return view
 
+    async def _grid(self, code: str, village: str) -> str:
+        """A grid of the household's village (网格), or 422 unknown_grid."""
+        grid = await RegionRepository(self.session).grid(code)
+        if grid is None or grid.village_code != village:
+            message = "no such grid (网格) in the household's village; import the county's division list first"
+            raise Unprocessable(message, code="unknown_grid", errors=[FieldError(field="grid_code", message=message)])
+        return grid.code
+
+    async def _register_changes(self, row: Household, body: HouseholdUpdate, sent: set[str], village: str) -> Row:
+        """The §3 register fields of a PATCH (causes, years, risk types, relocation, grid), checked."""
+        new: Row = {}
+        if "poverty_cause" in sent:
+            new["poverty_cause"] = body.poverty_cause.value if body.poverty_cause else None
+        if "other_causes" in sent:
+            new["other_causes"] = [c.value for c in body.other_causes or []]
+        main = new.get("poverty_cause", row.poverty_cause)
+        others = new.get("other_causes", list(row.other_causes or []))
+        if len(others) != len(set(others)) or (main is not None and main in others):
+            message = "other_causes: each cause once, and not the main cause (poverty_cause)"
+            raise Unprocessable(message, errors=[FieldError(field="other_causes", message=message)])
+        for name in ("registered_year", "lifted_out_year"):
+            if name in sent:
+                new[name] = getattr(body, name)
+        if "risk_types" in sent:
+            if row.monitoring_case_id is None and body.risk_types:
+                raise Conflict(
+                    "risk types (风险类型) are recorded only for a monitored household",
+                    code="household_not_monitored",
+                    errors=[FieldError(field="risk_types", message="the household is not monitored")],
+                )
+            new["risk_types"] = list(dict.fromkeys(r.value for r in body.risk_types or []))
+        if "relocated" in sent:
+            if body.relocated is None:
+                raise Unprocessable(
+                    "relocated cannot be null", errors=[FieldError(field="relocated", message="cannot be null")]
+                )
+            new["relocated"] = body.relocated
+        if "resettlement_site" in sent:
+            new["resettlement_site"] = body.resettlement_site
+        if not new.get("relocated", row.relocated):
+            if new.get("resettlement_site"):
+                message = "resettlement_site is recorded only when relocated is true"
+                raise Unprocessable(message, errors=[FieldError(field="resettlement_site", message=message)])
+            if row.resettlement_site is not None:
+                new["resettlement_site"] = None
+        if "grid_code" in sent:
+            new["grid_code"] = await self._grid(body.grid_code, village) if body.grid_code else None
+        elif row.grid_code is not None and village != row.village_code:
+            new["grid_code"] = None  # the household moved out of its grid's village
+        return new
+
     async def _read(self, row: Household, *, include_former: bool = False) -> HouseholdRead:
         members = await self.repo.members_of(row.id, include_former=include_former)
         active = [m for m in members if m.active]
         incomes = await self.repo.incomes_of(row.id)
         latest = income_read(incomes[0], len(active)) if incomes else None
+        names = await RegionRepository(self.session).names(
+            [row.county_code.ljust(12, "0"), row.township_code.ljust(12, "0"), row.village_code]
+        )
+        grid = await RegionRepository(self.session).grid(row.grid_code) if row.grid_code else None
         return HouseholdRead(
             id=row.id,
             household_number=row.household_number,
             county_code=row.county_code,
             township_code=row.township_code,
             village_code=row.village_code,
+            county_name=names.get(row.county_code.ljust(12, "0")),
+            township_name=names.get(row.township_code.ljust(12, "0")),
+            village_name=names.get(row.village_code),
+            grid_code=row.grid_code,
+            grid_name=grid.name if grid else None,
+            grid_leader=grid.leader_name if grid else None,
+            poverty_cause=row.poverty_cause,
+            other_causes=list(row.other_causes or []),
+            registered_year=row.registered_year,
+            lifted_out_year=row.lifted_out_year,
+            risk_types=list(row.risk_types or []),
+            relocated=row.relocated,
+            resettlement_site=row.resettlement_site,
             address=row.address,
             phone_masked=row.phone_masked,
             status=row.status,
@@ -464,6 +550,13 @@ class HouseholdService:
             "account_holder": body.account_holder,
             "insured_years": sorted(set(body.insured_years)),
             "head_member_id": head_id,
+            "poverty_cause": body.poverty_cause.value if body.poverty_cause else None,
+            "other_causes": [c.value for c in body.other_causes],
+            "registered_year": body.registered_year,
+            "lifted_out_year": body.lifted_out_year,
+            "relocated": body.relocated,
+            "resettlement_site": body.resettlement_site if body.relocated else None,
+            "grid_code": await self._grid(body.grid_code, village) if body.grid_code else None,
         }
         try:
             await self.repo.insert_household(values)
@@ -538,6 +631,7 @@ class HouseholdService:
             new["dibao"] = body.dibao.value if body.dibao else None
         if "insured_years" in sent:
             new["insured_years"] = sorted(set(body.insured_years or []))
+        new.update(await self._register_changes(row, body, sent, new.get("village_code", row.village_code)))
         if "status" in sent and body.status != row.status:
             if row.monitoring_case_id is not None:
                 raise Conflict(
@@ -554,6 +648,15 @@ class HouseholdService:
             )
         if not negative and "negative_list" in sent:
             new["negative_list_reason"] = None
+        if new.get("status", row.status) != "lifted_out" and new.get("lifted_out_year", row.lifted_out_year):
+            if "lifted_out_year" in sent:
+                raise Unprocessable(
+                    "lifted_out_year (脱贫年度) is recorded only for lifted_out households",
+                    code="lifted_out_year_not_allowed",
+                    errors=[FieldError(field="lifted_out_year", message="only for lifted_out households")],
+                )
+            if row.monitoring_case_id is None:
+                new["lifted_out_year"] = None
         for name, purpose, masker in ((PHONE, PHONE, mask_phone), ("bank_account", BANK_ACCOUNT, mask_bank_account)):
             if name not in sent:
                 continue
@@ -746,10 +849,15 @@ class HouseholdService:
         for name in ("name", "school"):
             if name in sent:
                 new[name] = getattr(body, name)
-        for name in ("health", "labour_ability", "education_stage"):
+        for name in ("health", "labour_ability", "education_stage", "education_level", "employment"):
             if name in sent:
                 value = getattr(body, name)
                 new[name] = value.value if value is not None else None
+        if "months_worked" in sent:
+            new["months_worked"] = body.months_worked
+        for name in ("medical_insured_years", "pension_insured_years"):
+            if name in sent:
+                new[name] = sorted(set(getattr(body, name) or []))
         if "disability_grade" in sent:
             new["disability_grade"] = body.disability_grade
         health = new.get("health", row.health)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,21 @@ def region_row(code: str, name: str) -> dict[str, Any]:
         "parent_code": parent_code(region.code12),
         "prefix": region.prefix,
         "county_code": region.county_code,
+    }
+
+
+GRID_CODE = re.compile(r"[0-9]{12}[0-9A-Za-z]{1,4}")
+
+
+def grid_row(code: str, name: str, leader: str | None) -> dict[str, Any]:
+    """The values of a grid row (网格): its village is the code's first 12 digits."""
+    code = code.strip()
+    return {
+        "code": code,
+        "village_code": code[:12],
+        "county_code": code[:6],
+        "name": name.strip(),
+        "leader_name": (leader or "").strip() or None,
     }
 
 
@@ -99,17 +115,22 @@ class RegionService:
             text = data.decode("gb18030", errors="replace")
         reader = csv.reader(io.StringIO(text))
         header = [h.strip().lower() for h in next(reader, [])]
-        aliases = {"code": ("code", "代码", "区划代码"), "name": ("name", "名称")}
+        aliases = {
+            "code": ("code", "代码", "区划代码", "网格编码"),
+            "name": ("name", "名称"),
+            "leader": ("leader", "leader_name", "网格长"),
+        }
         index: dict[str, int] = {}
         for key, names in aliases.items():
             for i, h in enumerate(header):
                 if h in names:
                     index[key] = i
-        if len(index) != 2:
+        if "code" not in index or "name" not in index:
             raise Unprocessable(
                 "the CSV needs a header with columns code (区划代码) and name (名称)", code="invalid_template"
             )
         rows: dict[str, dict[str, Any]] = {}
+        grids: dict[str, tuple[int, dict[str, Any]]] = {}
         errors: list[FieldError] = []
         for row_number, row in enumerate(reader, start=2):
             if not any(cell.strip() for cell in row):
@@ -119,6 +140,21 @@ class RegionService:
                 name = row[index["name"]]
             except IndexError:
                 errors.append(FieldError(field=f"row {row_number}", message="missing columns", code="missing_column"))
+                continue
+            if GRID_CODE.fullmatch(code.strip()):
+                # a grid 网格 under a village: the village's 12 digits and 1–4 more characters, with its 网格长
+                leader = row[index["leader"]].strip() if "leader" in index and index["leader"] < len(row) else ""
+                grid = grid_row(code, name, leader)
+                if not grid["name"]:
+                    errors.append(
+                        FieldError(field=f"row {row_number}.name", message="name is empty", code="missing_name")
+                    )
+                elif not principal.can_see(grid["village_code"]):
+                    errors.append(
+                        FieldError(field=f"row {row_number}.code", message="outside your region", code="out_of_scope")
+                    )
+                else:
+                    grids[grid["code"]] = (row_number, grid)
                 continue
             try:
                 parsed = region_row(code, name)
@@ -135,11 +171,21 @@ class RegionService:
                 continue
             rows[parsed["code"]] = parsed
         imported = await self.repo.upsert_many(list(rows.values()))
+        known = await self.repo.existing_villages(sorted({g["village_code"] for _, g in grids.values()}))
+        good_grids = []
+        for row_number, grid in grids.values():
+            if grid["village_code"] in known:
+                good_grids.append(grid)
+            else:
+                message = "the grid's village is not in the region tree (list the village first)"
+                errors.append(FieldError(field=f"row {row_number}.code", message=message, code="unknown_village"))
+        imported_grids = await self.repo.upsert_grids(good_grids)
         await Auditor(self.session, "registry", principal).record(
             action="region.import",
             resource_type="region",
             resource_id=None,
-            detail={"imported": imported, "rejected": len(errors)},
+            detail={"imported": imported, "grids": imported_grids, "rejected": len(errors)},
         )
         await self.session.commit()
-        return RegionImportResult(imported=imported, errors=errors)
+        errors.sort(key=lambda e: int(e.field.split(" ", 1)[1].split(".", 1)[0]) if " " in e.field else 0)
+        return RegionImportResult(imported=imported, grids=imported_grids, errors=errors)

@@ -70,6 +70,10 @@ class SearchService:
             negative_list=query.negative_list,
             insured_year=query.insured_year,
             include_archived=query.include_archived,
+            poverty_causes=[c.value for c in query.poverty_cause] if query.poverty_cause else None,
+            lifted_out_year=query.lifted_out_year,
+            registered_year=query.registered_year,
+            grid_code=query.grid_code,
             after=cursor_key,
             limit=query.limit + 1,
         )
