@@ -100,21 +100,29 @@ def _cpu(pid: int | None) -> float:
     return float(times.user + times.system)
 
 
-def _server_cpu(postmaster: int | None) -> float:
-    """CPU seconds of the database server and its backends (when it runs on this machine)."""
+def _server_cpu(postmaster: int | None) -> dict[int, float] | None:
+    """CPU seconds of the database server and each of its processes, by pid (when it runs on this machine)."""
     import psutil
 
     if postmaster is None:
-        return float("nan")
+        return None
     try:
         parent = psutil.Process(postmaster)
-        total = sum(parent.cpu_times()[:2])
+        times = {postmaster: float(sum(parent.cpu_times()[:2]))}
         for child in parent.children():
             with suppress(psutil.Error):
-                total += sum(child.cpu_times()[:2])
-        return float(total)
+                times[child.pid] = float(sum(child.cpu_times()[:2]))
+        return times
     except psutil.Error:
+        return None
+
+
+def _server_cpu_delta(before: dict[int, float] | None, after: dict[int, float] | None) -> float:
+    """CPU the server spent between two samples: processes alive at the end (a backend that exited
+    in between is not counted, so this can only undercount)."""
+    if before is None or after is None:
         return float("nan")
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
@@ -173,7 +181,7 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
     await asyncio.gather(*(worker(i * step) for i in range(connections)))
     elapsed = time.perf_counter() - started
     service_cpu = _cpu(spec.get("pid")) - service0
-    db_cpu = _server_cpu(spec.get("postmaster")) - db0
+    db_cpu = _server_cpu_delta(db0, _server_cpu(spec.get("postmaster")))
     own_cpu = time.process_time() - own0
     count = len(latencies)
     return {
