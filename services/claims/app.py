@@ -1,6 +1,7 @@
 """Claims service (防贫保险理赔): the six-category anti-poverty insurance."""
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from services.claims.api.claims import router as claims_router
 from services.claims.api.notices import router as notices_router
@@ -10,6 +11,7 @@ from services.claims.api.simulations import router as simulations_router
 from services.claims.config import ClaimsSettings
 from services.claims.db.tables import outbox
 from services.claims.jobs import background_jobs
+from services.claims.service.notice_print import FONTS_PATH, font_directory
 from shared.app import ServiceSpec, build_app
 
 DESCRIPTION = """
@@ -44,4 +46,7 @@ def create_app(settings: ClaimsSettings | None = None) -> FastAPI:
         hooks=[background_jobs],
         openapi_tags=TAGS,
     )
-    return build_app(spec, settings or ClaimsSettings())
+    app = build_app(spec, settings or ClaimsSettings())
+    # the notice's font (Noto Sans SC, SIL OFL) for printed pages; public like the docs assets
+    app.mount(FONTS_PATH, StaticFiles(directory=font_directory()), name="fonts")
+    return app

@@ -27,6 +27,9 @@ from shared.http import ServiceClient
 from tests.conftest import AppHarness
 from tests.support.tokens import DEMO_COUNTY, DEMO_TOWNSHIP, DEMO_VILLAGE, OTHER_VILLAGE, auth
 
+OTHER_TOWNSHIP_NAME = "姬家山乡"
+OTHER_VILLAGE_NAME = "西顶村"
+
 # The scheduler is a background loop; tests drive notices and facts by hand.
 os.environ.setdefault("FANGPIN_CLAIMS_SCHEDULER_ENABLED", "false")
 
@@ -43,7 +46,21 @@ class FakeRegistry:
         self.reveals: list[tuple[uuid.UUID, str]] = []
         self.fact_calls = 0
         self.down = False
+        self.regions: dict[str, str] = {
+            DEMO_COUNTY: "鹤山区",
+            DEMO_TOWNSHIP: "鹤壁集镇",
+            DEMO_VILLAGE: "鹤壁集村",
+            OTHER_VILLAGE[:9]: OTHER_TOWNSHIP_NAME,
+            OTHER_VILLAGE: OTHER_VILLAGE_NAME,
+        }
         app = FastAPI()
+
+        @app.get("/v1/regions/{code}")
+        async def region(code: str) -> Any:
+            name = self.regions.get(code)
+            if name is None:
+                return JSONResponse({"code": "region_not_found", "status": 404, "title": "No region"}, status_code=404)
+            return {"code": code, "name": name}
 
         @app.get("/v1/households/{household_id}/facts")
         async def facts(household_id: uuid.UUID, as_of: date | None = None) -> Any:

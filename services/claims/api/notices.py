@@ -17,6 +17,7 @@ from services.claims.api.deps import (
     NoticeServiceDep,
 )
 from services.claims.api.schemas import NoticeCreate, NoticeRead, ObjectionCreate, ObjectionDecision, ObjectionRead
+from services.claims.service.notice_print import FONT_FILE, FONTS_PATH
 from shared.contracts.types import Cursor, VillageCode
 from shared.errors import problem_responses
 from shared.pagination import Page
@@ -54,23 +55,51 @@ async def list_notices(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[NoticeRead]:
+    """Lists the public notices (公示) of your region, optionally one village's or only open or closed ones, newest
+    first, paged by `cursor`.
+    """
     return await notices.search(principal, village_code=village_code, status=status, cursor=cursor, limit=limit)
 
 
 @router.get("/{notice_id}", summary="One notice", responses=problem_responses(404))
 async def get_notice(notice_id: UUID, notices: NoticeServiceDep, principal: ClaimReader) -> NoticeRead:
+    """Reads one public notice (公示): the village, the window (公示期: start, end, days), status, the schemes used and
+    each listed claim with the household, category and payout (names and IDs masked).
+    """
     return await notices.get(principal, notice_id)
 
 
 @router.get(
     "/{notice_id}/print",
     summary="The notice as a printable page (打印公示; names and IDs masked)",
+    description="The notice as an HTML page to print and post: the village by name, the window, up to 20 rows "
+    "a page (more continue on the next page under the same header), how to object, the issuing office, the "
+    "complaint phone and the seal area (盖章处). Names follow the county's policy (default 张*国), IDs stay "
+    "masked. The page carries the glyphs it uses (Noto Sans SC) so Chinese prints without local fonts. "
+    "Roles: those who read claims, in their region.",
     response_class=HTMLResponse,
     responses=problem_responses(404),
 )
 async def print_notice(notice_id: UUID, notices: NoticeServiceDep, principal: ClaimReader) -> HTMLResponse:
-    notice = await notices.get(principal, notice_id)
-    return HTMLResponse(notices.printable(notice))
+    return HTMLResponse(await notices.printable(principal, notice_id, font_url=f"../../..{FONTS_PATH}/{FONT_FILE}"))
+
+
+@router.get(
+    "/{notice_id}/print.pdf",
+    summary="The notice as an A4 PDF (公示 PDF; names and IDs masked)",
+    description="The same notice as `/print`, as an A4 PDF: 20 rows to a page, then continued pages with the "
+    "header repeated; the subset of Noto Sans SC it uses is embedded. Roles: those who read claims, in their "
+    "region.",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the notice (PDF)"}, **problem_responses(404)},
+)
+async def print_notice_pdf(notice_id: UUID, notices: NoticeServiceDep, principal: ClaimReader) -> Response:
+    content = await notices.printable_pdf(principal, notice_id)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="notice-{notice_id}.pdf"'},
+    )
 
 
 @router.post(
@@ -87,6 +116,11 @@ async def object_to(
     key: IdempotencyKey,
     response: Response,
 ) -> ObjectionRead:
+    """Records an objection (登记异议) to a claim listed on a notice (公示) while its window runs, e.g. a villager says
+    the expense was reimbursed elsewhere; the claim cannot be approved until the objection is decided. 201 with the
+    new objection, 200 when the `Idempotency-Key` replays one. 409 `notice_window_closed` outside the window,
+    `not_on_notice` for a claim the notice does not list.
+    """
     result = await notices.object(principal, notice_id, body, key)
     objection = result.value
     response.status_code = 201 if result.created else 200
@@ -95,6 +129,7 @@ async def object_to(
 
 @router.get("/{notice_id}/objections", summary="Objections to a notice", responses=problem_responses(404))
 async def objections(notice_id: UUID, notices: NoticeServiceDep, principal: ClaimReader) -> list[ObjectionRead]:
+    """The objections (异议) raised against a notice's claims, with their decisions."""
     return await notices.objections(principal, notice_id)
 
 

@@ -68,3 +68,20 @@ class RegistryClient:
             return BankAccountReveal.model_validate(body)
         except ValidationError as exc:
             raise _unavailable("the registry sent a bank account this service cannot read") from exc
+
+    async def region_name(self, code: str) -> str | None:
+        """The registry's name of a division code (GET /v1/regions/{code}); None when it cannot say.
+
+        A printed notice names its county, township and village; when the registry is down or does
+        not know the code the notice still prints, with the code in place of the name.
+        """
+        try:
+            body = await self._client.call("GET", f"/v1/regions/{code}")
+        except PeerError as exc:
+            log.warning("claims.registry.region_failed", status=exc.status_code, code=exc.code)
+            return None
+        except ServiceUnavailable:
+            log.warning("claims.registry.region_unreachable")
+            return None
+        name = body.get("name") if isinstance(body, dict) else None
+        return name if isinstance(name, str) and name.strip() else None

@@ -7,7 +7,7 @@ objection is undecided, the scheduler (or `fangpin advance-notices`) approves th
 
 from __future__ import annotations
 
-import html
+import asyncio
 import uuid
 from datetime import date
 from typing import Any
@@ -30,9 +30,11 @@ from services.claims.db.notice_repository import NoticeRepository, NoticeRow, Ob
 from services.claims.db.scheme_repository import SchemeRepository
 from services.claims.db.tables import assessment, claim, notice_claim
 from services.claims.domain.assessment import CATEGORY_LABELS
+from services.claims.domain.notice import NamePolicy, NoticeDocument, NoticeLine, mask_notice_name
 from services.claims.domain.workflow import ClaimAction, ClaimState, notice_window_open, take_step
 from services.claims.service.claims import ClaimService, StepTaker, snapshot
 from services.claims.service.common import SERVICE, Created, Idempotency, Runtime, idempotent
+from services.claims.service.notice_print import render_html, render_pdf
 from services.claims.service.schemes import stored_scheme
 from shared.audit import Auditor
 from shared.auth import Principal, Role
@@ -46,8 +48,11 @@ log = get_logger("fangpin.claims.notices")
 SYSTEM = Principal(sub="service:claims-scheduler", roles=frozenset({Role.SERVICE}))
 
 
-def _people(facts: dict[str, Any] | None, member_id: uuid.UUID | None) -> tuple[str | None, str | None, str | None]:
-    """(masked head name, masked name of the member concerned, masked ID) from frozen facts."""
+def _people(
+    facts: dict[str, Any] | None, member_id: uuid.UUID | None, policy: NamePolicy
+) -> tuple[str | None, str | None, str | None]:
+    """(masked head name, masked name of the member concerned, masked ID) from frozen facts, names masked
+    by the county's notice policy (services/claims/domain/notice.py)."""
     if not facts:
         return None, None, None
     members = facts.get("members") or []
@@ -56,24 +61,24 @@ def _people(facts: dict[str, Any] | None, member_id: uuid.UUID | None) -> tuple[
     person = next((m for m in members if member_id is not None and m.get("member_id") == str(member_id)), None)
     who = person or head
     return (
-        mask_name(head.get("name")) if head else None,
-        mask_name(person.get("name")) if person else None,
+        mask_notice_name(head.get("name"), policy) if head else None,
+        mask_notice_name(person.get("name"), policy) if person else None,
         mask_national_id(who.get("national_id_masked")) if who else None,
     )
 
 
 def _cover_line(scheme: NoticeScheme) -> str:
     """One printed line per scheme: its code, and insurer, policy number and contract period when known."""
-    parts = [f"保险方案 Scheme: {html.escape(scheme.code)} v{scheme.version}"]
+    parts = [f"保险方案：{scheme.code} 第 {scheme.version} 版"]
     if scheme.insurer:
-        parts.append(f"承保机构 Insurer: {html.escape(scheme.insurer)}")
+        parts.append(f"承保机构：{scheme.insurer}")
     if scheme.policy_number:
-        parts.append(f"保单号 Policy No.: {html.escape(scheme.policy_number)}")
+        parts.append(f"保单号：{scheme.policy_number}")
     if scheme.contract_start or scheme.contract_end:
         start = scheme.contract_start.isoformat() if scheme.contract_start else "—"
         end = scheme.contract_end.isoformat() if scheme.contract_end else "—"
-        parts.append(f"保险期间 Contract period: {start} 至 {end}")
-    return f"<p class=cover>{'　'.join(parts)}</p>"
+        parts.append(f"保险期间：{start} 至 {end}")
+    return "　".join(parts)
 
 
 def _objection_read(row: ObjectionRow) -> ObjectionRead:
@@ -108,8 +113,9 @@ class NoticeService:
 
     async def _read(self, row: NoticeRow, today: date) -> NoticeRead:
         entries = []
+        policy = self.runtime.settings.notice_county(row.county_code).name_policy
         for e in await self.repo.entries(row.id):
-            head, person, national_id = _people(e.household_facts, e.member_id)
+            head, person, national_id = _people(e.household_facts, e.member_id, policy)
             entries.append(
                 NoticeEntry(
                     claim_id=e.claim_id,
@@ -225,46 +231,56 @@ class NoticeService:
 
         return await idempotent(self.session, guard, NoticeRead, work)
 
-    def printable(self, notice: NoticeRead) -> str:
-        """The notice as a printable HTML page (names and IDs masked)."""
-        rows = "\n".join(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=num>{}</td></tr>".format(
-                i,
-                html.escape(e.household_head or "—"),
-                html.escape(e.person or "—"),
-                html.escape(e.national_id or "—"),
-                html.escape(CATEGORY_LABELS.get(e.category, e.category)),
-                "—" if e.payout is None else format(e.payout, ",.2f"),
+    async def document(self, principal: Principal, notice_id: uuid.UUID) -> NoticeDocument:
+        """What the printed notice shows: the listed claims (withdrawn ones left out), the region names
+        from the registry, the county's issuing office, complaint phone and name policy."""
+        notice = await self.get(principal, notice_id)
+        county = self.runtime.settings.notice_county(notice.county_code)
+        registry = self.runtime.registry
+        county_name, township_name, village_name = await asyncio.gather(
+            registry.region_name(notice.county_code),
+            registry.region_name(notice.township_code),
+            registry.region_name(notice.village_code),
+        )
+        county_name = county_name or ""
+        lines = tuple(
+            NoticeLine(
+                number=i,
+                household_head=e.household_head or "—",
+                person=e.person or "—",
+                national_id=e.national_id or "—",
+                category=CATEGORY_LABELS.get(e.category, e.category).split(" ")[0],
+                payout="—" if e.payout is None else format(e.payout, ",.2f"),
             )
             for i, e in enumerate((x for x in notice.entries if x.status != "withdrawn"), start=1)
         )
-        cover = "\n".join(_cover_line(s) for s in notice.schemes)
-        return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<title>防贫保险理赔公示 {html.escape(notice.village_code)}</title>
-<style>
- body {{ font-family: "Songti SC", "SimSun", serif; margin: 2em; }}
- h1 {{ text-align: center; font-size: 1.6em; }}
- table {{ border-collapse: collapse; width: 100%; }}
- th, td {{ border: 1px solid #000; padding: .4em .6em; }}
- td.num {{ text-align: right; }}
- @media print {{ body {{ margin: 1cm; }} }}
-</style></head>
-<body>
-<h1>防贫保险理赔公示<br><small>Anti-poverty insurance claims: public notice</small></h1>
-<p>村 Village: {html.escape(notice.village_code)}　公示期 Notice period:
-{notice.published_on.isoformat()} 至 {notice.last_day.isoformat()}（{notice.notice_days} 天 days）</p>
-{cover}
-<table>
-<thead><tr><th>序号 No.</th><th>户主 Household head</th><th>当事人 Person</th><th>身份证号 ID</th>
-<th>类别 Category</th><th>拟赔付金额（元） Payout (yuan)</th></tr></thead>
-<tbody>
-{rows}
-</tbody></table>
-<p>公示期内如有异议，请向村委会或乡镇反映。Objections during the notice period: contact the village committee
-or the township. 公示编号 Notice: {notice.id}</p>
-</body></html>
-"""
+        return NoticeDocument(
+            notice_id=str(notice.id),
+            county_code=notice.county_code,
+            county_name=county_name,
+            township_code=notice.township_code,
+            township_name=township_name or "",
+            village_code=notice.village_code,
+            village_name=village_name or "",
+            published_on=notice.published_on,
+            last_day=notice.last_day,
+            notice_days=notice.notice_days,
+            issuing_office=county.issuing_office or f"{county_name or notice.county_code}防贫保险工作领导小组办公室",
+            complaint_phone=county.complaint_phone,
+            objection_place=county.objection_place,
+            cover_lines=tuple(_cover_line(s) for s in notice.schemes),
+            lines=lines,
+        )
+
+    async def printable(self, principal: Principal, notice_id: uuid.UUID, *, font_url: str | None = None) -> str:
+        """The notice as a printable HTML page (names masked by the county's policy, IDs masked)."""
+        document = await self.document(principal, notice_id)
+        return await asyncio.to_thread(render_html, document, font_url=font_url)
+
+    async def printable_pdf(self, principal: Principal, notice_id: uuid.UUID) -> bytes:
+        """The notice as an A4 PDF, 20 rows to a page, the font's glyphs embedded."""
+        document = await self.document(principal, notice_id)
+        return await asyncio.to_thread(render_pdf, document)
 
     # ------------------------------------------------------------ objections
 
