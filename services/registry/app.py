@@ -7,6 +7,7 @@ from services.registry.api.households import router as households_router
 from services.registry.api.imports import router as imports_router
 from services.registry.api.members import router as members_router
 from services.registry.api.regions import router as regions_router
+from services.registry.api.statistics import router as statistics_router
 from services.registry.config import RegistrySettings
 from services.registry.db.tables import outbox
 from services.registry.jobs import registry_lifespan
@@ -33,7 +34,14 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         name="registry",
         title="Fangpin Registry (建档立卡)",
         description=DESCRIPTION,
-        routers=[regions_router, households_router, members_router, imports_router, exports_router],
+        routers=[
+            regions_router,
+            households_router,
+            members_router,
+            imports_router,
+            exports_router,
+            statistics_router,
+        ],
         outbox=outbox,
         peers=(),
         hooks=(registry_lifespan,),
@@ -43,6 +51,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             {"name": "members", "description": "家庭成员: by id, reveal (audited), bulk resolve by ID number"},
             {"name": "imports", "description": "批量导入: CSV/XLSX jobs written with COPY"},
             {"name": "exports", "description": "导出: CSV/XLSX of a region, masked unless revealed (audited)"},
+            {"name": "statistics", "description": "统计报表: the county report's figures, JSON or XLSX"},
         ],
     )
     return build_app(spec, settings or RegistrySettings())

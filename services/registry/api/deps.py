@@ -23,6 +23,7 @@ from services.registry.service.households import HouseholdService
 from services.registry.service.imports import ImportService, import_limits
 from services.registry.service.regions import RegionService
 from services.registry.service.search import SearchService
+from services.registry.service.statistics import StatisticsService
 from shared.auth import CurrentPrincipal, Principal, Role, require_roles
 from shared.concurrency import IfMatch as IfMatch  # the routes take it from here
 from shared.db import SessionDep
@@ -52,6 +53,7 @@ FactReader = Annotated[Principal, Depends(require_roles(*FACT_READERS))]
 Resolver = Annotated[Principal, Depends(require_roles(*RESOLVERS))]
 Importer = Annotated[Principal, Depends(require_roles(*IMPORTERS))]
 Exporter = Annotated[Principal, Depends(require_roles(*EXPORTERS))]
+StatisticsReader = Annotated[Principal, Depends(require_roles(*READERS))]
 
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
@@ -79,6 +81,10 @@ def export_service(session: SessionDep, request: Request, principal: CurrentPrin
     return ExportService(session, request.app.state.sessionmaker, cipher_of(request.app.state.pii), principal)
 
 
+def statistics_service(session: SessionDep, principal: CurrentPrincipal) -> StatisticsService:
+    return StatisticsService(session, principal)
+
+
 def job_runner(request: Request) -> JobRunner:
     runner: JobRunner = request.app.state.jobs
     return runner
@@ -89,3 +95,4 @@ SearchServiceDep = Annotated[SearchService, Depends(search_service)]
 ImportServiceDep = Annotated[ImportService, Depends(import_service)]
 ExportServiceDep = Annotated[ExportService, Depends(export_service)]
 JobRunnerDep = Annotated[JobRunner, Depends(job_runner)]
+StatisticsServiceDep = Annotated[StatisticsService, Depends(statistics_service)]

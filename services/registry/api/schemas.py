@@ -11,7 +11,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from services.registry.domain.model import (
     DibaoClass,
@@ -751,3 +761,111 @@ class RegionImportResult(BaseModel):
     imported: int
     grids: int = Field(default=0, description="grids 网格 imported (codes of 13–16 characters, with 网格长)")
     errors: list[FieldError] = Field(description="rejected rows, each with its row number")
+
+
+# ---------------------------------------------------------------- statistics (统计报表, rules.md §5)
+
+Percent = Annotated[
+    Decimal,
+    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "decimal",
+            "pattern": r"^[0-9]+\.[0-9]{2}$",
+            "description": "a percentage with two decimals (占比 %)",
+            "examples": ["41.84"],
+        }
+    ),
+]
+
+
+class RegionRef(BaseModel):
+    code: str = Field(description="the division code as asked (6, 9 or 12 digits)", examples=["410602"])
+    name: str | None = Field(description="the region's name from the region tree", examples=["鹤山区"])
+    level: Literal["county", "township", "village"]
+
+
+class HeadCount(BaseModel):
+    households: int = Field(description="户数", examples=[184])
+    people: int = Field(description="人数 (active members)", examples=[480])
+
+
+class YearCount(HeadCount):
+    year: int = Field(examples=[2019])
+
+
+class CodeCount(HeadCount):
+    code: str | None = Field(description="the code; null = not recorded (未填)", examples=["illness"])
+    label: str = Field(description="the Chinese label", examples=["因病"])
+    share: Percent | None = Field(default=None, description="share of the households of the table (户数占比 %)")
+
+
+class RegionFigures(BaseModel):
+    code: str = Field(examples=["410602100"])
+    name: str | None = Field(examples=["鹤壁集镇"])
+    rural: HeadCount
+    registered: HeadCount
+    remaining: HeadCount
+    poverty_incidence: Percent | None
+
+
+class PayoutFigure(BaseModel):
+    category: str = Field(examples=["illness"])
+    label: str = Field(examples=["因病"])
+    claims: int
+    households: int
+    amount: MoneyOut
+
+
+class StatisticsRead(BaseModel):
+    """The county report's figures that the register holds (rules.md §5), for one region and year."""
+
+    region: RegionRef
+    year: int = Field(examples=[2020])
+    rounding: Literal["down", "half_up"] = Field(
+        description="how shares are cut to two decimals: down 截位 (the county reports' way, the default) or "
+        "half_up 四舍五入"
+    )
+    rural: HeadCount = Field(description="households and people on the register (农村登记户数/人数)")
+    registered: HeadCount = Field(description="建档立卡户数/人数: identified (识别年度) in or before the year")
+    remaining: HeadCount = Field(description="未脱贫户数/人数 at the end of the year")
+    poverty_incidence: Percent | None = Field(description="贫困发生率 = remaining people ÷ rural people (%)")
+    lifted_out_by_year: list[YearCount] = Field(description="脱贫户数/人数 by 脱贫年度, up to the year")
+    remaining_by_cause: list[CodeCount] = Field(description="remaining households by 主要致贫原因, with shares")
+    monitored_by_type: list[CodeCount] = Field(description="监测对象 by type (now), with shares")
+    monitored_by_risk: list[CodeCount] = Field(description="监测对象 by 风险类型 (a household counts once per type)")
+    dibao_tekun: list[CodeCount] = Field(description="低保 by class and 特困供养 households")
+    by_region: list[RegionFigures] = Field(description="the same main figures per township (of a county) or village")
+    claims_paid: list[PayoutFigure] | None = Field(
+        description="防贫保险 claims paid in the year by category (claims' read contract claims.payment_paid_v1); "
+        "null when that contract is not reachable from the registry's database"
+    )
+    not_held: list[str] = Field(description="§5 figures this report does not give, and why")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "region": {"code": "410602", "name": "鹤山区", "level": "county"},
+                    "year": 2020,
+                    "rounding": "down",
+                    "rural": {"households": 30000, "people": 120000},
+                    "registered": {"households": 4621, "people": 10846},
+                    "remaining": {"households": 184, "people": 480},
+                    "poverty_incidence": "0.40",
+                    "lifted_out_by_year": [{"year": 2019, "households": 1200, "people": 2900}],
+                    "remaining_by_cause": [
+                        {"code": "illness", "label": "因病", "households": 77, "people": 200, "share": "41.84"}
+                    ],
+                    "monitored_by_type": [],
+                    "monitored_by_risk": [],
+                    "dibao_tekun": [{"code": "A", "label": "A类", "households": 12, "people": 30, "share": None}],
+                    "by_region": [],
+                    "claims_paid": [
+                        {"category": "illness", "label": "因病", "claims": 12, "households": 11, "amount": "86000.00"}
+                    ],
+                    "not_held": ["兜底保障 by group and placement: not recorded in the registry"],
+                }
+            ]
+        }
+    )

@@ -1,0 +1,165 @@
+"""The county report's counts (rules.md §5), set-based over one region's households and members,
+and the claims service's read contract `claims.payment_paid_v1` for the payouts (never its tables)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.db.household_repository import region_range
+
+PAYMENT_PAID = "claims.payment_paid_v1"  # shared/contracts/claims.py
+
+# A household of the region, on the register (not archived): the base of every figure.
+_IN_REGION = "h.village_code BETWEEN :low AND :high AND h.archived_at IS NULL"
+# 建档立卡: identified as poor in or before the year.
+_REGISTERED = "h.registered_year IS NOT NULL AND h.registered_year <= :year"
+# 未脱贫: registered and not lifted out by the end of the year (a lifted_out household without a year
+# counts as lifted out: the year is unknown, not the fact).
+_REMAINING = f"{_REGISTERED} AND NOT coalesce(h.lifted_out_year <= :year, h.base_status = 'lifted_out')"
+_PEOPLE = "(SELECT count(*) FROM registry.member m WHERE m.household_id = h.id AND m.active)"
+
+
+@dataclass(frozen=True)
+class Count:
+    """A group and how many households (and people) are in it."""
+
+    key: str | None
+    households: int
+    people: int
+
+
+@dataclass(frozen=True)
+class RegionCount:
+    """One child region's (a township's villages, a county's townships) main counts."""
+
+    code: str
+    name: str | None
+    rural_households: int
+    rural_people: int
+    registered_households: int
+    registered_people: int
+    remaining_households: int
+    remaining_people: int
+
+
+@dataclass(frozen=True)
+class Payout:
+    category: str
+    claims: int
+    households: int
+    amount: Decimal
+
+
+class StatisticsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _params(self, prefix: str, year: int) -> dict[str, Any]:
+        low, high = region_range(prefix)
+        return {"low": low, "high": high, "year": year}
+
+    async def _counts(self, sql: str, params: dict[str, Any]) -> list[Count]:
+        rows = (await self.session.execute(text(sql), params)).all()
+        return [Count(key=None if r[0] is None else str(r[0]), households=int(r[1]), people=int(r[2])) for r in rows]
+
+    async def totals(self, prefix: str, year: int) -> dict[str, Count]:
+        """rural (every household on the register), registered (建档立卡), remaining (未脱贫)."""
+        sql = f"""
+            SELECT count(*), coalesce(sum(p), 0),
+                   count(*) FILTER (WHERE reg), coalesce(sum(p) FILTER (WHERE reg), 0),
+                   count(*) FILTER (WHERE rem), coalesce(sum(p) FILTER (WHERE rem), 0)
+              FROM (SELECT {_PEOPLE} AS p, ({_REGISTERED}) AS reg, ({_REMAINING}) AS rem
+                      FROM registry.household h WHERE {_IN_REGION}) t
+        """
+        r = (await self.session.execute(text(sql), self._params(prefix, year))).one()
+        return {
+            "rural": Count("rural", int(r[0]), int(r[1])),
+            "registered": Count("registered", int(r[2]), int(r[3])),
+            "remaining": Count("remaining", int(r[4]), int(r[5])),
+        }
+
+    async def lifted_out_by_year(self, prefix: str, year: int) -> list[Count]:
+        sql = f"""
+            SELECT h.lifted_out_year, count(*), coalesce(sum({_PEOPLE}), 0)
+              FROM registry.household h
+             WHERE {_IN_REGION} AND h.lifted_out_year <= :year
+             GROUP BY h.lifted_out_year ORDER BY h.lifted_out_year
+        """
+        return await self._counts(sql, self._params(prefix, year))
+
+    async def remaining_by_cause(self, prefix: str, year: int) -> list[Count]:
+        sql = f"""
+            SELECT h.poverty_cause, count(*), coalesce(sum({_PEOPLE}), 0)
+              FROM registry.household h
+             WHERE {_IN_REGION} AND {_REMAINING}
+             GROUP BY h.poverty_cause ORDER BY count(*) DESC, h.poverty_cause NULLS LAST
+        """
+        return await self._counts(sql, self._params(prefix, year))
+
+    async def monitored_by_type(self, prefix: str, year: int) -> list[Count]:
+        sql = f"""
+            SELECT h.status, count(*), coalesce(sum({_PEOPLE}), 0)
+              FROM registry.household h
+             WHERE {_IN_REGION} AND h.status IN ('unstable', 'marginal', 'sudden_hardship')
+             GROUP BY h.status ORDER BY h.status
+        """
+        return await self._counts(sql, self._params(prefix, year))
+
+    async def monitored_by_risk(self, prefix: str, year: int) -> list[Count]:
+        sql = f"""
+            SELECT r.risk, count(*), coalesce(sum({_PEOPLE}), 0)
+              FROM registry.household h CROSS JOIN LATERAL unnest(h.risk_types) AS r(risk)
+             WHERE {_IN_REGION} AND h.status IN ('unstable', 'marginal', 'sudden_hardship')
+             GROUP BY r.risk ORDER BY count(*) DESC, r.risk
+        """
+        return await self._counts(sql, self._params(prefix, year))
+
+    async def dibao_tekun(self, prefix: str, year: int) -> list[Count]:
+        """低保 by class (key A/B/C) and 特困供养 (key tekun)."""
+        sql = f"""
+            SELECT h.dibao, count(*), coalesce(sum({_PEOPLE}), 0)
+              FROM registry.household h WHERE {_IN_REGION} AND h.dibao IS NOT NULL
+             GROUP BY h.dibao
+            UNION ALL
+            SELECT 'tekun', count(*), coalesce(sum({_PEOPLE}), 0)
+              FROM registry.household h WHERE {_IN_REGION} AND h.tekun
+            ORDER BY 1
+        """
+        return await self._counts(sql, self._params(prefix, year))
+
+    async def by_child_region(self, prefix: str, year: int, child_digits: int) -> list[RegionCount]:
+        """The main counts per child region (`child_digits` 9: townships, 12: villages), with names."""
+        sql = f"""
+            SELECT t.code, r.name, count(*), coalesce(sum(p), 0),
+                   count(*) FILTER (WHERE reg), coalesce(sum(p) FILTER (WHERE reg), 0),
+                   count(*) FILTER (WHERE rem), coalesce(sum(p) FILTER (WHERE rem), 0)
+              FROM (SELECT substr(h.village_code, 1, :digits) AS code, {_PEOPLE} AS p,
+                           ({_REGISTERED}) AS reg, ({_REMAINING}) AS rem
+                      FROM registry.household h WHERE {_IN_REGION}) t
+              LEFT JOIN registry.region r ON r.code = rpad(t.code, 12, '0')
+             GROUP BY t.code, r.name ORDER BY t.code
+        """
+        rows = (await self.session.execute(text(sql), {**self._params(prefix, year), "digits": child_digits})).all()
+        return [RegionCount(r[0], r[1], *(int(v) for v in r[2:])) for r in rows]
+
+    async def payouts(self, prefix: str, year: int) -> list[Payout] | None:
+        """Claims paid in the year by category, from claims' read contract; None when it is not there
+        (the registry's database without the claims schema)."""
+        exists = (await self.session.execute(text("SELECT to_regclass(:name)"), {"name": PAYMENT_PAID})).scalar()
+        if exists is None:
+            return None
+        low, high = region_range(prefix)
+        sql = f"""
+            SELECT category, count(*), count(DISTINCT household_id), coalesce(sum(amount), 0)
+              FROM {PAYMENT_PAID}
+             WHERE village_code BETWEEN :low AND :high
+               AND paid_date BETWEEN make_date(:year, 1, 1) AND make_date(:year, 12, 31)
+             GROUP BY category ORDER BY category
+        """
+        rows = (await self.session.execute(text(sql), {"low": low, "high": high, "year": year})).all()
+        return [Payout(str(r[0]), int(r[1]), int(r[2]), Decimal(r[3])) for r in rows]
