@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -74,10 +75,23 @@ def mint_token(
     return jwt.encode(payload, secret, algorithm="HS256")
 
 
-class TokenVerifier:
-    """Checks signature, `exp`, `aud` and `iss` of every token, shared-secret and JWKS alike."""
+# Verified tokens kept per process: a mobile app sends the same token with every request for its
+# lifetime, and checking the signature and claims again each time cost more CPU than the read it
+# guarded. Bounded (least recently used out first), keyed by the raw token string.
+TOKEN_CACHE_SIZE = 4096
 
-    def __init__(self, settings: ServiceSettings) -> None:
+
+class TokenVerifier:
+    """Checks signature, `exp`, `aud` and `iss` of every token, shared-secret and JWKS alike.
+
+    A token that passed is remembered (its principal, until its `exp`) in a bounded LRU keyed by
+    the raw token: the same token is not decoded again while it is valid, and is checked in full
+    again (401 `token_expired`) once `exp` has passed. Failures are never cached.
+    """
+
+    def __init__(self, settings: ServiceSettings, *, cache_size: int = TOKEN_CACHE_SIZE) -> None:
+        self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._cache_size = cache_size
         self._audience = settings.jwt_audience
         self._issuer = settings.jwt_issuer
         self._jwks_issuer = settings.jwks_issuer or settings.jwt_issuer
@@ -87,6 +101,21 @@ class TokenVerifier:
             raise RuntimeError("set FANGPIN_JWT_SECRET or FANGPIN_JWKS_URL")
 
     async def verify(self, token: str) -> Principal:
+        cached = self._cache.get(token)
+        if cached is not None:
+            if time.time() < cached[0]:
+                self._cache.move_to_end(token)
+                return cached[1]
+            del self._cache[token]  # expired: the full check below answers token_expired
+        principal = await self._verify(token)
+        expires = principal.claims.get("exp")
+        if isinstance(expires, int | float) and self._cache_size > 0:
+            self._cache[token] = (float(expires), principal)
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
         try:
             if self._jwks is not None and jwt.get_unverified_header(token).get("alg", "").upper() != "HS256":
                 # PyJWKClient fetches over blocking urllib; keep it off the event loop.

@@ -17,6 +17,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     select,
     text,
     tuple_,
@@ -25,8 +26,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.db.regions_repository import Grid
 from services.registry.db.tables import (
     benefit,
+    grid,
     household,
     household_history,
     income,
@@ -230,6 +233,55 @@ class HouseholdListing:
     lifted_out_year: int | None = None
 
 
+@dataclass(frozen=True)
+class HouseholdAggregate:
+    """A household read whole in one round trip: its row, its members (current first, the head first,
+    then by birth date), its latest income year, the names of its county, township and village, and
+    its grid."""
+
+    household: Household
+    members: list[Member]
+    latest_income: Income | None
+    county_name: str | None
+    township_name: str | None
+    village_name: str | None
+    grid: Grid | None
+
+
+def _record(table: Any, record: Any) -> dict[str, Any]:
+    """A table's row as asyncpg decodes a composite (`SELECT m FROM t m`): the table's declared columns.
+
+    The row type carries every column of the table, so a column added by a migration and declared in
+    tables.py (and its dataclass) flows through without touching the query."""
+    return {column.key: record[column.key] for column in table.columns}
+
+
+def _aggregate_query(include_former: bool) -> Select[Any]:
+    h = "registry.household"
+    active = "" if include_former else " AND m.active"
+    members = (
+        f"ARRAY(SELECT m FROM registry.member AS m WHERE m.household_id = {h}.id{active} "
+        "ORDER BY m.active DESC, (m.relation <> 'head'), m.birth_date, m.id)"
+    )
+    latest_income = f"(SELECT i FROM registry.income AS i WHERE i.household_id = {h}.id ORDER BY i.year DESC LIMIT 1)"
+
+    def name(code: str) -> str:
+        return f"(SELECT r.name FROM registry.region AS r WHERE r.code = {code})"
+
+    return select(
+        household,
+        literal_column(members).label("agg_members"),
+        literal_column(latest_income).label("agg_latest_income"),
+        literal_column(name(f"rpad({h}.county_code, 12, '0')")).label("agg_county_name"),
+        literal_column(name(f"rpad({h}.township_code, 12, '0')")).label("agg_township_name"),
+        literal_column(name(f"{h}.village_code")).label("agg_village_name"),
+        literal_column(f"(SELECT g FROM registry.grid AS g WHERE g.code = {h}.grid_code)").label("agg_grid"),
+    )
+
+
+_AGGREGATE = {former: _aggregate_query(former) for former in (False, True)}
+
+
 def region_range(prefix: str) -> tuple[str, str]:
     """A division-code prefix as an inclusive range of 12-digit village codes (index-friendly)."""
     return prefix.ljust(12, "0"), prefix.ljust(12, "9")
@@ -286,6 +338,26 @@ class HouseholdRepository:
             query = query.with_for_update()
         row = (await self.session.execute(query)).mappings().one_or_none()
         return Household(**row) if row else None
+
+    async def household_aggregate(
+        self, household_id: uuid.UUID, *, include_former: bool = False
+    ) -> HouseholdAggregate | None:
+        """The household with its members, latest income, region names and grid: one statement (the
+        members and the income as arrays of the tables' row types, decoded by the driver)."""
+        query = _AGGREGATE[include_former].where(household.c.id == household_id)
+        row = (await self.session.execute(query)).mappings().one_or_none()
+        if row is None:
+            return None
+        income_record, grid_record = row["agg_latest_income"], row["agg_grid"]
+        return HouseholdAggregate(
+            household=Household(**{column.key: row[column.key] for column in household.columns}),
+            members=[Member(**_record(member, r)) for r in row["agg_members"] or ()],
+            latest_income=Income(**_record(income, income_record)) if income_record is not None else None,
+            county_name=row["agg_county_name"],
+            township_name=row["agg_township_name"],
+            village_name=row["agg_village_name"],
+            grid=Grid(**_record(grid, grid_record)) if grid_record is not None else None,
+        )
 
     async def update_household(self, household_id: uuid.UUID, values: Row, *, bump_version: bool = True) -> Household:
         stmt = update(household).where(household.c.id == household_id).values(**values, updated_at=func.now())

@@ -40,6 +40,7 @@ from services.registry.db.household_repository import (
     Benefit,
     HistoryRecord,
     Household,
+    HouseholdAggregate,
     HouseholdRepository,
     Income,
     Member,
@@ -377,23 +378,27 @@ class HouseholdService:
         return new
 
     async def _read(self, row: Household, *, include_former: bool = False) -> HouseholdRead:
-        members = await self.repo.members_of(row.id, include_former=include_former)
+        """`row` as it is now in this transaction, with its members, latest income, names and grid."""
+        aggregate = await self.repo.household_aggregate(row.id, include_former=include_former)
+        if aggregate is None:
+            raise household_not_found()
+        return self._compose(row, aggregate)
+
+    @staticmethod
+    def _compose(row: Household, aggregate: HouseholdAggregate) -> HouseholdRead:
+        members = aggregate.members
         active = [m for m in members if m.active]
-        incomes = await self.repo.incomes_of(row.id)
-        latest = income_read(incomes[0], len(active)) if incomes else None
-        names = await RegionRepository(self.session).names(
-            [row.county_code.ljust(12, "0"), row.township_code.ljust(12, "0"), row.village_code]
-        )
-        grid = await RegionRepository(self.session).grid(row.grid_code) if row.grid_code else None
+        latest = income_read(aggregate.latest_income, len(active)) if aggregate.latest_income else None
+        grid = aggregate.grid
         return HouseholdRead(
             id=row.id,
             household_number=row.household_number,
             county_code=row.county_code,
             township_code=row.township_code,
             village_code=row.village_code,
-            county_name=names.get(row.county_code.ljust(12, "0")),
-            township_name=names.get(row.township_code.ljust(12, "0")),
-            village_name=names.get(row.village_code),
+            county_name=aggregate.county_name,
+            township_name=aggregate.township_name,
+            village_name=aggregate.village_name,
             grid_code=row.grid_code,
             grid_name=grid.name if grid else None,
             grid_leader=grid.leader_name if grid else None,
@@ -480,7 +485,11 @@ class HouseholdService:
     # ================================================================ households
 
     async def get(self, household_id: uuid.UUID, *, include_former: bool = False) -> HouseholdRead:
-        return await self._read(await self._household(household_id), include_former=include_former)
+        """One statement: the household, its members, latest income, region names and grid (issue 15)."""
+        aggregate = await self.repo.household_aggregate(household_id, include_former=include_former)
+        if aggregate is None or not self.principal.can_see(aggregate.household.village_code):
+            raise household_not_found()
+        return self._compose(aggregate.household, aggregate)
 
     async def create(self, body: HouseholdCreate, *, idempotency_key: str | None) -> Created[HouseholdRead]:
         attempt, replay = await self._begin(
