@@ -8,7 +8,7 @@ runs, so `fangpin token` does not load three applications.
     processes.py   serve, up                      (uvicorn, the embedded database, child processes)
     database.py    migrate, seed, verify-audit, rotate-pii-key
     tokens.py      token
-    registry.py    import                         (through the registry's HTTP API)
+    registry.py    import                         (through the registry's HTTP API), report (in this process)
     screening.py   screen, case-step              (in this process, the paths of POST /v1/runs and a case step)
     claims.py      advance-notices
 """
@@ -34,6 +34,7 @@ EXAMPLES = {
     "verify-audit": "fangpin verify-audit",
     "seed": "fangpin seed --households 500",
     "import": "fangpin import my-village.csv --mode valid_rows",
+    "report": "fangpin report --county 410602 --year 2026 --out report-2026.xlsx",
     "advance-notices": "fangpin advance-notices --today 2026-12-13",
     "screen": "fangpin screen --county 410602 --period 2026-11",
     "case-step": (
@@ -55,6 +56,7 @@ _command("token", tokens.token)
 _command("verify-audit", database.verify_audit)
 _command("seed", database.seed)
 _command("import", registry.import_file)
+_command("report", registry.report)
 _command("advance-notices", claims.advance_notices)
 _command("screen", screening.screen)
 _command("case-step", screening.case_step)

@@ -1,4 +1,5 @@
-"""`fangpin import`: households from a file through the registry API (批量导入), with progress bars."""
+"""`fangpin import`: households from a file through the registry API (批量导入), with progress bars;
+`fangpin report`: the county report's tables (统计报表), in this process."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import hashlib
 import os
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -109,3 +111,118 @@ def import_file(
     if job.get("failure"):
         typer.echo(job["failure"], err=True)
     raise typer.Exit(0 if job["status"] == "succeeded" else 1)
+
+
+async def report_from_cli(url: str, county: str, year: int, rounding: str = "down") -> Any:
+    """The county report's figures (GET /v1/statistics's use case) read in this process."""
+    from services.registry.config import RegistrySettings
+    from services.registry.domain.statistics import Rounding
+    from services.registry.service.statistics import StatisticsService
+    from shared.auth import Principal, Role
+    from shared.db import create_engine, create_sessionmaker
+
+    settings = RegistrySettings(database_url=url, outbox_enabled=False)
+    engine = create_engine(settings, application_name="fangpin-report-cli")
+    principal = Principal(sub="cli:report", roles=frozenset({Role.COUNTY_OFFICER}), region=county)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await StatisticsService(session, principal).figures(county, year, Rounding(rounding))
+    finally:
+        await engine.dispose()
+
+
+def _print_table(title: str, header: list[str], rows: list[list[object]]) -> None:
+    from shared.spreadsheets import display_width
+
+    def text(value: object) -> str:
+        return "" if value is None else str(value)
+
+    widths = [display_width(h) for h in header]
+    for row in rows:
+        widths = [max(w, display_width(text(v))) for w, v in zip(widths, row, strict=True)]
+
+    def line(values: list[object]) -> str:
+        cells = []
+        for w, v in zip(widths, values, strict=True):
+            t = text(v)
+            pad = " " * (w - display_width(t))
+            cells.append(pad + t if isinstance(v, int | Decimal) else t + pad)
+        return "  ".join(cells)
+
+    typer.echo(f"\n{title}")
+    typer.echo(line(list(header)))
+    typer.echo("  ".join("-" * w for w in widths))
+    for row in rows:
+        typer.echo(line(row))
+
+
+def report(
+    county: Annotated[str, typer.Option(help="county code (6 digits); a 9/12-digit township or village works too")],
+    year: Annotated[int, typer.Option(help="the report's year")],
+    out: Annotated[str | None, typer.Option(help="also write the workbook here (XLSX)")] = None,
+    rounding: Annotated[str, typer.Option(help="down (截位, as county reports write shares) | half_up")] = "down",
+) -> None:
+    """The county report's tables (统计报表, rules.md §5) in the terminal, and as XLSX with --out."""
+    import asyncio
+
+    from services.cli.common import database_url
+    from services.registry.service.statistics import report_xlsx
+    from shared.errors import ServiceError
+
+    if not (len(county) in (6, 9, 12) and county.isdigit()) or rounding not in ("down", "half_up"):
+        typer.echo("--county must be a 6, 9 or 12-digit code; --rounding down or half_up", err=True)
+        raise typer.Exit(2)
+    try:
+        figures = asyncio.run(report_from_cli(database_url(), county, year, rounding))
+    except ServiceError as exc:
+        typer.echo(f"{exc.code}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{figures.region.name or ''}（{figures.region.code}） {figures.year}年 统计报表")
+    _print_table(
+        "汇总",
+        ["指标", "户数", "人数"],
+        [
+            ["农村登记", figures.rural.households, figures.rural.people],
+            ["建档立卡", figures.registered.households, figures.registered.people],
+            ["未脱贫", figures.remaining.households, figures.remaining.people],
+            *[[f"{y.year}年脱贫", y.households, y.people] for y in figures.lifted_out_by_year],
+        ],
+    )
+    typer.echo(f"贫困发生率: {figures.poverty_incidence if figures.poverty_incidence is not None else '-'}%")
+    for title, table in (
+        ("未脱贫户 主要致贫原因", figures.remaining_by_cause),
+        ("监测对象 类型", figures.monitored_by_type),
+        ("监测对象 风险类型", figures.monitored_by_risk),
+        ("低保 / 特困", figures.dibao_tekun),
+    ):
+        _print_table(
+            title,
+            ["类别", "户数", "人数", "占比(%)"],
+            [[c.label, c.households, c.people, c.share] for c in table],
+        )
+    if figures.by_region:
+        _print_table(
+            "分地区",
+            ["代码", "名称", "农村人数", "建档立卡户", "未脱贫户", "未脱贫人", "贫困发生率(%)"],
+            [
+                [
+                    r.code,
+                    r.name or "",
+                    r.rural.people,
+                    r.registered.households,
+                    r.remaining.households,
+                    r.remaining.people,
+                    r.poverty_incidence,
+                ]
+                for r in figures.by_region
+            ],
+        )
+    if figures.claims_paid:
+        _print_table(
+            "防贫保险赔付",
+            ["类别", "件数", "户数", "金额(元)"],
+            [[p.label, p.claims, p.households, p.amount] for p in figures.claims_paid],
+        )
+    if out:
+        Path(out).write_bytes(report_xlsx(figures))
+        typer.echo(f"\nwritten: {out}")
