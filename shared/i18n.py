@@ -199,6 +199,7 @@ CATALOGUE: dict[str, Entry] = {
     "benefit_reference_conflict": E("补助记录编号冲突"),
     "no_bank_account": E("未登记银行账户", "该户没有登记银行账户"),
     "bank_account_missing": E("缺少银行账户"),
+    "bank_details_incomplete": E("银行账户信息不全", "支付批次中有户缺少户名或开户行，请在户籍系统补全后重新创建批次"),
     "missing_name": E("缺少姓名"),
     "import_not_found": E("未找到导入任务"),
     "export_not_found": E("未找到导出任务"),

@@ -14,6 +14,7 @@ import io
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,9 +44,27 @@ from shared.pii import mask_bank_account
 
 log = get_logger("fangpin.claims.payments")
 
+CENT = Decimal("0.01")
 BANK_FILE_COLUMNS = ("payment_id", "attempt", "account_holder", "bank_name", "bank_account", "amount", "memo")
 CONFIRMATION_COLUMNS = ("payment_id", "status", "reason", "bank_reference", "paid_date")
 MAX_CONFIRMATION_BYTES = 20 * 1024 * 1024
+
+
+def incomplete_bank_details(
+    lines: list[tuple[ClaimRow, Decimal]], accounts: dict[uuid.UUID, BankAccountReveal]
+) -> list[dict[str, Any]]:
+    """Row by row, the claims whose revealed account lacks the holder's name or the bank's name."""
+    found = []
+    for row, _ in lines:
+        account = accounts[row.household_id]
+        lacking = [
+            name
+            for name, value in (("account_holder", account.account_holder), ("bank_name", account.bank_name))
+            if not (value or "").strip()
+        ]
+        if lacking:
+            found.append({"claim_id": str(row.id), "household_id": str(row.household_id), "missing": lacking})
+    return found
 
 
 def payment_read(row: PaymentRow) -> PaymentRead:
@@ -168,6 +187,16 @@ class PaymentService:
                 "some households have no bank account on file",
                 code="bank_account_missing",
                 extra={"claim_ids": missing[:200]},
+            )
+        incomplete = incomplete_bank_details(lines, accounts)
+        if incomplete:
+            # refused whole, never sent in part: a bank rejects a line without 户名 or 开户行, and a batch
+            # split by the bank is harder to reconcile than one fixed in the registry and sent again
+            raise Conflict(
+                f"{len(incomplete)} claim(s) of the batch lack the account holder or the bank name in the "
+                "registry; complete the household's bank details and create the batch again",
+                code="bank_details_incomplete",
+                extra={"claims": incomplete[:200]},
             )
 
         async def work() -> Created[BatchRead]:
@@ -297,8 +326,12 @@ class PaymentService:
         await self._visible_batch(principal, batch_id)
         return await self._batch_read(batch_id)
 
-    async def bank_file(self, principal: Principal, batch_id: uuid.UUID) -> str:
-        """The instructions for the bank, with the full account numbers (each export is audited)."""
+    async def bank_file(self, principal: Principal, batch_id: uuid.UUID, *, xlsx: bool = False) -> bytes:
+        """The instructions for the bank, with the full account numbers (each export is audited).
+
+        CSV (UTF-8 with a BOM) or XLSX, both written by shared/spreadsheets.py: amounts are numbers
+        (two places), attempts integers, account numbers and IDs text.
+        """
         await self._visible_batch(principal, batch_id)
         cipher = self.runtime.cipher()
         lines = await self.repo.batch_lines(batch_id)
@@ -313,15 +346,21 @@ class PaymentService:
                     holder,
                     p.bank_name or "",
                     cipher.decrypt(p.bank_account_enc, purpose="bank_account"),
-                    f"{p.amount:.2f}",
+                    p.amount.quantize(CENT),
                     f"防贫保险理赔 anti-poverty insurance {p.category} claim {p.claim_id}",
                 ]
             )
         # UTF-8 with a BOM (spreadsheet programs read Chinese correctly); a holder or bank name that
         # starts like a formula is written with a quote in front (shared/spreadsheets.py)
-        out = spreadsheets.csv_text(BANK_FILE_COLUMNS, rows)
+        if xlsx:
+            out = spreadsheets.xlsx_bytes([spreadsheets.Sheet("代发 bank file", BANK_FILE_COLUMNS, rows)])
+        else:
+            out = spreadsheets.csv_bytes(BANK_FILE_COLUMNS, rows)
         await Auditor(self.session, SERVICE, principal).record(
-            "claims.bank_file.exported", "payment_batch", batch_id, {"lines": len(lines)}
+            "claims.bank_file.exported",
+            "payment_batch",
+            batch_id,
+            {"lines": len(lines), "format": "xlsx" if xlsx else "csv"},
         )
         await self.session.commit()
         return out
