@@ -135,7 +135,7 @@ def roles_of(route: Any) -> tuple[str, ...] | None:
         except TypeError:
             continue
         if roles is not None:
-            return tuple(sorted(str(getattr(r, "value", r)) for r in roles))
+            return tuple(sorted({str(getattr(r, "value", r)) for r in roles}))
     return None
 
 
@@ -319,8 +319,12 @@ def _is_json(media: str) -> bool:
     return media in _JSON_MEDIA or media.endswith("+json")
 
 
+def _has_example(content: dict[str, Any]) -> bool:
+    return "example" in content or "examples" in content
+
+
 def _add_example(document: dict[str, Any], content: dict[str, Any], where: str) -> Composed | None:
-    if "example" in content or "examples" in content or "schema" not in content:
+    if _has_example(content) or "schema" not in content:
         return None
     composed = Composed()
     content["example"] = example_of(document, content["schema"], composed, "")
@@ -343,6 +347,10 @@ def compose_examples(document: dict[str, Any]) -> dict[str, list[str]]:
             for status, body in bodies:
                 for media, content in body.get("content", {}).items():
                     if not _is_json(media):
+                        # a CSV or text body: its schema's own example (`Body(examples=[...])`), never a made-up one
+                        own = _own_example(content.get("schema", {}))
+                        if own is not _MISSING and not _has_example(content):
+                            content["example"] = own
                         continue
                     where = f"{method.upper()} {path} {status} {media}"
                     composed = _add_example(document, content, where)

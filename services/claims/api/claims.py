@@ -60,7 +60,13 @@ async def accept_lead(
     description="The household's facts are read from the registry now and frozen on the claim (503 if the "
     "registry is unreachable: try again). One claim per event: the same person, category and incident date "
     "answers 409 `same_event` with the existing claim in `extra.claim`.",
-    responses=problem_responses(404, 409, 422, 503),
+    responses={
+        200: {
+            "model": ClaimRead,
+            "description": "the earlier request's answer again (Idempotency-Key), or the resource that existed already",
+        },
+        **problem_responses(404, 409, 422, 503),
+    },
 )
 async def apply(
     body: ClaimCreate, claims: ClaimServiceDep, principal: Cadre, key: IdempotencyKey, response: Response
@@ -85,6 +91,9 @@ async def list_claims(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[ClaimRead]:
+    """Lists the claims (理赔列表) in your region, filtered by state, category, village, household or incident year,
+    newest first, paged by `cursor`.
+    """
     return await claims.search(
         principal,
         state=state,
@@ -99,6 +108,11 @@ async def list_claims(
 
 @router.get("/{claim_id}", summary="One claim", responses=problem_responses(404))
 async def get_claim(claim_id: UUID, claims: ClaimServiceDep, principal: ClaimReader, response: Response) -> ClaimRead:
+    """Reads one claim (理赔案件): the household and person, category (因病, 因灾/意外, 入学, 在学, 收入骤减, 产业损失),
+    incident and report dates, the expense facts, the household facts frozen at intake, state, the active assessment and
+    payment, and the steps the caller may take now (`allowed_actions`). The ETag is the claim's version, to send as
+    If-Match with a step. 404 outside your region.
+    """
     claim = await claims.get(principal, claim_id)
     response.headers["ETag"] = f'"{claim.version}"'
     return claim
@@ -132,6 +146,9 @@ async def transition(
 
 @router.get("/{claim_id}/transitions", summary="The claim's history (流转记录)", responses=problem_responses(404))
 async def transitions(claim_id: UUID, claims: ClaimServiceDep, principal: ClaimReader) -> list[TransitionRead]:
+    """The claim's history (流转记录), oldest first: every workflow step with who took it (sub, role, region), from and
+    to which state, and the comment or evidence recorded.
+    """
     return await claims.transitions(principal, claim_id)
 
 
@@ -141,6 +158,10 @@ async def transitions(claim_id: UUID, claims: ClaimServiceDep, principal: ClaimR
     responses=problem_responses(404),
 )
 async def assessments(claim_id: UUID, claims: ClaimServiceDep, principal: ClaimReader) -> list[AssessmentRead]:
+    """The claim's assessments (核算), newest first: the payout, the breakdown by the scheme's rules (deductible 起付线,
+    ratio, cap), the explanation lines a cadre can read, the scheme version used, and whether each is active or
+    superseded by a re-assessment.
+    """
     return await claims.assessments(principal, claim_id)
 
 

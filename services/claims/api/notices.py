@@ -24,13 +24,27 @@ from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/notices", tags=["notices"])
 
+# The start of a printed notice (the page is longer: every row, how to object, the office, the seal area).
+PRINT_EXAMPLE = (
+    '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>防贫保险理赔公示</title></head>'
+    "<body><h1>防贫保险理赔公示</h1><p>宝莲寺镇东街村 · 公示期 2026-04-01 至 2026-04-07</p>"
+    "<table><tr><th>户主</th><th>身份证号</th><th>类别</th><th>赔付金额（元）</th></tr>"
+    "<tr><td>张*国</td><td>410602********1312</td><td>因病</td><td>12000.00</td></tr></table>…"
+)
+
 
 @router.post(
     "",
     status_code=201,
     summary="Publish the village's assessed claims (发布公示)",
     description="Every `assessed` claim of the village goes on today's notice for the scheme's notice_days.",
-    responses=problem_responses(404, 409, 422),
+    responses={
+        200: {
+            "model": NoticeRead,
+            "description": "the earlier request's answer again (Idempotency-Key), or the resource that existed already",
+        },
+        **problem_responses(404, 409, 422),
+    },
 )
 async def publish(
     body: NoticeCreate,
@@ -78,7 +92,7 @@ async def get_notice(notice_id: UUID, notices: NoticeServiceDep, principal: Clai
     "masked. The page carries the glyphs it uses (Noto Sans SC) so Chinese prints without local fonts. "
     "Roles: those who read claims, in their region.",
     response_class=HTMLResponse,
-    responses=problem_responses(404),
+    responses={200: {"content": {"text/html": {"example": PRINT_EXAMPLE}}}, **problem_responses(404)},
 )
 async def print_notice(notice_id: UUID, notices: NoticeServiceDep, principal: ClaimReader) -> HTMLResponse:
     return HTMLResponse(await notices.printable(principal, notice_id, font_url=f"../../..{FONTS_PATH}/{FONT_FILE}"))
@@ -106,7 +120,13 @@ async def print_notice_pdf(notice_id: UUID, notices: NoticeServiceDep, principal
     "/{notice_id}/objections",
     status_code=201,
     summary="Record an objection (登记异议; during the window)",
-    responses=problem_responses(404, 409, 422),
+    responses={
+        200: {
+            "model": ObjectionRead,
+            "description": "the earlier request's answer again (Idempotency-Key), or the resource that existed already",
+        },
+        **problem_responses(404, 409, 422),
+    },
 )
 async def object_to(
     notice_id: UUID,

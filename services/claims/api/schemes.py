@@ -55,11 +55,22 @@ def _etag(response: Response, version: int) -> None:
     "/v1/schemes",
     status_code=201,
     summary="Create a scheme (新建方案; county officer)",
-    responses=problem_responses(403, 409, 422),
+    responses={
+        200: {
+            "model": SchemeRead,
+            "description": "the earlier request's answer again (Idempotency-Key), or the resource that existed already",
+        },
+        **problem_responses(403, 409, 422),
+    },
 )
 async def create_scheme(
     body: SchemeBody, schemes: SchemeServiceDep, principal: CountyOfficer, key: IdempotencyKey, response: Response
 ) -> SchemeRead:
+    """Creates an insurance scheme (防贫保险方案) of a county and year as its version 1: categories with their
+    deductibles (起付线), ratios and caps, the premium per person and the pool mode (enrolled households or all rural
+    households). The scheme document is validated (rules.md §2.1); 422 names each wrong field. 201 with the scheme,
+    200 when the `Idempotency-Key` replays one; 409 when the code exists.
+    """
     result = await schemes.create(principal, body, key)
     scheme = result.value
     response.status_code = 201 if result.created else 200
@@ -97,6 +108,7 @@ async def list_schemes(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[SchemeSummary]:
+    """Lists the insurance schemes (方案列表) in your scope, filtered by county, year or status, paged by `cursor`."""
     return await schemes.search(
         principal, county_code=county_code, year=year, status=status, cursor=cursor, limit=limit
     )
@@ -106,6 +118,9 @@ async def list_schemes(
 async def get_scheme(
     code: SchemeCode, schemes: SchemeServiceDep, principal: AnyCaller, response: Response
 ) -> SchemeRead:
+    """A scheme's latest version (防贫保险方案): status (draft, active), county, year and the scheme document. The ETag
+    is the version, to send as If-Match when editing it.
+    """
     scheme = await schemes.get(principal, code)
     _etag(response, scheme.version)
     return scheme
@@ -115,6 +130,7 @@ async def get_scheme(
 async def scheme_versions(
     code: SchemeCode, schemes: SchemeServiceDep, principal: AnyCaller
 ) -> list[SchemeVersionSummary]:
+    """The versions of a scheme (方案版本), oldest first, with whether an assessment used each."""
     return await schemes.versions(principal, code)
 
 
@@ -128,6 +144,7 @@ async def get_scheme_version(
     principal: AnyCaller,
     response: Response,
 ) -> SchemeRead:
+    """One version of a scheme (方案版本) as it was written; a version an assessment used never changes."""
     scheme = await schemes.get(principal, code, version)
     _etag(response, scheme.version)
     return scheme
@@ -152,7 +169,13 @@ async def preview(body: PreviewRequest, schemes: SchemeServiceDep, principal: An
     summary="Enrol households for a scheme year (参保登记; bulk, idempotent)",
     description="Households already enrolled for the year are left as they are. For an `all_rural` scheme, `pool` "
     "records the notional insured population per township (the premium pool).",
-    responses=problem_responses(404, 422),
+    responses={
+        200: {
+            "model": EnrolmentResult,
+            "description": "the earlier request's answer again (Idempotency-Key), or the resource that existed already",
+        },
+        **problem_responses(404, 422),
+    },
     tags=["enrolments"],
 )
 async def enrol(
@@ -179,6 +202,9 @@ async def list_enrolments(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[EnrolmentRead]:
+    """Lists the enrolments (参保登记) in your region, optionally one scheme's or one household's, paged by `cursor`:
+    household, village, people insured and premium.
+    """
     return await enrolments.search(
         principal, scheme_code=scheme_code, household_id=household_id, cursor=cursor, limit=limit
     )
@@ -193,4 +219,7 @@ async def list_enrolments(
 async def enrolment_summary(
     enrolments: EnrolmentServiceDep, principal: ClaimReader, scheme_code: Annotated[Code, Query()]
 ) -> EnrolmentSummary:
+    """Premium totals of a scheme per township (保费汇总): households and people insured and the premium (保费) owed,
+    with the county's total.
+    """
     return await enrolments.summary(principal, scheme_code)

@@ -19,7 +19,13 @@ router = APIRouter(prefix="/v1/simulations", tags=["simulations"])
     summary="Simulate a (draft) scheme on a year's claims (测算; a job)",
     description="Re-assesses the year's stored claim facts under the scheme, applied as if in force that year: "
     "totals by category and township, premium pool and loss ratio. Poll the `Location`.",
-    responses=problem_responses(404, 422),
+    responses={
+        200: {
+            "model": SimulationRead,
+            "description": "the job of the same request (Idempotency-Key), already accepted",
+        },
+        **problem_responses(404, 422),
+    },
 )
 async def create_simulation(
     body: SimulationCreate,
@@ -40,4 +46,8 @@ async def create_simulation(
 
 @router.get("/{job_id}", summary="A simulation job", responses=problem_responses(404))
 async def get_simulation(job_id: UUID, jobs: SimulationServiceDep, principal: ActuaryReader) -> SimulationRead:
+    """Reads a simulation job (测算): status, progress and, once it has succeeded, the `result`: the claims and eligible
+    claims of the year, the payout the (draft) scheme would make beside the current payout, by category and by township,
+    the rejections, the premium pool (保费) and the loss ratio (赔付率, payout / pool).
+    """
     return await jobs.get(principal, job_id)

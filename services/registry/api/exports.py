@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from services.registry.api.deps import Exporter, ExportServiceDep, JobRunnerDep
 from services.registry.api.schemas import ExportCreate, ExportJobRead
 from services.registry.jobs import start
+from services.registry.service.exports import headers as export_headers
 from shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -52,6 +53,7 @@ async def submit_export(
 
 @router.get("/{job_id}", summary="An export job", responses=problem_responses(404))
 async def get_export(job_id: JobId, exports: ExportServiceDep, _: Exporter) -> ExportJobRead:
+    """Reads an export job (导出任务): status, row count, and when it has succeeded the `download_url` of its file."""
     return await exports.get(job_id)
 
 
@@ -60,11 +62,20 @@ async def get_export(job_id: JobId, exports: ExportServiceDep, _: Exporter) -> E
     summary="Download the exported file",
     response_class=Response,
     responses={
-        200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+        200: {
+            "content": {
+                "text/csv": {"example": ",".join(export_headers()) + "\n"},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            }
+        },
         **problem_responses(404),
     },
 )
 async def download_export(job_id: JobId, exports: ExportServiceDep, _: Exporter) -> Response:
+    """Downloads the file of a finished export job (花名册), CSV or XLSX. ID numbers, bank accounts and phones are
+    masked unless the export asked to reveal them (audited). 404 `export_not_available` while the job has not
+    succeeded, after it failed, or once the file has expired (it is kept for a day).
+    """
     file = await exports.download(job_id)
     filename = file.filename
     return Response(

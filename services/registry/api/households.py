@@ -184,6 +184,11 @@ async def archive_household(
     if_match: IfMatch,
     response: Response,
 ) -> HouseholdRead:
+    """Archives the household (注销, e.g. the whole family moved away or died out): it is never deleted, its active
+    memberships end, its history stays and it drops out of lists, screening and claims. Send the household's ETag as
+    If-Match (428 without it, 412 if it changed) and a reason (注销原因) kept in the change history. 409 when it is
+    archived already.
+    """
     read = await households.archive(household_id, body.reason, if_match=if_match)
     response.headers["ETag"] = etag(read.version)
     return read
@@ -201,6 +206,11 @@ async def get_household(
     response: Response,
     include_former_members: IncludeFormer = False,
 ) -> HouseholdRead:
+    """Reads one household (农户详情) with its current members (and former ones with `include_former_members=true`):
+    status (户类型), region codes with their names, flags, bank account and phone masked, national IDs masked
+    (410602********1312). The ETag is the household's version, to send as If-Match when changing it. 404 when it does
+    not exist or lies outside your region (the same answer either way).
+    """
     read = await households.get(household_id, include_former=include_former_members)
     response.headers["ETag"] = etag(read.version)
     return read
@@ -236,6 +246,9 @@ async def list_members(
     _: HouseholdReader,
     include_former_members: IncludeFormer = False,
 ) -> MemberList:
+    """The household's members (家庭成员), the head first; former members (ended memberships) too with
+    `include_former_members=true`. National IDs masked.
+    """
     return MemberList(items=await households.list_members(household_id, include_former=include_former_members))
 
 
@@ -273,6 +286,11 @@ async def end_member(
     if_match: IfMatch,
     response: Response,
 ) -> MemberRead:
+    """Ends one membership (成员减少): death (死亡), marriage out (婚出), moving out (迁出) or another reason, with the
+    date. The member stays in the history and in `include_former_members` reads; the household's per-capita figures
+    count only current members from that date. Send the member's ETag as If-Match. 409 `membership_ended` when it has
+    ended already; 422 for an effective date in the future or before the member joined.
+    """
     read = await households.end_member(household_id, member_id, body, if_match=if_match)
     response.headers["ETag"] = etag(read.version)
     return read
@@ -286,6 +304,10 @@ async def get_member(
     _: HouseholdReader,
     response: Response,
 ) -> MemberRead:
+    """Reads one member (成员详情) of a household: name, masked national ID (公民身份号码), relation to the head
+    (与户主关系), health, labour ability, education and the membership's start and end. The ETag is the member's
+    version, to send as If-Match on PATCH or `:end`.
+    """
     read = await households.get_member(member_id, household_id=household_id)
     response.headers["ETag"] = etag(read.version)
     return read
@@ -321,6 +343,10 @@ async def update_member(
     responses=problem_responses(404),
 )
 async def list_incomes(household_id: HouseholdId, households: HouseholdServiceDep, _: HouseholdReader) -> IncomeList:
+    """The household's incomes year by year (家庭收入): wage (工资性), production and business (生产经营性), property
+    (财产性) and transfer (转移性) income, production costs, and the per-capita net income (人均纯收入) the screening
+    rules compare with the monitoring line.
+    """
     return IncomeList(items=await households.list_incomes(household_id))
 
 
@@ -338,11 +364,18 @@ async def put_income(
     _: Editor,
     if_match: IfMatch,
 ) -> JSONResponse:
+    """Records a year's incomes (录入年度收入) of the household: 201 for a new year, 200 when it replaces an existing
+    year (then If-Match with the income record's ETag is required: 428 without it, 412 if it changed). The per-capita
+    net income (人均纯收入) is computed from it and the members of that year; the change is in the history.
+    """
     return _json(await households.put_income(household_id, year, body, if_match=if_match, reason=body.reason))
 
 
 @router.get("/{household_id}/benefits", summary="Benefits received (帮扶/理赔收入)", responses=problem_responses(404))
 async def list_benefits(household_id: HouseholdId, households: HouseholdServiceDep, _: HouseholdReader) -> BenefitList:
+    """Benefits the household received (帮扶/理赔收入), e.g. claims' insurance payouts (防贫保险赔付) sent through the
+    outbox; each counts as transfer income (转移性收入) of its year in the per-capita net income.
+    """
     return BenefitList(items=await households.list_benefits(household_id))
 
 
@@ -389,6 +422,9 @@ async def record_benefit(
 async def get_monitoring_status(
     household_id: HouseholdId, households: HouseholdServiceDep, _: HouseholdReader
 ) -> MonitoringStatusRead:
+    """Reads the household's monitoring status (监测类型: 脱贫不稳定户, 边缘易致贫户, 突发严重困难户, or none) as
+    screening last set it, with who set it and when.
+    """
     return await households.monitoring_status(household_id)
 
 
@@ -471,6 +507,10 @@ async def household_history(
     cursor: Annotated[Cursor | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[HistoryEntry]:
+    """The household's change history (变更记录), newest first: every change to the household, its members, incomes and
+    status, with who (sub, role, region), when, why (变更原因) and each field's value before and after (personal data
+    masked). Paged by `cursor`/`next_cursor`.
+    """
     return await households.history_page(household_id, cursor=cursor, limit=limit)
 
 
@@ -498,6 +538,10 @@ async def household_facts(
 async def reveal_bank_account(
     household_id: HouseholdId, body: RevealRequest, households: HouseholdServiceDep, _: BankRevealer
 ) -> BankAccountReveal:
+    """Shows the household's full bank account (银行账号), bank name and account holder for a payout (防贫保险赔付).
+    Only the claims service calls it, when it builds a bank file; every reveal is written to the audit log (审计日志)
+    with the purpose given.
+    """
     return await households.reveal_bank_account(household_id, body.purpose)
 
 
@@ -509,4 +553,7 @@ async def reveal_bank_account(
 async def reveal_phone(
     household_id: HouseholdId, body: RevealRequest, households: HouseholdServiceDep, _: PhoneRevealer
 ) -> PhoneReveal:
+    """Shows the household's full phone number (联系电话) so that a cadre or officer can call the family, e.g. before a
+    home visit (入户核实). Every reveal is written to the audit log with the purpose given.
+    """
     return await households.reveal_phone(household_id, body.purpose)

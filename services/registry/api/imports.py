@@ -23,6 +23,45 @@ router = APIRouter(prefix="/v1/imports", tags=["imports"])
 
 JobId = Annotated[uuid.UUID, Path(description="import job id")]
 
+# One household of two members (the walk-through's, docs/registry-walkthrough.md) in the Chinese template;
+# columns not named here stay empty, so the example follows the template when columns are added.
+_EXAMPLE_ROWS: tuple[dict[str, str], ...] = (
+    {
+        "household_number": "410602100202-W0002",
+        "village_code": "410602100202",
+        "address": "鹤壁集镇二村1组3号",
+        "household_status": "一般农户",
+        "insured_year": "2026",
+        "member_name": "赵德明",
+        "national_id": "410602195601012010",
+        "sex": "男",
+        "birth_date": "1956-01-01",
+        "relation": "户主",
+        "health": "健康",
+        "labour_ability": "弱劳动力或半劳动力",
+        "wage_income": "6000.00",
+        "business_income": "0.00",
+        "property_income": "0.00",
+        "transfer_income": "2400.00",
+        "production_costs": "0.00",
+        "income_year": "2025",
+    },
+    {
+        "household_number": "410602100202-W0002",
+        "member_name": "孙秀兰",
+        "national_id": "410602195903032228",
+        "sex": "女",
+        "birth_date": "1959-03-03",
+        "relation": "配偶",
+        "health": "长期慢性病",
+        "labour_ability": "无劳动力",
+    },
+)
+EXAMPLE_CSV = "".join(
+    ",".join(cells) + "\n"
+    for cells in [[c.header_zh for c in COLUMNS], *([row.get(c.key, "") for c in COLUMNS] for row in _EXAMPLE_ROWS)]
+)
+
 _TEMPLATE_DOC = "\n".join(
     f"| `{c.key}` | {c.header_zh} | {'yes' if c.required else ''} | {c.description} |" for c in COLUMNS
 )
@@ -69,7 +108,7 @@ create households and never merge into existing ones.
                         "required": ["file"],
                     }
                 },
-                "text/csv": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}, "example": EXAMPLE_CSV},
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                     "schema": {"type": "string", "format": "binary"}
                 },
@@ -126,9 +165,13 @@ async def submit_import(
     "/template",
     summary="The import template (导入模板) as CSV, Chinese or English headers",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {"example": template_csv("zh").decode("utf-8-sig")}}}},
 )
 async def import_template(_: Importer, lang: Literal["zh", "en"] = "zh") -> Response:
+    """The import template (导入模板): the header row of `POST /v1/imports` as a CSV, UTF-8 with a BOM so that Excel
+    opens it as UTF-8; Chinese headers (`lang=zh`, the default, what a village office fills in) or English ones
+    (`lang=en`). Both are accepted by the import.
+    """
     return Response(
         template_csv(lang),
         media_type="text/csv; charset=utf-8",
@@ -140,11 +183,15 @@ async def import_template(_: Importer, lang: Literal["zh", "en"] = "zh") -> Resp
 async def list_imports(
     imports: ImportServiceDep, _: Importer, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> list[ImportJobRead]:
+    """The most recent import jobs (导入任务) of your region, newest first, with their status and counts."""
     return await imports.list_jobs(limit=limit)
 
 
 @router.get("/{job_id}", summary="An import job: status, progress, errors, result", responses=problem_responses(404))
 async def get_import(job_id: JobId, imports: ImportServiceDep, _: Importer) -> ImportJobRead:
+    """Reads an import job (导入任务): status (queued, running, succeeded, failed), progress by phase, counts of rows
+    imported and refused, and the first errors (all of them at `/errors`).
+    """
     return await imports.get(job_id)
 
 
@@ -161,4 +208,7 @@ async def import_errors(
     cursor: Annotated[Cursor | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> Page[ImportRowError]:
+    """Every row error of an import job (导入错误明细): row number, column (the template's header), message and stable
+    code, paged by `cursor`; fix the rows in the file and import it again.
+    """
     return await imports.errors(job_id, cursor=cursor, limit=limit)

@@ -52,6 +52,9 @@ async def reveal_member(
 async def get_member(
     member_id: MemberId, households: HouseholdServiceDep, _: HouseholdReader, response: Response
 ) -> MemberRead:
+    """Reads one member by id (成员详情) wherever its household is, national ID masked; 404 outside your region. The
+    ETag is the member's version.
+    """
     read = await households.get_member(member_id)
     response.headers["ETag"] = etag(read.version)
     return read

@@ -24,11 +24,17 @@ async def list_regions(
     cursor: Annotated[Cursor | None, Query(description="opaque cursor from next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[RegionRead]:
+    """Lists the administrative divisions (行政区划列表) in your scope: all of them, the children of `parent`, or one
+    `level` (province, city, county, township, village), paged by `cursor`.
+    """
     return await regions.list(principal, parent=parent, level=level, cursor=cursor, limit=limit)
 
 
 @router.get("/{code}", summary="One region (行政区划)", responses=problem_responses(404))
 async def get_region(code: RegionCode, regions: RegionServiceDep, principal: Reader) -> RegionRead:
+    """Reads one administrative division (行政区划) by its code (2 to 12 digits: 省, 市, 县, 乡镇, 村): name, level,
+    parent. 404 outside your scope.
+    """
     return await regions.get(principal, code)
 
 
@@ -39,6 +45,7 @@ async def region_children(
     principal: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 500,
 ) -> Page[RegionRead]:
+    """The direct children of a division (下级区划): a county's townships (乡镇), a township's villages (村)."""
     return await regions.children(principal, code, limit=limit)
 
 

@@ -70,6 +70,12 @@ def _answer(result: M | Replayed, respond: Callable[[M], JSONResponse]) -> JSONR
 async def open_case(
     body: CaseCreate, cases: CaseServiceDep, principal: CaseWriter, key: IdempotencyKey
 ) -> JSONResponse:
+    """Opens a monitoring case (纳入监测识别) for a household: from a screening lead (`source=screening` with its
+    `lead_id`), a household's own report (农户自主申报, `self_report`) or a cadre's visit (基层干部排查, `cadre_visit`)
+    with the household id. The case starts the identification workflow (识别程序: verification, village review, notice,
+    township review, county confirmation). 409 `lead_superseded` or `lead_not_open` for a lead that can no longer be
+    opened. Idempotent with an `Idempotency-Key`.
+    """
     outcome = await cases.open(
         principal,
         OpenCase(
@@ -102,6 +108,10 @@ async def list_cases(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[CaseRead]:
+    """Lists the monitoring cases (监测对象) in your region, filtered by county, township, village, state or household,
+    paged by `cursor`. `overdue=true` lists only identifications past the 20-working-day limit (超期), the same query
+    the ledger (台账) counts.
+    """
     return await cases.list_cases(
         principal,
         county_code=county_code,
@@ -117,6 +127,11 @@ async def list_cases(
 
 @router.get("/{case_id}", summary="A case (监测案件)", response_model=CaseRead, responses=problem_responses(404))
 async def get_case(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseReader) -> JSONResponse:
+    """Reads one monitoring case (监测案件): the household and its region codes, source, state in the identification or
+    elimination workflow, risk codes, suggested and confirmed monitoring type (监测类型), the identification deadline
+    (认定时限, 20 working days) and the steps the caller may take now (`allowed_actions`). The ETag is the case's
+    version.
+    """
     return _case(await cases.get(principal, case_id))
 
 
@@ -155,6 +170,9 @@ async def transition(
 
 @router.get("/{case_id}/transitions", summary="The case's history (办理记录)", responses=problem_responses(404))
 async def transitions(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseReader) -> list[TransitionRead]:
+    """The case's history (办理记录), oldest first: every step with who took it (sub, role, region), from and to which
+    state, the evidence recorded and the comment.
+    """
     return await cases.transitions(principal, case_id)
 
 
@@ -164,6 +182,9 @@ async def transitions(case_id: uuid.UUID, cases: CaseServiceDep, principal: Case
     responses=problem_responses(404),
 )
 async def evidence(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseReader) -> list[CaseEvidenceRead]:
+    """Screening findings added to the case by later monthly runs (筛查新证据): a monitored household gets no new lead,
+    its run's risk codes are appended here, period by period.
+    """
     return await cases.evidence(principal, case_id)
 
 
@@ -173,6 +194,10 @@ async def evidence(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseRea
     responses=problem_responses(404, 409),
 )
 async def elimination_check(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseReader) -> EliminationCheck:
+    """Says whether risk elimination (风险消除) may be proposed for the case now, and lists every unmet condition with a
+    code and a Chinese and English message: too early, no measure delivered, income still below the line, a recent
+    screening lead, no labour, an open housing or water risk. 409 `case_not_monitored` before the case is confirmed.
+    """
     return await cases.elimination_check(principal, case_id)
 
 
@@ -185,6 +210,11 @@ async def elimination_check(case_id: uuid.UUID, cases: CaseServiceDep, principal
 async def add_measure(
     case_id: uuid.UUID, body: MeasureCreate, cases: CaseServiceDep, principal: CaseWriter, key: IdempotencyKey
 ) -> JSONResponse:
+    """Adds an assistance measure (帮扶措施: industry, employment, health, education, housing safety, drinking water,
+    social assistance, insurance, other) to a confirmed case, with its start date and, once done, its delivery date
+    (已落实). Elimination (风险消除) needs at least one delivered measure. 409 `case_not_monitored` before the case is
+    confirmed. Idempotent with an `Idempotency-Key`.
+    """
     outcome = await cases.add_measure(
         principal,
         case_id,
@@ -199,6 +229,7 @@ async def add_measure(
 
 @router.get("/{case_id}/measures", summary="Assistance measures of a case", responses=problem_responses(404))
 async def measures(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseReader) -> list[MeasureRead]:
+    """The assistance measures (帮扶措施) of a case, oldest first, with whether and when each was delivered."""
     return await cases.measures(principal, case_id)
 
 
@@ -206,7 +237,7 @@ async def measures(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseRea
     "/{case_id}/measures/{measure_id}",
     summary="Record delivery of a measure or change its description (If-Match required)",
     response_model=MeasureRead,
-    responses=problem_responses(404, 412, 422),
+    responses=problem_responses(404, 412, 422, 428),
 )
 async def update_measure(
     case_id: uuid.UUID,
@@ -216,6 +247,9 @@ async def update_measure(
     principal: CaseWriter,
     if_match: IfMatch = None,
 ) -> JSONResponse:
+    """Records the delivery of an assistance measure (帮扶措施已落实: `delivered_date`) or changes its description.
+    If-Match with the measure's ETag is required (428 without it, 412 if it changed).
+    """
     read = await cases.update_measure(
         principal, case_id, measure_id, changes=body.model_dump(exclude_unset=True), if_match=if_match
     )
@@ -231,12 +265,16 @@ async def update_measure(
 async def raise_objection(
     case_id: uuid.UUID, body: ObjectionCreate, cases: CaseServiceDep, principal: CaseWriter, key: IdempotencyKey
 ) -> JSONResponse:
+    """Records an objection (公示异议) to the case's notice (公示) while it runs, e.g. a villager says the household is
+    not in difficulty. 409 `notice_not_open` outside the notice window. Idempotent with an `Idempotency-Key`.
+    """
     outcome = await cases.raise_objection(principal, case_id, content=body.content, idempotency_key=key)
     return _answer(outcome, lambda read: _versioned(read, 201))
 
 
 @router.get("/{case_id}/objections", summary="Objections to the case's notices", responses=problem_responses(404))
 async def objections(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseReader) -> list[ObjectionRead]:
+    """The objections (公示异议) raised against the case's notices, with how each was resolved."""
     return await cases.objections(principal, case_id)
 
 
@@ -254,6 +292,10 @@ async def resolve_objection(
     principal: ObjectionResolver,
     if_match: IfMatch = None,
 ) -> JSONResponse:
+    """Resolves an objection (异议处理): upheld or dismissed, with the resolution kept on the objection (and audited).
+    If-Match with the objection's ETag is optional (checked when sent). 409 `objection_resolved` when it was resolved
+    already.
+    """
     read = await cases.resolve_objection(
         principal, case_id, objection_id, status=body.status, resolution=body.resolution, if_match=if_match
     )

@@ -28,6 +28,11 @@ Department = Annotated[
     ),
 ]
 
+EXAMPLE_CSV = (
+    "source_record_id,national_id,kind,event_date,total_cost,basic_insurance,critical_illness_insurance,"
+    "medical_assistance,self_paid\n"
+    "YB-2026-000123,410602199001011234,medical_expense,2026-02-14,52000.00,30000.00,8000.00,2000.00,12000.00\n"
+)
 EXAMPLE_JSONL = (
     '{"source_record_id": "YB-2026-000123", "national_id": "410602199001011234", "kind": "medical_expense", '
     '"event_date": "2026-02-14", "amounts": {"total_cost": "52000.00", "basic_insurance": "30000.00", '
@@ -55,7 +60,7 @@ EXAMPLE_JSONL = (
             "required": True,
             "content": {
                 "application/x-ndjson": {"schema": {"type": "string"}, "example": EXAMPLE_JSONL},
-                "text/csv": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}, "example": EXAMPLE_CSV},
                 "multipart/form-data": {
                     "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
                 },
@@ -110,6 +115,9 @@ async def list_batches(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[BatchRead]:
+    """The batches a department (医保, 教育, 民政, …) has sent (报送批次), newest first, optionally for one county,
+    paged by `cursor`.
+    """
     return await feeds.list_batches(principal, department, county_code=county_code, cursor=cursor, limit=limit)
 
 
@@ -121,6 +129,9 @@ async def list_batches(
 async def get_batch(
     department: Department, batch_id: uuid.UUID, feeds: FeedServiceDep, principal: FeedReader
 ) -> BatchRead:
+    """Reads a department batch job (批次结果): status, record count and control total (合计金额) as received, counts of
+    matched and unmatched records, and the per-record errors.
+    """
     return await feeds.get(principal, department, batch_id)
 
 
@@ -139,4 +150,7 @@ async def batch_records(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[FeedRecordRead]:
+    """The records of a department batch (批次记录), with the member and household each matched by national ID (masked),
+    paged by `cursor`; `unmatched=true` lists only records that matched no one in the registry.
+    """
     return await feeds.records(principal, department, batch_id, unmatched_only=unmatched, cursor=cursor, limit=limit)

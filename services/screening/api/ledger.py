@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Response
 
 from services.screening.api.deps import LedgerReader, LedgerServiceDep
+from services.screening.service.ledger import HOUSEHOLD_HEADERS
 from shared.errors import problem_responses
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
@@ -36,7 +37,12 @@ async def ledger(
     summary="Export the ledger as XLSX (summary + household sheet) or CSV (households), Chinese headers (导出台账)",
     response_class=Response,
     responses={
-        200: {"content": {"text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+        200: {
+            "content": {
+                "text/csv": {"example": ",".join(label for _, label in HOUSEHOLD_HEADERS) + "\n"},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            }
+        },
         **problem_responses(404, 422),
     },
 )
@@ -47,6 +53,9 @@ async def export(
     principal: LedgerReader,
     format: Annotated[Literal["xlsx", "csv"], Query()] = "xlsx",
 ) -> Response:
+    """Exports the monitoring ledger (防返贫监测台账) of a county and month: XLSX with a summary sheet and a household
+    sheet, or CSV with the households, Chinese headers. The same figures as `GET /v1/ledger`.
+    """
     content, media, filename = await service.export(principal, county_code, period, format)
     return Response(
         content,

@@ -44,11 +44,17 @@ async def list_runs(
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[RunRead]:
+    """The monthly screening runs (月度筛查记录) of your region, newest first, optionally for one county or period,
+    paged by `cursor`.
+    """
     return await runs.list_runs(principal, county_code=county_code, period=period, cursor=cursor, limit=limit)
 
 
 @router.get("/{run_id}", summary="A run job: status, progress, counts (筛查结果)", responses=problem_responses(404))
 async def get_run(run_id: uuid.UUID, runs: RunServiceDep, principal: RunReader) -> RunRead:
+    """Reads a screening run job (筛查结果): status, progress, the period and version, and counts of households
+    evaluated, leads, and households listed apart for data quality.
+    """
     return await runs.get(principal, run_id)
 
 
@@ -90,6 +96,10 @@ async def run_leads(
     responses=problem_responses(404),
 )
 async def run_lead(run_id: uuid.UUID, lead_id: uuid.UUID, runs: RunServiceDep, principal: RunReader) -> LeadRead:
+    """One lead of a run (预警线索详情): the household, each risk code hit with its figures (decimal strings) and the
+    department feed records behind it, the adjusted income compared with the monitoring line, the suggested monitoring
+    type and whether a case was opened from it.
+    """
     return await runs.lead(principal, run_id, lead_id)
 
 

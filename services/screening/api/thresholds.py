@@ -22,6 +22,9 @@ VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, examples=[1])]
 async def list_county(
     county_code: County, thresholds: ThresholdServiceDep, principal: ThresholdReader
 ) -> list[ThresholdRead]:
+    """The current monitoring parameters (监测参数) of a county, one entry per year: the monitoring line (监测范围), the
+    thresholds of each risk rule and the notice and time limits.
+    """
     return await thresholds.list_county(principal, county_code)
 
 
@@ -45,7 +48,10 @@ async def current(
     description="Unnamed values are kept from the current version; every value set or changed needs a source "
     "note. Send `If-Match` with the current ETag (not needed for the first version). Runs and cases keep the "
     "version they used.",
-    responses=problem_responses(403, 409, 412, 422, 428),
+    responses={
+        201: {"model": ThresholdRead, "description": "the county-year's first version (there was none)"},
+        **problem_responses(403, 409, 412, 422, 428),
+    },
 )
 async def replace(
     county_code: County,
@@ -68,6 +74,9 @@ async def replace(
 async def versions(
     county_code: County, year: Year, thresholds: ThresholdServiceDep, principal: ThresholdReader
 ) -> list[ThresholdRead]:
+    """Every version of a county-year's parameters (历史版本), oldest first; runs and cases record the version they
+    used.
+    """
     return await thresholds.versions(principal, county_code, year)
 
 
@@ -80,6 +89,7 @@ async def version(
     principal: ThresholdReader,
     response: Response,
 ) -> ThresholdRead:
+    """One version of a county-year's parameters (历史版本); the ETag is its version number."""
     read = await thresholds.version(principal, county_code, year, version)
     response.headers["ETag"] = etag(read.version)
     return read
@@ -99,5 +109,9 @@ async def withdraw(
     principal: ThresholdWriter,
     if_match: IfMatch = None,
 ) -> Response:
+    """Withdraws the latest version of a county-year's parameters (撤回) when no run or case used it; the one before
+    becomes current again. If-Match with the version is required. 409 `threshold_version_in_use` when a run or case used
+    it, `not_latest_version` for an older one.
+    """
     await thresholds.delete_version(principal, county_code, year, version, if_match)
     return Response(status_code=204)
