@@ -31,7 +31,7 @@ from shared.idempotency import idempotency_key_header
 from shared.jobs import JobRunner
 
 
-def region_service(session: SessionDep) -> RegionService:
+async def region_service(session: SessionDep) -> RegionService:
     return RegionService(session)
 
 
@@ -58,15 +58,15 @@ StatisticsReader = Annotated[Principal, Depends(require_roles(*READERS))]
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
 
-def household_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> HouseholdService:
+async def household_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> HouseholdService:
     return HouseholdService(session, cipher_of(request.app.state.pii), principal, request.app.state.clock)
 
 
-def search_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> SearchService:
+async def search_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> SearchService:
     return SearchService(session, cipher_of(request.app.state.pii), principal, request.app.state.clock)
 
 
-def import_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> ImportService:
+async def import_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> ImportService:
     return ImportService(
         session,
         request.app.state.sessionmaker,
@@ -77,15 +77,15 @@ def import_service(session: SessionDep, request: Request, principal: CurrentPrin
     )
 
 
-def export_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> ExportService:
+async def export_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> ExportService:
     return ExportService(session, request.app.state.sessionmaker, cipher_of(request.app.state.pii), principal)
 
 
-def statistics_service(session: SessionDep, principal: CurrentPrincipal) -> StatisticsService:
+async def statistics_service(session: SessionDep, principal: CurrentPrincipal) -> StatisticsService:
     return StatisticsService(session, principal)
 
 
-def job_runner(request: Request) -> JobRunner:
+async def job_runner(request: Request) -> JobRunner:
     runner: JobRunner = request.app.state.jobs
     return runner
 

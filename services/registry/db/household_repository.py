@@ -24,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.registry.db.regions_repository import Grid
 from services.registry.db.tables import (
@@ -81,6 +81,7 @@ class Household:
     relocated: bool = False
     resettlement_site: str | None = None
     grid_code: str | None = None
+    monitoring_origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,12 @@ def _aggregate_query(include_former: bool) -> Select[Any]:
 
 _AGGREGATE = {former: _aggregate_query(former) for former in (False, True)}
 
+# The search's aliases, made once: an alias builds its column collection on first use (per request
+# when made per call).
+_HEAD = member.alias("head")
+_ACTIVE = member.alias("active_member")
+_TOWNSHIP, _VILLAGE = region.alias("township"), region.alias("village")
+
 
 def region_range(prefix: str) -> tuple[str, str]:
     """A division-code prefix as an inclusive range of 12-digit village codes (index-friendly)."""
@@ -338,6 +345,14 @@ class HouseholdRepository:
             query = query.with_for_update()
         row = (await self.session.execute(query)).mappings().one_or_none()
         return Household(**row) if row else None
+
+    async def single_statement_read(self) -> None:
+        """Run this session's next statement outside a transaction (autocommit): a read that is one
+        statement needs no BEGIN/ROLLBACK round trips. Only for a session that has not begun and
+        that the caller uses for nothing else (a write after it would not be transactional). A session
+        bound to a connection (the tests' outer transaction) reads in that transaction as before."""
+        if isinstance(self.session.bind, AsyncEngine) and not self.session.in_transaction():
+            await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
     async def household_aggregate(
         self, household_id: uuid.UUID, *, include_former: bool = False
@@ -649,9 +664,7 @@ class HouseholdRepository:
         registered_year: int | None = None,
         grid_code: str | None = None,
     ) -> list[HouseholdListing]:
-        head = member.alias("head")
-        active = member.alias("active_member")
-        township, village = region.alias("township"), region.alias("village")
+        head, active, township, village = _HEAD, _ACTIVE, _TOWNSHIP, _VILLAGE
         member_count = (
             select(func.count())
             .where(active.c.household_id == household.c.id, active.c.active)

@@ -51,7 +51,7 @@ from services.registry.db.regions_repository import RegionRepository
 from services.registry.db.tables import idempotency
 from services.registry.domain.history import FieldChange, created, diff, plain
 from services.registry.domain.ids import uuid7
-from services.registry.domain.model import HouseholdStatus, Relation, Sex, per_capita_net_income
+from services.registry.domain.model import MONITORING_TYPES, HouseholdStatus, Relation, Sex, per_capita_net_income
 from services.registry.domain.monitoring import MonitoringRefused, MonitoringState, change_monitoring
 from services.registry.domain.national_id import InvalidNationalId, NationalId, validate_national_id
 from services.registry.domain.regions import InvalidRegionCode, parse_region_code
@@ -350,7 +350,7 @@ class HouseholdService:
             if name in sent:
                 new[name] = getattr(body, name)
         if "risk_types" in sent:
-            if row.monitoring_case_id is None and body.risk_types:
+            if row.status not in MONITORING_TYPES and body.risk_types:
                 raise Conflict(
                     "risk types (风险类型) are recorded only for a monitored household",
                     code="household_not_monitored",
@@ -413,8 +413,10 @@ class HouseholdService:
             phone_masked=row.phone_masked,
             status=row.status,
             base_status=row.base_status,
-            monitoring=MonitoringInfo(case_id=row.monitoring_case_id, since=row.monitoring_since)
-            if row.monitoring_case_id
+            monitoring=MonitoringInfo(
+                case_id=row.monitoring_case_id, since=row.monitoring_since, origin=row.monitoring_origin or "case"
+            )
+            if row.monitoring_case_id or row.monitoring_origin
             else None,
             dibao=row.dibao,
             tekun=row.tekun,
@@ -486,6 +488,7 @@ class HouseholdService:
 
     async def get(self, household_id: uuid.UUID, *, include_former: bool = False) -> HouseholdRead:
         """One statement: the household, its members, latest income, region names and grid (issue 15)."""
+        await self.repo.single_statement_read()
         aggregate = await self.repo.household_aggregate(household_id, include_former=include_former)
         if aggregate is None or not self.principal.can_see(aggregate.household.village_code):
             raise household_not_found()
@@ -642,7 +645,7 @@ class HouseholdService:
             new["insured_years"] = sorted(set(body.insured_years or []))
         new.update(await self._register_changes(row, body, sent, new.get("village_code", row.village_code)))
         if "status" in sent and body.status != row.status:
-            if row.monitoring_case_id is not None:
+            if row.status in MONITORING_TYPES:
                 raise Conflict(
                     "the household is monitored; its status changes through /monitoring-status",
                     code="household_monitored",
@@ -657,15 +660,14 @@ class HouseholdService:
             )
         if not negative and "negative_list" in sent:
             new["negative_list_reason"] = None
-        if new.get("status", row.status) != "lifted_out" and new.get("lifted_out_year", row.lifted_out_year):
+        if new.get("base_status", row.base_status) != "lifted_out" and new.get("lifted_out_year", row.lifted_out_year):
             if "lifted_out_year" in sent:
                 raise Unprocessable(
                     "lifted_out_year (脱贫年度) is recorded only for lifted_out households",
                     code="lifted_out_year_not_allowed",
                     errors=[FieldError(field="lifted_out_year", message="only for lifted_out households")],
                 )
-            if row.monitoring_case_id is None:
-                new["lifted_out_year"] = None
+            new["lifted_out_year"] = None  # back to 一般农户: no 脱贫年度
         for name, purpose, masker in ((PHONE, PHONE, mask_phone), ("bank_account", BANK_ACCOUNT, mask_bank_account)):
             if name not in sent:
                 continue
@@ -1199,7 +1201,12 @@ class HouseholdService:
             state = outcome.state
             updated = await self.repo.update_household(
                 household_id,
-                {"status": state.status.value, "monitoring_case_id": state.case_id, "monitoring_since": state.since},
+                {
+                    "status": state.status.value,
+                    "monitoring_case_id": state.case_id,
+                    "monitoring_since": state.since,
+                    "monitoring_origin": None,  # a case has it now (or it ended)
+                },
             )
             await self.history.record(
                 household_id=household_id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,6 +56,7 @@ class SearchService:
         if region and scope and not (region.startswith(scope) or scope.startswith(region)):
             # Disjoint from the caller's region: nothing to see (not an error; regions are public).
             return Page[HouseholdSummary](items=[])
+        await self.repo.single_statement_read()  # one statement: no BEGIN/ROLLBACK round trips
         rows = await self.repo.search(
             scope_prefix=scope,
             region_prefix=region,
@@ -79,7 +79,7 @@ class SearchService:
         )
         items = [
             HouseholdSummary.model_validate(
-                {**asdict(r), "insured_years": sorted(r.insured_years or []), "archived": r.archived_at is not None}
+                {**vars(r), "insured_years": sorted(r.insured_years or []), "archived": r.archived_at is not None}
             )
             for r in rows[: query.limit]
         ]
