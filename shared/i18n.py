@@ -107,16 +107,28 @@ GENERIC_TITLES = {
 CATALOGUE: dict[str, Entry] = {
     # kernel: authentication, concurrency, limits, availability
     "bad_request": E("请求有误"),
-    "conflict": E("业务冲突"),
+    "conflict": E(
+        "业务冲突", "该变更与当前数据冲突，请重新读取", "the change conflicts with the current data; read it again"
+    ),
     "unauthorized": E("需要身份认证"),
     "missing_token": E("缺少访问令牌", "请在请求头中发送 Authorization: Bearer <令牌>"),
     "invalid_token": E("访问令牌无效", "访问令牌无效（签名、格式、角色或区划不被接受）"),
     "token_expired": E("访问令牌已过期", "访问令牌已过期，请重新获取"),
-    "invalid_audience": E("访问令牌的受众不被接受"),
-    "invalid_issuer": E("访问令牌的签发方不被接受"),
+    "invalid_audience": E(
+        "访问令牌的受众不被接受", "访问令牌的受众（aud）不被本服务接受", "token audience is not accepted"
+    ),
+    "invalid_issuer": E(
+        "访问令牌的签发方不被接受", "访问令牌的签发方（iss）不被本服务接受", "token issuer is not accepted"
+    ),
     "forbidden": E("无权执行此操作"),
-    "role_not_allowed": E("当前角色无权执行此操作"),
-    "wrong_department": E("令牌所属部门与请求不符"),
+    "role_not_allowed": E(
+        "当前角色无权执行此操作", "此操作需要以下角色之一：{roles}", "this action needs one of the roles: {roles}"
+    ),
+    "wrong_department": E(
+        "令牌所属部门与请求不符",
+        "该令牌报送 {mine} 的数据，不是 {department}",
+        "this token feeds {mine}, not {department}",
+    ),
     "out_of_scope": E(
         "超出管辖区域",
         "{what}不在您的管辖区域内",
@@ -137,7 +149,9 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "invalid_if_match": E("If-Match 请求头无效", '若带 If-Match，须为本接口签发的 ETag，例如 "3"'),
     "idempotency_key_reused": E("幂等键已用于另一请求", "同一 Idempotency-Key 已用于内容不同的请求"),
-    "invalid_idempotency_key": E("幂等键无效"),
+    "invalid_idempotency_key": E(
+        "幂等键无效", "Idempotency-Key 须为 1–200 个可打印字符", "Idempotency-Key must be 1–200 printable characters"
+    ),
     "payload_too_large": E(
         "请求体过大",
         "请求体最多 {limit} 字节",
@@ -148,26 +162,46 @@ CATALOGUE: dict[str, Entry] = {
             "a feed batch may have at most {limit} bytes",
         ),
     ),
-    "header_too_large": E("请求头过大"),
+    "header_too_large": E(
+        "请求头过大",
+        "请求行和请求头最多 {limit} 字节",
+        "the request line and headers may have at most {limit} bytes",
+    ),
     "validation_failed": E("请求内容不合法"),
     "invalid_cursor": E("分页游标无效", "分页游标无效：请使用上一页返回的 next_cursor"),
     "internal_error": E("内部错误", "发生意外错误。报告问题时请提供请求编号（request_id）。"),
     "database_unavailable": E("数据库不可用", "暂时无法连接数据库，请按 Retry-After 指定的秒数后重试。"),
-    "migrations_pending": E("数据库迁移未完成"),
+    "migrations_pending": E(
+        "数据库迁移未完成",
+        "数据库处于迁移版本 {current}，代码需要 {expected}",
+        "database at {current}, code expects {expected}",
+    ),
     "dependency_unavailable": E("依赖的服务不可用"),
     "registry_unavailable": E("建档立卡服务不可用", "建档立卡（registry）服务暂时无法访问，请稍后重试"),
     "screening_unavailable": E("监测服务不可用", "防返贫监测（screening）服务暂时无法访问，请稍后重试"),
     "claims_unavailable": E("保险服务不可用", "防贫保险（claims）服务暂时无法访问，请稍后重试"),
-    "pii_not_configured": E("未配置个人信息密钥"),
+    "pii_not_configured": E(
+        "未配置个人信息密钥",
+        "未配置个人信息密钥（FANGPIN_PII_KEY、FANGPIN_PII_INDEX_KEY）",
+        "personal-data keys are not configured (FANGPIN_PII_KEY, FANGPIN_PII_INDEX_KEY)",
+    ),
     "purpose_required": E("需要说明查看目的", "查看完整个人信息须填写用途（purpose），并将记入审计日志"),
-    "unsupported_format": E("不支持的格式"),
-    "invalid_upload": E("上传内容无效"),
-    "invalid_file": E("文件无效"),
+    "unsupported_format": E(
+        "不支持的格式",
+        "请说明格式：Content-Type 为 text/csv 或 application/x-ndjson，或 ?format=csv|jsonl",
+        "say the format: Content-Type text/csv or application/x-ndjson, or ?format=csv|jsonl",
+    ),
+    "invalid_upload": E("上传内容无效", "请在表单字段 file 中上传文件", "send the file in the form field `file`"),
+    "invalid_file": E("文件无效", "回盘文件须为 UTF-8 编码的 CSV", "the confirmation file must be UTF-8 CSV"),
     "empty_file": E("文件为空", "文件为空"),
     "too_many_rows": E("行数过多"),
     "missing_column": E("缺少列"),
     "invalid_line": E("行内容无效"),
-    "invalid_template": E("模板无效"),
+    "invalid_template": E(
+        "模板无效",
+        "CSV 须有包含 code（区划代码）和 name（名称）列的表头",
+        "the CSV needs a header with columns code (区划代码) and name (名称)",
+    ),
     "invalid_money": E("金额无效"),
     "invalid_period": E("期间无效"),
     "invalid_code": E("代码无效"),
@@ -176,94 +210,192 @@ CATALOGUE: dict[str, Entry] = {
     "no_change": E("没有变化", "内容与当前版本相同，没有变化"),
     # registry (建档立卡)
     "household_not_found": E("未找到该户", "您的管辖区域内没有该户"),
-    "member_not_found": E("未找到该成员"),
-    "member_not_in_household": E("该成员不属于此户"),
+    "member_not_found": E("未找到该成员", "没有此成员", "no such member"),
+    "member_not_in_household": E("该成员不属于此户", "该成员不属于此户", "the member is not in this household"),
     "membership_ended": E("成员关系已结束", "该成员关系已经结束"),
     "household_archived": E("该户已注销", "该户已注销，不能再变更"),
-    "household_number_taken": E("户编号已被使用"),
-    "household_monitored": E("该户处于监测中"),
+    "household_number_taken": E(
+        "户编号已被使用", "该户编号在本县已被登记", "the household number is already registered in the county"
+    ),
+    "household_monitored": E(
+        "该户处于监测中",
+        "该户处于监测中，户类型须通过 /monitoring-status 变更",
+        "the household is monitored; its status changes through /monitoring-status",
+    ),
     "person_in_other_household": E("此人已在另一户中", "此人已是另一户的在册成员"),
-    "person_already_member": E("此人已是本户成员"),
+    "person_already_member": E(
+        "此人已是本户成员", "此人已是本户的在册成员", "this person is already an active member of the household"
+    ),
     "duplicate_national_id": E("身份证号重复", "同一身份证号在请求中出现多次"),
     "invalid_national_id": E("身份证号无效"),
-    "head_exists": E("本户已有户主"),
-    "head_via_household": E("户主须通过户信息变更"),
+    "head_exists": E(
+        "本户已有户主",
+        "本户已有户主；请通过修改户信息的 head_member_id 变更户主",
+        "the household already has a head (户主); change it with PATCH head_member_id",
+    ),
+    "head_via_household": E(
+        "户主须通过户信息变更",
+        "户主须通过修改户信息（PATCH 农户的 head_member_id）变更",
+        "the head (户主) changes with PATCH /v1/households/{id} head_member_id",
+    ),
     "invalid_head": E("户主无效", "每户须有且仅有一名户主"),
-    "county_change_not_allowed": E("不能变更所属县区"),
+    "county_change_not_allowed": E(
+        "不能变更所属县区",
+        "农户只能在本县内迁移（户编号在县内唯一）",
+        "a household moves only within its county (the household number is unique per county)",
+    ),
     "region_not_found": E("未找到该区划", "没有此区划"),
-    "invalid_region_code": E("区划代码无效"),
+    "invalid_region_code": E(
+        "区划代码无效",
+        "请只给出县（6 位）、乡镇（9 位）或村（12 位）代码中的一个",
+        (
+            "give exactly one of county, township or village",
+            "give one of county (6 digits), township (9) or village (12)",
+        ),
+    ),
     "unknown_village": E("未知的村"),
     "unknown_grid": E("未知的网格", "该户所在村没有此网格，请先导入县里的区划和网格名单"),
-    "lifted_out_year_not_allowed": E("脱贫年度只适用于脱贫户"),
+    "lifted_out_year_not_allowed": E(
+        "脱贫年度只适用于脱贫户",
+        "脱贫年度（lifted_out_year）只为脱贫户记录",
+        "lifted_out_year (脱贫年度) is recorded only for lifted_out households",
+    ),
     "household_not_monitored": E("该户不是监测对象", "风险类型只适用于监测对象"),
-    "benefit_reference_conflict": E("补助记录编号冲突"),
+    "benefit_reference_conflict": E(
+        "补助记录编号冲突",
+        "该来源编号已按不同信息记录过",
+        "this source reference was already recorded with different details",
+    ),
     "no_bank_account": E("未登记银行账户", "该户没有登记银行账户"),
-    "bank_account_missing": E("缺少银行账户"),
+    "bank_account_missing": E("缺少银行账户", "部分农户未登记银行账户", "some households have no bank account on file"),
     "bank_details_incomplete": E("银行账户信息不全", "支付批次中有户缺少户名或开户行，请在户籍系统补全后重新创建批次"),
     "missing_name": E("缺少姓名"),
-    "import_not_found": E("未找到导入任务"),
-    "export_not_found": E("未找到导出任务"),
-    "export_not_available": E("导出文件不可用"),
+    "import_not_found": E("未找到导入任务", "没有此导入任务", "no such import job"),
+    "export_not_found": E("未找到导出任务", "没有此导出任务", "no such export job"),
+    "export_not_available": E(
+        "导出文件不可用",
+        "导出文件不可用（尚未完成、已失败或已过期）",
+        "the export file is not available (not ready, failed or expired)",
+    ),
     # screening (防返贫监测)
     "case_already_open": E("该户已有未结案件", "该户已有一个进行中的监测案件"),
-    "case_not_monitored": E("案件未确认为监测对象"),
+    "case_not_monitored": E(
+        "案件未确认为监测对象",
+        "帮扶措施只属于已确认的监测案件；该案件当前状态为 {state}",
+        "measures belong to confirmed cases; this case is {state}",
+    ),
     "lead_not_open": E("线索不是待处理状态", "该线索状态为 {state}", "this lead is {state}"),
-    "lead_superseded": E("线索已被新的线索取代"),
-    "source_required": E("需要说明案件来源"),
-    "evidence_required": E("缺少必要的证据材料"),
-    "invalid_evidence": E("证据材料无效"),
+    "lead_superseded": E(
+        "线索已被新的线索取代",
+        "该线索所在的筛查已被本期更新的一次筛查取代，请打开新的线索",
+        "this lead's run was superseded by a newer run of the period; open the new lead",
+    ),
+    "source_required": E(
+        "需要说明案件来源",
+        "每个取值都须注明来源；请为设置或修改的每个值填写来源",
+        "every value needs a source note (来源); give one for each value you set or change",
+    ),
+    "evidence_required": E(
+        "缺少必要的证据材料", "{action} 缺少所需材料，详见 errors", "{action} is missing what it needs; see errors"
+    ),
+    "invalid_evidence": E(
+        "证据材料无效",
+        "objection_count {given} 与已登记的 {recorded} 条异议不符",
+        "objection_count {given} differs from the {recorded} objection(s) recorded",
+    ),
     "missing_evidence": E("缺少证据材料", "缺少证据材料：{fields}", "missing evidence: {fields}"),
     "notice_not_elapsed": E("公示期未满"),
-    "notice_not_open": E("公示未在进行中"),
+    "notice_not_open": E(
+        "公示未在进行中",
+        "公示期自 {start} 起共 {days} 天，异议须在公示期内提出",
+        "the notice runs from {start} for {days} days",
+    ),
     "objection_pending": E("有未处理的异议", "此事项有尚未决定的异议"),
-    "objections_unresolved": E("仍有未解决的异议"),
+    "objections_unresolved": E(
+        "仍有未解决的异议", "公示还有 {count} 条异议尚未处理", "{count} objection(s) to the notice are not resolved yet"
+    ),
     "elimination_blocked": E("不能标注风险消除"),
-    "wrong_role": E("当前角色不能执行此步骤"),
+    "wrong_role": E(
+        "当前角色不能执行此步骤", "该令牌没有监测工作流程中的角色", "this token holds no role of the case workflow"
+    ),
     "wrong_order": E("步骤顺序不对"),
     "run_in_progress": E("监测运行正在进行", "该次运行正由另一进程执行"),
     "unknown_department": E("未知的部门"),
-    "unknown_household": E("未知的户"),
-    "invalid_batch": E("数据批次无效"),
+    "unknown_household": E("未知的户", "户籍系统中没有该户", "the registry does not know this household"),
+    "invalid_batch": E(
+        "数据批次无效", "批次中有无法支付的理赔，详见 errors", "the batch lists claims it cannot pay; see errors"
+    ),
     "invalid_county": E("县区代码无效", "--county 须为 6 位县区代码"),
     "invalid_thresholds": E("阈值无效"),
-    "threshold_version_in_use": E("阈值版本已被使用"),
-    "household_facts_unusable": E("户信息不可用于计算"),
+    "threshold_version_in_use": E(
+        "阈值版本已被使用",
+        "第 {version} 版已被筛查或案件使用，予以保留",
+        "version {version} was used by a screening run or a case and is kept",
+    ),
+    "household_facts_unusable": E(
+        "户信息不可用于计算", "该理赔所存的户信息无法用于核算", "the household facts on this claim cannot be assessed"
+    ),
     # claims (防贫保险)
     "claim_not_found": E("未找到该理赔", "没有理赔 {id}", "no claim {id}"),
-    "claim_not_payable": E("该理赔不可支付"),
+    "claim_not_payable": E(
+        "该理赔不可支付",
+        "只有已批准的理赔（或支付失败的）才能支付",
+        "only approved claims (or failed payments) can be paid",
+    ),
     "assessment_not_found": E("未找到核算结果", "该理赔没有有效的核算结果"),
     "notice_not_found": E("未找到该公示", "没有公示 {id}", "no notice {id}"),
-    "notice_window_open": E("公示期尚未结束"),
-    "notice_window_closed": E("公示期已结束"),
+    "notice_window_open": E(
+        "公示期尚未结束",
+        "公示期至 {last_day} 结束；公示期满后方可批准",
+        "the notice runs until {last_day}; approval comes after the window",
+    ),
+    "notice_window_closed": E(
+        "公示期已结束", "公示期为 {start} 至 {end}，已结束", "the notice window was {start} to {end}"
+    ),
     "nothing_to_publish": E("没有可公示的理赔", "本村没有等待公示的已核算理赔"),
     "not_on_notice": E("该理赔不在此公示中", "该理赔不在此公示中"),
     "not_in_notice": E("该理赔未列入任何公示", "该理赔未列入任何公示"),
-    "objection_not_found": E("未找到该异议"),
+    "objection_not_found": E("未找到该异议", "本公示没有异议 {objection}", "no objection {objection} on this notice"),
     "objection_decided": E("异议已处理", "该异议已经是 {status}", "the objection was already {status}"),
     "objection_resolved": E("异议已解决", "该异议已经是 {status}", "the objection was already {status}"),
     "batch_not_found": E("未找到支付批次", "没有支付批次 {id}", "no payment batch {id}"),
     "batch_totals_mismatch": E("批次合计不符", "申报的笔数或金额合计与批次不一致"),
     "payment_not_found": E("未找到该支付", "没有支付 {id}", "no payment {id}"),
     "payment_not_in_batch": E("该支付不在此批次中", "该支付不在（或已不在）此批次中"),
-    "payment_exists": E("该理赔已有支付"),
+    "payment_exists": E("该理赔已有支付", "该理赔已有支付记录", "this claim already has its payment"),
     "payment_already_paid": E("该支付已到账"),
-    "invalid_confirmation": E("到账确认无效"),
-    "same_event": E("同一事件已报案"),
+    "invalid_confirmation": E("到账确认无效", "到账确认信息不完整", "the confirmation is incomplete"),
+    "same_event": E(
+        "同一事件已报案",
+        "该事件已有理赔（同一人、同一类别、同一出险日期）",
+        "a claim for this event exists (same person, category and incident date)",
+    ),
     "scheme_not_found": E("未找到保险方案", "没有方案 {code}", "no scheme {code}"),
-    "scheme_exists": E("保险方案已存在"),
+    "scheme_exists": E(
+        "保险方案已存在",
+        "方案 {code} 已存在；用 PUT 修改该方案会生成新版本",
+        "scheme {code} exists; PUT /v1/schemes/{path} makes a new version",
+    ),
     "scheme_in_use": E("保险方案已被使用", "已被核算使用的方案不能改回草稿"),
-    "scheme_year_taken": E("该年度已有保险方案"),
-    "invalid_scheme": E("保险方案无效"),
+    "scheme_year_taken": E(
+        "该年度已有保险方案",
+        "本县本年度已有生效的保险方案（可将本方案设为草稿）",
+        (
+            "another scheme is already in force for this county and year (make this one a draft)",
+            "another scheme is already in force for this county and year",
+        ),
+    ),
+    "invalid_scheme": E("保险方案无效", "保险方案无效，详见 errors", "the scheme is not valid; see errors"),
     "no_active_scheme": E(
         "没有生效的保险方案",
         "县区 {county} 在 {year} 年没有生效的方案",
         "no scheme is in force for county {county} in {year}",
     ),
     "not_latest_version": E("不是最新版本", "只能撤回最新版本"),
-    "invalid_facts": E("理赔事实无效"),
-    "invalid_enrolment": E("参保登记无效"),
-    "not_computable": E("无法精确计算"),
-    "simulation_not_found": E("未找到测算任务"),
+    "invalid_facts": E("理赔事实无效", "理赔事实无效，详见 errors", "the claim's facts are not valid; see errors"),
+    "invalid_enrolment": E("参保登记无效", "参保登记无效，详见 errors", "the enrolment is not valid; see errors"),
+    "not_computable": E("无法精确计算", "无法精确计算：{reason}", "the figures cannot be computed exactly: {reason}"),
+    "simulation_not_found": E("未找到测算任务", "没有测算任务 {job}", "no simulation {job}"),
 }
 
 # Field messages by pydantic error `type` or the project's own field `code`; placeholders come from

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -29,7 +30,7 @@ from fastapi.dependencies.models import Dependant
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import Problem, ServiceError, instance_of
-from shared.i18n import localize
+from shared.i18n import localize, preferred_language
 from shared.logging import get_logger, request_id_var
 
 log = get_logger("fangpin.limits")
@@ -227,28 +228,45 @@ def _has_body(scope: Scope) -> bool:
 # ---------------------------------------------------------------- headers (uvicorn protocol)
 
 
-def header_limited_protocol(max_bytes: int) -> type[Any]:
+#: How much of a refused head is searched for Accept-Language (browsers send it among the first headers).
+_LANGUAGE_SCAN = 16 * 1024
+_ACCEPT_LANGUAGE = re.compile(rb"\r\naccept-language[ \t]*:[ \t]*([^\r\n]{0,200})", re.IGNORECASE)
+
+
+def header_limited_protocol(max_bytes: int, default_language: str = "en") -> type[Any]:
     """uvicorn's httptools protocol with a bound on the request line and headers (431 above it).
 
     httptools buffers a header until it is complete, so the bound is checked on the raw bytes that
     arrive while a request's headers are incomplete: memory stays within the bound plus one read.
+    The 431 is in Chinese when the request's `Accept-Language` (if it came within the first
+    `_LANGUAGE_SCAN` bytes) prefers it, else in `default_language` (FANGPIN_DEFAULT_LANGUAGE).
     """
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    body = problem_body(
-        Problem(
-            title="Request header fields too large",
-            status=431,
-            code="header_too_large",
-            detail=f"the request line and headers may have at most {max_bytes} bytes",
+    problem = Problem(
+        title="Request header fields too large",
+        status=431,
+        code="header_too_large",
+        detail=f"the request line and headers may have at most {max_bytes} bytes",
+    )
+
+    def response_in(lang: str) -> bytes:
+        body = problem_body(localize(problem, lang))
+        return (
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            b"content-type: application/problem+json\r\n"
+            b"content-language: " + lang.encode() + b"\r\n"
+            b"connection: close\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
         )
-    )
-    response = (
-        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-        b"content-type: application/problem+json\r\n"
-        b"connection: close\r\n"
-        b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-    )
+
+    responses = {lang: response_in(lang) for lang in ("en", "zh")}
+
+    def language_of(head: bytes) -> str:
+        found = _ACCEPT_LANGUAGE.search(head)
+        if found is None:
+            return default_language
+        return preferred_language(found.group(1).decode("latin-1")[:200], default_language)
 
     class LimitedHttpToolsProtocol(HttpToolsProtocol):
         header_max_bytes = max_bytes
@@ -256,6 +274,7 @@ def header_limited_protocol(max_bytes: int) -> type[Any]:
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             self._in_head = True
             self._head_bytes = 0
+            self._head_start = b""  # the first bytes of the head, where Accept-Language is looked for
             self._refused = False
             super().connection_made(transport)
 
@@ -265,6 +284,8 @@ def header_limited_protocol(max_bytes: int) -> type[Any]:
             counting = self._in_head
             if counting:
                 self._head_bytes += len(data)
+                if len(self._head_start) < _LANGUAGE_SCAN:
+                    self._head_start += data[: _LANGUAGE_SCAN - len(self._head_start)]
             super().data_received(data)
             if counting and self._in_head and self._head_bytes > self.header_max_bytes:
                 self._refuse()
@@ -272,18 +293,20 @@ def header_limited_protocol(max_bytes: int) -> type[Any]:
         def on_headers_complete(self) -> None:
             self._in_head = False
             self._head_bytes = 0
+            self._head_start = b""
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
             self._in_head = True
             self._head_bytes = 0
+            self._head_start = b""
 
         def _refuse(self) -> None:
             self._refused = True
             log.warning("http.header_too_large", limit=self.header_max_bytes, client=str(self.client))
             if not self.transport.is_closing():
-                self.transport.write(response)
+                self.transport.write(responses.get(language_of(self._head_start), responses["en"]))
                 # Give the client a moment to read the answer, reading (and dropping) what it
                 # still sends, then close.
                 self.loop.call_later(1.0, self.transport.close)

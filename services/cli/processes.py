@@ -52,7 +52,7 @@ def uvicorn_options(settings: Any, *, host: str | None = None, port: int | None 
         "access_log": False,
         "timeout_graceful_shutdown": 20,
         "proxy_headers": True,
-        "http": header_limited_protocol(settings.header_max_bytes),
+        "http": header_limited_protocol(settings.header_max_bytes, settings.default_language),
         # Used only when h11 is chosen instead (FANGPIN_HTTP=h11 is not offered; kept in step anyway).
         "h11_max_incomplete_event_size": settings.header_max_bytes,
     }

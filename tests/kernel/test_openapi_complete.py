@@ -199,14 +199,15 @@ def test_model_and_field_examples_validate() -> None:
     for model in _models():
         extra = model.model_config.get("json_schema_extra")
         if isinstance(extra, dict):
-            for example in extra.get("examples", []) or []:
+            listed = extra.get("examples")
+            for example in listed if isinstance(listed, list) else []:
                 model.model_validate(example)  # raises with the model's name on a wrong example
                 checked += 1
         for name, field in model.model_fields.items():
             if model.__pydantic_generic_metadata__.get("parameters"):
                 continue  # a generic model's fields are checked on its parametrisations
             annotation: Any = field.annotation
-            typed = Annotated[annotation, *field.metadata] if field.metadata else annotation
+            typed: Any = Annotated[annotation, *field.metadata] if field.metadata else annotation
             adapter: TypeAdapter[Any] = TypeAdapter(typed)
             for example in field.examples or []:
                 try:
@@ -399,9 +400,10 @@ def _success_statuses(function: Any, seen: set[Any]) -> set[int]:
     values: list[ast.AST] = []
     found: set[int] = set()
     for n in ast.walk(node):
-        if (isinstance(n, ast.keyword) and n.arg == "status_code") or (isinstance(n, ast.Assign) and any(
-            isinstance(t, ast.Attribute) and t.attr == "status_code" for t in n.targets
-        )):
+        if (isinstance(n, ast.keyword) and n.arg == "status_code") or (
+            isinstance(n, ast.Assign)
+            and any(isinstance(t, ast.Attribute) and t.attr == "status_code" for t in n.targets)
+        ):
             values.append(n.value)
     for value in values:
         found |= {
