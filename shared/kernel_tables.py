@@ -6,10 +6,12 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    ForeignKeyConstraint,
     Identity,
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -57,6 +59,44 @@ def idempotency_table(metadata: MetaData) -> Table:
         Column("response", JSONB, nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
+
+
+def attachment_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """A schema's attachments (shared/attachments.py): one row per file, its bytes in 256 KiB chunks.
+    Keys carry county_code (the distribution column), the chunks' foreign key is co-located."""
+    schema = metadata.schema
+    attachment = Table(
+        "attachment",
+        metadata,
+        Column("id", Uuid, nullable=False),
+        Column("county_code", String(6), nullable=False),
+        Column("village_code", String(12), nullable=False),
+        Column("owner_type", String(32), nullable=False),
+        Column("owner_id", Uuid, nullable=False),
+        Column("content_type", String(64), nullable=False),
+        Column("size_bytes", BigInteger, nullable=False),
+        Column("sha256", LargeBinary, nullable=False),
+        Column("chunks", Integer, nullable=False),
+        Column("created_by", Text, nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        PrimaryKeyConstraint("id", "county_code", name="pk_attachment"),
+    )
+    chunk = Table(
+        "attachment_chunk",
+        metadata,
+        Column("attachment_id", Uuid, nullable=False),
+        Column("county_code", String(6), nullable=False),
+        Column("seq", Integer, nullable=False),
+        Column("data", LargeBinary, nullable=False),
+        PrimaryKeyConstraint("attachment_id", "county_code", "seq", name="pk_attachment_chunk"),
+        ForeignKeyConstraint(
+            ["attachment_id", "county_code"],
+            [f"{schema}.attachment.id", f"{schema}.attachment.county_code"],
+            name="fk_attachment_chunk_attachment",
+            ondelete="CASCADE",
+        ),
+    )
+    return attachment, chunk
 
 
 audit_metadata = make_metadata("audit")

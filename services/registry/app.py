@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from services.registry.api.assistance import router as assistance_router
 from services.registry.api.exports import router as exports_router
 from services.registry.api.households import router as households_router
 from services.registry.api.imports import router as imports_router
@@ -41,6 +42,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             imports_router,
             exports_router,
             statistics_router,
+            assistance_router,
         ],
         outbox=outbox,
         peers=(),

@@ -2,11 +2,13 @@
 
 from fastapi import FastAPI
 
+from services.screening.api.assistance import router as assistance_router
 from services.screening.api.cases import router as cases_router
 from services.screening.api.feeds import router as feeds_router
 from services.screening.api.ledger import router as ledger_router
 from services.screening.api.runs import router as runs_router
 from services.screening.api.thresholds import router as thresholds_router
+from services.screening.api.visits import router as visits_router
 from services.screening.config import ScreeningSettings
 from services.screening.db.tables import outbox
 from services.screening.jobs import jobs
@@ -28,7 +30,15 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
         name="screening",
         title="Fangpin Screening (防返贫监测)",
         description=DESCRIPTION,
-        routers=[thresholds_router, feeds_router, runs_router, cases_router, ledger_router],
+        routers=[
+            thresholds_router,
+            feeds_router,
+            runs_router,
+            cases_router,
+            ledger_router,
+            assistance_router,
+            visits_router,
+        ],
         outbox=outbox,
         peers=("registry", "claims"),
         hooks=(jobs,),
@@ -37,6 +47,8 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
             {"name": "feeds", "description": "部门数据: department batches (JSON lines / CSV) as jobs"},
             {"name": "runs", "description": "月度筛查: set-based screening runs and their leads"},
             {"name": "cases", "description": "监测对象认定: the case workflow, notices, measures, elimination"},
+            {"name": "assistance", "description": "帮扶措施: typed measures, the assistance plan, payments as income"},
+            {"name": "visits", "description": "入户走访: home visits, photos (attachments), coverage"},
             {"name": "ledger", "description": "台账: per county and month, XLSX / CSV export"},
         ],
     )

@@ -29,6 +29,12 @@ class ScreeningSettings(ServiceSettings):
 
     run_work_mem: str = Field(default="256MB", pattern=r"^\d+(kB|MB|GB)$", description="work_mem of a run")
     feed_max_bytes: int = Field(default=64 * 1024 * 1024, description="largest feed batch accepted")
+    attachment_max_bytes: int = Field(
+        default=25 * 1024 * 1024, ge=1024, description="largest attachment (visit photo) accepted, in bytes"
+    )
+    visit_interval_days: int = Field(
+        default=90, ge=1, le=366, description="a household not visited for this many days is on the coverage list"
+    )
     feed_error_limit: int = Field(default=1000, description="per-record errors kept on a batch")
     holidays: str = Field(
         default="", description="comma-separated public holidays (YYYY-MM-DD) for working-day deadlines"

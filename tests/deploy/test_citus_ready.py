@@ -30,7 +30,15 @@ COUNTY = "county_code"
 DISTRIBUTED: dict[str, str] = {
     **{
         f"registry.{t}": COUNTY
-        for t in ("household", "member", "income", "income_history", "household_history", "benefit")
+        for t in (
+            "household",
+            "member",
+            "income",
+            "income_history",
+            "household_history",
+            "benefit",
+            "assistance_income",
+        )
     },
     **{
         f"screening.{t}": COUNTY
@@ -46,6 +54,12 @@ DISTRIBUTED: dict[str, str] = {
             "feed_batch",
             "feed_record",
             "claim_lead",
+            "attachment",
+            "attachment_chunk",
+            "assistance_measure",
+            "assistance_measure_history",
+            "assistance_payment",
+            "visit",
         )
     },
     **{

@@ -7,12 +7,14 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
+from services.screening.service.assistance import AssistanceService
 from services.screening.service.cases import CaseService
 from services.screening.service.common import Context, context_from_app
 from services.screening.service.feeds import FeedService
 from services.screening.service.ledger import LedgerService
 from services.screening.service.runs import RunService
 from services.screening.service.thresholds import ThresholdService
+from services.screening.service.visits import VisitService
 from shared.auth import Principal, Role, require_roles
 from shared.concurrency import IfMatch as IfMatch  # the routes take it from here
 from shared.db import SessionDep
@@ -46,6 +48,16 @@ def ledger_service(session: SessionDep, ctx: ContextDep) -> LedgerService:
     return LedgerService(session, ctx)
 
 
+def assistance_service(session: SessionDep, ctx: ContextDep) -> AssistanceService:
+    return AssistanceService(session, ctx)
+
+
+def visit_service(session: SessionDep, ctx: ContextDep) -> VisitService:
+    return VisitService(session, ctx)
+
+
+AssistanceServiceDep = Annotated[AssistanceService, Depends(assistance_service)]
+VisitServiceDep = Annotated[VisitService, Depends(visit_service)]
 ThresholdServiceDep = Annotated[ThresholdService, Depends(threshold_service)]
 FeedServiceDep = Annotated[FeedService, Depends(feed_service)]
 RunServiceDep = Annotated[RunService, Depends(run_service)]
@@ -67,6 +79,8 @@ RunReader = Annotated[Principal, Depends(require_roles(_CO, _TO, _VC, _AU, _SV))
 CaseWriter = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO, _SV))]
 CaseReader = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO, _AU, _SV))]
 ObjectionResolver = Annotated[Principal, Depends(require_roles(_TO, _CO))]
+AssistanceWriter = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO))]
+AssistanceReader = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO, _AU, _SV))]
 LedgerReader = Annotated[Principal, Depends(require_roles(_CO, _TO, _AU))]
 
 

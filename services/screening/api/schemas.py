@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.screening.domain.cases import CaseAction, CaseSource
 from services.screening.domain.risk import RiskCode
@@ -364,3 +364,227 @@ class CaseEvidenceRead(BaseModel):
     figures: dict[str, Any]
     adjusted_per_capita: Money
     created_at: datetime
+
+
+# --- assistance (帮扶措施, rules.md §4; issue 13) ---------------------------------------------
+
+AssistanceType = Literal[
+    "industry",
+    "public_welfare_post",
+    "employment",
+    "microcredit",
+    "education_aid",
+    "health",
+    "dibao",
+    "tekun",
+    "temporary_relief",
+    "housing",
+    "water",
+    "consumption",
+    "social",
+]
+AssistanceStatus = Literal["planned", "in_progress", "delivered", "cancelled"]
+DetailValue = Annotated[str, Field(max_length=200)] | int | bool | None
+Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-03"], description="YYYY-MM")]
+
+
+class AssistanceMeasureCreate(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "household_id": "2d4c6e8a-0b1c-4d2e-9f3a-4b5c6d7e8f90",
+                    "measure_type": "public_welfare_post",
+                    "status": "in_progress",
+                    "risk_code": "income_drop",
+                    "due_date": "2026-03-31",
+                    "start_date": "2026-01-01",
+                    "provider": "镇人社所",
+                    "details": {"post": "护林员", "monthly_wage": "800.00", "months": 12},
+                }
+            ]
+        }
+    )
+
+    household_id: uuid.UUID
+    measure_type: AssistanceType = Field(description="帮扶措施类型 (rules.md §4)")
+    status: AssistanceStatus = Field(default="planned", description="计划/实施中/已落实/已取消")
+    risk_code: Annotated[str, Field(max_length=32, pattern=r"^[a-z_]+$")] | None = Field(
+        default=None, description="the risk the measure answers (风险类型), for the assistance plan"
+    )
+    due_date: date | None = Field(default=None, description="计划完成日期")
+    start_date: date | None = None
+    end_date: date | None = None
+    provider: Annotated[Text, Field(max_length=200)] | None = Field(
+        default=None, description="by whom (帮扶责任单位/人)"
+    )
+    details: dict[Annotated[str, Field(max_length=40)], DetailValue] = Field(
+        default_factory=dict, max_length=20, description="the type's fields (rules.md §4's table)"
+    )
+
+
+class AssistanceMeasureUpdate(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "delivered", "end_date": "2026-03-31"}]})
+
+    status: AssistanceStatus | None = None
+    due_date: date | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    provider: Annotated[Text, Field(max_length=200)] | None = None
+    details: dict[Annotated[str, Field(max_length=40)], DetailValue] | None = Field(default=None, max_length=20)
+
+
+class AssistanceMeasureRead(BaseModel):
+    id: uuid.UUID
+    household_id: uuid.UUID
+    county_code: str
+    village_code: str
+    measure_type: str = Field(examples=["public_welfare_post"])
+    measure_type_label: str = Field(examples=["公益岗"])
+    income_type: str | None = Field(description="the income a payment counts as; null: pays none", examples=["wage"])
+    status: str = Field(examples=["in_progress"])
+    status_label: str = Field(examples=["实施中"])
+    risk_code: str | None
+    due_date: date | None
+    overdue: bool = Field(description="planned or in progress past its due date")
+    start_date: date | None
+    end_date: date | None
+    provider: str | None
+    details: dict[str, Any]
+    paid_total: Money = Field(description="the live payments of the measure")
+    version: int
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MeasureHistoryRead(BaseModel):
+    version: int
+    action: str = Field(examples=["update"])
+    changes: dict[str, Any]
+    actor_sub: str | None
+    at: datetime
+
+
+class PlanProgress(BaseModel):
+    planned: int
+    in_progress: int
+    delivered: int
+    cancelled: int
+    overdue: int
+
+
+class AssistancePlanRead(BaseModel):
+    household_id: uuid.UUID
+    measures: list[AssistanceMeasureRead]
+    progress: PlanProgress
+
+
+class AssistancePaymentCreate(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"period": "2026-03", "amount": "800.00", "paid_date": "2026-03-31"}]}
+    )
+
+    period: Period = Field(description="the month paid (发放月份); its year is the income year")
+    amount: Annotated[Decimal, Field(gt=0, lt=100000000, decimal_places=2)] = Field(
+        description="yuan, at most two places", examples=["800.00"]
+    )
+    paid_date: date
+
+
+class AssistanceReversalCreate(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "考核不合格，本月工资应扣发"}]})
+
+    reason: Annotated[Text, Field(min_length=1, max_length=500)] = Field(description="why (冲正原因)")
+
+
+class AssistancePaymentRead(BaseModel):
+    id: uuid.UUID
+    measure_id: uuid.UUID
+    household_id: uuid.UUID
+    measure_type: str = Field(examples=["public_welfare_post"])
+    income_type: str = Field(examples=["wage"])
+    period: str = Field(examples=["2026-03"])
+    year: int
+    amount: Money
+    paid_date: date
+    kind: Literal["payment", "reversal"]
+    reverses_id: uuid.UUID | None
+    status: str = Field(description="posted, or reversed (冲正)", examples=["posted"])
+    reason: str | None
+    created_by: str | None
+    created_at: datetime
+
+
+# --- visits (入户走访) and attachments (附件) -------------------------------------------------
+
+
+class VisitFindings(WireModel):
+    living: Literal["normal", "difficult", "emergency"] = Field(description="生活状况: 正常/困难/紧急")
+    income_change: Literal["stable", "decreased", "increased"] = Field(description="收入变化")
+    risks: list[RiskCode] = Field(default_factory=list, max_length=10, description="risks seen (风险类型)")
+    needs: Annotated[Text, Field(max_length=1000)] | None = Field(default=None, description="诉求")
+    notes: Annotated[Text, Field(max_length=2000)] | None = None
+
+
+class VisitCreate(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "household_id": "2d4c6e8a-0b1c-4d2e-9f3a-4b5c6d7e8f90",
+                    "visit_date": "2026-03-12",
+                    "visitors": ["村支书", "驻村工作队员"],
+                    "findings": {"living": "difficult", "income_change": "decreased", "risks": ["income_drop"]},
+                    "open_case": False,
+                }
+            ]
+        }
+    )
+
+    household_id: uuid.UUID
+    visit_date: date
+    visitors: list[Annotated[Text, Field(min_length=1, max_length=50)]] = Field(min_length=1, max_length=10)
+    findings: VisitFindings
+    open_case: bool = Field(default=False, description="open a monitoring case (`cadre_visit`) from this visit")
+
+
+class AttachmentRead(BaseModel):
+    id: uuid.UUID
+    content_type: str = Field(examples=["image/jpeg"])
+    size_bytes: int
+    sha256: str = Field(
+        description="hex SHA-256 of the bytes as stored",
+        examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    )
+    created_by: str | None
+    created_at: datetime
+
+
+class VisitRead(BaseModel):
+    id: uuid.UUID
+    household_id: uuid.UUID
+    county_code: str
+    village_code: str
+    visit_date: date
+    visitors: list[str] = Field(examples=[["村支书", "驻村工作队员"]])
+    findings: dict[str, Any]
+    case_id: uuid.UUID | None = Field(description="the cadre_visit case the visit opened")
+    photos: list[AttachmentRead]
+    created_by: str | None
+    created_at: datetime
+
+
+class UncoveredRead(BaseModel):
+    household_id: uuid.UUID
+    household_number: str | None
+    township_code: str
+    village_code: str
+    last_visit_date: date | None
+
+
+class CoverageRead(BaseModel):
+    county_code: str
+    interval_days: int
+    since: date = Field(description="visits on or after this date count")
+    items: list[UncoveredRead]

@@ -4,11 +4,13 @@ from dataclasses import fields
 from typing import TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
     DateTime,
     ForeignKey,
+    Identity,
     Integer,
     LargeBinary,
     Numeric,
@@ -23,13 +25,14 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import RowMapping
 
 from shared.db import make_metadata
-from shared.kernel_tables import idempotency_table, outbox_table
+from shared.kernel_tables import attachment_tables, idempotency_table, outbox_table
 from shared.pii_rotation import EncryptedColumn
 
 metadata = make_metadata("screening")
 
 outbox = outbox_table(metadata)
 idempotency = idempotency_table(metadata)
+attachment, attachment_chunk = attachment_tables(metadata)  # shared/attachments.py (migration 0009)
 
 
 def _created_at() -> Column[object]:
@@ -272,6 +275,83 @@ claim_lead = Table(
     Column("feed_record_id", Uuid),
     Column("run_id", Uuid),
     Column("outbox_message_id", Uuid, nullable=False),
+    _created_at(),
+)
+
+# --- assistance (rules.md §4; migration 0009_assistance) ------------------------------------
+
+assistance_measure = Table(
+    "assistance_measure",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("county_code", String(6), primary_key=True),
+    Column("township_code", String(9), nullable=False),
+    Column("village_code", String(12), nullable=False),
+    Column("household_id", Uuid, nullable=False),
+    Column("measure_type", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("risk_code", String(32)),
+    Column("due_date", Date),
+    Column("start_date", Date),
+    Column("end_date", Date),
+    Column("provider", Text),
+    Column("details", JSONB, nullable=False, server_default="{}"),
+    Column("amount", Numeric(14, 2)),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("created_by", Text),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+assistance_measure_history = Table(
+    "assistance_measure_history",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column("county_code", String(6), primary_key=True),
+    Column("measure_id", Uuid, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("changes", JSONB, nullable=False),
+    Column("actor_sub", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+assistance_payment = Table(
+    "assistance_payment",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("county_code", String(6), primary_key=True),
+    Column("village_code", String(12), nullable=False),
+    Column("measure_id", Uuid, nullable=False),
+    Column("household_id", Uuid, nullable=False),
+    Column("measure_type", String(32), nullable=False),
+    Column("income_type", String(16), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("amount", Numeric(14, 2), nullable=False),
+    Column("paid_date", Date, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("reverses_id", Uuid),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text),
+    Column("details", JSONB, nullable=False, server_default="{}"),
+    Column("created_by", Text),
+    _created_at(),
+)
+
+visit = Table(
+    "visit",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("county_code", String(6), primary_key=True),
+    Column("township_code", String(9), nullable=False),
+    Column("village_code", String(12), nullable=False),
+    Column("household_id", Uuid, nullable=False),
+    Column("visit_date", Date, nullable=False),
+    Column("visitors", ARRAY(Text), nullable=False),
+    Column("findings", JSONB, nullable=False),
+    Column("case_id", Uuid),
+    Column("created_by", Text),
     _created_at(),
 )
 
