@@ -516,6 +516,8 @@ def _document_problems(app: FastAPI, document: dict[str, Any]) -> None:
                 responses.setdefault("403", {"description": _ADDED["403"]})
                 if operation.get("parameters") or "{" in path:
                     responses.setdefault("404", {"description": _ADDED["404"]})
+            else:
+                responses.pop("401", None)  # no token is checked: the app-wide 401 does not apply (/healthz …)
             for status, response in responses.items():
                 if status[:1] not in ("4", "5"):
                     continue

@@ -40,8 +40,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from shared.concurrency import require_version
 from shared.errors import PreconditionFailed, Problem, ServiceError
-from shared.limits import route_contexts
-from shared.openapi import WHO_MAY_CALL
+from shared.limits import is_authenticated, route_contexts
+from shared.openapi import WHO_MAY_CALL, roles_of
 from tests.conftest import make_settings
 
 SERVICES = ("registry", "screening", "claims")
@@ -110,6 +110,31 @@ def test_who_may_call_follows_the_role_dependency() -> None:
     operation = _document("claims")["paths"]["/v1/notices"]["post"]
     assert f"{WHO_MAY_CALL} `county_officer`, `service` (and `admin`)." in operation["description"]
     assert "anyone; no token needed" in _document("claims")["paths"]["/healthz"]["get"]["description"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_role_checks_document_403_and_token_checks_401(service: str) -> None:
+    """403 on every operation whose route has a role dependency (the issue named POST /v1/notices and
+    POST /v1/payments/batches), 401 exactly where a token is checked (not on /healthz)."""
+    paths = _document(service)["paths"]
+    wrong = []
+    checked = 0
+    for route in route_contexts(_app(service)):
+        if route.path not in paths:
+            continue
+        for method in route.methods:
+            responses = paths[route.path][method.lower()]["responses"]
+            if roles_of(route) is not None and "403" not in responses:
+                wrong.append(f"{method} {route.path}: role-checked, no 403")
+            if is_authenticated(route) != ("401" in responses):
+                wrong.append(f"{method} {route.path}: token checked {is_authenticated(route)}, 401 documented")
+            checked += 1
+    assert checked > 30
+    assert not wrong, "\n".join(wrong)
+    if service == "claims":
+        assert "403" in paths["/v1/notices"]["post"]["responses"]
+        assert "403" in paths["/v1/payments/batches"]["post"]["responses"]
+        assert "401" not in paths["/healthz"]["get"]["responses"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
