@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import inspect
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -150,6 +151,8 @@ def _who(route: Any) -> str:
 
 
 # ---------------------------------------------------------------- examples composed from the schema
+
+_EXAMPLE_IDS = uuid.UUID("6f1e0c52-3b7a-4d0e-9c1f-8a2b4c6d8e00")
 
 #: Values for a property that has no example of its own, by JSON-schema format (then by type).
 _BY_FORMAT: dict[str, Any] = {
@@ -292,9 +295,11 @@ def _scalar(schema: dict[str, Any], composed: Composed, where: str) -> Any:
     if kind == "string":
         if fmt == "binary":
             return ""
+        name = where.rsplit(".", 1)[-1].removesuffix("[]")
+        if fmt == "uuid" and name:  # one id per property name: a claim's id is not its household's
+            return str(uuid.uuid5(_EXAMPLE_IDS, name))
         if fmt in _BY_FORMAT:
             return _BY_FORMAT[fmt]
-        name = where.rsplit(".", 1)[-1].removesuffix("[]")
         if name in _BY_NAME:
             return _BY_NAME[name]
         composed.made_up.append(where or "(root)")
