@@ -355,8 +355,8 @@ async def test_the_reference_scheme_with_an_insurer_stores_previews_assesses_and
     ]
     page = await claims_client.get(f"/v1/notices/{notice.json()['id']}/print", headers=COUNTY)
     assert page.status_code == 200
-    assert f"承保机构 Insurer: {REF_INSURER}" in page.text
-    assert "保单号 Policy No.: PICC-2026-001" in page.text
+    assert f"承保机构：{REF_INSURER}" in page.text
+    assert "保单号：PICC-2026-001" in page.text
 
 
 async def test_a_second_countys_scheme_with_postgraduate_entry_and_four_tiers(

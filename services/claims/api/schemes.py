@@ -30,6 +30,7 @@ from services.claims.api.schemas import (
 from services.claims.domain.reference import REFERENCE_SCHEME
 from shared.contracts.types import Code, CountyCode, Cursor, Document
 from shared.errors import problem_responses
+from shared.openapi import problem_example
 from shared.pagination import Page
 
 router = APIRouter(tags=["schemes"])
@@ -60,8 +61,7 @@ def _etag(response: Response, version: int) -> None:
             "model": SchemeRead,
             "description": "the earlier request's answer again (Idempotency-Key), or the resource that existed already",
         },
-        **problem_responses(403, 409, 422),
-    },
+        **problem_responses(403, 409, 422), **problem_example(409, "scheme_exists", "scheme reference-2026 exists; PUT /v1/schemes/reference-2026 makes a new version")},
 )
 async def create_scheme(
     body: SchemeBody, schemes: SchemeServiceDep, principal: CountyOfficer, key: IdempotencyKey, response: Response
@@ -168,7 +168,10 @@ async def preview(body: PreviewRequest, schemes: SchemeServiceDep, principal: An
     status_code=201,
     summary="Enrol households for a scheme year (参保登记; bulk, idempotent)",
     description="Households already enrolled for the year are left as they are. For an `all_rural` scheme, `pool` "
-    "records the notional insured population per township (the premium pool).",
+    "records the notional insured population per township (the premium pool). Who is insured in a year is the "
+    "registry's record (the household's `insured_years`, 参保年度): the enrolment summary and simulations bring the "
+    "registry's insured households in first (their active members are the insured people), so this call is for "
+    "a household the registry does not list yet; record it in the registry too.",
     responses={
         200: {
             "model": EnrolmentResult,
@@ -220,6 +223,8 @@ async def enrolment_summary(
     enrolments: EnrolmentServiceDep, principal: ClaimReader, scheme_code: Annotated[Code, Query()]
 ) -> EnrolmentSummary:
     """Premium totals of a scheme per township (保费汇总): households and people insured and the premium (保费) owed,
-    with the county's total.
+    with the county's total. For an `enrolled` scheme the year's insured households are the registry's (one truth:
+    `insured_years` contains the scheme year; insured people = their active members), brought in before counting,
+    so the summary, assessments (未参保 not_insured) and simulations (loss ratio) count the same households.
     """
     return await enrolments.summary(principal, scheme_code)

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -220,6 +220,9 @@ class SchemeRepository:
         return [VersionBrief.of(r) for r in (await self.session.execute(query)).mappings()]
 
 
+REGISTRY_SOURCE = "registry"  # created_by of the enrolment rows fed from the registry's insured households
+
+
 class EnrolmentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -286,6 +289,63 @@ class EnrolmentRepository:
                 enrolment.c.township_code.startswith(region) | (func.strpos(region, enrolment.c.township_code) == 1)
             )
         return [TownshipTotal.of(r) for r in (await self.session.execute(query)).mappings()]
+
+    async def sync_from_registry(self, *, county_code: str, year: int, scheme_code: str, premium: Decimal) -> int:
+        """Make the county-year's household enrolments the registry's insured households (one truth).
+
+        "Insured in year Y" is the registry's: Y in the household's `insured_years`
+        (read contract `registry.household_snapshot_v1`, non-archived households). Every such
+        household gets its enrolment row, its insured people being the household's active members
+        (a row recorded through the API is updated to them too); a row this sync wrote whose
+        household is no longer insured (or archived) is removed. Set-based, in the caller's
+        transaction; returns the number of enrolment rows of registry households after it.
+        """
+        params = {"county": county_code, "year": year, "scheme": scheme_code, "premium": premium}
+        await self.session.execute(
+            text(
+                """
+                INSERT INTO claims.enrolment AS e
+                    (id, county_code, year, scheme_code, household_id, township_code, village_code,
+                     insured_people, premium, created_by)
+                SELECT gen_random_uuid(), s.county_code, :year, :scheme, s.household_id, s.township_code,
+                       s.village_code, s.member_count, CAST(:premium AS numeric) * s.member_count, :source
+                FROM registry.household_snapshot_v1 s
+                WHERE s.county_code = :county AND CAST(:year AS int) = ANY(s.insured_years)
+                ON CONFLICT (county_code, year, household_id) WHERE household_id IS NOT NULL
+                DO UPDATE SET insured_people = EXCLUDED.insured_people,
+                              premium = CAST(:premium AS numeric) * EXCLUDED.insured_people,
+                              township_code = EXCLUDED.township_code,
+                              village_code = EXCLUDED.village_code
+                WHERE e.insured_people IS DISTINCT FROM EXCLUDED.insured_people
+                   OR e.village_code IS DISTINCT FROM EXCLUDED.village_code
+                """
+            ),
+            params | {"source": REGISTRY_SOURCE},
+        )
+        await self.session.execute(
+            text(
+                """
+                DELETE FROM claims.enrolment e
+                WHERE e.county_code = :county AND e.year = :year AND e.created_by = :source
+                  AND NOT EXISTS (
+                      SELECT 1 FROM registry.household_snapshot_v1 s
+                      WHERE s.household_id = e.household_id AND s.county_code = :county
+                        AND CAST(:year AS int) = ANY(s.insured_years))
+                """
+            ),
+            {"county": county_code, "year": year, "source": REGISTRY_SOURCE},
+        )
+        counted = await self.session.execute(
+            text(
+                """
+                SELECT count(*) FROM claims.enrolment e
+                JOIN registry.household_snapshot_v1 s ON s.household_id = e.household_id
+                WHERE e.county_code = :county AND e.year = :year
+                """
+            ),
+            {"county": county_code, "year": year},
+        )
+        return int(counted.scalar_one())
 
     async def insured_people(self, county_code: str, year: int) -> int:
         query = select(func.coalesce(func.sum(enrolment.c.insured_people), 0)).where(

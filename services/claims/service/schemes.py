@@ -389,6 +389,15 @@ class EnrolmentService:
         if row is None or not sees_county(principal, row.county_code):
             raise NotFound(f"no scheme {scheme_code}", code="scheme_not_found")
         scheme = stored_scheme(row)
+        if scheme.pool_mode is PoolMode.ENROLLED:
+            # insured in the year = the registry's insured households (one truth): brought in first
+            await self.repo.sync_from_registry(
+                county_code=scheme.county_code,
+                year=scheme.year,
+                scheme_code=scheme.code,
+                premium=scheme.premium_per_person,
+            )
+            await self.session.commit()
         rows = await self.repo.township_totals(scheme_code, principal.region)
         townships = [TownshipPremium.model_validate(r, from_attributes=True) for r in rows]
         return EnrolmentSummary(

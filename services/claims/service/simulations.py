@@ -22,7 +22,7 @@ from services.claims.db.claim_repository import ClaimRepository
 from services.claims.db.scheme_repository import EnrolmentRepository, SchemeRepository
 from services.claims.db.simulation_repository import SimulationRepository, SimulationRow
 from services.claims.domain.assessment import FactsInvalid, YearToDate, assess
-from services.claims.domain.scheme import Category, Scheme, parse_scheme, scheme_to_dict
+from services.claims.domain.scheme import Category, PoolMode, Scheme, parse_scheme, scheme_to_dict
 from services.claims.service.claims import engine_facts
 from services.claims.service.common import SERVICE, Created, Idempotency, Runtime, idempotent, sees_county
 from services.claims.service.schemes import read_scheme_body, stored_scheme
@@ -153,6 +153,14 @@ async def _simulate(session: AsyncSession, job: SimulationRow) -> dict[str, Any]
     scheme: Scheme = dataclasses.replace(parse_scheme(job.scheme, stored=True), year=year)
     claims = await ClaimRepository(session).for_simulation(county, year)
     enrolments = EnrolmentRepository(session)
+    in_force = await SchemeRepository(session).active_for(county, year)
+    if in_force is not None:
+        # the year's insured households are the registry's (one truth), brought in before counting
+        stored = stored_scheme(in_force)
+        if stored.pool_mode is PoolMode.ENROLLED:
+            await enrolments.sync_from_registry(
+                county_code=county, year=year, scheme_code=stored.code, premium=stored.premium_per_person
+            )
     enrolled = await enrolments.enrolled_households(county, year)
     insured_people = await enrolments.insured_people(county, year)
     current = await jobs.current_payout(county, year)
