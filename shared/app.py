@@ -525,7 +525,9 @@ def _document_problems(app: FastAPI, document: dict[str, Any]) -> None:
                 schema = content.pop("application/json", {}).get("schema", _PROBLEM_REF)
                 if schema.get("$ref", "").endswith("/HTTPValidationError"):
                     schema = _PROBLEM_REF
-                content.setdefault(PROBLEM_JSON, {"schema": schema})
+                # problem_responses() lists problem+json with no schema: the model's schema FastAPI put under
+                # application/json goes there (it was lost before, so most errors had no schema)
+                content.setdefault(PROBLEM_JSON, {}).setdefault("schema", schema)
     for unused in ("HTTPValidationError", "ValidationError"):
         document.get("components", {}).get("schemas", {}).pop(unused, None)
 

@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 
+from shared.errors import Problem, ServiceError
 from shared.limits import is_authenticated, route_contexts
 
 WHO_MAY_CALL = "**Who may call it:**"
@@ -114,6 +115,27 @@ PROBLEM_EXAMPLES: dict[str, dict[str, Any]] = {
 for _status, _example in PROBLEM_EXAMPLES.items():
     _example.setdefault("type", "about:blank")
     _example["request_id"] = _REQUEST_ID
+
+
+def problem_example(status: int, code: str, detail: str, **extra: Any) -> dict[int | str, dict[str, Any]]:
+    """A `responses=` entry for a route's main error, with its real code as the example (the kernel gives
+    every other problem a generic one per status): `responses={**problem_example(409, "same_event", ...)}`."""
+    title = next((c.title for c in _service_errors() if c.status_code == status), "Error")
+    example: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "code": code, "detail": detail}
+    if extra:
+        example["extra"] = extra
+    example["request_id"] = _REQUEST_ID
+    return {status: {"model": Problem, "content": {"application/problem+json": {"example": example}}}}
+
+
+def _service_errors() -> list[type[ServiceError]]:
+    found: list[type[ServiceError]] = []
+    pending: list[type[ServiceError]] = [ServiceError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return sorted(found, key=lambda c: c.__module__ != "shared.errors")  # the kernel's titles first
 
 
 def _dependants(dependant: Dependant) -> Iterator[Dependant]:

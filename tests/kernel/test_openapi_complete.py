@@ -194,6 +194,9 @@ def test_errors_are_problems_with_valid_examples(service: str) -> None:
             if set(content) != {"application/problem+json"} or problem is None or "example" not in problem:
                 wrong.append(f"{method.upper()} {path} {status}: {sorted(content)}")
                 continue
+            if problem.get("schema") != {"$ref": "#/components/schemas/Problem"}:
+                wrong.append(f"{method.upper()} {path} {status}: schema {problem.get('schema')}")
+                continue
             example = Problem.model_validate(problem["example"])
             assert str(example.status) == status, (path, method, status)
     assert not wrong, "\n".join(wrong)

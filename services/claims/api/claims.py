@@ -29,6 +29,7 @@ from services.claims.api.schemas import (
 from shared.contracts.claims import Category, ClaimLead, ClaimLeadAccepted
 from shared.contracts.types import Cursor, VillageCode
 from shared.errors import problem_responses
+from shared.openapi import problem_example
 from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"])
@@ -66,6 +67,12 @@ async def accept_lead(
             "description": "the earlier request's answer again (Idempotency-Key), or the resource that existed already",
         },
         **problem_responses(404, 409, 422, 503),
+        **problem_example(
+            409,
+            "same_event",
+            "a claim for this event exists (same person, category and incident date)",
+            claim={"id": "2c1f6d7e-5b4a-4c3d-8e9f-0a1b2c3d4e5f", "state": "investigating"},
+        ),
     },
 )
 async def apply(

@@ -20,6 +20,7 @@ from services.claims.api.schemas import NoticeCreate, NoticeRead, ObjectionCreat
 from services.claims.service.notice_print import FONT_FILE, FONTS_PATH
 from shared.contracts.types import Cursor, VillageCode
 from shared.errors import problem_responses
+from shared.openapi import problem_example
 from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/notices", tags=["notices"])
@@ -44,6 +45,7 @@ PRINT_EXAMPLE = (
             "description": "the earlier request's answer again (Idempotency-Key), or the resource that existed already",
         },
         **problem_responses(404, 409, 422),
+        **problem_example(409, "nothing_to_publish", "no assessed claim in this village waits for a notice"),
     },
 )
 async def publish(

@@ -24,6 +24,7 @@ from services.claims.api.schemas import (
 from shared.app import wake_outbox
 from shared.contracts.types import Cursor
 from shared.errors import problem_responses
+from shared.openapi import problem_example
 from shared.pagination import Page
 from shared.spreadsheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
@@ -56,6 +57,19 @@ router = APIRouter(prefix="/v1/payments", tags=["payments"])
             "description": "the earlier request's answer again (Idempotency-Key), or the resource that existed already",
         },
         **problem_responses(409, 422, 503),
+        **problem_example(
+            409,
+            "bank_details_incomplete",
+            "1 claim(s) of the batch lack the account holder or the bank name in the registry; "
+            "complete the household's bank details and create the batch again",
+            claims=[
+                {
+                    "claim_id": "2c1f6d7e-5b4a-4c3d-8e9f-0a1b2c3d4e5f",
+                    "household_id": "7d3e2f1a-9b8c-4d5e-a6f7-0b1c2d3e4f5a",
+                    "missing": ["bank_name"],
+                }
+            ],
+        ),
     },
 )
 async def create_batch(

@@ -61,7 +61,11 @@ def _etag(response: Response, version: int) -> None:
             "model": SchemeRead,
             "description": "the earlier request's answer again (Idempotency-Key), or the resource that existed already",
         },
-        **problem_responses(403, 409, 422), **problem_example(409, "scheme_exists", "scheme reference-2026 exists; PUT /v1/schemes/reference-2026 makes a new version")},
+        **problem_responses(403, 409, 422),
+        **problem_example(
+            409, "scheme_exists", "scheme reference-2026 exists; PUT /v1/schemes/reference-2026 makes a new version"
+        ),
+    },
 )
 async def create_scheme(
     body: SchemeBody, schemes: SchemeServiceDep, principal: CountyOfficer, key: IdempotencyKey, response: Response

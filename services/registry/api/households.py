@@ -58,6 +58,7 @@ from shared.concurrency import etag
 from shared.contracts.types import Cursor, HouseholdNumber, RegionPrefix, query_model
 from shared.errors import problem_responses
 from shared.idempotency import REPLAY_HEADERS
+from shared.openapi import problem_example
 from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/households", tags=["households"])
@@ -93,7 +94,19 @@ def _json(result: Created[Any], *, location: str | None = None) -> JSONResponse:
     "is checked (GB 11643 check digit, a real birth date that agrees with `birth_date` and `sex` when given); a "
     "person already active in another household gets 409 `person_in_other_household` with a masked reference. "
     "Returns the household with masked IDs and its `ETag`.",
-    responses=problem_responses(403, 409, 422),
+    responses={
+        **problem_responses(403, 409, 422),
+        **problem_example(
+            409,
+            "person_in_other_household",
+            "this person is an active member of another household; end that membership first",
+            other_household={
+                "household_number_masked": "410602********01",
+                "county_code": "410602",
+                "household_id": None,
+            },
+        ),
+    },
 )
 async def create_household(
     body: HouseholdCreate, households: HouseholdServiceDep, _: Editor, key: IdempotencyKey

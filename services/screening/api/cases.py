@@ -37,6 +37,7 @@ from services.screening.service.cases import OpenCase
 from services.screening.service.common import Replayed
 from shared.contracts.types import CountyCode, Cursor, TownshipCode, VillageCode
 from shared.errors import problem_responses
+from shared.openapi import problem_example
 from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -65,7 +66,11 @@ def _answer(result: M | Replayed, respond: Callable[[M], JSONResponse]) -> JSONR
     "",
     status_code=201,
     summary="Open a case from a lead, a self-report or a cadre visit (纳入监测识别)",
-    responses={201: {"model": CaseRead}, **problem_responses(403, 404, 409, 422)},
+    responses={
+        201: {"model": CaseRead},
+        **problem_responses(403, 404, 409, 422),
+        **problem_example(409, "lead_not_open", "this lead is closed"),
+    },
 )
 async def open_case(
     body: CaseCreate, cases: CaseServiceDep, principal: CaseWriter, key: IdempotencyKey
@@ -146,7 +151,12 @@ async def get_case(case_id: uuid.UUID, cases: CaseServiceDep, principal: CaseRea
     "`elimination_blocked` naming every unmet condition. Confirmation sets, elimination clears the household's "
     "monitoring status in the registry (through the outbox). `If-Match` is honoured when sent.",
     response_model=CaseRead,
-    responses=problem_responses(403, 404, 409, 412, 422),
+    responses={
+        **problem_responses(403, 404, 409, 412, 422),
+        **problem_example(
+            409, "notice_not_elapsed", "the notice runs 5 days from 2026-04-01; review is possible from 2026-04-06"
+        ),
+    },
 )
 async def transition(
     case_id: uuid.UUID,
