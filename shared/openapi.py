@@ -405,13 +405,22 @@ _KERNEL_OPERATIONS: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
         "Readiness (就绪检查): the database is reachable and its schema is at the migration head this code "
         "expects (a newer revision is accepted during a rolling upgrade). 503 `database_unavailable` or "
         "`migrations_pending` otherwise: take the instance out of the load balancer, do not restart it.",
-        {"status": "ready", "service": "{service}", "migration": "0007_citus_ready"},
+        {"status": "ready", "service": "{service}", "migration": "0008_register_fields"},
     ),
     ("/v1/me", "get"): (
         "Who am I (当前用户): the roles, region scope (行政区划代码前缀) and department the bearer token carries, "
         "as this service read them. Use it to check a token before calling anything else.",
         {"sub": "county-officer-01", "roles": ["county_officer"], "region": "410602", "department": None},
     ),
+}
+
+
+_READYZ_503 = {
+    "type": "about:blank",
+    "title": "Migrations are not at head",
+    "status": 503,
+    "code": "migrations_pending",
+    "detail": "database at 0007_citus_ready, code expects 0008_register_fields",
 }
 
 
@@ -422,6 +431,9 @@ def _document_kernel_operations(app: FastAPI, document: dict[str, Any]) -> None:
         if operation is None:
             continue
         operation.setdefault("description", description)
+        if path == "/readyz":  # its own 503s, not a peer's
+            problem = operation.get("responses", {}).get("503", {}).setdefault("content", {})
+            problem.setdefault("application/problem+json", {}).setdefault("example", _READYZ_503)
         content = operation.get("responses", {}).get("200", {}).get("content", {}).get("application/json")
         if content is not None and "example" not in content:
             content["example"] = {k: v.format(service=service) if isinstance(v, str) else v for k, v in example.items()}
