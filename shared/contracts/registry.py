@@ -12,8 +12,12 @@ HTTP (interactive, per household):
   income of `year`.
 - `POST /v1/members:resolve` with `ResolveRequest` → `ResolveResponse` (roles: service,
   department_feeder, county_officer).
+- `GET  /v1/regions/{code}` → the region's `code` and `name` (any authenticated role; claims prints the
+  county, township and village names on its public notice).
 
-SQL read contracts (set-based, for screening runs; owned and versioned by the registry):
+SQL read contracts (set-based, for screening runs and claims' insured count; owned and versioned by the
+registry; claims brings a year's insured households, `insured_years` and `member_count` below, into its
+enrolments from household_snapshot_v1: the registry is the one truth of "insured in year Y"):
 
 `registry.household_snapshot_v1` — one row per non-archived household:
     household_id uuid, household_number text, county_code text(6), township_code text(9),
