@@ -3,7 +3,8 @@
 Jobs: a simulation (`POST /v1/simulations` commits the queued row, then submits it). The
 scheduler (off with FANGPIN_CLAIMS_SCHEDULER_ENABLED=false), every `scheduler_interval_seconds`:
 approve the claims whose notice window has ended without an undecided objection, fetch the
-household facts of leads accepted while the registry was down, and recover simulations whose
+household facts of leads accepted while the registry was down, bring the registry's insured
+households of the year into the enrolments (the registry is the one truth), and recover simulations whose
 process went away (queued ones run, running ones fail). All are safe to run on several replicas
 at once (each claim is changed under its lock, each job runs under its advisory lock).
 """
@@ -24,6 +25,7 @@ from services.claims.db.tables import simulation
 from services.claims.service.claims import ClaimService
 from services.claims.service.common import Runtime
 from services.claims.service.notices import advance_notices
+from services.claims.service.schemes import sync_insured
 from services.claims.service.simulations import run_simulation
 from shared.clock import BusinessClock
 from shared.db import create_engine, create_sessionmaker
@@ -74,6 +76,7 @@ async def run_once(runtime: Runtime, jobs: JobRunner | None = None) -> None:
     """One scheduler round: approvals, pending facts, and (given the runner) orphaned simulations."""
     await advance_notices(runtime.sessionmaker, runtime, runtime.today())
     await refresh_pending_facts(runtime)
+    await sync_insured(runtime.sessionmaker, runtime.today().year)
     if jobs is not None:
         await jobs.recover()
 

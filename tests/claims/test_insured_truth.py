@@ -147,3 +147,27 @@ async def test_enrolment_assessment_and_simulation_count_the_registrys_insured(
     ).json()
     assert listed["items"] == []
     assert uuid.UUID(str(insured.household_id))
+
+
+async def test_the_scheduler_round_brings_the_registrys_insured_in(
+    claims_client: httpx.AsyncClient, session: AsyncSession, session_factory: Any
+) -> None:
+    from services.claims.service.schemes import sync_insured
+
+    assert await seed_households(session, 6, pii=suite_cipher()) == 6
+    await session.execute(
+        text("UPDATE registry.household SET insured_years = ARRAY[CAST(:year AS int)]"), {"year": YEAR}
+    )
+    await session.commit()
+    await create_reference_scheme(claims_client)
+    before = await claims_client.get("/v1/enrolments", params={"scheme_code": "reference-2026"}, headers=COUNTY)
+    assert before.json()["items"] == []
+    assert await sync_insured(session_factory, YEAR) == 6
+    listed = (
+        await claims_client.get("/v1/enrolments", params={"scheme_code": "reference-2026"}, headers=COUNTY)
+    ).json()["items"]
+    _, members = await registry_insured(session)
+    assert len(listed) == 6
+    assert sum(item["insured_people"] for item in listed) == members
+    assert await sync_insured(session_factory, YEAR) == 6  # a second round changes nothing
+    assert await sync_insured(session_factory, 2030) == 0  # no scheme in force that year

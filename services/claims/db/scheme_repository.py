@@ -144,6 +144,13 @@ class SchemeRepository:
         row = (await self.session.execute(query)).mappings().one_or_none()
         return None if row is None else SchemeVersionRow.of(row)
 
+    async def active_in_year(self, year: int) -> list[SchemeVersionRow]:
+        """The latest versions of every county's scheme in force in `year`."""
+        query = self._joined().where(
+            scheme.c.year == year, scheme.c.status == "active", scheme_version.c.version == scheme.c.latest_version
+        )
+        return [SchemeVersionRow.of(r) for r in (await self.session.execute(query.order_by(scheme.c.code))).mappings()]
+
     async def active_code_for(self, county_code: str, year: int) -> str | None:
         query = select(scheme.c.code).where(
             scheme.c.county_code == county_code, scheme.c.year == year, scheme.c.status == "active"

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.claims.api.schemas import (
     EnrolmentCreate,
@@ -432,3 +432,23 @@ class EnrolmentService:
         )
         items = [EnrolmentRead.model_validate(r, from_attributes=True) for r in rows[:limit]]
         return Page[EnrolmentRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [str(r.id)]))
+
+
+async def sync_insured(sessionmaker: async_sessionmaker[AsyncSession], year: int) -> int:
+    """Bring the registry's insured households of `year` into the enrolments of every scheme in force
+    that year (pool_mode enrolled), one county per transaction; the scheduler runs it each round."""
+    async with sessionmaker() as session:
+        schemes = [stored_scheme(r) for r in await SchemeRepository(session).active_in_year(year)]
+    synced = 0
+    for scheme in schemes:
+        if scheme.pool_mode is not PoolMode.ENROLLED:
+            continue
+        async with sessionmaker() as session:
+            synced += await EnrolmentRepository(session).sync_from_registry(
+                county_code=scheme.county_code,
+                year=scheme.year,
+                scheme_code=scheme.code,
+                premium=scheme.premium_per_person,
+            )
+            await session.commit()
+    return synced
