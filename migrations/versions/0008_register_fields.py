@@ -6,6 +6,9 @@
 - registry.member: `education_level` 文化程度, `employment` 务工状况 with `months_worked` 务工时间（月）,
   `medical_insured_years` 城乡居民基本医疗保险 and `pension_insured_years` 城乡居民基本养老保险 (the
   years enrolled: "booleans, per year").
+- registry.household `monitoring_origin`: `migration` for a household brought over monitored from the
+  national system (监测对象 with its type and 纳入监测时间, no case here yet); the monitoring check then
+  holds for such a household without a case: status monitored = (a case, or a migration's monitoring).
 - registry.grid: the grids 网格 of a village with their 网格长 (a reference table like the region tree).
 
 Codes are validated by the API (the enums of services/registry/domain/model.py); the database keeps
@@ -29,6 +32,8 @@ depends_on = None
 
 _EMPTY_TEXTS = sa.text("'{}'::text[]")
 _EMPTY_INTS = sa.text("'{}'::integer[]")
+_MONITORED = "status in ('unstable', 'marginal', 'sudden_hardship')"
+_MONITORING_CHECK = f"({_MONITORED}) = (monitoring_case_id is not null or monitoring_origin is not null)"
 
 
 def upgrade() -> None:
@@ -49,6 +54,15 @@ def upgrade() -> None:
     add("household", sa.Column("relocated", sa.Boolean, nullable=False, server_default=sa.false()), schema="registry")
     add("household", sa.Column("resettlement_site", sa.Text, nullable=True), schema="registry")
     add("household", sa.Column("grid_code", sa.String(16), nullable=True), schema="registry")
+    add("household", sa.Column("monitoring_origin", sa.String(12), nullable=True), schema="registry")
+    op.drop_constraint("ck_household_monitoring_case", "household", schema="registry", type_="check")
+    op.create_check_constraint("ck_household_monitoring_case", "household", _MONITORING_CHECK, schema="registry")
+    op.create_check_constraint(
+        "ck_household_monitoring_origin",
+        "household",
+        "monitoring_origin IS NULL OR monitoring_origin = 'migration'",
+        schema="registry",
+    )
     op.create_index(
         "ix_household_county_code_poverty_cause",
         "household",
@@ -109,7 +123,16 @@ def downgrade() -> None:
         "ix_household_county_code_poverty_cause",
     ):
         op.drop_index(index, table_name="household", schema="registry")
+    op.drop_constraint("ck_household_monitoring_origin", "household", schema="registry", type_="check")
+    op.drop_constraint("ck_household_monitoring_case", "household", schema="registry", type_="check")
+    op.create_check_constraint(
+        "ck_household_monitoring_case",
+        "household",
+        f"({_MONITORED}) = (monitoring_case_id is not null)",
+        schema="registry",
+    )
     for column in (
+        "monitoring_origin",
         "grid_code",
         "resettlement_site",
         "relocated",

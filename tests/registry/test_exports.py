@@ -42,7 +42,7 @@ async def test_masked_csv_export_of_a_village(
     rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
     header = rows[0]
     assert header[:3] == ["户编号", "村代码", "地址"]
-    assert header[-3:] == ["成员状态", "离开日期", "离开原因"]
+    assert header[-5:] == ["成员状态", "离开日期", "离开原因", "乡镇名称", "村名称"]
     numbers = {r[0] for r in rows[1:]}
     assert here["household_number"] in numbers
     assert there["household_number"] not in numbers
@@ -50,6 +50,7 @@ async def test_masked_csv_export_of_a_village(
     assert len(ours) == 3
     assert ours[0][header.index("与户主关系")] == "户主"
     assert ours[0][header.index("户类型")] == "脱贫户"
+    assert (ours[0][header.index("乡镇名称")], ours[0][header.index("村名称")]) == ("鹤壁集镇", "鹤壁集村")
     for person in here["_body"]["members"]:
         assert person["national_id"] not in download.text
     assert "6222021234567890123" not in download.text

@@ -203,7 +203,7 @@ async def test_rows_are_checked_against_the_register(
         if row[COL["household_number"]] == original:
             row[COL["household_number"]] = existing["household_number"]  # already registered
     rows[second][COL["village_code"]] = "410602100299"  # not in the region tree
-    rows[third][COL["household_status"]] = "边缘易致贫户"  # a monitoring type
+    rows[third][COL["grid_code"]] = rows[third][COL["village_code"]] + "99"  # no such grid (网格)
     member_row = next(i for i in range(fourth + 1, len(rows)) if rows[i][COL["relation"]] != "户主")
     rows[member_row][COL["national_id"]] = existing["_body"]["members"][1]["national_id"]  # active elsewhere
     rows[member_row][COL["birth_date"]] = rows[member_row][COL["sex"]] = ""  # taken from the ID
@@ -212,7 +212,7 @@ async def test_rows_are_checked_against_the_register(
     codes = {(e["row"], e["code"]) for e in job["errors"]}
     assert (first + 1, "household_exists") in codes
     assert (second + 1, "unknown_village") in codes
-    assert (third + 1, "monitoring_status_not_importable") in codes
+    assert (third + 1, "unknown_grid") in codes
     assert (member_row + 1, "person_in_other_household") in codes
     message = next(e["message"] for e in job["errors"] if e["code"] == "person_in_other_household")
     assert existing["household_number"] not in message

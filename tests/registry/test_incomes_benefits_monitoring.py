@@ -185,7 +185,7 @@ async def test_monitoring_status_set_and_cleared_by_case(
     assert retyped.status_code == 200
     assert retyped.json()["status"] == "sudden_hardship"
     household = (await registry_client.get(f"/v1/households/{created['id']}", headers=OFFICER)).json()
-    assert household["monitoring"] == {"case_id": str(case), "since": "2026-05-10"}
+    assert household["monitoring"] == {"case_id": str(case), "since": "2026-05-10", "origin": "case"}
     assert household["base_status"] == "lifted_out"
     patch = await registry_client.patch(
         f"/v1/households/{created['id']}",

@@ -499,8 +499,11 @@ class ArchiveRequest(WireModel):
 
 
 class MonitoringInfo(BaseModel):
-    case_id: uuid.UUID
-    since: date | None
+    case_id: uuid.UUID | None = Field(description="the screening case; null for a household migrated monitored")
+    since: date | None = Field(description="纳入监测时间")
+    origin: Literal["case", "migration"] = Field(
+        default="case", description="case: set by a confirmed case; migration: brought over from the national system"
+    )
 
 
 class HouseholdRead(BaseModel):

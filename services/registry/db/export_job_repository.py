@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.household_repository import region_range
-from services.registry.db.tables import export_job, household, income, member
+from services.registry.db.tables import export_job, household, income, member, region
 
 Row = dict[str, Any]  # the values of a new or changed row (what the use cases write)
 
@@ -78,6 +78,23 @@ class ExportRow:
     property_income: Decimal | None
     transfer_income: Decimal | None
     production_costs: Decimal | None
+    base_status: str | None = None
+    monitoring_since: date | None = None
+    risk_types: list[str] | None = None
+    poverty_cause: str | None = None
+    other_causes: list[str] | None = None
+    registered_year: int | None = None
+    lifted_out_year: int | None = None
+    relocated: bool = False
+    resettlement_site: str | None = None
+    grid_code: str | None = None
+    education_level: str | None = None
+    employment: str | None = None
+    months_worked: int | None = None
+    medical_insured_years: list[int] | None = None
+    pension_insured_years: list[int] | None = None
+    township_name: str | None = None
+    village_name: str | None = None
     national_id_enc: bytes | None = None
     bank_account_enc: bytes | None = None
     phone_enc: bytes | None = None
@@ -113,7 +130,8 @@ class ExportJobRepository:
     async def export_rows(
         self, *, region_prefix: str, include_former: bool, with_secrets: bool
     ) -> AsyncIterator[ExportRow]:
-        """Members with their household's fields and latest income, in register order (streamed)."""
+        """Members with their household's fields, region names and latest income, in register order (streamed)."""
+        township, village = region.alias("township"), region.alias("village")
         latest = (
             select(income)
             .ext(distinct_on(income.c.household_id))
@@ -150,6 +168,23 @@ class ExportJobRepository:
             latest.c.property_income,
             (latest.c.transfer_income + latest.c.benefit_income).label("transfer_income"),
             latest.c.production_costs,
+            household.c.base_status,
+            household.c.monitoring_since,
+            household.c.risk_types,
+            household.c.poverty_cause,
+            household.c.other_causes,
+            household.c.registered_year,
+            household.c.lifted_out_year,
+            household.c.relocated,
+            household.c.resettlement_site,
+            household.c.grid_code,
+            member.c.education_level,
+            member.c.employment,
+            member.c.months_worked,
+            member.c.medical_insured_years,
+            member.c.pension_insured_years,
+            township.c.name.label("township_name"),
+            village.c.name.label("village_name"),
         ]
         if with_secrets:
             columns += [member.c.national_id_enc, household.c.bank_account_enc, household.c.phone_enc]
@@ -158,6 +193,8 @@ class ExportJobRepository:
             select(*columns)
             .join(member, member.c.household_id == household.c.id)
             .outerjoin(latest, latest.c.household_id == household.c.id)
+            .outerjoin(township, township.c.code == func.rpad(household.c.township_code, 12, "0"))
+            .outerjoin(village, village.c.code == household.c.village_code)
             .where(household.c.village_code.between(low, high), household.c.archived_at.is_(None))
         )
         if not include_former:

@@ -93,6 +93,12 @@ class RegionRepository:
         query = select(grid).where(grid.c.village_code.startswith(village_prefix)).order_by(grid.c.code).limit(limit)
         return [Grid(**r) for r in (await self.session.execute(query)).mappings()]
 
+    async def existing_grids(self, codes: Sequence[str]) -> set[str]:
+        if not codes:
+            return set()
+        rows = await self.session.execute(select(grid.c.code).where(grid.c.code.in_(list(codes))))
+        return {r[0] for r in rows}
+
     async def upsert_grids(self, rows: Sequence[dict[str, Any]]) -> int:
         if not rows:
             return 0

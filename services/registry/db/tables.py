@@ -102,6 +102,8 @@ household = Table(
     Column("relocated", Boolean, nullable=False, server_default=text("false")),
     Column("resettlement_site", Text, nullable=True),
     Column("grid_code", String(16), nullable=True),
+    # `migration`: monitored as brought over from the national system, no case here yet (0008)
+    Column("monitoring_origin", String(12), nullable=True),
     UniqueConstraint("county_code", "household_number", name="uq_household_county_code_household_number"),
     Index("ix_household_village_code_household_number", "village_code", "household_number", "id"),
     Index("ix_household_county_code_poverty_cause", "county_code", "poverty_cause"),

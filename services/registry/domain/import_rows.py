@@ -33,14 +33,19 @@ from decimal import Decimal, InvalidOperation
 from typing import IO, Any, Final, Literal
 
 from services.registry.domain.model import (
+    MONITORING_TYPES,
     DibaoClass,
+    EducationLevel,
     EducationStage,
+    Employment,
     Health,
     HouseholdStatus,
     JoinReason,
     LabelledEnum,
     LabourAbility,
+    PovertyCause,
     Relation,
+    RiskType,
     Sex,
     per_capita_net_income,
 )
@@ -110,6 +115,40 @@ COLUMNS: Final[tuple[Column, ...]] = (
     Column("transfer_income", "转移性收入", False, True, "Yuan per year."),
     Column("production_costs", "生产经营支出", False, True, "Yuan per year."),
     Column("income_year", "收入年度", False, True, "Year of the incomes; required when any income is given."),
+    # The register's fields (rules.md §3; docs/register.md): all optional, so older files still import.
+    Column("grid_code", "网格编码", False, True, "Grid (网格) code: the village code and 1–4 more characters."),
+    Column("poverty_cause", "主要致贫原因", False, True, "因病, 因残, 因学, 因灾, 缺土地, 缺水, 缺技术, 缺劳力, …"),
+    Column("other_causes", "其他致贫原因", False, True, "At most two more causes, separated by 、 or ,."),
+    Column("registered_year", "识别年度", False, True, "Year first identified as poor (建档立卡)."),
+    Column("lifted_out_year", "脱贫年度", False, True, "Year lifted out (脱贫户 only)."),
+    Column(
+        "monitoring_type",
+        "监测对象类别",
+        False,
+        True,
+        "脱贫不稳定户/边缘易致贫户/突发严重困难户; blank: not monitored. A migration, not a monitoring decision.",
+    ),
+    Column("monitoring_since", "识别监测时间", False, True, "When monitoring began: YYYYMM (202103) or a date."),
+    Column("risk_types", "风险类型", False, True, "Risk types (因病, 因残, 因学, 因自然灾害, …), separated by 、."),
+    Column("relocated", "易地扶贫搬迁", False, True, "是/否 (yes/no); blank means no."),
+    Column("resettlement_site", "安置点", False, True, "Resettlement site, when relocated."),
+    Column("education_level", "文化程度", False, False, "文盲或半文盲, 小学, 初中, 高中, 大专及以上."),
+    Column("employment", "务工状况", False, False, "未务工, 乡镇内, 县内, 省内, 省外 (where the member works)."),
+    Column("months_worked", "务工时间（月）", False, False, "Months worked in the year, 0–12."),
+    Column(
+        "medical_insured_years",
+        "城乡居民基本医疗保险",
+        False,
+        False,
+        "Years enrolled (2025、2026), or 是/否 for the current year.",
+    ),
+    Column(
+        "pension_insured_years",
+        "城乡居民基本养老保险",
+        False,
+        False,
+        "Years enrolled (2025、2026), or 是/否 for the current year.",
+    ),
 )
 COLUMN_KEYS: Final = tuple(column.key for column in COLUMNS)
 _COLUMN_BY_KEY: Final = {column.key: column for column in COLUMNS}
@@ -149,11 +188,40 @@ _HEADER_ALIASES: Final[dict[str, str]] = {
     "与户主的关系": "relation",
     "劳动技能": "labour_ability",
     "在校生状况": "education_stage",
-    "文化程度": "education_stage",
     "学历阶段": "education_stage",
     "在校阶段": "education_stage",
     "生产经营性支出": "production_costs",
     "收入年份": "income_year",
+    # the national systems' exports (rules.md §3, docs/register.md)
+    "网格": "grid_code",
+    "所属网格": "grid_code",
+    "致贫原因": "poverty_cause",
+    "首次识别时间": "registered_year",
+    "识别时间": "registered_year",
+    "脱贫时间": "lifted_out_year",
+    "监测类型": "monitoring_type",
+    "监测对象类型": "monitoring_type",
+    "纳入监测时间": "monitoring_since",
+    "致贫/返贫风险": "risk_types",
+    "致贫返贫风险": "risk_types",
+    "是否易地扶贫搬迁": "relocated",
+    "搬迁": "relocated",
+    "安置点名称": "resettlement_site",
+    "务工所在地": "employment",
+    "务工时间": "months_worked",
+    "务工月数": "months_worked",
+    "是否参加城乡居民基本医疗保险": "medical_insured_years",
+    "是否参加新农合": "medical_insured_years",
+    "新农合": "medical_insured_years",
+    "是否参加城乡居民基本养老保险": "pension_insured_years",
+    "城乡居民养老保险": "pension_insured_years",
+}
+# Columns a national export splits in numbered parts (致贫/返贫风险1 … 5): every part is read, joined.
+MULTI_PART: Final[dict[str, str]] = {
+    **{f"致贫/返贫风险{i}": "risk_types" for i in range(1, 6)},
+    **{f"致贫返贫风险{i}": "risk_types" for i in range(1, 6)},
+    **{f"风险类型{i}": "risk_types" for i in range(1, 6)},
+    **{f"其他致贫原因{i}": "other_causes" for i in range(1, 3)},
 }
 
 
@@ -230,6 +298,20 @@ class HouseholdRow:
     tekun: bool
     insured_year: int | None
     income: IncomeRow | None  # None when the file gives no income for the household
+    base_status: HouseholdStatus | None = None  # ordinary / lifted_out (None: household_status)
+    monitoring_since: date | None = None
+    risk_types: tuple[str, ...] = ()
+    poverty_cause: str | None = None
+    other_causes: tuple[str, ...] = ()
+    registered_year: int | None = None
+    lifted_out_year: int | None = None
+    relocated: bool = False
+    resettlement_site: str | None = None
+    grid_code: str | None = None
+
+    @property
+    def monitored(self) -> bool:
+        return self.household_status in MONITORING_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +329,11 @@ class MemberRow:
     education_stage: EducationStage | None
     school: str | None
     join_reason: JoinReason
+    education_level: str | None = None
+    employment: str | None = None
+    months_worked: int | None = None
+    medical_insured_years: tuple[int, ...] = ()
+    pension_insured_years: tuple[int, ...] = ()
 
     @property
     def household_number(self) -> str:
@@ -581,6 +668,128 @@ def _year(first: int, last: int) -> Callable[[str], int]:
     return parse
 
 
+_CAUSE = _enum_lookup(
+    PovertyCause,
+    {
+        "因病致贫": PovertyCause.illness,
+        "因残致贫": PovertyCause.disability,
+        "因学致贫": PovertyCause.education,
+        "因灾致贫": PovertyCause.disaster,
+        "因自然灾害": PovertyCause.disaster,
+        "缺劳动力": PovertyCause.lack_of_labour,
+        "交通落后": PovertyCause.poor_transport,
+        "交通条件落后": PovertyCause.poor_transport,
+        "自身发展动力不足": PovertyCause.lack_of_motivation,
+        "发展动力不足": PovertyCause.lack_of_motivation,
+    },
+)
+_RISK = _enum_lookup(
+    RiskType,
+    {
+        "因自然灾害": RiskType.disaster,
+        "因安全住房": RiskType.housing,
+        "住房安全": RiskType.housing,
+        "因安全饮水": RiskType.water,
+        "饮水安全": RiskType.water,
+        "缺劳力": RiskType.lack_of_labour,
+        "因务工就业不稳": RiskType.unstable_employment,
+        "务工就业不稳": RiskType.unstable_employment,
+        "因产业项目失败": RiskType.industry_failure,
+        "产业项目失败": RiskType.industry_failure,
+    },
+)
+_MONITORING = _enum_lookup(
+    HouseholdStatus,
+    {
+        "脱贫不稳定": HouseholdStatus.UNSTABLE,
+        "边缘户": HouseholdStatus.MARGINAL,
+        "边缘易致贫": HouseholdStatus.MARGINAL,
+        "突发困难户": HouseholdStatus.SUDDEN_HARDSHIP,
+        "突发严重困难": HouseholdStatus.SUDDEN_HARDSHIP,
+    },
+)
+_LEVEL = _enum_lookup(
+    EducationLevel,
+    {
+        "文盲": EducationLevel.illiterate,
+        "半文盲": EducationLevel.illiterate,
+        "学龄前儿童": EducationLevel.illiterate,
+        "中专": EducationLevel.senior,
+        "高中(中专)": EducationLevel.senior,
+        "大专": EducationLevel.college_or_above,
+        "本科及以上": EducationLevel.college_or_above,
+        "本科": EducationLevel.college_or_above,
+        "研究生": EducationLevel.college_or_above,
+    },
+)
+_EMPLOYMENT = _enum_lookup(
+    Employment,
+    {
+        "无": Employment.none,
+        "否": Employment.none,
+        "不务工": Employment.none,
+        "乡(镇)内": Employment.in_township,
+        "乡镇内务工": Employment.in_township,
+        "县内务工": Employment.in_county,
+        "县外省内": Employment.in_province,
+        "省内务工": Employment.in_province,
+        "省外务工": Employment.out_of_province,
+    },
+)
+_SEPARATORS: Final = re.compile(r"[、,，;；/\s]+")
+
+
+def _many(parse_one: Callable[[str], Any], at_most: int) -> Callable[[str], tuple[str, ...]]:
+    def parse(text: str) -> tuple[str, ...]:
+        values: list[str] = []
+        for part in _SEPARATORS.split(text.strip()):
+            if part and part not in ("无", "-"):
+                value = str(parse_one(part))
+                if value not in values:
+                    values.append(value)
+        if len(values) > at_most:
+            raise _Problem("too_many_values", f"at most {at_most} values")
+        return tuple(values)
+
+    return parse
+
+
+def _parse_month(text: str) -> date:
+    text = _nfkc(text)
+    if len(text) == 6 and text.isdigit():
+        year, month = int(text[:4]), int(text[4:])
+        if 2000 <= year <= 2100 and 1 <= month <= 12:
+            return date(year, month, 1)
+        raise _Problem("invalid_date", "not a month like 202103 (YYYYMM)")
+    for sep in ("-", "/", ".", "年"):
+        head, _, tail = text.partition(sep)
+        tail = tail.removesuffix("月")
+        if tail and head.isdigit() and tail.isdigit() and len(head) == 4 and 1 <= int(tail) <= 12:
+            return date(int(head), int(tail), 1)
+    return _parse_date_text(text)
+
+
+def _months(text: str) -> int:
+    text = _nfkc(text).removesuffix("个月").removesuffix("月")
+    if len(text) > 3 and text.endswith(".0"):
+        text = text[:-2]
+    if not text.isdigit() or not 0 <= int(text) <= 12:
+        raise _Problem("invalid_value", "months worked is a whole number 0–12")
+    return int(text)
+
+
+def _insured_years(today: date) -> Callable[[str], tuple[int, ...]]:
+    year = _year(2000, today.year + 1)
+
+    def parse(text: str) -> tuple[int, ...]:
+        flag = _BOOL.get(_nfkc(text).lower())
+        if flag is not None:
+            return (today.year,) if flag else ()
+        return tuple(sorted({int(y) for y in _many(lambda t: str(year(t)), 50)(text)}))
+
+    return parse
+
+
 def _parse_village_code(text: str) -> str:
     text = _nfkc(text)
     if len(text) != 12 or not text.isdigit():
@@ -769,7 +978,9 @@ _collector_paused = _CollectorPause()
 # Columns whose problems may be reported for a whole household on each of its rows (unless the
 # row's own cell already has an error).
 _HOUSEHOLD_PROBLEM_KEYS: Final = frozenset(
-    {key for key in HOUSEHOLD_KEYS if _COLUMN_BY_KEY[key].required} | {"income_year", "relation"}
+    {key for key in HOUSEHOLD_KEYS if _COLUMN_BY_KEY[key].required}
+    | {"income_year", "relation"}
+    | {"monitoring_since", "risk_types", "lifted_out_year", "other_causes", "resettlement_site", "grid_code"}
 )
 # Memoised cell values per column: repeated labels, dates and amounts are parsed once. Problems
 # are memoised only while few, so that a file of distinct junk cannot grow the memo.
@@ -777,9 +988,42 @@ _MEMO_MAX: Final = 50_000
 _MEMO_PROBLEMS_MAX: Final = 1_000
 
 
+_HEADER_SCAN_ROWS: Final = 5  # a national export has a title and notes above its header (row 3)
+_MULTI_LOOKUP: Final = {_header_key(alias): key for alias, key in MULTI_PART.items()}
+
+
+def _known_headers(row: Sequence[str]) -> int:
+    return sum(
+        1 for c in row if (t := _cell(c)) and (_header_key(t) in _HEADER_LOOKUP or _header_key(t) in _MULTI_LOOKUP)
+    )
+
+
+def _merge_parts(rows: Iterator[Sequence[str]], parts: dict[int, list[int]]) -> Iterator[Sequence[str]]:
+    """Rows with each multi-part column's cells (致贫/返贫风险1 … 5) joined into its first one."""
+    for row in rows:
+        merged = list(row)
+        width = len(merged)
+        for first, rest in parts.items():
+            cells = [_cell(merged[p]) for p in (first, *rest) if p < width]
+            if first < width:
+                merged[first] = "、".join(c for c in cells if c)
+        yield merged
+
+
 def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | None = None) -> ParseResult:
     iterator = iter(rows)
     header = next(iterator, None)
+    header_row = 1
+    # The header is the first row that names at least three template columns, among the first few rows
+    # (row 1 in the template, row 3 in the national 防返贫监测 export); the rows above it are skipped.
+    skipped: list[Sequence[str]] = []
+    while header is not None and _known_headers(header) < 3 and len(skipped) < _HEADER_SCAN_ROWS:
+        skipped.append(header)
+        header = next(iterator, None)
+        header_row += 1
+    if header is None or _known_headers(header) < 3:
+        header, header_row = (skipped[0], 1) if skipped else (None, 1)
+        iterator = iter(()) if header is None else _chain_rows(skipped[1:], iterator)
     if header is None or not any(_cell(c) for c in header):
         return ParseResult(
             rows=[], errors=[RowError(1, None, "the file has no header row", "empty_file")], total_rows=0
@@ -787,12 +1031,20 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
 
     errors = ErrorLog(max_errors)
     positions: dict[str, int] = {}
+    parts: dict[int, list[int]] = {}
     ignored: list[str] = []
     for index, cell in enumerate(header):
         text = _cell(cell)
         if not text:
             continue
         key = _HEADER_LOOKUP.get(_header_key(text))
+        multi = _MULTI_LOOKUP.get(_header_key(text)) if key is None else None
+        if multi is not None:
+            if multi in positions:
+                parts.setdefault(positions[multi], []).append(index)
+            else:
+                positions[multi] = index
+            continue
         if key is None:
             ignored.append(text)
         elif key in positions:
@@ -811,6 +1063,8 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
             invalid_row_numbers=frozenset({1}),
             error_count=errors.count,
         )
+    if parts:
+        iterator = _merge_parts(iterator, parts)
 
     parsers: dict[str, Callable[[str], Any]] = {
         "household_number": _text(64),
@@ -835,6 +1089,21 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
         "join_reason": _enum(JoinReason, _JOIN),
         **dict.fromkeys(INCOME_KEYS, _parse_money),
         "income_year": _year(2000, today.year),
+        "grid_code": _parse_grid_code,
+        "poverty_cause": _enum(PovertyCause, _CAUSE),
+        "other_causes": _many(_enum(PovertyCause, _CAUSE), 2),
+        "registered_year": _year(2000, today.year),
+        "lifted_out_year": _year(2000, today.year),
+        "monitoring_type": _enum(HouseholdStatus, _MONITORING),
+        "monitoring_since": _parse_month,
+        "risk_types": _many(_enum(RiskType, _RISK), 15),
+        "relocated": _parse_bool,
+        "resettlement_site": _text(100),
+        "education_level": _enum(EducationLevel, _LEVEL),
+        "employment": _enum(Employment, _EMPLOYMENT),
+        "months_worked": _months,
+        "medical_insured_years": _insured_years(today),
+        "pension_insured_years": _insured_years(today),
     }
     # Most cells repeat (labels, dates, amounts, the village code), so parsed values and problems
     # are memoised per column; free text and the unique columns are not.
@@ -869,7 +1138,7 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
     head = Relation.head
     missing = _MISSING
 
-    for row_number, row in enumerate(iterator, start=2):
+    for row_number, row in enumerate(iterator, start=header_row + 1):
         width = len(row)
         values: dict[str, Any] = {}
         row_errors: list[RowError] = []
@@ -1038,6 +1307,7 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
         if household.income_rows and "income_year" not in household.values:
             rows_text = ", ".join(str(n) for n in household.income_rows)
             problems.append(("income_year", f"{label} gives incomes (row {rows_text}) but no income year", "required"))
+        problems.extend(_register_problems(household, label))
         if not household.heads:
             problems.append(("relation", f"{label} has no head (户主)", "no_head"))
         elif len(household.heads) > 1:
@@ -1073,6 +1343,11 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
                 education_stage=values.get("education_stage"),
                 school=values.get("school"),
                 join_reason=values.get("join_reason") or JoinReason.registration,
+                education_level=_value_of(values.get("education_level")),
+                employment=_value_of(values.get("employment")),
+                months_worked=values.get("months_worked"),
+                medical_insured_years=values.get("medical_insured_years") or (),
+                pension_insured_years=values.get("pension_insured_years") or (),
             )
         )
 
@@ -1090,6 +1365,59 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
         invalid_row_numbers=frozenset(bad_rows),
         households_with_errors=households_with_errors,
     )
+
+
+def _chain_rows(first: Sequence[Sequence[str]], rest: Iterator[Sequence[str]]) -> Iterator[Sequence[str]]:
+    yield from first
+    yield from rest
+
+
+def _value_of(value: Any) -> str | None:
+    return None if value is None else str(value.value if isinstance(value, LabelledEnum) else value)
+
+
+def _parse_grid_code(text: str) -> str:
+    text = _nfkc(text)
+    if not re.fullmatch(r"[0-9]{12}[0-9A-Za-z]{1,4}", text, re.ASCII):
+        raise _Problem("invalid_grid_code", "a grid code is the village code and 1–4 more characters")
+    return text
+
+
+def _monitoring(given: Mapping[str, tuple[Any, int]]) -> tuple[HouseholdStatus | None, HouseholdStatus | None]:
+    """(status, base status) from 户类型 and 监测对象类别: the monitoring type, when given, is the status."""
+    status = given["household_status"][0] if "household_status" in given else None
+    kind = given["monitoring_type"][0] if "monitoring_type" in given else None
+    if status in MONITORING_TYPES:
+        status, kind = None, kind or status
+    if kind is None:
+        return status, status
+    base = status or (HouseholdStatus.LIFTED_OUT if kind is HouseholdStatus.UNSTABLE else HouseholdStatus.ORDINARY)
+    return kind, base
+
+
+def _register_problems(household: _Household, label: str) -> list[tuple[str, str, str]]:
+    """The §3 rules that span a household's fields (a migration of monitored households included)."""
+    given = household.values
+    status, base = _monitoring(given)
+    problems: list[tuple[str, str, str]] = []
+    if status not in MONITORING_TYPES:
+        for key in ("monitoring_since", "risk_types"):
+            if key in given and given[key][0]:
+                problems.append((key, f"{label} is not monitored (监测对象类别 blank)", "not_monitored"))
+    if "lifted_out_year" in given and base is not HouseholdStatus.LIFTED_OUT:
+        problems.append(("lifted_out_year", f"{label}: 脱贫年度 only for 脱贫户 (lifted_out)", "not_lifted_out"))
+    main = given["poverty_cause"][0] if "poverty_cause" in given else None
+    if main is not None and "other_causes" in given and str(main) in given["other_causes"][0]:
+        problems.append(("other_causes", f"{label}: the main cause is not repeated among the others", "invalid_value"))
+    if "resettlement_site" in given and not ("relocated" in given and given["relocated"][0]):
+        problems.append(
+            ("resettlement_site", f"{label}: 安置点 only when relocated (易地扶贫搬迁 是)", "invalid_value")
+        )
+    grid = given["grid_code"][0] if "grid_code" in given else None
+    village = given["village_code"][0] if "village_code" in given else None
+    if grid is not None and village is not None and not grid.startswith(village):
+        problems.append(("grid_code", f"{label}: the grid is not in the household's village", "invalid_grid_code"))
+    return problems
 
 
 def _cell(value: object) -> str:
@@ -1116,12 +1444,22 @@ def _resolve(household: _Household) -> HouseholdRow:
         village_code=value("village_code"),
         address=value("address"),
         phone=value("phone"),
-        household_status=value("household_status"),
+        household_status=_monitoring(given)[0] or value("household_status"),
         bank_account=value("bank_account"),
         dibao=value("dibao"),
         tekun=bool(value("tekun")),
         insured_year=value("insured_year"),
         income=income,
+        base_status=_monitoring(given)[1] if _monitoring(given)[0] in MONITORING_TYPES else None,
+        monitoring_since=value("monitoring_since"),
+        risk_types=value("risk_types") or (),
+        poverty_cause=_value_of(value("poverty_cause")),
+        other_causes=value("other_causes") or (),
+        registered_year=value("registered_year"),
+        lifted_out_year=value("lifted_out_year"),
+        relocated=bool(value("relocated")),
+        resettlement_site=value("resettlement_site"),
+        grid_code=value("grid_code"),
     )
 
 

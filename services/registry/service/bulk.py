@@ -53,6 +53,16 @@ HOUSEHOLD_COLUMNS = (
     "insured_years",
     "head_member_id",
     "import_job_id",
+    "monitoring_since",
+    "monitoring_origin",
+    "risk_types",
+    "poverty_cause",
+    "other_causes",
+    "registered_year",
+    "lifted_out_year",
+    "relocated",
+    "resettlement_site",
+    "grid_code",
 )
 MEMBER_COLUMNS = (
     "id",
@@ -73,6 +83,11 @@ MEMBER_COLUMNS = (
     "join_reason",
     "joined_on",
     "import_job_id",
+    "education_level",
+    "employment",
+    "months_worked",
+    "medical_insured_years",
+    "pension_insured_years",
 )
 PERSON_CLAIM_COLUMNS = ("national_id_index", "member_id", "household_id", "county_code")
 HISTORY_COLUMNS = (
@@ -169,6 +184,7 @@ class BulkPlan:
     incomes: list[tuple[Any, ...]] = field(default_factory=list)
     history: list[tuple[Any, ...]] = field(default_factory=list)
     households_without_head: int = 0
+    monitored: int = 0  # households brought over monitored (a migration, not a monitoring decision)
     # per member row, aligned with rows and indexes: (member id, household id, county code, masked ID)
     member_keys: list[tuple[Any, ...]] = field(default_factory=list)
 
@@ -199,6 +215,11 @@ class BulkPlan:
                     row.join_reason,
                     None,
                     job_id,
+                    row.education_level,
+                    row.employment,
+                    row.months_worked,
+                    list(row.medical_insured_years),
+                    list(row.pension_insured_years),
                 )
             await asyncio.sleep(0)  # the loop sends what is buffered and serves other requests
 
@@ -253,6 +274,9 @@ def plan_records(
         household_id = household_ids[number]
         county = household.village_code[:6]
         status = household.household_status
+        base = household.base_status or status
+        migrated = household.monitored
+        plan.monitored += migrated
         phone = household.phone
         account = household.bank_account
         head_id = heads.get(number)
@@ -272,7 +296,7 @@ def plan_records(
                 next(sealed_phones) if phone else None,
                 phone_masked,
                 status,
-                status,
+                base,
                 household.dibao,
                 household.tekun,
                 False,
@@ -281,6 +305,16 @@ def plan_records(
                 insured,
                 head_id,
                 plan.job_id,
+                household.monitoring_since if migrated else None,
+                "migration" if migrated else None,
+                list(household.risk_types) if migrated else [],
+                household.poverty_cause,
+                list(household.other_causes),
+                household.registered_year,
+                household.lifted_out_year,
+                household.relocated,
+                household.resettlement_site,
+                household.grid_code,
             )
         )
         # The history entry's JSON, written out directly (json.dumps per household was a third of
@@ -296,6 +330,21 @@ def plan_records(
             changes.append(_change("dibao", f'"{household.dibao}"'))
         if household.tekun:
             changes.append(_change("tekun", "true"))
+        if migrated:
+            changes.append(_change("base_status", f'"{base}"'))
+            changes.append(_change("monitoring_origin", '"migration"'))
+            if household.monitoring_since is not None:
+                changes.append(_change("monitoring_since", f'"{household.monitoring_since.isoformat()}"'))
+            if household.risk_types:
+                changes.append(_change("risk_types", json.dumps(list(household.risk_types))))
+        for name in ("poverty_cause", "registered_year", "lifted_out_year", "resettlement_site", "grid_code"):
+            value = getattr(household, name)
+            if value is not None:
+                changes.append(_change(name, json.dumps(value, ensure_ascii=False)))
+        if household.other_causes:
+            changes.append(_change("other_causes", json.dumps(list(household.other_causes))))
+        if household.relocated:
+            changes.append(_change("relocated", "true"))
         if phone_masked:
             changes.append(_change("phone", f'"{phone_masked}"'))
         if account_masked:
@@ -340,6 +389,7 @@ class BulkSummary:
     households: int = 0
     members: int = 0
     households_without_head: int = 0
+    monitored: int = 0
 
 
 async def write(
@@ -375,7 +425,7 @@ async def write_plan(repo: HouseholdRepository, plan: BulkPlan) -> BulkSummary:
         if plan.incomes:
             await repo.copy_records("income", INCOME_COLUMNS, plan.incomes)
         await repo.copy_records("household_history", HISTORY_COLUMNS, plan.history)
-    return BulkSummary(len(plan.households), len(plan.rows), plan.households_without_head)
+    return BulkSummary(len(plan.households), len(plan.rows), plan.households_without_head, plan.monitored)
 
 
 def group_by_household(rows: Sequence[MemberRow]) -> dict[str, list[int]]:

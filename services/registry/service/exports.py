@@ -25,14 +25,19 @@ from services.registry.domain.ids import uuid7
 from services.registry.domain.import_rows import COLUMNS
 from services.registry.domain.model import (
     LABELS_ZH,
+    MONITORING_TYPES,
     DibaoClass,
+    EducationLevel,
     EducationStage,
+    Employment,
     Health,
     HouseholdStatus,
     JoinReason,
     LabourAbility,
     LeaveReason,
+    PovertyCause,
     Relation,
+    RiskType,
     Sex,
 )
 from services.registry.service.common import EXPORT_REVEALERS, SERVICE, may
@@ -45,8 +50,15 @@ from shared.metrics import JOB_ROWS
 from shared.pii import PiiCipher
 
 log = get_logger("fangpin.registry.exports")
+MONITORED = {s.value for s in MONITORING_TYPES}
 
-EXTRA_HEADERS = (("active", "成员状态"), ("left_on", "离开日期"), ("leave_reason", "离开原因"))
+EXTRA_HEADERS = (
+    ("active", "成员状态"),
+    ("left_on", "离开日期"),
+    ("leave_reason", "离开原因"),
+    ("township_name", "乡镇名称"),
+    ("village_name", "村名称"),
+)
 CONTENT_TYPES = {"csv": spreadsheets.CSV_MEDIA_TYPE, "xlsx": spreadsheets.XLSX_MEDIA_TYPE}
 _ENUMS: dict[str, Any] = {
     "household_status": HouseholdStatus,
@@ -58,7 +70,18 @@ _ENUMS: dict[str, Any] = {
     "education_stage": EducationStage,
     "join_reason": JoinReason,
     "leave_reason": LeaveReason,
+    "poverty_cause": PovertyCause,
+    "education_level": EducationLevel,
+    "employment": Employment,
 }
+
+
+def _labels(enum: Any, values: Sequence[str] | None) -> str | None:
+    return "、".join(LABELS_ZH[enum].get(v, v) for v in values) if values else None
+
+
+def _years(values: Sequence[int] | None) -> str | None:
+    return "、".join(str(y) for y in sorted(values)) if values else None
 
 
 def export_not_found() -> NotFound:
@@ -94,12 +117,14 @@ def _label(key: str, value: Any) -> Any:
 
 def _cells(row: ExportRow, secrets: dict[str, str | None]) -> list[Any]:
     insured = sorted(row.insured_years or [])
+    monitored = row.status in MONITORED
     values: dict[str, Any] = {
         "household_number": row.household_number,
         "village_code": row.village_code,
         "address": row.address,
         "phone": secrets.get("phone", row.phone_masked),
-        "household_status": _label("household_status", row.status),
+        # 户类型 is the base status (一般农户/脱贫户); a monitored household's type is in 监测对象类别
+        "household_status": _label("household_status", row.base_status or row.status),
         "bank_account": secrets.get("bank_account", row.bank_account_masked),
         "dibao": _label("dibao", row.dibao),
         "tekun": "是" if row.tekun else "否",
@@ -121,6 +146,23 @@ def _cells(row: ExportRow, secrets: dict[str, str | None]) -> list[Any]:
         "transfer_income": row.transfer_income,
         "production_costs": row.production_costs,
         "income_year": row.income_year,
+        "grid_code": row.grid_code,
+        "poverty_cause": _label("poverty_cause", row.poverty_cause),
+        "other_causes": _labels(PovertyCause, row.other_causes),
+        "registered_year": row.registered_year,
+        "lifted_out_year": row.lifted_out_year,
+        "monitoring_type": _label("household_status", row.status) if monitored else None,
+        "monitoring_since": row.monitoring_since if monitored else None,
+        "risk_types": _labels(RiskType, row.risk_types) if monitored else None,
+        "relocated": "是" if row.relocated else "否",
+        "resettlement_site": row.resettlement_site,
+        "education_level": _label("education_level", row.education_level),
+        "employment": _label("employment", row.employment),
+        "months_worked": row.months_worked,
+        "medical_insured_years": _years(row.medical_insured_years),
+        "pension_insured_years": _years(row.pension_insured_years),
+        "township_name": row.township_name,
+        "village_name": row.village_name,
         "active": "在册" if row.active else "已离开",
         "left_on": row.left_on,
         "leave_reason": _label("leave_reason", row.leave_reason),

@@ -57,7 +57,6 @@ from services.registry.domain.import_rows import (
     read_csv,
     read_xlsx,
 )
-from services.registry.domain.model import MONITORING_TYPES
 from services.registry.service import bulk
 from services.registry.service.common import SERVICE, Created
 from shared.audit import Auditor
@@ -560,6 +559,20 @@ class ImportService:
                     resource_id=str(job_id),
                     detail={"mode": mode, **summary.model_dump()},
                 )
+                if written.monitored:
+                    # 监测对象 brought over from the national system: a migration, recorded as such
+                    job = await jobs.get_import_job(job_id)
+                    await Auditor(session, SERVICE, self.principal).record(
+                        action="import.migrate_monitoring",
+                        resource_type="import_job",
+                        resource_id=str(job_id),
+                        detail={
+                            "monitored_households": written.monitored,
+                            "filename": job.filename if job else None,
+                            "file_sha256": job.file_sha256 if job else None,
+                            "submitted_at": job.created_at.isoformat() if job else None,
+                        },
+                    )
                 mark, cpu_mark = time.perf_counter(), time.process_time()
                 await session.commit()
                 timings["commit"] = time.perf_counter() - mark
@@ -611,6 +624,8 @@ class ImportService:
 
         villages = {members[0].household.village_code for members in by_household.values()}
         known = await RegionRepository(repo.session).existing_villages(sorted(villages))
+        wanted = sorted({g for members in by_household.values() if (g := members[0].household.grid_code)})
+        grids = await RegionRepository(repo.session).existing_grids(wanted)
         pairs: list[tuple[str, str]] = []
         for number, members in by_household.items():
             household = members[0].household
@@ -621,14 +636,16 @@ class ImportService:
                 )
             elif not self.principal.can_see(village):
                 reject_household(number, "village_code", "the village is outside your region", "out_of_scope")
-            elif household.household_status in MONITORING_TYPES:
+            elif household.grid_code is not None and household.grid_code not in grids:
                 reject_household(
                     number,
-                    "household_status",
-                    "monitoring types (监测类型) are set through /monitoring-status; import as 一般农户 or 脱贫户",
-                    "monitoring_status_not_importable",
+                    "grid_code",
+                    "no such grid (网格) in the village; import the county's division list first",
+                    "unknown_grid",
                 )
             else:
+                # A monitored household (监测对象类别) is imported as a migration from the national system: its
+                # type, 识别监测时间 and risk types, audited with the job (who, which file, when); no case is opened.
                 pairs.append((village[:6], number))
         for _county, number in await repo.taken_household_numbers(pairs):
             reject_household(
