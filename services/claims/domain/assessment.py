@@ -64,13 +64,30 @@ from services.claims.domain.scheme import (
 from services.claims.domain.values import (
     ZERO,
     InvalidInput,
-    fmt,
     fmt_rate,
     money,
     per_capita_floor,
     ratio_floor,
     round_payout,
 )
+from services.claims.domain.values import fmt as plain_fmt
+
+# Every assessment writes some thirty figures as text (values.fmt), most of them the same few
+# amounts (the scheme's lines and caps, zero, the prior totals): remembered here. The text depends
+# only on the number (equal Decimals give the same text: 2 places, or every significant digit),
+# so a cached answer is the answer. Bounded: cleared when full.
+_FMT_CACHE: dict[Decimal, str] = {}
+_FMT_CACHE_SIZE = 65536
+
+
+def fmt(value: Decimal) -> str:
+    """values.fmt, remembered."""
+    text = _FMT_CACHE.get(value)
+    if text is None:
+        if len(_FMT_CACHE) >= _FMT_CACHE_SIZE:
+            _FMT_CACHE.clear()
+        text = _FMT_CACHE[value] = plain_fmt(value)
+    return text
 
 
 class RejectionCode(StrEnum):
@@ -488,6 +505,38 @@ def g_of(tiers: tuple[Tier, ...], x: Decimal) -> Decimal:
         return sum((row["pay"] for row in tier_slices(tiers, x)), ZERO)
 
 
+# The gates and checks in order, with each code's text (an enum's .value is a descriptor call).
+_ORDERS: dict[tuple[RejectionCode, ...], tuple[tuple[RejectionCode, str], ...]] = {}
+
+
+def _order(checks: tuple[RejectionCode, ...]) -> tuple[tuple[RejectionCode, str], ...]:
+    order = _ORDERS[checks] = tuple((code, code.value) for code in GATES + checks)
+    return order
+
+
+# The scheme's part of the breakdown, made once per parsed scheme (a copy per assessment). Keyed by
+# identity, holding the scheme itself so that a recycled id cannot match; bounded.
+_SCHEME_SUMMARIES: dict[int, tuple[Scheme, dict[str, Any]]] = {}
+
+
+def _scheme_summary(scheme: Scheme) -> dict[str, Any]:
+    cached = _SCHEME_SUMMARIES.get(id(scheme))
+    if cached is None or cached[0] is not scheme:
+        if len(_SCHEME_SUMMARIES) >= 256:
+            _SCHEME_SUMMARIES.clear()
+        summary = {
+            "code": scheme.code,
+            "version": scheme.version,
+            "year": scheme.year,
+            "pool_mode": scheme.pool_mode.value,
+            "protection_line": fmt(scheme.protection_line),
+            "household_annual_cap": fmt(scheme.household_annual_cap),
+            "report_window_days": scheme.report_window_days,
+        }
+        cached = _SCHEME_SUMMARIES[id(scheme)] = (scheme, summary)
+    return dict(cached[1])
+
+
 class _Run:
     """Collects the checks and figures of one assessment."""
 
@@ -495,19 +544,11 @@ class _Run:
         self.scheme = scheme
         self.facts = facts
         self.prior = prior
-        self.order = GATES + checks
+        self.order = _ORDERS.get(checks) or _order(checks)
         self.results: dict[RejectionCode, tuple[bool, str]] = {}
         self.base_added = ZERO
         self.breakdown: dict[str, Any] = {
-            "scheme": {
-                "code": scheme.code,
-                "version": scheme.version,
-                "year": scheme.year,
-                "pool_mode": scheme.pool_mode.value,
-                "protection_line": fmt(scheme.protection_line),
-                "household_annual_cap": fmt(scheme.household_annual_cap),
-                "report_window_days": scheme.report_window_days,
-            },
+            "scheme": _scheme_summary(scheme),
             "category": facts.category.value,
             "facts": facts_to_dict(facts),
             "prior": prior_to_dict(prior),
@@ -520,12 +561,13 @@ class _Run:
 
     def finish(self, rejection: RejectionCode | None, payout: Decimal = ZERO) -> Assessment:
         checks = []
-        for code in self.order:
-            if code in self.results:
-                passed, detail = self.results[code]
-                checks.append({"code": code.value, "result": "pass" if passed else "fail", "detail": detail})
+        results = self.results
+        for code, text in self.order:
+            result = results.get(code)
+            if result is not None:
+                checks.append({"code": text, "result": "pass" if result[0] else "fail", "detail": result[1]})
             else:
-                checks.append({"code": code.value, "result": "not_reached", "detail": ""})
+                checks.append({"code": text, "result": "not_reached", "detail": ""})
         eligible = rejection is None
         paid = payout if eligible else _NO_PAYOUT
         prior = self.prior
