@@ -87,7 +87,7 @@ async def _rotate_pii(reindex: bool | None) -> dict[str, int]:
     typer.echo(f"rotating to {cipher.algorithm} (blind index {cipher.index_algorithm})")
     async with engine(database_url()) as created:
         try:
-            return await rotate(
+            done = await rotate(
                 created,
                 cipher,
                 encrypted_columns(),
@@ -97,6 +97,24 @@ async def _rotate_pii(reindex: bool | None) -> dict[str, int]:
         except RotationError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from exc
+        done["registry.person_claim.national_id_index"] = await rewrite_person_claims(created)
+        return done
+
+
+async def rewrite_person_claims(created: Any) -> int:
+    """The person claims follow their members' blind indexes (issue 15): after a change of the index
+    key, each claim is rewritten to its member's new index (claimed_at kept). Re-runnable: a claim
+    already under its member's index is left alone."""
+    from sqlalchemy import text
+
+    async with created.begin() as conn:
+        result = await conn.execute(
+            text(
+                "UPDATE registry.person_claim pc SET national_id_index = m.national_id_index "
+                "FROM registry.member m WHERE m.id = pc.member_id AND m.national_id_index <> pc.national_id_index"
+            )
+        )
+    return int(result.rowcount or 0)
 
 
 def rotate_pii_key(
