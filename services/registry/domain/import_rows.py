@@ -525,6 +525,11 @@ _EDUCATION = _enum_lookup(
     EducationStage,
     {
         "未上学": EducationStage.none,
+        "非在校生": EducationStage.none,
+        "七年级": EducationStage.junior,
+        "八年级": EducationStage.junior,
+        "九年级": EducationStage.junior,
+        "硕士生及以上": EducationStage.postgraduate,
         "文盲或半文盲": EducationStage.none,
         "文盲": EducationStage.none,
         "学前": EducationStage.preschool,
