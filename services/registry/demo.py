@@ -366,9 +366,40 @@ def _zh(value: object) -> str:
     return str(value)
 
 
+# The register's fields in seed 004's proportions (剩余未脱贫户: 因病 41.84%, 因残 42.39%, 缺劳力 8.15%, 因学 3.26%,
+# 自身发展动力不足 3.26%, 因灾 1.08% of 184), by a household's number: deterministic, no random state.
+_CAUSES_BY_WEIGHT = (("因病", 77), ("因残", 78), ("缺劳力", 15), ("因学", 6), ("自身发展动力不足", 6), ("因灾", 2))
+_CAUSE_TABLE = tuple(label for label, weight in _CAUSES_BY_WEIGHT for _ in range(weight))
+_WORK = ("省外", "县内", "未务工", "乡镇内", "省内", "未务工")
+
+
+def _register_cells(h: DemoHousehold, p: DemoPerson, first: bool, today: date) -> dict[str, str]:
+    """The register's columns of one template row (rules.md §3), filled like a county's data."""
+    key = sum(map(ord, h.number))
+    cells: dict[str, str] = {}
+    if first and h.status is HouseholdStatus.LIFTED_OUT:
+        cells.update(
+            poverty_cause=_CAUSE_TABLE[key % len(_CAUSE_TABLE)],
+            registered_year=str(2014 + key % 3),
+            lifted_out_year=str(2016 + key % 5),
+        )
+    age = today.year - p.birth_date.year
+    working = 18 <= age < 60 and p.labour_ability is not LabourAbility.none
+    work = _WORK[(key + age) % len(_WORK)] if working else "未务工"
+    cells.update(
+        education_level="小学" if age >= 55 else ("初中" if age >= 30 else "高中"),
+        employment=work,
+        months_worked=str(6 + (key + age) % 7) if work != "未务工" else "0",
+        medical_insured_years="是",
+        pension_insured_years="是" if age >= 16 else "",
+    )
+    return cells
+
+
 def household_csv_rows(households: Sequence[DemoHousehold], *, lang: str = "zh") -> Iterator[list[str]]:
     """Import-template rows (header first); household fields on the head's row only, like a merged cell."""
     yield template_headers("zh" if lang == "zh" else "en")
+    today = date.today()  # noqa: DTZ011 - demo data, the local date is right
     for h in households:
         for i, p in enumerate(h.members):
             first = i == 0
@@ -405,6 +436,7 @@ def household_csv_rows(households: Sequence[DemoHousehold], *, lang: str = "zh")
                         "income_year": str(h.income.income_year),
                     }
                 )
+            values.update(_register_cells(h, p, first, today))
             yield [values.get(key, "") for key in COLUMN_KEYS]
 
 
