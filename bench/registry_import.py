@@ -111,6 +111,11 @@ async def bare_copy(url: str, rows: list, cipher: PiiCipher) -> float:  # type: 
             r.join_reason.value,
             None,
             None,
+            r.education_level,  # the register's member columns (issue 12): the wider template
+            r.employment,
+            r.months_worked,
+            list(r.medical_insured_years),
+            list(r.pension_insured_years),
         )
         for r, index in zip(rows, indexes, strict=True)
     ]
