@@ -100,7 +100,7 @@ async def test_an_ordinary_xlsx_still_imports(registry_client: httpx.AsyncClient
 
 
 def _junk_csv(rows: int) -> bytes:
-    header = template_headers("zh")
+    header = template_headers("zh")[:26]  # the columns before the register's (issue 12): a file under 3 MB
     line = ",".join(["x"] * len(header))
     return ("\ufeff" + ",".join(header) + "\r\n" + (line + "\r\n") * rows).encode("utf-8")
 
