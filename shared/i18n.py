@@ -284,6 +284,39 @@ CATALOGUE: dict[str, Entry] = {
         "帮扶措施只属于已确认的监测案件；该案件当前状态为 {state}",
         "measures belong to confirmed cases; this case is {state}",
     ),
+    # assistance, visits, attachments (issue 13)
+    "invalid_measure_details": E(
+        "帮扶措施信息不符合该类型要求",
+        "{measure_type} 类帮扶措施的信息不符合该类型的要求",
+        "the details of a {measure_type} measure are not valid",
+    ),
+    "measure_not_found": E("未找到帮扶措施"),
+    "measure_status_refused": E(
+        "帮扶措施状态不能这样变更",
+        "帮扶措施不能从 {current} 变为 {wanted}",
+        "a {current} measure cannot become {wanted}",
+    ),
+    "measure_pays_no_income": E(
+        "该类帮扶措施不发放资金，不计入收入",
+        "{measure_type} 类帮扶措施用于消除风险，不发放资金",
+        "a {measure_type} measure resolves a risk and pays no income",
+    ),
+    "measure_cancelled": E("帮扶措施已取消"),
+    "payment_period_taken": E(
+        "该月已发放，请先冲正再更正",
+        "该措施 {period} 已发放；如需更正，请先冲正该笔",
+        "the measure was already paid for {period}; reverse that payment to correct it",
+    ),
+    "payment_not_found": E("未找到发放记录"),
+    "payment_is_reversal": E("冲正记录不能再冲正"),
+    "assistance_payment_conflict": E("该笔帮扶资金已按其他信息记录"),
+    "assistance_payment_unknown": E("户籍系统没有这笔帮扶资金"),
+    "visit_not_found": E("未找到走访记录"),
+    "attachment_not_found": E("未找到附件"),
+    "too_many_attachments": E(
+        "附件数量已达上限", "每次走访最多保存 {count} 张照片", "a visit keeps at most {count} photos"
+    ),
+    "unsupported_media_type": E("不支持的文件类型", "文件内容不是可接受的类型"),
     "lead_not_open": E("线索不是待处理状态", "该线索状态为 {state}", "this lead is {state}"),
     "lead_superseded": E(
         "线索已被新的线索取代",

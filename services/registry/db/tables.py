@@ -238,6 +238,27 @@ benefit = Table(
     Index("ix_benefit_household_id_year", "household_id", "year"),
 )
 
+assistance_income = Table(
+    "assistance_income",
+    metadata,
+    # screening's assistance payments taken as income (shared/contracts/assistance.py; migration 0009)
+    Column("payment_id", Uuid, primary_key=True),
+    Column("county_code", String(6), primary_key=True),
+    Column("household_id", Uuid, nullable=False),
+    Column("benefit_id", Uuid, nullable=True),  # the benefit carrying the amount; null once reversed
+    Column("measure_id", Uuid, nullable=False),
+    Column("measure_type", String(32), nullable=False),
+    Column("income_type", String(16), nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("paid_date", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reversal_id", Uuid, nullable=True),
+    Column("recorded_by", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("reversed_at", DateTime(timezone=True), nullable=True),
+)
+
 household_history = Table(
     "household_history",
     metadata,
