@@ -136,7 +136,6 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "not_found": E("未找到", "您的管辖区域内没有该{what}", "no such {what} in your region"),
     "method_not_allowed": E("不支持该请求方法"),
-    "unsupported_media_type": E("不支持的内容类型"),
     "version_conflict": E(
         "资源已被他人修改",
         "当前版本为 {current}，不是 {sent}：请重新读取",
@@ -307,7 +306,6 @@ CATALOGUE: dict[str, Entry] = {
         "该措施 {period} 已发放；如需更正，请先冲正该笔",
         "the measure was already paid for {period}; reverse that payment to correct it",
     ),
-    "payment_not_found": E("未找到发放记录"),
     "payment_is_reversal": E("冲正记录不能再冲正"),
     "assistance_payment_conflict": E("该笔帮扶资金已按其他信息记录"),
     "assistance_payment_unknown": E("户籍系统没有这笔帮扶资金"),
