@@ -30,7 +30,8 @@ from tests.support.tokens import auth, service_env
 pytestmark = pytest.mark.e2e
 
 MB = 1024 * 1024
-PEAK_SLACK = 100 * MB
+# 100 MB for the 26-column template; 41 columns (issue 12) measured +102 MB, open in the issue 12 note
+PEAK_SLACK = 125 * MB
 AFTER_SLACK = 30 * MB
 
 
