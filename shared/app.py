@@ -11,11 +11,11 @@ import asyncio
 import importlib.util
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request
@@ -24,6 +24,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagge
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from opentelemetry import trace
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -249,6 +250,25 @@ def _loc_to_field(loc: Sequence[Any]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out or "body"
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def query_model(model: type[M], values: Mapping[str, Any]) -> M:
+    """Build a search model from query parameters; its errors are the client's: 422 on ``query.<name>``.
+
+    The route declares the same types as the model, so this should not fail; if it does (a rule
+    only the model knows, such as a list's length), the client still gets a 422, never a 500
+    (the handler of ``install_error_handlers`` renders it). Here beside that handler, not in
+    ``shared/contracts/``, so the vocabulary the domains import stays free of FastAPI.
+    """
+    try:
+        return model.model_validate(dict(values))
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**err, "loc": ("query", *err.get("loc", ()))} for err in exc.errors(include_url=False)]
+        ) from None
 
 
 def install_error_handlers(app: FastAPI) -> None:

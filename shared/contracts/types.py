@@ -30,9 +30,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Any, Final, TypeVar
+from typing import Annotated, Any, Final
 
-from fastapi.exceptions import RequestValidationError
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -42,7 +41,6 @@ from pydantic import (
     PlainSerializer,
     StrictBool,
     StrictInt,
-    ValidationError,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -79,7 +77,6 @@ __all__ = [
     "forbidden_character",
     "is_plain_money",
     "parse_money",
-    "query_model",
     "string_rule",
 ]
 
@@ -358,22 +355,3 @@ class ContractModel(WireModel):
     newer caller can send a field an older callee does not know yet during a rolling upgrade."""
 
     model_config = ConfigDict(extra="ignore")
-
-
-# ---------------------------------------------------------------- query models
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def query_model(model: type[M], values: Mapping[str, Any]) -> M:
-    """Build a search model from query parameters; its errors are the client's: 422 on ``query.<name>``.
-
-    The route declares the same types as the model, so this should not fail; if it does (a rule
-    only the model knows, such as a list's length), the client still gets a 422, never a 500.
-    """
-    try:
-        return model.model_validate(dict(values))
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**err, "loc": ("query", *err.get("loc", ()))} for err in exc.errors(include_url=False)]
-        ) from None

@@ -54,8 +54,9 @@ from services.registry.api.schemas import (
 )
 from services.registry.domain.model import DibaoClass, PovertyCause
 from services.registry.service.common import Created
+from shared.app import query_model
 from shared.concurrency import etag
-from shared.contracts.types import Cursor, HouseholdNumber, RegionPrefix, query_model
+from shared.contracts.types import Cursor, HouseholdNumber, RegionPrefix
 from shared.errors import problem_responses
 from shared.idempotency import REPLAY_HEADERS
 from shared.openapi import problem_example
