@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import ColumnElement, Date, Select, cast, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.screening.db.tables import (
@@ -21,9 +22,52 @@ from services.screening.db.tables import (
     objection,
     row_as,
 )
-from services.screening.domain.cases import IDENTIFICATION_STATES, OPEN_STATES
+from services.screening.domain.cases import OPEN_STATES
 
 C = monitoring_case
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueOn:
+    """The identification limit rule (认定时限, rules.md §1.4), decided once for the case list and the ledger.
+
+    A case is overdue on ``day`` (a date of the county's calendar, instants read in ``zone``) when it
+    had been opened by that day, its ``identification_deadline`` is before that day, and it had been
+    neither confirmed nor closed (rejected) by that day. The deadline is the opening date plus the
+    county's limit in working days, computed with the calendar (holidays, make-up working days) when
+    the case is opened (domain/calendar.py `identification_deadline`) and stored on the case, so SQL
+    compares dates only. For ``day`` = today this is "still being identified and past the deadline";
+    for a day in the past (a ledger month's end) it reads the case's history.
+    """
+
+    day: date
+    zone: str  # an IANA name PostgreSQL knows, e.g. Asia/Shanghai
+
+    def clause(self) -> ColumnElement[bool]:
+        def local(column: Any) -> Any:
+            return cast(func.timezone(self.zone, column), Date)
+
+        return (
+            (local(C.c.opened_at) <= self.day)
+            & (C.c.identification_deadline < self.day)
+            & or_(C.c.confirmed_at.is_(None), local(C.c.confirmed_at) > self.day)
+            & or_(C.c.closed_at.is_(None), local(C.c.closed_at) > self.day)
+        )
+
+    def holds_for(self, case: Case) -> bool:
+        """The same rule on a case already read (the `overdue` flag of a read model)."""
+        zone = ZoneInfo(self.zone)
+
+        def local(moment: datetime | None) -> date | None:
+            return None if moment is None else moment.astimezone(zone).date()
+
+        confirmed, closed = local(case.confirmed_at), local(case.closed_at)
+        return (
+            local(case.opened_at) <= self.day  # type: ignore[operator]
+            and case.identification_deadline < self.day
+            and (confirmed is None or confirmed > self.day)
+            and (closed is None or closed > self.day)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,19 +243,18 @@ class CaseRepository:
     async def update_case(self, case_id: uuid.UUID, **values: Any) -> None:
         await self.session.execute(update(C).where(C.c.id == case_id).values(**values))
 
-    async def list_cases(
-        self,
+    @staticmethod
+    def _cases(
         *,
         region_prefix: str,
-        county_code: str | None,
-        township_code: str | None,
-        village_code: str | None,
-        state: str | None,
-        household_id: uuid.UUID | None,
-        overdue_on: date | None,
-        after: Sequence[Any] | None,
-        limit: int,
-    ) -> list[Case]:
+        county_code: str | None = None,
+        township_code: str | None = None,
+        village_code: str | None = None,
+        state: str | None = None,
+        household_id: uuid.UUID | None = None,
+        overdue: OverdueOn | None = None,
+    ) -> Select[Any]:
+        """The cases of a region, filtered: the one query behind the case list and the ledger's overdue count."""
         query = select(C)
         if region_prefix:
             query = query.where(C.c.village_code.startswith(region_prefix, autoescape=True))
@@ -224,15 +267,42 @@ class CaseRepository:
         ):
             if value is not None:
                 query = query.where(column == value)
-        if overdue_on is not None:
-            query = query.where(
-                C.c.state.in_([s.value for s in IDENTIFICATION_STATES]), C.c.identification_deadline < overdue_on
-            )
+        if overdue is not None:
+            query = query.where(overdue.clause())
+        return query
+
+    async def list_cases(
+        self,
+        *,
+        region_prefix: str,
+        county_code: str | None,
+        township_code: str | None,
+        village_code: str | None,
+        state: str | None,
+        household_id: uuid.UUID | None,
+        overdue: OverdueOn | None,
+        after: Sequence[Any] | None,
+        limit: int,
+    ) -> list[Case]:
+        query = self._cases(
+            region_prefix=region_prefix,
+            county_code=county_code,
+            township_code=township_code,
+            village_code=village_code,
+            state=state,
+            household_id=household_id,
+            overdue=overdue,
+        )
         if after:
             stamp, last_id = after  # (opened_at, id) of the last row of the page before
             query = query.where((C.c.opened_at > stamp) | ((C.c.opened_at == stamp) & (C.c.id > last_id)))
         rows = await self.session.execute(query.order_by(C.c.opened_at, C.c.id).limit(limit))
         return [row_as(Case, r) for r in rows.mappings()]
+
+    async def count_overdue(self, *, county_code: str, region_prefix: str, overdue: OverdueOn) -> int:
+        """How many cases `list_cases(overdue=...)` lists for the same county and region (the ledger's count)."""
+        listed = self._cases(region_prefix=region_prefix, county_code=county_code, overdue=overdue).subquery()
+        return int((await self.session.execute(select(func.count()).select_from(listed))).scalar_one())
 
     # --- transitions -----------------------------------------------------------------------
 

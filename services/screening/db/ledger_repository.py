@@ -111,20 +111,6 @@ class LedgerRepository:
             .mappings()
             .one_or_none()
         )
-        overdue = (
-            await self.session.execute(
-                text(
-                    """SELECT count(*) FROM screening.monitoring_case c
-                        WHERE c.county_code = :county AND c.village_code LIKE :prefix
-                          AND c.identification_deadline < :last
-                          AND (c.opened_at AT TIME ZONE :tz)::date <= :last
-                          AND coalesce((c.confirmed_at AT TIME ZONE :tz)::date,
-                                       (c.closed_at AT TIME ZONE :tz)::date, DATE '9999-12-31')
-                              > :last"""
-                ),
-                p,
-            )
-        ).scalar_one()
         return {
             "monitored_households": sum(monitored_by_type.values()),
             "monitored_by_type": monitored_by_type,
@@ -136,7 +122,6 @@ class LedgerRepository:
             "measures_delivered": sum(measures.values()),
             "measures_delivered_by_type": measures,
             "cases_opened_by_source": opened,
-            "identification_overdue": int(overdue),
             "run": (
                 {"run_id": str(leads["id"]), "version": leads["version"], "leads": int(leads["leads"])}
                 if leads is not None

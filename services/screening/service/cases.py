@@ -23,7 +23,14 @@ from services.screening.api.schemas import (
     ObjectionRead,
     TransitionRead,
 )
-from services.screening.db.cases_repository import Case, CaseRepository, CaseTransition, Measure, Objection
+from services.screening.db.cases_repository import (
+    Case,
+    CaseRepository,
+    CaseTransition,
+    Measure,
+    Objection,
+    OverdueOn,
+)
 from services.screening.db.runs_repository import CaseFinding, Lead, RunRepository
 from services.screening.db.tables import idempotency, outbox
 from services.screening.domain import cases as wf
@@ -208,10 +215,12 @@ class CaseService:
                     actions.append(action.value)
         return actions
 
+    def overdue_today(self) -> OverdueOn:
+        """The identification limit as of the county's today (db/cases_repository.py `OverdueOn`)."""
+        return OverdueOn(self.ctx.today(), self.ctx.clock.zone.key)
+
     def is_overdue(self, row: Case) -> bool:
-        return (
-            row.state in {s.value for s in wf.IDENTIFICATION_STATES} and row.identification_deadline < self.ctx.today()
-        )
+        return self.overdue_today().holds_for(row)
 
     async def list_cases(
         self,
@@ -233,7 +242,7 @@ class CaseService:
             village_code=village_code,
             state=state,
             household_id=household_id,
-            overdue_on=self.ctx.today() if overdue else None,
+            overdue=self.overdue_today() if overdue else None,
             after=read_cursor(cursor, datetime.fromisoformat, uuid.UUID),
             limit=limit + 1,
         )

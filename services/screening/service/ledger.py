@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.screening.db.cases_repository import CaseRepository, OverdueOn
 from services.screening.db.ledger_repository import LedgerHousehold, LedgerRepository
 from services.screening.domain.calendar import parse_period, screening_window
 from services.screening.domain.risk import RISK_LABELS, RiskCode
@@ -119,8 +120,10 @@ def household_cells(row: LedgerHousehold) -> list[object]:
 
 
 def summary_rows(county: str, period: str, summary: Mapping[str, Any]) -> list[tuple[str, str, object]]:
-    """(指标, 分项, 数值) rows of the summary sheet."""
-    rows: list[tuple[str, str, object]] = [("县(区)代码", "", county), ("月份", "", period)]
+    """(指标, 分项, 数值) rows of the summary sheet. The 数值 column holds numbers only (counts as integers,
+    amounts as decimals, so SUM works, tests/kernel/test_xlsx_numbers.py); what is text (the county, the
+    month, "not screened") goes in 分项 with an empty 数值."""
+    rows: list[tuple[str, str, object]] = [("县(区)代码", county, None), ("月份", period, None)]
     rows.append(("监测对象户数(月末)", "合计", summary["monitored_households"]))
     rows += [
         ("监测对象户数(月末)", MONITORING_TYPE_LABELS.get(k, k), v) for k, v in summary["monitored_by_type"].items()
@@ -139,7 +142,7 @@ def summary_rows(county: str, period: str, summary: Mapping[str, Any]) -> list[t
     rows += [("本月新纳入核实", SOURCE_LABELS.get(k, k), v) for k, v in summary["cases_opened_by_source"].items()]
     rows.append(("超过认定时限(20个工作日)", "", summary["identification_overdue"]))
     run = summary.get("run")
-    rows.append(("本月筛查预警线索", "", run["leads"] if run else "未筛查"))
+    rows.append(("本月筛查预警线索", "", run["leads"]) if run else ("本月筛查预警线索", "未筛查", None))
     paid = summary["claims_paid"]
     # amounts as numbers (the JSON ledger carries them as decimal strings)
     rows.append(("防贫保险理赔支付(元)", "合计", Decimal(paid["amount"])))
@@ -155,15 +158,25 @@ class LedgerService:
         self.session = session
         self.ctx = ctx
         self.repo = LedgerRepository(session, zone=ctx.clock.zone.key)
+        self.cases = CaseRepository(session)
 
     def _prefix(self, principal: Principal, county_code: str) -> str:
         require_county_read(principal, county_code, "county")
         return principal.region if principal.region.startswith(county_code) else county_code
 
+    async def _figures(self, county_code: str, prefix: str, first: date, last: date) -> dict[str, Any]:
+        figures = await self.repo.summary(county_code, prefix, first, last)
+        # The overdue identifications are the case list's own query (`GET /v1/cases?overdue=true`), counted
+        # as of the month's end, or as of today while the month runs (nothing is overdue in the future).
+        as_of = OverdueOn(min(last, self.ctx.today()), self.ctx.clock.zone.key)
+        overdue = await self.cases.count_overdue(county_code=county_code, region_prefix=prefix, overdue=as_of)
+        run = figures.pop("run")
+        return {**figures, "identification_overdue": overdue, "run": run}
+
     async def summary(self, principal: Principal, county_code: str, period: str) -> dict[str, Any]:
         prefix = self._prefix(principal, county_code)
         first, last = month_bounds(period)
-        summary = await self.repo.summary(county_code, prefix, first, last)
+        summary = await self._figures(county_code, prefix, first, last)
         claims_paid = await self.repo.claims_paid(county_code, prefix, first, last)
         return {"county_code": county_code, "period": period, "region": prefix, **summary, "claims_paid": claims_paid}
 
@@ -174,7 +187,7 @@ class LedgerService:
         prefix = self._prefix(principal, county_code)
         first, last = month_bounds(period)
         summary = {
-            **await self.repo.summary(county_code, prefix, first, last),
+            **await self._figures(county_code, prefix, first, last),
             "claims_paid": await self.repo.claims_paid(county_code, prefix, first, last),
         }
         households = await self.repo.households(county_code, prefix, first, last)
