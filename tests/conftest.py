@@ -54,7 +54,7 @@ def pg_server() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def database_url(pg_server: str) -> Iterator[str]:
-    with migrated_database(pg_server, "test") as url:
+    with migrated_database(pg_server, "test", rolled_back=True) as url:
         yield url
 
 
