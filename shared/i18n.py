@@ -309,6 +309,30 @@ CATALOGUE: dict[str, Entry] = {
     "payment_is_reversal": E("冲正记录不能再冲正"),
     "assistance_payment_conflict": E("该笔帮扶资金已按其他信息记录"),
     "assistance_payment_unknown": E("户籍系统没有这笔帮扶资金"),
+    # 公益岗 public-welfare posts (issue 13)
+    "public_post_not_found": E("未找到公益岗", "您的辖区内没有此公益岗", "no such public-welfare post in your region"),
+    "post_assignment_not_found": E(
+        "未找到上岗记录", "您的辖区内没有此上岗记录", "no such post assignment in your region"
+    ),
+    "household_outside_post_region": E("该户不在公益岗所属区划内", "该户不在此公益岗所属的区划内"),
+    "public_post_closed": E("公益岗已关闭"),
+    "member_already_assigned": E("该成员已在岗", "该成员已在一个公益岗上岗", "the member already holds a post"),
+    "public_post_full": E("公益岗已满员", "该公益岗的岗位数已满", "every place of the post is taken"),
+    "attendance_after_end": E("离岗日期之后已有考勤", "离岗日期之后的月份已有考勤记录"),
+    "period_outside_assignment": E(
+        "该月不在上岗期间", "上岗期间不包括 {period}", "the assignment does not cover {period}"
+    ),
+    "attendance_paid": E(
+        "该月工资已发放，请先冲正再更正考勤",
+        "{period} 的工资已发放；如需更正考勤，请先冲正该笔",
+        "the wage of {period} is paid; reverse that payment to correct the month",
+    ),
+    "attendance_missing": E("该月没有考勤记录", "{period} 没有考勤记录", "no attendance is recorded for {period}"),
+    "wage_not_payable": E(
+        "该月没有应发工资",
+        "{period} 没有应发工资（{reason}）",
+        "no wage is payable for {period} ({reason})",
+    ),
     "visit_not_found": E("未找到走访记录"),
     "attachment_not_found": E("未找到附件"),
     "too_many_attachments": E(

@@ -6,6 +6,7 @@ from services.screening.api.assistance import router as assistance_router
 from services.screening.api.cases import router as cases_router
 from services.screening.api.feeds import router as feeds_router
 from services.screening.api.ledger import router as ledger_router
+from services.screening.api.public_posts import router as public_posts_router
 from services.screening.api.runs import router as runs_router
 from services.screening.api.thresholds import router as thresholds_router
 from services.screening.api.visits import router as visits_router
@@ -37,6 +38,7 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
             cases_router,
             ledger_router,
             assistance_router,
+            public_posts_router,
             visits_router,
         ],
         outbox=outbox,
@@ -48,6 +50,7 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
             {"name": "runs", "description": "月度筛查: set-based screening runs and their leads"},
             {"name": "cases", "description": "监测对象认定: the case workflow, notices, measures, elimination"},
             {"name": "assistance", "description": "帮扶措施: typed measures, the assistance plan, payments as income"},
+            {"name": "public-posts", "description": "公益岗: posts, assignments, attendance and assessment, wages"},
             {"name": "visits", "description": "入户走访: home visits, photos (attachments), coverage"},
             {"name": "ledger", "description": "台账: per county and month, XLSX / CSV export"},
         ],

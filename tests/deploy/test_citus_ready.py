@@ -60,6 +60,9 @@ DISTRIBUTED: dict[str, str] = {
             "assistance_measure_history",
             "assistance_payment",
             "visit",
+            "public_post",
+            "public_post_assignment",
+            "public_post_attendance",
         )
     },
     **{

@@ -17,7 +17,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.db.tables import assistance_income, benefit
+from services.registry.db.household_repository import Income
+from services.registry.db.tables import assistance_income, benefit, income
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,25 @@ class AssistanceIncomeRepository:
             .returning(assistance_income)
         )
         return AssistanceIncome.of((await self.session.execute(stmt)).mappings().one())
+
+    async def take_back_income(
+        self, *, household_id: uuid.UUID, county_code: str, year: int, amount: Decimal
+    ) -> tuple[Income, Income]:
+        """Take a reversed payment's amount back out of its year's benefit income: (before, after). A plain
+        UPDATE: the upsert of `HouseholdRepository.add_benefit_income` checks its proposed insert row, and a
+        negative amount fails `ck_income_non_negative` there before the conflict is resolved."""
+        where = (income.c.household_id == household_id, income.c.year == year, income.c.county_code == county_code)
+        before = Income(**(await self.session.execute(select(income).where(*where).with_for_update())).mappings().one())
+        stmt = (
+            income.update()
+            .where(*where)
+            .values(
+                benefit_income=income.c.benefit_income - amount, version=income.c.version + 1, updated_at=func.now()
+            )
+            .returning(income)
+        )
+        after = Income(**(await self.session.execute(stmt)).mappings().one())
+        return before, after
 
     async def delete_benefit(self, county_code: str, benefit_id: uuid.UUID) -> None:
         await self.session.execute(

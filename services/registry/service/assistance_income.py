@@ -195,8 +195,8 @@ class AssistanceIncomeService:
             return income_read(existing)
         if existing.benefit_id is not None:
             await self.repo.delete_benefit(household.county_code, existing.benefit_id)
-        before, after = await self.households.add_benefit_income(
-            household_id=household_id, county_code=household.county_code, year=existing.year, amount=-existing.amount
+        before, after = await self.repo.take_back_income(
+            household_id=household_id, county_code=household.county_code, year=existing.year, amount=existing.amount
         )
         row = await self.repo.mark_reversed(
             household.county_code, payment_id, reversal_id=body.reversal_id, at=self.clock.now()

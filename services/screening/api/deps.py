@@ -12,6 +12,7 @@ from services.screening.service.cases import CaseService
 from services.screening.service.common import Context, context_from_app
 from services.screening.service.feeds import FeedService
 from services.screening.service.ledger import LedgerService
+from services.screening.service.public_posts import PublicPostService
 from services.screening.service.runs import RunService
 from services.screening.service.thresholds import ThresholdService
 from services.screening.service.visits import VisitService
@@ -56,8 +57,13 @@ def visit_service(session: SessionDep, ctx: ContextDep) -> VisitService:
     return VisitService(session, ctx)
 
 
+def public_post_service(session: SessionDep, ctx: ContextDep) -> PublicPostService:
+    return PublicPostService(session, ctx)
+
+
 AssistanceServiceDep = Annotated[AssistanceService, Depends(assistance_service)]
 VisitServiceDep = Annotated[VisitService, Depends(visit_service)]
+PublicPostServiceDep = Annotated[PublicPostService, Depends(public_post_service)]
 ThresholdServiceDep = Annotated[ThresholdService, Depends(threshold_service)]
 FeedServiceDep = Annotated[FeedService, Depends(feed_service)]
 RunServiceDep = Annotated[RunService, Depends(run_service)]

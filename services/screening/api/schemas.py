@@ -512,6 +512,11 @@ class AssistancePaymentRead(BaseModel):
     reverses_id: uuid.UUID | None
     status: str = Field(description="posted, or reversed (冲正)", examples=["posted"])
     reason: str | None
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the payment was computed from (a 公益岗 wage: assignment, days, assessment, note)",
+        examples=[{"assignment_id": "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "days_attended": 20}],
+    )
     created_by: str | None
     created_at: datetime
 
@@ -588,3 +593,149 @@ class CoverageRead(BaseModel):
     interval_days: int
     since: date = Field(description="visits on or after this date count")
     items: list[UncoveredRead]
+
+
+# --- 公益岗 public-welfare posts ---------------------------------------------------------------
+
+PostRegion = Annotated[
+    str,
+    Field(
+        pattern=r"^([0-9]{6}|[0-9]{9}|[0-9]{12})$",
+        description="the county (6 digits), township (9) or village (12) the post belongs to (岗位所属区划)",
+        examples=["410602100201"],
+    ),
+]
+PostName = Annotated[Text, Field(min_length=1, max_length=100)]
+Days = Annotated[int, Field(strict=True, ge=0, le=31)]
+
+
+class PublicPostCreate(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "region_code": "410602100201",
+                    "name": "护林员",
+                    "monthly_wage": "800.00",
+                    "days_per_month": 20,
+                    "capacity": 5,
+                }
+            ]
+        }
+    )
+
+    region_code: PostRegion
+    name: PostName = Field(description="岗位名称 (护林员, 保洁员, 护路员 …)", examples=["护林员"])
+    monthly_wage: Annotated[Decimal, Field(gt=0, lt=100000, decimal_places=2)] = Field(
+        description="月工资, yuan, at most two places", examples=["800.00"]
+    )
+    days_per_month: Annotated[int, Field(strict=True, ge=1, le=31)] = Field(
+        description="出勤天数要求 per month: attending them earns the full monthly wage", examples=[20]
+    )
+    capacity: Annotated[int, Field(strict=True, ge=1, le=10000)] = Field(
+        description="岗位数: how many members may hold the post at once", examples=[5]
+    )
+
+
+class PublicPostRead(BaseModel):
+    id: uuid.UUID
+    county_code: str = Field(examples=["410602"])
+    region_code: str = Field(examples=["410602100201"])
+    level: Literal["county", "township", "village"]
+    level_label: str = Field(examples=["村级"])
+    name: str = Field(examples=["护林员"])
+    monthly_wage: Money
+    days_per_month: int = Field(examples=[20])
+    capacity: int = Field(examples=[5])
+    occupied: int = Field(description="active assignments (在岗人数)", examples=[3])
+    status: Literal["open", "closed"]
+    version: int
+    created_by: str | None
+    created_at: datetime
+
+
+class PublicPostPage(BaseModel):
+    items: list[PublicPostRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class PublicPostAssignmentCreate(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "household_id": "2d4c6e8a-0b1c-4d2e-9f3a-4b5c6d7e8f90",
+                    "member_id": "3e5d7f9b-1c2d-4e3f-8a4b-5c6d7e8f9a01",
+                    "start_date": "2026-01-01",
+                }
+            ]
+        }
+    )
+
+    household_id: uuid.UUID = Field(description="the household (农户)")
+    member_id: uuid.UUID = Field(description="the member who holds the post (上岗人员), of that household")
+    start_date: date = Field(description="上岗日期")
+    end_date: date | None = Field(default=None, description="planned end (离岗日期); open when null")
+
+
+class PublicPostAssignmentEnd(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"end_date": "2026-06-30", "reason": "外出务工"}]})
+
+    end_date: date = Field(description="the last day on the post (离岗日期)")
+    reason: Annotated[Text, Field(min_length=1, max_length=500)] = Field(description="why (离岗原因)")
+
+
+class PublicPostAssignmentRead(BaseModel):
+    id: uuid.UUID
+    post_id: uuid.UUID
+    post_name: str = Field(examples=["护林员"])
+    monthly_wage: Money
+    household_id: uuid.UUID
+    member_id: uuid.UUID
+    measure_id: uuid.UUID = Field(description="the assignment's public_welfare_post measure (帮扶措施): its payments")
+    county_code: str
+    village_code: str
+    start_date: date
+    end_date: date | None
+    status: Literal["active", "ended"]
+    end_reason: str | None
+    version: int
+    created_by: str | None
+    created_at: datetime
+
+
+class AttendancePut(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"days_attended": 20, "assessment": "pass", "note": "按时巡山"}]}
+    )
+
+    days_attended: Days = Field(description="出勤天数 in the month (at most its days)", examples=[20])
+    assessment: Literal["pass", "warning", "fail"] = Field(
+        description="考核: pass 合格 (wage by attendance), warning 基本合格 (wage by attendance, with a note), "
+        "fail 不合格 (no wage)"
+    )
+    note: Annotated[Text, Field(max_length=500)] | None = Field(default=None, description="考核说明")
+
+
+class AttendanceRead(BaseModel):
+    assignment_id: uuid.UUID
+    period: str = Field(examples=["2026-03"])
+    days_attended: int = Field(examples=[20])
+    assessment: Literal["pass", "warning", "fail"]
+    assessment_label: str = Field(examples=["合格"])
+    note: str | None
+    monthly_wage: Money = Field(description="the post's wage the month was computed with")
+    days_per_month: int = Field(examples=[20])
+    wage_payable: Money = Field(description="应发工资: from attendance and assessment (0.00 when not payable)")
+    payable: bool
+    not_payable_reason: Literal["assessment_failed", "no_attendance"] | None = None
+    payment_id: uuid.UUID | None = Field(default=None, description="the month's live payment (已发放), if any")
+    version: int
+    updated_at: datetime
+
+
+class WagePayment(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"period": "2026-03", "paid_date": "2026-04-05"}]})
+
+    period: Period = Field(description="the month whose wage is paid (工资月份); its year is the income year")
+    paid_date: date | None = Field(default=None, description="发放日期; today (the county's date) when omitted")

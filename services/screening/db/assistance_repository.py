@@ -128,6 +128,16 @@ class AssistanceRepository:
         stmt = MEASURE.update().where(MEASURE.c.id == measure_id).values(**values).returning(MEASURE)
         return row_as(AssistanceMeasure, (await self.session.execute(stmt)).mappings().one())
 
+    async def deliver_measure(self, measure_id: uuid.UUID, *, end_date: date, at: datetime) -> AssistanceMeasure:
+        """Mark a measure delivered (已落实) on `end_date`, version + 1 (a 公益岗 assignment that ended)."""
+        stmt = (
+            MEASURE.update()
+            .where(MEASURE.c.id == measure_id)
+            .values(status="delivered", end_date=end_date, version=MEASURE.c.version + 1, updated_at=at)
+            .returning(MEASURE)
+        )
+        return row_as(AssistanceMeasure, (await self.session.execute(stmt)).mappings().one())
+
     async def measures_of(self, household_id: uuid.UUID) -> list[AssistanceMeasure]:
         query = (
             select(MEASURE)

@@ -355,6 +355,65 @@ visit = Table(
     _created_at(),
 )
 
+# --- 公益岗 public-welfare posts (rules.md §4; migration 0012_public_posts) --------------------
+
+public_post = Table(
+    "public_post",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("county_code", String(6), primary_key=True),
+    Column("region_code", String(12), nullable=False),
+    Column("level", String(8), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("monthly_wage", Numeric(14, 2), nullable=False),
+    Column("days_per_month", SmallInteger, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("status", String(8), nullable=False, server_default="open"),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("created_by", Text),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+public_post_assignment = Table(
+    "public_post_assignment",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("county_code", String(6), primary_key=True),
+    Column("post_id", Uuid, nullable=False),
+    Column("township_code", String(9), nullable=False),
+    Column("village_code", String(12), nullable=False),
+    Column("household_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    Column("measure_id", Uuid, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),
+    Column("status", String(8), nullable=False),
+    Column("end_reason", Text),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("created_by", Text),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+public_post_attendance = Table(
+    "public_post_attendance",
+    metadata,
+    Column("assignment_id", Uuid, primary_key=True),
+    Column("county_code", String(6), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("days_attended", SmallInteger, nullable=False),
+    Column("assessment", String(8), nullable=False),
+    Column("note", Text),
+    Column("monthly_wage", Numeric(14, 2), nullable=False),
+    Column("days_per_month", SmallInteger, nullable=False),
+    Column("wage_payable", Numeric(14, 2), nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("created_by", Text),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # --- read contracts of other services: views screening reads, never their tables ----------------
 #
 # `registry.household_snapshot_v1` and `registry.member_identity_v1` are versioned views the

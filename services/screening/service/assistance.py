@@ -82,6 +82,7 @@ def payment_read(row: AssistancePayment) -> AssistancePaymentRead:
         reverses_id=row.reverses_id,
         status=row.status,
         reason=row.reason,
+        details=row.details,
         created_by=row.created_by,
         created_at=row.created_at,
     )
@@ -271,11 +272,17 @@ class AssistanceService:
     # --- money -----------------------------------------------------------------------------
 
     async def pay(
-        self, principal: Principal, measure_id: uuid.UUID, body: AssistancePaymentCreate
+        self,
+        principal: Principal,
+        measure_id: uuid.UUID,
+        body: AssistancePaymentCreate,
+        *,
+        details: dict[str, Any] | None = None,
     ) -> Created[AssistancePaymentRead]:
         """A payment of the measure for `period`: the registry is told through the outbox, once.
         The same period again with the same amount and date answers the first payment (200); with
-        other figures it is 409 `payment_period_taken` (reverse it first: a correction)."""
+        other figures it is 409 `payment_period_taken` (reverse it first: a correction). `details`:
+        what the amount was computed from (a 公益岗 wage's attendance), kept on the payment."""
         row = await self._measure(principal, measure_id, for_update=True)  # payments of a measure queue here
         spec = rules.TYPES[row.measure_type]
         if spec.income is None:
@@ -308,6 +315,7 @@ class AssistanceService:
                     "paid_date": body.paid_date,
                     "kind": "payment",
                     "status": "posted",
+                    "details": details or {},
                     "created_by": principal.sub,
                     "created_at": self.ctx.now(),
                 }
