@@ -67,6 +67,29 @@ BODY_CASES: list[tuple[str, str, dict[str, Any], str, dict[str, str]]] = [
         OFFICER,
     ),
     ("POST", "/v1/runs", {"county_code": "٤١٠٦٠٢", "period": "2026-03"}, "county_code", OFFICER),
+    # 公益岗 (issue 13)
+    (
+        "POST",
+        "/v1/public-posts",
+        {"region_code": COUNTY, "name": NUL, "monthly_wage": "800.00", "days_per_month": 20, "capacity": 1},
+        "name",
+        OFFICER,
+    ),
+    (
+        "POST",
+        "/v1/public-posts",
+        {"region_code": "٤١٠٦٠٢", "name": "护林员", "monthly_wage": "800.00", "days_per_month": 20, "capacity": 1},
+        "region_code",
+        OFFICER,
+    ),
+    (
+        "PUT",
+        f"/v1/public-post-assignments/{SOME}/attendance/2026-03",
+        {"days_attended": 20, "assessment": "pass", "note": NUL},
+        "note",
+        OFFICER,
+    ),
+    ("POST", f"/v1/public-post-assignments/{SOME}/end", {"end_date": "2026-03-31", "reason": NUL}, "reason", OFFICER),
 ]
 
 
@@ -90,6 +113,8 @@ async def test_nul_in_a_body_field_is_422_naming_it(
         ("/v1/cases", {"village_code": "٤١٠٦٠٢١٠٠٢٠١"}, "query.village_code"),
         ("/v1/runs", {"county_code": NUL}, "query.county_code"),
         ("/v1/feeds/medical_insurance/batches", {"cursor": NUL}, "query.cursor"),
+        ("/v1/public-posts", {"county_code": COUNTY, "cursor": NUL}, "query.cursor"),
+        ("/v1/public-posts", {"county_code": "٤١٠٦٠٢"}, "query.county_code"),
     ],
 )
 async def test_query_values_are_checked(
