@@ -253,6 +253,17 @@ CATALOGUE: dict[str, Entry] = {
         ),
     ),
     "unknown_village": E("未知的村"),
+    "cadre_not_found": E(
+        "未找到该帮扶责任人",
+        "该户没有此帮扶责任人记录",
+        "no such responsible cadre assignment for this household",
+    ),
+    "cadre_assignment_overlap": E(
+        "帮扶时间重叠",
+        "该帮扶责任人在重叠的时间段内已被指定帮扶此户",
+        "this cadre is already assigned to the household for overlapping dates",
+    ),
+    "cadre_assignment_ended": E("帮扶已结束", "该帮扶责任人的帮扶已经结束", "the assignment has already ended"),
     "unknown_grid": E("未知的网格", "该户所在村没有此网格，请先导入县里的区划和网格名单"),
     "lifted_out_year_not_allowed": E(
         "脱贫年度只适用于脱贫户",

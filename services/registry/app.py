@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from services.registry.api.assistance import router as assistance_router
+from services.registry.api.cadres import router as cadres_router
 from services.registry.api.exports import router as exports_router
 from services.registry.api.households import router as households_router
 from services.registry.api.imports import router as imports_router
@@ -39,6 +40,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             regions_router,
             households_router,
             members_router,
+            cadres_router,
             imports_router,
             exports_router,
             statistics_router,
@@ -51,6 +53,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             {"name": "regions", "description": "行政区划: division codes, 12 digits"},
             {"name": "households", "description": "农户: households, members, incomes, benefits, status, history"},
             {"name": "members", "description": "家庭成员: by id, reveal (audited), bulk resolve by ID number"},
+            {"name": "cadres", "description": "帮扶责任人: a household's responsible cadres and a cadre's households"},
             {"name": "imports", "description": "批量导入: CSV/XLSX jobs written with COPY"},
             {"name": "exports", "description": "导出: CSV/XLSX of a region, masked unless revealed (audited)"},
             {"name": "statistics", "description": "统计报表: the county report's figures, JSON or XLSX"},

@@ -38,6 +38,7 @@ DISTRIBUTED: dict[str, str] = {
             "household_history",
             "benefit",
             "assistance_income",
+            "household_cadre",
         )
     },
     **{

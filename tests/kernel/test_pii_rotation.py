@@ -210,6 +210,11 @@ async def test_aes_to_sm4_over_every_declared_column_keeps_the_lookups(rotation_
         assert created.status_code == 201, created.text
         household_id = created.json()["id"]
         assert await _search(client, head_id) == [body["household_number"]]
+        cadre = {"name": "王志刚", "work_unit": "鹤山区农业农村局", "phone": "13912345678", "start_date": "2026-01-05"}
+        assigned = await client.post(
+            f"/v1/households/{household_id}/cadres", json=cadre, headers=auth("county_officer")
+        )
+        assert assigned.status_code == 201, assigned.text  # a responsible cadre's phone (indexed) too
 
     engine = create_async_engine(async_database_url(rotation_url))
     try:
@@ -290,6 +295,7 @@ async def test_aes_to_sm4_over_every_declared_column_keeps_the_lookups(rotation_
         assert result == {col.label: 1 for col in columns} | {
             "registry.member.national_id_index": 1,
             "screening.feed_record.national_id_index": 1,
+            "registry.household_cadre.phone_index": 1,
         }
         again = await rotate(engine, sm4, columns)
         assert again == dict.fromkeys(result, 0)
@@ -325,6 +331,8 @@ async def test_aes_to_sm4_over_every_declared_column_keeps_the_lookups(rotation_
             headers=auth("county_officer"),
         )
         assert again.status_code == 409, again.text  # the duplicate check by blind index still sees them
+        cadres = await client.get("/v1/cadres", params={"phone": "13912345678"}, headers=auth("county_officer"))
+        assert [h["household_number"] for h in cadres.json()["items"]] == [body["household_number"]]
         # screening's feed matching joins its records' index to the registry's: it matches the person
         async with app.state.sessionmaker() as session:
             assert await FeedRepository(session).rematch_county("410602", datetime.now(UTC)) == 1

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.registry.service.cadres import CadreService
 from services.registry.service.common import (
     ARCHIVERS,
     BANK_REVEALERS,
@@ -66,6 +67,10 @@ async def search_service(session: SessionDep, request: Request, principal: Curre
     return SearchService(session, cipher_of(request.app.state.pii), principal, request.app.state.clock)
 
 
+async def cadre_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> CadreService:
+    return CadreService(session, cipher_of(request.app.state.pii), principal, request.app.state.clock)
+
+
 async def import_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> ImportService:
     return ImportService(
         session,
@@ -92,6 +97,7 @@ async def job_runner(request: Request) -> JobRunner:
 
 HouseholdServiceDep = Annotated[HouseholdService, Depends(household_service)]
 SearchServiceDep = Annotated[SearchService, Depends(search_service)]
+CadreServiceDep = Annotated[CadreService, Depends(cadre_service)]
 ImportServiceDep = Annotated[ImportService, Depends(import_service)]
 ExportServiceDep = Annotated[ExportService, Depends(export_service)]
 JobRunnerDep = Annotated[JobRunner, Depends(job_runner)]

@@ -139,6 +139,9 @@ async def list_households(
     lifted_out_year: Annotated[int | None, Query(ge=2000, le=2100, description="脱贫年度")] = None,
     registered_year: Annotated[int | None, Query(ge=2000, le=2100, description="识别年度")] = None,
     grid_code: Annotated[str | None, Query(pattern=r"^[0-9]{12}[0-9A-Za-z]{1,4}$", description="网格")] = None,
+    cadre: Annotated[
+        Name | None, Query(description="a responsible cadre 帮扶责任人 of this name is assigned today")
+    ] = None,
     include_archived: bool = False,
     cursor: Annotated[Cursor | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -159,6 +162,7 @@ async def list_households(
             "lifted_out_year": lifted_out_year,
             "registered_year": registered_year,
             "grid_code": grid_code,
+            "cadre": cadre,
             "include_archived": include_archived,
             "cursor": cursor,
             "limit": limit,

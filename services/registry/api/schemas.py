@@ -494,6 +494,103 @@ class HouseholdUpdate(WireModel):
     )
 
 
+# ---------------------------------------------------------------- responsible cadres 帮扶责任人
+
+Affiliation = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), _Line]
+
+
+class CadreAssign(WireModel):
+    """Assign a responsible cadre 帮扶责任人 to the household from a date (to a date, when known)."""
+
+    name: Name = Field(description="姓名 (1–50 characters)", examples=["王志刚"])
+    work_unit: ShortText = Field(description="单位名称", examples=["鹤山区农业农村局"])
+    affiliation: Affiliation | None = Field(
+        default=None, description="隶属关系 (e.g. 县直, 乡镇, 市直, 省直)", examples=["县直"]
+    )
+    phone: Phone = Field(description="联系电话; stored encrypted, shown masked")
+    start_date: date = Field(description="帮扶开始时间", examples=["2026-01-05"])
+    end_date: date | None = Field(default=None, description="帮扶结束时间 (blank: open)", examples=[None])
+    reason: Reason = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "王志刚",
+                    "work_unit": "鹤山区农业农村局",
+                    "affiliation": "县直",
+                    "phone": "13912345678",
+                    "start_date": "2026-01-05",
+                }
+            ]
+        },
+    )
+
+
+class CadreEnd(WireModel):
+    """End an assignment on a day (the cadre is no longer responsible for the household after it)."""
+
+    end_date: date = Field(description="帮扶结束时间: the last day of the assignment", examples=["2026-06-30"])
+    reason: Reason = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"end_date": "2026-06-30", "reason": "干部轮换 (rotated to another post)"}]},
+    )
+
+
+class CadreRead(BaseModel):
+    id: uuid.UUID
+    household_id: uuid.UUID
+    name: str = Field(examples=["王志刚"])
+    work_unit: str | None = Field(examples=["鹤山区农业农村局"], description="单位名称")
+    affiliation: str | None = Field(examples=["县直"], description="隶属关系")
+    phone_masked: str | None = Field(examples=["139****5678"], description="联系电话, masked")
+    start_date: date = Field(description="帮扶开始时间")
+    end_date: date | None = Field(description="帮扶结束时间 (null: open)")
+    end_reason: str | None = None
+    current: bool = Field(description="the assignment runs on the county's business day")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CadreList(BaseModel):
+    items: list[CadreRead]
+
+
+class CadreHousehold(BaseModel):
+    """One assignment of a cadre with the household it is for (a cadre's households, 帮扶对象)."""
+
+    assignment: CadreRead
+    household_number: str = Field(examples=["410602100201000123"])
+    village_code: str = Field(examples=["410602100201"])
+    village_name: str | None = Field(default=None, examples=["鹤壁集村"])
+    head_name: str | None = Field(default=None, description="户主姓名", examples=["张建国"])
+    archived: bool
+
+
+class CadreSearch(WireModel):
+    """A cadre's households: by name (exact) and/or phone (exact, by blind index), in your region."""
+
+    name: Name | None = Field(default=None, description="the cadre's name, exact", examples=["王志刚"])
+    phone: Phone | None = Field(default=None, description="the cadre's phone, exact")
+    current_only: StrictBool = Field(default=False, description="only assignments running today")
+    cursor: Cursor | None = None
+    limit: StrictInt = Field(default=50, ge=1, le=500)
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"phone": "13912345678", "current_only": True}, {"name": "王志刚"}]},
+    )
+
+
+class CadrePhoneReveal(BaseModel):
+    cadre_id: uuid.UUID
+    household_id: uuid.UUID
+    phone: str | None = Field(examples=["13912345678"], description="the full number; this reveal is in the audit log")
+    purpose: str = Field(examples=["联系帮扶责任人核实帮扶情况"])
+    audit_id: int
+
+
 class ArchiveRequest(WireModel):
     reason: Text500 = Field(description="why the household leaves the register (注销原因)", examples=["全户迁出"])
 
@@ -543,6 +640,9 @@ class HouseholdRead(BaseModel):
     member_count: int = Field(description="active members")
     labour_count: int = Field(description="active members with labour ability normal or weak")
     members: list[MemberRead]
+    cadres: list[CadreRead] = Field(
+        default_factory=list, description="the responsible cadres 帮扶责任人 assigned today, phones masked"
+    )
     latest_income: IncomeRead | None
     archived_at: datetime | None
     archive_reason: str | None
@@ -598,6 +698,9 @@ class HouseholdSearch(WireModel):
     lifted_out_year: Year | None = Field(default=None, description="脱贫年度")
     registered_year: Year | None = Field(default=None, description="识别年度")
     grid_code: GridCode | None = Field(default=None, description="in this grid 网格")
+    cadre: Name | None = Field(
+        default=None, description="a responsible cadre 帮扶责任人 of this name (exact) is assigned today"
+    )
     include_archived: StrictBool = False
     cursor: Cursor | None = None
     limit: StrictInt = Field(default=50, ge=1, le=500)
@@ -627,7 +730,7 @@ class HistoryActor(BaseModel):
 class HistoryEntry(BaseModel):
     id: int
     household_id: uuid.UUID
-    entity_type: Literal["household", "member", "income", "benefit", "status"]
+    entity_type: Literal["household", "member", "income", "benefit", "status", "cadre"]
     entity_id: uuid.UUID | None
     action: str = Field(examples=["member.update"])
     changes: list[HistoryChange]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     text,
     tuple_,
@@ -28,11 +29,13 @@ from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from services.registry.db.cadre_repository import Cadre
 from services.registry.db.regions_repository import Grid
 from services.registry.db.tables import (
     benefit,
     grid,
     household,
+    household_cadre,
     household_history,
     income,
     member,
@@ -249,6 +252,7 @@ class HouseholdAggregate:
     township_name: str | None
     village_name: str | None
     grid: Grid | None
+    cadres: list[Cadre] = field(default_factory=list)  # every assignment 帮扶责任人, by start date
 
 
 def _record(table: Any, record: Any) -> dict[str, Any]:
@@ -268,6 +272,11 @@ def _aggregate_query(include_former: bool) -> Select[Any]:
     )
     latest_income = f"(SELECT i FROM registry.income AS i WHERE i.household_id = {h}.id ORDER BY i.year DESC LIMIT 1)"
 
+    cadres = (
+        f"ARRAY(SELECT c FROM registry.household_cadre AS c WHERE c.county_code = {h}.county_code "
+        f"AND c.household_id = {h}.id ORDER BY c.start_date, c.id)"
+    )
+
     def name(code: str) -> str:
         return f"(SELECT r.name FROM registry.region AS r WHERE r.code = {code})"
 
@@ -279,6 +288,7 @@ def _aggregate_query(include_former: bool) -> Select[Any]:
         literal_column(name(f"rpad({h}.township_code, 12, '0')")).label("agg_township_name"),
         literal_column(name(f"{h}.village_code")).label("agg_village_name"),
         literal_column(f"(SELECT g FROM registry.grid AS g WHERE g.code = {h}.grid_code)").label("agg_grid"),
+        literal_column(cadres).label("agg_cadres"),
     )
 
 
@@ -381,6 +391,7 @@ class HouseholdRepository:
             township_name=row["agg_township_name"],
             village_name=row["agg_village_name"],
             grid=Grid(**_record(grid, grid_record)) if grid_record is not None else None,
+            cadres=[Cadre(**_record(household_cadre, r)) for r in row["agg_cadres"] or ()],
         )
 
     async def update_household(self, household_id: uuid.UUID, values: Row, *, bump_version: bool = True) -> Household:
@@ -672,6 +683,8 @@ class HouseholdRepository:
         lifted_out_year: int | None = None,
         registered_year: int | None = None,
         grid_code: str | None = None,
+        cadre_name: str | None = None,
+        cadre_on: date | None = None,
     ) -> list[HouseholdListing]:
         head, active, township, village = _HEAD, _ACTIVE, _TOWNSHIP, _VILLAGE
         member_count = (
@@ -755,6 +768,19 @@ class HouseholdRepository:
             query = query.where(household.c.registered_year == registered_year)
         if grid_code is not None:
             query = query.where(household.c.grid_code == grid_code)
+        if cadre_name is not None:
+            # a responsible cadre 帮扶责任人 of that name, assigned on `cadre_on` (the business day; None: ever)
+            conditions = [
+                household_cadre.c.county_code == household.c.county_code,
+                household_cadre.c.household_id == household.c.id,
+                household_cadre.c.name == cadre_name,
+            ]
+            if cadre_on is not None:
+                conditions += [
+                    household_cadre.c.start_date <= cadre_on,
+                    or_(household_cadre.c.end_date.is_(None), household_cadre.c.end_date >= cadre_on),
+                ]
+            query = query.where(exists().where(*conditions))
         if after is not None:
             query = query.where(
                 tuple_(household.c.village_code, household.c.household_number, household.c.id)

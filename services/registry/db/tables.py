@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -259,6 +260,39 @@ assistance_income = Table(
     Column("reversed_at", DateTime(timezone=True), nullable=True),
 )
 
+# Responsible cadres 帮扶责任人 (migration 0011): one row per assignment to a household, with from/to dates.
+# The phone is personal data like the household's: ciphertext, a blind index (a cadre's households by
+# phone) and the masked form responses show.
+household_cadre = Table(
+    "household_cadre",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("county_code", String(6), primary_key=True),  # the distribution column
+    Column("household_id", Uuid, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("work_unit", Text, nullable=True),
+    Column("affiliation", Text, nullable=True),
+    Column("phone_enc", LargeBinary, nullable=True),
+    Column("phone_index", LargeBinary, nullable=True),
+    Column("phone_masked", String(24), nullable=True),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=True),
+    Column("end_reason", Text, nullable=True),
+    Column("created_by", Text, nullable=True),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ForeignKeyConstraint(
+        ["household_id", "county_code"],
+        ["registry.household.id", "registry.household.county_code"],
+        name="fk_household_cadre_household",
+    ),
+    CheckConstraint("end_date IS NULL OR end_date >= start_date", name="dates"),
+    Index("ix_household_cadre_household", "county_code", "household_id"),
+    Index("ix_household_cadre_name", "name"),
+    Index("ix_household_cadre_phone_index", "phone_index", postgresql_where=text("phone_index IS NOT NULL")),
+)
+
 household_history = Table(
     "household_history",
     metadata,
@@ -348,5 +382,6 @@ ENCRYPTED_COLUMNS = [
     EncryptedColumn("registry", "member", "id", "national_id_enc", "national_id", index_column="national_id_index"),
     EncryptedColumn("registry", "household", "id", "bank_account_enc", "bank_account"),
     EncryptedColumn("registry", "household", "id", "phone_enc", "phone"),
+    EncryptedColumn("registry", "household_cadre", "id", "phone_enc", "cadre_phone", index_column="phone_index"),
     EncryptedColumn("registry", "export_job", "id", "content_enc", "export"),
 ]

@@ -49,12 +49,14 @@ from services.registry.db.household_repository import (
 )
 from services.registry.db.regions_repository import RegionRepository
 from services.registry.db.tables import idempotency
+from services.registry.domain.cadres import is_current
 from services.registry.domain.history import FieldChange, created, diff, plain
 from services.registry.domain.ids import uuid7
 from services.registry.domain.model import MONITORING_TYPES, HouseholdStatus, Relation, Sex, per_capita_net_income
 from services.registry.domain.monitoring import MonitoringRefused, MonitoringState, change_monitoring
 from services.registry.domain.national_id import InvalidNationalId, NationalId, validate_national_id
 from services.registry.domain.regions import InvalidRegionCode, parse_region_code
+from services.registry.service.cadres import cadre_read
 from services.registry.service.common import (
     SERVICE,
     Created,
@@ -382,10 +384,10 @@ class HouseholdService:
         aggregate = await self.repo.household_aggregate(row.id, include_former=include_former)
         if aggregate is None:
             raise household_not_found()
-        return self._compose(row, aggregate)
+        return self._compose(row, aggregate, self.clock.today())
 
     @staticmethod
-    def _compose(row: Household, aggregate: HouseholdAggregate) -> HouseholdRead:
+    def _compose(row: Household, aggregate: HouseholdAggregate, today: date) -> HouseholdRead:
         members = aggregate.members
         active = [m for m in members if m.active]
         latest = income_read(aggregate.latest_income, len(active)) if aggregate.latest_income else None
@@ -431,6 +433,7 @@ class HouseholdService:
             member_count=len(active),
             labour_count=sum(1 for m in active if m.labour_ability in LABOUR),
             members=[member_read(m) for m in members],
+            cadres=[cadre_read(c, today) for c in aggregate.cadres if is_current(c.start_date, c.end_date, today)],
             latest_income=latest,
             archived_at=row.archived_at,
             archive_reason=row.archive_reason,
@@ -492,7 +495,7 @@ class HouseholdService:
         aggregate = await self.repo.household_aggregate(household_id, include_former=include_former)
         if aggregate is None or not self.principal.can_see(aggregate.household.village_code):
             raise household_not_found()
-        return self._compose(aggregate.household, aggregate)
+        return self._compose(aggregate.household, aggregate, self.clock.today())
 
     async def create(self, body: HouseholdCreate, *, idempotency_key: str | None) -> Created[HouseholdRead]:
         attempt, replay = await self._begin(

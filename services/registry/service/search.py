@@ -74,6 +74,8 @@ class SearchService:
             lifted_out_year=query.lifted_out_year,
             registered_year=query.registered_year,
             grid_code=query.grid_code,
+            cadre_name=query.cadre,
+            cadre_on=self.clock.today() if query.cadre is not None else None,
             after=cursor_key,
             limit=query.limit + 1,
         )
