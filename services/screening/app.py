@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.screening.api.assistance import router as assistance_router
 from services.screening.api.cases import router as cases_router
+from services.screening.api.dibao import router as dibao_router
 from services.screening.api.feeds import router as feeds_router
 from services.screening.api.ledger import router as ledger_router
 from services.screening.api.public_posts import router as public_posts_router
@@ -39,6 +40,7 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
             ledger_router,
             assistance_router,
             public_posts_router,
+            dibao_router,
             visits_router,
         ],
         outbox=outbox,
@@ -51,6 +53,7 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
             {"name": "cases", "description": "监测对象认定: the case workflow, notices, measures, elimination"},
             {"name": "assistance", "description": "帮扶措施: typed measures, the assistance plan, payments as income"},
             {"name": "public-posts", "description": "公益岗: posts, assignments, attendance and assessment, wages"},
+            {"name": "dibao", "description": "低保: the county's standard by class (versioned), monthly payments"},
             {"name": "visits", "description": "入户走访: home visits, photos (attachments), coverage"},
             {"name": "ledger", "description": "台账: per county and month, XLSX / CSV export"},
         ],

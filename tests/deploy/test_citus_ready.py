@@ -64,6 +64,7 @@ DISTRIBUTED: dict[str, str] = {
             "public_post",
             "public_post_assignment",
             "public_post_attendance",
+            "dibao_standard",
         )
     },
     **{

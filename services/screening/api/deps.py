@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from services.screening.service.assistance import AssistanceService
 from services.screening.service.cases import CaseService
 from services.screening.service.common import Context, context_from_app
+from services.screening.service.dibao import DibaoService
 from services.screening.service.feeds import FeedService
 from services.screening.service.ledger import LedgerService
 from services.screening.service.public_posts import PublicPostService
@@ -61,9 +62,14 @@ def public_post_service(session: SessionDep, ctx: ContextDep) -> PublicPostServi
     return PublicPostService(session, ctx)
 
 
+def dibao_service(session: SessionDep, ctx: ContextDep) -> DibaoService:
+    return DibaoService(session, ctx)
+
+
 AssistanceServiceDep = Annotated[AssistanceService, Depends(assistance_service)]
 VisitServiceDep = Annotated[VisitService, Depends(visit_service)]
 PublicPostServiceDep = Annotated[PublicPostService, Depends(public_post_service)]
+DibaoServiceDep = Annotated[DibaoService, Depends(dibao_service)]
 ThresholdServiceDep = Annotated[ThresholdService, Depends(threshold_service)]
 FeedServiceDep = Annotated[FeedService, Depends(feed_service)]
 RunServiceDep = Annotated[RunService, Depends(run_service)]
@@ -87,6 +93,7 @@ CaseReader = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO, _AU, _SV)
 ObjectionResolver = Annotated[Principal, Depends(require_roles(_TO, _CO))]
 AssistanceWriter = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO))]
 AssistanceReader = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO, _AU, _SV))]
+DibaoWriter = Annotated[Principal, Depends(require_roles(_CO))]
 LedgerReader = Annotated[Principal, Depends(require_roles(_CO, _TO, _AU))]
 
 

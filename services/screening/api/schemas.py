@@ -739,3 +739,63 @@ class WagePayment(WireModel):
 
     period: Period = Field(description="the month whose wage is paid (工资月份); its year is the income year")
     paid_date: date | None = Field(default=None, description="发放日期; today (the county's date) when omitted")
+
+
+# --- 低保 standards and monthly payments ----------------------------------------------------------
+
+DibaoAmount = Annotated[Decimal, Field(gt=0, lt=100000, decimal_places=2)]
+
+
+class DibaoStandardRead(BaseModel):
+    id: uuid.UUID
+    county_code: str = Field(examples=["410602"])
+    year: int = Field(examples=[2026])
+    version: int = Field(examples=[1])
+    amounts: dict[Literal["A", "B", "C"], Money] = Field(
+        description="每人每月 by class (A/B/C 类)", examples=[{"A": "462.00", "B": "354.00", "C": "200.00"}]
+    )
+    source: str = Field(examples=["[S] 县民政局 2026 年低保标准"])
+    note: str | None
+    created_by: str | None
+    created_at: datetime
+
+
+class DibaoStandardWrite(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "amounts": {"A": "480.00", "B": "370.00", "C": "210.00"},
+                    "source": "[S] 县民政局 2026 年低保标准",
+                    "note": "7 月起执行",
+                }
+            ]
+        }
+    )
+
+    amounts: dict[Literal["A", "B", "C"], DibaoAmount] = Field(
+        description="每人每月 of each class to set (yuan, two places); unnamed classes keep their amount",
+        examples=[{"A": "480.00"}],
+    )
+    source: Annotated[Text, Field(min_length=1, max_length=500)] = Field(description="来源: the published standard")
+    note: Annotated[Text, Field(max_length=500)] | None = None
+
+
+class DibaoPaymentRun(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"county_code": "410602", "period": "2026-03", "paid_date": "2026-03-25"}]}
+    )
+
+    county_code: CountyCode
+    period: Period = Field(description="the month paid (发放月份); its year's standard applies")
+    paid_date: date | None = Field(default=None, description="发放日期; today (the county's date) when omitted")
+
+
+class DibaoPaymentResult(BaseModel):
+    county_code: str = Field(examples=["410602"])
+    period: str = Field(examples=["2026-03"])
+    standard_version: int = Field(description="the standard's version the new payments used", examples=[1])
+    created: int = Field(description="payments made now, one per household measure", examples=[2])
+    created_amount: Money = Field(description="their sum")
+    paid_before: int = Field(description="measures of the month already paid (not paid twice)", examples=[0])
+    payment_ids: list[uuid.UUID] = Field(description="the new payments (GET /v1/measures/{id}/payments)")

@@ -414,6 +414,24 @@ public_post_attendance = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# --- 低保 standards (rules.md §4; migration 0013_dibao_standards) ---------------------------------
+
+dibao_standard = Table(
+    "dibao_standard",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("county_code", String(6), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("amount_a", Numeric(14, 2), nullable=False),
+    Column("amount_b", Numeric(14, 2), nullable=False),
+    Column("amount_c", Numeric(14, 2), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("note", Text),
+    Column("created_by", Text),
+    _created_at(),
+)
+
 # --- read contracts of other services: views screening reads, never their tables ----------------
 #
 # `registry.household_snapshot_v1` and `registry.member_identity_v1` are versioned views the

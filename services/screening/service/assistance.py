@@ -321,7 +321,7 @@ class AssistanceService:
                 }
             )
             if payment is not None:
-                await self._post(payment)
+                await self.post_income(payment)
                 await Auditor(self.session, SERVICE, principal).record(
                     "screening.assistance_payment.posted",
                     "assistance_payment",
@@ -343,7 +343,7 @@ class AssistanceService:
             )
         return Created(payment_read(existing), created=False, replayed=True)
 
-    async def _post(self, payment: AssistancePayment) -> None:
+    async def post_income(self, payment: AssistancePayment) -> None:
         body = AssistanceIncomePost(
             payment_id=payment.id,
             measure_id=payment.measure_id,
