@@ -90,6 +90,15 @@ BODY_CASES: list[tuple[str, str, dict[str, Any], str, dict[str, str]]] = [
         OFFICER,
     ),
     ("POST", f"/v1/public-post-assignments/{SOME}/end", {"end_date": "2026-03-31", "reason": NUL}, "reason", OFFICER),
+    ("PUT", f"/v1/dibao-standards/{COUNTY}/2026", {"amounts": {"A": "480.00"}, "source": NUL}, "source", OFFICER),
+    (
+        "PUT",
+        f"/v1/dibao-standards/{COUNTY}/2026",
+        {"amounts": {"A": "480.00"}, "source": "x", "note": NUL},
+        "note",
+        OFFICER,
+    ),
+    ("POST", "/v1/dibao-payments", {"county_code": "٤١٠٦٠٢", "period": "2026-03"}, "county_code", OFFICER),
 ]
 
 
