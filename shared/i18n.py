@@ -327,6 +327,11 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "household_outside_post_region": E("该户不在公益岗所属区划内", "该户不在此公益岗所属的区划内"),
     "public_post_closed": E("公益岗已关闭"),
+    "capacity_below_occupied": E(
+        "岗位数不能少于在岗人数",
+        "岗位数不能少于在岗人数",
+        "the capacity cannot fall below the members on the post",
+    ),
     "member_already_assigned": E("该成员已在岗", "该成员已在一个公益岗上岗", "the member already holds a post"),
     "public_post_full": E("公益岗已满员", "该公益岗的岗位数已满", "every place of the post is taken"),
     "attendance_after_end": E("离岗日期之后已有考勤", "离岗日期之后的月份已有考勤记录"),

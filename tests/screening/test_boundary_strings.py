@@ -90,6 +90,7 @@ BODY_CASES: list[tuple[str, str, dict[str, Any], str, dict[str, str]]] = [
         OFFICER,
     ),
     ("POST", f"/v1/public-post-assignments/{SOME}/end", {"end_date": "2026-03-31", "reason": NUL}, "reason", OFFICER),
+    ("PATCH", f"/v1/public-posts/{SOME}", {"name": NUL}, "name", OFFICER),
     ("PUT", f"/v1/dibao-standards/{COUNTY}/2026", {"amounts": {"A": "480.00"}, "source": NUL}, "source", OFFICER),
     (
         "PUT",

@@ -416,3 +416,73 @@ async def test_the_registry_takes_a_reversed_wage_back_out_of_the_year(
     listed = (await registry_client.get(path, headers=OFFICER)).json()
     assert listed["totals"] == []
     assert [i["status"] for i in listed["items"]] == ["reversed"]
+
+
+async def test_a_post_changes_under_if_match_and_a_closed_post_takes_no_one(
+    screening_client: httpx.AsyncClient, session: AsyncSession, clock: Clock
+) -> None:
+    h, g = await add_household(session), await add_household(session)
+    post = await make_post(screening_client, capacity=2)
+    path = f"/v1/public-posts/{post['id']}"
+    a = (await assign(screening_client, post["id"], h)).json()
+    base = f"/v1/public-post-assignments/{a['id']}"
+    march = await screening_client.put(
+        f"{base}/attendance/2026-03", json={"days_attended": 20, "assessment": "pass"}, headers=TOWNSHIP_OFFICER
+    )
+    assert march.json()["wage_payable"] == "800.00"
+
+    got = await screening_client.get(path, headers=TOWNSHIP_OFFICER)
+    assert got.headers["etag"] == '"1"'
+    assert (await screening_client.patch(path, json={"capacity": 3}, headers=TOWNSHIP_OFFICER)).status_code == 428
+    raised = await screening_client.patch(
+        path, json={"monthly_wage": "1000.00", "capacity": 3}, headers={**TOWNSHIP_OFFICER, "If-Match": '"1"'}
+    )
+    assert raised.status_code == 200, raised.text
+    assert (raised.json()["monthly_wage"], raised.json()["capacity"], raised.json()["version"]) == ("1000.00", 3, 2)
+    assert raised.headers["etag"] == '"2"'
+    stale = await screening_client.patch(path, json={"capacity": 4}, headers={**TOWNSHIP_OFFICER, "If-Match": '"1"'})
+    assert stale.status_code == 412
+    # the recorded month keeps its wage; a month recorded now takes the new one
+    months = (await screening_client.get(f"{base}/attendance", headers=TOWNSHIP_OFFICER)).json()
+    assert months[0]["wage_payable"] == "800.00"
+    april = await screening_client.put(
+        f"{base}/attendance/2026-04", json={"days_attended": 10, "assessment": "pass"}, headers=TOWNSHIP_OFFICER
+    )
+    assert april.json()["wage_payable"] == "500.00"
+
+    too_small = await screening_client.patch(
+        path, json={"capacity": 1, "name": "护林员"}, headers={**TOWNSHIP_OFFICER, "If-Match": '"2"'}
+    )
+    assert too_small.status_code == 200  # one member on it: 1 is enough
+    assert too_small.json()["version"] == 3
+    assert (await assign(screening_client, post["id"], g)).json()["code"] == "public_post_full"
+    second = await assign(screening_client, post["id"], h, member=1)
+    assert second.status_code == 409
+    below = await screening_client.patch(path, json={"capacity": 2}, headers={**TOWNSHIP_OFFICER, "If-Match": '"3"'})
+    assert below.status_code == 200
+    await assign(screening_client, post["id"], g)
+    shrink = await screening_client.patch(path, json={"capacity": 1}, headers={**TOWNSHIP_OFFICER, "If-Match": '"4"'})
+    assert shrink.status_code == 409
+    assert shrink.json()["code"] == "capacity_below_occupied"
+    assert shrink.json()["extra"] == {"occupied": 2}
+
+    closed = await screening_client.patch(
+        path, json={"status": "closed", "capacity": 5}, headers={**TOWNSHIP_OFFICER, "If-Match": '"4"'}
+    )
+    assert closed.json()["status"] == "closed"
+    k = await add_household(session)
+    refused = await assign(screening_client, post["id"], k)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "public_post_closed"
+    assert (
+        await screening_client.patch(path, json={"capacity": 6}, headers={**OUTSIDER, "If-Match": '"5"'})
+    ).status_code == 404
+    bad = await screening_client.patch(
+        path, json={"monthly_wage": "0", "days_per_month": 40}, headers={**TOWNSHIP_OFFICER, "If-Match": '"5"'}
+    )
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"monthly_wage", "days_per_month"}
+    changed = await session.execute(
+        text("SELECT count(*) FROM audit.audit_log WHERE action = 'screening.public_post.changed'")
+    )
+    assert changed.scalar_one() == 4

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from services.screening.api.deps import AssistanceReader, AssistanceWriter, PublicPostServiceDep
+from services.screening.api.deps import AssistanceReader, AssistanceWriter, IfMatch, PublicPostServiceDep
 from services.screening.api.schemas import (
     AssistancePaymentRead,
     AttendancePut,
@@ -22,6 +22,7 @@ from services.screening.api.schemas import (
     PublicPostCreate,
     PublicPostPage,
     PublicPostRead,
+    PublicPostUpdate,
     WagePayment,
 )
 from shared.concurrency import etag
@@ -82,9 +83,32 @@ async def list_posts(
     summary="A public-welfare post (公益岗)",
     responses=problem_responses(404),
 )
-async def get_post(post_id: PostId, service: PublicPostServiceDep, principal: AssistanceReader) -> PublicPostRead:
-    """One post with its capacity and the members on it; 404 outside your region."""
-    return await service.get_post(principal, post_id)
+async def get_post(post_id: PostId, service: PublicPostServiceDep, principal: AssistanceReader) -> JSONResponse:
+    """One post with its capacity and the members on it (ETag: its version); 404 outside your region."""
+    read = await service.get_post(principal, post_id)
+    return JSONResponse(read.model_dump(mode="json"), headers={"ETag": etag(read.version)})
+
+
+@router.patch(
+    "/public-posts/{post_id}",
+    response_model=PublicPostRead,
+    summary="Change a public-welfare post (修改公益岗): name, wage, days, capacity, open/closed (If-Match)",
+    responses=problem_responses(404, 409, 412, 422, 428),
+)
+async def change_post(
+    post_id: PostId,
+    body: PublicPostUpdate,
+    service: PublicPostServiceDep,
+    principal: AssistanceWriter,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Changes the post; a new wage or days per month applies to the months recorded from then on (a recorded month
+    keeps the figures it was computed with). A closed post takes no new assignment (409 `public_post_closed`); the
+    capacity cannot fall below the members on it (409 `capacity_below_occupied`). If-Match with the post's ETag (428
+    without, 412 stale).
+    """
+    read = await service.change_post(principal, post_id, body, if_match=if_match)
+    return JSONResponse(read.model_dump(mode="json"), headers={"ETag": etag(read.version)})
 
 
 @router.post(

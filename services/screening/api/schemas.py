@@ -637,6 +637,20 @@ class PublicPostCreate(WireModel):
     )
 
 
+class PublicPostUpdate(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"monthly_wage": "900.00", "capacity": 6}]})
+
+    name: PostName | None = Field(default=None, examples=["护林员"])
+    monthly_wage: Annotated[Decimal, Field(gt=0, lt=100000, decimal_places=2)] | None = Field(
+        default=None, description="月工资 for the months recorded from now on", examples=["900.00"]
+    )
+    days_per_month: Annotated[int, Field(strict=True, ge=1, le=31)] | None = Field(default=None, examples=[22])
+    capacity: Annotated[int, Field(strict=True, ge=1, le=10000)] | None = Field(default=None, examples=[6])
+    status: Literal["open", "closed"] | None = Field(
+        default=None, description="closed: no new assignment (the members on it stay)"
+    )
+
+
 class PublicPostRead(BaseModel):
     id: uuid.UUID
     county_code: str = Field(examples=["410602"])

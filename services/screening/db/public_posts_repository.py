@@ -111,6 +111,10 @@ class PublicPostRepository:
         row = (await self.session.execute(query)).mappings().one_or_none()
         return row_as(Post, row) if row is not None else None
 
+    async def update_post(self, post_id: uuid.UUID, values: dict[str, Any]) -> Post:
+        stmt = POST.update().where(POST.c.id == post_id).values(**values).returning(POST)
+        return row_as(Post, (await self.session.execute(stmt)).mappings().one())
+
     async def occupied(self, county_code: str, post_id: uuid.UUID) -> int:
         query = select(func.count()).where(
             ASSIGNMENT.c.county_code == county_code, ASSIGNMENT.c.post_id == post_id, ASSIGNMENT.c.status == "active"

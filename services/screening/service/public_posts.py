@@ -29,6 +29,7 @@ from services.screening.api.schemas import (
     PublicPostCreate,
     PublicPostPage,
     PublicPostRead,
+    PublicPostUpdate,
     WagePayment,
 )
 from services.screening.db.assistance_repository import AssistanceRepository
@@ -40,6 +41,7 @@ from services.screening.service.assistance import AssistanceService
 from services.screening.service.common import SERVICE, Context, Created
 from shared.audit import Auditor
 from shared.auth import Principal
+from shared.concurrency import require_version
 from shared.errors import Conflict, FieldError, NotFound, Unprocessable
 from shared.pagination import encode_cursor, read_cursor
 
@@ -170,6 +172,38 @@ class PublicPostService:
             {"region_code": row.region_code, "name": row.name, "monthly_wage": f"{row.monthly_wage:.2f}"},
         )
         read = post_read(row, 0)
+        await self.session.commit()
+        return read
+
+    async def change_post(
+        self, principal: Principal, post_id: uuid.UUID, body: PublicPostUpdate, *, if_match: int | None
+    ) -> PublicPostRead:
+        """Rename, re-price (the months recorded from now on), resize or close a post (If-Match). The capacity
+        cannot fall below the members on the post (409 `capacity_below_occupied`)."""
+        row = await self._post(principal, post_id, for_update=True)
+        require_version(if_match, row.version, what="public-welfare post")
+        occupied = await self.repo.occupied(row.county_code, row.id)
+        changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+        if "name" in changes:
+            changes["name"] = changes["name"].strip()
+        values = {k: v for k, v in changes.items() if getattr(row, k) != v}
+        if "capacity" in values and values["capacity"] < occupied:
+            raise Conflict(
+                "the capacity cannot fall below the members on the post",
+                code="capacity_below_occupied",
+                extra={"occupied": occupied},
+            )
+        if not values:
+            return post_read(row, occupied)
+        now = self.ctx.now()
+        fresh = await self.repo.update_post(row.id, {**values, "version": row.version + 1, "updated_at": now})
+        await Auditor(self.session, SERVICE, principal).record(
+            "screening.public_post.changed",
+            "public_post",
+            row.id,
+            {k: (f"{v:.2f}" if k == "monthly_wage" else v) for k, v in values.items()},
+        )
+        read = post_read(fresh, occupied)
         await self.session.commit()
         return read
 
