@@ -115,9 +115,9 @@ def net_income(registry: httpx.Client, household_id: str) -> Decimal:
 
 
 def assistance_income(registry: httpx.Client, household_id: str) -> dict[str, Any]:
-    """The registry's assistance income of the household (all years: the registry's `?year=` is refused as text,
-    a StrictInt query parameter — reported; this test's payments are all of YEAR)."""
-    return dict(ok(registry.get(f"/v1/households/{household_id}/assistance-income", headers=OFFICER)))
+    return dict(
+        ok(registry.get(f"/v1/households/{household_id}/assistance-income", params={"year": YEAR}, headers=OFFICER))
+    )
 
 
 def wait_for(check: Any, what: str, timeout: float = 30) -> Any:

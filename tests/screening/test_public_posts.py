@@ -416,6 +416,12 @@ async def test_the_registry_takes_a_reversed_wage_back_out_of_the_year(
     listed = (await registry_client.get(path, headers=OFFICER)).json()
     assert listed["totals"] == []
     assert [i["status"] for i in listed["items"]] == ["reversed"]
+    # the year filter is a query parameter (text on the wire): it was refused as not an integer
+    of_year = await registry_client.get(path, params={"year": 2025}, headers=OFFICER)
+    assert of_year.status_code == 200, of_year.text
+    assert len(of_year.json()["items"]) == 1
+    assert (await registry_client.get(path, params={"year": 2024}, headers=OFFICER)).json()["items"] == []
+    assert (await registry_client.get(path, params={"year": 1999}, headers=OFFICER)).status_code == 422
 
 
 async def test_a_post_changes_under_if_match_and_a_closed_post_takes_no_one(

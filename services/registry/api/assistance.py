@@ -18,7 +18,6 @@ from shared.contracts.assistance import (
     AssistanceIncomeRead,
     AssistanceIncomeReversal,
 )
-from shared.contracts.types import Year
 from shared.db import SessionDep
 from shared.errors import problem_responses
 from shared.idempotency import REPLAY_HEADERS
@@ -91,7 +90,7 @@ async def reverse_assistance_income(
 async def list_assistance_income(
     household_id: HouseholdId,
     service: ReaderService,
-    year: Annotated[Year | None, Query(description="only this income year")] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="only this income year", examples=[2026])] = None,
 ) -> AssistanceIncomeList:
     """The household's assistance payments taken as income (帮扶资金收入), each with the link back to screening's
     payment and measure, and the posted totals by year and income type.
