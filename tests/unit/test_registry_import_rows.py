@@ -132,7 +132,8 @@ def test_template_headers() -> None:
     assert "在校/学历阶段" in zh
     assert "生产经营支出" in zh
     assert template_headers("en") == list(COLUMN_KEYS)
-    assert len(zh) == len(set(zh)) == len(COLUMNS) == 41  # 26 + the register's 15 (issue 12)
+    # 26 + the register's 15 (issue 12) + the payout account's holder and bank (户名, 开户行; issue 14)
+    assert len(zh) == len(set(zh)) == len(COLUMNS) == 43
     with pytest.raises(ValueError, match="lang"):
         template_headers("fr")  # type: ignore[arg-type]
 

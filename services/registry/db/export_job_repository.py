@@ -95,6 +95,8 @@ class ExportRow:
     pension_insured_years: list[int] | None = None
     township_name: str | None = None
     village_name: str | None = None
+    account_holder: str | None = None
+    bank_name: str | None = None
     national_id_enc: bytes | None = None
     bank_account_enc: bytes | None = None
     phone_enc: bytes | None = None
@@ -185,6 +187,8 @@ class ExportJobRepository:
             member.c.pension_insured_years,
             township.c.name.label("township_name"),
             village.c.name.label("village_name"),
+            household.c.account_holder,
+            household.c.bank_name,
         ]
         if with_secrets:
             columns += [member.c.national_id_enc, household.c.bank_account_enc, household.c.phone_enc]

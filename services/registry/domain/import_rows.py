@@ -149,6 +149,18 @@ COLUMNS: Final[tuple[Column, ...]] = (
         False,
         "Years enrolled (2025、2026), or 是/否 for the current year.",
     ),
+    # The rest of the payout account (issue 14) that the claims bank file (代发文件) needs beside 银行账号:
+    # appended, so files and tests laid out by position on the columns above read as before.
+    Column(
+        "account_holder",
+        "户名",
+        False,
+        True,
+        "Name on the payout account (账户户名), 1–50 characters; blank: the bank file has no holder. Needs 银行账号.",
+    ),
+    Column(
+        "bank_name", "开户行", False, True, "Bank (and branch) of the payout account, 1–100 characters. Needs 银行账号."
+    ),
 )
 COLUMN_KEYS: Final = tuple(column.key for column in COLUMNS)
 _COLUMN_BY_KEY: Final = {column.key: column for column in COLUMNS}
@@ -177,6 +189,16 @@ _HEADER_ALIASES: Final[dict[str, str]] = {
     "户属性": "household_status",
     "农户类型": "household_status",
     "银行卡号": "bank_account",
+    "账号": "bank_account",
+    "银行账户": "bank_account",
+    "账户名": "account_holder",
+    "账户户名": "account_holder",
+    "开户人": "account_holder",
+    "持卡人": "account_holder",
+    "收款人": "account_holder",
+    "开户银行": "bank_name",
+    "开户行名称": "bank_name",
+    "银行名称": "bank_name",
     "低保类别": "dibao",
     "是否低保": "dibao",
     "是否特困": "tekun",
@@ -308,6 +330,8 @@ class HouseholdRow:
     relocated: bool = False
     resettlement_site: str | None = None
     grid_code: str | None = None
+    account_holder: str | None = None  # 户名: the payout account's holder (the claims bank file)
+    bank_name: str | None = None  # 开户行
 
     @property
     def monitored(self) -> bool:
@@ -399,6 +423,23 @@ def _text(max_length: int) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if len(text) > max_length:
             raise _Problem("too_long", f"at most {max_length} characters")
+        return text
+
+    return parse
+
+
+#: Text that a spreadsheet program would run as a formula (shared/spreadsheets.py FORMULA_PREFIXES).
+_FORMULA_LEADS: Final = ("=", "+", "-", "@")
+
+
+def _plain_text(max_length: int) -> Callable[[str], str]:
+    """Bounded text that cannot start a formula: a name or a bank printed in the bank file (代发文件)."""
+    bounded = _text(max_length)
+
+    def parse(text: str) -> str:
+        text = bounded(text.strip())
+        if text.startswith(_FORMULA_LEADS):
+            raise _Problem("invalid_value", "may not start with =, +, - or @ (a spreadsheet formula)")
         return text
 
     return parse
@@ -986,6 +1027,7 @@ _HOUSEHOLD_PROBLEM_KEYS: Final = frozenset(
     {key for key in HOUSEHOLD_KEYS if _COLUMN_BY_KEY[key].required}
     | {"income_year", "relation"}
     | {"monitoring_since", "risk_types", "lifted_out_year", "other_causes", "resettlement_site", "grid_code"}
+    | {"account_holder", "bank_name"}
 )
 # Memoised cell values per column: repeated labels, dates and amounts are parsed once. Problems
 # are memoised only while few, so that a file of distinct junk cannot grow the memo.
@@ -1078,6 +1120,8 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
         "phone": _parse_phone,
         "household_status": _enum(HouseholdStatus, _STATUS),
         "bank_account": _parse_bank_account,
+        "account_holder": _plain_text(50),
+        "bank_name": _plain_text(100),
         "dibao": _enum(DibaoClass, _DIBAO),
         "tekun": _parse_bool,
         "insured_year": _year(2000, today.year + 1),
@@ -1414,6 +1458,10 @@ def _register_problems(household: _Household, label: str) -> list[tuple[str, str
     main = given["poverty_cause"][0] if "poverty_cause" in given else None
     if main is not None and "other_causes" in given and str(main) in given["other_causes"][0]:
         problems.append(("other_causes", f"{label}: the main cause is not repeated among the others", "invalid_value"))
+    if "bank_account" not in given:
+        for key, header in (("account_holder", "户名"), ("bank_name", "开户行")):
+            if key in given:
+                problems.append((key, f"{label}: {header} without 银行账号 (the account number)", "invalid_value"))
     if "resettlement_site" in given and not ("relocated" in given and given["relocated"][0]):
         problems.append(
             ("resettlement_site", f"{label}: 安置点 only when relocated (易地扶贫搬迁 是)", "invalid_value")
@@ -1465,6 +1513,8 @@ def _resolve(household: _Household) -> HouseholdRow:
         relocated=bool(value("relocated")),
         resettlement_site=value("resettlement_site"),
         grid_code=value("grid_code"),
+        account_holder=value("account_holder"),
+        bank_name=value("bank_name"),
     )
 
 

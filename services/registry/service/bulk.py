@@ -63,6 +63,8 @@ HOUSEHOLD_COLUMNS = (
     "relocated",
     "resettlement_site",
     "grid_code",
+    "account_holder",
+    "bank_name",
 )
 MEMBER_COLUMNS = (
     "id",
@@ -315,6 +317,8 @@ def plan_records(
                 household.relocated,
                 household.resettlement_site,
                 household.grid_code,
+                household.account_holder,
+                household.bank_name,
             )
         )
         # The history entry's JSON, written out directly (json.dumps per household was a third of
@@ -337,7 +341,15 @@ def plan_records(
                 changes.append(_change("monitoring_since", f'"{household.monitoring_since.isoformat()}"'))
             if household.risk_types:
                 changes.append(_change("risk_types", json.dumps(list(household.risk_types))))
-        for name in ("poverty_cause", "registered_year", "lifted_out_year", "resettlement_site", "grid_code"):
+        for name in (
+            "poverty_cause",
+            "registered_year",
+            "lifted_out_year",
+            "resettlement_site",
+            "grid_code",
+            "account_holder",
+            "bank_name",
+        ):
             value = getattr(household, name)
             if value is not None:
                 changes.append(_change(name, json.dumps(value, ensure_ascii=False)))

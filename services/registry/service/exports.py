@@ -126,6 +126,8 @@ def _cells(row: ExportRow, secrets: dict[str, str | None]) -> list[Any]:
         # 户类型 is the base status (一般农户/脱贫户); a monitored household's type is in 监测对象类别
         "household_status": _label("household_status", row.base_status or row.status),
         "bank_account": secrets.get("bank_account", row.bank_account_masked),
+        "account_holder": row.account_holder,
+        "bank_name": row.bank_name,
         "dibao": _label("dibao", row.dibao),
         "tekun": "是" if row.tekun else "否",
         "insured_year": insured[-1] if insured else None,
