@@ -78,8 +78,8 @@ def _postgres_pid(home: Path) -> int:
 def _stop(proc: subprocess.Popen[str], watched: list[psutil.Process]) -> None:
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=40) == 0
-    _, alive = psutil.wait_procs(watched, timeout=10)
-    assert not alive, f"left behind: {[(p.pid, p.name()) for p in alive]}"
+    _, alive = psutil.wait_procs(watched, timeout=30)  # a loaded machine: postgres may take its time
+    assert not alive, f"left behind: {[(p.pid, p.name(), ' '.join(p.cmdline()[:4])) for p in alive]}"
 
 
 def test_up_serves_stops_cleanly_and_restarts_with_data(tmp_path: Path) -> None:
@@ -88,6 +88,7 @@ def test_up_serves_stops_cleanly_and_restarts_with_data(tmp_path: Path) -> None:
     proc = _start(home, ports)
     try:
         output, first_start = _wait_up(proc, timeout=90)
+        assert "demo data:" in output  # seeded once, on the first start
         token = _token(output)
         with httpx.Client(timeout=5) as client:
             for port in ports.values():
@@ -110,11 +111,14 @@ def test_up_serves_stops_cleanly_and_restarts_with_data(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
 
-    # second start: no install, no initdb, data kept
+    # second start: no initdb, no second seeding, data kept (shown by what it did, not by a stopwatch:
+    # the time is printed, it is a benchmark's business)
+    initialised = (home / "pgdata" / "PG_VERSION").stat().st_mtime_ns
     proc = _start(home, ports)
     try:
-        output, second_start = _wait_up(proc, timeout=30)
-        assert second_start < 15, f"second start took {second_start:.1f}s"
+        output, second_start = _wait_up(proc, timeout=60)
+        assert (home / "pgdata" / "PG_VERSION").stat().st_mtime_ns == initialised
+        assert "demo data:" not in output
         with httpx.Client(timeout=5) as client:
             regions = client.get(
                 f"http://127.0.0.1:{ports['registry']}/v1/regions",

@@ -4,6 +4,7 @@ outside the caller's region; overlaps 409; bad input 422 naming the field."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -12,13 +13,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from services.registry.db.tables import ENCRYPTED_COLUMNS
 from services.registry.domain.cadres import Assignment, is_current, overlapping, periods_overlap, same_person
 from shared.clock import pinned_today
 from shared.pii import PiiCipher
-from tests.registry.conftest import CreateHousehold
+from shared.settings import async_database_url
+from tests.registry.conftest import CreateHousehold, household_body
+from tests.registry.test_personal_data import find_plain
 from tests.support.tokens import DEMO_TOWNSHIP, OTHER_VILLAGE, PII_INDEX_KEY, PII_KEY, auth
 
 pytestmark = pytest.mark.usefixtures("demo_regions")
@@ -195,6 +198,13 @@ async def test_the_phone_is_stored_encrypted_with_a_blind_index(
     ).scalar_one()
     assert MASKED in history
     assert PHONE not in history
+    # and nowhere else in the registry or audit schemas, after a search by phone and a reveal
+    await registry_client.post("/v1/cadres:search", json={"phone": PHONE}, headers=OFFICER)
+    revealed = await registry_client.post(
+        f"/v1/households/{hid}/cadres/{body['id']}/phone:reveal", json={"purpose": "联系核实帮扶"}, headers=OFFICER
+    )
+    assert revealed.json()["phone"] == PHONE
+    assert await find_plain(session, [PHONE]) == []
 
 
 # ---------------------------------------------------------------- end
@@ -484,18 +494,45 @@ async def test_reveal_and_writes_are_audited_without_the_number(
     assert PHONE not in history.text
 
 
-async def test_an_archived_household_takes_no_new_cadre(
+async def test_archiving_ends_the_running_assignments_and_takes_no_new_cadre(
     registry_client: httpx.AsyncClient, create_household: CreateHousehold
 ) -> None:
     created = await create_household()
     hid = created["id"]
+    running = await assigned(registry_client, hid)
+    planned = await assigned(registry_client, hid, end_date="2026-12-31", name="李红", phone="13700001111")
+    past = await assigned(registry_client, hid, start_date="2025-01-01", end_date="2025-12-31")
+    future = await assigned(registry_client, hid, start_date="2026-09-01", name="赵军", phone="13700002222")
+    version = (await registry_client.get(f"/v1/households/{hid}", headers=OFFICER)).headers["ETag"]
     archived = await registry_client.post(
-        f"/v1/households/{hid}:archive", json={"reason": "全户迁出"}, headers={**OFFICER, "If-Match": '"1"'}
+        f"/v1/households/{hid}:archive", json={"reason": "全户迁出"}, headers={**OFFICER, "If-Match": version}
     )
     assert archived.status_code == 200, archived.text
+    assert archived.json()["cadres"] == []
+    items = {
+        c["id"]: c for c in (await registry_client.get(f"/v1/households/{hid}/cadres", headers=OFFICER)).json()["items"]
+    }
+    assert items[running["id"]]["end_date"] == "2026-07-01"
+    assert items[running["id"]]["end_reason"] == "household archived: 全户迁出"
+    assert items[planned["id"]]["end_date"] == "2026-07-01"
+    assert items[past["id"]]["end_date"] == "2025-12-31"  # ended already: untouched
+    assert items[future["id"]]["end_date"] is None  # not begun: as it was
+    history = (await registry_client.get(f"/v1/households/{hid}/history", headers=OFFICER)).json()["items"]
+    ends = {e["entity_id"]: e["changes"] for e in history if e["action"] == "cadre.end"}
+    assert ends == {
+        running["id"]: [{"field": "end_date", "before": None, "after": "2026-07-01"}],
+        planned["id"]: [{"field": "end_date", "before": "2026-12-31", "after": "2026-07-01"}],
+    }
     response = await assign(registry_client, hid)
     assert response.status_code == 409
     assert response.json()["code"] == "household_archived"
+    ended = await registry_client.post(
+        f"/v1/households/{hid}/cadres/{future['id']}:end",
+        json={"end_date": "2026-07-01"},
+        headers={**OFFICER, "If-Match": '"1"'},
+    )
+    assert ended.status_code == 409
+    assert ended.json()["code"] == "household_archived"
 
 
 async def test_the_routes_are_documented(registry_client: httpx.AsyncClient) -> None:
@@ -510,3 +547,33 @@ async def test_the_routes_are_documented(registry_client: httpx.AsyncClient) -> 
     assert "/v1/households/{household_id}/cadres/{cadre_id}/phone:reveal" in paths
     assert "/v1/cadres:search" in paths
     assert "cadres" in spec["components"]["schemas"]["HouseholdRead"]["properties"]
+
+
+async def test_two_concurrent_assignments_of_the_same_cadre_make_one(
+    committed_registry: tuple[Any, httpx.AsyncClient], committed_url: str
+) -> None:
+    """With real commits: the household's row lock serialises the overlap check, so one of two simultaneous
+    requests for the same cadre gets 409; two different cadres at the same moment both get theirs."""
+    _, client = committed_registry
+    created = (await client.post("/v1/households", json=household_body(), headers=OFFICER)).json()
+    hid = created["id"]
+    try:
+        path = f"/v1/households/{hid}/cadres"
+        same = await asyncio.gather(*(client.post(path, json=cadre(), headers=OFFICER) for _ in range(4)))
+        assert sorted(r.status_code for r in same) == [201, 409, 409, 409], [r.text for r in same]
+        others = await asyncio.gather(
+            client.post(path, json=cadre(name="李红", phone="13700001111"), headers=OFFICER),
+            client.post(path, json=cadre(name="赵军", phone="13700002222"), headers=OFFICER),
+        )
+        assert [r.status_code for r in others] == [201, 201]
+        listed = (await client.get(path, headers=OFFICER)).json()["items"]
+        assert sorted(c["name"] for c in listed) == ["李红", "王志刚", "赵军"]
+    finally:
+        engine = create_async_engine(async_database_url(committed_url))
+        try:
+            async with engine.begin() as conn:
+                for table in ("household_cadre", "household_history", "income", "member"):
+                    await conn.execute(text(f"DELETE FROM registry.{table} WHERE household_id = :id"), {"id": hid})
+                await conn.execute(text("DELETE FROM registry.household WHERE id = :id"), {"id": hid})
+        finally:
+            await engine.dispose()

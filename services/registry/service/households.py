@@ -36,6 +36,7 @@ from services.registry.api.schemas import (
     MonitoringStatusRead,
     PhoneReveal,
 )
+from services.registry.db.cadre_repository import CadreRepository
 from services.registry.db.household_repository import (
     Benefit,
     HistoryRecord,
@@ -433,7 +434,11 @@ class HouseholdService:
             member_count=len(active),
             labour_count=sum(1 for m in active if m.labour_ability in LABOUR),
             members=[member_read(m) for m in members],
-            cadres=[cadre_read(c, today) for c in aggregate.cadres if is_current(c.start_date, c.end_date, today)],
+            cadres=[
+                cadre_read(c, today)
+                for c in aggregate.cadres
+                if row.archived_at is None and is_current(c.start_date, c.end_date, today)
+            ],
             latest_income=latest,
             archived_at=row.archived_at,
             archive_reason=row.archive_reason,
@@ -764,9 +769,29 @@ class HouseholdService:
                 changes=[FieldChange("active", True, False)],
                 reason="household archived",
             )
+        await self._end_cadres(row, reason)
         read = await self._read(updated, include_former=True)
         await self._commit()
         return read
+
+    async def _end_cadres(self, row: Household, reason: str) -> None:
+        """The responsible cadres 帮扶责任人 running today end today with the household; one not yet begun is
+        left as it is (the read of an archived household shows no cadres)."""
+        today = self.clock.today()
+        cadres = CadreRepository(self.session)
+        for cadre in await cadres.of_household(row.id, row.county_code):
+            if not is_current(cadre.start_date, cadre.end_date, today) or cadre.end_date == today:
+                continue
+            await cadres.end(cadre.id, end_date=today, reason=f"household archived: {reason}")
+            await self.history.record(
+                household_id=row.id,
+                county_code=row.county_code,
+                entity_type="cadre",
+                entity_id=cadre.id,
+                action="cadre.end",
+                changes=[FieldChange("end_date", plain(cadre.end_date), plain(today))],
+                reason="household archived",
+            )
 
     # ================================================================ members
 
