@@ -21,9 +21,10 @@ PeriodQuery = Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", examples=["20
     "",
     summary="The ledger of a county and month (防返贫监测台账)",
     description="Monitored households at the end of the month by type and risk code, new confirmations, "
-    "eliminations, measures delivered, cases opened, identifications past the time limit, the month's leads, "
-    "and `claims_paid`: anti-poverty insurance paid in the month (防贫保险理赔支付), from the claims service's "
-    "read contract `claims.payment_paid_v1`.",
+    "eliminations, measures delivered, cases opened, `identification_overdue` (identifications past the time limit, "
+    "超过认定时限: the query of `GET /v1/cases?overdue=true`, counted as of the month's last day, or as of today while "
+    "the month runs), the month's leads, and `claims_paid`: anti-poverty insurance paid in the month "
+    "(防贫保险理赔支付), from the claims service's read contract `claims.payment_paid_v1`.",
     responses=problem_responses(404, 422),
 )
 async def ledger(
