@@ -164,6 +164,19 @@ class DemoHousehold:
     previous_income: IncomeRow
     members: list[DemoPerson] = field(default_factory=list)
 
+    # The rest of the payout account (户名, 开户行; issue 14), derived so the generated data do not change:
+    # the head holds the account (the demo's 622848… numbers are 中国农业银行 cards).
+    @property
+    def account_holder(self) -> str | None:
+        return self.members[0].name if self.bank_account and self.members else None
+
+    @property
+    def bank_name(self) -> str | None:
+        return DEMO_BANK if self.bank_account else None
+
+
+DEMO_BANK = "中国农业银行鹤壁分行"
+
 
 class _People:
     """Makes people with unique, valid ID numbers."""
@@ -334,6 +347,8 @@ def member_rows(households: Sequence[DemoHousehold]) -> list[MemberRow]:
             tekun=h.tekun,
             insured_year=h.insured_year,
             income=h.income,
+            account_holder=h.account_holder,
+            bank_name=h.bank_name,
         )
         for p in h.members:
             rows.append(
@@ -425,6 +440,8 @@ def household_csv_rows(households: Sequence[DemoHousehold], *, lang: str = "zh")
                         "phone": h.phone or "",
                         "household_status": _zh(h.status),
                         "bank_account": h.bank_account or "",
+                        "account_holder": h.account_holder or "",
+                        "bank_name": h.bank_name or "",
                         "dibao": _zh(h.dibao) if h.dibao else "",
                         "tekun": "是" if h.tekun else "",
                         "insured_year": str(h.insured_year or ""),
