@@ -63,7 +63,7 @@ class OverdueOn:
 
         confirmed, closed = local(case.confirmed_at), local(case.closed_at)
         return (
-            local(case.opened_at) <= self.day  # type: ignore[operator]
+            case.opened_at.astimezone(zone).date() <= self.day
             and case.identification_deadline < self.day
             and (confirmed is None or confirmed > self.day)
             and (closed is None or closed > self.day)
