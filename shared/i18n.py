@@ -349,6 +349,26 @@ CATALOGUE: dict[str, Entry] = {
         "{period} 没有应发工资（{reason}）",
         "no wage is payable for {period} ({reason})",
     ),
+    # 兜底保障 (issue 13)
+    "care_subject_not_found": E("未找到兜底对象", "您的辖区内没有此兜底对象", "no such care subject in your region"),
+    "care_institution_not_found": E(
+        "未找到供养/救治机构", "您的辖区内没有此机构", "no such care institution in your region"
+    ),
+    "care_group_not_met": E(
+        "户籍信息不符合该兜底类别", "户籍信息不符合该兜底类别", "the register does not put the member in that group"
+    ),
+    "care_subject_exists": E("该成员已是兜底对象", "该成员已是兜底对象", "the member is already a care subject"),
+    "care_already_placed": E("该兜底对象已安置", "该兜底对象已安置", "the subject is already placed"),
+    "institution_kind_mismatch": E("机构类型与安置方式不符", "集中供养需为供养机构，集中救治需为医院"),
+    "carer_ratio_exceeded": E(
+        "供养机构护理人员不足",
+        "安置后每名护理人员照料将超过 5 人",
+        "the care home would have more than 5 residents per carer",
+    ),
+    "guardian_agreement_required": E("分散托养需有监护人和已签订的托养协议"),
+    "visit_not_home_placement": E(
+        "只有分散托养需要每月回访", "只有分散托养需要每月回访", "monthly visits are for home placements"
+    ),
     "visit_not_found": E("未找到走访记录"),
     "attachment_not_found": E("未找到附件"),
     "too_many_attachments": E(

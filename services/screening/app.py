@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from services.screening.api.assistance import router as assistance_router
+from services.screening.api.care import router as care_router
 from services.screening.api.cases import router as cases_router
 from services.screening.api.dibao import router as dibao_router
 from services.screening.api.feeds import router as feeds_router
@@ -41,6 +42,7 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
             assistance_router,
             public_posts_router,
             dibao_router,
+            care_router,
             visits_router,
         ],
         outbox=outbox,
@@ -54,6 +56,7 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
             {"name": "assistance", "description": "帮扶措施: typed measures, the assistance plan, payments as income"},
             {"name": "public-posts", "description": "公益岗: posts, assignments, attendance and assessment, wages"},
             {"name": "dibao", "description": "低保: the county's standard by class (versioned), monthly payments"},
+            {"name": "care", "description": "兜底保障: suggested subjects, confirmation, placement, monthly visits"},
             {"name": "visits", "description": "入户走访: home visits, photos (attachments), coverage"},
             {"name": "ledger", "description": "台账: per county and month, XLSX / CSV export"},
         ],

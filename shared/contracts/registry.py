@@ -52,6 +52,12 @@ enrolments from household_snapshot_v1: the registry is the one truth of "insured
 
 Screening computes the same blind index with the shared PII index key and joins feed records to
 members in SQL; no plain ID crosses the boundary in bulk.
+
+`registry.member_care_v1` — one row per active member of a household not archived (migration
+0014_care; reader: screening's 兜底 suggestions, rules.md §4):
+    member_id uuid, household_id uuid, county_code text(6), township_code text(9), village_code
+    text(12), household_status text, birth_date date, health text (healthy / chronic /
+    serious_illness / disabled), disability_grade smallint (1–4, null), labour_ability text
 """
 
 from __future__ import annotations

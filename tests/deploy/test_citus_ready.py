@@ -65,6 +65,9 @@ DISTRIBUTED: dict[str, str] = {
             "public_post_assignment",
             "public_post_attendance",
             "dibao_standard",
+            "care_institution",
+            "care_subject",
+            "care_visit",
         )
     },
     **{

@@ -100,6 +100,42 @@ BODY_CASES: list[tuple[str, str, dict[str, Any], str, dict[str, str]]] = [
         OFFICER,
     ),
     ("POST", "/v1/dibao-payments", {"county_code": "٤١٠٦٠٢", "period": "2026-03"}, "county_code", OFFICER),
+    (
+        "POST",
+        "/v1/care/subjects",
+        {"household_id": SOME, "member_id": SOME, "care_group": "serious_illness", "note": NUL},
+        "note",
+        OFFICER,
+    ),
+    (
+        "POST",
+        "/v1/care/institutions",
+        {"region_code": COUNTY, "name": NUL, "kind": "care_home", "carers": 1},
+        "name",
+        OFFICER,
+    ),
+    (
+        "POST",
+        f"/v1/care/subjects/{SOME}/placement",
+        {"placement": "home", "guardian_name": NUL, "placed_on": "2026-03-01"},
+        "guardian_name",
+        OFFICER,
+    ),
+    (
+        "POST",
+        f"/v1/care/subjects/{SOME}/placement",
+        {"placement": "home", "agreement_ref": NUL, "placed_on": "2026-03-01"},
+        "agreement_ref",
+        OFFICER,
+    ),
+    ("POST", f"/v1/care/subjects/{SOME}/visits", {"visit_date": "2026-03-01", "visitor": NUL}, "visitor", OFFICER),
+    (
+        "POST",
+        f"/v1/care/subjects/{SOME}/visits",
+        {"visit_date": "2026-03-01", "visitor": "x", "findings": NUL},
+        "findings",
+        OFFICER,
+    ),
 ]
 
 
@@ -125,6 +161,8 @@ async def test_nul_in_a_body_field_is_422_naming_it(
         ("/v1/feeds/medical_insurance/batches", {"cursor": NUL}, "query.cursor"),
         ("/v1/public-posts", {"county_code": COUNTY, "cursor": NUL}, "query.cursor"),
         ("/v1/public-posts", {"county_code": "٤١٠٦٠٢"}, "query.county_code"),
+        ("/v1/care/suggestions", {"county_code": COUNTY, "cursor": NUL}, "query.cursor"),
+        ("/v1/care/overdue-visits", {"county_code": NUL}, "query.county_code"),
     ],
 )
 async def test_query_values_are_checked(

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from services.screening.service.assistance import AssistanceService
+from services.screening.service.care import CareService
 from services.screening.service.cases import CaseService
 from services.screening.service.common import Context, context_from_app
 from services.screening.service.dibao import DibaoService
@@ -66,10 +67,15 @@ def dibao_service(session: SessionDep, ctx: ContextDep) -> DibaoService:
     return DibaoService(session, ctx)
 
 
+def care_service(session: SessionDep, ctx: ContextDep) -> CareService:
+    return CareService(session, ctx)
+
+
 AssistanceServiceDep = Annotated[AssistanceService, Depends(assistance_service)]
 VisitServiceDep = Annotated[VisitService, Depends(visit_service)]
 PublicPostServiceDep = Annotated[PublicPostService, Depends(public_post_service)]
 DibaoServiceDep = Annotated[DibaoService, Depends(dibao_service)]
+CareServiceDep = Annotated[CareService, Depends(care_service)]
 ThresholdServiceDep = Annotated[ThresholdService, Depends(threshold_service)]
 FeedServiceDep = Annotated[FeedService, Depends(feed_service)]
 RunServiceDep = Annotated[RunService, Depends(run_service)]

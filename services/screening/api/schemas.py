@@ -813,3 +813,156 @@ class DibaoPaymentResult(BaseModel):
     created_amount: Money = Field(description="their sum")
     paid_before: int = Field(description="measures of the month already paid (not paid twice)", examples=[0])
     payment_ids: list[uuid.UUID] = Field(description="the new payments (GET /v1/measures/{id}/payments)")
+
+
+# --- 兜底保障 basic-living support ---------------------------------------------------------------
+
+CareGroupCode = Literal["elderly_no_labour", "severe_disability", "serious_illness"]
+PlacementKind = Literal["institutional", "treatment", "home"]
+CareText = Annotated[Text, Field(min_length=1, max_length=200)]
+
+
+class CareSuggestionRead(BaseModel):
+    member_id: uuid.UUID
+    household_id: uuid.UUID
+    township_code: str
+    village_code: str = Field(examples=["410602100201"])
+    household_status: str = Field(examples=["lifted_out"])
+    age: int = Field(examples=[72])
+    groups: list[CareGroupCode] = Field(examples=[["elderly_no_labour"]])
+    group_labels: list[str] = Field(examples=[["无劳动能力的贫困老年人"]])
+
+
+class CareSuggestionPage(BaseModel):
+    items: list[CareSuggestionRead]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
+class CareSubjectCreate(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "household_id": "2d4c6e8a-0b1c-4d2e-9f3a-4b5c6d7e8f90",
+                    "member_id": "3e5d7f9b-1c2d-4e3f-8a4b-5c6d7e8f9a01",
+                    "care_group": "elderly_no_labour",
+                    "note": "入户核实：独居，无劳动能力",
+                }
+            ]
+        }
+    )
+
+    household_id: uuid.UUID
+    member_id: uuid.UUID
+    care_group: CareGroupCode = Field(description="the 兜底 group the officer confirms (one the register gives)")
+    note: Annotated[Text, Field(max_length=1000)] | None = None
+
+
+class CareInstitutionCreate(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"region_code": "410602100", "name": "镇敬老院", "kind": "care_home", "carers": 4}]
+        }
+    )
+
+    region_code: PostRegion
+    name: CareText = Field(description="机构名称", examples=["镇敬老院"])
+    kind: Literal["care_home", "hospital"] = Field(description="care_home 供养机构 (集中供养), hospital (集中救治)")
+    carers: Annotated[int, Field(strict=True, ge=0, le=100000)] = Field(description="护理人员数", examples=[4])
+
+
+class CareInstitutionRead(BaseModel):
+    id: uuid.UUID
+    county_code: str = Field(examples=["410602"])
+    region_code: str = Field(examples=["410602100"])
+    name: str = Field(examples=["镇敬老院"])
+    kind: Literal["care_home", "hospital"]
+    carers: int = Field(examples=[4])
+    residents: int = Field(description="subjects placed there now", examples=[12])
+    version: int
+    created_at: datetime
+
+
+class CarePlacementCreate(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "placement": "home",
+                    "guardian_name": "王建国",
+                    "agreement_ref": "托养协议 2026-017",
+                    "agreement_signed_on": "2026-03-01",
+                    "placed_on": "2026-03-01",
+                }
+            ]
+        }
+    )
+
+    placement: PlacementKind = Field(description="institutional 集中供养, treatment 集中救治, home 分散托养")
+    institution_id: uuid.UUID | None = Field(default=None, description="the care home or hospital (not for home)")
+    guardian_name: Annotated[Text, Field(min_length=1, max_length=50)] | None = Field(
+        default=None, description="监护人 (home placements)"
+    )
+    agreement_ref: CareText | None = Field(default=None, description="托养协议 number or title (home placements)")
+    agreement_signed_on: date | None = Field(default=None, description="协议签订日期 (home placements)")
+    placed_on: date = Field(description="安置日期")
+
+
+class CareVisitCreate(WireModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"visit_date": "2026-04-02", "visitor": "村支书", "findings": "生活正常"}]}
+    )
+
+    visit_date: date
+    visitor: Annotated[Text, Field(min_length=1, max_length=100)] = Field(description="回访人")
+    findings: Annotated[Text, Field(max_length=2000)] | None = Field(default=None, description="回访情况")
+
+
+class CareVisitRead(BaseModel):
+    id: uuid.UUID
+    visit_date: date
+    visitor: str = Field(examples=["村支书"])
+    findings: str | None = Field(examples=["生活正常，监护到位"])
+    created_by: str | None
+    created_at: datetime
+
+
+class CareSubjectRead(BaseModel):
+    id: uuid.UUID
+    county_code: str
+    village_code: str
+    household_id: uuid.UUID
+    member_id: uuid.UUID
+    care_group: CareGroupCode
+    care_group_label: str = Field(examples=["无劳动能力的贫困老年人"])
+    status: Literal["confirmed", "placed", "ended"]
+    placement: PlacementKind | None
+    institution_id: uuid.UUID | None
+    guardian_name: str | None
+    agreement_ref: str | None
+    agreement_signed_on: date | None
+    placed_on: date | None
+    note: str | None
+    visits: list[CareVisitRead]
+    next_visit_due: date | None = Field(description="home placements: one month after the last visit (一月一回访)")
+    visit_overdue: bool
+    version: int
+    created_by: str | None
+    created_at: datetime
+
+
+class OverdueVisitRead(BaseModel):
+    subject_id: uuid.UUID
+    household_id: uuid.UUID
+    member_id: uuid.UUID
+    village_code: str
+    guardian_name: str | None
+    placed_on: date
+    last_visit: date | None
+    next_visit_due: date
+
+
+class OverdueVisitList(BaseModel):
+    county_code: str = Field(examples=["410602"])
+    today: date
+    items: list[OverdueVisitRead]

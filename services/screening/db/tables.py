@@ -432,6 +432,60 @@ dibao_standard = Table(
     _created_at(),
 )
 
+# --- 兜底保障 (rules.md §4; migration 0014_care) ---------------------------------------------
+
+care_institution = Table(
+    "care_institution",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("county_code", String(6), primary_key=True),
+    Column("region_code", String(12), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("carers", Integer, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("created_by", Text),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+care_subject = Table(
+    "care_subject",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("county_code", String(6), primary_key=True),
+    Column("township_code", String(9), nullable=False),
+    Column("village_code", String(12), nullable=False),
+    Column("household_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    Column("care_group", String(24), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("placement", String(16)),
+    Column("institution_id", Uuid),
+    Column("guardian_name", Text),
+    Column("agreement_ref", Text),
+    Column("agreement_signed_on", Date),
+    Column("placed_on", Date),
+    Column("note", Text),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("created_by", Text),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+care_visit = Table(
+    "care_visit",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("county_code", String(6), primary_key=True),
+    Column("subject_id", Uuid, nullable=False),
+    Column("visit_date", Date, nullable=False),
+    Column("visitor", Text, nullable=False),
+    Column("findings", Text),
+    Column("created_by", Text),
+    _created_at(),
+)
+
 # --- read contracts of other services: views screening reads, never their tables ----------------
 #
 # `registry.household_snapshot_v1` and `registry.member_identity_v1` are versioned views the
@@ -440,6 +494,7 @@ dibao_standard = Table(
 
 SNAPSHOT = "registry.household_snapshot_v1"
 MEMBER_IDENTITY = "registry.member_identity_v1"
+MEMBER_CARE = "registry.member_care_v1"
 HOUSEHOLD_INCOME = "registry.household_income_v1"
 PAYMENT_PAID = "claims.payment_paid_v1"
 
