@@ -100,6 +100,14 @@ async def test_suggestions_equal_a_plain_query_over_the_register(
     assert wrong.json()["code"] == "care_group_not_met"
     assert str(poor.member_ids[0]) not in {i["member_id"] for i in await suggested(screening_client)}
 
+    # an officer confirms: a village cadre may not
+    cadre = await screening_client.post(
+        "/v1/care/subjects",
+        json={"household_id": str(poor.id), "member_id": str(poor.member_ids[1]), "care_group": "severe_disability"},
+        headers=CADRE,
+    )
+    assert cadre.status_code == 403
+
     # scope
     cadre_items = await suggested(screening_client, CADRE)
     assert {i["village_code"] for i in cadre_items} == {VILLAGE}

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from services.screening.api.deps import AssistanceReader, AssistanceWriter, CareServiceDep
+from services.screening.api.deps import AssistanceReader, AssistanceWriter, CareOfficer, CareServiceDep
 from services.screening.api.schemas import (
     CareInstitutionCreate,
     CareInstitutionRead,
@@ -66,9 +66,9 @@ async def suggestions(
     summary="Confirm a 兜底 subject (认定兜底对象)",
     responses=problem_responses(404, 409, 422),
 )
-async def confirm(body: CareSubjectCreate, service: CareServiceDep, principal: AssistanceWriter) -> JSONResponse:
-    """The officer confirms a member in one of the groups the register gives (422 `care_group_not_met` otherwise);
-    one open subject per member (409 `care_subject_exists`).
+async def confirm(body: CareSubjectCreate, service: CareServiceDep, principal: CareOfficer) -> JSONResponse:
+    """A township or county officer confirms a member in one of the groups the register gives (422
+    `care_group_not_met` otherwise); one open subject per member (409 `care_subject_exists`).
     """
     return _subject(await service.confirm(principal, body), 201)
 
@@ -91,7 +91,7 @@ async def get_subject(subject_id: SubjectId, service: CareServiceDep, principal:
     responses=problem_responses(404, 409, 422),
 )
 async def place(
-    subject_id: SubjectId, body: CarePlacementCreate, service: CareServiceDep, principal: AssistanceWriter
+    subject_id: SubjectId, body: CarePlacementCreate, service: CareServiceDep, principal: CareOfficer
 ) -> JSONResponse:
     """Places a confirmed subject. Every rule refuses with its own 409: `care_already_placed`,
     `institution_kind_mismatch` (集中供养 needs a care home, 集中救治 a hospital), `carer_ratio_exceeded` (more than 5
@@ -138,7 +138,7 @@ async def overdue_visits(
     responses=problem_responses(404, 422),
 )
 async def create_institution(
-    body: CareInstitutionCreate, service: CareServiceDep, principal: AssistanceWriter
+    body: CareInstitutionCreate, service: CareServiceDep, principal: CareOfficer
 ) -> JSONResponse:
     """A care home (集中供养, at most 5 residents per carer) or a hospital (集中救治) of a region in yours."""
     read = await service.create_institution(principal, body)

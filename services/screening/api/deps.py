@@ -100,6 +100,7 @@ ObjectionResolver = Annotated[Principal, Depends(require_roles(_TO, _CO))]
 AssistanceWriter = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO))]
 AssistanceReader = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO, _AU, _SV))]
 DibaoWriter = Annotated[Principal, Depends(require_roles(_CO))]
+CareOfficer = Annotated[Principal, Depends(require_roles(_TO, _CO))]  # 兜底: confirmed and placed by an officer
 LedgerReader = Annotated[Principal, Depends(require_roles(_CO, _TO, _AU))]
 
 
