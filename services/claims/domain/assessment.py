@@ -64,30 +64,13 @@ from services.claims.domain.scheme import (
 from services.claims.domain.values import (
     ZERO,
     InvalidInput,
+    fmt,
     fmt_rate,
     money,
     per_capita_floor,
     ratio_floor,
     round_payout,
 )
-from services.claims.domain.values import fmt as plain_fmt
-
-# Every assessment writes some thirty figures as text (values.fmt), most of them the same few
-# amounts (the scheme's lines and caps, zero, the prior totals): remembered here. The text depends
-# only on the number (equal Decimals give the same text: 2 places, or every significant digit),
-# so a cached answer is the answer. Bounded: cleared when full.
-_FMT_CACHE: dict[Decimal, str] = {}
-_FMT_CACHE_SIZE = 65536
-
-
-def fmt(value: Decimal) -> str:
-    """values.fmt, remembered."""
-    text = _FMT_CACHE.get(value)
-    if text is None:
-        if len(_FMT_CACHE) >= _FMT_CACHE_SIZE:
-            _FMT_CACHE.clear()
-        text = _FMT_CACHE[value] = plain_fmt(value)
-    return text
 
 
 class RejectionCode(StrEnum):

@@ -96,7 +96,22 @@ def rate(value: object) -> Decimal:
 
 
 def fmt(value: Decimal) -> str:
-    """A figure as text: 2 places when that is exact, otherwise every significant digit."""
+    """A figure as text: 2 places when that is exact, otherwise every significant digit.
+
+    Most figures are money with exactly 2 places (exponent −2): their ``str`` is already the
+    plain text (``str`` of a Decimal uses plain notation for an exponent ≤ 0 whose adjusted
+    exponent is ≥ −6, and exponent −2 gives ≥ −2), so it is returned as it is; scientific
+    notation always ends in an exponent (``E+5``), never in ``.dd``. Everything else goes the
+    general way (``_fmt_general``); tests/unit/test_claims_fmt.py holds the two equal.
+    """
+    text = str(value)
+    if text[-3:-2] == ".":
+        return "0.00" if text == "-0.00" else text
+    return _fmt_general(value)
+
+
+def _fmt_general(value: Decimal) -> str:
+    """``fmt`` for any finite Decimal, by way of ``format(value, "f")``."""
     text = format(value.copy_abs() if value.is_zero() else value, "f")  # plain notation, no "-0"
     point = text.find(".")
     if point < 0:
