@@ -52,6 +52,7 @@ from typing import Any
 from services.claims.domain.scheme import (
     CUMULATIVE_CATEGORIES,
     Category,
+    CategoryConfig,
     HouseholdStatus,
     IllnessConfig,
     IncomeDropConfig,
@@ -433,7 +434,7 @@ def _check_legacy_flag(category: object, flag: object, category_paid: object) ->
 def household_to_dict(household: HouseholdFacts) -> dict[str, Any]:
     previous = household.previous_annual_net_income
     return {
-        "status": household.status.value,
+        "status": household.status._value_,
         "members": household.members,
         "annual_net_income": fmt(household.annual_net_income),
         "previous_annual_net_income": None if previous is None else fmt(previous),
@@ -445,7 +446,7 @@ def household_to_dict(household: HouseholdFacts) -> dict[str, Any]:
 def facts_to_dict(facts: ClaimFacts, prior: YearToDate | None = None) -> dict[str, Any]:
     """The JSON form read by ``parse_claim_input`` (``prior`` included when given)."""
     result: dict[str, Any] = {
-        "category": facts.category.value,
+        "category": facts.category._value_,
         "household": household_to_dict(facts.household),
         "incident_date": facts.incident_date.isoformat(),
         "reported_date": facts.reported_date.isoformat(),
@@ -488,26 +489,29 @@ def g_of(tiers: tuple[Tier, ...], x: Decimal) -> Decimal:
         return sum((row["pay"] for row in tier_slices(tiers, x)), ZERO)
 
 
-# The gates and checks in order, with each code's text (an enum's .value is a descriptor call).
-_ORDERS: dict[tuple[RejectionCode, ...], tuple[tuple[RejectionCode, str], ...]] = {}
+# The texts of the gates and checks in order, per kind of category. An enum member's ``.value`` is
+# a descriptor call; the engine reads ``_value_`` (the plain attribute behind it) or these texts.
+_ORDERS: Mapping[tuple[RejectionCode, ...], tuple[str, ...]] = MappingProxyType(
+    {
+        checks: tuple(code.value for code in GATES + checks)
+        for checks in (CUMULATIVE_CHECKS, SCHOOL_ENTRY_CHECKS, INCOME_DROP_CHECKS)
+    }
+)
 
 
-def _order(checks: tuple[RejectionCode, ...]) -> tuple[tuple[RejectionCode, str], ...]:
-    order = _ORDERS[checks] = tuple((code, code.value) for code in GATES + checks)
-    return order
+class _SchemeParts:
+    """What every assessment under one parsed scheme reads from it, made once.
 
+    ``summary`` is the scheme's part of the breakdown (copied per assessment); ``configs`` the
+    covered categories' configurations; ``covers`` the category gate's texts; ``pool`` the
+    insurance gate's texts by whether the household is enrolled.
+    """
 
-# The scheme's part of the breakdown, made once per parsed scheme (a copy per assessment). Keyed by
-# identity, holding the scheme itself so that a recycled id cannot match; bounded.
-_SCHEME_SUMMARIES: dict[int, tuple[Scheme, dict[str, Any]]] = {}
+    __slots__ = ("configs", "covers", "pool", "scheme", "summary")
 
-
-def _scheme_summary(scheme: Scheme) -> dict[str, Any]:
-    cached = _SCHEME_SUMMARIES.get(id(scheme))
-    if cached is None or cached[0] is not scheme:
-        if len(_SCHEME_SUMMARIES) >= 256:
-            _SCHEME_SUMMARIES.clear()
-        summary = {
+    def __init__(self, scheme: Scheme) -> None:
+        self.scheme = scheme
+        self.summary: dict[str, Any] = {
             "code": scheme.code,
             "version": scheme.version,
             "year": scheme.year,
@@ -516,55 +520,87 @@ def _scheme_summary(scheme: Scheme) -> dict[str, Any]:
             "household_annual_cap": fmt(scheme.household_annual_cap),
             "report_window_days": scheme.report_window_days,
         }
-        cached = _SCHEME_SUMMARIES[id(scheme)] = (scheme, summary)
-    return dict(cached[1])
+        self.configs: dict[str, CategoryConfig | None] = {c.value: scheme.categories.get(c) for c in Category}
+        self.covers: dict[str, str] = {
+            c.value: f"scheme {'covers' if self.configs[c.value] is not None else 'does not cover'} {c.value}"
+            for c in Category
+        }
+        mode = scheme.pool_mode.value
+        self.pool: tuple[str, str] = (
+            f"pool_mode {mode}; household not enrolled",
+            f"pool_mode {mode}; household enrolled",
+        )
+
+
+# Keyed by identity, holding the scheme itself so that a recycled id cannot match; bounded.
+_SCHEME_PARTS: dict[int, _SchemeParts] = {}
+_SCHEME_PARTS_SIZE = 256
+
+
+def _scheme_parts(scheme: Scheme) -> _SchemeParts:
+    parts = _SCHEME_PARTS.get(id(scheme))
+    if parts is None or parts.scheme is not scheme:
+        if len(_SCHEME_PARTS) >= _SCHEME_PARTS_SIZE:
+            _SCHEME_PARTS.clear()
+        parts = _SCHEME_PARTS[id(scheme)] = _SchemeParts(scheme)
+    return parts
+
+
+_NEGATIVE_LIST_TEXTS = ("household not on the negative list", "household on the negative list")
 
 
 class _Run:
-    """Collects the checks and figures of one assessment."""
+    """Collects the checks and figures of one assessment.
 
-    def __init__(self, scheme: Scheme, facts: ClaimFacts, prior: YearToDate, checks: tuple[RejectionCode, ...]):
+    The checks are recorded in their order (``_ORDERS``) and a failed one ends the assessment, so
+    ``finish`` adds the ones after the last recorded as not reached.
+    """
+
+    __slots__ = ("base_added", "breakdown", "checks", "facts", "order", "prior", "scheme")
+
+    def __init__(
+        self, scheme: Scheme, summary: dict[str, Any], facts: ClaimFacts, prior: YearToDate, order: tuple[str, ...]
+    ):
         self.scheme = scheme
         self.facts = facts
         self.prior = prior
-        self.order = _ORDERS.get(checks) or _order(checks)
-        self.results: dict[RejectionCode, tuple[bool, str]] = {}
+        self.order = order
+        self.checks: list[dict[str, Any]] = []
         self.base_added = ZERO
         self.breakdown: dict[str, Any] = {
-            "scheme": _scheme_summary(scheme),
-            "category": facts.category.value,
+            "scheme": dict(summary),
+            "category": facts.category._value_,
             "facts": facts_to_dict(facts),
             "prior": prior_to_dict(prior),
         }
 
     def check(self, code: RejectionCode, failed: bool, detail: str) -> bool:
         """Record one check; True when it failed (the claim is rejected with ``code``)."""
-        self.results[code] = (not failed, detail)
+        self.checks.append({"code": code._value_, "result": "fail" if failed else "pass", "detail": detail})
         return failed
 
     def finish(self, rejection: RejectionCode | None, payout: Decimal = ZERO) -> Assessment:
-        checks = []
-        results = self.results
-        for code, text in self.order:
-            result = results.get(code)
-            if result is not None:
-                checks.append({"code": text, "result": "pass" if result[0] else "fail", "detail": result[1]})
-            else:
-                checks.append({"code": text, "result": "not_reached", "detail": ""})
+        checks = self.checks
+        order = self.order
+        done = len(checks)
+        assert checks[-1]["code"] == order[done - 1], "checks recorded out of order"
+        checks += [{"code": text, "result": "not_reached", "detail": ""} for text in order[done:]]
         eligible = rejection is None
         paid = payout if eligible else _NO_PAYOUT
         prior = self.prior
-        with localcontext(_EXACT):
-            new_base = prior.category_base + self.base_added
-            new_category_paid = prior.category_paid + paid
-            new_household_paid = prior.household_paid + paid
-        self.breakdown["checks"] = checks
-        self.breakdown["rounding"] = ROUNDING_NOTE
-        self.breakdown["eligible"] = eligible
-        self.breakdown["rejection_code"] = None if rejection is None else rejection.value
-        self.breakdown["payout"] = fmt(paid)
-        self.breakdown["ledger"] = {
-            "base_added": fmt(self.base_added),
+        base_added = self.base_added
+        # In the exact context (assess runs in it): these sums trap as every other step.
+        new_base = prior.category_base + base_added
+        new_category_paid = prior.category_paid + paid
+        new_household_paid = prior.household_paid + paid
+        breakdown = self.breakdown
+        breakdown["checks"] = checks
+        breakdown["rounding"] = ROUNDING_NOTE
+        breakdown["eligible"] = eligible
+        breakdown["rejection_code"] = None if rejection is None else rejection._value_
+        breakdown["payout"] = fmt(paid)
+        breakdown["ledger"] = {
+            "base_added": fmt(base_added),
             "new_category_base": fmt(new_base),
             "new_category_paid": fmt(new_category_paid),
             "new_household_paid": fmt(new_household_paid),
@@ -574,8 +610,8 @@ class _Run:
             eligible=eligible,
             payout=paid,
             rejection_code=rejection,
-            breakdown=self.breakdown,
-            base_added=self.base_added,
+            breakdown=breakdown,
+            base_added=base_added,
             new_category_base=new_base,
             new_category_paid=new_category_paid,
             new_household_paid=new_household_paid,
@@ -583,7 +619,16 @@ class _Run:
 
 
 def assess(scheme: Scheme, facts: ClaimFacts, prior: YearToDate) -> Assessment:
-    """Assess one claim under ``scheme`` given the household's year to date (rules.md §2.2)."""
+    """Assess one claim under ``scheme`` given the household's year to date (rules.md §2.2).
+
+    The whole assessment runs in the exact context (``_EXACT``: Inexact and the rest trap); the
+    gates do no decimal arithmetic, the ledger sums in ``finish`` and every figure after do.
+    """
+    with localcontext(_EXACT):
+        return _assess(scheme, facts, prior)
+
+
+def _assess(scheme: Scheme, facts: ClaimFacts, prior: YearToDate) -> Assessment:
     category = facts.category
     if category in CUMULATIVE_CATEGORIES:
         checks = CUMULATIVE_CHECKS
@@ -591,34 +636,26 @@ def assess(scheme: Scheme, facts: ClaimFacts, prior: YearToDate) -> Assessment:
         checks = SCHOOL_ENTRY_CHECKS
     else:
         checks = INCOME_DROP_CHECKS
-    run = _Run(scheme, facts, prior, checks)
+    parts = _scheme_parts(scheme)
+    run = _Run(scheme, parts.summary, facts, prior, _ORDERS[checks])
     household = facts.household
-    config = scheme.categories.get(category)
+    name = category._value_
+    config = parts.configs[name]
 
-    if run.check(
-        RejectionCode.CATEGORY_NOT_COVERED,
-        config is None,
-        f"scheme {'covers' if config is not None else 'does not cover'} {category.value}",
-    ):
+    if run.check(RejectionCode.CATEGORY_NOT_COVERED, config is None, parts.covers[name]):
         return run.finish(RejectionCode.CATEGORY_NOT_COVERED)
-    not_insured = scheme.pool_mode is PoolMode.ENROLLED and not household.insured
-    if run.check(
-        RejectionCode.NOT_INSURED,
-        not_insured,
-        f"pool_mode {scheme.pool_mode.value}; household {'' if household.insured else 'not '}enrolled",
-    ):
+    insured = household.insured
+    not_insured = scheme.pool_mode is PoolMode.ENROLLED and not insured
+    if run.check(RejectionCode.NOT_INSURED, not_insured, parts.pool[insured]):
         return run.finish(RejectionCode.NOT_INSURED)
-    if run.check(
-        RejectionCode.NEGATIVE_LIST,
-        household.negative_list,
-        f"household {'' if household.negative_list else 'not '}on the negative list",
-    ):
+    negative = household.negative_list
+    if run.check(RejectionCode.NEGATIVE_LIST, negative, _NEGATIVE_LIST_TEXTS[negative]):
         return run.finish(RejectionCode.NEGATIVE_LIST)
     year = facts.incident_date.year
     if run.check(
         RejectionCode.OUTSIDE_COVERAGE,
         year != scheme.year,
-        f"incident {facts.incident_date.isoformat()} in {year}, scheme year {scheme.year}",
+        f"incident {run.breakdown['facts']['incident_date']} in {year}, scheme year {scheme.year}",
     ):
         return run.finish(RejectionCode.OUTSIDE_COVERAGE)
     days = (facts.reported_date - facts.incident_date).days
@@ -631,13 +668,12 @@ def assess(scheme: Scheme, facts: ClaimFacts, prior: YearToDate) -> Assessment:
     ):
         return run.finish(RejectionCode.REPORTED_LATE)
 
-    with localcontext(_EXACT):
-        if isinstance(config, IllnessConfig | TieredConfig):
-            return _cumulative(run, config)
-        if isinstance(config, SchoolEntryConfig):
-            return _school_entry(run, config)
-        assert isinstance(config, IncomeDropConfig)
-        return _income_drop(run, config)
+    if isinstance(config, IllnessConfig | TieredConfig):
+        return _cumulative(run, config)
+    if isinstance(config, SchoolEntryConfig):
+        return _school_entry(run, config)
+    assert isinstance(config, IncomeDropConfig)
+    return _income_drop(run, config)
 
 
 def _income_test(run: _Run, income: Decimal, base: Decimal | None) -> bool:
@@ -711,10 +747,10 @@ def _cumulative(run: _Run, config: IllnessConfig | TieredConfig) -> Assessment:
     if isinstance(config, IllnessConfig):
         status = facts.household.status
         deductible = config.deductible.for_status(status)
-        bd["deductible_basis"] = f"illness, household status {status.value}"
+        bd["deductible_basis"] = f"illness, household status {status._value_}"
     else:
         deductible = config.deductible
-        bd["deductible_basis"] = facts.category.value
+        bd["deductible_basis"] = facts.category._value_
     x = max(ZERO, big_b - deductible)
     bd["D"] = fmt(deductible)
     bd["X"] = fmt(x)
