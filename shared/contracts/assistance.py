@@ -30,6 +30,25 @@ from shared.contracts.types import Code, ContractModel, MoneyOut, PositiveMoney,
 
 AssistanceIncomeType = Literal["wage", "business", "property", "transfer"]
 
+#: The measure types of rules.md §4 and their Chinese names, as they travel in `measure_type`
+#: (screening's domain declares each type's fields; tests/unit/test_contract_measure_types.py keeps
+#: the two lists equal). The registry names the types with these in its reports.
+MEASURE_TYPE_LABELS: dict[str, str] = {
+    "industry": "产业帮扶",
+    "public_welfare_post": "公益岗",
+    "employment": "就业帮扶",
+    "microcredit": "小额信贷",
+    "education_aid": "教育资助",
+    "health": "健康帮扶",
+    "dibao": "低保",
+    "tekun": "特困供养",
+    "temporary_relief": "临时救助",
+    "housing": "危房改造",
+    "water": "饮水安全",
+    "consumption": "消费帮扶",
+    "social": "社会帮扶",
+}
+
 SOURCE = "screening"
 
 

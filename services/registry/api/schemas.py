@@ -924,6 +924,14 @@ class PayoutFigure(BaseModel):
     amount: MoneyOut
 
 
+class AssistanceFigure(BaseModel):
+    measure_type: str = Field(examples=["public_welfare_post"], description="帮扶措施类型 (rules.md §4)")
+    label: str = Field(examples=["公益岗"])
+    payments: int = Field(description="payments (笔数)")
+    households: int
+    amount: MoneyOut = Field(description="yuan paid in the year (reversed payments excluded)")
+
+
 class StatisticsRead(BaseModel):
     """The county report's figures that the register holds (rules.md §5), for one region and year."""
 
@@ -946,6 +954,10 @@ class StatisticsRead(BaseModel):
     claims_paid: list[PayoutFigure] | None = Field(
         description="防贫保险 claims paid in the year by category (claims' read contract claims.payment_paid_v1); "
         "null when that contract is not reachable from the registry's database"
+    )
+    assistance_paid: list[AssistanceFigure] = Field(
+        description="帮扶资金 of the year by measure type: screening's payments the registry holds as income "
+        "(registry.assistance_income), reversed ones excluded"
     )
     not_held: list[str] = Field(description="§5 figures this report does not give, and why")
     model_config = ConfigDict(
@@ -970,7 +982,16 @@ class StatisticsRead(BaseModel):
                     "claims_paid": [
                         {"category": "illness", "label": "因病", "claims": 12, "households": 11, "amount": "86000.00"}
                     ],
-                    "not_held": ["兜底保障 by group and placement: not recorded in the registry"],
+                    "assistance_paid": [
+                        {
+                            "measure_type": "public_welfare_post",
+                            "label": "公益岗",
+                            "payments": 36,
+                            "households": 3,
+                            "amount": "28800.00",
+                        }
+                    ],
+                    "not_held": ["兜底保障 by group and placement: kept by screening, not in its read contracts yet"],
                 }
             ]
         }

@@ -48,6 +48,16 @@ class RegionCount:
 
 
 @dataclass(frozen=True)
+class AssistancePaid:
+    """Screening's assistance payments the registry holds as income (registry.assistance_income), by type."""
+
+    measure_type: str
+    payments: int
+    households: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class Payout:
     category: str
     claims: int
@@ -146,6 +156,19 @@ class StatisticsRepository:
         """
         rows = (await self.session.execute(text(sql), {**self._params(prefix, year), "digits": child_digits})).all()
         return [RegionCount(r[0], r[1], *(int(v) for v in r[2:])) for r in rows]
+
+    async def assistance_paid(self, prefix: str, year: int) -> list[AssistancePaid]:
+        """帮扶资金 of the year by measure type: the payments screening sent as income and the registry holds
+        (a reversed payment no longer counts), for the households of the region."""
+        sql = f"""
+            SELECT a.measure_type, count(*), count(DISTINCT a.household_id), coalesce(sum(a.amount), 0)
+              FROM registry.assistance_income a
+              JOIN registry.household h ON h.id = a.household_id AND h.county_code = a.county_code
+             WHERE {_IN_REGION} AND a.year = :year AND a.status = 'posted'
+             GROUP BY a.measure_type ORDER BY sum(a.amount) DESC, a.measure_type
+        """
+        rows = (await self.session.execute(text(sql), self._params(prefix, year))).all()
+        return [AssistancePaid(str(r[0]), int(r[1]), int(r[2]), Decimal(r[3])) for r in rows]
 
     async def payouts(self, prefix: str, year: int) -> list[Payout] | None:
         """Claims paid in the year by category, from claims' read contract; None when it is not there

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.api.schemas import (
+    AssistanceFigure,
     CodeCount,
     HeadCount,
     PayoutFigure,
@@ -22,6 +23,7 @@ from services.registry.db.statistics_repository import Count, StatisticsReposito
 from services.registry.domain.model import LABELS_ZH, DibaoClass, PovertyCause, RiskType
 from services.registry.domain.statistics import Rounding, share
 from shared.auth import Principal
+from shared.contracts.assistance import MEASURE_TYPE_LABELS
 from shared.contracts.vocabulary import HouseholdStatus
 from shared.errors import FieldError, NotFound, Unprocessable
 from shared.spreadsheets import Sheet, xlsx_bytes
@@ -36,8 +38,9 @@ CLAIM_CATEGORIES = {
     "industry_loss": "产业损失",
 }
 NOT_HELD = [
-    "兜底保障人员 by group and placement: not recorded in the registry (rules.md §4, not built)",
-    "帮扶措施 and their money by type: kept by the assistance records (rules.md §4), not in this report",
+    "兜底保障人员 by group and placement: kept by screening (its care records), not in its read contracts yet",
+    "帮扶措施 counted as measures (not money) by type: kept by screening, not in its read contracts yet; "
+    "the money paid by type is (assistance_paid)",
     "防贫保险 premiums and the loss ratio (赔付率): the premiums are not in claims' read contract; "
     "the payouts by category are (claims_paid)",
 ]
@@ -124,6 +127,16 @@ class StatisticsService:
                 )
                 for p in payouts
             ],
+            assistance_paid=[
+                AssistanceFigure(
+                    measure_type=a.measure_type,
+                    label=MEASURE_TYPE_LABELS.get(a.measure_type, a.measure_type),
+                    payments=a.payments,
+                    households=a.households,
+                    amount=a.amount,
+                )
+                for a in await self.repo.assistance_paid(code, year)
+            ],
             not_held=NOT_HELD,
         )
 
@@ -181,6 +194,13 @@ def report_sheets(report: StatisticsRead) -> list[Sheet]:
             ],
         ),
     ]
+    sheets.append(
+        Sheet(
+            "帮扶资金",
+            ["地区", "措施类型", "代码", "笔数", "户数", "金额(元)"],
+            [[where, a.label, a.measure_type, a.payments, a.households, a.amount] for a in report.assistance_paid],
+        )
+    )
     if report.claims_paid is not None:
         sheets.append(
             Sheet(
