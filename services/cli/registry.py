@@ -217,6 +217,12 @@ def report(
                 for r in figures.by_region
             ],
         )
+    if figures.assistance_paid:
+        _print_table(
+            "帮扶资金",
+            ["措施类型", "笔数", "户数", "金额(元)"],
+            [[a.label, a.payments, a.households, a.amount] for a in figures.assistance_paid],
+        )
     if figures.claims_paid:
         _print_table(
             "防贫保险赔付",
