@@ -42,12 +42,12 @@ Decisions where rules.md is silent (each is tested):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from services.claims.domain.scheme import (
     CUMULATIVE_CATEGORIES,
@@ -59,6 +59,7 @@ from services.claims.domain.scheme import (
     PoolMode,
     Scheme,
     SchoolEntryConfig,
+    SchoolLevel,
     Tier,
     TieredConfig,
 )
@@ -445,9 +446,18 @@ def household_to_dict(household: HouseholdFacts) -> dict[str, Any]:
 
 def facts_to_dict(facts: ClaimFacts, prior: YearToDate | None = None) -> dict[str, Any]:
     """The JSON form read by ``parse_claim_input`` (``prior`` included when given)."""
+    household = facts.household
+    previous = household.previous_annual_net_income
     result: dict[str, Any] = {
         "category": facts.category._value_,
-        "household": household_to_dict(facts.household),
+        "household": {  # household_to_dict, written out: every assessment writes it
+            "status": household.status._value_,
+            "members": household.members,
+            "annual_net_income": fmt(household.annual_net_income),
+            "previous_annual_net_income": None if previous is None else fmt(previous),
+            "insured": household.insured,
+            "negative_list": household.negative_list,
+        },
         "incident_date": facts.incident_date.isoformat(),
         "reported_date": facts.reported_date.isoformat(),
         "expense": {k: v if isinstance(v, str) else fmt(v) for k, v in facts.expense.items()},
@@ -499,15 +509,55 @@ _ORDERS: Mapping[tuple[RejectionCode, ...], tuple[str, ...]] = MappingProxyType(
 )
 
 
+class _CumulativeParts:
+    """A cumulative category's texts under one scheme: the base formula, the cap, the tiers' bounds
+    and rates, and the deductible with its basis by household status."""
+
+    __slots__ = ("cap", "cap_text", "deductibles", "formula", "keys", "tiers")
+
+    def __init__(self, category: Category, config: IllnessConfig | TieredConfig) -> None:
+        self.keys = EXPENSE_KEYS[category]
+        self.formula = _BASE_FORMULA[category]
+        self.cap = config.cap
+        self.cap_text = fmt(config.cap)
+        self.tiers: tuple[tuple[Tier, str, str | None, str], ...] = tuple(
+            (tier, fmt(tier.lower), None if tier.upper is None else fmt(tier.upper), fmt_rate(tier.rate))
+            for tier in config.tiers
+        )
+        self.deductibles: dict[str, tuple[Decimal, str, str]] = {}
+        for status in HouseholdStatus:
+            if isinstance(config, IllnessConfig):
+                deductible = config.deductible.for_status(status)
+                basis = f"illness, household status {status._value_}"
+            else:
+                deductible = config.deductible
+                basis = category._value_
+            self.deductibles[status._value_] = (deductible, fmt(deductible), basis)
+
+
 class _SchemeParts:
     """What every assessment under one parsed scheme reads from it, made once.
 
     ``summary`` is the scheme's part of the breakdown (copied per assessment); ``configs`` the
     covered categories' configurations; ``covers`` the category gate's texts; ``pool`` the
-    insurance gate's texts by whether the household is enrolled.
+    insurance gate's texts by whether the household is enrolled; then the line L, the household
+    cap and each category's figures with their texts.
     """
 
-    __slots__ = ("configs", "covers", "pool", "scheme", "summary")
+    __slots__ = (
+        "configs",
+        "covers",
+        "cumulative",
+        "drop",
+        "household_cap",
+        "household_cap_text",
+        "line",
+        "line_text",
+        "lump_sums",
+        "pool",
+        "scheme",
+        "summary",
+    )
 
     def __init__(self, scheme: Scheme) -> None:
         self.scheme = scheme
@@ -530,6 +580,23 @@ class _SchemeParts:
             f"pool_mode {mode}; household not enrolled",
             f"pool_mode {mode}; household enrolled",
         )
+        self.line = scheme.protection_line
+        self.line_text = fmt(scheme.protection_line)
+        self.household_cap = scheme.household_annual_cap
+        self.household_cap_text = fmt(scheme.household_annual_cap)
+        self.cumulative: dict[str, _CumulativeParts] = {}
+        self.lump_sums: dict[str, tuple[Decimal, str] | None] = {}
+        self.drop: tuple[str, str] | None = None  # income drop: the min ratio's text, the cap's
+        for category in Category:
+            config = self.configs[category.value]
+            if isinstance(config, IllnessConfig | TieredConfig):
+                self.cumulative[category.value] = _CumulativeParts(category, config)
+            elif isinstance(config, SchoolEntryConfig):
+                for level in SchoolLevel:
+                    lump_sum = config.lump_sums.for_level(level)
+                    self.lump_sums[level.value] = None if lump_sum is None else (lump_sum, fmt(lump_sum))
+            elif isinstance(config, IncomeDropConfig):
+                self.drop = (fmt_rate(config.min_drop_ratio), fmt(config.cap))
 
 
 # Keyed by identity, holding the scheme itself so that a recycled id cannot match; bounded.
@@ -546,32 +613,81 @@ def _scheme_parts(scheme: Scheme) -> _SchemeParts:
     return parts
 
 
+_ZERO_TEXT = fmt(ZERO)
 _NEGATIVE_LIST_TEXTS = ("household not on the negative list", "household on the negative list")
+
+# Assessment is a frozen dataclass: its __init__ sets each field through object.__setattr__, which
+# costs as much as a tenth of an assessment. The engine makes its results with the slots' own
+# setters instead (the same object: tests/unit/test_claims_engine_fast.py compares them).
+_ASSESSMENT_FIELDS = (
+    "category",
+    "eligible",
+    "payout",
+    "rejection_code",
+    "breakdown",
+    "base_added",
+    "new_category_base",
+    "new_category_paid",
+    "new_household_paid",
+)
+assert tuple(f.name for f in fields(Assessment)) == _ASSESSMENT_FIELDS, "update _new_assessment"
+_SET_CATEGORY, _SET_ELIGIBLE, _SET_PAYOUT, _SET_REJECTION, _SET_BREAKDOWN = (
+    getattr(Assessment, name).__set__ for name in _ASSESSMENT_FIELDS[:5]
+)
+_SET_BASE_ADDED, _SET_NEW_BASE, _SET_NEW_CATEGORY_PAID, _SET_NEW_HOUSEHOLD_PAID = (
+    getattr(Assessment, name).__set__ for name in _ASSESSMENT_FIELDS[5:]
+)
+
+
+def _new_assessment(
+    category: Category,
+    eligible: bool,
+    payout: Decimal,
+    rejection_code: RejectionCode | None,
+    breakdown: dict[str, Any],
+    base_added: Decimal,
+    new_category_base: Decimal,
+    new_category_paid: Decimal,
+    new_household_paid: Decimal,
+) -> Assessment:
+    """``Assessment(...)`` with these fields, without the frozen dataclass's per-field detour."""
+    result: Assessment = object.__new__(Assessment)
+    _SET_CATEGORY(result, category)
+    _SET_ELIGIBLE(result, eligible)
+    _SET_PAYOUT(result, payout)
+    _SET_REJECTION(result, rejection_code)
+    _SET_BREAKDOWN(result, breakdown)
+    _SET_BASE_ADDED(result, base_added)
+    _SET_NEW_BASE(result, new_category_base)
+    _SET_NEW_CATEGORY_PAID(result, new_category_paid)
+    _SET_NEW_HOUSEHOLD_PAID(result, new_household_paid)
+    return result
 
 
 class _Run:
     """Collects the checks and figures of one assessment.
 
     The checks are recorded in their order (``_ORDERS``) and a failed one ends the assessment, so
-    ``finish`` adds the ones after the last recorded as not reached.
+    ``finish`` adds the ones after the last recorded as not reached. ``facts_doc`` and
+    ``prior_doc`` are the breakdown's facts and prior: figures shown again later reuse their text.
     """
 
-    __slots__ = ("base_added", "breakdown", "checks", "facts", "order", "prior", "scheme")
+    __slots__ = ("base_added", "breakdown", "checks", "facts", "facts_doc", "order", "parts", "prior", "prior_doc")
 
-    def __init__(
-        self, scheme: Scheme, summary: dict[str, Any], facts: ClaimFacts, prior: YearToDate, order: tuple[str, ...]
-    ):
-        self.scheme = scheme
+    def __init__(self, parts: _SchemeParts, facts: ClaimFacts, prior: YearToDate, order: tuple[str, ...]) -> None:
+        self.parts = parts
         self.facts = facts
         self.prior = prior
         self.order = order
         self.checks: list[dict[str, Any]] = []
         self.base_added = ZERO
+        facts_doc = self.facts_doc = facts_to_dict(facts)
+        prior_doc = self.prior_doc = prior_to_dict(prior)
         self.breakdown: dict[str, Any] = {
-            "scheme": dict(summary),
-            "category": facts.category._value_,
-            "facts": facts_to_dict(facts),
-            "prior": prior_to_dict(prior),
+            "scheme": dict(parts.summary),
+            "category": facts_doc["category"],
+            "facts": facts_doc,
+            "prior": prior_doc,
         }
 
     def check(self, code: RejectionCode, failed: bool, detail: str) -> bool:
@@ -579,7 +695,10 @@ class _Run:
         self.checks.append({"code": code._value_, "result": "fail" if failed else "pass", "detail": detail})
         return failed
 
-    def finish(self, rejection: RejectionCode | None, payout: Decimal = ZERO) -> Assessment:
+    def finish(
+        self, rejection: RejectionCode | None, payout: Decimal = ZERO, base_text: str | None = None
+    ) -> Assessment:
+        """The assessment; ``base_text``: ``base_added``'s text when the caller has written it."""
         checks = self.checks
         order = self.order
         done = len(checks)
@@ -600,21 +719,21 @@ class _Run:
         breakdown["rejection_code"] = None if rejection is None else rejection._value_
         breakdown["payout"] = fmt(paid)
         breakdown["ledger"] = {
-            "base_added": fmt(base_added),
+            "base_added": (_ZERO_TEXT if base_added is ZERO else fmt(base_added)) if base_text is None else base_text,
             "new_category_base": fmt(new_base),
             "new_category_paid": fmt(new_category_paid),
             "new_household_paid": fmt(new_household_paid),
         }
-        return Assessment(
-            category=self.facts.category,
-            eligible=eligible,
-            payout=paid,
-            rejection_code=rejection,
-            breakdown=breakdown,
-            base_added=base_added,
-            new_category_base=new_base,
-            new_category_paid=new_category_paid,
-            new_household_paid=new_household_paid,
+        return _new_assessment(
+            self.facts.category,
+            eligible,
+            paid,
+            rejection,
+            breakdown,
+            base_added,
+            new_base,
+            new_category_paid,
+            new_household_paid,
         )
 
 
@@ -637,7 +756,7 @@ def _assess(scheme: Scheme, facts: ClaimFacts, prior: YearToDate) -> Assessment:
     else:
         checks = INCOME_DROP_CHECKS
     parts = _scheme_parts(scheme)
-    run = _Run(scheme, parts.summary, facts, prior, _ORDERS[checks])
+    run = _Run(parts, facts, prior, _ORDERS[checks])
     household = facts.household
     name = category._value_
     config = parts.configs[name]
@@ -655,7 +774,7 @@ def _assess(scheme: Scheme, facts: ClaimFacts, prior: YearToDate) -> Assessment:
     if run.check(
         RejectionCode.OUTSIDE_COVERAGE,
         year != scheme.year,
-        f"incident {run.breakdown['facts']['incident_date']} in {year}, scheme year {scheme.year}",
+        f"incident {run.facts_doc['incident_date']} in {year}, scheme year {scheme.year}",
     ):
         return run.finish(RejectionCode.OUTSIDE_COVERAGE)
     days = (facts.reported_date - facts.incident_date).days
@@ -669,47 +788,50 @@ def _assess(scheme: Scheme, facts: ClaimFacts, prior: YearToDate) -> Assessment:
         return run.finish(RejectionCode.REPORTED_LATE)
 
     if isinstance(config, IllnessConfig | TieredConfig):
-        return _cumulative(run, config)
+        return _cumulative(run, parts.cumulative[name])
     if isinstance(config, SchoolEntryConfig):
-        return _school_entry(run, config)
+        return _school_entry(run)
     assert isinstance(config, IncomeDropConfig)
     return _income_drop(run, config)
 
 
-def _income_test(run: _Run, income: Decimal, base: Decimal | None) -> bool:
+def _income_test(run: _Run, base: Decimal | None, base_text: str | None) -> bool:
     """Record ``income_above_line``; True when (I − B) / n ≥ L (B = 0 outside cumulative)."""
-    n = run.facts.household.members
-    line = run.scheme.protection_line
+    household = run.facts.household
+    n = household.members
+    income = household.annual_net_income
+    line_text = run.parts.line_text
     remaining = income if base is None else income - base
-    above = remaining >= line * n
-    shown = per_capita_floor(remaining, n)
-    formula = "I / n" if base is None else "(I − B) / n"
+    above = remaining >= run.parts.line * n
+    shown = fmt(per_capita_floor(remaining, n))
     run.breakdown["income_test"] = {
-        "I": fmt(income),
-        "B": None if base is None else fmt(base),
+        "I": run.facts_doc["household"]["annual_net_income"],
+        "B": base_text,
         "n": n,
-        "per_capita": fmt(shown),
+        "per_capita": shown,
         "per_capita_rounding": "floored to 0.01 for display; the test compares exact figures",
-        "L": fmt(line),
+        "L": line_text,
         "above_line": above,
     }
+    formula = "I / n" if base is None else "(I − B) / n"
     relation = "≥" if above else "<"
-    return run.check(RejectionCode.INCOME_ABOVE_LINE, above, f"{formula} = {fmt(shown)} {relation} L = {fmt(line)}")
+    return run.check(RejectionCode.INCOME_ABOVE_LINE, above, f"{formula} = {shown} {relation} L = {line_text}")
 
 
 def _household_room(run: _Run) -> Decimal | None:
     """Record ``household_cap_reached``; returns R, or None when R ≤ 0."""
-    cap = run.scheme.household_annual_cap
-    room = cap - run.prior.household_paid
-    run.breakdown["household_annual_cap"] = fmt(cap)
-    run.breakdown["household_paid"] = fmt(run.prior.household_paid)
-    run.breakdown["R"] = fmt(room)
-    if run.check(RejectionCode.HOUSEHOLD_CAP_REACHED, room <= 0, f"R = {fmt(room)}"):
+    parts, bd = run.parts, run.breakdown
+    room = parts.household_cap - run.prior.household_paid
+    room_text = fmt(room)
+    bd["household_annual_cap"] = parts.household_cap_text
+    bd["household_paid"] = run.prior_doc["household_paid"]
+    bd["R"] = room_text
+    if run.check(RejectionCode.HOUSEHOLD_CAP_REACHED, room <= 0, f"R = {room_text}"):
         return None
     return room
 
 
-def _pay(run: _Run, amount: Decimal, room: Decimal) -> Assessment:
+def _pay(run: _Run, amount: Decimal, room: Decimal, base_text: str | None = None) -> Assessment:
     exact = min(amount, room)
     run.breakdown["household_cap_applied"] = room < amount
     run.breakdown["payout_unrounded"] = fmt(exact)
@@ -717,7 +839,7 @@ def _pay(run: _Run, amount: Decimal, room: Decimal) -> Assessment:
     # Validation refuses what can only pay nothing and a sub-fen gross is category_cap_reached,
     # so an eligible assessment always pays at least 0.01 (module doc, "No eligible 0.00").
     assert payout > 0, f"eligible assessment would pay {payout}"
-    return run.finish(None, payout)
+    return run.finish(None, payout, base_text)
 
 
 _BASE_FORMULA: Mapping[Category, str] = MappingProxyType(
@@ -725,77 +847,82 @@ _BASE_FORMULA: Mapping[Category, str] = MappingProxyType(
 )
 
 
-def _cumulative(run: _Run, config: IllnessConfig | TieredConfig) -> Assessment:
+def _cumulative(run: _Run, parts: _CumulativeParts) -> Assessment:
     facts, prior, bd = run.facts, run.prior, run.breakdown
-    keys = EXPENSE_KEYS[facts.category]
-    components = {key: facts.amount(key) for key in keys}
-    raw = components[keys[0]] - sum((components[k] for k in keys[1:]), ZERO)
+    keys = parts.keys
+    # A cumulative category's expense holds Decimals only (ClaimFacts validated them): .get is
+    # ClaimFacts.amount, and the facts' texts of the same amounts are the components' texts.
+    expense = cast(Mapping[str, Decimal], facts.expense)
+    texts = run.facts_doc["expense"]
+    raw = expense.get(keys[0], ZERO) - sum([expense.get(key, ZERO) for key in keys[1:]], ZERO)
     b = max(ZERO, raw)
-    bd["b_components"] = {key: fmt(v) for key, v in components.items()}
-    bd["b_formula"] = _BASE_FORMULA[facts.category]
-    bd["b_before_floor"] = fmt(raw)
-    bd["b"] = fmt(b)
-    if run.check(RejectionCode.NO_LOSS, b <= 0, f"b = {fmt(b)}"):
+    raw_text = fmt(raw)
+    b_text = raw_text if b is raw else fmt(b)
+    bd["b_components"] = {key: texts.get(key, "0.00") for key in keys}
+    bd["b_formula"] = parts.formula
+    bd["b_before_floor"] = raw_text
+    bd["b"] = b_text
+    if run.check(RejectionCode.NO_LOSS, b <= 0, f"b = {b_text}"):
         return run.finish(RejectionCode.NO_LOSS)
 
     run.base_added = b
     big_b = prior.category_base + b
-    bd["B"] = fmt(big_b)
-    if _income_test(run, facts.household.annual_net_income, big_b):
-        return run.finish(RejectionCode.INCOME_ABOVE_LINE)
+    big_b_text = fmt(big_b)
+    bd["B"] = big_b_text
+    if _income_test(run, big_b, big_b_text):
+        return run.finish(RejectionCode.INCOME_ABOVE_LINE, base_text=b_text)
 
-    if isinstance(config, IllnessConfig):
-        status = facts.household.status
-        deductible = config.deductible.for_status(status)
-        bd["deductible_basis"] = f"illness, household status {status._value_}"
-    else:
-        deductible = config.deductible
-        bd["deductible_basis"] = facts.category._value_
+    deductible, deductible_text, basis = parts.deductibles[facts.household.status._value_]
+    bd["deductible_basis"] = basis
     x = max(ZERO, big_b - deductible)
-    bd["D"] = fmt(deductible)
-    bd["X"] = fmt(x)
-    if run.check(RejectionCode.BELOW_DEDUCTIBLE, x <= 0, f"X = max(0, B − D) = {fmt(x)}"):
-        return run.finish(RejectionCode.BELOW_DEDUCTIBLE)
+    x_text = fmt(x)
+    bd["D"] = deductible_text
+    bd["X"] = x_text
+    if run.check(RejectionCode.BELOW_DEDUCTIBLE, x <= 0, f"X = max(0, B − D) = {x_text}"):
+        return run.finish(RejectionCode.BELOW_DEDUCTIBLE, base_text=b_text)
 
-    rows = tier_slices(config.tiers, x)
-    g = sum((row["pay"] for row in rows), ZERO)
-    bd["tiers"] = [
-        {
-            "from": fmt(row["tier"].lower),
-            "to": None if row["tier"].upper is None else fmt(row["tier"].upper),
-            "amount": fmt(row["amount"]),
-            "rate": fmt_rate(row["tier"].rate),
-            "pay": fmt(row["pay"]),
-        }
-        for row in rows
-    ]
-    f = min(g, config.cap)
+    # tier_slices and g(X), written out: each tier's slice of X and its pay, summed in order
+    g = ZERO
+    tiers = []
+    for tier, lower_text, upper_text, rate_text in parts.tiers:
+        upper = tier.upper
+        top = x if upper is None else min(x, upper)
+        amount = max(ZERO, top - tier.lower)
+        pay = tier.rate * amount
+        g += pay
+        tiers.append({"from": lower_text, "to": upper_text, "amount": fmt(amount), "rate": rate_text, "pay": fmt(pay)})
+    bd["tiers"] = tiers
+    cap = parts.cap
+    f = min(g, cap)
     gross = f - prior.category_paid
-    bd["g"] = fmt(g)
-    bd["cap"] = fmt(config.cap)
-    bd["cap_applied"] = g > config.cap
-    bd["f"] = fmt(f)
-    bd["category_paid"] = fmt(prior.category_paid)
-    bd["gross"] = fmt(gross)
+    g_text = fmt(g)
+    gross_text = fmt(gross)
+    bd["g"] = g_text
+    bd["cap"] = parts.cap_text
+    bd["cap_applied"] = g > cap
+    bd["f"] = g_text if f is g else fmt(f)
+    bd["category_paid"] = run.prior_doc["category_paid"]
+    bd["gross"] = gross_text
     # A positive gross under half a fen would round to a 0.00 payout: treated as cap reached.
     cap_reached = gross <= 0 or round_payout(gross) <= 0
-    if run.check(RejectionCode.CATEGORY_CAP_REACHED, cap_reached, f"gross = f − category_paid = {fmt(gross)}"):
-        return run.finish(RejectionCode.CATEGORY_CAP_REACHED)
+    if run.check(RejectionCode.CATEGORY_CAP_REACHED, cap_reached, f"gross = f − category_paid = {gross_text}"):
+        return run.finish(RejectionCode.CATEGORY_CAP_REACHED, base_text=b_text)
 
     room = _household_room(run)
     if room is None:
-        return run.finish(RejectionCode.HOUSEHOLD_CAP_REACHED)
-    return _pay(run, gross, room)
+        return run.finish(RejectionCode.HOUSEHOLD_CAP_REACHED, base_text=b_text)
+    return _pay(run, gross, room, b_text)
 
 
-def _school_entry(run: _Run, config: SchoolEntryConfig) -> Assessment:
+def _school_entry(run: _Run) -> Assessment:
     facts, bd = run.facts, run.breakdown
-    if _income_test(run, facts.household.annual_net_income, None):
+    if _income_test(run, None, None):
         return run.finish(RejectionCode.INCOME_ABOVE_LINE)
     level = facts.school_level
-    lump_sum = None if level is None else config.lump_sums.for_level(level)
+    # the scheme's lump sums by level text (LumpSums.for_level: None for a level not listed or unknown)
+    lump_sum = None if level is None else run.parts.lump_sums.get(level)
     bd["level"] = level
-    bd["lump_sum"] = None if lump_sum is None else fmt(lump_sum)
+    bd["lump_sum"] = None if lump_sum is None else lump_sum[1]
     if run.check(
         RejectionCode.LEVEL_NOT_COVERED,
         lump_sum is None,
@@ -813,7 +940,7 @@ def _school_entry(run: _Run, config: SchoolEntryConfig) -> Assessment:
     room = _household_room(run)
     if room is None:
         return run.finish(RejectionCode.HOUSEHOLD_CAP_REACHED)
-    return _pay(run, lump_sum, room)
+    return _pay(run, lump_sum[0], room)
 
 
 def _income_drop(run: _Run, config: IncomeDropConfig) -> Assessment:
@@ -821,39 +948,43 @@ def _income_drop(run: _Run, config: IncomeDropConfig) -> Assessment:
     household = facts.household
     income = household.annual_net_income
     previous = household.previous_annual_net_income
+    assert run.parts.drop is not None
+    min_ratio_text, cap_text = run.parts.drop
     p = ZERO if previous is None else previous
     drop = p - income
     # (P − I) / P ≥ ratio, compared as P − I ≥ ratio × P (P > 0) so nothing is divided.
     enough = p > 0 and drop >= config.min_drop_ratio * p
-    bd["P"] = None if previous is None else fmt(previous)
-    bd["I"] = fmt(income)
+    household_doc = run.facts_doc["household"]
+    bd["P"] = household_doc["previous_annual_net_income"]
+    bd["I"] = household_doc["annual_net_income"]
     bd["drop"] = fmt(drop)
     bd["drop_ratio"] = fmt_rate(ratio_floor(drop, p)) if p > 0 else None
-    bd["min_drop_ratio"] = fmt_rate(config.min_drop_ratio)
+    bd["min_drop_ratio"] = min_ratio_text
     detail = (
         f"(P − I) / P = {bd['drop_ratio']} vs min {bd['min_drop_ratio']}" if p > 0 else "no previous-year income P > 0"
     )
     if run.check(RejectionCode.DROP_TOO_SMALL, not enough, detail):
         return run.finish(RejectionCode.DROP_TOO_SMALL)
-    if _income_test(run, income, None):
+    if _income_test(run, None, None):
         return run.finish(RejectionCode.INCOME_ABOVE_LINE)
     paid_before = run.prior.category_paid
     paid = paid_before > 0
-    bd["category_paid"] = fmt(paid_before)
+    paid_text = run.prior_doc["category_paid"]
+    bd["category_paid"] = paid_text
     if run.check(
         RejectionCode.ALREADY_PAID_THIS_YEAR,
         paid,
-        f"income drop paid this year (category_paid) = {fmt(paid_before)}",
+        f"income drop paid this year (category_paid) = {paid_text}",
     ):
         return run.finish(RejectionCode.ALREADY_PAID_THIS_YEAR)
     n = household.members
-    gap = run.scheme.protection_line * n - income
+    gap = run.parts.line * n - income
     amount = min(gap, config.cap)
     bd["gap"] = fmt(gap)
     bd["gap_formula"] = "L × n − I"
-    bd["cap"] = fmt(config.cap)
+    bd["cap"] = cap_text
     bd["cap_applied"] = gap > config.cap
-    bd["f"] = fmt(amount)
+    bd["f"] = bd["gap"] if amount is gap else cap_text
     room = _household_room(run)
     if room is None:
         return run.finish(RejectionCode.HOUSEHOLD_CAP_REACHED)
