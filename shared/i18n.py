@@ -370,6 +370,27 @@ CATALOGUE: dict[str, Entry] = {
         "只有分散托养需要每月回访", "只有分散托养需要每月回访", "monthly visits are for home placements"
     ),
     "visit_not_found": E("未找到走访记录"),
+    # 两类户动态调整 (issue 13)
+    "invalid_month": E(
+        "月份无效", "月份须为 YYYY-MM（01–12），而不是 {value}", "month must be YYYY-MM (01-12), not {value}"
+    ),
+    "invalid_village": E("村代码无效", "村代码须为 12 位数字", "village must be a 12-digit village code"),
+    "adjustment_month_open": E(
+        "该月尚未结束，不能上报动态调整名单",
+        "{month} 的名单自 {day} 起可以上报",
+        "the list of {month} can be submitted from {day}",
+    ),
+    "adjustment_already_submitted": E(
+        "动态调整名单已上报，等待乡镇审核",
+        "{month} 的动态调整名单等待乡镇审核",
+        "the adjustment list of {month} waits for the township",
+    ),
+    "adjustment_already_approved": E(
+        "动态调整名单已审核通过", "{month} 的动态调整名单已审核通过", "the adjustment list of {month} is approved"
+    ),
+    "adjustment_not_submitted": E(
+        "动态调整名单尚未上报", "{month} 的动态调整名单尚未上报", "the adjustment list of {month} is not submitted"
+    ),
     "attachment_not_found": E("未找到附件"),
     "too_many_attachments": E(
         "附件数量已达上限", "每次走访最多保存 {count} 张照片", "a visit keeps at most {count} photos"

@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from services.screening.api.adjustments import router as adjustments_router
 from services.screening.api.assistance import router as assistance_router
 from services.screening.api.care import router as care_router
 from services.screening.api.cases import router as cases_router
@@ -44,6 +45,7 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
             dibao_router,
             care_router,
             visits_router,
+            adjustments_router,
         ],
         outbox=outbox,
         peers=("registry", "claims"),
@@ -57,6 +59,10 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
             {"name": "public-posts", "description": "公益岗: posts, assignments, attendance and assessment, wages"},
             {"name": "dibao", "description": "低保: the county's standard by class (versioned), monthly payments"},
             {"name": "care", "description": "兜底保障: suggested subjects, confirmation, placement, monthly visits"},
+            {
+                "name": "adjustments",
+                "description": "两类户动态调整: a village's monthly list, township approval, overdue",
+            },
             {"name": "visits", "description": "入户走访: home visits, photos (attachments), coverage"},
             {"name": "ledger", "description": "台账: per county and month, XLSX / CSV export"},
         ],

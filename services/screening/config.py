@@ -35,6 +35,12 @@ class ScreeningSettings(ServiceSettings):
     visit_interval_days: int = Field(
         default=90, ge=1, le=366, description="a household not visited for this many days is on the coverage list"
     )
+    adjustment_day: int = Field(
+        default=20,
+        ge=1,
+        le=28,
+        description="两类户动态调整: the list of calendar month M is to be approved by the township by this day of M+1",
+    )
     feed_error_limit: int = Field(default=1000, description="per-record errors kept on a batch")
     holidays: str = Field(
         default="", description="comma-separated public holidays (YYYY-MM-DD) for working-day deadlines"

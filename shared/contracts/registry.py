@@ -58,6 +58,13 @@ members in SQL; no plain ID crosses the boundary in bulk.
     member_id uuid, household_id uuid, county_code text(6), township_code text(9), village_code
     text(12), household_status text, birth_date date, health text (healthy / chronic /
     serious_illness / disabled), disability_grade smallint (1–4, null), labour_ability text
+
+`registry.region_v1` — one row per region of the tree (migration 0015_adjustments; readers:
+screening's names beside codes in the ledger's household sheet and the monthly adjustment list):
+    code text (the significant code that households, cases and tokens carry: 6 digits a county, 9 a
+    township, 12 a village, 2 a province, 4 a city; registry.region keeps the 12-digit form),
+    name text, level text (province / city / county / township / village), parent_code text null
+    (the parent's significant code)
 """
 
 from __future__ import annotations

@@ -68,6 +68,7 @@ DISTRIBUTED: dict[str, str] = {
             "care_institution",
             "care_subject",
             "care_visit",
+            "adjustment_settlement",
         )
     },
     **{

@@ -47,6 +47,8 @@ XLSX_WRITERS: Mapping[str, str] = {
     "services/registry/service/exports.py": "the register export (花名册): POST /v1/exports format=xlsx",
     "services/registry/service/statistics.py": "the statistics report (统计报表): GET /v1/statistics format=xlsx",
     "services/screening/service/ledger.py": "the monitoring ledger (台账): GET /v1/ledger/export format=xlsx",
+    "services/screening/service/adjustments.py": "the adjustment list (两类户动态调整): GET /v1/adjustments "
+    "format=xlsx (tests/screening/test_adjustments.py reads its counts back as numbers)",
     "services/claims/service/payments.py": "the bank file (代发文件): GET /v1/payments/batches/{id}/bank-file",
 }
 OTHER_CALLERS: Mapping[str, str] = {
@@ -55,6 +57,7 @@ OTHER_CALLERS: Mapping[str, str] = {
     "services/registry/service/imports.py": "the XLSX reading guard (check_xlsx_archive)",
     "services/registry/api/statistics.py": "the XLSX media type",
     "services/claims/api/payments.py": "the XLSX and CSV media types",
+    "services/screening/api/adjustments.py": "the XLSX media type",
     "services/cli/registry.py": "display_width for the terminal report",
 }
 _XLSX_NAMES = frozenset({"xlsx_bytes", "write_xlsx", "Sheet"})

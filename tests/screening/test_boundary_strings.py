@@ -136,6 +136,13 @@ BODY_CASES: list[tuple[str, str, dict[str, Any], str, dict[str, str]]] = [
         "findings",
         OFFICER,
     ),
+    (
+        "POST",
+        "/v1/adjustments/410602100201/2026-03:return",
+        {"reason": NUL},
+        "reason",
+        auth("township_officer", "410602100"),
+    ),
 ]
 
 
@@ -163,6 +170,10 @@ async def test_nul_in_a_body_field_is_422_naming_it(
         ("/v1/public-posts", {"county_code": "٤١٠٦٠٢"}, "query.county_code"),
         ("/v1/care/suggestions", {"county_code": COUNTY, "cursor": NUL}, "query.cursor"),
         ("/v1/care/overdue-visits", {"county_code": NUL}, "query.county_code"),
+        ("/v1/adjustments", {"village": NUL, "month": "2026-03"}, "query.village"),
+        ("/v1/adjustments", {"village": "٤١٠٦٠٢١٠٠٢٠١", "month": "2026-03"}, "query.village"),
+        ("/v1/adjustments", {"village": "410602100201", "month": NUL}, "query.month"),
+        ("/v1/adjustments/overdue", {"county_code": NUL, "month": "2026-03"}, "query.county_code"),
     ],
 )
 async def test_query_values_are_checked(

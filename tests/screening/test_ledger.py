@@ -213,7 +213,17 @@ async def test_the_ledger_of_a_month(screening_client: httpx.AsyncClient, ledger
     assert township["monitored_by_type"] == {"marginal": 1}
 
 
-async def test_exports_have_chinese_headers(screening_client: httpx.AsyncClient, ledger_data: dict[str, Any]) -> None:
+async def test_exports_have_chinese_headers(
+    screening_client: httpx.AsyncClient, session: AsyncSession, ledger_data: dict[str, Any]
+) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO registry.region (code, name, level, parent_code, prefix, county_code) VALUES "
+            f"('{TOWNSHIP}000', '东风镇', 'township', NULL, '{TOWNSHIP}', '{COUNTY}'), "
+            f"('{VILLAGE}', '杨庄村', 'village', '{TOWNSHIP}000', '{VILLAGE}', '{COUNTY}')"
+            " ON CONFLICT (code) DO NOTHING"
+        )
+    )
     params = {"county_code": COUNTY, "period": "2026-03"}
     xlsx = await screening_client.get("/v1/ledger/export", params={**params, "format": "xlsx"}, headers=OFFICER)
     assert xlsx.status_code == 200, xlsx.text
@@ -230,21 +240,24 @@ async def test_exports_have_chinese_headers(screening_client: httpx.AsyncClient,
     assert ("防贫保险理赔支付(元)", "因病", 16000) in summary
     assert ("防贫保险理赔支付(户)", "合计", 1) in summary
     detail = [list(r) for r in book["监测对象明细"].iter_rows(values_only=True)]
-    assert detail[0][:5] == ["户编号", "乡镇代码", "村代码", "监测对象类型", "风险类型"]
+    # names beside the codes (registry.region_v1; empty where the region is not in the tree)
+    assert detail[0][:7] == ["户编号", "乡镇代码", "乡镇名称", "村代码", "村名称", "监测对象类型", "风险类型"]
     rows = {r[0]: r for r in detail[1:]}
     assert set(rows) == {"A-1", "B-2", "C-3"}
-    assert rows["A-1"][3] == "边缘易致贫户"
-    assert rows["A-1"][4] == "因病、收入低"
-    assert rows["A-1"][8] == 1  # measures delivered by the month's end
-    assert rows["B-2"][9] == datetime(2026, 3, 20)  # a date cell, not text
-    assert rows["B-2"][10] == "帮扶消除"
+    assert (rows["A-1"][2], rows["A-1"][4]) == ("东风镇", "杨庄村")
+    assert (rows["C-3"][2], rows["C-3"][4]) == (None, None)  # no such region in the tree: empty
+    assert rows["A-1"][5] == "边缘易致贫户"
+    assert rows["A-1"][6] == "因病、收入低"
+    assert rows["A-1"][10] == 1  # measures delivered by the month's end
+    assert rows["B-2"][11] == datetime(2026, 3, 20)  # a date cell, not text
+    assert rows["B-2"][12] == "帮扶消除"
 
     plain = await screening_client.get("/v1/ledger/export", params={**params, "format": "csv"}, headers=OFFICER)
     assert plain.status_code == 200
     assert plain.headers["content-type"].startswith("text/csv")
-    text = plain.content.decode("utf-8")
-    assert text.startswith("\ufeff户编号,")
-    assert len(list(csv.reader(io.StringIO(text)))) == 4
+    content = plain.content.decode("utf-8")
+    assert content.startswith("\ufeff户编号,")
+    assert len(list(csv.reader(io.StringIO(content)))) == 4
 
 
 async def test_ledger_roles_and_scope(screening_client: httpx.AsyncClient) -> None:

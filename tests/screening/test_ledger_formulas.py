@@ -57,9 +57,9 @@ async def test_ledger_exports_neutralise_formulas_and_type_numbers(
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             assert all(c.data_type != "f" for c in row)
-    assert isinstance(detail["G2"].value, datetime)
-    assert detail["G2"].value.date() == date(2026, 3, 10)
-    assert detail["I2"].value == 1
+    assert isinstance(detail["I2"].value, datetime)  # 认定日期, after the two name columns
+    assert detail["I2"].value.date() == date(2026, 3, 10)
+    assert detail["K2"].value == 1
     summary = {(r[0], r[1]): r[2] for r in book["汇总"].iter_rows(values_only=True)}
     assert summary[("防贫保险理赔支付(元)", "合计")] == 16000  # a number that SUM adds up, not text
     assert book["汇总"].freeze_panes == "A2"

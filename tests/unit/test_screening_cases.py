@@ -101,6 +101,7 @@ def evidence_for(action: CaseAction, now: datetime) -> dict[str, object]:
         A.ELIMINATE: {},
         A.REJECT: {"reason": "核实后家庭收入稳定"},
         A.RETURN: {"reason": "材料不全，请补充"},
+        A.CHANGE_TYPE: {"monitoring_type": "unstable", "reason": "家庭成员确诊大病"},
     }
     return dict(steps[action])
 

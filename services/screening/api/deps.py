@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
+from services.screening.service.adjustments import AdjustmentService
 from services.screening.service.assistance import AssistanceService
 from services.screening.service.care import CareService
 from services.screening.service.cases import CaseService
@@ -71,11 +72,16 @@ def care_service(session: SessionDep, ctx: ContextDep) -> CareService:
     return CareService(session, ctx)
 
 
+def adjustment_service(session: SessionDep, ctx: ContextDep) -> AdjustmentService:
+    return AdjustmentService(session, ctx)
+
+
 AssistanceServiceDep = Annotated[AssistanceService, Depends(assistance_service)]
 VisitServiceDep = Annotated[VisitService, Depends(visit_service)]
 PublicPostServiceDep = Annotated[PublicPostService, Depends(public_post_service)]
 DibaoServiceDep = Annotated[DibaoService, Depends(dibao_service)]
 CareServiceDep = Annotated[CareService, Depends(care_service)]
+AdjustmentServiceDep = Annotated[AdjustmentService, Depends(adjustment_service)]
 ThresholdServiceDep = Annotated[ThresholdService, Depends(threshold_service)]
 FeedServiceDep = Annotated[FeedService, Depends(feed_service)]
 RunServiceDep = Annotated[RunService, Depends(run_service)]
@@ -102,6 +108,10 @@ AssistanceReader = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO, _AU
 DibaoWriter = Annotated[Principal, Depends(require_roles(_CO))]
 CareOfficer = Annotated[Principal, Depends(require_roles(_TO, _CO))]  # 兜底: confirmed and placed by an officer
 LedgerReader = Annotated[Principal, Depends(require_roles(_CO, _TO, _AU))]
+# 两类户动态调整: read in the caller's region; the village submits, the township approves or returns
+AdjustmentReader = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO, _AU))]
+AdjustmentSubmitter = Annotated[Principal, Depends(require_roles(_VC))]
+AdjustmentApprover = Annotated[Principal, Depends(require_roles(_TO))]
 
 
 def replay(stored: StoredResponse) -> JSONResponse:

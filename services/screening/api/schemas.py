@@ -966,3 +966,73 @@ class OverdueVisitList(BaseModel):
     county_code: str = Field(examples=["410602"])
     today: date
     items: list[OverdueVisitRead]
+
+
+# --- 两类户动态调整 (rules.md §4; issue 13) -------------------------------------------------------
+
+
+class AdjustmentEntryRead(BaseModel):
+    kind: Literal["confirmed", "eliminated", "type_changed"] = Field(
+        description="新识别 confirmed, 风险消除 eliminated, 类型变更 type_changed"
+    )
+    kind_label: str = Field(examples=["新识别"])
+    on_date: date = Field(description="the day of the step (county time zone)")
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    household_number: str | None = Field(examples=["410602100201000001"])
+    township_code: str = Field(examples=["410602100"])
+    township_name: str | None = Field(examples=["大河涧乡"])
+    village_code: str = Field(examples=["410602100201"])
+    village_name: str | None = Field(examples=["弓家庄村"])
+    monitoring_type: str | None = Field(examples=["marginal"], description="the type confirmed or changed to")
+    previous_type: str | None = Field(examples=["unstable"], description="type_changed: the type before")
+    risk_codes: list[str] = Field(examples=[["illness"]])
+    elimination_kind: str | None = Field(examples=["assisted"])
+    reason: str | None = Field(examples=["因病支出骤增，县级认定"])
+
+
+class AdjustmentSettlementRead(BaseModel):
+    status: Literal["submitted", "approved", "returned"]
+    entry_count: int = Field(description="entries in the snapshot the village submitted")
+    entries: list[dict[str, Any]] = Field(description="the snapshot of the entries as submitted")
+    submitted_by: str | None
+    submitted_at: datetime | None
+    decided_by: str | None
+    decided_at: datetime | None
+    return_reason: str | None = Field(examples=["请补充消除原因"])
+    version: int
+
+
+class AdjustmentListRead(BaseModel):
+    county_code: str = Field(examples=["410602"])
+    township_code: str = Field(examples=["410602100"])
+    township_name: str | None = Field(examples=["大河涧乡"])
+    village_code: str = Field(examples=["410602100201"])
+    village_name: str | None = Field(examples=["弓家庄村"])
+    month: str = Field(examples=["2026-03"])
+    due_date: date = Field(description="to be approved by this day (day D of the following month)")
+    entries: list[AdjustmentEntryRead]
+    settlement: AdjustmentSettlementRead | None
+
+
+class AdjustmentReturn(WireModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "请补充消除原因"}]})
+
+    reason: Annotated[Text, Field(min_length=1, max_length=1000)] = Field(description="退回原因")
+
+
+class OverdueAdjustmentRead(BaseModel):
+    township_code: str = Field(examples=["410602100"])
+    township_name: str | None = Field(examples=["大河涧乡"])
+    village_code: str = Field(examples=["410602100201"])
+    village_name: str | None = Field(examples=["弓家庄村"])
+    status: Literal["submitted", "approved", "returned"] | None = Field(
+        description="null: not submitted; approved: approved after the due day"
+    )
+
+
+class OverdueAdjustmentList(BaseModel):
+    month: str = Field(examples=["2026-03"])
+    due_date: date
+    today: date
+    items: list[OverdueAdjustmentRead]

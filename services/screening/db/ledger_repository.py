@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.screening.db.tables import PAYMENT_PAID, row_as
+from services.screening.db.tables import PAYMENT_PAID, REGION, row_as
 
 #: A case counts as monitored at the end of the month when it was confirmed by then and not
 #: eliminated by then.
@@ -32,7 +32,9 @@ class LedgerHousehold:
     household_id: uuid.UUID
     household_number: str | None
     township_code: str
+    township_name: str | None  # registry.region_v1 (null: the region is not in the tree)
     village_code: str
+    village_name: str | None
     monitoring_type: str | None
     risk_codes: list[str]
     state: str
@@ -172,6 +174,7 @@ class LedgerRepository:
                     text(
                         f"""
                         SELECT c.id AS case_id, c.household_id, c.household_number, c.township_code, c.village_code,
+                               rt.name AS township_name, rv.name AS village_name,
                                c.monitoring_type, c.risk_codes, c.state, c.source,
                                (c.confirmed_at AT TIME ZONE :tz)::date AS confirmed_on,
                                (c.eliminated_at AT TIME ZONE :tz)::date AS eliminated_on,
@@ -179,6 +182,8 @@ class LedgerRepository:
                                (SELECT count(*) FROM screening.measure m
                                  WHERE m.case_id = c.id AND m.delivered_date <= :last) AS measures_delivered
                           FROM screening.monitoring_case c
+                          LEFT JOIN {REGION} rt ON rt.code = c.township_code
+                          LEFT JOIN {REGION} rv ON rv.code = c.village_code
                          WHERE ({_MONITORED_AT_END})
                             OR (c.county_code = :county AND c.village_code LIKE :prefix
                                 AND (c.eliminated_at AT TIME ZONE :tz)::date BETWEEN :first AND :last)

@@ -486,6 +486,28 @@ care_visit = Table(
     _created_at(),
 )
 
+# --- 两类户动态调整 (rules.md §4; migration 0015_adjustments) -------------------------------------
+
+adjustment_settlement = Table(
+    "adjustment_settlement",
+    metadata,
+    Column("county_code", String(6), primary_key=True),
+    Column("village_code", String(12), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("township_code", String(9), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("entries", JSONB, nullable=False, server_default="[]"),
+    Column("entry_count", Integer, nullable=False, server_default="0"),
+    Column("submitted_by", Text),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("decided_by", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("return_reason", Text),
+    Column("version", Integer, nullable=False, server_default="1"),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # --- read contracts of other services: views screening reads, never their tables ----------------
 #
 # `registry.household_snapshot_v1` and `registry.member_identity_v1` are versioned views the
@@ -495,6 +517,7 @@ care_visit = Table(
 SNAPSHOT = "registry.household_snapshot_v1"
 MEMBER_IDENTITY = "registry.member_identity_v1"
 MEMBER_CARE = "registry.member_care_v1"
+REGION = "registry.region_v1"
 HOUSEHOLD_INCOME = "registry.household_income_v1"
 PAYMENT_PAID = "claims.payment_paid_v1"
 

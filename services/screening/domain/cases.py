@@ -12,6 +12,14 @@ Elimination track::
       elimination_village_reviewed ─publish_elimination_notice→ elimination_notice
       ─elimination_township_review→ elimination_township_reviewed ─eliminate→ eliminated
 
+Type change (类型变更, the monthly adjustment's third kind, rules.md §4)::
+
+    monitoring ─change_type→ monitoring      confirmed ─change_type→ confirmed
+
+a county officer changes the ``monitoring_type`` of a monitored household with a ``reason`` (the
+registry status follows through the outbox, as on confirmation); the previous type is recorded in
+the step's evidence as ``previous_type``.
+
 "Returned (to the step before)" is the action ``return`` (moves to the previous state of the
 track), not a state. ``reject`` ends the identification track in the terminal ``rejected``;
 in the elimination track a rejection refuses the *elimination*, so the case goes back to
@@ -94,6 +102,7 @@ class CaseAction(StrEnum):
     ELIMINATE = "eliminate"
     REJECT = "reject"
     RETURN = "return"
+    CHANGE_TYPE = "change_type"  # 类型变更: monitoring/confirmed → the same state, a new monitoring_type
 
 
 class RegistryEffect(StrEnum):
@@ -298,8 +307,20 @@ def _review_transitions() -> tuple[Transition, ...]:
 
 #: Reject and return rows, derived from the forward rows (same roles as the pending step).
 REVIEW_TRANSITIONS: Final[tuple[Transition, ...]] = _review_transitions()
+#: The type change of a monitored household (类型变更): the case stays in its state.
+TYPE_CHANGE_TRANSITIONS: Final[tuple[Transition, ...]] = tuple(
+    Transition(
+        CaseAction.CHANGE_TYPE,
+        state,
+        state,
+        frozenset({_CO}),
+        (EvidenceRule("monitoring_type", EvidenceKind.MONITORING_TYPE), *_REASON),
+        effect=RegistryEffect.SET_MONITORING_STATUS,
+    )
+    for state in (_S.CONFIRMED, _S.MONITORING)
+)
 #: The whole table.
-TRANSITIONS: Final[tuple[Transition, ...]] = FORWARD_TRANSITIONS + REVIEW_TRANSITIONS
+TRANSITIONS: Final[tuple[Transition, ...]] = FORWARD_TRANSITIONS + REVIEW_TRANSITIONS + TYPE_CHANGE_TRANSITIONS
 TRANSITION_INDEX: Final[Mapping[tuple[CaseAction, CaseState], Transition]] = MappingProxyType(
     {(t.action, t.from_state): t for t in TRANSITIONS}
 )
@@ -489,6 +510,8 @@ def apply(
     if row.notice is NoticeRule.ELAPSED:
         _check_notice_elapsed(case, today)
     normalised = _validate_evidence(row.evidence, evidence, today)
+    if act is CaseAction.CHANGE_TYPE:
+        return _change_type(case, row, normalised, now)
     changes: dict[str, object] = {"state": row.to_state, "state_entered_at": now}
     if row.notice is NoticeRule.PUBLISH:
         start, days = _check_notice_publish(case, normalised, notice_min_days, zone)
@@ -502,6 +525,20 @@ def apply(
     elif row.to_state is _S.MONITORING:
         changes["elimination_kind"] = None
     new_case = dataclasses.replace(case, **changes)  # type: ignore[arg-type]
+    return TransitionOutcome(case=new_case, transition=row, evidence=normalised, at=now)
+
+
+def _change_type(
+    case: CaseSnapshot, row: Transition, normalised: dict[str, object], now: datetime
+) -> TransitionOutcome:
+    """The type change: a new ``monitoring_type`` (not the current one), the state and its dates kept."""
+    new_type = normalised["monitoring_type"]
+    if new_type == case.monitoring_type:
+        raise TransitionRefused(
+            "invalid_evidence", f"monitoring_type: the household is already {new_type}", ("monitoring_type",)
+        )
+    normalised["previous_type"] = case.monitoring_type.value if case.monitoring_type else None
+    new_case = dataclasses.replace(case, monitoring_type=new_type)  # type: ignore[arg-type]
     return TransitionOutcome(case=new_case, transition=row, evidence=normalised, at=now)
 
 

@@ -517,7 +517,7 @@ class CaseService:
                 )
 
         outcomes = [(outcome, actor, comment)]
-        if outcome.case.state is wf.CaseState.CONFIRMED:
+        if outcome.case.state is wf.CaseState.CONFIRMED and act is wf.CaseAction.CONFIRM:
             # Confirmation starts monitoring at once; the service records the hand-off as its own step.
             service_actor = wf.Actor(Role.SERVICE, "")
             follow = wf.apply(
@@ -598,14 +598,18 @@ class CaseService:
         household_id = row.household_id
         if step.effect is wf.RegistryEffect.SET_MONITORING_STATUS:
             assert step.case.monitoring_type is not None
+            type_change = step.transition.action is wf.CaseAction.CHANGE_TYPE
             change = MonitoringStatusChange(
                 action="set",
                 monitoring_type=step.case.monitoring_type.value,
                 case_id=case_id,
-                reason="county confirmation of a monitoring case (县级认定为监测对象)",
+                reason="change of monitoring type (监测对象类型变更)"
+                if type_change
+                else "county confirmation of a monitoring case (县级认定为监测对象)",
                 effective_date=self.ctx.clock.local_date(step.at),
             )
-            key = f"screening:case:{case_id}:set"
+            # one message per change: a type change is keyed by the case version it was made on
+            key = f"screening:case:{case_id}:type:{row.version}" if type_change else f"screening:case:{case_id}:set"
         else:
             change = MonitoringStatusChange(
                 action="clear",

@@ -63,7 +63,9 @@ STATE_LABELS = {
 HOUSEHOLD_HEADERS: tuple[tuple[str, str], ...] = (
     ("household_number", "户编号"),
     ("township_code", "乡镇代码"),
+    ("township_name", "乡镇名称"),
     ("village_code", "村代码"),
+    ("village_name", "村名称"),
     ("monitoring_type", "监测对象类型"),
     ("risk_codes", "风险类型"),
     ("source", "识别来源"),
@@ -85,7 +87,8 @@ def month_bounds(period: str) -> tuple[date, date]:
     return last.replace(day=1), last
 
 
-def _label_codes(codes: Sequence[str]) -> str:
+def label_codes(codes: Sequence[str]) -> str:
+    """Risk codes as their Chinese labels, joined with 、 (an unknown code as itself)."""
     labels = []
     for code in codes:
         try:
@@ -102,7 +105,7 @@ def household_cells(row: LedgerHousehold) -> list[object]:
         if key == "monitoring_type":
             value = MONITORING_TYPE_LABELS.get(value, value or "")
         elif key == "risk_codes":
-            value = _label_codes(value or [])
+            value = label_codes(value or [])
         elif key == "source":
             value = SOURCE_LABELS.get(value, value)
         elif key == "state":
@@ -128,7 +131,7 @@ def summary_rows(county: str, period: str, summary: Mapping[str, Any]) -> list[t
     rows += [
         ("监测对象户数(月末)", MONITORING_TYPE_LABELS.get(k, k), v) for k, v in summary["monitored_by_type"].items()
     ]
-    rows += [("按风险类型(月末)", _label_codes([k]), v) for k, v in summary["monitored_by_risk_code"].items()]
+    rows += [("按风险类型(月末)", label_codes([k]), v) for k, v in summary["monitored_by_risk_code"].items()]
     rows.append(("本月新认定户数", "合计", summary["new_confirmations"]))
     rows += [
         ("本月新认定户数", MONITORING_TYPE_LABELS.get(k, k), v) for k, v in summary["new_confirmations_by_type"].items()
