@@ -329,7 +329,7 @@ async def test_scope_and_bad_months(screening_client: httpx.AsyncClient, cases: 
         response = await _list(screening_client, VILLAGE, "2026-03", headers)
         assert response.status_code == 404, response.text
     assert (await _list(screening_client, OTHER_TOWNSHIP_VILLAGE, "2026-03", CADRE)).status_code == 404
-    for month in ("2026-13", "2026-3", "March"):
+    for month in ("2026-13", "2026-3", "March", "0000-01", "9999-12"):
         response = await _list(screening_client, VILLAGE, month, OFFICER)
         assert response.status_code == 422, response.text
         assert response.json()["code"] in ("invalid_month", "validation_failed")

@@ -25,14 +25,21 @@ MARCH = Month(2026, 3)
 
 @pytest.mark.parametrize(
     ("text", "month"),
-    [("2026-03", Month(2026, 3)), ("2026-12", Month(2026, 12)), ("1999-01", Month(1999, 1))],
+    [
+        ("2026-03", Month(2026, 3)),
+        ("2026-12", Month(2026, 12)),
+        ("2000-01", Month(2000, 1)),
+        ("2099-12", Month(2099, 12)),
+    ],
 )
 def test_month_parses(text: str, month: Month) -> None:
     assert Month.parse(text) == month
     assert str(month) == text
 
 
-@pytest.mark.parametrize("text", ["2026-13", "2026-00", "2026-3", "26-03", "2026-03-01", "", "２０２６-03"])
+@pytest.mark.parametrize(
+    "text", ["2026-13", "2026-00", "2026-3", "26-03", "2026-03-01", "", "２０２６-03", "0000-01", "9999-12", "1999-12"]
+)
 def test_bad_months_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="YYYY-MM"):
         Month.parse(text)

@@ -23,6 +23,7 @@ from typing import Final
 from shared.contracts.vocabulary import Role
 
 MONTH_PATTERN: Final = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+YEARS: Final = range(2000, 2100)  # the months a list can be of (a date in M+1 always exists)
 DEFAULT_DUE_DAY: Final = 20
 
 
@@ -85,8 +86,8 @@ class Month:
     def parse(cls, text: str) -> Month:
         """`YYYY-MM` (months 01–12), or ValueError."""
         match = MONTH_PATTERN.match(text)
-        if match is None:
-            raise ValueError(f"month must be YYYY-MM (01-12), not {text!r}")
+        if match is None or int(match.group(1)) not in YEARS:
+            raise ValueError(f"month must be YYYY-MM (01-12, years 2000-2099), not {text!r}")
         return cls(int(match.group(1)), int(match.group(2)))
 
     def __str__(self) -> str:
