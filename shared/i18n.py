@@ -253,6 +253,9 @@ CATALOGUE: dict[str, Entry] = {
         ),
     ),
     "unknown_village": E("未知的村"),
+    # import rows that name the village (村名称, 乡镇名称) instead of giving its code (issue 12)
+    "village_not_found": E("未找到该村", "您的辖区内没有叫这个名字的村，请核对村名称和乡镇名称，或填写村代码"),
+    "village_ambiguous": E("村名重复", "您的辖区内有多个同名的村，请填写乡镇名称或村代码"),
     "cadre_not_found": E(
         "未找到该帮扶责任人",
         "该户没有此帮扶责任人记录",

@@ -61,8 +61,10 @@ def _row(
 def test_the_template_ends_with_the_holder_and_the_bank() -> None:
     headers = template_headers("zh")
     assert "银行账号" in headers
-    assert headers[-2:] == ["户名", "开户行"]  # appended: positional layouts of the older columns hold
-    assert list(COLUMN_KEYS[-2:]) == ["account_holder", "bank_name"]
+    # appended after the 41 older columns (positional layouts of those hold); the cadre and village-name
+    # columns of issue 12 come after them
+    assert headers[41:43] == ["户名", "开户行"]
+    assert list(COLUMN_KEYS[41:43]) == ["account_holder", "bank_name"]
 
 
 def test_parsing_the_bank_columns_and_their_aliases() -> None:

@@ -30,6 +30,8 @@ HEADER = [
     "其他致贫原因", "识别年度", "脱贫年度", "易地扶贫搬迁", "安置点", "网格", "姓名", "性别", "证件号码",
     "与户主关系", "民族", "文化程度", "在校生状况", "健康状况", "劳动技能", "务工状况", "务工时间（月）",
     "是否参加城乡居民基本医疗保险", "城乡居民基本养老保险", "纯收入", "收入年度", "工资性收入",
+    # the older register's 帮扶责任人 (rules.md §3)
+    "帮扶责任人", "单位名称", "隶属关系", "帮扶责任人联系电话", "帮扶开始时间", "帮扶结束时间",
 ]  # fmt: skip
 COL = {h: i for i, h in enumerate(HEADER)}
 # (column header, bad value, the template column key reported): one bad cell on each of 12 one-person households
@@ -120,6 +122,19 @@ def national_sheet(households: int) -> tuple[bytes, list[tuple[int, str]]]:
                 "纯收入": "",
                 "收入年度": 2025,
                 "工资性收入": f"{10000 + n}.50",
+                # every third household has its 帮扶责任人 on the head's row (one in four of them ended)
+                **(
+                    {
+                        "帮扶责任人": f"王{n % 40}",
+                        "单位名称": "鹤山区农业农村局",
+                        "隶属关系": "县直",
+                        "帮扶责任人联系电话": f"139{n % 40:08d}",
+                        "帮扶开始时间": f"2021-{1 + n % 12:02d}-01",
+                        "帮扶结束时间": "2025-12-31" if n % 4 == 1 else "",
+                    }
+                    if n % 3 == 1 and person["relation"] == "户主"
+                    else {}
+                ),
             }
             if is_bad:
                 column, value, key = BAD[next(bad_households)]
@@ -192,11 +207,26 @@ async def _register(session: AsyncSession) -> dict[str, list[tuple[Any, ...]]]:
             county,
         )
     ).all()
-    return {"households": [tuple(r) for r in households], "members": [tuple(r) for r in members], "incomes": incomes}
+    cadres = (
+        await session.execute(
+            text(
+                "SELECT h.household_number, c.name, c.work_unit, c.affiliation, c.phone_index, c.phone_masked, "
+                "c.start_date, c.end_date FROM registry.household_cadre c "
+                "JOIN registry.household h ON h.id = c.household_id WHERE c.county_code = :county ORDER BY 1"
+            ),
+            county,
+        )
+    ).all()
+    return {
+        "households": [tuple(r) for r in households],
+        "members": [tuple(r) for r in members],
+        "incomes": incomes,
+        "cadres": [tuple(r) for r in cadres],
+    }
 
 
 async def _empty_county(session: AsyncSession) -> None:
-    for table in ("person_claim", "household_history", "income", "member", "household"):
+    for table in ("person_claim", "household_history", "income", "household_cadre", "member", "household"):
         await session.execute(text(f"DELETE FROM registry.{table} WHERE county_code = :c"), {"c": DEMO_COUNTY})
     await session.commit()
 
@@ -288,7 +318,8 @@ async def test_national_sheet_migrates_with_its_bad_rows_reported_and_round_trip
     assert again.json()["status"] == "succeeded", again.json()["errors"][:5]
     after = await _register(session)
     assert len(after["households"]) == 2000 - 12
-    for part in ("households", "members", "incomes"):
+    assert len(before["cadres"]) > 600  # the 帮扶责任人 came over too (every third household)
+    for part in ("households", "members", "incomes", "cadres"):
         assert len(after[part]) == len(before[part]), part
         for old, new in zip(before[part], after[part], strict=True):
             assert old == new, (part, old, new)

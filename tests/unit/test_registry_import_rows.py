@@ -133,7 +133,18 @@ def test_template_headers() -> None:
     assert "生产经营支出" in zh
     assert template_headers("en") == list(COLUMN_KEYS)
     # 26 + the register's 15 (issue 12) + the payout account's holder and bank (户名, 开户行; issue 14)
-    assert len(zh) == len(set(zh)) == len(COLUMNS) == 43
+    # + the responsible cadre's six (帮扶责任人; issue 12) + the village by name (乡镇名称, 村名称), appended
+    assert len(zh) == len(set(zh)) == len(COLUMNS) == 51
+    assert zh[43:] == [
+        "帮扶责任人姓名",
+        "单位名称",
+        "隶属关系",
+        "帮扶责任人电话",
+        "帮扶开始时间",
+        "帮扶结束时间",
+        "乡镇名称",
+        "村名称",
+    ]
     with pytest.raises(ValueError, match="lang"):
         template_headers("fr")  # type: ignore[arg-type]
 

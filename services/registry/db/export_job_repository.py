@@ -9,12 +9,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.household_repository import region_range
-from services.registry.db.tables import export_job, household, income, member, region
+from services.registry.db.tables import export_job, household, household_cadre, income, member, region
 
 Row = dict[str, Any]  # the values of a new or changed row (what the use cases write)
 
@@ -97,9 +97,16 @@ class ExportRow:
     village_name: str | None = None
     account_holder: str | None = None
     bank_name: str | None = None
+    cadre_name: str | None = None  # the household's latest-started 帮扶责任人 assignment
+    cadre_work_unit: str | None = None
+    cadre_affiliation: str | None = None
+    cadre_phone_masked: str | None = None
+    cadre_start_date: date | None = None
+    cadre_end_date: date | None = None
     national_id_enc: bytes | None = None
     bank_account_enc: bytes | None = None
     phone_enc: bytes | None = None
+    cadre_phone_enc: bytes | None = None
 
 
 class ExportJobRepository:
@@ -139,6 +146,19 @@ class ExportJobRepository:
             .ext(distinct_on(income.c.household_id))
             .order_by(income.c.household_id, income.c.year.desc())
             .subquery("latest")
+        )
+        # one responsible cadre per household (the template's 帮扶责任人 columns): the latest-started assignment
+        cadre = (
+            select(household_cadre)
+            .where(household_cadre.c.county_code.startswith(region_prefix[:6]))
+            .ext(distinct_on(household_cadre.c.county_code, household_cadre.c.household_id))
+            .order_by(
+                household_cadre.c.county_code,
+                household_cadre.c.household_id,
+                household_cadre.c.start_date.desc(),
+                household_cadre.c.id.desc(),
+            )
+            .subquery("cadre")
         )
         columns: list[Any] = [
             household.c.household_number,
@@ -189,14 +209,28 @@ class ExportJobRepository:
             village.c.name.label("village_name"),
             household.c.account_holder,
             household.c.bank_name,
+            cadre.c.name.label("cadre_name"),
+            cadre.c.work_unit.label("cadre_work_unit"),
+            cadre.c.affiliation.label("cadre_affiliation"),
+            cadre.c.phone_masked.label("cadre_phone_masked"),
+            cadre.c.start_date.label("cadre_start_date"),
+            cadre.c.end_date.label("cadre_end_date"),
         ]
         if with_secrets:
-            columns += [member.c.national_id_enc, household.c.bank_account_enc, household.c.phone_enc]
+            columns += [
+                member.c.national_id_enc,
+                household.c.bank_account_enc,
+                household.c.phone_enc,
+                cadre.c.phone_enc.label("cadre_phone_enc"),
+            ]
         low, high = region_range(region_prefix)
         query = (
             select(*columns)
             .join(member, member.c.household_id == household.c.id)
             .outerjoin(latest, latest.c.household_id == household.c.id)
+            .outerjoin(
+                cadre, and_(cadre.c.household_id == household.c.id, cadre.c.county_code == household.c.county_code)
+            )
             .outerjoin(township, township.c.code == func.rpad(household.c.township_code, 12, "0"))
             .outerjoin(village, village.c.code == household.c.village_code)
             .where(household.c.village_code.between(low, high), household.c.archived_at.is_(None))

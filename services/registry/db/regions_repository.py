@@ -132,6 +132,18 @@ class RegionRepository:
         )
         return {r[0] for r in rows}
 
+    async def villages_with_townships(self, prefix: str) -> builtins.list[tuple[str, str, str | None]]:
+        """(code, name, township name) of every village under the region prefix, by code (a county: a few
+        hundred); the import's villages by name."""
+        township = region.alias("village_township")
+        query = (
+            select(region.c.code, region.c.name, township.c.name)
+            .outerjoin(township, township.c.code == region.c.parent_code)
+            .where(region.c.level == "village", region.c.prefix.startswith(prefix))
+            .order_by(region.c.code)
+        )
+        return [(r[0], r[1], r[2]) for r in await self.session.execute(query)]
+
     async def upsert_many(self, rows: Sequence[dict[str, Any]]) -> int:
         if not rows:
             return 0

@@ -161,7 +161,29 @@ COLUMNS: Final[tuple[Column, ...]] = (
     Column(
         "bank_name", "开户行", False, True, "Bank (and branch) of the payout account, 1–100 characters. Needs 银行账号."
     ),
+    # The household's responsible cadre 帮扶责任人 (rules.md §3; issue 12): one per household, on any of its
+    # rows (blanks inherit, filled cells must agree); appended, so positional layouts of the columns above hold.
+    Column("cadre_name", "帮扶责任人姓名", False, True, "Responsible cadre's name, 1–50 characters."),
+    Column("cadre_work_unit", "单位名称", False, True, "The cadre's work unit (单位名称), 1–100 characters."),
+    Column("cadre_affiliation", "隶属关系", False, True, "隶属关系 (县直, 乡镇, 市直, 省直 …), 1–50 characters."),
+    Column("cadre_phone", "帮扶责任人电话", False, True, "The cadre's mobile (11 digits) or landline with area code."),
+    Column("cadre_start_date", "帮扶开始时间", False, True, "YYYY-MM-DD (or YYYYMM: the month's first day)."),
+    Column("cadre_end_date", "帮扶结束时间", False, True, "YYYY-MM-DD; blank: open. Not before 帮扶开始时间."),
+    # The village by name instead of 村代码 (issue 12): read only when the household gives no code; matched
+    # against the villages of the importer's region (乡镇名称 tells two villages of one name apart).
+    Column("township_name", "乡镇名称", False, True, "Township (乡镇) name: with 村名称 when 村代码 is blank."),
+    Column("village_name", "村名称", False, True, "Village (行政村) name, used when 村代码 is blank."),
 )
+CADRE_KEYS: Final = (
+    "cadre_name",
+    "cadre_work_unit",
+    "cadre_affiliation",
+    "cadre_phone",
+    "cadre_start_date",
+    "cadre_end_date",
+)
+#: the columns a household must fill when it gives a cadre at all (as POST …/cadres requires them)
+_CADRE_REQUIRED: Final = ("cadre_name", "cadre_work_unit", "cadre_phone", "cadre_start_date")
 COLUMN_KEYS: Final = tuple(column.key for column in COLUMNS)
 _COLUMN_BY_KEY: Final = {column.key: column for column in COLUMNS}
 _COLUMN_ORDER: Final = {key: i for i, key in enumerate(COLUMN_KEYS)}
@@ -237,6 +259,23 @@ _HEADER_ALIASES: Final[dict[str, str]] = {
     "新农合": "medical_insured_years",
     "是否参加城乡居民基本养老保险": "pension_insured_years",
     "城乡居民养老保险": "pension_insured_years",
+    # 帮扶责任人 (the older 建档立卡 register; rules.md §3). A bare 联系电话 stays the household's phone.
+    "帮扶责任人": "cadre_name",
+    "帮扶人姓名": "cadre_name",
+    "帮扶责任人单位": "cadre_work_unit",
+    "帮扶单位": "cadre_work_unit",
+    "帮扶责任人隶属关系": "cadre_affiliation",
+    "帮扶责任人联系电话": "cadre_phone",
+    "帮扶人电话": "cadre_phone",
+    "帮扶开始日期": "cadre_start_date",
+    "帮扶结束日期": "cadre_end_date",
+    # the village by name (when 村代码 is blank)
+    "乡镇": "township_name",
+    "乡(镇)": "township_name",
+    "乡镇名": "township_name",
+    "村名": "village_name",
+    "行政村": "village_name",
+    "行政村名称": "village_name",
 }
 # Columns a national export splits in numbered parts (致贫/返贫风险1 … 5): every part is read, joined.
 MULTI_PART: Final[dict[str, str]] = {
@@ -306,6 +345,52 @@ class IncomeRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CadreRow:
+    """A household's responsible cadre 帮扶责任人 as the file gives it (validated as POST …/cadres)."""
+
+    name: str
+    work_unit: str
+    affiliation: str | None
+    phone: str  # digits only
+    start_date: date
+    end_date: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Village:
+    """A village of the importer's region, for finding a village by name."""
+
+    code: str
+    name: str
+    township_name: str | None
+
+
+def _place_key(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name).split())
+
+
+class VillageDirectory:
+    """The villages of a region by name (and township name), to resolve 村名称 / 乡镇名称."""
+
+    def __init__(self, villages: Iterable[Village]) -> None:
+        self._by_name: dict[str, list[Village]] = {}
+        for village in villages:
+            self._by_name.setdefault(_place_key(village.name), []).append(village)
+
+    def find(self, village_name: str, township_name: str | None) -> tuple[str | None, str | None]:
+        """(code, None) when exactly one village matches, else (None, problem code)."""
+        found = self._by_name.get(_place_key(village_name), [])
+        if township_name is not None:
+            wanted = _place_key(township_name)
+            found = [v for v in found if v.township_name is not None and _place_key(v.township_name) == wanted]
+        if not found:
+            return None, "village_not_found"
+        if len(found) > 1:
+            return None, "village_ambiguous"
+        return found[0].code, None
+
+
+@dataclass(frozen=True, slots=True)
 class HouseholdRow:
     """The household-level fields of a household, resolved over all its rows."""
 
@@ -332,6 +417,7 @@ class HouseholdRow:
     grid_code: str | None = None
     account_holder: str | None = None  # 户名: the payout account's holder (the claims bank file)
     bank_name: str | None = None  # 开户行
+    cadre: CadreRow | None = None  # 帮扶责任人
 
     @property
     def monitored(self) -> bool:
@@ -929,7 +1015,14 @@ class _Household:
     income_rows: list[int] = field(default_factory=list)  # rows that give an income amount
 
 
-def parse_rows(rows: Iterable[Sequence[str]], *, today: date, max_errors: int | None = None) -> ParseResult:
+#: The villages to find a village by name in: a directory, or a function that loads it (called at most
+#: once, and only when a household gives 村名称 without 村代码).
+Villages = VillageDirectory | Callable[[], VillageDirectory] | None
+
+
+def parse_rows(
+    rows: Iterable[Sequence[str]], *, today: date, max_errors: int | None = None, villages: Villages = None
+) -> ParseResult:
     """Validate an import file given as rows of cell strings, the first row being the header.
 
     Every problem of every row is counted (``error_count``) and, up to ``max_errors`` (None: no
@@ -940,7 +1033,7 @@ def parse_rows(rows: Iterable[Sequence[str]], *, today: date, max_errors: int | 
     # cycles; the cyclic collector would traverse them again and again (measured: 60% of the
     # time for 100,000 rows), so it waits until the parse is done.
     with _collector_paused():
-        return _parse_rows(rows, today, max_errors)
+        return _parse_rows(rows, today, max_errors, villages)
 
 
 def error_order(error: RowError) -> tuple[int, int]:
@@ -1028,11 +1121,17 @@ _HOUSEHOLD_PROBLEM_KEYS: Final = frozenset(
     | {"income_year", "relation"}
     | {"monitoring_since", "risk_types", "lifted_out_year", "other_causes", "resettlement_site", "grid_code"}
     | {"account_holder", "bank_name"}
+    | set(CADRE_KEYS)
+    | {"township_name", "village_name"}
 )
 # Memoised cell values per column: repeated labels, dates and amounts are parsed once. Problems
-# are memoised only while few, so that a file of distinct junk cannot grow the memo.
+# are memoised only while few, so that a file of distinct junk cannot grow the memo: 100 a column
+# (a real file repeats a handful of wrong labels; 1,000 a column held 17 MB of problems for 5,000
+# junk rows once the template had 51 columns), each without its traceback (which held its frame).
 _MEMO_MAX: Final = 50_000
-_MEMO_PROBLEMS_MAX: Final = 1_000
+_MEMO_PROBLEMS_MAX: Final = 100
+#: bit of each column whose problems may be reported for a whole household (rows → bit masks below)
+_PROBLEM_BITS: Final = {key: 1 << i for i, key in enumerate(sorted(_HOUSEHOLD_PROBLEM_KEYS))}
 
 
 _HEADER_SCAN_ROWS: Final = 5  # a national export has a title and notes above its header (row 3)
@@ -1057,7 +1156,9 @@ def _merge_parts(rows: Iterator[Sequence[str]], parts: dict[int, list[int]]) -> 
         yield merged
 
 
-def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | None = None) -> ParseResult:
+def _parse_rows(
+    rows: Iterable[Sequence[str]], today: date, max_errors: int | None = None, villages: Villages = None
+) -> ParseResult:
     iterator = iter(rows)
     header = next(iterator, None)
     header_row = 1
@@ -1099,6 +1200,8 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
         else:
             positions[key] = index
     for column in COLUMNS:
+        if column.key == "village_code" and "village_name" in positions:
+            continue  # the village may be given by name instead
         if column.required and column.key not in positions:
             errors.add(RowError(1, column.key, f"missing column {column.header_zh} ({column.key})", "missing_column"))
     if errors:
@@ -1153,10 +1256,33 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
         "months_worked": _months,
         "medical_insured_years": _insured_years(today),
         "pension_insured_years": _insured_years(today),
+        "cadre_name": _plain_text(50),
+        "cadre_work_unit": _plain_text(100),
+        "cadre_affiliation": _plain_text(50),
+        "cadre_phone": _parse_phone,
+        "cadre_start_date": _cadre_date,
+        "cadre_end_date": _cadre_date,
+        "township_name": _plain_text(100),
+        "village_name": _plain_text(100),
     }
     # Most cells repeat (labels, dates, amounts, the village code), so parsed values and problems
     # are memoised per column; free text and the unique columns are not.
-    uncached = {"household_number", "member_name", "national_id", "address", "school", "bank_account"}
+    # (the free text is cheap to check and rarely repeats: a memo of it only grows)
+    uncached = {
+        "household_number",
+        "member_name",
+        "national_id",
+        "address",
+        "school",
+        "bank_account",
+        "account_holder",
+        "bank_name",
+        "cadre_name",
+        "cadre_work_unit",
+        "cadre_affiliation",
+        "cadre_phone",
+        "resettlement_site",
+    }
     # The plan: (position in the row, key, parser, required on every row, numbers not allowed, memo)
     plan: list[tuple[int, str, Callable[[str], Any], bool, bool, dict[str, Any] | None]] = [
         (
@@ -1181,7 +1307,9 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
     row_values: list[dict[str, Any] | None] = []  # None for a row with an error: never imported
     bad_rows: set[int] = set()
     # Rows whose own cell has an error, for the columns a household problem is reported in.
-    problem_cells: dict[str, set[int]] = {key: set() for key in _HOUSEHOLD_PROBLEM_KEYS}
+    # (row number → bit mask of those columns: one small int a bad row, not a set a column)
+    problem_cells: dict[int, int] = {}
+    problem_bits = _PROBLEM_BITS
     memo_problems = dict.fromkeys(positions, 0)
     seen = 0
     head = Relation.head
@@ -1215,6 +1343,7 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
                         value = problem
                         if memo_problems[key] < _MEMO_PROBLEMS_MAX and len(memo) < _MEMO_MAX:
                             memo_problems[key] += 1
+                            problem.__traceback__ = None
                             memo[text] = value
                     else:
                         if len(memo) < _MEMO_MAX:
@@ -1327,10 +1456,11 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
         if row_errors:
             errors.extend(row_errors)
             bad_rows.add(row_number)
+            mask = 0
             for error in row_errors:
-                cells = problem_cells.get(error.column or "")
-                if cells is not None:
-                    cells.add(row_number)
+                mask |= problem_bits.get(error.column or "", 0)
+            if mask:
+                problem_cells[row_number] = mask
             row_values.append(None)  # the row's values are not needed any more
         else:
             row_values.append(values)
@@ -1347,11 +1477,18 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
     # Problems of a whole household are reported on each of its rows: a household is imported
     # with its village, status, income year and exactly one head, or not at all.
     resolved: dict[str, HouseholdRow] = {}
+    directory: list[VillageDirectory] = []
     for household in households.values():
         label = f"household {household.number[:64]!r}"
         problems: list[tuple[str, str, str]] = []
+        if "village_code" not in household.values and "village_name" in household.values:
+            village_problem = _village_by_name(household, villages, directory)
+            if village_problem is not None:
+                problems.append(village_problem)
         for key in HOUSEHOLD_KEYS:
             if _COLUMN_BY_KEY[key].required and key not in household.values:
+                if key == "village_code" and "village_name" in household.values:
+                    continue  # reported as the name's problem
                 problems.append((key, f"required on at least one row of {label}", "required"))
         if household.income_rows and "income_year" not in household.values:
             rows_text = ", ".join(str(n) for n in household.income_rows)
@@ -1363,10 +1500,10 @@ def _parse_rows(rows: Iterable[Sequence[str]], today: date, max_errors: int | No
             rows_text = ", ".join(str(n) for n in household.heads)
             problems.append(("relation", f"{label} has more than one head (户主): rows {rows_text}", "multiple_heads"))
         for key, message, code in problems:
-            own = problem_cells[key]
+            bit = problem_bits[key]
             for row_number in household.row_numbers:
                 # A row whose value for this column was itself invalid already says so.
-                if row_number not in own:
+                if not problem_cells.get(row_number, 0) & bit:
                     errors.add(RowError(row_number, key, message, code))
             bad_rows.update(household.row_numbers)
         if not problems:
@@ -1466,6 +1603,7 @@ def _register_problems(household: _Household, label: str) -> list[tuple[str, str
         problems.append(
             ("resettlement_site", f"{label}: 安置点 only when relocated (易地扶贫搬迁 是)", "invalid_value")
         )
+    problems.extend(_cadre_problems(given, label))
     grid = given["grid_code"][0] if "grid_code" in given else None
     village = given["village_code"][0] if "village_code" in given else None
     if grid is not None and village is not None and not grid.startswith(village):
@@ -1515,7 +1653,72 @@ def _resolve(household: _Household) -> HouseholdRow:
         grid_code=value("grid_code"),
         account_holder=value("account_holder"),
         bank_name=value("bank_name"),
+        cadre=_cadre(given),
     )
+
+
+def _cadre_date(text: str) -> date:
+    day = _parse_month(text) if len(_nfkc(text)) == 6 else _parse_date_text(text)
+    if not 1980 <= day.year <= 2100:
+        raise _Problem("invalid_date", "not a plausible date (1980–2100)")
+    return day
+
+
+def _cadre_problems(given: Mapping[str, tuple[Any, int]], label: str) -> list[tuple[str, str, str]]:
+    """A cadre is given whole (name, work unit, phone, start date, as POST …/cadres) or not at all."""
+    if not any(key in given for key in CADRE_KEYS):
+        return []
+    problems = [
+        (key, f"{label}: required with a responsible cadre (帮扶责任人)", "required")
+        for key in _CADRE_REQUIRED
+        if key not in given
+    ]
+    start, end = given.get("cadre_start_date"), given.get("cadre_end_date")
+    if start is not None and end is not None and end[0] < start[0]:
+        problems.append(("cadre_end_date", f"{label}: 帮扶结束时间 is before 帮扶开始时间", "invalid_date"))
+    return problems
+
+
+def _cadre(given: Mapping[str, tuple[Any, int]]) -> CadreRow | None:
+    if "cadre_name" not in given:
+        return None
+
+    def value(key: str) -> Any:
+        found = given.get(key)
+        return None if found is None else found[0]
+
+    return CadreRow(
+        name=value("cadre_name"),
+        work_unit=value("cadre_work_unit"),
+        affiliation=value("cadre_affiliation"),
+        phone=value("cadre_phone"),
+        start_date=value("cadre_start_date"),
+        end_date=value("cadre_end_date"),
+    )
+
+
+def _village_by_name(
+    household: _Household, villages: Villages, directory: list[VillageDirectory]
+) -> tuple[str, str, str] | None:
+    """Set the household's village code from 村名称 (and 乡镇名称); the problem when none or several match."""
+    given = household.values
+    name, row_number = given["village_name"]
+    township = given["township_name"][0] if "township_name" in given else None
+    if not directory:
+        loaded = villages() if callable(villages) else villages
+        directory.append(loaded if loaded is not None else VillageDirectory(()))
+    code, problem = directory[0].find(name, township)
+    if code is not None:
+        given["village_code"] = (code, row_number)
+        return None
+    where = f"{township[:40]} " if township else ""
+    if problem == "village_ambiguous":
+        return (
+            "village_name",
+            f"several villages named {where}{name[:40]} in your region: give 乡镇名称 or 村代码",
+            "village_ambiguous",
+        )
+    return ("village_name", f"no village named {where}{name[:40]} in your region", "village_not_found")
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from services.registry.db.household_repository import HouseholdRepository
 from services.registry.domain.ids import uuid7_batch
 from services.registry.domain.import_rows import HouseholdRow, IncomeRow, MemberRow
 from services.registry.domain.model import Relation
+from services.registry.service.cadres import CADRE_PHONE
 from shared.auth import Principal
 from shared.contracts.vocabulary import mask_bank_account, mask_national_id, mask_phone
 from shared.pii import PiiCipher
@@ -90,6 +91,20 @@ MEMBER_COLUMNS = (
     "months_worked",
     "medical_insured_years",
     "pension_insured_years",
+)
+CADRE_COLUMNS = (
+    "id",
+    "county_code",
+    "household_id",
+    "name",
+    "work_unit",
+    "affiliation",
+    "phone_enc",
+    "phone_index",
+    "phone_masked",
+    "start_date",
+    "end_date",
+    "created_by",
 )
 PERSON_CLAIM_COLUMNS = ("national_id_index", "member_id", "household_id", "county_code")
 HISTORY_COLUMNS = (
@@ -185,6 +200,7 @@ class BulkPlan:
     households: list[tuple[Any, ...]] = field(default_factory=list)
     incomes: list[tuple[Any, ...]] = field(default_factory=list)
     history: list[tuple[Any, ...]] = field(default_factory=list)
+    cadres: list[tuple[Any, ...]] = field(default_factory=list)  # registry.household_cadre (帮扶责任人)
     households_without_head: int = 0
     monitored: int = 0  # households brought over monitored (a migration, not a monitoring decision)
     # per member row, aligned with rows and indexes: (member id, household id, county code, masked ID)
@@ -271,6 +287,10 @@ def plan_records(
     actor_role = actor.primary_role.value
     sealed_phones = iter(pii.encrypt_many([h.phone for h in order if h.phone], purpose="phone"))
     sealed_accounts = iter(pii.encrypt_many([h.bank_account for h in order if h.bank_account], purpose="bank_account"))
+    cadre_phones = [h.cadre.phone for h in order if h.cadre is not None]
+    sealed_cadre_phones = iter(pii.encrypt_many(cadre_phones, purpose=CADRE_PHONE))
+    cadre_indexes = iter(pii.blind_index_many(cadre_phones, purpose=CADRE_PHONE))
+    cadre_ids = iter(uuid7_batch(len(cadre_phones)))
     for household in order:
         number = household.household_number
         household_id = household_ids[number]
@@ -363,6 +383,34 @@ def plan_records(
             changes.append(_change("bank_account", f'"{account_masked}"'))
         if insured:
             changes.append(_change("insured_years", f"[{insured[0]}]"))
+        cadre = household.cadre
+        if cadre is not None:
+            cadre_masked = mask_phone(cadre.phone)
+            plan.cadres.append(
+                (
+                    next(cadre_ids),
+                    county,
+                    household_id,
+                    cadre.name,
+                    cadre.work_unit,
+                    cadre.affiliation,
+                    next(sealed_cadre_phones),
+                    next(cadre_indexes),
+                    cadre_masked,
+                    cadre.start_date,
+                    cadre.end_date,
+                    actor.sub,
+                )
+            )
+            view = {
+                "name": cadre.name,
+                "work_unit": cadre.work_unit,
+                "affiliation": cadre.affiliation,
+                "phone": cadre_masked,
+                "start_date": cadre.start_date.isoformat(),
+                "end_date": cadre.end_date.isoformat() if cadre.end_date else None,
+            }
+            changes.append(_change("cadre", json.dumps(view, ensure_ascii=False)))
         for entry in (household.income, extra_incomes.get(number) if extra_incomes else None):
             if entry is not None:
                 plan.incomes.append(
@@ -436,6 +484,8 @@ async def write_plan(repo: HouseholdRepository, plan: BulkPlan) -> BulkSummary:
         await repo.copy_records("person_claim", PERSON_CLAIM_COLUMNS, plan.person_claims())
         if plan.incomes:
             await repo.copy_records("income", INCOME_COLUMNS, plan.incomes)
+        if plan.cadres:
+            await repo.copy_records("household_cadre", CADRE_COLUMNS, plan.cadres)
         await repo.copy_records("household_history", HISTORY_COLUMNS, plan.history)
     return BulkSummary(len(plan.households), len(plan.rows), plan.households_without_head, plan.monitored)
 

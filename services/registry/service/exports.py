@@ -40,6 +40,7 @@ from services.registry.domain.model import (
     RiskType,
     Sex,
 )
+from services.registry.service.cadres import CADRE_PHONE
 from services.registry.service.common import EXPORT_REVEALERS, SERVICE, may
 from shared import spreadsheets
 from shared.audit import Auditor
@@ -163,18 +164,30 @@ def _cells(row: ExportRow, secrets: dict[str, str | None]) -> list[Any]:
         "months_worked": row.months_worked,
         "medical_insured_years": _years(row.medical_insured_years),
         "pension_insured_years": _years(row.pension_insured_years),
+        "cadre_name": row.cadre_name,
+        "cadre_work_unit": row.cadre_work_unit,
+        "cadre_affiliation": row.cadre_affiliation,
+        "cadre_phone": secrets.get("cadre_phone", row.cadre_phone_masked),
+        "cadre_start_date": row.cadre_start_date,
+        "cadre_end_date": row.cadre_end_date,
         "township_name": row.township_name,
         "village_name": row.village_name,
         "active": "在册" if row.active else "已离开",
         "left_on": row.left_on,
         "leave_reason": _label("leave_reason", row.leave_reason),
     }
-    keys = [c.key for c in COLUMNS] + [k for k, _ in EXTRA_HEADERS]
-    return [values[k] for k in keys]
+    return [values[k] for k in KEYS]
+
+
+#: The template's columns, then the extra ones; 乡镇名称 and 村名称 (template columns, read on import when 村代码
+#: is blank) stay the last two, where the export wrote them before they were template columns.
+_NAME_KEYS = ("township_name", "village_name")
+KEYS = [c.key for c in COLUMNS if c.key not in _NAME_KEYS] + [k for k, _ in EXTRA_HEADERS]
 
 
 def headers() -> list[str]:
-    return [c.header_zh for c in COLUMNS] + [h for _, h in EXTRA_HEADERS]
+    by_key = {c.key: c.header_zh for c in COLUMNS} | dict(EXTRA_HEADERS)
+    return [by_key[k] for k in KEYS]
 
 
 def build_file(rows: Sequence[ExportRow], fmt: str, pii: PiiCipher | None) -> bytes:
@@ -194,6 +207,9 @@ def build_file(rows: Sequence[ExportRow], fmt: str, pii: PiiCipher | None) -> by
                     pii.decrypt(bytes(row.bank_account_enc), purpose="bank_account") if row.bank_account_enc else None
                 )
                 secrets["phone"] = pii.decrypt(bytes(row.phone_enc), purpose="phone") if row.phone_enc else None
+                secrets["cadre_phone"] = (
+                    pii.decrypt(bytes(row.cadre_phone_enc), purpose=CADRE_PHONE) if row.cadre_phone_enc else None
+                )
             yield _cells(row, secrets)
 
     if fmt == "xlsx":

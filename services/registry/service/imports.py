@@ -53,6 +53,9 @@ from services.registry.domain.import_rows import (
     MemberRow,
     ParseResult,
     RowError,
+    Village,
+    VillageDirectory,
+    Villages,
     parse_rows,
     read_csv,
     read_xlsx,
@@ -225,7 +228,12 @@ class Parsed:
 
 
 def parse_file(
-    source: bytes | IO[bytes], fmt: str, day: date, counter_box: list[_Counter], limits: ImportLimits | None = None
+    source: bytes | IO[bytes],
+    fmt: str,
+    day: date,
+    counter_box: list[_Counter],
+    limits: ImportLimits | None = None,
+    villages: Villages = None,
 ) -> Parsed:
     """Read and validate the file, bytes or a binary file read as it goes (CPU-bound: a worker thread)."""
     limits = limits or ImportLimits()
@@ -235,7 +243,7 @@ def parse_file(
         rows = read_xlsx(source) if fmt == "xlsx" else read_csv(source)
         counter = _Counter(rows, limits.max_rows)
         counter_box.append(counter)
-        return Parsed(parse_rows(counter, today=day, max_errors=limits.max_stored_errors))
+        return Parsed(parse_rows(counter, today=day, max_errors=limits.max_stored_errors, villages=villages))
     except TooManyRows as exc:
         log.info("registry.import.too_many_rows", format=fmt, limit=limits.max_rows)
         return Parsed(None, f"the file cannot be read: {exc}", RowError(exc.row_number, None, str(exc), exc.code))
@@ -420,8 +428,14 @@ class ImportService:
         box: list[_Counter] = []
         stop = asyncio.Event()
         ticker = asyncio.create_task(self._tick(job_id, box, stop))
+        loop = asyncio.get_running_loop()
+
+        def villages() -> VillageDirectory:
+            # called from the parser's thread, only when a household names its village (村名称) without a code
+            return asyncio.run_coroutine_threadsafe(self._villages(), loop).result(timeout=120)
+
         try:
-            parsed = await asyncio.to_thread(parse_file, upload.file, fmt, day, box, self.limits)
+            parsed = await asyncio.to_thread(parse_file, upload.file, fmt, day, box, self.limits, villages)
         finally:
             stop.set()
             await ticker
@@ -592,6 +606,12 @@ class ImportService:
             seconds={k: round(v, 3) for k, v in timings.items()},
             cpu_seconds={k: round(v, 3) for k, v in cpu.items()},
         )
+
+    async def _villages(self) -> VillageDirectory:
+        """The villages of the caller's region, for the villages given by name (村名称, 乡镇名称)."""
+        async with self.sessionmaker() as session:
+            rows = await RegionRepository(session).villages_with_townships(self.principal.region)
+        return VillageDirectory(Village(code, name, township) for code, name, township in rows)
 
     async def _tick(self, job_id: uuid.UUID, box: list[_Counter], stop: asyncio.Event) -> None:
         """Progress while the parser runs: rows read so far, every half second."""
