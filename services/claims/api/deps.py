@@ -1,8 +1,11 @@
 """Annotated dependency aliases for the claims routes: services, callers by role, headers."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.claims.service.claims import ClaimService
 from services.claims.service.common import Runtime
@@ -34,6 +37,15 @@ JobsDep = Annotated[JobRunner, Depends(_jobs)]  # the kernel's job runner (servi
 
 async def _schemes(session: SessionDep, rt: RuntimeDep) -> SchemeService:
     return SchemeService(session, rt)
+
+
+@asynccontextmanager
+async def scheme_service(request: Request) -> AsyncIterator[SchemeService]:
+    """A SchemeService on its own session, opened only when a route needs it (the preview of an
+    inline scheme never touches the database); closed as SessionDep's is."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        yield SchemeService(session, Runtime.from_app(request.app))
 
 
 async def _enrolments(session: SessionDep, rt: RuntimeDep) -> EnrolmentService:

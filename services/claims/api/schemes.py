@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from services.claims.api.deps import (
     AnyCaller,
@@ -15,6 +15,7 @@ from services.claims.api.deps import (
     IdempotencyKey,
     IfMatch,
     SchemeServiceDep,
+    scheme_service,
 )
 from services.claims.api.schemas import (
     EnrolmentCreate,
@@ -28,6 +29,7 @@ from services.claims.api.schemas import (
     SchemeVersionSummary,
 )
 from services.claims.domain.reference import REFERENCE_SCHEME
+from services.claims.service.schemes import preview_inline
 from shared.contracts.types import Code, CountyCode, Cursor, Document
 from shared.errors import problem_responses
 from shared.openapi import problem_example
@@ -163,8 +165,11 @@ async def get_scheme_version(
     responses=problem_responses(404, 422),
     tags=["assessments"],
 )
-async def preview(body: PreviewRequest, schemes: SchemeServiceDep, principal: AnyCaller) -> PreviewResponse:
-    return await schemes.preview(principal, body)
+async def preview(body: PreviewRequest, request: Request, principal: AnyCaller) -> PreviewResponse:
+    if body.scheme_code is None:
+        return preview_inline(body)  # an inline scheme (or none: refused) needs no database session
+    async with scheme_service(request) as schemes:
+        return await schemes.preview(principal, body)
 
 
 @router.post(
