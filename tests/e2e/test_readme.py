@@ -85,7 +85,7 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
         assert '"state":"notice"' in out
         assert '{"status":409,"code":"notice_not_elapsed"}' in out
         assert ": township_reviewed (version " in out
-        assert '{"state":"monitoring","allowed_actions":[]}' in out
+        assert '{"state":"monitoring","allowed_actions":["change_type"]}' in out  # the county's type change
         assert '{"status":"unstable"}' in out
 
         # the registry walk-through, on the same stack, after the README

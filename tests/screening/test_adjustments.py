@@ -338,6 +338,11 @@ async def test_scope_and_bad_months(screening_client: httpx.AsyncClient, cases: 
     assert (await _list(screening_client, "41060210020", "2026-03", OFFICER)).status_code == 422
     submit = await screening_client.post(f"/v1/adjustments/{VILLAGE}/2026-00:submit", headers=CADRE)
     assert submit.status_code == 422
+    # an admin passes every role check (shared.auth.require_roles): its steps work, never a 500
+    by_admin = await screening_client.post(
+        f"/v1/adjustments/{OTHER_TOWNSHIP_VILLAGE}/2026-03:submit", headers=auth("admin", COUNTY)
+    )
+    assert by_admin.status_code == 200, by_admin.text
     # the wrong role is a 403 before anything is read
     assert (
         await screening_client.post(f"/v1/adjustments/{VILLAGE}/2026-03:submit", headers=OFFICER)

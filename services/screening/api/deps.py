@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
+from services.screening.domain.adjustments import SETTLEMENT_ROLES, SettlementAction
 from services.screening.service.adjustments import AdjustmentService
 from services.screening.service.assistance import AssistanceService
 from services.screening.service.care import CareService
@@ -110,8 +111,8 @@ CareOfficer = Annotated[Principal, Depends(require_roles(_TO, _CO))]  # 兜底: 
 LedgerReader = Annotated[Principal, Depends(require_roles(_CO, _TO, _AU))]
 # 两类户动态调整: read in the caller's region; the village submits, the township approves or returns
 AdjustmentReader = Annotated[Principal, Depends(require_roles(_VC, _TO, _CO, _AU))]
-AdjustmentSubmitter = Annotated[Principal, Depends(require_roles(_VC))]
-AdjustmentApprover = Annotated[Principal, Depends(require_roles(_TO))]
+AdjustmentSubmitter = Annotated[Principal, Depends(require_roles(*SETTLEMENT_ROLES[SettlementAction.SUBMIT]))]
+AdjustmentApprover = Annotated[Principal, Depends(require_roles(*SETTLEMENT_ROLES[SettlementAction.APPROVE]))]
 
 
 def replay(stored: StoredResponse) -> JSONResponse:

@@ -60,7 +60,8 @@ class SettlementAction(StrEnum):
     RETURN = "return"
 
 
-#: Who takes each step: the village submits its list, the township approves or returns it.
+#: Who takes each step: the village submits its list, the township approves or returns it (the routes'
+#: require_roles in api/deps.py; an admin passes every role check).
 SETTLEMENT_ROLES: Final = {
     SettlementAction.SUBMIT: frozenset({Role.VILLAGE_CADRE}),
     SettlementAction.APPROVE: frozenset({Role.TOWNSHIP_OFFICER}),

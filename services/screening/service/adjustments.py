@@ -19,7 +19,6 @@ from services.screening.db.adjustment_repository import AdjustmentEntry, Adjustm
 from services.screening.domain.adjustments import (
     ENTRY_KIND_LABELS,
     SETTLEMENT_LABELS,
-    SETTLEMENT_ROLES,
     EntryKind,
     Month,
     SettlementAction,
@@ -189,7 +188,6 @@ class AdjustmentService:
     ) -> AdjustmentListRead:
         self._village(principal, village)
         month = parse_month(month_text)
-        assert principal.roles & SETTLEMENT_ROLES[action]  # the route's require_roles (api/deps.py)
         county = village[:6]
         current = await self.repo.settlement(county, village, str(month), for_update=True)
         require_version(
