@@ -460,7 +460,11 @@ def facts_to_dict(facts: ClaimFacts, prior: YearToDate | None = None) -> dict[st
         },
         "incident_date": facts.incident_date.isoformat(),
         "reported_date": facts.reported_date.isoformat(),
-        "expense": {k: v if isinstance(v, str) else fmt(v) for k, v in facts.expense.items()},
+        "expense": (
+            {k: v if isinstance(v, str) else fmt(v) for k, v in facts.expense.items()}
+            if facts.category is Category.SCHOOL_ENTRY
+            else {k: fmt(v) for k, v in facts.expense.items()}  # type: ignore[arg-type]  # Decimals only (validated)
+        ),
     }
     if prior is not None:
         result["prior"] = prior_to_dict(prior)

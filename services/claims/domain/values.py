@@ -101,18 +101,25 @@ def fmt(value: Decimal) -> str:
     Most figures are money with exactly 2 places (exponent −2): their ``str`` is already the
     plain text (``str`` of a Decimal uses plain notation for an exponent ≤ 0 whose adjusted
     exponent is ≥ −6, and exponent −2 gives ≥ −2), so it is returned as it is; scientific
-    notation always ends in an exponent (``E+5``), never in ``.dd``. Everything else goes the
-    general way (``_fmt_general``); tests/unit/test_claims_fmt.py holds the two equal.
+    notation always ends in an exponent (``E+5``), never in ``.dd``. Any other ``str`` without an
+    exponent is plain notation too and only needs the places rule; scientific notation and zeros
+    go the general way (``_fmt_general``). tests/unit/test_claims_fmt.py holds them all equal.
     """
     text = str(value)
     if text[-3:-2] == ".":
         return "0.00" if text == "-0.00" else text
-    return _fmt_general(value)
+    if "E" in text or not value:  # scientific notation, or a zero (maybe "-0…"): the general way
+        return _fmt_general(value)
+    return _plain_text(text)  # no exponent in str: it is format(value, "f") already
 
 
 def _fmt_general(value: Decimal) -> str:
     """``fmt`` for any finite Decimal, by way of ``format(value, "f")``."""
-    text = format(value.copy_abs() if value.is_zero() else value, "f")  # plain notation, no "-0"
+    return _plain_text(format(value.copy_abs() if value.is_zero() else value, "f"))  # plain notation, no "-0"
+
+
+def _plain_text(text: str) -> str:
+    """``fmt``'s places rule on a plain-notation text."""
     point = text.find(".")
     if point < 0:
         return text + ".00"
