@@ -534,3 +534,33 @@ async def test_type_change_step_updates_the_case_and_tells_the_registry(
     april = (await _list(screening_client, VILLAGE, "2026-04", OFFICER)).json()
     changes = [(e["previous_type"], e["monitoring_type"], e["reason"]) for e in april["entries"]]
     assert changes == [("marginal", "unstable", "家庭成员确诊大病"), ("unstable", "marginal", "医保报销后支出回落")]
+
+
+# --- the read contract registry.region_v1 -----------------------------------------------------
+
+
+async def test_region_view_is_pinned_and_keyed_by_the_significant_code(session: AsyncSession) -> None:
+    columns = await session.execute(
+        text(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'registry' AND table_name = 'region_v1' ORDER BY ordinal_position"
+        )
+    )
+    assert [tuple(r) for r in columns.all()] == [
+        ("code", "text"),
+        ("name", "text"),
+        ("level", "text"),
+        ("parent_code", "text"),
+    ]
+    await _regions(session)
+    rows = await session.execute(
+        text("SELECT code, name, level, parent_code FROM registry.region_v1 WHERE code LIKE :c ORDER BY code"),
+        {"c": COUNTY + "%"},
+    )
+    assert [tuple(r) for r in rows.all()] == [
+        (COUNTY, "文峰区", "county", None),
+        (TOWNSHIP, "东风镇", "township", COUNTY),
+        (VILLAGE, "杨庄村", "village", TOWNSHIP),
+        (OTHER_TOWNSHIP_VILLAGE[:9], "西河乡", "township", COUNTY),
+        (OTHER_TOWNSHIP_VILLAGE, "李庄村", "village", OTHER_TOWNSHIP_VILLAGE[:9]),
+    ]
