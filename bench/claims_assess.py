@@ -5,7 +5,8 @@
 
 Part ``engine``: assessments per second of the pure engine (``assess``) over generated claims
 of all six categories under the reference scheme, with a seeded RNG so runs are comparable.
-Generation is not timed; only the loop of ``assess`` calls is.
+Generation is not timed; only the loop of ``assess`` calls is, in wall time and in the process's CPU
+time (``time.process_time``: on a shared machine the steadier figure), with the load average.
 
 Part ``http``: ``POST /v1/assessments:preview`` requests per second against the claims service
 started as a real process (``fangpin serve claims``, one uvicorn worker) on a fresh migrated
@@ -135,17 +136,22 @@ def run_engine(args: argparse.Namespace) -> dict[str, Any]:
     outcomes: Counter[str] = Counter()
     total_paid = Decimal(0)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     for facts, prior in claims:
         result = assess(scheme, facts, prior)
         outcomes[result.rejection_code.value if result.rejection_code else "paid"] += 1
         total_paid += result.payout
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     return {
         "part": "engine",
         "claims": len(claims),
         "seed": args.seed,
         "seconds": round(elapsed, 3),
         "assessments_per_second": round(len(claims) / elapsed),
+        "cpu_us_per_assessment": round(cpu / len(claims) * 1e6, 2),
+        "assessments_per_cpu_second": round(len(claims) / cpu) if cpu else None,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "total_payout": str(total_paid),
         "outcomes": dict(outcomes.most_common()),
     }
@@ -320,7 +326,9 @@ def main(argv: list[str] | None = None) -> int:
         if result["part"] == "engine":
             print(
                 f"engine: {result['assessments_per_second']} assessments/second "
-                f"({result['claims']} claims in {result['seconds']} s, seed {result['seed']})"
+                f"({result['claims']} claims in {result['seconds']} s, seed {result['seed']}); "
+                f"CPU {result['cpu_us_per_assessment']} us an assessment = "
+                f"{result['assessments_per_cpu_second']} per CPU-second; load {result['load_average']}"
             )
             print(f"  outcomes: {result['outcomes']}")
             print(f"  total payout: {result['total_payout']}")
