@@ -223,6 +223,18 @@ def report(
             ["措施类型", "笔数", "户数", "金额(元)"],
             [[a.label, a.payments, a.households, a.amount] for a in figures.assistance_paid],
         )
+    if figures.measures_by_type:
+        _print_table(
+            "帮扶措施",
+            ["措施类型", "措施数", "户数"],
+            [[m.label, m.measures, m.households] for m in figures.measures_by_type],
+        )
+    if figures.care_by_group:
+        _print_table(
+            "兜底保障",
+            ["兜底对象类别", "安置方式", "人数", "户数"],
+            [[c.group_label, c.placement_label, c.people, c.households] for c in figures.care_by_group],
+        )
     if figures.claims_paid:
         _print_table(
             "防贫保险赔付",

@@ -16,6 +16,19 @@ sent by screening through its outbox:
   household's messages, so the payment arrives first).
 - `GET /v1/households/{household_id}/assistance-income?year=` → `AssistanceIncomeList` with the
   year's totals by income type.
+
+SQL read contracts owned by screening, for the registry's county report (rules.md §5; migration
+0016_screening_report_contracts):
+
+`screening.assistance_measure_v1` — one row per assistance measure (帮扶措施):
+    measure_id uuid, county_code text(6), township_code text(9), village_code text(12),
+    household_id uuid, measure_type text (MEASURE_TYPE_LABELS), status text (planned, in_progress,
+    delivered, cancelled), start_date date, end_date date
+
+`screening.care_subject_v1` — one row per 兜底 subject:
+    subject_id uuid, county_code text(6), village_code text(12), household_id uuid, member_id uuid,
+    care_group text (CARE_GROUP_LABELS), status text (confirmed, placed, ended),
+    placement text (PLACEMENT_LABELS; null until placed), placed_on date
 """
 
 from __future__ import annotations
@@ -48,6 +61,14 @@ MEASURE_TYPE_LABELS: dict[str, str] = {
     "consumption": "消费帮扶",
     "social": "社会帮扶",
 }
+
+#: 兜底 groups (rules.md §4) and placements, as `care_group` / `placement` carry them.
+CARE_GROUP_LABELS: dict[str, str] = {
+    "elderly_no_labour": "无劳动能力的贫困老年人",
+    "severe_disability": "重度残疾人",
+    "serious_illness": "重病患者",
+}
+PLACEMENT_LABELS: dict[str, str] = {"institutional": "集中供养", "treatment": "集中救治", "home": "分散托养"}
 
 SOURCE = "screening"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import date
 from decimal import Decimal
 
 import httpx
@@ -104,3 +105,91 @@ async def test_money_paid_by_type_in_the_region_and_year(
     assert isinstance(by_code["public_welfare_post"][3], int)
     assert isinstance(by_code["dibao"][5], float | int)
     assert Decimal(str(by_code["public_welfare_post"][5])) == Decimal("3050.5")
+
+
+async def _measure(
+    session: AsyncSession, household_id: uuid.UUID, village: str, kind: str, status: str, start: str, end: str | None
+) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO screening.assistance_measure (id, county_code, township_code, village_code, household_id, "
+            "measure_type, status, start_date, end_date) VALUES (gen_random_uuid(), left(:v, 6), left(:v, 9), :v, :h, "
+            ":kind, :status, :start, :end)"
+        ),
+        {
+            "v": village,
+            "h": household_id,
+            "kind": kind,
+            "status": status,
+            "start": date.fromisoformat(start),
+            "end": None if end is None else date.fromisoformat(end),
+        },
+    )
+
+
+async def _subject(
+    session: AsyncSession, household_id: uuid.UUID, village: str, group: str, status: str, placement: str | None
+) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO screening.care_subject (id, county_code, township_code, village_code, household_id, "
+            "member_id, care_group, status, placement) VALUES (gen_random_uuid(), left(:v, 6), left(:v, 9), :v, :h, "
+            "gen_random_uuid(), :group, :status, :placement)"
+        ),
+        {"v": village, "h": household_id, "group": group, "status": status, "placement": placement},
+    )
+
+
+async def test_measures_in_effect_and_care_people_from_screenings_contracts(
+    registry_client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    a1, a2, b1 = [await _household(session, v) for v in (VILLAGE_A, VILLAGE_A, VILLAGE_B)]
+    await _measure(session, a1, VILLAGE_A, "public_welfare_post", "in_progress", "2026-01-01", None)
+    await _measure(session, a2, VILLAGE_A, "public_welfare_post", "delivered", "2025-03-01", "2026-02-28")
+    await _measure(session, a2, VILLAGE_A, "education_aid", "cancelled", "2026-03-01", None)  # cancelled
+    await _measure(session, b1, VILLAGE_B, "public_welfare_post", "delivered", "2024-01-01", "2025-12-31")  # ended
+    await _measure(session, b1, VILLAGE_B, "dibao", "planned", "2027-01-01", None)  # not yet begun
+    await _measure(session, b1, VILLAGE_B, "dibao", "in_progress", "2026-05-01", None)
+    await _subject(session, a1, VILLAGE_A, "elderly_no_labour", "placed", "institutional")
+    await _subject(session, a2, VILLAGE_A, "elderly_no_labour", "placed", "institutional")
+    await _subject(session, b1, VILLAGE_B, "severe_disability", "confirmed", None)
+    await _subject(session, b1, VILLAGE_B, "serious_illness", "ended", "treatment")  # ended: not counted
+    await session.commit()
+
+    report = await registry_client.get("/v1/statistics", params={"county": COUNTY, "year": 2026}, headers=OFFICER)
+    assert report.status_code == 200, report.text
+    measures = {
+        m["measure_type"]: (m["label"], m["measures"], m["households"]) for m in report.json()["measures_by_type"]
+    }
+    assert measures == {"public_welfare_post": ("公益岗", 2, 2), "dibao": ("低保", 1, 1)}
+    care = [
+        (c["care_group"], c["group_label"], c["placement"], c["placement_label"], c["people"])
+        for c in report.json()["care_by_group"]
+    ]
+    assert care == [
+        ("elderly_no_labour", "无劳动能力的贫困老年人", "institutional", "集中供养", 2),
+        ("severe_disability", "重度残疾人", None, "待安置", 1),
+    ]
+    assert not any("兜底" in line for line in report.json()["not_held"])
+    village = (
+        await registry_client.get(
+            "/v1/statistics", params={"village": VILLAGE_B, "year": 2026}, headers=auth("village_cadre", VILLAGE_B)
+        )
+    ).json()
+    assert [(m["measure_type"], m["measures"]) for m in village["measures_by_type"]] == [("dibao", 1)]
+    assert [c["care_group"] for c in village["care_by_group"]] == ["severe_disability"]
+
+    book = openpyxl.load_workbook(
+        io.BytesIO(
+            (
+                await registry_client.get(
+                    "/v1/statistics", params={"county": COUNTY, "year": 2026, "format": "xlsx"}, headers=OFFICER
+                )
+            ).content
+        )
+    )
+    care_rows = list(book["兜底保障"].iter_rows(values_only=True))
+    assert care_rows[0] == ("地区", "兜底对象类别", "代码", "安置方式", "人数", "户数")
+    assert care_rows[1][1:] == ("无劳动能力的贫困老年人", "elderly_no_labour", "集中供养", 2, 2)
+    measure_rows = {r[2]: r for r in list(book["帮扶措施"].iter_rows(values_only=True))[1:]}
+    assert measure_rows["public_welfare_post"][3:] == (2, 2)

@@ -932,6 +932,22 @@ class AssistanceFigure(BaseModel):
     amount: MoneyOut = Field(description="yuan paid in the year (reversed payments excluded)")
 
 
+class MeasureFigure(BaseModel):
+    measure_type: str = Field(examples=["public_welfare_post"], description="帮扶措施类型 (rules.md §4)")
+    label: str = Field(examples=["公益岗"])
+    measures: int = Field(description="measures in effect at some time in the year (cancelled ones excluded)")
+    households: int
+
+
+class CareFigure(BaseModel):
+    care_group: str = Field(examples=["elderly_no_labour"], description="兜底 group (rules.md §4)")
+    group_label: str = Field(examples=["无劳动能力的贫困老年人"])
+    placement: str | None = Field(examples=["institutional"], description="null: confirmed, not yet placed")
+    placement_label: str = Field(examples=["集中供养"])
+    people: int
+    households: int
+
+
 class StatisticsRead(BaseModel):
     """The county report's figures that the register holds (rules.md §5), for one region and year."""
 
@@ -958,6 +974,13 @@ class StatisticsRead(BaseModel):
     assistance_paid: list[AssistanceFigure] = Field(
         description="帮扶资金 of the year by measure type: screening's payments the registry holds as income "
         "(registry.assistance_income), reversed ones excluded"
+    )
+    measures_by_type: list[MeasureFigure] | None = Field(
+        description="帮扶措施 in effect in the year by type (screening's read contract "
+        "screening.assistance_measure_v1); null when it is not reachable from the registry's database"
+    )
+    care_by_group: list[CareFigure] | None = Field(
+        description="兜底保障 people now by group and placement (screening.care_subject_v1); null when not reachable"
     )
     not_held: list[str] = Field(description="§5 figures this report does not give, and why")
     model_config = ConfigDict(
@@ -991,7 +1014,20 @@ class StatisticsRead(BaseModel):
                             "amount": "28800.00",
                         }
                     ],
-                    "not_held": ["兜底保障 by group and placement: kept by screening, not in its read contracts yet"],
+                    "measures_by_type": [
+                        {"measure_type": "public_welfare_post", "label": "公益岗", "measures": 3, "households": 3}
+                    ],
+                    "care_by_group": [
+                        {
+                            "care_group": "elderly_no_labour",
+                            "group_label": "无劳动能力的贫困老年人",
+                            "placement": "institutional",
+                            "placement_label": "集中供养",
+                            "people": 4,
+                            "households": 4,
+                        }
+                    ],
+                    "not_held": ["防贫保险 premiums and the loss ratio: the premiums are not in claims' read contract"],
                 }
             ]
         }

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.db.household_repository import region_range
 
 PAYMENT_PAID = "claims.payment_paid_v1"  # shared/contracts/claims.py
+MEASURES = "screening.assistance_measure_v1"  # shared/contracts/assistance.py
+CARE_SUBJECTS = "screening.care_subject_v1"  # shared/contracts/assistance.py
 
 # A household of the region, on the register (not archived): the base of every figure.
 _IN_REGION = "h.village_code BETWEEN :low AND :high AND h.archived_at IS NULL"
@@ -55,6 +57,25 @@ class AssistancePaid:
     payments: int
     households: int
     amount: Decimal
+
+
+@dataclass(frozen=True)
+class MeasureCount:
+    """Screening's measures in effect in a year, by type (screening.assistance_measure_v1)."""
+
+    measure_type: str
+    measures: int
+    households: int
+
+
+@dataclass(frozen=True)
+class CareCount:
+    """兜底 people now, by group and placement (screening.care_subject_v1); placement None: not yet placed."""
+
+    care_group: str
+    placement: str | None
+    people: int
+    households: int
 
 
 @dataclass(frozen=True)
@@ -169,6 +190,39 @@ class StatisticsRepository:
         """
         rows = (await self.session.execute(text(sql), self._params(prefix, year))).all()
         return [AssistancePaid(str(r[0]), int(r[1]), int(r[2]), Decimal(r[3])) for r in rows]
+
+    async def _reachable(self, view: str) -> bool:
+        return (await self.session.execute(text("SELECT to_regclass(:name)"), {"name": view})).scalar() is not None
+
+    async def measures_in_effect(self, prefix: str, year: int) -> list[MeasureCount] | None:
+        """Measures (not cancelled) running at some time in the year, by type; None when screening's
+        read contract is not reachable from the registry's database."""
+        if not await self._reachable(MEASURES):
+            return None
+        sql = f"""
+            SELECT measure_type, count(*), count(DISTINCT household_id)
+              FROM {MEASURES}
+             WHERE village_code BETWEEN :low AND :high AND status <> 'cancelled'
+               AND (start_date IS NULL OR start_date <= make_date(:year, 12, 31))
+               AND (end_date IS NULL OR end_date >= make_date(:year, 1, 1))
+             GROUP BY measure_type ORDER BY count(*) DESC, measure_type
+        """
+        rows = (await self.session.execute(text(sql), self._params(prefix, year))).all()
+        return [MeasureCount(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    async def care_subjects(self, prefix: str) -> list[CareCount] | None:
+        """兜底 people now (confirmed or placed, not ended) by group and placement; None when unreachable."""
+        if not await self._reachable(CARE_SUBJECTS):
+            return None
+        low, high = region_range(prefix)
+        sql = f"""
+            SELECT care_group, placement, count(*), count(DISTINCT household_id)
+              FROM {CARE_SUBJECTS}
+             WHERE village_code BETWEEN :low AND :high AND status IN ('confirmed', 'placed')
+             GROUP BY care_group, placement ORDER BY care_group, placement NULLS LAST
+        """
+        rows = (await self.session.execute(text(sql), {"low": low, "high": high})).all()
+        return [CareCount(str(r[0]), None if r[1] is None else str(r[1]), int(r[2]), int(r[3])) for r in rows]
 
     async def payouts(self, prefix: str, year: int) -> list[Payout] | None:
         """Claims paid in the year by category, from claims' read contract; None when it is not there

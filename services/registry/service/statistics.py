@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.api.schemas import (
     AssistanceFigure,
+    CareFigure,
     CodeCount,
     HeadCount,
+    MeasureFigure,
     PayoutFigure,
     RegionFigures,
     RegionRef,
@@ -23,7 +25,7 @@ from services.registry.db.statistics_repository import Count, StatisticsReposito
 from services.registry.domain.model import LABELS_ZH, DibaoClass, PovertyCause, RiskType
 from services.registry.domain.statistics import Rounding, share
 from shared.auth import Principal
-from shared.contracts.assistance import MEASURE_TYPE_LABELS
+from shared.contracts.assistance import CARE_GROUP_LABELS, MEASURE_TYPE_LABELS, PLACEMENT_LABELS
 from shared.contracts.vocabulary import HouseholdStatus
 from shared.errors import FieldError, NotFound, Unprocessable
 from shared.spreadsheets import Sheet, xlsx_bytes
@@ -38,9 +40,6 @@ CLAIM_CATEGORIES = {
     "industry_loss": "产业损失",
 }
 NOT_HELD = [
-    "兜底保障人员 by group and placement: kept by screening (its care records), not in its read contracts yet",
-    "帮扶措施 counted as measures (not money) by type: kept by screening, not in its read contracts yet; "
-    "the money paid by type is (assistance_paid)",
     "防贫保险 premiums and the loss ratio (赔付率): the premiums are not in claims' read contract; "
     "the payouts by category are (claims_paid)",
 ]
@@ -88,6 +87,8 @@ class StatisticsService:
         rural, registered, remaining = totals["rural"], totals["registered"], totals["remaining"]
         children = [] if len(code) == 12 else await self.repo.by_child_region(code, year, 9 if len(code) == 6 else 12)
         payouts = await self.repo.payouts(code, year)
+        measures = await self.repo.measures_in_effect(code, year)
+        care = await self.repo.care_subjects(code)
         return StatisticsRead(
             region=region,
             year=year,
@@ -136,6 +137,30 @@ class StatisticsService:
                     amount=a.amount,
                 )
                 for a in await self.repo.assistance_paid(code, year)
+            ],
+            measures_by_type=None
+            if measures is None
+            else [
+                MeasureFigure(
+                    measure_type=m.measure_type,
+                    label=MEASURE_TYPE_LABELS.get(m.measure_type, m.measure_type),
+                    measures=m.measures,
+                    households=m.households,
+                )
+                for m in measures
+            ],
+            care_by_group=None
+            if care is None
+            else [
+                CareFigure(
+                    care_group=c.care_group,
+                    group_label=CARE_GROUP_LABELS.get(c.care_group, c.care_group),
+                    placement=c.placement,
+                    placement_label="待安置" if c.placement is None else PLACEMENT_LABELS.get(c.placement, c.placement),
+                    people=c.people,
+                    households=c.households,
+                )
+                for c in care
             ],
             not_held=NOT_HELD,
         )
@@ -201,6 +226,25 @@ def report_sheets(report: StatisticsRead) -> list[Sheet]:
             [[where, a.label, a.measure_type, a.payments, a.households, a.amount] for a in report.assistance_paid],
         )
     )
+    if report.measures_by_type is not None:
+        sheets.append(
+            Sheet(
+                "帮扶措施",
+                ["地区", "措施类型", "代码", "措施数", "户数"],
+                [[where, m.label, m.measure_type, m.measures, m.households] for m in report.measures_by_type],
+            )
+        )
+    if report.care_by_group is not None:
+        sheets.append(
+            Sheet(
+                "兜底保障",
+                ["地区", "兜底对象类别", "代码", "安置方式", "人数", "户数"],
+                [
+                    [where, c.group_label, c.care_group, c.placement_label, c.people, c.households]
+                    for c in report.care_by_group
+                ],
+            )
+        )
     if report.claims_paid is not None:
         sheets.append(
             Sheet(
