@@ -30,8 +30,11 @@ from tests.support.tokens import auth, service_env
 pytestmark = pytest.mark.e2e
 
 MB = 1024 * 1024
-# 100 MB for the 26-column template; 41 columns (issue 12) measured +102 MB, open in the issue 12 note
-PEAK_SLACK = 125 * MB
+# 100 MB for the 26-column template; 41 columns (issue 12) measured +102 MB. At 51 columns, after the parser's
+# memos were cut (100 problems a column, no free text; tests/unit/test_import_streaming.py), +103 MB: the
+# rest is each junk household's own household-level values (about ten valid texts a row, kept for the checks
+# across its rows), which grows with the columns that accept free text
+PEAK_SLACK = 115 * MB
 AFTER_SLACK = 30 * MB
 
 
