@@ -21,10 +21,13 @@ PeriodQuery = Annotated[str, Query(pattern=r"^[0-9]{4}-[0-9]{2}$", examples=["20
     "",
     summary="The ledger of a county and month (防返贫监测台账)",
     description="Monitored households at the end of the month by type and risk code, new confirmations, "
-    "eliminations, measures delivered, cases opened, `identification_overdue` (identifications past the time limit, "
-    "超过认定时限: the query of `GET /v1/cases?overdue=true`, counted as of the month's last day, or as of today while "
-    "the month runs), the month's leads, and `claims_paid`: anti-poverty insurance paid in the month "
-    "(防贫保险理赔支付), from the claims service's read contract `claims.payment_paid_v1`.",
+    "eliminations, measures delivered (the cases' measures, and `assistance_measures_delivered_by_type`: the "
+    "typed assistance records 帮扶措施 whose end date is in the month), `assistance_paid` (帮扶资金: the month's "
+    "posted assistance payments by type, reversed ones excluded), cases opened, `identification_overdue` "
+    "(identifications past the time limit, 超过认定时限: the query of `GET /v1/cases?overdue=true`, counted as of "
+    "the month's last day, or as of today while the month runs), the month's leads, and `claims_paid`: "
+    "anti-poverty insurance paid in the month (防贫保险理赔支付), from the claims service's read contract "
+    "`claims.payment_paid_v1`.",
     responses=problem_responses(404, 422),
 )
 async def ledger(

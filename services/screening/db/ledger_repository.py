@@ -131,6 +131,46 @@ class LedgerRepository:
             ),
         }
 
+    async def assistance(self, county: str, prefix: str, first: date, last: date) -> dict[str, Any]:
+        """The assistance records of the month (rules.md §4) by type: measures delivered (a typed measure
+        whose end date is in the month) and the money paid (payments posted in the month, reversed ones
+        excluded), for the region's villages."""
+        p = {"county": county, "prefix": prefix + "%", "first": first, "last": last}
+        delivered = await self._pairs(
+            """SELECT m.measure_type, count(*) FROM screening.assistance_measure m
+                WHERE m.county_code = :county AND m.village_code LIKE :prefix AND m.status = 'delivered'
+                  AND m.end_date BETWEEN :first AND :last
+                GROUP BY 1 ORDER BY 1""",
+            p,
+        )
+        rows = (
+            await self.session.execute(
+                text(
+                    """SELECT p.measure_type, count(*) AS payments, count(DISTINCT p.household_id) AS households,
+                              sum(p.amount) AS amount
+                         FROM screening.assistance_payment p
+                        WHERE p.county_code = :county AND p.village_code LIKE :prefix
+                          AND p.kind = 'payment' AND p.status = 'posted'
+                          AND p.paid_date BETWEEN :first AND :last
+                        GROUP BY 1 ORDER BY 1"""
+                ),
+                p,
+            )
+        ).all()
+        paid = {
+            str(r.measure_type): {
+                "payments": int(r.payments),
+                "households": int(r.households),
+                "amount": f"{r.amount:.2f}",
+            }
+            for r in rows
+        }
+        total = sum((Decimal(r.amount) for r in rows), Decimal("0.00"))
+        return {
+            "assistance_measures_delivered_by_type": delivered,
+            "assistance_paid": {"amount": f"{total:.2f}", "by_type": paid},
+        }
+
     async def claims_paid(self, county: str, prefix: str, first: date, last: date) -> dict[str, Any]:
         """Anti-poverty insurance paid in the month, from the claims service's read contract."""
         rows = (

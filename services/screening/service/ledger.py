@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.screening.db.cases_repository import CaseRepository, OverdueOn
 from services.screening.db.ledger_repository import LedgerHousehold, LedgerRepository
+from services.screening.domain.assistance import MEASURE_TYPE_LABELS as ASSISTANCE_LABELS
 from services.screening.domain.calendar import parse_period, screening_window
 from services.screening.domain.risk import RISK_LABELS, RiskCode
 from services.screening.service.common import SERVICE, Context, require_county_read
@@ -142,6 +143,15 @@ def summary_rows(county: str, period: str, summary: Mapping[str, Any]) -> list[t
     rows += [
         ("本月落实帮扶措施数", MEASURE_LABELS.get(k, k), v) for k, v in summary["measures_delivered_by_type"].items()
     ]
+    rows += [
+        ("本月落实帮扶措施数(帮扶记录)", ASSISTANCE_LABELS.get(k, k), v)
+        for k, v in summary["assistance_measures_delivered_by_type"].items()
+    ]
+    assistance = summary["assistance_paid"]
+    rows.append(("本月帮扶资金(元)", "合计", Decimal(assistance["amount"])))
+    for k, v in assistance["by_type"].items():
+        rows.append(("本月帮扶资金(元)", ASSISTANCE_LABELS.get(k, k), Decimal(v["amount"])))
+        rows.append(("本月帮扶资金(笔)", ASSISTANCE_LABELS.get(k, k), v["payments"]))
     rows += [("本月新纳入核实", SOURCE_LABELS.get(k, k), v) for k, v in summary["cases_opened_by_source"].items()]
     rows.append(("超过认定时限(20个工作日)", "", summary["identification_overdue"]))
     run = summary.get("run")
@@ -174,7 +184,8 @@ class LedgerService:
         as_of = OverdueOn(min(last, self.ctx.today()), self.ctx.clock.zone.key)
         overdue = await self.cases.count_overdue(county_code=county_code, region_prefix=prefix, overdue=as_of)
         run = figures.pop("run")
-        return {**figures, "identification_overdue": overdue, "run": run}
+        assistance = await self.repo.assistance(county_code, prefix, first, last)
+        return {**figures, **assistance, "identification_overdue": overdue, "run": run}
 
     async def summary(self, principal: Principal, county_code: str, period: str) -> dict[str, Any]:
         prefix = self._prefix(principal, county_code)
