@@ -24,7 +24,15 @@ from services.registry.db.tables import idempotency
 from services.registry.domain.cadres import Assignment, is_current, overlapping
 from services.registry.domain.history import FieldChange, created, plain
 from services.registry.domain.ids import uuid7
-from services.registry.service.common import SERVICE, Created, HistoryWriter, household_not_found, replayed, store
+from services.registry.service.common import (
+    SERVICE,
+    Created,
+    HistoryWriter,
+    household_in_scope,
+    open_household,
+    replayed,
+    store,
+)
 from shared.audit import Auditor
 from shared.auth import Principal
 from shared.clock import BusinessClock
@@ -100,16 +108,10 @@ class CadreService:
     # ------------------------------------------------------------------ scope
 
     async def _household(self, household_id: uuid.UUID, *, for_update: bool = False) -> Household:
-        row = await self.households.get_household(household_id, for_update=for_update)
-        if row is None or not self.principal.can_see(row.village_code):
-            raise household_not_found()
-        return row
+        return await household_in_scope(self.households, self.principal, household_id, for_update=for_update)
 
     async def _open_household(self, household_id: uuid.UUID) -> Household:
-        row = await self._household(household_id, for_update=True)
-        if row.archived_at is not None:
-            raise Conflict("the household is archived (已注销); it can no longer change", code="household_archived")
-        return row
+        return await open_household(self.households, self.principal, household_id)
 
     async def _cadre(self, household: Household, cadre_id: uuid.UUID, *, for_update: bool = False) -> Cadre:
         row = await self.repo.get(cadre_id, for_update=for_update)

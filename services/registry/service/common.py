@@ -10,12 +10,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.db.household_repository import HouseholdRepository
+from services.registry.db.household_repository import Household, HouseholdRepository
 from services.registry.domain.history import FieldChange
 from shared.audit import Auditor
 from shared.auth import Principal, Role
 from shared.clock import BusinessClock
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from shared.idempotency import Attempt, StoredResponse
 from shared.logging import request_id_var
 from shared.pii import PiiCipher
@@ -75,6 +75,24 @@ def household_not_found() -> NotFound:
 
 def member_not_found() -> NotFound:
     return NotFound("no such member", code="member_not_found")
+
+
+async def household_in_scope(
+    repo: HouseholdRepository, principal: Principal, household_id: uuid.UUID, *, for_update: bool = False
+) -> Household:
+    """The household, if the caller's region covers it; else 404, as if it did not exist (scope first)."""
+    row = await repo.get_household(household_id, for_update=for_update)
+    if row is None or not principal.can_see(row.village_code):
+        raise household_not_found()
+    return row
+
+
+async def open_household(repo: HouseholdRepository, principal: Principal, household_id: uuid.UUID) -> Household:
+    """The household in scope, locked for a change; 409 `household_archived` once it is archived (已注销)."""
+    row = await household_in_scope(repo, principal, household_id, for_update=True)
+    if row.archived_at is not None:
+        raise Conflict("the household is archived (已注销); it can no longer change", code="household_archived")
+    return row
 
 
 class HistoryWriter:

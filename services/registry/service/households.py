@@ -62,8 +62,10 @@ from services.registry.service.common import (
     SERVICE,
     Created,
     HistoryWriter,
+    household_in_scope,
     household_not_found,
     member_not_found,
+    open_household,
     replayed,
     store,
 )
@@ -222,16 +224,10 @@ class HouseholdService:
     # ================================================================ helpers
 
     async def _household(self, household_id: uuid.UUID, *, for_update: bool = False) -> Household:
-        row = await self.repo.get_household(household_id, for_update=for_update)
-        if row is None or not self.principal.can_see(row.village_code):
-            raise household_not_found()
-        return row
+        return await household_in_scope(self.repo, self.principal, household_id, for_update=for_update)
 
     async def _open_household(self, household_id: uuid.UUID) -> Household:
-        row = await self._household(household_id, for_update=True)
-        if row.archived_at is not None:
-            raise Conflict("the household is archived (已注销); it can no longer change", code="household_archived")
-        return row
+        return await open_household(self.repo, self.principal, household_id)
 
     async def _village(self, code: str, field: str) -> str:
         try:
