@@ -18,9 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
-from stdnum.cn import ric
 
-from tests.support.processes import ROOT, ServiceProcess, service_processes
+from tests.support.processes import (
+    ROOT,
+    ServiceProcess,
+    national_id,
+    ok,
+    seeded_services,
+)
 from tests.support.tokens import auth, service_env
 
 pytestmark = pytest.mark.e2e
@@ -34,40 +39,13 @@ SERVICE = auth("service", "")
 ACCOUNTS: list[str] = []  # every bank account used, to check none reaches a log
 
 
-def national_id(birth: date, sex: str) -> str:
-    seq = random.randint(0, 99) * 10 + random.choice([1, 3, 5, 7, 9] if sex == "male" else [0, 2, 4, 6, 8])
-    body = f"{COUNTY}{birth:%Y%m%d}{seq:03d}"
-    return body + ric.calc_check_digit(body + "0")  # stdnum ignores the check slot it is given
-
-
 @pytest.fixture(scope="module")
 def services(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
     env = {**service_env(e2e_database_url), "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false"}
-    # demo regions and the reference scheme, as `fangpin seed` loads them
-    seeded = subprocess.run(
-        [sys.executable, "-m", "services.cli", "seed"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert seeded.returncode == 0, seeded.stderr
-    assert "'schemes'" in seeded.stdout
-    procs = service_processes(["registry", "claims"], env, tmp_path_factory.mktemp("claims-e2e"))
-    try:
-        for proc in procs.values():
-            proc.start()
+    with seeded_services(
+        ["registry", "claims"], env, tmp_path_factory.mktemp("claims-e2e"), seed_says="'schemes'"
+    ) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
-
-
-def ok(response: httpx.Response, *statuses: int) -> Any:
-    assert response.status_code in (statuses or (200,)), f"{response.request.url}: {response.text}"
-    return response.json()
 
 
 def new_household(registry: httpx.Client) -> dict[str, Any]:
@@ -83,9 +61,9 @@ def new_household(registry: httpx.Client) -> dict[str, Any]:
         "account_holder": "张建国",
         "insured_years": [2026],
         "members": [
-            {"name": "张建国", "national_id": national_id(date(1968, 3, 15), "male"), "relation": "head"},
-            {"name": "李秀英", "national_id": national_id(date(1970, 6, 2), "female"), "relation": "spouse"},
-            {"name": "张小明", "national_id": national_id(date(2008, 9, 1), "male"), "relation": "son"},
+            {"name": "张建国", "national_id": national_id(COUNTY, date(1968, 3, 15), "male"), "relation": "head"},
+            {"name": "李秀英", "national_id": national_id(COUNTY, date(1970, 6, 2), "female"), "relation": "spouse"},
+            {"name": "张小明", "national_id": national_id(COUNTY, date(2008, 9, 1), "male"), "relation": "son"},
         ],
         "incomes": [{"year": 2025, "wage_income": "45000.00"}, {"year": 2024, "wage_income": "47000.00"}],
     }

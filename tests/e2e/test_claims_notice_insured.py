@@ -4,10 +4,8 @@ the registry's insured households, with nobody enrolled through claims' API."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -17,8 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_claims_flow import OFFICER, VILLAGE, claim_to_approved, new_household, ok
-from tests.support.processes import ROOT, ServiceProcess, service_processes
+from tests.e2e.test_claims_flow import OFFICER, VILLAGE, claim_to_approved, new_household
+from tests.support.processes import (
+    ServiceProcess,
+    ok,
+    seeded_services,
+)
 from tests.support.tokens import auth, service_env
 
 pytestmark = pytest.mark.e2e
@@ -28,24 +30,8 @@ INSURER = auth("insurer_adjuster", "410602")
 @pytest.fixture(scope="module")
 def stack(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
     env = {**service_env(e2e_database_url), "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false"}
-    seeded = subprocess.run(
-        [sys.executable, "-m", "services.cli", "seed"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert seeded.returncode == 0, seeded.stderr
-    procs = service_processes(["registry", "claims"], env, tmp_path_factory.mktemp("notice-e2e"))
-    try:
-        for proc in procs.values():
-            proc.start()
+    with seeded_services(["registry", "claims"], env, tmp_path_factory.mktemp("notice-e2e")) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
 
 
 def registry_insured_members(registry: httpx.Client, year: int) -> tuple[int, int]:

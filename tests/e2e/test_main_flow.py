@@ -8,10 +8,7 @@ registry's facts) — and a repeat of the department's record makes no second cl
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -19,9 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
-from stdnum.cn import ric
 
-from tests.support.processes import ROOT, ServiceProcess, service_processes
+from tests.support.processes import (
+    NO_SCHEDULERS,
+    ServiceProcess,
+    national_id,
+    ok,
+    seeded_services,
+)
 from tests.support.tokens import auth, service_env
 
 pytestmark = pytest.mark.e2e
@@ -32,41 +34,11 @@ FEEDER = auth("department_feeder", COUNTY, department="medical_insurance")
 TODAY = datetime.now(timezone(timedelta(hours=8))).date()
 
 
-def national_id(birth: date) -> str:
-    body = f"{COUNTY}{birth:%Y%m%d}{random.randint(0, 999):03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
 @pytest.fixture(scope="module")
 def services(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
-    env = {
-        **service_env(e2e_database_url),
-        "FANGPIN_SCREENING_SCHEDULE_ENABLED": "false",
-        "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false",
-    }
-    seeded = subprocess.run(
-        [sys.executable, "-m", "services.cli", "seed"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert seeded.returncode == 0, seeded.stderr
-    procs = service_processes(["registry", "screening", "claims"], env, tmp_path_factory.mktemp("main-flow"))
-    try:
-        for proc in procs.values():
-            proc.start()
+    env = {**service_env(e2e_database_url), **NO_SCHEDULERS}
+    with seeded_services(["registry", "screening", "claims"], env, tmp_path_factory.mktemp("main-flow")) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
-
-
-def ok(response: httpx.Response, *statuses: int) -> Any:
-    assert response.status_code in (statuses or (200,)), f"{response.request.url}: {response.text}"
-    return response.json()
 
 
 def wait_for(probe: Any, what: str, timeout: float = 30) -> Any:
@@ -102,7 +74,7 @@ def test_a_hospital_bill_becomes_one_claim_with_the_registry_facts(services: dic
         httpx.Client(base_url=services["screening"].url, timeout=20) as screening,
         httpx.Client(base_url=services["claims"].url, timeout=20) as claims,
     ):
-        head_id = national_id(date(1966, 4, 18))
+        head_id = national_id(COUNTY, date(1966, 4, 18))
         household = ok(
             registry.post(
                 "/v1/households",
@@ -114,7 +86,7 @@ def test_a_hospital_bill_becomes_one_claim_with_the_registry_facts(services: dic
                     "insured_years": [TODAY.year],
                     "members": [
                         {"name": "孙德明", "national_id": head_id, "relation": "head"},
-                        {"name": "周玉梅", "national_id": national_id(date(1969, 9, 2)), "relation": "spouse"},
+                        {"name": "周玉梅", "national_id": national_id(COUNTY, date(1969, 9, 2)), "relation": "spouse"},
                     ],
                     "incomes": [{"year": TODAY.year - 1, "wage_income": "16000.00"}],
                 },

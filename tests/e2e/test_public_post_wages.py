@@ -13,10 +13,7 @@ year's last three months, which no other end-to-end test runs (a period's first 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -26,9 +23,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from stdnum.cn import ric
 
-from tests.support.processes import ROOT, ServiceProcess, service_processes
+from tests.support.processes import (
+    NO_SCHEDULERS,
+    ServiceProcess,
+    national_id,
+    ok,
+    seeded_services,
+)
 from tests.support.tokens import auth, service_env
 
 pytestmark = pytest.mark.e2e
@@ -40,41 +42,11 @@ YEAR = TODAY.year - 1
 WAGE = Decimal("1200.00")
 
 
-def national_id(birth: date) -> str:
-    body = f"{COUNTY}{birth:%Y%m%d}{random.randint(0, 999):03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
 @pytest.fixture(scope="module")
 def services(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
-    env = {
-        **service_env(e2e_database_url),
-        "FANGPIN_SCREENING_SCHEDULE_ENABLED": "false",
-        "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false",
-    }
-    seeded = subprocess.run(
-        [sys.executable, "-m", "services.cli", "seed"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert seeded.returncode == 0, seeded.stderr
-    procs = service_processes(["registry", "screening"], env, tmp_path_factory.mktemp("public-posts-e2e"))
-    try:
-        for proc in procs.values():
-            proc.start()
+    env = {**service_env(e2e_database_url), **NO_SCHEDULERS}
+    with seeded_services(["registry", "screening"], env, tmp_path_factory.mktemp("public-posts-e2e")) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
-
-
-def ok(response: httpx.Response, *statuses: int) -> Any:
-    assert response.status_code in (statuses or (200,)), f"{response.request.url}: {response.text}"
-    return response.json()
 
 
 def query(url: str, statement: str, *args: Any) -> list[asyncpg.Record]:
@@ -95,11 +67,11 @@ def poor_household(registry: httpx.Client) -> dict[str, Any]:
         "village_code": VILLAGE,
         "status": "ordinary",
         "members": [
-            {"name": "李国强", "national_id": national_id(date(1975, 3, 2)), "relation": "head"},
-            {"name": "张秀英", "national_id": national_id(date(1977, 6, 9)), "relation": "spouse"},
+            {"name": "李国强", "national_id": national_id(COUNTY, date(1975, 3, 2)), "relation": "head"},
+            {"name": "张秀英", "national_id": national_id(COUNTY, date(1977, 6, 9)), "relation": "spouse"},
             {
                 "name": "李小明",
-                "national_id": national_id(date(2012, 9, 1)),
+                "national_id": national_id(COUNTY, date(2012, 9, 1)),
                 "relation": "son",
                 "labour_ability": "none",
             },

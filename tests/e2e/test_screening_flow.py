@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -25,9 +22,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from stdnum.cn import ric
 
-from tests.support.processes import ROOT, ServiceProcess, service_processes
+from tests.support.processes import (
+    NO_SCHEDULERS,
+    ServiceProcess,
+    national_id,
+    ok,
+    seeded_services,
+)
 from tests.support.tokens import auth, service_env
 
 pytestmark = pytest.mark.e2e
@@ -41,42 +43,11 @@ TODAY = datetime.now(timezone(timedelta(hours=8))).date()  # the services' dates
 VISIT = {"home_visit_findings": "入户核实: 家中主要劳动力住院", "visit_date": str(TODAY)}
 
 
-def national_id(birth: date) -> str:
-    body = f"{COUNTY}{birth:%Y%m%d}{random.randint(0, 999):03d}"
-    return body + ric.calc_check_digit(body + "0")
-
-
 @pytest.fixture(scope="module")
 def services(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServiceProcess]]:
-    env = {
-        **service_env(e2e_database_url),
-        "FANGPIN_SCREENING_SCHEDULE_ENABLED": "false",
-        "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false",
-    }
-    # the demo regions, as `fangpin seed` loads them
-    seeded = subprocess.run(
-        [sys.executable, "-m", "services.cli", "seed"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert seeded.returncode == 0, seeded.stderr
-    procs = service_processes(["registry", "screening"], env, tmp_path_factory.mktemp("screening-e2e"))
-    try:
-        for proc in procs.values():
-            proc.start()
+    env = {**service_env(e2e_database_url), **NO_SCHEDULERS}
+    with seeded_services(["registry", "screening"], env, tmp_path_factory.mktemp("screening-e2e")) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
-
-
-def ok(response: httpx.Response, *statuses: int) -> Any:
-    assert response.status_code in (statuses or (200,)), f"{response.request.url}: {response.text}"
-    return response.json()
 
 
 def sql(url: str, statement: str, *args: Any) -> None:
@@ -97,11 +68,11 @@ def new_household(registry: httpx.Client) -> tuple[dict[str, Any], list[str]]:
         "village_code": VILLAGE,
         "status": "ordinary",
         "members": [
-            {"name": "王建军", "national_id": national_id(date(1972, 5, 1)), "relation": "head"},
-            {"name": "赵桂兰", "national_id": national_id(date(1974, 8, 9)), "relation": "spouse"},
+            {"name": "王建军", "national_id": national_id(COUNTY, date(1972, 5, 1)), "relation": "head"},
+            {"name": "赵桂兰", "national_id": national_id(COUNTY, date(1974, 8, 9)), "relation": "spouse"},
             {
                 "name": "王小红",
-                "national_id": national_id(date(2009, 2, 3)),
+                "national_id": national_id(COUNTY, date(2009, 2, 3)),
                 "relation": "daughter",
                 "labour_ability": "none",
             },

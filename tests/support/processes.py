@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
+from stdnum.cn import ric
 
 from shared.embedded_pg import free_port
 
@@ -82,3 +88,52 @@ def service_processes(names: list[str], env: dict[str, str], log_dir: Path) -> d
     common.setdefault("FANGPIN_OUTBOX_POLL_SECONDS", "0.2")
     common.setdefault("FANGPIN_OUTBOX_MAX_BACKOFF_SECONDS", "1")
     return {name: ServiceProcess(name, port, common, log_dir / f"{name}.log") for name, port in ports.items()}
+
+
+#: The schedulers off: an e2e test drives every run and round itself.
+NO_SCHEDULERS = {"FANGPIN_SCREENING_SCHEDULE_ENABLED": "false", "FANGPIN_CLAIMS_SCHEDULER_ENABLED": "false"}
+
+
+@contextmanager
+def seeded_services(
+    names: list[str], env: dict[str, str], log_dir: Path, *, seed_says: str | None = None
+) -> Iterator[dict[str, ServiceProcess]]:
+    """`fangpin seed` into the environment's database (the demo regions and the reference scheme), then
+    the named services as real processes on free ports, stopped afterwards; yields them by name.
+    `seed_says`: a text the seed's output must contain (what it loaded)."""
+    seeded = subprocess.run(
+        [sys.executable, "-m", "services.cli", "seed"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    if seed_says is not None:
+        assert seed_says in seeded.stdout, seeded.stdout
+    procs = service_processes(names, env, log_dir)
+    try:
+        for proc in procs.values():
+            proc.start()
+        yield procs
+    finally:
+        for proc in procs.values():
+            proc.stop()
+
+
+def ok(response: httpx.Response, *statuses: int) -> Any:
+    """The JSON body of a response whose status is one of `statuses` (200 when none is given)."""
+    assert response.status_code in (statuses or (200,)), f"{response.request.url}: {response.text}"
+    return response.json()
+
+
+def national_id(county: str, birth: date, sex: str | None = None) -> str:
+    """A valid 18-character 居民身份证号码 of the county, born on `birth` (odd sequence for male, even female)."""
+    if sex is None:
+        seq = random.randint(0, 999)
+    else:
+        seq = random.randint(0, 99) * 10 + random.choice([1, 3, 5, 7, 9] if sex == "male" else [0, 2, 4, 6, 8])
+    body = f"{county}{birth:%Y%m%d}{seq:03d}"
+    return body + ric.calc_check_digit(body + "0")  # stdnum ignores the check slot it is given
