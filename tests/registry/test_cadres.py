@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from services.registry.db.tables import ENCRYPTED_COLUMNS
 from services.registry.domain.cadres import Assignment, is_current, overlapping, periods_overlap, same_person
 from shared.clock import pinned_today
-from shared.pii import PiiCipher
 from shared.settings import async_database_url
 from tests.registry.conftest import CreateHousehold, household_body
 from tests.registry.test_personal_data import find_plain
-from tests.support.tokens import DEMO_TOWNSHIP, OTHER_VILLAGE, PII_INDEX_KEY, PII_KEY, auth
+from tests.support.pii import suite_cipher
+from tests.support.tokens import DEMO_TOWNSHIP, OTHER_VILLAGE, auth
 
 pytestmark = pytest.mark.usefixtures("demo_regions")
 OFFICER = auth("county_officer")
@@ -184,7 +184,7 @@ async def test_the_phone_is_stored_encrypted_with_a_blind_index(
     )
     raw = bytes(row["phone_enc"])
     assert PHONE.encode() not in raw
-    cipher = PiiCipher(PII_KEY, PII_INDEX_KEY)
+    cipher = suite_cipher()  # the apps' cipher: AES-GCM/HMAC-SHA256, or SM4/HMAC-SM3 under make test-sm4
     assert cipher.decrypt(raw, purpose="cadre_phone") == PHONE
     assert bytes(row["phone_index"]) == cipher.blind_index(PHONE, purpose="cadre_phone")
     assert (row["phone_masked"], row["county_code"]) == (MASKED, "410602")
