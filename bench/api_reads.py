@@ -48,6 +48,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -237,9 +238,81 @@ class Target:
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _lua_string(text: str) -> str:
+    """A Lua string literal of a pre-encoded request (latin-1 text): printable ASCII as it is, the rest as \\ddd."""
+    out = []
+    for byte in text.encode("latin-1"):
+        char = chr(byte)
+        out.append(char if 32 <= byte < 127 and char not in '"\\' else f"\\{byte:03d}")
+    return '"' + "".join(out) + '"'
+
+
+#: wrk's script: the target's requests in turn (each connection thread from its own offset), and one
+#: JSON line at the end with the counts and the latency percentiles (microseconds).
+_WRK_SCRIPT = """
+local requests = {%s}
+local index = 0
+local step = %d
+local offsets = 0
+setup = function(thread) thread:set("offset", offsets); offsets = offsets + step end
+init = function(args) index = offset or 0 end
+request = function() index = index + 1; return requests[(index %% #requests) + 1] end
+done = function(summary, latency, _)
+  local e = summary.errors
+  io.write(string.format('{"requests":%%d,"duration_us":%%d,"p50_us":%%d,"p99_us":%%d,"non2xx":%%d,' ..
+    '"socket_errors":%%d}\\n', summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def run_wrk(
+    target: Target, args: argparse.Namespace, duration: float, postmaster: int | None, workdir: Path
+) -> dict[str, Any]:
+    """One run with wrk (C, two threads): the same requests, connections and duration as the asyncio client.
+
+    wrk counts an answer outside 2xx/3xx as an error; every measured target expects 200. The CPU
+    figures are sampled around the wrk process (its start-up is a few milliseconds of the run).
+    """
+    threads = min(2, args.connections)
+    script = workdir / f"wrk-{target.name}.lua"
+    step = max(1, len(target.requests) // threads)
+    script.write_text(_WRK_SCRIPT % (",".join(_lua_string(r) for r in target.requests), step), encoding="latin-1")
+    service0, db0 = _cpu(target.pid), _server_cpu(postmaster)
+    command = [
+        "wrk", f"-t{threads}", f"-c{args.connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
+        "-s", str(script), f"http://127.0.0.1:{target.port}/",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
+    service_cpu = _cpu(target.pid) - service0
+    db_cpu = _server_cpu_delta(db0, _server_cpu(postmaster))
+    lines = [line for line in done.stdout.splitlines() if line.startswith('{"requests"')]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed on {target.name}: {done.stdout[-2000:]} {done.stderr[-2000:]}")
+    figures = json.loads(lines[-1])
+    count, elapsed = figures["requests"], figures["duration_us"] / 1e6
+    errors = figures["non2xx"] + figures["socket_errors"]
+    return {
+        "requests": count,
+        "seconds": round(elapsed, 3),
+        "requests_per_second": count / elapsed if elapsed else 0.0,
+        "p50_ms": figures["p50_us"] / 1000,
+        "p99_ms": figures["p99_us"] / 1000,
+        "statuses": {"non-2xx": figures["non2xx"], "socket errors": figures["socket_errors"]},
+        "errors": errors,
+        "error_samples": [] if not errors else [done.stdout[-500:]],
+        "service_cpu_ms_per_request": service_cpu / count * 1000 if count else float("nan"),
+        "db_cpu_ms_per_request": db_cpu / count * 1000 if count else float("nan"),
+        "loadgen_cpu_ms_per_request": float("nan"),
+        "load_average": os.getloadavg()[0],
+    }
+
+
 def run_load(
     target: Target, args: argparse.Namespace, duration: float, postmaster: int | None, workdir: Path
 ) -> dict[str, Any]:
+    if args.load_tool == "wrk":
+        return run_wrk(target, args, duration, postmaster, workdir)
     spec = {
         "host": "127.0.0.1",
         "port": target.port,
@@ -595,8 +668,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=20260305, help="RNG seed for the bodies (default 20260305)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    parser.add_argument(
+        "--load-tool",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="wrk (C) or the asyncio client; auto: wrk when it is installed (default)",
+    )
     parser.add_argument("--loadgen", metavar="SPEC", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.load_tool == "auto":
+        args.load_tool = "wrk" if shutil.which("wrk") else "python"
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -613,7 +695,9 @@ def main(argv: list[str] | None = None) -> int:
     report["load_average_before"] = load_before[0]
     report["load_average_after"] = os.getloadavg()[0]
     report["wall_seconds"] = round(time.perf_counter() - started, 1)
-    report["load_generator"] = "asyncio streams (uvloop) in a separate process; wrk not used"
+    report["load_generator"] = (
+        "wrk, 2 threads" if args.load_tool == "wrk" else "asyncio streams (uvloop) in a separate process"
+    )
     report["summary"] = {name: summarise(runs) for name, runs in report["targets"].items()}
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2, default=str))

@@ -81,8 +81,11 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = 50
     outbox_max_backoff_seconds: float = 300.0
 
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    # Every connection a process may open is kept (20, as 10 + 10 overflow were): overflow
+    # connections are closed as they come back, so a load above the pool size paid a connect
+    # (and asyncpg's type set-up) per request, and their latency tails (issue 15).
+    db_pool_size: int = Field(default=20, ge=1, description="database connections kept per process")
+    db_max_overflow: int = Field(default=0, ge=0, description="extra connections opened above the pool, closed after")
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0, description="wait for a pooled connection")
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0, description="wait for a new connection")
     db_retry_after_seconds: int = Field(default=5, ge=1, description="Retry-After of a 503 database_unavailable")
@@ -94,6 +97,11 @@ class ServiceSettings(BaseSettings):
     )
 
     otel_exporter_otlp_endpoint: str | None = None
+
+    # After start-up, the objects made so far (modules, routes, models, compiled statements) are
+    # moved out of the cyclic collector's reach (`gc.freeze`): a full collection walked them all,
+    # tens of milliseconds at a time, which was the household read's p99 (issue 15).
+    gc_freeze: bool = Field(default=True, description="freeze the start-up heap out of the cyclic collector")
 
     @field_validator("database_url")
     @classmethod

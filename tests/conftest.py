@@ -79,6 +79,7 @@ def make_settings(cls: type[ServiceSettings], database_url: str, **overrides: An
         "outbox_enabled": False,
         "log_json": True,
         "db_pool_size": 5,
+        "gc_freeze": False,  # a test process builds many apps: frozen, the old ones' cycles would never go
     }
     values.update(overrides)
     return cls(**values)
