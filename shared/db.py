@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 from shared.settings import ServiceSettings
 
@@ -54,3 +56,29 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+@asynccontextmanager
+async def read_connection(session: AsyncSession) -> AsyncIterator[Any]:
+    """The asyncpg connection for a read that is one statement, as cheaply as the pool gives it.
+
+    A session that has not begun and is bound to an engine (a request's session): a connection
+    straight from the engine's pool, outside any transaction (autocommit), handed back after —
+    no ORM transaction and no `Connection` around it, which was half the CPU of a household read's
+    database part (issue 15: 400 → 190 µs a checkout). A connection whose statement failed is
+    discarded, not pooled. Otherwise (a session in a transaction, or bound to a connection as the
+    tests' outer transaction is) the session's own connection, in its transaction.
+    """
+    bind = session.bind
+    if not isinstance(bind, AsyncEngine) or session.in_transaction():
+        connection = await session.connection()
+        yield (await connection.get_raw_connection()).driver_connection
+        return
+    pooled = await bind.raw_connection()
+    try:
+        yield pooled.driver_connection
+    except BaseException:
+        await greenlet_spawn(pooled.invalidate)  # a connection that failed a statement is not reused
+        raise
+    finally:
+        await greenlet_spawn(pooled.close)

@@ -492,7 +492,6 @@ class HouseholdService:
 
     async def get(self, household_id: uuid.UUID, *, include_former: bool = False) -> HouseholdRead:
         """One statement: the household, its members, latest income, region names and grid (issue 15)."""
-        await self.repo.single_statement_read()
         aggregate = await self.repo.household_aggregate(household_id, include_former=include_former)
         if aggregate is None or not self.principal.can_see(aggregate.household.village_code):
             raise household_not_found()
