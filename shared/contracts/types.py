@@ -28,7 +28,7 @@ keep FastAPI's parsing (``?overdue=true``), then go through the same types.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Final
 
@@ -135,12 +135,52 @@ def string_rule(*, multiline: bool, max_length: int) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _clean_text(value: str, limit: int, multiline: bool) -> bool:
+    return len(value) <= limit and (
+        (value.isprintable() and value.isascii()) or forbidden_character(value, multiline=multiline) is None
+    )
+
+
+def _clean_tree(value: Any, depth: int) -> bool:
+    """Whether `check_tree` would pass ``value`` (a container at ``depth``), without naming paths.
+
+    The same checks as `check_tree`, in one pass that builds no path text: every request with a
+    document (a scheme inline, expense facts) pays this, and only a refused one pays the walk that
+    names where (issue 15: the path f-strings were most of the rule's cost).
+    """
+    if value.__class__ is dict:
+        items: Iterable[Any] = value.values()
+        for key in value:
+            if key.__class__ is str and not _clean_text(key, MAX_KEY, False):
+                return False
+    elif value.__class__ is list or value.__class__ is tuple:
+        items = value
+    else:
+        return False  # another Mapping or sequence type: the full walk decides
+    depth += 1
+    for item in items:
+        cls = item.__class__
+        if cls is str:
+            if not _clean_text(item, MAX_STRING, True):
+                return False
+        elif depth > MAX_DEPTH:
+            return False  # anything but a string this deep is refused, as check_tree refuses it
+        elif cls is dict or cls is list or cls is tuple:
+            if not _clean_tree(item, depth):
+                return False
+        elif isinstance(item, str | Mapping | list | tuple):
+            return False  # a subclass: the full walk decides
+    return True
+
+
 def check_tree(value: Any, *, path: str = "", depth: int = 0) -> Any:
     """Apply the rule to every string in a JSON value: keys single-line (≤ 200), string values free text.
 
     Raises ``PydanticCustomError`` (inside a validator it becomes a 422 field error) whose
     message names the nested path, e.g. ``facts.expense.total_cost: contains a control character``.
     """
+    if depth == 0 and not path and _clean_tree(value, 0):
+        return value  # every string and key passes: nothing to name
     if isinstance(value, str):
         problem = forbidden_character(value, multiline=True)
         if problem is not None:
