@@ -20,14 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.db.household_repository import HouseholdRepository
 from services.registry.db.regions_repository import RegionRepository
 from services.registry.db.tables import household
-from services.registry.domain.import_rows import COLUMN_KEYS, HouseholdRow, IncomeRow, MemberRow, template_headers
+from services.registry.domain.import_rows import COLUMN_KEYS, IncomeRow, MemberRow, parse_rows, template_headers
 from services.registry.domain.model import (
     LABELS_ZH,
     DibaoClass,
     EducationStage,
     Health,
     HouseholdStatus,
-    JoinReason,
     LabourAbility,
     Relation,
     Sex,
@@ -330,46 +329,15 @@ def generate_households(
         )
 
 
-def member_rows(households: Sequence[DemoHousehold]) -> list[MemberRow]:
-    """The demo households as validated import rows (what the bulk writer takes)."""
-    rows: list[MemberRow] = []
-    line = 2
-    for h in households:
-        resolved = HouseholdRow(
-            household_number=h.number,
-            row_number=line,
-            village_code=h.village_code,
-            address=h.address,
-            phone=h.phone,
-            household_status=h.status,
-            bank_account=h.bank_account,
-            dibao=h.dibao,
-            tekun=h.tekun,
-            insured_year=h.insured_year,
-            income=h.income,
-            account_holder=h.account_holder,
-            bank_name=h.bank_name,
-        )
-        for p in h.members:
-            rows.append(
-                MemberRow(
-                    row_number=line,
-                    household=resolved,
-                    member_name=p.name,
-                    national_id=p.national_id,
-                    sex=p.sex,
-                    birth_date=p.birth_date,
-                    relation=p.relation,
-                    health=p.health,
-                    disability_grade=p.disability_grade,
-                    labour_ability=p.labour_ability,
-                    education_stage=p.education_stage,
-                    school=p.school,
-                    join_reason=JoinReason.registration,
-                )
-            )
-            line += 1
-    return rows
+def member_rows(households: Sequence[DemoHousehold], *, today: date | None = None) -> list[MemberRow]:
+    """The demo households as validated import rows (what the bulk writer takes): their import file
+    (`household_csv_rows`) read by the import's own parser, so a seeded demo holds every column an
+    import of the same file would (the register's causes, years, 务工, insurance and 帮扶责任人)."""
+    day = today or date.today()  # noqa: DTZ011 - demo data, the local date is right
+    parsed = parse_rows(household_csv_rows(households, today=day), today=day)
+    if parsed.errors:  # the generator makes valid data only: a problem here is a bug in it
+        raise ValueError(f"demo data the import refuses: {parsed.errors[:3]}")
+    return parsed.rows
 
 
 def _zh(value: object) -> str:
@@ -388,6 +356,36 @@ _CAUSE_TABLE = tuple(label for label, weight in _CAUSES_BY_WEIGHT for _ in range
 _WORK = ("省外", "县内", "未务工", "乡镇内", "省内", "未务工")
 
 
+# 帮扶责任人: every registered (脱贫) household has one ("包村干部包贫困户…户户见干部", seed 004), from
+# each village's few cadres: the township's cadres and the county offices' (驻村工作队).
+_CADRE_UNITS = (
+    ("{town}{office}", "乡镇"),
+    ("{town}{office}", "乡镇"),
+    ("鹤山区农业农村局", "县直"),
+    ("鹤山区乡村振兴局", "县直"),
+    ("鹤壁市民政局", "市直"),
+)
+_CADRES_PER_VILLAGE = 4
+
+
+def _cadre_cells(h: DemoHousehold, key: int) -> dict[str, str]:
+    """The household's responsible cadre: one of its village's, the same person on every household they hold."""
+    village = int(h.village_code)
+    which = key % _CADRES_PER_VILLAGE
+    seed = village * _CADRES_PER_VILLAGE + which
+    town = _TOWNSHIP_NAMES.get(h.village_code[:9], "鹤壁集镇")
+    unit, affiliation = _CADRE_UNITS[seed % len(_CADRE_UNITS)]
+    names = _MALE_GIVEN if seed % 3 else _FEMALE_GIVEN
+    given = names[seed // 7 % len(names)]
+    return {
+        "cadre_name": _SURNAMES[seed % len(_SURNAMES)] + given,
+        "cadre_work_unit": unit.format(town=town, office="办事处" if town.endswith("街道") else "人民政府"),
+        "cadre_affiliation": affiliation,
+        "cadre_phone": f"13{seed % 10}{(seed * 7919) % 10**8:08d}",
+        "cadre_start_date": f"{2021 + which % 2}-0{3 + which}-01",
+    }
+
+
 def _register_cells(h: DemoHousehold, p: DemoPerson, first: bool, today: date) -> dict[str, str]:
     """The register's columns of one template row (rules.md §3), filled like a county's data."""
     key = sum(map(ord, h.number))
@@ -398,6 +396,7 @@ def _register_cells(h: DemoHousehold, p: DemoPerson, first: bool, today: date) -
             registered_year=str(2014 + key % 3),
             lifted_out_year=str(2016 + key % 5),
         )
+        cells.update(_cadre_cells(h, key))
     age = today.year - p.birth_date.year
     working = 18 <= age < 60 and p.labour_ability is not LabourAbility.none
     work = _WORK[(key + age) % len(_WORK)] if working else "未务工"
@@ -411,10 +410,12 @@ def _register_cells(h: DemoHousehold, p: DemoPerson, first: bool, today: date) -
     return cells
 
 
-def household_csv_rows(households: Sequence[DemoHousehold], *, lang: str = "zh") -> Iterator[list[str]]:
+def household_csv_rows(
+    households: Sequence[DemoHousehold], *, lang: str = "zh", today: date | None = None
+) -> Iterator[list[str]]:
     """Import-template rows (header first); household fields on the head's row only, like a merged cell."""
     yield template_headers("zh" if lang == "zh" else "en")
-    today = date.today()  # noqa: DTZ011 - demo data, the local date is right
+    today = today or date.today()  # noqa: DTZ011 - demo data, the local date is right
     for h in households:
         for i, p in enumerate(h.members):
             first = i == 0
@@ -494,7 +495,7 @@ async def seed_households(session: AsyncSession, n: int, *, pii: object | None =
     repo = HouseholdRepository(session)
     today = date.today()  # noqa: DTZ011 - demo data, the local date is right
     generated = list(generate_households(n, seed=start + 1, start=start, today=today))
-    rows = member_rows(generated)
+    rows = member_rows(generated, today=today)
     indexes = await asyncio.to_thread(bulk.blind_indexes, cipher, [r.national_id for r in rows])
     taken = await repo.active_indexes_among(indexes)
     if taken:  # a person from an earlier seed: leave that household out rather than collide

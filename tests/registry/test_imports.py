@@ -314,6 +314,13 @@ async def _clean_import(committed_url: str, job_id: str) -> None:
                 ),
                 params,
             )
+            await session.execute(
+                text(
+                    "DELETE FROM registry.household_cadre WHERE household_id IN "
+                    "(SELECT id FROM registry.household WHERE import_job_id = :job)"
+                ),
+                params,
+            )
             await session.execute(text("DELETE FROM registry.member WHERE import_job_id = :job"), params)
             await session.execute(text("DELETE FROM registry.household WHERE import_job_id = :job"), params)
             await session.execute(text("DELETE FROM registry.import_job WHERE id = :job"), params)

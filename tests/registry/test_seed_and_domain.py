@@ -56,6 +56,41 @@ async def test_seed_households_writes_realistic_households(session: AsyncSession
     assert len(numbers) == len(set(numbers)) == 70
 
 
+async def test_the_seeded_demo_holds_the_register_an_import_of_its_file_would(session: AsyncSession) -> None:
+    """Issue 12: `fangpin seed` wrote only the screening and claims fields (no 致贫原因, 脱贫年度, 务工 or
+    帮扶责任人), so a demo county's report had no causes; it now writes what its import file says."""
+    assert await seed_households(session, 80, pii=CIPHER) == 80
+    lifted, with_cause, with_years, with_cadre = (
+        await session.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE status = 'lifted_out'), "
+                "count(*) FILTER (WHERE status = 'lifted_out' AND poverty_cause IS NOT NULL), "
+                "count(*) FILTER (WHERE registered_year IS NOT NULL AND lifted_out_year IS NOT NULL), "
+                "count(*) FILTER (WHERE EXISTS (SELECT 1 FROM registry.household_cadre c "
+                "WHERE c.household_id = h.id AND c.end_date IS NULL)) "
+                "FROM registry.household h WHERE county_code = '410602'"
+            )
+        )
+    ).one()
+    assert lifted > 0
+    assert with_cause == with_years == with_cadre == lifted  # 户户见干部: every registered household has one
+    cadres = (
+        await session.execute(
+            text(
+                "SELECT name, work_unit, affiliation, phone_masked, count(*) FROM registry.household_cadre "
+                "GROUP BY 1, 2, 3, 4"
+            )
+        )
+    ).all()
+    assert len(cadres) < lifted  # a village's few cadres each hold several households
+    assert {c.affiliation for c in cadres} <= {"乡镇", "县直", "市直"}
+    assert all(c.phone_masked.startswith("13") and "*" in c.phone_masked for c in cadres)
+    working = await session.scalar(
+        text("SELECT count(*) FROM registry.member WHERE employment IS NOT NULL AND education_level IS NOT NULL")
+    )
+    assert working == await session.scalar(text("SELECT count(*) FROM registry.member"))
+
+
 def test_demo_file_passes_the_import_validation() -> None:
     households = list(generate_households(200, seed=5, today=date(2026, 11, 22)))
     result = parse_rows(read_csv(households_csv(households)), today=date(2026, 11, 22))
