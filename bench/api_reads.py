@@ -30,12 +30,15 @@ the mean of the two floor runs either side of it, so both saw the same machine. 
 the whole sequence; figures are medians over rounds. Each run lasts ``--duration`` seconds at
 ``--connections`` keep-alive connections, after a one-second warm-up of every target.
 
-Load: ``wrk`` is not used (it is not installed here, and the bench does not install system
-packages); the load comes from a small HTTP/1.1 client on asyncio streams (uvloop when installed)
-run in a separate process (``--loadgen``), pre-encoded requests, every answer's status checked. It
-samples the target process's CPU time (psutil, user + system) at the start and end of its measured
-window: CPU per request. It also reports its own CPU and, when the database server runs on this
-machine, the server's (postmaster and backends, all clients included).
+Load: ``wrk`` (C, two threads; ``apt-get install wrk``) when it is installed, as the issue measured
+(``--load-tool wrk``); otherwise a small HTTP/1.1 client on asyncio streams (uvloop when installed)
+in a separate process (``--load-tool python``), pre-encoded requests, every answer's status
+checked. The Python client costs about as much CPU per request as the floor, so on two cores it
+caps the floor and flatters every ratio: compare ratios measured with the same tool only. wrk
+rotates the same pre-encoded requests (a Lua script, each thread from its own offset) and counts
+answers outside 2xx/3xx as errors. The target process's CPU time (psutil, user + system) is
+sampled at the start and end of each run: CPU per request; and, when the database server runs on
+this machine, the server's (postmaster and backends, all clients included).
 
 Last, the claims engine: assessments per second of the pure ``assess`` (bench/claims_assess.py's
 engine part, after the services are stopped).
@@ -629,7 +632,7 @@ def _villages() -> list[str]:
 def run_engine(args: argparse.Namespace) -> dict[str, Any]:
     from bench.claims_assess import run_engine as engine
 
-    return engine(argparse.Namespace(claims=args.engine_claims, seed=20260305))
+    return engine(argparse.Namespace(claims=args.engine_claims, seed=20260305, freeze_input=True))
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
