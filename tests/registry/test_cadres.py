@@ -1,5 +1,5 @@
-"""Responsible cadres 帮扶责任人 (issue 12; rules.md §3): assign, list, end, a cadre's households, the household
-read and search, the audited phone reveal; phones encrypted at rest, masked in every answer; every route 404
+"""Responsible cadres 帮扶责任人 (issue 12; rules.md §3): assign, list, correct, end, a cadre's households, the
+household read and search, the audited phone reveal; phones encrypted at rest, masked in every answer; every route 404
 outside the caller's region; overlaps 409; bad input 422 naming the field."""
 
 from __future__ import annotations
@@ -248,6 +248,109 @@ async def test_end_needs_if_match_and_a_sensible_date(
     assert missing.json()["code"] == "cadre_not_found"
 
 
+# ---------------------------------------------------------------- correct
+
+
+async def test_a_mistyped_phone_is_corrected_in_place_masked_in_the_history(
+    registry_client: httpx.AsyncClient, create_household: CreateHousehold, session: AsyncSession
+) -> None:
+    hid = (await create_household())["id"]
+    body = await assigned(registry_client, hid)
+    path = f"/v1/households/{hid}/cadres/{body['id']}"
+    new_phone, new_masked = "13987654321", "139****4321"
+    assert (await registry_client.patch(path, json={"phone": new_phone}, headers=OFFICER)).status_code == 428
+    stale = await registry_client.patch(path, json={"phone": new_phone}, headers={**OFFICER, "If-Match": '"5"'})
+    assert stale.status_code == 412
+    household_version = (await registry_client.get(f"/v1/households/{hid}", headers=OFFICER)).json()["version"]
+    corrected = await registry_client.patch(
+        path,
+        json={"phone": new_phone, "affiliation": None, "reason": "电话录入有误"},
+        headers={**OFFICER, "If-Match": '"1"'},
+    )
+    assert corrected.status_code == 200, corrected.text
+    read = corrected.json()
+    assert corrected.headers["ETag"] == '"2"'
+    assert (read["id"], read["phone_masked"], read["affiliation"], read["name"]) == (
+        body["id"],
+        new_masked,
+        None,
+        "王志刚",
+    )
+    assert new_phone not in corrected.text
+    household = (await registry_client.get(f"/v1/households/{hid}", headers=OFFICER)).json()
+    assert household["version"] == household_version + 1  # the household read shows its cadres
+    assert [c["phone_masked"] for c in household["cadres"]] == [new_masked]
+    # the cadre is found by the new phone, not by the old one
+    found = await registry_client.post("/v1/cadres:search", json={"phone": new_phone}, headers=OFFICER)
+    assert [i["assignment"]["id"] for i in found.json()["items"]] == [body["id"]]
+    old = await registry_client.post("/v1/cadres:search", json={"phone": PHONE}, headers=OFFICER)
+    assert old.json()["items"] == []
+    cipher = suite_cipher()
+    stored = (
+        await session.execute(
+            text("SELECT phone_enc, phone_index FROM registry.household_cadre WHERE id = :id"), {"id": body["id"]}
+        )
+    ).one()
+    assert cipher.decrypt(bytes(stored.phone_enc), purpose="cadre_phone") == new_phone
+    assert bytes(stored.phone_index) == cipher.blind_index(new_phone, purpose="cadre_phone")
+    history = (await registry_client.get(f"/v1/households/{hid}/history", headers=OFFICER)).json()["items"]
+    entry = next(e for e in history if e["action"] == "cadre.correct")
+    assert entry["reason"] == "电话录入有误"
+    assert {c["field"]: (c["before"], c["after"]) for c in entry["changes"]} == {
+        "affiliation": ("县直", None),
+        "phone": (MASKED, new_masked),
+    }
+    audited = (
+        (
+            await session.execute(
+                text("SELECT action FROM audit.audit_log WHERE resource_id = :id ORDER BY id"), {"id": body["id"]}
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert audited == ["cadre.assign", "cadre.correct"]
+    assert await find_plain(session, [PHONE, new_phone]) == []
+    # the same values again change nothing: no new version, no history entry
+    same = await registry_client.patch(path, json={"phone": new_phone}, headers={**OFFICER, "If-Match": '"2"'})
+    assert same.status_code == 200
+    assert same.json()["version"] == 2
+
+
+async def test_a_correction_is_refused_where_an_assignment_could_not_be_made(
+    registry_client: httpx.AsyncClient, create_household: CreateHousehold
+) -> None:
+    hid = (await create_household())["id"]
+    ended = await assigned(registry_client, hid, start_date="2026-01-01", end_date="2026-03-31")
+    running = await assigned(registry_client, hid, start_date="2026-04-01", phone="13700001111")
+    base = f"/v1/households/{hid}/cadres"
+    late = await registry_client.patch(
+        f"{base}/{ended['id']}", json={"start_date": "2026-04-15"}, headers={**OFFICER, "If-Match": '"1"'}
+    )
+    assert late.status_code == 422, late.text
+    assert late.json()["errors"][0]["field"] == "start_date"
+    # the running assignment's phone corrected to the ended one's: the same cadre, overlapping dates
+    clash = await registry_client.patch(
+        f"{base}/{running['id']}",
+        json={"phone": PHONE, "start_date": "2026-03-01"},
+        headers={**OFFICER, "If-Match": '"1"'},
+    )
+    assert clash.status_code == 409, clash.text
+    assert (clash.json()["code"], clash.json()["extra"]["cadre_id"]) == ("cadre_assignment_overlap", ended["id"])
+    for field in ("name", "phone", "start_date", "work_unit"):
+        null = await registry_client.patch(
+            f"{base}/{running['id']}", json={field: None}, headers={**OFFICER, "If-Match": '"1"'}
+        )
+        assert null.status_code == 422, (field, null.text)
+        assert null.json()["errors"][0]["field"] == field
+    unknown = await registry_client.patch(
+        f"{base}/{running['id']}", json={"end_date": "2026-06-30"}, headers={**OFFICER, "If-Match": '"1"'}
+    )
+    assert unknown.status_code == 422  # ending goes through :end
+    items = (await registry_client.get(base, headers=OFFICER)).json()["items"]
+    assert {(c["id"], c["version"]) for c in items} == {(ended["id"], 1), (running["id"], 1)}  # nothing changed
+
+
 # ---------------------------------------------------------------- overlaps and bad input
 
 
@@ -399,8 +502,11 @@ async def test_every_route_is_404_outside_the_region(
             await registry_client.post(
                 f"{base}/{body['id']}/phone:reveal", json={"purpose": "联系核实帮扶"}, headers=headers
             ),
+            await registry_client.patch(
+                f"{base}/{body['id']}", json={"phone": "13700001111"}, headers={**headers, "If-Match": '"1"'}
+            ),
         ]
-        assert [c.status_code for c in calls] == [404] * 5, [c.text for c in calls]
+        assert [c.status_code for c in calls] == [404] * 6, [c.text for c in calls]
         assert {c.json()["code"] for c in calls} == {"household_not_found"}
         assert all(PHONE not in c.text for c in calls)
     # nothing changed
@@ -428,10 +534,17 @@ async def test_who_may_call_what(
     headers = auth(role, region)
     write = await assign(registry_client, hid, headers, name="李红", phone="13700001111")
     assert write.status_code == (201 if may_write else 403), write.text
+    corrected = await registry_client.patch(
+        f"/v1/households/{hid}/cadres/{body['id']}",
+        json={"work_unit": "鹤山区民政局"},
+        headers={**headers, "If-Match": '"1"'},
+    )
+    assert corrected.status_code == (200 if may_write else 403), corrected.text
+    version = '"2"' if may_write else '"1"'
     ended = await registry_client.post(
         f"/v1/households/{hid}/cadres/{body['id']}:end",
         json={"end_date": "2026-06-30"},
-        headers={**headers, "If-Match": '"1"'},
+        headers={**headers, "If-Match": version},
     )
     assert ended.status_code == (200 if may_write else 403), ended.text
     reveal = await registry_client.post(
@@ -543,6 +656,9 @@ async def test_the_routes_are_documented(registry_client: httpx.AsyncClient) -> 
     assert "Idempotency-Key" in {p["name"] for p in assign_op["parameters"]}
     end_op = paths["/v1/households/{household_id}/cadres/{cadre_id}:end"]["post"]
     assert {"409", "412", "428"} <= set(end_op["responses"])
+    correct_op = paths["/v1/households/{household_id}/cadres/{cadre_id}"]["patch"]
+    assert {"404", "409", "412", "422", "428"} <= set(correct_op["responses"])
+    assert "更正" in correct_op["summary"]
     assert "phone" in {p["name"] for p in paths["/v1/cadres"]["get"]["parameters"]}
     assert "/v1/households/{household_id}/cadres/{cadre_id}/phone:reveal" in paths
     assert "/v1/cadres:search" in paths

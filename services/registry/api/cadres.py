@@ -25,6 +25,7 @@ from services.registry.api.schemas import (
     CadrePhoneReveal,
     CadreRead,
     CadreSearch,
+    CadreUpdate,
     Name,
     Phone,
     RevealRequest,
@@ -105,6 +106,32 @@ async def get_cadre(
     `household_not_found` outside your region.
     """
     read = await cadres.get(household_id, cadre_id)
+    response.headers["ETag"] = etag(read.version)
+    return read
+
+
+@router.patch(
+    "/households/{household_id}/cadres/{cadre_id}",
+    summary="Correct a responsible cadre assignment (更正帮扶责任人信息); needs the assignment's If-Match",
+    responses=problem_responses(404, 409, 412, 422, 428),
+)
+async def correct_cadre(
+    household_id: HouseholdId,
+    cadre_id: CadreId,
+    body: CadreUpdate,
+    cadres: CadreServiceDep,
+    _: Editor,
+    if_match: IfMatch,
+    response: Response,
+) -> CadreRead:
+    """Corrects a responsible cadre 帮扶责任人 assignment recorded wrongly: name, 单位名称, 隶属关系, phone or
+    帮扶开始时间; only the fields sent change (`affiliation: null` clears it). Ending goes through `:end`; another
+    cadre is a new assignment. Send the assignment's ETag as If-Match (428 without it, 412 if it changed).
+    422 when the start would fall after the end; 409 `cadre_assignment_overlap` when the corrected assignment
+    overlaps another of the same cadre; 409 `household_archived`. The phone is stored encrypted and shown
+    masked, in the answer, the history (before and after) and the audit log.
+    """
+    read = await cadres.correct(household_id, cadre_id, body, if_match=if_match)
     response.headers["ETag"] = etag(read.version)
     return read
 

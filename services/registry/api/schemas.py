@@ -538,6 +538,22 @@ class CadreEnd(WireModel):
     )
 
 
+class CadreUpdate(WireModel):
+    """Correct an assignment's details (更正帮扶责任人信息): only the fields sent change. Needs the assignment's
+    If-Match. Ending an assignment goes through `:end`; another cadre is a new assignment."""
+
+    name: Name | None = Field(default=None, description="姓名")
+    work_unit: ShortText | None = Field(default=None, description="单位名称")
+    affiliation: Affiliation | None = Field(default=None, description="隶属关系; null clears it")
+    phone: Phone | None = Field(default=None, description="联系电话; stored encrypted, shown masked")
+    start_date: date | None = Field(default=None, description="帮扶开始时间")
+    reason: Reason = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"phone": "13987654321", "reason": "电话录入有误 (phone mistyped)"}]},
+    )
+
+
 class CadreRead(BaseModel):
     id: uuid.UUID
     household_id: uuid.UUID

@@ -92,6 +92,16 @@ class CadreRepository:
         )
         return Cadre.of((await self.session.execute(stmt)).mappings().one())
 
+    async def update(self, cadre_id: uuid.UUID, values: dict[str, Any]) -> Cadre:
+        """Change an assignment's columns; its version goes up."""
+        stmt = (
+            update(household_cadre)
+            .where(household_cadre.c.id == cadre_id)
+            .values(**values, version=household_cadre.c.version + 1, updated_at=func.now())
+            .returning(household_cadre)
+        )
+        return Cadre.of((await self.session.execute(stmt)).mappings().one())
+
     async def households_of(
         self,
         *,

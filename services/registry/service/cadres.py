@@ -1,5 +1,5 @@
-"""Responsible cadres 帮扶责任人 of a household (rules.md §3): assign, end, list, a cadre's households, and
-the audited reveal of a cadre's phone. Each write owns its transaction: the household locked (the overlap
+"""Responsible cadres 帮扶责任人 of a household (rules.md §3): assign, correct, end, list, a cadre's households,
+and the audited reveal of a cadre's phone. Each write owns its transaction: the household locked (the overlap
 check of one household's assignments is serialised by it), the change, a history entry, the audit last,
 one commit. Everything is scoped to the caller's region: a household outside it is 404 on every route."""
 
@@ -17,6 +17,7 @@ from services.registry.api.schemas import (
     CadrePhoneReveal,
     CadreRead,
     CadreSearch,
+    CadreUpdate,
 )
 from services.registry.db.cadre_repository import Cadre, CadreRepository
 from services.registry.db.household_repository import Household, HouseholdRepository
@@ -262,6 +263,79 @@ class CadreService:
             changes=[FieldChange("end_date", plain(row.end_date), plain(body.end_date))],
             reason=body.reason,
             effective_date=body.end_date,
+        )
+        read = cadre_read(updated, today)
+        await self.history.flush_audit()
+        await self.session.commit()
+        return read
+
+    async def correct(
+        self, household_id: uuid.UUID, cadre_id: uuid.UUID, body: CadreUpdate, *, if_match: int | None
+    ) -> CadreRead:
+        """Correct an assignment's details (a mistyped phone, a renamed unit): only the fields sent change.
+
+        The household is locked, as for `assign`, so the overlap check of its assignments is serialised;
+        the corrected assignment may not overlap another of the same cadre. Nothing that differs: the
+        assignment as it is, nothing written."""
+        household = await self._open_household(household_id)
+        row = await self._cadre(household, cadre_id, for_update=True)
+        require_version(if_match, row.version, what="cadre assignment")
+        sent = body.model_fields_set - {"reason"}
+        for name in ("name", "work_unit", "phone", "start_date"):
+            if name in sent and getattr(body, name) is None:
+                raise Unprocessable(f"{name} cannot be null", errors=[FieldError(field=name, message="cannot be null")])
+        new: dict[str, object] = {
+            name: getattr(body, name)
+            for name in ("name", "work_unit", "affiliation", "start_date")
+            if name in sent and getattr(body, name) != getattr(row, name)
+        }
+        changes = [FieldChange(name, plain(getattr(row, name)), plain(value)) for name, value in new.items()]
+        phone_index = bytes(row.phone_index) if row.phone_index is not None else None
+        if body.phone is not None:
+            phone = digits(body.phone)
+            index = self.pii.blind_index(phone, purpose=CADRE_PHONE)
+            if index != phone_index:
+                phone_index = index
+                new.update(
+                    phone_enc=self.pii.encrypt(phone, purpose=CADRE_PHONE),
+                    phone_index=index,
+                    phone_masked=mask_phone(phone),
+                )
+                changes.append(FieldChange("phone", row.phone_masked, new["phone_masked"]))
+        today = self.clock.today()
+        if not changes:
+            return cadre_read(row, today)
+        start = body.start_date if "start_date" in new and body.start_date is not None else row.start_date
+        if row.end_date is not None and row.end_date < start:
+            message = "start_date (帮扶开始时间) is after the assignment's end_date (帮扶结束时间)"
+            raise Unprocessable(message, errors=[FieldError(field="start_date", message=message)])
+        corrected = Assignment(
+            name=body.name if "name" in new and body.name is not None else row.name,
+            phone_index=phone_index,
+            work_unit=body.work_unit if "work_unit" in new else row.work_unit,
+            start_date=start,
+            end_date=row.end_date,
+            id=row.id,
+        )
+        others = [_assignment(r) for r in await self.repo.of_household(household.id, household.county_code)]
+        clash = overlapping(corrected, [a for a in others if a.id != row.id])
+        if clash is not None:
+            raise Conflict(
+                "the corrected assignment overlaps another assignment of the same cadre",
+                code="cadre_assignment_overlap",
+                errors=[FieldError(field="start_date", message="overlaps an assignment of the same cadre")],
+                extra={"cadre_id": str(clash.id)},
+            )
+        updated = await self.repo.update(cadre_id, new)
+        await self.households.touch_household(household.id)  # the household read shows its cadres
+        await self.history.record(
+            household_id=household.id,
+            county_code=household.county_code,
+            entity_type="cadre",
+            entity_id=cadre_id,
+            action="cadre.correct",
+            changes=changes,
+            reason=body.reason,
         )
         read = cadre_read(updated, today)
         await self.history.flush_audit()
