@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.db.cadre_repository import Cadre
 from services.registry.db.regions_repository import Grid
@@ -501,14 +501,6 @@ class HouseholdRepository:
             query = query.with_for_update()
         row = (await self.session.execute(query)).mappings().one_or_none()
         return Household(**row) if row else None
-
-    async def single_statement_read(self) -> None:
-        """Run this session's next statement outside a transaction (autocommit): a read that is one
-        statement needs no BEGIN/ROLLBACK round trips. Only for a session that has not begun and
-        that the caller uses for nothing else (a write after it would not be transactional). A session
-        bound to a connection (the tests' outer transaction) reads in that transaction as before."""
-        if isinstance(self.session.bind, AsyncEngine) and not self.session.in_transaction():
-            await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
     async def household_aggregate(
         self, household_id: uuid.UUID, *, include_former: bool = False

@@ -56,8 +56,7 @@ class SearchService:
         if region and scope and not (region.startswith(scope) or scope.startswith(region)):
             # Disjoint from the caller's region: nothing to see (not an error; regions are public).
             return Page[HouseholdSummary](items=[])
-        await self.repo.single_statement_read()  # one statement: no BEGIN/ROLLBACK round trips
-        rows = await self.repo.search(
+        rows = await self.repo.search(  # one statement, on the pool's connection (shared.db.read_connection)
             scope_prefix=scope,
             region_prefix=region,
             name_prefix=query.name_prefix,
