@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from services.registry.db.household_repository import HouseholdRepository
@@ -251,12 +252,8 @@ class BulkPlan:
             (index, member_id, household_id, county)
             for index, (member_id, household_id, county, _masked) in zip(self.indexes, self.member_keys, strict=True)
         ]
-        claims.sort(key=_first)
+        claims.sort(key=itemgetter(0))
         return claims
-
-
-def _first(row: tuple[Any, ...]) -> Any:
-    return row[0]
 
 
 def plan_records(
