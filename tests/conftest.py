@@ -81,6 +81,9 @@ def make_settings(cls: type[ServiceSettings], database_url: str, **overrides: An
         "db_pool_size": 5,
         "gc_freeze": False,  # a test process builds many apps: frozen, the old ones' cycles would never go
     }
+    if "import_parse_warm_start" in cls.model_fields:
+        # a process per app built would be started; an import that cuts its file starts the pool itself
+        values["import_parse_warm_start"] = False
     values.update(overrides)
     return cls(**values)
 

@@ -2,4 +2,5 @@
 
 from services.cli import main
 
-main()
+if __name__ == "__main__":  # not when a worker process (multiprocessing's spawn) imports it as __mp_main__
+    main()

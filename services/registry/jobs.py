@@ -10,6 +10,7 @@ it was committed), and an export is requested again.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.registry.db.tables import export_job, import_job
+from services.registry.service.imports import ParsePool
 from shared.jobs import JobKind, JobRunner, JobWork
 from shared.logging import get_logger, log_failure
 
@@ -83,5 +85,12 @@ async def registry_lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runner.recover()
     except Exception as exc:  # the database may come up later; /readyz reports it
         log_failure(log, "registry.jobs.recovery_failed", exc, level="warning")
-    async with runner.serving(app, recover_at_start=False):  # app.state.jobs; jobs drained at exit
-        yield
+    settings = app.state.settings
+    app.state.parse_pool = pool = ParsePool(settings.import_parse_processes)
+    if settings.import_parse_warm_start:
+        pool.warm()
+    try:
+        async with runner.serving(app, recover_at_start=False):  # app.state.jobs; jobs drained at exit
+            yield
+    finally:
+        await asyncio.to_thread(pool.shutdown)  # after the jobs: none is parsing any more

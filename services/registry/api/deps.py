@@ -79,6 +79,8 @@ async def import_service(session: SessionDep, request: Request, principal: Curre
         principal,
         limits=import_limits(request.app.state.settings),
         clock=request.app.state.clock,
+        parse_pool=request.app.state.parse_pool,
+        parallel_min_bytes=request.app.state.settings.import_parallel_min_bytes,
     )
 
 

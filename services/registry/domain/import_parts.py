@@ -1,0 +1,262 @@
+"""A large CSV import file parsed in parts at once: where to cut it, how to parse a part, and how
+the parts' results become the one result a parse of the whole file gives.
+
+A file is cut at record boundaries into parts of about the same size, and each cut is moved past
+the rows of the household it falls in, so that a household's rows stay in one part when the file
+keeps them together (the template and the national system's export both do). Each part is the
+header's lines followed by the part's records, and is parsed with `parse_rows`' own code, told the
+row number its first record has. The results are the whole file's result exactly when no
+household number and no ID number appears in two parts — the parse's only checks across rows are
+within a household and among the ID numbers. `merge_parts` checks that and answers ``None``
+otherwise; the caller then parses the file whole. The same holds for a file we cut wrongly (a
+quote we misread): a part that does not parse, or parses to other records, is not merged.
+
+Pure: bytes in, results out (what runs each part is the service's business).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from services.registry.domain.import_rows import (
+    _HEADER_LOOKUP,
+    _HEADER_SCAN_ROWS,
+    ErrorLog,
+    InvalidImportFile,
+    ParseResult,
+    VillageDirectory,
+    _cell,
+    _collector_paused,
+    _csv_encoding,
+    _header_key,
+    _known_headers,
+    _parse_rows,
+    read_csv,
+)
+
+_QUOTE: Final = b'"'
+_NEWLINE: Final = b"\n"
+# How far a cut may move to get past a household's rows, or out of a quoted field, before the
+# file is parsed whole instead.
+_MAX_SHIFT_LINES: Final = 2_000
+# The first part's size against each other part's (see split_csv).
+FIRST_PART_WEIGHT: Final = 1.25
+
+
+@dataclass(frozen=True)
+class CsvPart:
+    """The header's lines and one part's records, and the row number of the part's first record
+    (None: the first part, numbered as the whole file is)."""
+
+    data: bytes
+    first_data_row: int | None
+
+
+@dataclass(frozen=True)
+class CsvSplit:
+    encoding: str
+    parts: tuple[CsvPart, ...]
+    names_villages: bool  # the header has 村名称: the village directory is wanted up front
+
+
+@dataclass(frozen=True)
+class PartResult:
+    result: ParseResult
+    household_numbers: frozenset[str]
+    national_ids: frozenset[str]
+
+
+def split_csv(data: bytes, parts: int, *, min_part_bytes: int) -> CsvSplit | None:
+    """Cut `data` (a whole CSV import file) into at most `parts` parts of at least `min_part_bytes`;
+    None when it is not worth it or the file's shape is not one this cuts (then: parse it whole)."""
+    if parts < 2 or len(data) < 2 * min_part_bytes:
+        return None
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None  # a bare CR ends a record too: the records are not counted by their newlines
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        encoding = _csv_encoding(io.BytesIO(data), start)
+    except InvalidImportFile:
+        return None
+    header = _header(data, start, encoding)
+    if header is None:
+        return None
+    header_end, header_row, number_position, names_villages = header
+    body = len(data) - header_end
+    parts = min(parts, body // min_part_bytes)
+    if parts < 2:
+        return None
+    # The first part is parsed by the caller's thread, which then also unpickles the other parts'
+    # results: it takes a larger share (measured: the other process's result arrives with the first's).
+    share = [FIRST_PART_WEIGHT] + [1.0] * (parts - 1)
+    total = sum(share)
+    cuts = [header_end]
+    for k in range(1, parts):
+        near = header_end + int(body * sum(share[:k]) / total)
+        cut = _cut(data, max(near, cuts[-1]), encoding, number_position)
+        if cut is None:
+            return None
+        if cut >= len(data):
+            break
+        if cut > cuts[-1]:
+            cuts.append(cut)
+    if len(cuts) < 2:
+        return None
+    cuts.append(len(data))
+    prefix = data[:header_end]
+    result: list[CsvPart] = [CsvPart(data[: cuts[1]], None)]
+    row = header_row + 1
+    for previous, left, right in zip(cuts, cuts[1:], cuts[2:], strict=False):
+        row += _records(data, previous, left, encoding)
+        result.append(CsvPart(prefix + data[left:right], row))
+    return CsvSplit(encoding, tuple(result), names_villages)
+
+
+def _header(data: bytes, start: int, encoding: str) -> tuple[int, int, int, bool] | None:
+    """(the byte after the header's line, its row number, the raw position of 户编号, whether 村名称
+    is a column), found as `parse_rows` finds the header: the first of the first rows that names
+    three template columns. None for a header it would refuse, or one on a quoted line."""
+    position = start
+    for row_number in range(1, _HEADER_SCAN_ROWS + 2):
+        end = data.find(_NEWLINE, position)
+        if end < 0:
+            return None
+        line = data[position : end + 1]
+        position = end + 1
+        if _QUOTE in line:
+            return None
+        cells = next(csv.reader([line.decode(encoding)]), [])
+        if _known_headers(cells) < 3:
+            continue
+        keys = [_HEADER_LOOKUP.get(_header_key(text)) if (text := _cell(c)) else None for c in cells]
+        if keys.count("household_number") != 1:
+            return None  # missing or twice: the whole parse reports it
+        return position, row_number, keys.index("household_number"), "village_name" in keys
+    return None
+
+
+def _cut(data: bytes, near: int, encoding: str, number_position: int) -> int | None:
+    """The start of a record at or after `near`, past the rows of the household found there."""
+    cut = data.find(_NEWLINE, near)
+    if cut < 0:
+        return len(data)
+    cut += 1
+    # out of a quoted field: an even number of quotes before a record's start (RFC 4180 doubles them)
+    quotes = data.count(_QUOTE, 0, cut)
+    shifts = 0
+    while quotes % 2:
+        end = data.find(_NEWLINE, cut)
+        if end < 0 or shifts > _MAX_SHIFT_LINES:
+            return None
+        quotes += data.count(_QUOTE, cut, end + 1)
+        cut = end + 1
+        shifts += 1
+    first: str | None = None
+    for _ in range(_MAX_SHIFT_LINES):
+        if cut >= len(data):
+            return len(data)
+        record, after = _record_at(data, cut)
+        if after is None:
+            return None
+        try:
+            cells = next(csv.reader([record.decode(encoding)], strict=True), [])
+        except (csv.Error, UnicodeDecodeError):
+            return None
+        number = cells[number_position].strip() if number_position < len(cells) else ""
+        if number:  # a row without one (blank, or an error row) belongs to no household
+            if first is None:
+                first = number
+            elif number != first:
+                return cut
+        cut = after
+    return None
+
+
+def _record_at(data: bytes, start: int) -> tuple[bytes, int | None]:
+    """The record starting at `start` (its lines until its quotes pair up) and where the next begins."""
+    end = start
+    quotes = 0
+    for _ in range(_MAX_SHIFT_LINES):
+        newline = data.find(_NEWLINE, end)
+        stop = len(data) if newline < 0 else newline + 1
+        quotes += data.count(_QUOTE, end, stop)
+        end = stop
+        if quotes % 2 == 0 or stop >= len(data):
+            return data[start:end], end
+    return b"", None
+
+
+def _records(data: bytes, start: int, end: int, encoding: str) -> int:
+    """The CSV records in data[start:end] (a run of whole records), as `csv.reader` counts them."""
+    if data.find(_QUOTE, start, end) < 0:
+        return data.count(_NEWLINE, start, end) + (0 if end == start or data[end - 1 : end] == _NEWLINE else 1)
+    text = data[start:end].decode(encoding)
+    return sum(1 for _ in csv.reader(io.StringIO(text, newline="")))
+
+
+def parse_part(
+    part: CsvPart,
+    encoding: str,
+    *,
+    today: date,
+    max_errors: int | None,
+    villages: VillageDirectory | None,
+    count: Callable[[Iterable[Sequence[str]]], Iterable[Sequence[str]]] | None = None,
+) -> PartResult:
+    """Parse one part (in any process: its arguments and result are plain data). `count` wraps the
+    rows as they are read (the job's progress)."""
+    rows: Iterable[Sequence[str]] = read_csv(part.data, encoding)
+    if count is not None:
+        rows = count(rows)
+    with _collector_paused():
+        result, households, ids = _parse_rows(rows, today, max_errors, villages, first_data_row=part.first_data_row)
+    return PartResult(result, households, ids)
+
+
+def merge_parts(results: Sequence[PartResult], max_errors: int | None) -> ParseResult | None:
+    """The whole file's result from its parts' results, in file order; None when a household or an
+    ID number is in two parts (the checks across rows would see what no part saw alone)."""
+    first = results[0].result
+    if _header_failure(first):
+        return first  # found before any data row is read: the whole file's answer too
+    seen_households: set[str] = set()
+    seen_ids: set[str] = set()
+    for part in results:
+        if not part.household_numbers.isdisjoint(seen_households) or not part.national_ids.isdisjoint(seen_ids):
+            return None
+        if _header_failure(part.result):
+            return None  # a later part found no header where the first did: not the same file
+        seen_households |= part.household_numbers
+        seen_ids |= part.national_ids
+    log = ErrorLog(max_errors)
+    rows = []
+    invalid: set[int] = set()
+    with_errors: set[str] = set()
+    for part in results:
+        result = part.result
+        log.extend(result.errors)
+        log.count += result.total_errors - len(result.errors)
+        rows.extend(result.rows)
+        invalid |= result.invalid_row_numbers
+        with_errors |= result.households_with_errors
+    return ParseResult(
+        rows=rows,
+        errors=log.first(),
+        error_count=log.count,
+        total_rows=sum(part.result.total_rows for part in results),
+        ignored_columns=first.ignored_columns,
+        invalid_row_numbers=frozenset(invalid),
+        households_with_errors=frozenset(with_errors),
+    )
+
+
+def _header_failure(result: ParseResult) -> bool:
+    return any(
+        e.row_number == 1 and e.code in {"empty_file", "missing_column", "duplicate_column"} for e in result.errors
+    )

@@ -1,0 +1,181 @@
+"""A large CSV parsed in parts (services/registry/domain/import_parts.py): the parts' merged result is
+the whole file's result exactly, or there is none and the file is parsed whole."""
+
+from __future__ import annotations
+
+import csv
+import io
+import pickle
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.registry.domain.import_parts import PartResult, merge_parts, parse_part, split_csv
+from services.registry.domain.import_rows import ParseResult, parse_rows, read_csv
+from tests.registry.test_imports import COL, template_rows
+
+TODAY = date(2026, 12, 3)
+
+
+def encode(rows: list[list[str]], *, encoding: str = "utf-8-sig", title: bool = False) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    if title:  # the national export's layout: a title and a note above the header (row 3)
+        writer.writerow(["防返贫监测信息系统 农户信息导出"])
+        writer.writerow(["导出时间：2026-11-30"])
+    writer.writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def whole(data: bytes, max_errors: int | None = 50) -> ParseResult:
+    return parse_rows(read_csv(data), today=TODAY, max_errors=max_errors)
+
+
+def in_parts(data: bytes, parts: int, *, min_part_bytes: int = 2048, max_errors: int | None = 50) -> ParseResult | None:
+    split = split_csv(data, parts, min_part_bytes=min_part_bytes)
+    assert split is not None, "the file was not cut"
+    results = [
+        # through pickle, as the results of another process come back
+        pickle.loads(  # noqa: S301 - our own bytes, as the pool's pipe carries them
+            pickle.dumps(parse_part(p, split.encoding, today=TODAY, max_errors=max_errors, villages=None))
+        )
+        for p in split.parts
+    ]
+    assert all(isinstance(r, PartResult) for r in results)
+    return merge_parts(results, max_errors)
+
+
+def test_the_demo_file_in_two_and_three_parts_is_the_whole_file() -> None:
+    data = encode(template_rows(1200, seed=4242))
+    expected = whole(data)
+    assert len(expected.rows) == 1200
+    for parts in (2, 3):
+        split = split_csv(data, parts, min_part_bytes=4096)
+        assert split is not None
+        assert len(split.parts) == parts
+        assert in_parts(data, parts, min_part_bytes=4096) == expected
+
+
+def test_a_cut_moves_past_the_household_it_falls_in() -> None:
+    rows = template_rows(900, seed=4343)
+    data = encode(rows)
+    split = split_csv(data, 2, min_part_bytes=2048)
+    assert split is not None
+    first = whole(split.parts[0].data)
+    second = parse_part(split.parts[1], split.encoding, today=TODAY, max_errors=None, villages=None)
+    assert first.rows
+    assert second.result.rows
+    # no household on both sides of the cut, and the second part's rows are numbered as in the file
+    assert {r.household_number for r in first.rows}.isdisjoint(second.household_numbers)
+    assert second.result.rows[0].row_number == len(first.rows) + 2  # header is row 1, no rejected rows
+
+
+def test_errors_duplicates_blank_lines_quotes_and_the_national_layout_agree() -> None:
+    def file(*, duplicate: bool) -> bytes:
+        rows = template_rows(1000, seed=4444)
+        header, body = rows[0], rows[1:]
+        body[10][COL["national_id"]] = "410602199913321234"  # an impossible date
+        body[700][COL["sex"]] = "unknown"
+        if duplicate:
+            body[800][COL["national_id"]] = body[5][COL["national_id"]]  # the same person in two parts
+        body[300][COL["address"]] = '一组,"二号"\n东院'  # quotes, a comma and a newline in one cell
+        body.insert(400, [""] * len(header))  # a blank row still counts in the row numbers
+        return encode([header, *body], title=True)
+
+    data = file(duplicate=True)
+    assert "duplicate_national_id" in {e.code for e in whole(data).errors}
+    assert in_parts(data, 2) is None  # the duplicate spans the parts: the file is parsed whole
+    data = file(duplicate=False)
+    expected = whole(data)
+    assert in_parts(data, 2) == expected
+    assert any(e.row_number > 600 for e in expected.errors)  # an error in the second part, numbered as the file
+
+
+def test_a_household_whose_rows_are_apart_is_not_merged() -> None:
+    rows = template_rows(600, seed=4545)
+    moved = rows.pop(3)  # a member of an early household goes to the end of the file
+    rows.append(moved)
+    data = encode(rows)
+    assert in_parts(data, 2) is None
+
+
+def test_files_it_does_not_cut() -> None:
+    rows = template_rows(600, seed=4646)
+    data = encode(rows)
+    assert split_csv(data, 1, min_part_bytes=2048) is None  # one part: nothing to cut
+    assert split_csv(data, 2, min_part_bytes=len(data)) is None  # too small
+    assert split_csv(data.replace(b"\r\n", b"\r"), 2, min_part_bytes=2048) is None  # bare CR line ends
+    assert split_csv(b"\xff\xfe" + data, 2, min_part_bytes=2048) is None  # not text
+    assert split_csv(data.replace("户编号".encode(), "编号X".encode(), 1), 2, min_part_bytes=2048) is None
+
+
+def test_a_header_failure_is_the_first_parts_answer() -> None:
+    rows = template_rows(600, seed=4747)
+    rows[0][COL["relation"]] = "户编号"  # 户编号 twice
+    data = encode(rows)
+    assert split_csv(data, 2, min_part_bytes=2048) is None  # the whole parse reports it
+    rows = template_rows(600, seed=4747)
+    rows[0][COL["member_name"]] = "birth_place"  # a missing required column: the header is still found
+    data = encode(rows)
+    merged = in_parts(data, 2)
+    assert merged == whole(data)
+    assert merged is not None
+    assert merged.total_rows == 0
+    assert merged.errors[0].code == "missing_column"
+
+
+_CELL_EDITS = st.sampled_from(
+    [
+        ("national_id", "410602199913321234"),
+        ("sex", "?"),
+        ("relation", "户主"),  # a second head
+        ("household_status", "不明"),
+        ("address", 'a,"b"\nc'),
+        ("member_name", ""),
+        ("birth_date", "2099-01-01"),
+    ]
+)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(5000, 5999),
+    edits=st.lists(st.tuples(st.integers(0, 399), _CELL_EDITS), max_size=12),
+    duplicate=st.none() | st.tuples(st.integers(0, 399), st.integers(0, 399)),
+    blank=st.lists(st.integers(0, 399), max_size=3),
+    parts=st.integers(2, 4),
+    encoding=st.sampled_from(["utf-8-sig", "utf-8", "gb18030"]),
+    title=st.booleans(),
+    max_errors=st.sampled_from([None, 3, 50]),
+)
+def test_merged_parts_are_the_whole_file_or_nothing(
+    seed: int,
+    edits: list[tuple[int, tuple[str, str]]],
+    duplicate: tuple[int, int] | None,
+    blank: list[int],
+    parts: int,
+    encoding: str,
+    title: bool,
+    max_errors: int | None,
+) -> None:
+    rows = template_rows(400, seed=seed)
+    header, body = rows[0], rows[1:]
+    for position, (column, value) in edits:
+        body[position][COL[column]] = value
+    if duplicate is not None:
+        a, b = duplicate
+        body[b][COL["national_id"]] = body[a][COL["national_id"]]
+    for position in sorted(blank, reverse=True):
+        body.insert(position, [""] * len(header))
+    data = encode([header, *body], encoding=encoding, title=title)
+    split = split_csv(data, parts, min_part_bytes=4096)
+    if split is None:
+        pytest.skip("not cut")  # rare: a cut that could not leave a quoted cell
+    merged = in_parts(data, parts, min_part_bytes=4096, max_errors=max_errors)
+    expected = whole(data, max_errors)
+    if merged is not None:
+        assert merged == expected
+    else:  # only when a household or an ID number is on both sides of a cut
+        assert duplicate is not None
