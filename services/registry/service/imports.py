@@ -36,7 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -143,7 +143,7 @@ class ParsePool:
         executor = self.executor()
         if executor is not None:
             for _ in range(self.processes):
-                executor.submit(_parse_worker_ready)
+                executor.submit(_parse_worker_ready).add_done_callback(_log_ready)
 
     def discard(self, executor: ProcessPoolExecutor) -> None:
         """Forget a broken pool (a process died): the next import starts a new one."""
@@ -168,6 +168,11 @@ def _parse_worker_start() -> None:
 
 def _parse_worker_ready() -> int:
     return multiprocessing.current_process().pid or 0
+
+
+def _log_ready(done: Future[int]) -> None:
+    if not done.cancelled() and done.exception() is None:
+        log.info("registry.import.parse_pool_ready", pid=done.result())
 
 
 def _read_whole(file: IO[bytes]) -> bytes:
