@@ -6,6 +6,9 @@ the service's RSS: the peak stays within 100 MB of where it was before the job a
 job, RSS is back within 30 MB. Before the spool and the bounded parser, junk of one repeated cell
 took the registry up ~290 MB and this junk (every cell different) 1.3 GB; a large file was held as
 bytes, decoded text and a UCS-4 StringIO (+67 MB for a 20 MB one). Now: +68 MB and +5 MB.
+Both files are large enough to be parsed in parts (`ParsePool`, issue 15), which each test checks
+in the service's log: when the parts were cut from the file read whole, the junk took +124 MB and
+the 40 MB file +70 MB (CI, 2026-12-03); cut into byte ranges read from the spool, +70 MB and +7 MB.
 """
 
 from __future__ import annotations
@@ -111,6 +114,11 @@ def _import(proc: ServiceProcess, data: bytes, mode: str) -> dict[str, object]:
     return response.json()  # type: ignore[no-any-return]
 
 
+def parsed_in_parts(proc: ServiceProcess) -> int:
+    """How many imports so far were parsed in parts (`ParsePool`): the bounds hold on that path too."""
+    return proc.log_path.read_text(encoding="utf-8").count('"registry.import.parsed_in_parts"')
+
+
 def _settled(proc: ServiceProcess, baseline: int, seconds: float = 3.0) -> int:
     """RSS after the job, given the allocator a moment (the service trims its heap after a job)."""
     deadline = time.monotonic() + seconds
@@ -141,6 +149,7 @@ def padded_valid_csv(members: int, target_bytes: int) -> bytes:
 
 def test_fifty_thousand_junk_rows_stay_bounded_and_memory_returns(registry: ServiceProcess) -> None:
     data = junk_csv(50_000)
+    in_parts = parsed_in_parts(registry)
     baseline = rss(registry)
     started = time.monotonic()
     with Sampler(registry) as sampler:
@@ -149,6 +158,7 @@ def test_fifty_thousand_junk_rows_stay_bounded_and_memory_returns(registry: Serv
     assert isinstance(job["error_count"], int)
     assert job["error_count"] > 50_000 * 15  # every error is counted
     assert job["result"]["stored_errors"] == 1000  # type: ignore[index]
+    assert parsed_in_parts(registry) == in_parts + 1  # cut into byte ranges, each parsed from the spool
     assert sampler.peak - baseline < PEAK_SLACK, f"peak +{(sampler.peak - baseline) / MB:.0f} MB"
     after = _settled(registry, baseline)
     assert after - baseline < AFTER_SLACK, f"after the job +{(after - baseline) / MB:.0f} MB"
@@ -158,11 +168,13 @@ def test_fifty_thousand_junk_rows_stay_bounded_and_memory_returns(registry: Serv
 def test_a_40_mb_valid_file_is_never_held_whole(registry: ServiceProcess) -> None:
     data = padded_valid_csv(3_000, 40 * 1000 * 1000)
     assert len(data) > 39 * 1000 * 1000
+    in_parts = parsed_in_parts(registry)
     baseline = rss(registry)
     with Sampler(registry) as sampler:
         job = _import(registry, data, "valid_rows")
     assert job["status"] == "succeeded", job
     assert job["result"]["imported_members"] == 3_000  # type: ignore[index]
+    assert parsed_in_parts(registry) == in_parts + 1
     # the file as bytes, its decoded text and a UCS-4 copy would be over 130 MB on their own
     assert sampler.peak - baseline < 60 * MB, f"peak +{(sampler.peak - baseline) / MB:.0f} MB"
     after = _settled(registry, baseline)

@@ -6,13 +6,27 @@ from __future__ import annotations
 import csv
 import io
 import pickle
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from typing import IO
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.registry.domain.import_parts import PartResult, merge_parts, parse_part, split_csv
+from services.registry.domain import import_parts
+from services.registry.domain.import_parts import (
+    CsvSplit,
+    PartResult,
+    merge_parts,
+    parse_part,
+    part_stream,
+    split_csv,
+    spool_path,
+)
 from services.registry.domain.import_rows import ParseResult, parse_rows, read_csv
 from tests.registry.test_imports import COL, template_rows
 
@@ -33,17 +47,46 @@ def whole(data: bytes, max_errors: int | None = 50) -> ParseResult:
     return parse_rows(read_csv(data), today=TODAY, max_errors=max_errors)
 
 
-def in_parts(data: bytes, parts: int, *, min_part_bytes: int = 2048, max_errors: int | None = 50) -> ParseResult | None:
+@contextmanager
+def spooled(data: bytes) -> Iterator[IO[bytes]]:
+    """`data` as the service holds an upload: an anonymous temporary file, read by position in
+    blocks small enough (an odd size) that every search and every part crosses block boundaries."""
+    with tempfile.TemporaryFile() as file, mock.patch.object(import_parts, "_BLOCK", 1021):
+        file.write(data)
+        file.seek(0)
+        yield file
+
+
+def split_both(data: bytes, parts: int, *, min_part_bytes: int) -> CsvSplit | None:
+    """The split of the file's bytes, checked to be the split of the file on disk."""
     split = split_csv(data, parts, min_part_bytes=min_part_bytes)
+    with spooled(data) as file:
+        assert split_csv(file, parts, min_part_bytes=min_part_bytes) == split
+        assert file.tell() == 0  # read by position: the upload's own offset is left alone
+    return split
+
+
+def in_parts(data: bytes, parts: int, *, min_part_bytes: int = 2048, max_errors: int | None = 50) -> ParseResult | None:
+    split = split_both(data, parts, min_part_bytes=min_part_bytes)
     assert split is not None, "the file was not cut"
-    results = [
-        # through pickle, as the results of another process come back
-        pickle.loads(  # noqa: S301 - our own bytes, as the pool's pipe carries them
-            pickle.dumps(parse_part(p, split.encoding, today=TODAY, max_errors=max_errors, villages=None))
-        )
+    with spooled(data) as file:
+        path = spool_path(file)
+        assert path is not None
+        results = [
+            # from the spool's path, and through pickle, as the results of another process come back
+            pickle.loads(  # noqa: S301 - our own bytes, as the pool's pipe carries them
+                pickle.dumps(
+                    parse_part(p, split.encoding, source=path, today=TODAY, max_errors=max_errors, villages=None)
+                )
+            )
+            for p in split.parts
+        ]
+    assert all(isinstance(r, PartResult) for r in results)
+    # the parts read from the file's bytes are the same
+    assert results == [
+        parse_part(p, split.encoding, source=data, today=TODAY, max_errors=max_errors, villages=None)
         for p in split.parts
     ]
-    assert all(isinstance(r, PartResult) for r in results)
     return merge_parts(results, max_errors)
 
 
@@ -52,7 +95,7 @@ def test_the_demo_file_in_two_and_three_parts_is_the_whole_file() -> None:
     expected = whole(data)
     assert len(expected.rows) == 1200
     for parts in (2, 3):
-        split = split_csv(data, parts, min_part_bytes=4096)
+        split = split_both(data, parts, min_part_bytes=4096)
         assert split is not None
         assert len(split.parts) == parts
         assert in_parts(data, parts, min_part_bytes=4096) == expected
@@ -61,10 +104,10 @@ def test_the_demo_file_in_two_and_three_parts_is_the_whole_file() -> None:
 def test_a_cut_moves_past_the_household_it_falls_in() -> None:
     rows = template_rows(900, seed=4343)
     data = encode(rows)
-    split = split_csv(data, 2, min_part_bytes=2048)
+    split = split_both(data, 2, min_part_bytes=2048)
     assert split is not None
-    first = whole(split.parts[0].data)
-    second = parse_part(split.parts[1], split.encoding, today=TODAY, max_errors=None, villages=None)
+    first = whole(part_stream(data, split.parts[0]).read())
+    second = parse_part(split.parts[1], split.encoding, source=data, today=TODAY, max_errors=None, villages=None)
     assert first.rows
     assert second.result.rows
     # no household on both sides of the cut, and the second part's rows are numbered as in the file
@@ -104,18 +147,23 @@ def test_a_household_whose_rows_are_apart_is_not_merged() -> None:
 def test_files_it_does_not_cut() -> None:
     rows = template_rows(600, seed=4646)
     data = encode(rows)
-    assert split_csv(data, 1, min_part_bytes=2048) is None  # one part: nothing to cut
-    assert split_csv(data, 2, min_part_bytes=len(data)) is None  # too small
-    assert split_csv(data.replace(b"\r\n", b"\r"), 2, min_part_bytes=2048) is None  # bare CR line ends
-    assert split_csv(b"\xff\xfe" + data, 2, min_part_bytes=2048) is None  # not text
-    assert split_csv(data.replace("户编号".encode(), "编号X".encode(), 1), 2, min_part_bytes=2048) is None
+    assert split_both(data, 1, min_part_bytes=2048) is None  # one part: nothing to cut
+    assert split_both(data, 2, min_part_bytes=len(data)) is None  # too small
+    assert split_both(data.replace(b"\r\n", b"\r"), 2, min_part_bytes=2048) is None  # bare CR line ends
+    late = len(data) * 3 // 4
+    late = data.index(b"\r\n", late)
+    assert split_both(data[:late] + b"\r" + data[late:], 2, min_part_bytes=2048) is None  # one bare CR, late
+    assert split_both(b"\xff\xfe" + data, 2, min_part_bytes=2048) is None  # not text
+    assert split_both(data.replace("户编号".encode(), "编号X".encode(), 1), 2, min_part_bytes=2048) is None
+    # a header line longer than is looked at: the whole parse reports what it is
+    assert split_both(b"x" * (1024 * 1024 + 10) + b"\r\n" + data, 2, min_part_bytes=2048) is None
 
 
 def test_a_header_failure_is_the_first_parts_answer() -> None:
     rows = template_rows(600, seed=4747)
     rows[0][COL["relation"]] = "户编号"  # 户编号 twice
     data = encode(rows)
-    assert split_csv(data, 2, min_part_bytes=2048) is None  # the whole parse reports it
+    assert split_both(data, 2, min_part_bytes=2048) is None  # the whole parse reports it
     rows = template_rows(600, seed=4747)
     rows[0][COL["member_name"]] = "birth_place"  # a missing required column: the header is still found
     data = encode(rows)
@@ -170,7 +218,7 @@ def test_merged_parts_are_the_whole_file_or_nothing(
     for position in sorted(blank, reverse=True):
         body.insert(position, [""] * len(header))
     data = encode([header, *body], encoding=encoding, title=title)
-    split = split_csv(data, parts, min_part_bytes=4096)
+    split = split_both(data, parts, min_part_bytes=4096)
     if split is None:
         pytest.skip("not cut")  # rare: a cut that could not leave a quoted cell
     merged = in_parts(data, parts, min_part_bytes=4096, max_errors=max_errors)

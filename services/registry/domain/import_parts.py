@@ -11,7 +11,11 @@ within a household and among the ID numbers. `merge_parts` checks that and answe
 otherwise; the caller then parses the file whole. The same holds for a file we cut wrongly (a
 quote we misread): a part that does not parse, or parses to other records, is not merged.
 
-Pure: bytes in, results out (what runs each part is the service's business).
+The file is never read whole: `split_csv` takes the file's bytes (tests) or the binary file itself
+(an upload spooled to disk), which it reads by position a block at a time (`_Spool`), and a part is
+the header's bytes and a byte range (`CsvPart`) that `parse_part` reads from a path — for a spool,
+its descriptor under /proc — so that another process reads its part from disk as the whole parse
+would, and only results travel (what runs each part is the service's business).
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
+from typing import IO, Final, Protocol
 
 from services.registry.domain.import_rows import (
     _HEADER_LOOKUP,
@@ -47,14 +52,120 @@ _NEWLINE: Final = b"\n"
 _MAX_SHIFT_LINES: Final = 2_000
 # The first part's size against each other part's (see split_csv).
 FIRST_PART_WEIGHT: Final = 1.25
+# A header line or a record longer than this is not looked at here (the whole parse reports it).
+_MAX_RECORD_BYTES: Final = 1024 * 1024
+_BLOCK: Final = 1024 * 1024
+
+
+class _Bytes(Protocol):
+    """What the splitter reads of a file: `bytes`, or `_Spool` over a file on disk."""
+
+    def __len__(self) -> int: ...
+    def find(self, sub: bytes, start: int, end: int | None = None, /) -> int: ...
+    def count(self, sub: bytes, start: int, end: int, /) -> int: ...
+    def __getitem__(self, window: slice, /) -> bytes: ...
+
+
+class _Spool:
+    """A binary file read as bytes are by `split_csv` (a byte's `find` and `count`, short slices),
+    by positioned reads a block at a time: one block is kept, the file's offset is left alone."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self.fd = fd
+        self._size = size
+        self._index = -1
+        self._data = b""
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _block(self, index: int) -> bytes:
+        if index != self._index:
+            self._data = os.pread(self.fd, _BLOCK, index * _BLOCK)
+            self._index = index
+        return self._data
+
+    def _spans(self, start: int, end: int | None) -> Iterator[tuple[int, bytes, int, int]]:
+        """(the block's offset, the block, from, to) over [start, end), block by block."""
+        end = self._size if end is None else min(end, self._size)
+        position = max(start, 0)
+        while position < end:
+            index = position // _BLOCK
+            base = index * _BLOCK
+            block = self._block(index)
+            if not block:
+                return
+            yield base, block, position - base, min(end - base, len(block))
+            position = base + len(block)
+
+    def find(self, sub: bytes, start: int, end: int | None = None, /) -> int:
+        assert len(sub) == 1  # one byte: never across two blocks
+        for base, block, lo, hi in self._spans(start, end):
+            hit = block.find(sub, lo, hi)
+            if hit >= 0:
+                return base + hit
+        return -1
+
+    def count(self, sub: bytes, start: int, end: int, /) -> int:
+        assert len(sub) == 1
+        return sum(block.count(sub, lo, hi) for _, block, lo, hi in self._spans(start, end))
+
+    def __getitem__(self, window: slice, /) -> bytes:
+        start, stop, _ = window.indices(self._size)
+        return b"".join(block[lo:hi] for _, block, lo, hi in self._spans(start, stop))
+
+
+class _Range(io.RawIOBase):
+    """`prefix` followed by the bytes [start, end) of the file `fd`, read by position."""
+
+    def __init__(self, fd: int, start: int, end: int, prefix: bytes = b"") -> None:
+        super().__init__()
+        self._fd = fd
+        self._start = start
+        self._end = end
+        self._prefix = prefix
+        self._size = len(prefix) + max(end - start, 0)
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(base + offset, 0)
+        return self._position
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer).cast("B")
+        position = self._position
+        if position >= self._size or not len(view):
+            return 0
+        head = len(self._prefix)
+        if position < head:
+            data = self._prefix[position : position + len(view)]
+        else:
+            offset = self._start + position - head
+            data = os.pread(self._fd, min(len(view), self._end - offset), offset)
+        view[: len(data)] = data
+        self._position += len(data)
+        return len(data)
 
 
 @dataclass(frozen=True)
 class CsvPart:
-    """The header's lines and one part's records, and the row number of the part's first record
-    (None: the first part, numbered as the whole file is)."""
+    """One part: the header's lines (empty for the first part, which has them), the file's bytes
+    [start, end) and the row number of the part's first record (None: the first part, numbered as
+    the whole file is)."""
 
-    data: bytes
+    header: bytes
+    start: int
+    end: int
     first_data_row: int | None
 
 
@@ -72,16 +183,22 @@ class PartResult:
     national_ids: frozenset[str]
 
 
-def split_csv(data: bytes, parts: int, *, min_part_bytes: int) -> CsvSplit | None:
-    """Cut `data` (a whole CSV import file) into at most `parts` parts of at least `min_part_bytes`;
-    None when it is not worth it or the file's shape is not one this cuts (then: parse it whole)."""
+def split_csv(source: bytes | IO[bytes], parts: int, *, min_part_bytes: int) -> CsvSplit | None:
+    """Cut a whole CSV import file — its bytes, or a binary file on disk (read by position, never
+    whole) — into at most `parts` parts of at least `min_part_bytes`; None when it is not worth it
+    or the file's shape is not one this cuts (then: parse it whole)."""
+    if isinstance(source, bytes):
+        data: _Bytes = source
+    else:
+        source.flush()
+        data = _Spool(source.fileno(), os.fstat(source.fileno()).st_size)
     if parts < 2 or len(data) < 2 * min_part_bytes:
         return None
-    if data.count(b"\r") != data.count(b"\r\n"):
+    if _bare_cr(data):
         return None  # a bare CR ends a record too: the records are not counted by their newlines
-    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    start = len(codecs.BOM_UTF8) if data[: len(codecs.BOM_UTF8)] == codecs.BOM_UTF8 else 0
     try:
-        encoding = _csv_encoding(io.BytesIO(data), start)
+        encoding = _csv_encoding(_stream(data, 0, len(data)), start)
     except InvalidImportFile:
         return None
     header = _header(data, start, encoding)
@@ -109,22 +226,42 @@ def split_csv(data: bytes, parts: int, *, min_part_bytes: int) -> CsvSplit | Non
     if len(cuts) < 2:
         return None
     cuts.append(len(data))
-    prefix = data[:header_end]
-    result: list[CsvPart] = [CsvPart(data[: cuts[1]], None)]
+    prefix = data[0:header_end]
+    result: list[CsvPart] = [CsvPart(b"", 0, cuts[1], None)]
     row = header_row + 1
     for previous, left, right in zip(cuts, cuts[1:], cuts[2:], strict=False):
         row += _records(data, previous, left, encoding)
-        result.append(CsvPart(prefix + data[left:right], row))
+        result.append(CsvPart(prefix, left, right, row))
     return CsvSplit(encoding, tuple(result), names_villages)
 
 
-def _header(data: bytes, start: int, encoding: str) -> tuple[int, int, int, bool] | None:
+def _bare_cr(data: _Bytes) -> bool:
+    """Whether a CR in the file is not followed by a LF."""
+    if isinstance(data, bytes):
+        return data.count(b"\r") != data.count(b"\r\n")
+    position = data.find(b"\r", 0)
+    while position >= 0:
+        if data[position + 1 : position + 2] != b"\n":
+            return True
+        position = data.find(b"\r", position + 1)
+    return False
+
+
+def _stream(data: _Bytes, start: int, end: int, prefix: bytes = b"") -> IO[bytes]:
+    """The bytes [start, end) after `prefix`, as a binary file."""
+    if isinstance(data, bytes):
+        return io.BytesIO(prefix + data[start:end])
+    assert isinstance(data, _Spool)
+    return io.BufferedReader(_Range(data.fd, start, end, prefix), buffer_size=_BLOCK)
+
+
+def _header(data: _Bytes, start: int, encoding: str) -> tuple[int, int, int, bool] | None:
     """(the byte after the header's line, its row number, the raw position of 户编号, whether 村名称
     is a column), found as `parse_rows` finds the header: the first of the first rows that names
     three template columns. None for a header it would refuse, or one on a quoted line."""
     position = start
     for row_number in range(1, _HEADER_SCAN_ROWS + 2):
-        end = data.find(_NEWLINE, position)
+        end = data.find(_NEWLINE, position, position + _MAX_RECORD_BYTES)
         if end < 0:
             return None
         line = data[position : end + 1]
@@ -141,7 +278,7 @@ def _header(data: bytes, start: int, encoding: str) -> tuple[int, int, int, bool
     return None
 
 
-def _cut(data: bytes, near: int, encoding: str, number_position: int) -> int | None:
+def _cut(data: _Bytes, near: int, encoding: str, number_position: int) -> int | None:
     """The start of a record at or after `near`, past the rows of the household found there."""
     cut = data.find(_NEWLINE, near)
     if cut < 0:
@@ -178,12 +315,15 @@ def _cut(data: bytes, near: int, encoding: str, number_position: int) -> int | N
     return None
 
 
-def _record_at(data: bytes, start: int) -> tuple[bytes, int | None]:
-    """The record starting at `start` (its lines until its quotes pair up) and where the next begins."""
+def _record_at(data: _Bytes, start: int) -> tuple[bytes, int | None]:
+    """The record starting at `start` (its lines until its quotes pair up) and where the next
+    begins; (b"", None) for a record too long to look at."""
     end = start
     quotes = 0
     for _ in range(_MAX_SHIFT_LINES):
-        newline = data.find(_NEWLINE, end)
+        newline = data.find(_NEWLINE, end, start + _MAX_RECORD_BYTES)
+        if newline < 0 and start + _MAX_RECORD_BYTES < len(data):
+            break
         stop = len(data) if newline < 0 else newline + 1
         quotes += data.count(_QUOTE, end, stop)
         end = stop
@@ -192,26 +332,65 @@ def _record_at(data: bytes, start: int) -> tuple[bytes, int | None]:
     return b"", None
 
 
-def _records(data: bytes, start: int, end: int, encoding: str) -> int:
+def _records(data: _Bytes, start: int, end: int, encoding: str) -> int:
     """The CSV records in data[start:end] (a run of whole records), as `csv.reader` counts them."""
     if data.find(_QUOTE, start, end) < 0:
         return data.count(_NEWLINE, start, end) + (0 if end == start or data[end - 1 : end] == _NEWLINE else 1)
-    text = data[start:end].decode(encoding)
-    return sum(1 for _ in csv.reader(io.StringIO(text, newline="")))
+    text = io.TextIOWrapper(_stream(data, start, end), encoding=encoding, newline="")
+    return sum(1 for _ in csv.reader(text))
+
+
+def spool_path(file: IO[bytes]) -> str | None:
+    """A path another process of ours can open the spooled `file` by (it has no name on disk):
+    its descriptor under /proc; None where there is none (then: parse the file whole)."""
+    path = f"/proc/{os.getpid()}/fd/{file.fileno()}"
+    try:
+        os.close(os.open(path, os.O_RDONLY))
+    except OSError:
+        return None
+    return path
+
+
+def part_stream(source: bytes | int, part: CsvPart) -> IO[bytes]:
+    """The part as a binary file (the header's bytes, then its range): from the file's bytes, or
+    from an open descriptor of the file."""
+    if isinstance(source, bytes):
+        return io.BytesIO(part.header + source[part.start : part.end])
+    return io.BufferedReader(_Range(source, part.start, part.end, part.header), buffer_size=_BLOCK)
 
 
 def parse_part(
     part: CsvPart,
     encoding: str,
     *,
+    source: bytes | str,
     today: date,
     max_errors: int | None,
     villages: VillageDirectory | None,
     count: Callable[[Iterable[Sequence[str]]], Iterable[Sequence[str]]] | None = None,
 ) -> PartResult:
-    """Parse one part (in any process: its arguments and result are plain data). `count` wraps the
-    rows as they are read (the job's progress)."""
-    rows: Iterable[Sequence[str]] = read_csv(part.data, encoding)
+    """Parse one part (in any process: its arguments and result are plain data) of the file
+    `source` — its bytes, or a path to open (`spool_path`). `count` wraps the rows as they are
+    read (the job's progress)."""
+    if isinstance(source, bytes):
+        return _parse_stream(part_stream(source, part), encoding, part, today, max_errors, villages, count)
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        return _parse_stream(part_stream(fd, part), encoding, part, today, max_errors, villages, count)
+    finally:
+        os.close(fd)
+
+
+def _parse_stream(
+    stream: IO[bytes],
+    encoding: str,
+    part: CsvPart,
+    today: date,
+    max_errors: int | None,
+    villages: VillageDirectory | None,
+    count: Callable[[Iterable[Sequence[str]]], Iterable[Sequence[str]]] | None,
+) -> PartResult:
+    rows: Iterable[Sequence[str]] = read_csv(stream, encoding)
     if count is not None:
         rows = count(rows)
     with _collector_paused():

@@ -14,10 +14,11 @@ Households are created, never merged: a household number already registered is a
 
 The file is not held whole in memory: `read_upload`'s spool (an anonymous temporary file,
 shared/limits.py `Upload`) is hashed while it streams in, scanned in chunks, and parsed from
-disk (openpyxl read-only, CSV through a text wrapper) — except a large CSV (at least twice
-`import_parallel_min_bytes`, at most `import_max_bytes`), which is read whole and cut into
-parts that `ParsePool`'s processes parse at the same time as the job's thread parses the
-first (domain/import_parts.py; the result is the whole file's, or the file is parsed whole).
+disk (openpyxl read-only, CSV through a text wrapper). A large CSV (at least twice
+`import_parallel_min_bytes`) is cut into byte ranges, read by position, that `ParsePool`'s
+processes parse from the spool (opened by its descriptor under /proc) at the same time as the
+job's thread parses the first (domain/import_parts.py; the result is the whole file's, or the
+file is parsed whole).
 The job takes the spool over and closes it when it ends, however it ends; the file has no
 name on disk, so a crash leaves nothing behind (and the job is failed at the next start,
 services/registry/jobs.py).
@@ -56,7 +57,14 @@ from services.registry.db.import_job_repository import ImportJob, ImportJobError
 from services.registry.db.regions_repository import RegionRepository
 from services.registry.db.tables import idempotency
 from services.registry.domain.ids import uuid7
-from services.registry.domain.import_parts import CsvPart, PartResult, merge_parts, parse_part, split_csv
+from services.registry.domain.import_parts import (
+    CsvPart,
+    PartResult,
+    merge_parts,
+    parse_part,
+    split_csv,
+    spool_path,
+)
 from services.registry.domain.import_rows import (
     ErrorLog,
     InvalidImportFile,
@@ -173,13 +181,6 @@ def _parse_worker_ready() -> int:
 def _log_ready(done: Future[int]) -> None:
     if not done.cancelled() and done.exception() is None:
         log.info("registry.import.parse_pool_ready", pid=done.result())
-
-
-def _read_whole(file: IO[bytes]) -> bytes:
-    file.seek(0)
-    data = file.read()
-    file.seek(0)
-    return data
 
 
 class TooManyRows(InvalidImportFile):
@@ -700,9 +701,12 @@ class ImportService:
         executor = pool.executor() if pool is not None else None
         if pool is None or executor is None or upload.size < 2 * self.parallel_min_bytes:
             return None
-        data = await asyncio.to_thread(_read_whole, upload.file)
-        split = await asyncio.to_thread(split_csv, data, pool.processes + 1, min_part_bytes=self.parallel_min_bytes)
-        del data
+        path = spool_path(upload.file)
+        if path is None:
+            return None
+        split = await asyncio.to_thread(
+            split_csv, upload.file, pool.processes + 1, min_part_bytes=self.parallel_min_bytes
+        )
         if split is None:
             return None
         villages = await self._villages() if split.names_villages else None
@@ -716,7 +720,15 @@ class ImportService:
                 later = [
                     loop.run_in_executor(
                         executor,
-                        partial(parse_part, part, split.encoding, today=day, max_errors=max_errors, villages=villages),
+                        partial(
+                            parse_part,
+                            part,
+                            split.encoding,
+                            source=path,
+                            today=day,
+                            max_errors=max_errors,
+                            villages=villages,
+                        ),
                     )
                     for part in split.parts[1:]
                 ]
@@ -725,7 +737,7 @@ class ImportService:
                 log.warning("registry.import.parse_pool_unusable", error_type=type(exc).__name__)
                 return None
             first = await asyncio.to_thread(
-                self._parse_first_part, split.parts[0], split.encoding, day, max_errors, villages, box
+                self._parse_first_part, split.parts[0], path, split.encoding, day, max_errors, villages, box
             )
             outcome = await asyncio.gather(*later, return_exceptions=True)
             failures = [r for r in outcome if isinstance(r, BaseException)]
@@ -750,6 +762,7 @@ class ImportService:
     def _parse_first_part(
         self,
         part: CsvPart,
+        path: str,
         encoding: str,
         day: date,
         max_errors: int,
@@ -761,6 +774,7 @@ class ImportService:
             return parse_part(
                 part,
                 encoding,
+                source=path,
                 today=day,
                 max_errors=max_errors,
                 villages=villages,
