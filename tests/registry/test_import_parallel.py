@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import os
 import signal
+import tempfile
 from datetime import date
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import services.registry.service.imports as imports
+from services.registry.domain import import_parts
 from services.registry.domain.import_rows import ParseResult, parse_rows, read_csv
 from tests.conftest import AppHarness
 from tests.registry.test_imports import COL, OFFICER, _import, non_head_rows, template_rows, to_csv
@@ -121,3 +123,33 @@ async def test_a_dead_parse_process_costs_the_parallel_parse_not_the_import(
     replacement = pool.executor()
     assert replacement is not executor  # the next import starts a new process
     assert replacement.submit(imports._parse_worker_ready).result(timeout=60) != pid
+
+
+async def test_a_spool_the_parse_processes_cannot_open_is_parsed_whole(
+    registry_client: httpx.AsyncClient, merges: list[ParseResult | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # where /proc/<pid>/fd is not readable by the parse processes (a hardened host), every part
+    # fails to open its range: the file is parsed whole and the import is the same
+    monkeypatch.setattr(imports, "spool_path", lambda file: "/proc/self/fd/not-a-descriptor")
+    data = to_csv(template_rows(1500))
+    job = (await _import(registry_client, data, key="parts-4")).json()
+    assert job["status"] == "succeeded", job
+    assert job["result"]["imported_members"] == 1500
+    assert merges == []  # the parts failed before any merge
+
+
+def test_the_spool_path_is_the_descriptor_under_proc_or_none() -> None:
+    with tempfile.TemporaryFile() as file:
+        path = import_parts.spool_path(file)
+        assert path == f"/proc/{os.getpid()}/fd/{file.fileno()}"
+        file.write(b"abc")
+        file.flush()
+        with open(path, "rb") as other:  # another open file description: its own offset
+            assert other.read() == b"abc"
+        assert file.tell() == 3
+
+    class Closed:
+        def fileno(self) -> int:
+            return 1_000_000  # no such descriptor: as where /proc cannot be read
+
+    assert import_parts.spool_path(Closed()) is None  # type: ignore[arg-type]
