@@ -227,3 +227,22 @@ def test_merged_parts_are_the_whole_file_or_nothing(
         assert merged == expected
     else:  # only when a household or an ID number is on both sides of a cut
         assert duplicate is not None
+
+
+@pytest.mark.parametrize("offset", range(10))
+def test_a_bare_cr_is_found_wherever_the_blocks_fall(offset: int) -> None:
+    # blocks of 4 bytes: every CRLF and CR lands at each position in a block, and across two
+    for text, bare in (
+        (b"ab\r\ncd\r\n", False),
+        (b"ab\r\ncd\r", True),  # ends with a CR
+        (b"ab\rcd\r\n", True),
+        (b"ab\r\r\ncd", True),
+        (b"\r\n\r\n\r\n", False),
+        (b"", False),
+    ):
+        data = b"x" * offset + text
+        with tempfile.TemporaryFile() as file, mock.patch.object(import_parts, "_BLOCK", 4):
+            file.write(data)
+            file.flush()
+            assert import_parts._Spool(file.fileno(), len(data)).bare_cr() is bare, (offset, text)
+        assert (data.count(b"\r") != data.count(b"\r\n")) is bare

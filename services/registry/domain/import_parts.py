@@ -110,6 +110,17 @@ class _Spool:
         assert len(sub) == 1
         return sum(block.count(sub, lo, hi) for _, block, lo, hi in self._spans(start, end))
 
+    def bare_cr(self) -> bool:
+        """Whether a CR is not followed by a LF (block by block: a CRLF may span two blocks)."""
+        after_cr = False  # the block before ended with a CR
+        for _, block, _, _ in self._spans(0, None):
+            if after_cr and not block.startswith(b"\n"):
+                return True
+            after_cr = block.endswith(b"\r")
+            if block.count(b"\r") - block.count(b"\r\n") - after_cr:
+                return True
+        return after_cr  # the file ends with a CR
+
     def __getitem__(self, window: slice, /) -> bytes:
         start, stop, _ = window.indices(self._size)
         return b"".join(block[lo:hi] for _, block, lo, hi in self._spans(start, stop))
@@ -239,12 +250,8 @@ def _bare_cr(data: _Bytes) -> bool:
     """Whether a CR in the file is not followed by a LF."""
     if isinstance(data, bytes):
         return data.count(b"\r") != data.count(b"\r\n")
-    position = data.find(b"\r", 0)
-    while position >= 0:
-        if data[position + 1 : position + 2] != b"\n":
-            return True
-        position = data.find(b"\r", position + 1)
-    return False
+    assert isinstance(data, _Spool)
+    return data.bare_cr()
 
 
 def _stream(data: _Bytes, start: int, end: int, prefix: bytes = b"") -> IO[bytes]:
