@@ -4,11 +4,12 @@
 
 Starts a fresh database (an embedded PostgreSQL, or a new database on TEST_DATABASE_URL's
 server), migrates it, starts the registry as a real process and waits for its import parse
-process (IMPORT_PARSE_PROCESSES; FANGPIN_REGISTRY_IMPORT_PARSE_PROCESSES=0 measures without
-it), generates the CSV with the demo generator, POSTs it to /v1/imports (valid_rows,
-wait=true) and prints members per second. In the same run it times a bare COPY of the same
-member rows (same columns and types, ciphertexts included, no indexes) into a scratch table,
-and prints the ratio and the machine's facts.
+process (IMPORT_PARSE_PROCESSES, by default one on two CPUs or more;
+FANGPIN_REGISTRY_IMPORT_PARSE_PROCESSES=0 measures without it), generates the CSV with the
+demo generator, POSTs it to /v1/imports (valid_rows, wait=true) and prints members per
+second. In the same run it times a bare COPY of the same member rows (same columns and types,
+ciphertexts included, no indexes) into a scratch table, and prints the ratio and the machine's
+facts.
 Results go in docs/benchmarks.md.
 """
 
@@ -40,6 +41,7 @@ from services.registry.demo import (  # noqa: E402
     member_rows,
     seed_regions,
 )
+from services.registry.service.imports import default_parse_processes  # noqa: E402
 from shared.auth import Role, mint_token  # noqa: E402
 from shared.pii import PiiCipher  # noqa: E402
 from tests.support.database import migrated_database, postgres_server  # noqa: E402
@@ -195,7 +197,8 @@ def one_run(server: str, data: bytes, households: list, members: int, log_dir: P
         parallel = os.environ.get(
             "FANGPIN_REGISTRY_IMPORT_PARSE_PROCESSES", os.environ.get("FANGPIN_IMPORT_PARSE_PROCESSES")
         )
-        deadline = time.monotonic() + (0 if parallel == "0" else 60)
+        processes = default_parse_processes() if not parallel else int(parallel)
+        deadline = time.monotonic() + (60 if processes else 0)
         while registry.logs().count(ready_line) <= readies and time.monotonic() < deadline:
             time.sleep(0.1)
         token = mint_token(JWT_SECRET, sub="bench:county_officer", roles=[Role.COUNTY_OFFICER], region="410602")

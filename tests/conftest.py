@@ -84,6 +84,8 @@ def make_settings(cls: type[ServiceSettings], database_url: str, **overrides: An
     if "import_parse_warm_start" in cls.model_fields:
         # a process per app built would be started; an import that cuts its file starts the pool itself
         values["import_parse_warm_start"] = False
+        # one parse process whatever the machine's CPUs (the default is none on one CPU)
+        values["import_parse_processes"] = 1
     values.update(overrides)
     return cls(**values)
 

@@ -18,8 +18,12 @@ class RegistrySettings(ServiceSettings):
     # before it is parsed; rows are counted while they stream; only the first errors are stored.
     import_max_rows: int = Field(default=200_000, ge=1, description="rows per import file (header included)")
     import_max_stored_errors: int = Field(default=1_000, ge=1, description="row errors stored per import job")
-    import_parse_processes: int = Field(
-        default=1, ge=0, le=16, description="processes parsing parts of a large CSV import beside the job (0: none)"
+    import_parse_processes: int | None = Field(
+        default=None,
+        ge=0,
+        le=16,
+        description="processes parsing parts of a large CSV import beside the job (0: none; unset: one where"
+        " the service has two CPUs or more, by its affinity and its cgroup's CPU quota, else none)",
     )
     import_parallel_min_bytes: int = Field(
         default=4 * 1024 * 1024, ge=64 * 1024, description="a CSV import is cut into parts of at least this size"

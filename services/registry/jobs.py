@@ -19,7 +19,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.registry.db.tables import export_job, import_job
-from services.registry.service.imports import ParsePool
+from services.registry.service.imports import ParsePool, default_parse_processes
 from shared.jobs import JobKind, JobRunner, JobWork
 from shared.logging import get_logger, log_failure
 
@@ -86,7 +86,11 @@ async def registry_lifespan(app: FastAPI) -> AsyncIterator[None]:
     except Exception as exc:  # the database may come up later; /readyz reports it
         log_failure(log, "registry.jobs.recovery_failed", exc, level="warning")
     settings = app.state.settings
-    app.state.parse_pool = pool = ParsePool(settings.import_parse_processes)
+    processes = settings.import_parse_processes
+    if processes is None:
+        processes = default_parse_processes()
+        log.info("registry.import.parse_processes", processes=processes, source="usable CPUs")
+    app.state.parse_pool = pool = ParsePool(processes)
     if settings.import_parse_warm_start:
         pool.warm()
     try:

@@ -62,7 +62,15 @@ def registry(e2e_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     asyncio.run(_seed_regions(e2e_database_url))
     log = Path(tmp_path_factory.mktemp("import-memory")) / "registry.log"
     proc = ServiceProcess(
-        "registry", free_port(), {**service_env(e2e_database_url), "FANGPIN_OUTBOX_ENABLED": "false"}, log
+        "registry",
+        free_port(),
+        # one parse process on any machine (the default is none on one CPU): the bounds hold on that path too
+        {
+            **service_env(e2e_database_url),
+            "FANGPIN_OUTBOX_ENABLED": "false",
+            "FANGPIN_REGISTRY_IMPORT_PARSE_PROCESSES": "1",
+        },
+        log,
     )
     proc.start()
     try:

@@ -31,7 +31,7 @@ async def merges(app_harness: AppHarness, monkeypatch: pytest.MonkeyPatch) -> li
     """Parts of 64 KiB, and what each merge of parts gave (the real merge, recorded)."""
     app = await app_harness.get("registry")
     monkeypatch.setattr(app.state.settings, "import_parallel_min_bytes", 64 * 1024)
-    assert app.state.parse_pool.processes == 1  # the default
+    assert app.state.parse_pool.processes == 1  # the tests' setting (tests/conftest.py make_settings)
     seen: list[ParseResult | None] = []
     real = imports.merge_parts
 

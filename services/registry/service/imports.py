@@ -32,7 +32,9 @@ import contextlib
 import ctypes
 import ctypes.util
 import gc
+import math
 import multiprocessing
+import os
 import threading
 import time
 import uuid
@@ -165,6 +167,36 @@ class ParsePool:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+def usable_cpus(cgroup: str = "/sys/fs/cgroup") -> float:
+    """The CPUs this process may use: those it may run on (its affinity), capped by its cgroup's
+    CPU quota where there is one (a container's CPU limit: cgroup v2 `cpu.max`, or v1's
+    `cpu.cfs_quota_us` over `cpu.cfs_period_us`)."""
+    cpus = float(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    for quota_file, period_file in (("cpu.max", None), ("cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us")):
+        try:
+            with open(os.path.join(cgroup, quota_file), encoding="ascii") as file:
+                fields = file.read().split()
+            if period_file is not None:
+                with open(os.path.join(cgroup, period_file), encoding="ascii") as file:
+                    fields.append(file.read().strip())
+        except (OSError, UnicodeDecodeError):
+            continue
+        try:
+            quota, period = int(fields[0]), int(fields[1])
+        except (IndexError, ValueError):  # "max": no quota
+            break
+        if quota > 0 and period > 0:
+            cpus = min(cpus, quota / period)
+        break
+    return cpus
+
+
+def default_parse_processes(cgroup: str = "/sys/fs/cgroup") -> int:
+    """`import_parse_processes` when it is not set: one parse process where the service has two
+    whole CPUs or more, none where it has less (a second process would only share the one)."""
+    return 1 if math.floor(usable_cpus(cgroup)) >= 2 else 0
 
 
 def _parse_worker_start() -> None:
