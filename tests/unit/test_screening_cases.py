@@ -662,6 +662,18 @@ def _try_apply(
         return error
 
 
+def test_a_second_change_to_the_same_type_is_refused() -> None:
+    # the draw CI met (2026-12-04): confirmed, then 调整监测类型 twice with the same evidence
+    case, now = walk_to(S.CONFIRMED)
+    county = ACTORS[Role.COUNTY_OFFICER]
+    case = apply(case, A.CHANGE_TYPE, county, evidence_for(A.CHANGE_TYPE, now), now, notice_min_days=MIN_DAYS).case
+    assert case.monitoring_type is MonitoringType.UNSTABLE
+    error = _try_apply(case, A.CHANGE_TYPE, county, evidence_for(A.CHANGE_TYPE, now), now)
+    assert isinstance(error, TransitionRefused)
+    assert error.code == "invalid_evidence"
+    assert error.fields == ("monitoring_type",)
+
+
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_random_steps_follow_the_table_or_are_refused_with_a_known_code(data: st.DataObject) -> None:
@@ -675,7 +687,12 @@ def test_random_steps_follow_the_table_or_are_refused_with_a_known_code(data: st
             action, role = row.action, data.draw(st.sampled_from(sorted(row.roles)))
         else:
             action, role = data.draw(st.sampled_from(CaseAction)), data.draw(st.sampled_from(Role))
-        out = _try_apply(case, action, ACTORS[role], evidence_for(action, now), now)
+        evidence = evidence_for(action, now)
+        if action is A.CHANGE_TYPE:
+            # valid evidence names another type: a change to the current one is refused as
+            # invalid_evidence (test_a_second_change_to_the_same_type_is_refused), not by the table
+            evidence["monitoring_type"] = next(t.value for t in MonitoringType if t is not case.monitoring_type)
+        out = _try_apply(case, action, ACTORS[role], evidence, now)
         if isinstance(out, TransitionRefused):
             assert out.code in REFUSAL_CODES
             found = TRANSITION_INDEX.get((action, case.state))
