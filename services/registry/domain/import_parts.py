@@ -257,9 +257,16 @@ def _bare_cr(data: _Bytes) -> bool:
 def _stream(data: _Bytes, start: int, end: int, prefix: bytes = b"") -> IO[bytes]:
     """The bytes [start, end) after `prefix`, as a binary file."""
     if isinstance(data, bytes):
-        return io.BytesIO(prefix + data[start:end])
+        return _range_stream(data, start, end, prefix)
     assert isinstance(data, _Spool)
-    return io.BufferedReader(_Range(data.fd, start, end, prefix), buffer_size=_BLOCK)
+    return _range_stream(data.fd, start, end, prefix)
+
+
+def _range_stream(source: bytes | int, start: int, end: int, prefix: bytes) -> IO[bytes]:
+    """`prefix` and the bytes [start, end) of the file's bytes, or of an open descriptor (read by position)."""
+    if isinstance(source, bytes):
+        return io.BytesIO(prefix + source[start:end])
+    return io.BufferedReader(_Range(source, start, end, prefix), buffer_size=_BLOCK)
 
 
 def _header(data: _Bytes, start: int, encoding: str) -> tuple[int, int, int, bool] | None:
@@ -361,9 +368,7 @@ def spool_path(file: IO[bytes]) -> str | None:
 def part_stream(source: bytes | int, part: CsvPart) -> IO[bytes]:
     """The part as a binary file (the header's bytes, then its range): from the file's bytes, or
     from an open descriptor of the file."""
-    if isinstance(source, bytes):
-        return io.BytesIO(part.header + source[part.start : part.end])
-    return io.BufferedReader(_Range(source, part.start, part.end, part.header), buffer_size=_BLOCK)
+    return _range_stream(source, part.start, part.end, part.header)
 
 
 def parse_part(
