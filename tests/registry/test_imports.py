@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from datetime import date
 from typing import Any
 
 import httpx
@@ -25,12 +26,13 @@ COL = {key: i for i, key in enumerate(COLUMN_KEYS)}
 _seed = iter(range(1000, 100000))
 
 
-def template_rows(members: int, *, seed: int | None = None) -> list[list[str]]:
-    """Header + exactly `members` data rows of demo households (the last household may be cut short)."""
+def template_rows(members: int, *, seed: int | None = None, today: date | None = None) -> list[list[str]]:
+    """Header + exactly `members` data rows of demo households (the last household may be cut short),
+    born no later than `today` (by default the machine's date, as the registry's clock in these tests)."""
     households = []
     total = 0
     seed = seed or next(_seed)
-    for h in generate_households(members, seed=seed, start=seed * 1000):
+    for h in generate_households(members, seed=seed, start=seed * 1000, today=today):
         households.append(h)
         total += len(h.members)
         if total >= members:
