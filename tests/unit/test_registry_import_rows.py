@@ -496,6 +496,28 @@ def test_short_rows_are_padded_with_blanks() -> None:
     assert result.rows[0].household.income is None
 
 
+def test_a_row_leaving_its_households_columns_blank_parses_as_one_that_fills_them_with_spaces() -> None:
+    # A household's later rows usually leave its columns blank, and are parsed through their member
+    # columns alone; a cell of spaces is blank too, but is looked at column by column: the two agree,
+    # errors and mismatches included.
+    from tests.registry.test_imports import COL, template_rows
+
+    rows = template_rows(400, seed=5151, today=TODAY)
+    rows[7][COL["sex"]] = "未知"  # a member cell's problem on a later row of a household
+    rows[12][COL["address"]] = "另一个地址"  # a later row that disagrees with its household
+    rows[20] = rows[20][: COL["wage_income"]]  # a short later row
+    household_columns = [i for i, c in enumerate(COLUMNS) if c.household_level]
+    spaced = [list(row) for row in rows]
+    for row in spaced[1:]:
+        for i in household_columns:
+            if i < len(row) and row[i] == "":
+                row[i] = "  "
+    fast, slow = parse_rows(rows, today=TODAY), parse_rows(spaced, today=TODAY)
+    assert fast == slow
+    assert {e.code for e in fast.errors} >= {"invalid_value", "household_mismatch"}, fast.errors
+    assert len(fast.rows) > 300
+
+
 # --- checks across rows -------------------------------------------------------------------
 
 
