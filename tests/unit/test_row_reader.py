@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, Text
@@ -15,7 +16,7 @@ from services.registry.db import household_repository as repository
 
 
 def test_a_record_read_by_column_names_equals_the_dataclass_made_by_init() -> None:
-    values = {
+    values: dict[str, Any] = {
         "household_id": uuid.uuid4(),
         "year": 2025,
         "county_code": "410602",
