@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.service.cadres import CadreService
 from services.registry.service.common import (
@@ -25,7 +26,7 @@ from services.registry.service.imports import ImportService, import_limits
 from services.registry.service.regions import RegionService
 from services.registry.service.search import SearchService
 from services.registry.service.statistics import StatisticsService
-from shared.auth import CurrentPrincipal, Principal, Role, require_roles
+from shared.auth import CurrentPrincipal, Principal, Role, require_roles, require_roles_for
 from shared.concurrency import IfMatch as IfMatch  # the routes take it from here
 from shared.db import SessionDep
 from shared.idempotency import idempotency_key_header
@@ -59,12 +60,25 @@ StatisticsReader = Annotated[Principal, Depends(require_roles(*READERS))]
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key_header)]
 
 
-async def household_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> HouseholdService:
+def _household_service(session: AsyncSession, request: Request, principal: Principal) -> HouseholdService:
     return HouseholdService(session, cipher_of(request.app.state.pii), principal, request.app.state.clock)
 
 
-async def search_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> SearchService:
+def _search_service(session: AsyncSession, request: Request, principal: Principal) -> SearchService:
     return SearchService(session, cipher_of(request.app.state.pii), principal, request.app.state.clock)
+
+
+async def household_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> HouseholdService:
+    return _household_service(session, request, principal)
+
+
+async def search_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> SearchService:
+    return _search_service(session, request, principal)
+
+
+# The hottest reads (a household, a list page): the service with the readers' role check, one dependency.
+HouseholdReading = Annotated[HouseholdService, Depends(require_roles_for(_household_service, *READERS))]
+SearchReading = Annotated[SearchService, Depends(require_roles_for(_search_service, *READERS))]
 
 
 async def cadre_service(session: SessionDep, request: Request, principal: CurrentPrincipal) -> CadreService:

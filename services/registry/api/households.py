@@ -17,11 +17,13 @@ from services.registry.api.deps import (
     Editor,
     FactReader,
     HouseholdReader,
+    HouseholdReading,
     HouseholdServiceDep,
     IdempotencyKey,
     IfMatch,
     MonitoringSetter,
     PhoneRevealer,
+    SearchReading,
     SearchServiceDep,
 )
 from services.registry.api.schemas import (
@@ -124,8 +126,7 @@ async def create_household(
     "(keeps the number out of URLs and logs).",
 )
 async def list_households(
-    search: SearchServiceDep,
-    _: HouseholdReader,
+    search: SearchReading,
     region: Annotated[RegionPrefix | None, Query()] = None,
     name_prefix: Annotated[Name | None, Query()] = None,
     household_number: Annotated[HouseholdNumber | None, Query()] = None,
@@ -219,8 +220,7 @@ async def archive_household(
 )
 async def get_household(
     household_id: HouseholdId,
-    households: HouseholdServiceDep,
-    _: HouseholdReader,
+    households: HouseholdReading,
     response: Response,
     include_former_members: IncludeFormer = False,
 ) -> HouseholdRead:
