@@ -20,6 +20,7 @@ import jwt
 from fastapi import Depends, Request
 
 from shared.contracts.vocabulary import Role as Role  # re-exported: the vocabulary owns it
+from shared.db import request_session
 from shared.errors import Forbidden, Unauthorized
 from shared.settings import ServiceSettings
 
@@ -217,7 +218,7 @@ def require_roles_for(build: Callable[[Any, Request, Principal], T], *roles: Rol
 
     async def dependency(request: Request, principal: CurrentPrincipal) -> AsyncIterator[T]:
         _check_roles(principal, allowed, roles)
-        async with request.app.state.sessionmaker() as session:
+        async with request_session(request) as session:
             yield build(session, request, principal)
 
     dependency.__name__ = "require_" + "_or_".join(r.value for r in roles)

@@ -50,9 +50,22 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request. The service layer commits explicitly; this only closes."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
+    async with request_session(request) as session:
         yield session
+
+
+@asynccontextmanager
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session, closed after it when it holds anything: a transaction (with its
+    connection) or objects. One that holds nothing — a read through `read_connection`, a use case that
+    committed — has nothing to give back, and closing it cost 27 µs of CPU a request (issue 15)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    session = sessionmaker()
+    try:
+        yield session
+    finally:
+        if session.in_transaction() or session.identity_map:
+            await session.close()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
