@@ -77,6 +77,10 @@ class RequestContextMiddleware:
         self.app = app
         self.service = service
         self.default_language = default_language
+        # The metrics' children, found once (prometheus' labels() takes a lock and hashes the labels
+        # on every call): routes × methods × statuses, a bounded set.
+        self._in_flight = HTTP_IN_FLIGHT.labels(service)
+        self._counted: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,7 +107,7 @@ class RequestContextMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        HTTP_IN_FLIGHT.labels(self.service).inc()
+        self._in_flight.inc()
         try:
             await self.app(scope, receive, send_wrapper)
         except Exception as exc:
@@ -125,7 +129,7 @@ class RequestContextMiddleware:
                     response = _problem_response(_internal_error_problem())
                 await response(scope, receive, send_wrapper)
         finally:
-            HTTP_IN_FLIGHT.labels(self.service).dec()
+            self._in_flight.dec()
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
@@ -138,8 +142,15 @@ class RequestContextMiddleware:
                     status=status_holder["status"],
                     duration_ms=round(elapsed * 1000, 2),
                 )
-            HTTP_REQUESTS.labels(self.service, method, template, str(status_holder["status"])).inc()
-            HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+            status = status_holder["status"]
+            children = self._counted.get((method, template, status))
+            if children is None:
+                children = self._counted[(method, template, status)] = (
+                    HTTP_REQUESTS.labels(self.service, method, template, str(status)),
+                    HTTP_LATENCY.labels(self.service, method, template),
+                )
+            children[0].inc()
+            children[1].observe(elapsed)
             structlog.contextvars.unbind_contextvars("request_id")
             request_id_var.reset(token)
             request_language_var.reset(language)
