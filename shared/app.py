@@ -484,6 +484,7 @@ def build_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                     table=spec.outbox,
                     clients=app.state.clients,
                     poll_seconds=settings.outbox_poll_seconds,
+                    idle_poll_seconds=settings.outbox_idle_poll_seconds,
                     batch_size=settings.outbox_batch_size,
                     max_backoff_seconds=settings.outbox_max_backoff_seconds,
                 )

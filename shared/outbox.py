@@ -74,6 +74,7 @@ class OutboxDispatcher:
         table: Table,
         clients: dict[str, ServiceClient],
         poll_seconds: float = 0.5,
+        idle_poll_seconds: float = 5.0,
         batch_size: int = 50,
         max_backoff_seconds: float = 300.0,
     ) -> None:
@@ -82,11 +83,39 @@ class OutboxDispatcher:
         self._table = table
         self._clients = clients
         self._poll = poll_seconds
+        self._idle_poll = max(idle_poll_seconds, poll_seconds)
         self._batch = batch_size
         self._max_backoff = max_backoff_seconds
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # When the next pending message is due (None: none is pending), from the last round.
+        self._next_due: datetime | None = None
+        # A round's statements, made once: building them cost more CPU than running them, and a round
+        # blocks the process's event loop while it builds (issue 15: 9 ms every half second).
+        t = table
+        older = t.alias("older")
+        blocked_by_older = (
+            select(older.c.id)
+            .where(
+                older.c.status == "pending",
+                older.c.ordering_key == t.c.ordering_key,
+                older.c.seq < t.c.seq,
+            )
+            .exists()
+        )
+        self._due_statement = (
+            select(t)
+            .where(
+                t.c.status == "pending",
+                t.c.next_attempt_at <= func.now(),
+                ~and_(t.c.ordering_key.is_not(None), blocked_by_older),
+            )
+            .order_by(t.c.seq)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        self._pending_statement = select(func.count(), func.min(t.c.next_attempt_at)).where(t.c.status == "pending")
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"{self.service}-outbox")
@@ -117,40 +146,22 @@ class OutboxDispatcher:
                 continue  # more may be waiting
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
+                await asyncio.wait_for(self._wake.wait(), self._wait_seconds(datetime.now(UTC)))
+
+    def _wait_seconds(self, now: datetime) -> float:
+        """How long to wait for a wake-up before the next round: until the next pending message is
+        due (at least `poll_seconds`), or `idle_poll_seconds` when none is pending. A commit in this
+        process that enqueues a message wakes the dispatcher at once (`wake`); the idle wait only
+        bounds how late a message enqueued by another process (with no dispatcher of its own) goes."""
+        if self._next_due is None:
+            return self._idle_poll
+        return min(self._idle_poll, max(self._poll, (self._next_due - now).total_seconds()))
 
     async def dispatch_once(self) -> int:
         """One delivery round. Returns how many messages it delivered."""
-        t = self._table
         delivered = 0
         async with self._sessionmaker() as session, session.begin():
-            older = t.alias("older")
-            blocked_by_older = (
-                select(older.c.id)
-                .where(
-                    older.c.status == "pending",
-                    older.c.ordering_key == t.c.ordering_key,
-                    older.c.seq < t.c.seq,
-                )
-                .exists()
-            )
-            rows = (
-                (
-                    await session.execute(
-                        select(t)
-                        .where(
-                            t.c.status == "pending",
-                            t.c.next_attempt_at <= func.now(),
-                            ~and_(t.c.ordering_key.is_not(None), blocked_by_older),
-                        )
-                        .order_by(t.c.seq)
-                        .limit(self._batch)
-                        .with_for_update(skip_locked=True)
-                    )
-                )
-                .mappings()
-                .all()
-            )
+            rows = (await session.execute(self._due_statement)).mappings().all()
             failed_keys: set[str] = set()
             for row in rows:
                 if row["ordering_key"] is not None and row["ordering_key"] in failed_keys:
@@ -160,10 +171,9 @@ class OutboxDispatcher:
                     delivered += 1
                 elif row["ordering_key"] is not None:
                     failed_keys.add(row["ordering_key"])
-            pending = (
-                await session.execute(select(func.count()).select_from(t).where(t.c.status == "pending"))
-            ).scalar_one()
+            pending, next_due = (await session.execute(self._pending_statement)).one()
             OUTBOX_PENDING.labels(self.service).set(pending)
+            self._next_due = next_due if pending else None
         return delivered
 
     async def _deliver(self, session: AsyncSession, row: Any) -> bool:

@@ -78,6 +78,7 @@ class ServiceSettings(BaseSettings):
 
     outbox_enabled: bool = True
     outbox_poll_seconds: float = 0.5
+    outbox_idle_poll_seconds: float = 5.0
     outbox_batch_size: int = 50
     outbox_max_backoff_seconds: float = 300.0
 

@@ -206,3 +206,24 @@ def test_backoff_grows_and_is_capped() -> None:
     assert backoff_seconds(1, 300) <= 1.25
     assert 6 <= backoff_seconds(4, 300) <= 10
     assert backoff_seconds(30, 300) <= 300
+
+
+def test_the_dispatcher_waits_until_the_next_message_is_due_and_long_when_none_is_pending() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    dispatcher = OutboxDispatcher(
+        service="test",
+        sessionmaker=None,  # type: ignore[arg-type]  # no round is run here
+        table=outbox,
+        clients={},
+        poll_seconds=0.5,
+        idle_poll_seconds=5.0,
+    )
+    now = datetime(2026, 12, 7, 8, tzinfo=UTC)
+    assert dispatcher._wait_seconds(now) == 5.0  # nothing pending: idle, woken by a commit of this process
+    dispatcher._next_due = now + timedelta(seconds=2)
+    assert dispatcher._wait_seconds(now) == pytest.approx(2.0)  # a retry due in 2 s
+    dispatcher._next_due = now - timedelta(seconds=1)
+    assert dispatcher._wait_seconds(now) == 0.5  # due already (blocked or locked elsewhere): the short poll
+    dispatcher._next_due = now + timedelta(minutes=5)
+    assert dispatcher._wait_seconds(now) == 5.0  # never longer than the idle wait
