@@ -12,7 +12,7 @@ import asyncio
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -212,14 +212,13 @@ def require_roles_for(build: Callable[[Any, Request, Principal], T], *roles: Rol
     session, the request and the caller, in one dependency. FastAPI solves every dependency of a
     route on every request (≈ 35 µs of CPU each); a read that took the service, the session under
     it, the role check and the token as four took a tenth of its CPU doing so (issue 15). The session
-    is the request's (shared.db.get_session), closed after the response. The name and the `roles`
+    is the request's (shared.db.request_session), closed after the response. The name and the `roles`
     it closes over are `require_roles`' (the OpenAPI text of who may call reads them)."""
     allowed = frozenset(roles) | {Role.ADMIN}
 
-    async def dependency(request: Request, principal: CurrentPrincipal) -> AsyncIterator[T]:
+    async def dependency(request: Request, principal: CurrentPrincipal) -> T:
         _check_roles(principal, allowed, roles)
-        async with request_session(request) as session:
-            yield build(session, request, principal)
+        return build(request_session(request), request, principal)
 
     dependency.__name__ = "require_" + "_or_".join(r.value for r in roles)
     return dependency
