@@ -30,11 +30,11 @@ HouseholdId = Annotated[uuid.UUID, Path(description="household id (农户 id)")]
 PaymentId = Annotated[uuid.UUID, Path(description="screening's payment id (帮扶资金发放 id)")]
 
 
-def _service(session: SessionDep, request: Request, principal: Recorder) -> AssistanceIncomeService:
+async def _service(session: SessionDep, request: Request, principal: Recorder) -> AssistanceIncomeService:
     return AssistanceIncomeService(session, principal, request.app.state.clock)
 
 
-def _reader(session: SessionDep, request: Request, principal: Reader) -> AssistanceIncomeService:
+async def _reader(session: SessionDep, request: Request, principal: Reader) -> AssistanceIncomeService:
     return AssistanceIncomeService(session, principal, request.app.state.clock)
 
 

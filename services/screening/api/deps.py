@@ -26,54 +26,54 @@ from shared.db import SessionDep
 from shared.idempotency import REPLAY_HEADERS, StoredResponse, idempotency_key_header
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
     return context_from_app(request.app)
 
 
 ContextDep = Annotated[Context, Depends(context)]
 
 
-def threshold_service(session: SessionDep, ctx: ContextDep) -> ThresholdService:
+async def threshold_service(session: SessionDep, ctx: ContextDep) -> ThresholdService:
     return ThresholdService(session, ctx)
 
 
-def feed_service(session: SessionDep, ctx: ContextDep) -> FeedService:
+async def feed_service(session: SessionDep, ctx: ContextDep) -> FeedService:
     return FeedService(session, ctx)
 
 
-def run_service(session: SessionDep, ctx: ContextDep) -> RunService:
+async def run_service(session: SessionDep, ctx: ContextDep) -> RunService:
     return RunService(session, ctx)
 
 
-def case_service(session: SessionDep, ctx: ContextDep) -> CaseService:
+async def case_service(session: SessionDep, ctx: ContextDep) -> CaseService:
     return CaseService(session, ctx)
 
 
-def ledger_service(session: SessionDep, ctx: ContextDep) -> LedgerService:
+async def ledger_service(session: SessionDep, ctx: ContextDep) -> LedgerService:
     return LedgerService(session, ctx)
 
 
-def assistance_service(session: SessionDep, ctx: ContextDep) -> AssistanceService:
+async def assistance_service(session: SessionDep, ctx: ContextDep) -> AssistanceService:
     return AssistanceService(session, ctx)
 
 
-def visit_service(session: SessionDep, ctx: ContextDep) -> VisitService:
+async def visit_service(session: SessionDep, ctx: ContextDep) -> VisitService:
     return VisitService(session, ctx)
 
 
-def public_post_service(session: SessionDep, ctx: ContextDep) -> PublicPostService:
+async def public_post_service(session: SessionDep, ctx: ContextDep) -> PublicPostService:
     return PublicPostService(session, ctx)
 
 
-def dibao_service(session: SessionDep, ctx: ContextDep) -> DibaoService:
+async def dibao_service(session: SessionDep, ctx: ContextDep) -> DibaoService:
     return DibaoService(session, ctx)
 
 
-def care_service(session: SessionDep, ctx: ContextDep) -> CareService:
+async def care_service(session: SessionDep, ctx: ContextDep) -> CareService:
     return CareService(session, ctx)
 
 
-def adjustment_service(session: SessionDep, ctx: ContextDep) -> AdjustmentService:
+async def adjustment_service(session: SessionDep, ctx: ContextDep) -> AdjustmentService:
     return AdjustmentService(session, ctx)
 
 
