@@ -554,7 +554,7 @@ def mount_router(app: FastAPI, router: APIRouter) -> None:
     """`router`'s routes in the app's own route table, where `app.include_router` would put them behind
     an include. FastAPI 0.16x resolves an included router lazily: a request is matched against each
     include and then again inside it, a quarter of a short read's function calls (issue 15: 1,659 →
-    1,241 a household read). Our routers carry their whole prefix, tags and dependencies and take
+    1,208 a household read). Our routers carry their whole prefix, tags and dependencies and take
     nothing from an include (no include arguments; the app-wide problem responses are documented by
     `_document_problems`), so the routes are the same either way; a router that nests an include, or
     has startup or shutdown handlers, is refused here rather than silently changed."""
