@@ -55,7 +55,7 @@ def request_session(request: Request) -> AsyncSession:
     """The request's session, made on first use (every dependency that asks gets the same one) and
     closed after the response by `close_request_session`, which the request middleware calls
     (shared/app.py). Not a generator dependency: FastAPI enters and leaves those through an exit
-    stack with a shielded cancel scope, 60–80 µs of CPU a request (issue 15)."""
+    stack with a shielded cancel scope, 113 of a household read's 1,772 Python calls (issue 15)."""
     state = request.scope.setdefault("state", {})
     session: AsyncSession | None = state.get(_SESSION_KEY)
     if session is None:
